@@ -1,0 +1,52 @@
+// The benchmark harness every suite joins. A suite measures, cross-checks its outputs before
+// timing, and returns rows; the harness prints them as a table or one JSON document.
+export type BenchValue = string | number | null;
+export type BenchRow = Record<string, BenchValue>;
+
+export interface BenchContext {
+  /** Shorter runs (EBSIM_BENCH_QUICK=1 or --quick): same code paths, fewer iterations. */
+  quick: boolean;
+  /** Progress and notes go to stderr so stdout stays a clean table or JSON document. */
+  log(message: string): void;
+}
+
+export interface BenchResult {
+  rows: BenchRow[];
+  notes?: string[];
+}
+
+export interface BenchSuite {
+  name: string;
+  description: string;
+  run(ctx: BenchContext): Promise<BenchResult>;
+}
+
+export function formatTable(rows: BenchRow[]): string {
+  if (rows.length === 0) return '(no rows)';
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: BenchValue | undefined) =>
+    v === undefined || v === null ? '-' : typeof v === 'number' ? formatNumber(v) : v;
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
+}
+
+function formatNumber(n: number): string {
+  if (Number.isInteger(n)) return String(n);
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(3);
+}
+
+/** Runs `fn` repeatedly for at least `minMs` after a warm-up and returns calls per second. */
+export function opsPerSecond(fn: () => void, minMs: number): number {
+  for (let i = 0; i < 50; i++) fn();
+  let calls = 0;
+  let batch = 1;
+  const start = process.hrtime.bigint();
+  for (;;) {
+    for (let i = 0; i < batch; i++) fn();
+    calls += batch;
+    const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+    if (elapsed >= minMs) return (calls * 1000) / elapsed;
+    batch = Math.min(batch * 2, 1 << 16);
+  }
+}

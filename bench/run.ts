@@ -1,0 +1,47 @@
+// `npm run bench [-- SUITE ...] [--json] [--quick]`: runs the named suites (all by default).
+import { formatTable, type BenchSuite } from './harness.js';
+
+const suites: Record<string, () => Promise<BenchSuite>> = {
+  kms: async () => (await import('./kms/index.js')).suite,
+  xts: async () => (await import('./xts/index.js')).suite,
+  device: async () => (await import('./device/index.js')).suite,
+  server: async () => (await import('./server/index.js')).suite,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const quick = argv.includes('--quick') || process.env.EBSIM_BENCH_QUICK === '1';
+  const named = argv.filter((a) => !a.startsWith('--'));
+  const unknown = named.filter((n) => !(n in suites));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown suite(s): ${unknown.join(', ')}; available: ${Object.keys(suites).join(', ')}\n`);
+    return 2;
+  }
+  const chosen = named.length > 0 ? named : Object.keys(suites);
+  const report: Record<string, unknown> = {};
+  for (const name of chosen) {
+    let suite: BenchSuite;
+    try {
+      suite = await suites[name]!();
+    } catch (err) {
+      // A suite whose module is not built yet is reported, not fatal for the others.
+      process.stderr.write(`[bench] ${name}: not available (${(err as Error).message})\n`);
+      continue;
+    }
+    const log = (m: string) => process.stderr.write(`[bench ${name}] ${m}\n`);
+    const result = await suite.run({ quick, log });
+    report[name] = { description: suite.description, ...result };
+    if (!json) {
+      process.stdout.write(`\n## ${name}: ${suite.description}\n\n${formatTable(result.rows)}\n`);
+      for (const n of result.notes ?? []) process.stdout.write(`  note: ${n}\n`);
+    }
+  }
+  if (json) process.stdout.write(JSON.stringify({ machine: machineInfo(), suites: report }, null, 2) + '\n');
+  return 0;
+}
+
+function machineInfo() {
+  return { node: process.version, platform: process.platform, arch: process.arch, time: new Date().toISOString() };
+}
+
+process.exitCode = await main(process.argv.slice(2));
