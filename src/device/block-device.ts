@@ -1,0 +1,254 @@
+// A fixed-size block device over a sparse backing image, encrypted per 4096-byte sector with the
+// sector cipher of src/xts (AES-256-XTS, tweak = sector number).
+//
+// Never-written sectors read as zeros, as on EBS: the image is created sparse at full size, so an
+// unwritten sector is a hole that reads back as 4096 zero bytes of "ciphertext". Such a sector is
+// returned as zeros without decrypting it. A real ciphertext sector is all-zero with probability
+// 2^-32768, so the rule cannot misfire on written data.
+//
+// Any offset and length work: partial sectors at either end are read-modify-written as whole
+// sectors. Requests lock their sector range (shared for reads, exclusive for writes, FIFO), so
+// concurrent requests never tear a sector.
+import * as fs from 'node:fs';
+import { createSectorCipher } from '../xts/index.js';
+import { BufferPool } from './buffer-pool.js';
+import { DeviceClosedError, InvalidRequestError, NoSpaceError } from './errors.js';
+import { fdatasync, preadFull, pwriteFull } from './io.js';
+import { RangeLock } from './range-lock.js';
+
+export const SECTOR_SIZE = 4096;
+/** The largest request the kernel sends with max_write/max_read = 128 KiB; also our chunk size. */
+export const CHUNK_BYTES = 128 * 1024;
+
+/** In-place whole-sector transform; may be asynchronous (e.g. run in a worker). */
+export interface SectorCodec {
+  readonly name: string;
+  encrypt(data: Buffer, firstSector: number): void | Promise<void>;
+  decrypt(data: Buffer, firstSector: number): void | Promise<void>;
+}
+
+export interface BlockDeviceOptions {
+  imagePath: string;
+  sizeBytes: number;
+  /** The 64-byte plaintext XTS key (K1||K2), or null for the bench-only pass-through mode. */
+  key: Uint8Array | null;
+  /** Create the sparse image at full size if it does not exist (default true). */
+  create?: boolean;
+  readOnly?: boolean;
+  /** Replaces the cipher built from `key` (worker-thread codec, tests). */
+  codec?: SectorCodec;
+}
+
+export interface BlockDeviceStats {
+  reads: number;
+  writes: number;
+  bytesRead: number;
+  bytesWritten: number;
+  readModifyWrites: number;
+  holesRead: number;
+}
+
+const ZERO_SECTOR = Buffer.alloc(SECTOR_SIZE);
+
+export function cipherCodec(key: Uint8Array): SectorCodec {
+  const c = createSectorCipher(key, { sectorSize: SECTOR_SIZE });
+  return { name: `xts:${c.engine}`, encrypt: (d, s) => c.encrypt(d, s), decrypt: (d, s) => c.decrypt(d, s) };
+}
+
+/** Creates the backing image sparse at its full size (ftruncate: costs nothing until written). */
+export function createSparseImage(imagePath: string, sizeBytes: number): void {
+  const fd = fs.openSync(imagePath, 'wx', 0o600);
+  try {
+    fs.ftruncateSync(fd, sizeBytes);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export class BlockDevice {
+  readonly size: number;
+  readonly sectorSize = SECTOR_SIZE;
+  readonly encrypted: boolean;
+  readonly stats: BlockDeviceStats = { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0, readModifyWrites: 0, holesRead: 0 };
+  private fd: number;
+  private readonly codec: SectorCodec | null;
+  private readonly lock = new RangeLock();
+  private readonly pool = new BufferPool(CHUNK_BYTES);
+  private inflight = 0;
+  private drained: (() => void) | null = null;
+
+  private constructor(fd: number, size: number, codec: SectorCodec | null) {
+    this.fd = fd;
+    this.size = size;
+    this.codec = codec;
+    this.encrypted = codec !== null;
+  }
+
+  static open(opts: BlockDeviceOptions): BlockDevice {
+    const { imagePath, sizeBytes } = opts;
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % SECTOR_SIZE !== 0)
+      throw new RangeError(`sizeBytes: expected a positive multiple of ${SECTOR_SIZE}, got ${sizeBytes}`);
+    if (opts.key !== null && opts.key.length !== 64) throw new RangeError(`key: expected 64 bytes, got ${opts.key.length}`);
+    if (!fs.existsSync(imagePath)) {
+      if (opts.create === false) throw new InvalidRequestError(`backing image ${imagePath} does not exist`, 'ENOENT');
+      createSparseImage(imagePath, sizeBytes);
+    }
+    const codec = opts.codec ?? (opts.key ? cipherCodec(opts.key) : null);
+    const fd = fs.openSync(imagePath, opts.readOnly ? 'r' : 'r+');
+    return new BlockDevice(fd, sizeBytes, codec);
+  }
+
+  get codecName(): string {
+    return this.codec?.name ?? 'pass-through';
+  }
+
+  /** Reads up to `length` bytes at `offset` (short at the end of the device). */
+  async read(offset: number, length: number): Promise<Buffer> {
+    checkRange(offset, length);
+    const buf = Buffer.alloc(Math.max(0, Math.min(length, this.size - offset)));
+    const n = await this.readInto(offset, buf);
+    return buf.subarray(0, n);
+  }
+
+  /** Reads into `target` (e.g. libfuse's buffer); returns the byte count, short at the end. */
+  async readInto(offset: number, target: Uint8Array): Promise<number> {
+    checkRange(offset, target.length);
+    const end = Math.min(offset + target.length, this.size);
+    if (end <= offset) return 0;
+    const out = asBuffer(target);
+    return this.track(async () => {
+      const s0 = Math.floor(offset / SECTOR_SIZE);
+      const s1 = Math.ceil(end / SECTOR_SIZE);
+      const release = await this.lock.acquire(s0, s1, false);
+      try {
+        for (let cs = s0; cs < s1; cs += CHUNK_BYTES / SECTOR_SIZE) {
+          const ce = Math.min(s1, cs + CHUNK_BYTES / SECTOR_SIZE);
+          const from = Math.max(offset, cs * SECTOR_SIZE);
+          const to = Math.min(end, ce * SECTOR_SIZE);
+          if (from === cs * SECTOR_SIZE && to === ce * SECTOR_SIZE) {
+            // Aligned: read straight into the caller's buffer and decrypt there.
+            await this.readSectors(out.subarray(from - offset, to - offset), cs);
+          } else {
+            const tmp = this.pool.take();
+            try {
+              const work = tmp.subarray(0, (ce - cs) * SECTOR_SIZE);
+              await this.readSectors(work, cs);
+              work.copy(out, from - offset, from - cs * SECTOR_SIZE, to - cs * SECTOR_SIZE);
+            } finally {
+              this.pool.give(tmp);
+            }
+          }
+        }
+      } finally {
+        release();
+      }
+      this.stats.reads++;
+      this.stats.bytesRead += end - offset;
+      return end - offset;
+    });
+  }
+
+  /** Writes all of `data` at `offset`; a write past the end is refused whole with NoSpaceError. */
+  async write(offset: number, data: Uint8Array): Promise<number> {
+    checkRange(offset, data.length);
+    const end = offset + data.length;
+    if (end > this.size)
+      throw new NoSpaceError(`write of ${data.length} bytes at ${offset} passes the end of the ${this.size}-byte volume`);
+    if (data.length === 0) return 0;
+    const src = asBuffer(data);
+    return this.track(async () => {
+      const s0 = Math.floor(offset / SECTOR_SIZE);
+      const s1 = Math.ceil(end / SECTOR_SIZE);
+      const release = await this.lock.acquire(s0, s1, true);
+      const tmp = this.pool.take();
+      try {
+        for (let cs = s0; cs < s1; cs += CHUNK_BYTES / SECTOR_SIZE) {
+          const ce = Math.min(s1, cs + CHUNK_BYTES / SECTOR_SIZE);
+          const base = cs * SECTOR_SIZE;
+          const from = Math.max(offset, base);
+          const to = Math.min(end, ce * SECTOR_SIZE);
+          const work = tmp.subarray(0, (ce - cs) * SECTOR_SIZE);
+          // Partial first/last sector: fetch its current plaintext to merge into.
+          const headPartial = from % SECTOR_SIZE !== 0;
+          const tailPartial = to % SECTOR_SIZE !== 0;
+          if (headPartial) await this.readSectors(work.subarray(0, SECTOR_SIZE), cs);
+          if (tailPartial && !(headPartial && ce - cs === 1))
+            await this.readSectors(work.subarray(work.length - SECTOR_SIZE), ce - 1);
+          if (headPartial || tailPartial) this.stats.readModifyWrites++;
+          // Copy out of the caller's (possibly libfuse-owned) buffer before anything else.
+          src.copy(work, from - base, from - offset, to - offset);
+          if (this.codec) await this.codec.encrypt(work, cs);
+          await pwriteFull(this.fd, work, base);
+        }
+      } finally {
+        this.pool.give(tmp);
+        release();
+      }
+      this.stats.writes++;
+      this.stats.bytesWritten += data.length;
+      return data.length;
+    });
+  }
+
+  /** fdatasync of the backing image: every write that completed before is on disk after. */
+  async flush(): Promise<void> {
+    if (this.fd < 0) throw new DeviceClosedError();
+    await fdatasync(this.fd);
+  }
+
+  /** Waits for in-flight requests, flushes and closes the image. */
+  async close(): Promise<void> {
+    if (this.fd < 0) return;
+    if (this.inflight > 0) await new Promise<void>((r) => (this.drained = r));
+    const fd = this.fd;
+    try {
+      await fdatasync(fd);
+    } finally {
+      this.fd = -1;
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Reads whole sectors starting at `firstSector` into `buf` and turns them into plaintext. */
+  private async readSectors(buf: Buffer, firstSector: number): Promise<void> {
+    await preadFull(this.fd, buf, firstSector * SECTOR_SIZE);
+    const n = buf.length / SECTOR_SIZE;
+    if (!this.codec) return;
+    // Decrypt maximal runs of non-hole sectors in one call each; holes stay zero.
+    let runStart = -1;
+    for (let i = 0; i <= n; i++) {
+      const hole = i < n && buf.compare(ZERO_SECTOR, 0, SECTOR_SIZE, i * SECTOR_SIZE, (i + 1) * SECTOR_SIZE) === 0;
+      if (i < n && !hole) {
+        if (runStart < 0) runStart = i;
+        continue;
+      }
+      if (hole) this.stats.holesRead++;
+      if (runStart >= 0) {
+        await this.codec.decrypt(buf.subarray(runStart * SECTOR_SIZE, i * SECTOR_SIZE), firstSector + runStart);
+        runStart = -1;
+      }
+    }
+  }
+
+  private async track<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.fd < 0) throw new DeviceClosedError();
+    this.inflight++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.inflight === 0 && this.drained) {
+        this.drained();
+        this.drained = null;
+      }
+    }
+  }
+}
+
+function checkRange(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidRequestError(`offset: expected a non-negative integer, got ${offset}`);
+  if (!Number.isSafeInteger(length) || length < 0) throw new InvalidRequestError(`length: expected a non-negative integer, got ${length}`);
+}
+
+function asBuffer(a: Uint8Array): Buffer {
+  return Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}

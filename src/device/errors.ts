@@ -1,0 +1,96 @@
+// Typed errors of the block device and its mount machinery. Each I/O error carries the POSIX
+// code it means; `errno.ts` is the only place that turns one into a number for FUSE.
+
+export type DeviceErrorCode = 'EIO' | 'ENOSPC' | 'EINVAL' | 'EPERM' | 'ENOENT' | 'EBADF' | 'EROFS';
+
+export abstract class DeviceError extends Error {
+  abstract readonly code: DeviceErrorCode;
+}
+
+/** A read or write of the backing image failed or came back short. */
+export class DeviceIOError extends DeviceError {
+  readonly code = 'EIO' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeviceIOError';
+  }
+}
+
+/** A write reaches past the fixed size of the volume (or the host disk is full). */
+export class NoSpaceError extends DeviceError {
+  readonly code = 'ENOSPC' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NoSpaceError';
+  }
+}
+
+/** A request the device cannot express: negative offset, size change, unknown path. */
+export class InvalidRequestError extends DeviceError {
+  readonly code: 'EINVAL' | 'EPERM' | 'ENOENT';
+  constructor(message: string, code: 'EINVAL' | 'EPERM' | 'ENOENT' = 'EINVAL') {
+    super(message);
+    this.name = 'InvalidRequestError';
+    this.code = code;
+  }
+}
+
+/** The device was closed while a request was queued or after it. */
+export class DeviceClosedError extends DeviceError {
+  readonly code = 'EBADF' as const;
+  constructor() {
+    super('the block device is closed');
+    this.name = 'DeviceClosedError';
+  }
+}
+
+// ---- mount machinery ----
+
+/** Something the host needs for a real mount is missing; `fix` says how to get it. */
+export class MissingPrerequisiteError extends Error {
+  constructor(
+    readonly missing: string,
+    readonly fix: string,
+  ) {
+    super(`cannot mount: ${missing}. Fix: ${fix}`);
+    this.name = 'MissingPrerequisiteError';
+  }
+}
+
+/** A step of mount/unmount failed (command exit status, daemon refused to start, ...). */
+export class MountError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MountError';
+  }
+}
+
+/** A command we run (losetup, mount, mkfs.ext4, ...) exited non-zero. */
+export class CommandError extends MountError {
+  constructor(
+    readonly command: string,
+    readonly args: readonly string[],
+    readonly status: number | null,
+    readonly stderr: string,
+  ) {
+    super(`${command} ${args.join(' ')} failed (exit ${status}): ${stderr.trim()}`);
+    this.name = 'CommandError';
+  }
+}
+
+export class VolumeNotMountedError extends MountError {
+  constructor(readonly volumeId: string) {
+    super(`volume ${volumeId} is not mounted (no state file)`);
+    this.name = 'VolumeNotMountedError';
+  }
+}
+
+export class VolumeAlreadyMountedError extends MountError {
+  constructor(
+    readonly volumeId: string,
+    readonly mountpoint: string,
+  ) {
+    super(`volume ${volumeId} is already mounted at ${mountpoint}`);
+    this.name = 'VolumeAlreadyMountedError';
+  }
+}
