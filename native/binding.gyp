@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "ebsim_xts",
+      "sources": ["src/ebsim_xts.c"],
+      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra", "-fno-strict-aliasing"],
+      "defines": ["NAPI_VERSION=8"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
+    }
+  ]
+}

@@ -1,0 +1,277 @@
+// ebsim_xts: XTS-AES (IEEE 1619) on AES-NI, a whole batch of data units per call, in place.
+//
+// JS API (wrapped by src/xts/native.ts, which does the friendly argument checking):
+//   supported() -> string | null            null if usable, else why not (no AES-NI, not x86)
+//   expandKeys(key: Uint8Array(32|64), sched: Uint8Array(720)) -> rounds (10 or 14)
+//   crypt(sched, rounds, data: Uint8Array, unitLen, tweak: Uint8Array(16), encrypt: boolean)
+// sched holds three 15-entry round-key arrays: K1 encryption, K1 decryption, K2 encryption.
+// It lives in a JS-owned buffer so a cipher needs no native finalizer.
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SLOT 240 /* 15 round keys of 16 bytes */
+#define SCHED_BYTES (3 * SLOT)
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define AESNI __attribute__((target("aes,sse4.1")))
+#define AESNI_INLINE static inline __attribute__((always_inline, target("aes,sse4.1")))
+
+static int cpu_has_aesni(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  return (c & bit_AES) && (c & bit_SSE4_1);
+}
+
+// Prefix-XOR of the four words (w0, w0^w1, w0^w1^w2, ...) plus the SubWord/RotWord term t:
+// one step of the FIPS 197 key expansion.
+AESNI_INLINE __m128i expand_step(__m128i k, __m128i t) {
+  k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+  k = _mm_xor_si128(k, _mm_slli_si128(k, 8));
+  return _mm_xor_si128(k, t);
+}
+
+// aeskeygenassist needs an immediate round constant, hence macros rather than a loop.
+#define K128(i, rcon) rk[i] = expand_step(rk[i - 1], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], rcon), 0xff))
+#define K256A(i, rcon) rk[i] = expand_step(rk[i - 2], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], rcon), 0xff))
+#define K256B(i) rk[i] = expand_step(rk[i - 2], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], 0), 0xaa))
+
+AESNI static void expand128(const uint8_t *key, __m128i *rk) {
+  rk[0] = _mm_loadu_si128((const __m128i *)key);
+  K128(1, 0x01); K128(2, 0x02); K128(3, 0x04); K128(4, 0x08); K128(5, 0x10);
+  K128(6, 0x20); K128(7, 0x40); K128(8, 0x80); K128(9, 0x1b); K128(10, 0x36);
+}
+
+AESNI static void expand256(const uint8_t *key, __m128i *rk) {
+  rk[0] = _mm_loadu_si128((const __m128i *)key);
+  rk[1] = _mm_loadu_si128((const __m128i *)(key + 16));
+  K256A(2, 0x01); K256B(3); K256A(4, 0x02); K256B(5); K256A(6, 0x04); K256B(7);
+  K256A(8, 0x08); K256B(9); K256A(10, 0x10); K256B(11); K256A(12, 0x20); K256B(13);
+  K256A(14, 0x40);
+}
+
+// Equivalent inverse cipher: reversed order, InvMixColumns on the middle round keys.
+AESNI static void invert_keys(const __m128i *rk, __m128i *dk, int nr) {
+  dk[0] = rk[nr];
+  for (int i = 1; i < nr; i++) dk[i] = _mm_aesimc_si128(rk[nr - i]);
+  dk[nr] = rk[0];
+}
+
+AESNI static int expand_keys(const uint8_t *key, size_t len, uint8_t *sched) {
+  __m128i rk[15], dk[15];
+  size_t half = len / 2;
+  int nr = half == 32 ? 14 : 10;
+  if (nr == 14) expand256(key, rk); else expand128(key, rk);
+  invert_keys(rk, dk, nr);
+  memset(sched, 0, SCHED_BYTES);
+  for (int i = 0; i <= nr; i++) {
+    _mm_storeu_si128((__m128i *)(sched + 16 * i), rk[i]);
+    _mm_storeu_si128((__m128i *)(sched + SLOT + 16 * i), dk[i]);
+  }
+  if (nr == 14) expand256(key + half, rk); else expand128(key + half, rk);
+  for (int i = 0; i <= nr; i++) _mm_storeu_si128((__m128i *)(sched + 2 * SLOT + 16 * i), rk[i]);
+  // Round keys on the stack are secrets too.
+  volatile uint8_t *p = (volatile uint8_t *)rk;
+  for (size_t i = 0; i < sizeof rk; i++) p[i] = 0;
+  p = (volatile uint8_t *)dk;
+  for (size_t i = 0; i < sizeof dk; i++) p[i] = 0;
+  return nr;
+}
+
+// T * alpha in GF(2^128), little-endian: shift the 128-bit value left by one (two 64-bit lane
+// adds), carry bit 63 into lane 1, and fold bit 127 back in as 0x87.
+AESNI_INLINE __m128i mul_alpha(__m128i t) {
+  const __m128i poly = _mm_set_epi32(0, 1, 0, 0x87);
+  __m128i top = _mm_srai_epi32(t, 31);          // sign of each 32-bit word
+  top = _mm_shuffle_epi32(top, 0x13);           // word0 <- word3 (bit 127), word2 <- word1 (bit 63)
+  return _mm_xor_si128(_mm_add_epi64(t, t), _mm_and_si128(top, poly));
+}
+
+#define LANES 8
+
+// One function body for both directions and both key sizes; always_inline lets the compiler
+// specialise it for the constant `enc` and `nr` of each caller below.
+AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int enc, uint8_t *data,
+                            size_t unit_len, size_t units, uint64_t tlo, uint64_t thi) {
+  const size_t nblocks = unit_len / 16;
+  __m128i tweaks[LANES * 8];
+  size_t done = 0;
+  while (done < units) {
+    // Encrypt up to 64 units' tweaks at a time, 8 in flight: the tweak AES stays pipelined
+    // even for 512-byte (32-block) sectors.
+    size_t chunk = units - done < LANES * 8 ? units - done : LANES * 8;
+    for (size_t u = 0; u < chunk; u++) {
+      tweaks[u] = _mm_set_epi64x((long long)thi, (long long)tlo);
+      if (++tlo == 0) thi++;
+    }
+    for (size_t u = 0; u < chunk; u += LANES) {
+      size_t m = chunk - u < LANES ? chunk - u : LANES;
+      __m128i x[LANES];
+      for (size_t j = 0; j < m; j++) x[j] = _mm_xor_si128(tweaks[u + j], tk[0]);
+      for (int r = 1; r < nr; r++)
+        for (size_t j = 0; j < m; j++) x[j] = _mm_aesenc_si128(x[j], tk[r]);
+      for (size_t j = 0; j < m; j++) tweaks[u + j] = _mm_aesenclast_si128(x[j], tk[nr]);
+    }
+    for (size_t u = 0; u < chunk; u++) {
+      __m128i t = tweaks[u];
+      uint8_t *p = data + (done + u) * unit_len;
+      size_t b = 0;
+      for (; b + LANES <= nblocks; b += LANES) {
+        __m128i tw[LANES], x[LANES];
+        for (int j = 0; j < LANES; j++) {
+          tw[j] = t;
+          t = mul_alpha(t);
+          // XOR with the tweak and the first round key in one go.
+          x[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(p + 16 * (b + j))), _mm_xor_si128(tw[j], rk[0]));
+        }
+        for (int r = 1; r < nr; r++) {
+          const __m128i k = rk[r];
+          for (int j = 0; j < LANES; j++) x[j] = enc ? _mm_aesenc_si128(x[j], k) : _mm_aesdec_si128(x[j], k);
+        }
+        // The last round ends with AddRoundKey, so the output tweak XOR folds into its key.
+        for (int j = 0; j < LANES; j++) {
+          const __m128i k = _mm_xor_si128(rk[nr], tw[j]);
+          x[j] = enc ? _mm_aesenclast_si128(x[j], k) : _mm_aesdeclast_si128(x[j], k);
+          _mm_storeu_si128((__m128i *)(p + 16 * (b + j)), x[j]);
+        }
+      }
+      for (; b < nblocks; b++) { // units that are not a multiple of 8 blocks (test vectors)
+        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(p + 16 * b)), _mm_xor_si128(t, rk[0]));
+        for (int r = 1; r < nr; r++) x = enc ? _mm_aesenc_si128(x, rk[r]) : _mm_aesdec_si128(x, rk[r]);
+        const __m128i k = _mm_xor_si128(rk[nr], t);
+        x = enc ? _mm_aesenclast_si128(x, k) : _mm_aesdeclast_si128(x, k);
+        _mm_storeu_si128((__m128i *)(p + 16 * b), x);
+        t = mul_alpha(t);
+      }
+    }
+    done += chunk;
+  }
+}
+
+AESNI static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units,
+                            const uint8_t *tweak) {
+  __m128i rk[15], tk[15];
+  const uint8_t *ks = sched + (enc ? 0 : SLOT);
+  for (int i = 0; i <= nr; i++) {
+    rk[i] = _mm_loadu_si128((const __m128i *)(ks + 16 * i));
+    tk[i] = _mm_loadu_si128((const __m128i *)(sched + 2 * SLOT + 16 * i));
+  }
+  uint64_t tlo, thi;
+  memcpy(&tlo, tweak, 8); // x86 is little-endian, as the tweak is
+  memcpy(&thi, tweak + 8, 8);
+  if (nr == 14) {
+    if (enc) xts_units(rk, tk, 14, 1, data, unit_len, units, tlo, thi);
+    else xts_units(rk, tk, 14, 0, data, unit_len, units, tlo, thi);
+  } else {
+    if (enc) xts_units(rk, tk, 10, 1, data, unit_len, units, tlo, thi);
+    else xts_units(rk, tk, 10, 0, data, unit_len, units, tlo, thi);
+  }
+}
+
+// cpuid is slow (a VM exit under a hypervisor), so it runs once, at module load.
+static int aesni_ok = -1;
+static const char *unsupported_reason(void) {
+  if (aesni_ok < 0) aesni_ok = cpu_has_aesni();
+  return aesni_ok ? NULL : "CPU lacks AES-NI or SSE4.1 (cpuid leaf 1)";
+}
+#else
+static const char *unsupported_reason(void) { return "not an x86 CPU: the AES-NI engine is x86-only"; }
+static int expand_keys(const uint8_t *key, size_t len, uint8_t *sched) { (void)key; (void)len; (void)sched; return 0; }
+static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units,
+                      const uint8_t *tweak) {
+  (void)sched; (void)nr; (void)enc; (void)data; (void)unit_len; (void)units; (void)tweak;
+}
+#endif
+
+// Returns the bytes of a Uint8Array argument, or NULL (with a pending exception).
+static uint8_t *bytes_arg(napi_env env, napi_value v, size_t *len, const char *err) {
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  size_t n = 0;
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &type, &n, &ptr, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, err);
+    return NULL;
+  }
+  *len = n;
+  // A zero-length array may have a NULL data pointer; callers treat that as empty.
+  return ptr ? (uint8_t *)ptr : (uint8_t *)"";
+}
+
+static napi_value js_supported(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  const char *why = unsupported_reason();
+  if (why) napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &out);
+  else napi_get_null(env, &out);
+  return out;
+}
+
+static napi_value js_expand_keys(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) return throw_error(env, "expandKeys(key, sched): 2 arguments required");
+  if (unsupported_reason()) return throw_error(env, unsupported_reason());
+  size_t klen, slen;
+  uint8_t *key = bytes_arg(env, argv[0], &klen, "key: expected a Uint8Array");
+  if (!key) return NULL;
+  uint8_t *sched = bytes_arg(env, argv[1], &slen, "sched: expected a Uint8Array");
+  if (!sched) return NULL;
+  if (klen != 32 && klen != 64) return throw_error(env, "key: expected 32 or 64 bytes");
+  if (slen != SCHED_BYTES) return throw_error(env, "sched: expected 720 bytes");
+  napi_value out;
+  napi_create_int32(env, expand_keys(key, klen, sched), &out);
+  return out;
+}
+
+static napi_value js_crypt(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) return throw_error(env, "crypt(sched, rounds, data, unitLen, tweak, encrypt): 6 arguments required");
+  size_t slen, dlen, tlen;
+  int32_t nr = 0;
+  uint32_t unit_len = 0;
+  bool enc = false;
+  uint8_t *sched = bytes_arg(env, argv[0], &slen, "sched: expected a Uint8Array");
+  if (!sched) return NULL;
+  uint8_t *data = bytes_arg(env, argv[2], &dlen, "data: expected a Uint8Array");
+  if (!data) return NULL;
+  uint8_t *tweak = bytes_arg(env, argv[4], &tlen, "tweak: expected a Uint8Array");
+  if (!tweak) return NULL;
+  if (napi_get_value_int32(env, argv[1], &nr) != napi_ok || (nr != 10 && nr != 14))
+    return throw_error(env, "rounds: expected 10 or 14");
+  if (napi_get_value_uint32(env, argv[3], &unit_len) != napi_ok || unit_len == 0 || unit_len % 16 != 0)
+    return throw_error(env, "unitLen: expected a positive multiple of 16");
+  if (napi_get_value_bool(env, argv[5], &enc) != napi_ok) return throw_error(env, "encrypt: expected a boolean");
+  // These guard memory safety even if the JS wrapper is bypassed.
+  if (slen != SCHED_BYTES) return throw_error(env, "sched: expected 720 bytes");
+  if (tlen != 16) return throw_error(env, "tweak: expected 16 bytes");
+  if (dlen % unit_len != 0) return throw_error(env, "data: length is not a whole number of data units");
+  if (unsupported_reason()) return throw_error(env, unsupported_reason());
+  if (dlen) xts_crypt(sched, nr, enc, data, unit_len, dlen / unit_len, tweak);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  (void)unsupported_reason();
+  napi_property_descriptor props[] = {
+    {"supported", NULL, js_supported, NULL, NULL, NULL, napi_default, NULL},
+    {"expandKeys", NULL, js_expand_keys, NULL, NULL, NULL, napi_default, NULL},
+    {"crypt", NULL, js_crypt, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
