@@ -1,0 +1,72 @@
+// Starts the device daemon and waits for its "ready". The key goes over the IPC channel
+// (structured clone, in memory only); the config, which holds no secret, goes in argv.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CONFIG_ARG, type DaemonConfig, type DaemonMessage, type ParentMessage } from './daemon-protocol.js';
+import { MountError } from './errors.js';
+
+/** dist/src/device/daemon.js: next to this module when compiled, else under the project's dist/. */
+export function defaultDaemonScript(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'daemon.js'), path.resolve(here, '../../dist/src/device/daemon.js')];
+  const found = candidates.find((c) => fs.existsSync(c) && !c.endsWith(path.join('src', 'device', 'daemon.ts')));
+  if (!found) throw new MountError(`device daemon not built (looked for ${candidates.join(', ')}); run \`npm run build\``);
+  return found;
+}
+
+export interface StartedDaemon {
+  pid: number;
+  devicePath: string;
+  codec: string;
+  /** Present in foreground mode: the caller waits on it. */
+  child?: ChildProcess;
+}
+
+export interface StartDaemonOptions {
+  /** Keep the daemon attached to this process (foreground) instead of detaching it. */
+  foreground?: boolean;
+  daemonScript?: string;
+  readyTimeoutMs?: number;
+}
+
+export function startDaemon(cfg: DaemonConfig, key: Uint8Array | null, opts: StartDaemonOptions = {}): Promise<StartedDaemon> {
+  const script = opts.daemonScript ?? defaultDaemonScript();
+  const log = fs.openSync(cfg.logPath, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [script, `${CONFIG_ARG}${JSON.stringify({ ...cfg, logToStderr: !!opts.foreground })}`], {
+      detached: !opts.foreground,
+      stdio: ['ignore', log, opts.foreground ? 'inherit' : log, 'ipc'],
+      serialization: 'advanced',
+    });
+  } finally {
+    fs.closeSync(log);
+  }
+  return new Promise<StartedDaemon>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new MountError(`device daemon did not become ready within ${opts.readyTimeoutMs ?? 30_000} ms; see ${cfg.logPath}`)), opts.readyTimeoutMs ?? 30_000);
+    const done = () => {
+      clearTimeout(timer);
+      child.removeAllListeners('message');
+      child.removeAllListeners('exit');
+      child.removeAllListeners('error');
+    };
+    const fail = (err: Error) => {
+      done();
+      if (child.exitCode === null) child.kill('SIGKILL');
+      reject(err);
+    };
+    child.on('error', (err) => fail(new MountError(`cannot start the device daemon: ${err.message}`, { cause: err })));
+    child.on('exit', (code, sig) => fail(new MountError(`device daemon exited during startup (${sig ?? `exit ${code}`}); see ${cfg.logPath}`)));
+    child.on('message', (msg: DaemonMessage) => {
+      if (msg.type === 'error') return fail(new MountError(`device daemon failed to start: ${msg.message}; see ${cfg.logPath}`));
+      done();
+      if (child.connected) child.disconnect();
+      if (!opts.foreground) child.unref();
+      resolve({ pid: msg.pid, devicePath: msg.devicePath, codec: msg.codec, child: opts.foreground ? child : undefined });
+    });
+    const msg: ParentMessage = { type: 'key', key };
+    child.send(msg);
+  });
+}

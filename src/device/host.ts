@@ -1,0 +1,132 @@
+// Small helpers over the host: running commands, the mount table, loop devices, processes.
+// Waiting is always polling of the real state (/proc/mounts, /proc/PID), never a fixed sleep.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CommandError } from './errors.js';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command without a shell; non-zero exit → CommandError naming the command. */
+export function run(cmd: string, args: readonly string[], timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        const status = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+        reject(new CommandError(cmd, args, status, `${stderr || err.message}`));
+      } else resolve({ stdout, stderr });
+    });
+  });
+}
+
+/** Finds `cmd` in PATH (plus the sbin directories that non-login root shells may lack). */
+export function which(cmd: string): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = path.join(d, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+export interface MountEntry {
+  source: string;
+  target: string;
+  fstype: string;
+}
+
+/** /proc/mounts, with the octal escapes (\040 for space) decoded. */
+export function readMounts(): MountEntry[] {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return fs
+    .readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [source = '', target = '', fstype = ''] = l.split(' ');
+      return { source: unescape(source), target: unescape(target), fstype };
+    });
+}
+
+export function mountAt(target: string): MountEntry | undefined {
+  const t = path.resolve(target);
+  const all = readMounts().filter((m) => m.target === t);
+  return all[all.length - 1]; // the topmost mount at that path
+}
+
+export async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie still answers kill(0); it is dead for our purposes.
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Is `pid` a device daemon for `volumeId` (and not some process that reused the pid)? */
+export function isDaemonFor(pid: number, volumeId: string): boolean {
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('daemon.js') && cmd.includes(`"volumeId":"${volumeId}"`);
+  } catch {
+    return false;
+  }
+}
+
+/** The backing file of a loop device per sysfs ("" when the device is not attached). */
+export function loopBackingFile(loopDevice: string): string {
+  try {
+    return fs.readFileSync(`/sys/block/${path.basename(loopDevice)}/loop/backing_file`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Every attached loop device and its backing file. */
+export function listLoopDevices(): { device: string; backingFile: string }[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync('/sys/block').filter((n) => n.startsWith('loop'));
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => ({ device: `/dev/${n}`, backingFile: loopBackingFile(n) }))
+    .filter((l) => l.backingFile !== '');
+}
+
+/** stat() with a deadline: a FUSE mount whose daemon is stopped can hang a stat forever. */
+export function probe(p: string, timeoutMs = 2000): Promise<'ok' | 'ENOTCONN' | 'missing' | 'hung' | string> {
+  return Promise.race([
+    fs.promises.stat(p).then(
+      () => 'ok',
+      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 'missing' : (err.code ?? 'error')),
+    ),
+    new Promise<'hung'>((r) => setTimeout(() => r('hung'), timeoutMs).unref()),
+  ]);
+}
