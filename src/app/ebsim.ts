@@ -1,0 +1,113 @@
+// The composition root: opens a home and wires the store, IAM, KMS and the trail together.
+import { writeFileSync, renameSync, chmodSync } from 'node:fs';
+import { ensureHome, homeExists, homePaths, type HomePaths } from '../store/home.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { RootKey } from '../store/root-key.js';
+import { Trail } from '../trail/trail.js';
+import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type AccessKey } from '../iam/service.js';
+import { directCall, type CallContext } from '../iam/principal.js';
+import { KmsService } from '../kms/service.js';
+import { UserError } from '../errors/index.js';
+
+export interface Ebsim {
+  paths: HomePaths;
+  db: Db;
+  trail: Trail;
+  iam: IamService;
+  /** KMS for the home's account and region (the home must be initialized). */
+  kms(): KmsService;
+  /** A direct call context for `--as` (user name or role/ROLE[/SESSION]). */
+  as(spec?: string, userAgent?: string): CallContext;
+  close(): void;
+}
+
+export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim {
+  if (!opts.create && !homeExists(home)) {
+    throw new UserError(`no ebsim home at ${home}: run \`ebsim init\` first (or pass --home DIR / set EBSIM_HOME)`);
+  }
+  const paths = ensureHome(home);
+  const db = openDatabase(paths.database);
+  const rootKey = RootKey.loadOrCreate(paths.rootKey);
+  const trail = new Trail(db);
+  const iam = new IamService(db, trail);
+  let kms: KmsService | undefined;
+  return {
+    paths,
+    db,
+    trail,
+    iam,
+    kms() {
+      if (!kms) {
+        const { accountId, region } = iam.requireAccount();
+        kms = new KmsService(db, rootKey, trail, accountId, region);
+      }
+      return kms;
+    },
+    as(spec = DEFAULT_USER, userAgent?: string) {
+      const { region } = iam.requireAccount();
+      return directCall(iam.resolveAs(spec), region, userAgent);
+    },
+    close() {
+      trail.close();
+      db.close();
+    },
+  };
+}
+
+export interface InitResult {
+  home: string;
+  accountId: string;
+  region: string;
+  userArn: string;
+  accessKeyId: string;
+  credentialsFile: string;
+  created: boolean;
+}
+
+/** `ebsim init`: the account, the IAM user Alice with an access key, and an AWS credentials file. */
+export function initHome(home: string, accountId = DEFAULT_ACCOUNT_ID, region = DEFAULT_REGION): InitResult {
+  const app = openEbsim(home, { create: true });
+  try {
+    const existing = app.iam.account();
+    if (existing && existing.accountId !== accountId && accountId !== DEFAULT_ACCOUNT_ID) {
+      throw new UserError(`${home} already holds account ${existing.accountId}; use another --home for account ${accountId}`);
+    }
+    const account = existing ?? app.iam.ensureAccount(accountId, region);
+    let created = false;
+    let key: AccessKey | undefined;
+    const users = app.iam.listUsers(undefined).Users;
+    if (!users.some((u) => u.UserName === DEFAULT_USER)) {
+      app.iam.createUser(undefined, DEFAULT_USER);
+      key = app.iam.createAccessKey(undefined, DEFAULT_USER).AccessKey;
+      writeCredentials(app.paths.credentials, key, account.region);
+      created = true;
+    }
+    const alice = app.iam.resolveAs(DEFAULT_USER);
+    return {
+      home: app.paths.dir,
+      accountId: account.accountId,
+      region: account.region,
+      userArn: alice.arn,
+      accessKeyId: alice.accessKeyId,
+      credentialsFile: app.paths.credentials,
+      created,
+    };
+  } finally {
+    app.close();
+  }
+}
+
+/** The AWS shared-credentials format, profile `ebsim`, written atomically with mode 0600. */
+export function writeCredentials(path: string, key: AccessKey, region: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(
+    tmp,
+    `# Written by ebsim init: credentials of the IAM user ${key.UserName} in this ebsim home.\n` +
+      `[ebsim]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\nregion = ${region}\n`,
+    { mode: 0o600 },
+  );
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+export { homePaths };

@@ -1,0 +1,49 @@
+// What every command handler shares: the global options, the opened home, and printing.
+import { openEbsim, type Ebsim } from '../app/ebsim.js';
+import { resolveHome } from '../store/home.js';
+import type { CallContext } from '../iam/principal.js';
+import { render, type OutputFormat } from './output.js';
+
+export interface GlobalArgs {
+  home?: string;
+  as?: string;
+  output?: OutputFormat;
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export class Runtime {
+  private app: Ebsim | undefined;
+
+  constructor(
+    readonly args: GlobalArgs,
+    readonly io: Io,
+  ) {}
+
+  get home(): string {
+    return resolveHome(this.args.home);
+  }
+
+  open(): Ebsim {
+    this.app ??= openEbsim(this.home);
+    return this.app;
+  }
+
+  /** The caller named by --as (default: Alice). */
+  caller(): CallContext {
+    return this.open().as(this.args.as);
+  }
+
+  print(value: unknown): void {
+    const text = render(value, this.args.output ?? 'json');
+    if (text) this.io.out(text);
+  }
+
+  close(): void {
+    this.app?.close();
+    this.app = undefined;
+  }
+}

@@ -1,0 +1,68 @@
+// Errors in AWS's own terms: one class per AWS error name, carrying the name (the JSON
+// protocol's `__type`), the HTTP status AWS answers with, and AWS's message text.
+// The domain throws these; only the edges (CLI, HTTP server, FUSE) translate them.
+
+export abstract class AwsError extends Error {
+  abstract readonly code: string;
+  readonly status: number = 400;
+  /** True for a mistake of the caller (printed without a stack trace by the CLI). */
+  readonly userError: boolean = true;
+}
+
+function awsError(code: string, status = 400) {
+  const cls = class extends AwsError {
+    readonly code = code;
+    override readonly status = status;
+    constructor(message: string) {
+      super(message);
+      this.name = code;
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: code });
+  return cls;
+}
+
+export const ValidationException = awsError('ValidationException');
+export const NotFoundException = awsError('NotFoundException');
+export const AlreadyExistsException = awsError('AlreadyExistsException');
+export const DisabledException = awsError('DisabledException');
+export const KMSInvalidStateException = awsError('KMSInvalidStateException');
+export const InvalidCiphertextException = awsError('InvalidCiphertextException');
+export const IncorrectKeyException = awsError('IncorrectKeyException');
+export const InvalidKeyUsageException = awsError('InvalidKeyUsageException');
+export const InvalidAliasNameException = awsError('InvalidAliasNameException');
+export const InvalidArnException = awsError('InvalidArnException');
+export const InvalidGrantIdException = awsError('InvalidGrantIdException');
+export const InvalidGrantTokenException = awsError('InvalidGrantTokenException');
+export const InvalidMarkerException = awsError('InvalidMarkerException');
+export const UnsupportedOperationException = awsError('UnsupportedOperationException');
+export const LimitExceededException = awsError('LimitExceededException');
+export const AccessDeniedException = awsError('AccessDeniedException');
+export const EntityAlreadyExistsException = awsError('EntityAlreadyExists', 409);
+export const NoSuchEntityException = awsError('NoSuchEntity', 404);
+export const InvalidParameterValue = awsError('InvalidParameterValue');
+export const InvalidVolumeNotFound = awsError('InvalidVolume.NotFound');
+export const InvalidInstanceIDNotFound = awsError('InvalidInstanceID.NotFound');
+export const InvalidSnapshotNotFound = awsError('InvalidSnapshot.NotFound');
+export const IncorrectState = awsError('IncorrectState');
+export const VolumeInUse = awsError('VolumeInUse');
+export const InvalidVolumeZoneMismatch = awsError('InvalidVolume.ZoneMismatch');
+export const KMSInternalException = awsError('KMSInternalException', 500);
+export const UnknownOperationException = awsError('UnknownOperationException');
+export const SerializationException = awsError('SerializationException');
+
+/** ebsim's own precondition failures (no home yet, missing system tool…): not an AWS error. */
+export class UserError extends Error {
+  readonly userError = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** AWS's form for bound violations: "1 validation error detected: Value 'x' at 'field' failed to satisfy constraint: …". */
+export function validationError(value: unknown, field: string, constraint: string): AwsError {
+  return new ValidationException(
+    `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: ${constraint}`,
+  );
+}

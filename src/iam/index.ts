@@ -1,0 +1,3 @@
+export * from './principal.js';
+export * from './ids.js';
+export * from './service.js';

@@ -1,0 +1,49 @@
+// Who may do what with a key: the key policy, then grants. Enforced here, in the domain, so
+// the CLI, the HTTP endpoint and EC2's internal calls all get the same answer.
+//
+// ebsim's model of the default key policies (see docs/known-differences.md):
+// - customer managed key: "Enable IAM User Permissions" plus an identity policy allowing kms:*
+//   for every IAM user of the account; roles and their sessions have no permissions of their own.
+// - AWS managed key (alias/aws/ebs): IAM users of the account may use it only through the owning
+//   service (kms:ViaService = ec2.REGION.amazonaws.com), and may read its metadata directly.
+import { AccessDeniedException } from '../errors/index.js';
+import type { CallContext } from '../iam/principal.js';
+import type { EncryptionContext } from './context.js';
+import { grantNarrows, grantPermits, granteeMatches, type Grant, type GrantConstraints, type GrantStore } from './grants.js';
+import type { KmsKey } from './keys.js';
+
+const AWS_MANAGED_DIRECT = new Set(['DescribeKey', 'ListAliases', 'ListGrants', 'GetKeyRotationStatus', 'RevokeGrant', 'ListRetirableGrants']);
+const AWS_MANAGED_VIA_SERVICE = new Set([
+  'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'RetireGrant',
+]);
+
+export interface AuthorizeRequest {
+  context?: EncryptionContext;
+  /** For CreateGrant through a grant: the grant being created must not widen the caller's. */
+  newGrant?: { operations: string[]; constraints?: GrantConstraints };
+}
+
+export function policyAllows(ctx: CallContext, key: KmsKey, action: string): boolean {
+  const p = ctx.principal;
+  if (p.accountId !== key.accountId || p.type !== 'IAMUser') return false;
+  if (key.keyManager === 'CUSTOMER') return true;
+  if (AWS_MANAGED_DIRECT.has(action)) return true;
+  return AWS_MANAGED_VIA_SERVICE.has(action) && ctx.viaService === `ec2.${key.region}.amazonaws.com`;
+}
+
+/** Throws AccessDeniedException unless the key policy or a live grant allows `action`. Returns the grant used, if any. */
+export function authorize(ctx: CallContext, key: KmsKey, action: string, grants: GrantStore, req: AuthorizeRequest = {}): Grant | undefined {
+  if (policyAllows(ctx, key, action)) return undefined;
+  const context = req.context ?? {};
+  const grant = grants
+    .live(key.keyId)
+    .find((g) => granteeMatches(g.granteePrincipal, ctx.principal) && grantPermits(g, action, context) && (!req.newGrant || grantNarrows(g, req.newGrant)));
+  if (grant) return grant;
+  throw accessDenied(ctx, key, action);
+}
+
+export function accessDenied(ctx: CallContext, key: KmsKey, action: string) {
+  return new AccessDeniedException(
+    `User: ${ctx.principal.arn} is not authorized to perform: kms:${action} on resource: ${key.arn} because no resource-based policy allows the kms:${action} action`,
+  );
+}

@@ -1,0 +1,75 @@
+// The ciphertext blob: authenticated encryption (AES-256-GCM) of the plaintext under one
+// version of a CMK's key material, with the key and version named inside the blob so that
+// Decrypt needs no KeyId, and header + canonical encryption context bound as AAD.
+//
+//   0      1          17        21      33                 end-16   end
+//   | ver | key uuid  | version | nonce | ciphertext       | tag     |
+//
+// GCM runs through node:crypto (OpenSSL): @noble/ciphers' gcm recomputes its GHASH tables on
+// every call (about 28 us here), too slow for the 50,000 calls/s target; the tests decrypt
+// our blobs with @noble/ciphers to prove the format is plain AES-256-GCM.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { InvalidCiphertextException } from '../errors/index.js';
+import { encodeContext, type EncryptionContext } from './context.js';
+
+const BLOB_VERSION = 1;
+const HEADER = 33;
+const TAG = 16;
+
+export interface BlobHeader {
+  keyId: string;
+  version: number;
+}
+
+export function uuidToBytes(uuid: string): Buffer {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+}
+
+function bytesToUuid(b: Buffer): string {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function aadOf(header: Buffer, ctx: EncryptionContext): Buffer {
+  return Buffer.concat([header, encodeContext(ctx)]);
+}
+
+export function sealBlob(material: Uint8Array, head: BlobHeader, plaintext: Uint8Array, ctx: EncryptionContext): Buffer {
+  const header = Buffer.allocUnsafe(HEADER);
+  header[0] = BLOB_VERSION;
+  uuidToBytes(head.keyId).copy(header, 1);
+  header.writeUInt32BE(head.version, 17);
+  randomBytes(12).copy(header, 21);
+  const c = createCipheriv('aes-256-gcm', material, header.subarray(21, 33));
+  c.setAAD(aadOf(header, ctx));
+  const body = c.update(plaintext);
+  c.final();
+  return Buffer.concat([header, body, c.getAuthTag()]);
+}
+
+/** Reads the header without authenticating it (that happens in openBlob). */
+export function parseBlobHeader(blob: Uint8Array): BlobHeader {
+  const b = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  if (b.length < HEADER + TAG + 1 || b[0] !== BLOB_VERSION) {
+    throw new InvalidCiphertextException('The ciphertext is invalid or was not produced by ebsim.');
+  }
+  return { keyId: bytesToUuid(b.subarray(1, 17)), version: b.readUInt32BE(17) };
+}
+
+export function openBlob(material: Uint8Array, blob: Uint8Array, ctx: EncryptionContext): Buffer {
+  const b = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const header = b.subarray(0, HEADER);
+  try {
+    const d = createDecipheriv('aes-256-gcm', material, header.subarray(21, 33));
+    d.setAAD(aadOf(header, ctx));
+    d.setAuthTag(b.subarray(b.length - TAG));
+    const out = d.update(b.subarray(HEADER, b.length - TAG));
+    d.final();
+    return out;
+  } catch {
+    // AWS says no more than this: a wrong context and a tampered blob look the same.
+    throw new InvalidCiphertextException('');
+  }
+}
+
+export const BLOB_LAYOUT = { HEADER, TAG, NONCE_OFFSET: 21 } as const;

@@ -1,0 +1,56 @@
+// Encryption context: validated as AWS does, and encoded canonically for use as AAD.
+// The encoding is length-prefixed over sorted pairs, so two different contexts can never
+// produce the same bytes (joining keys and values without delimiters, as some emulators do,
+// makes {"ab":"c"} and {"a":"bc"} authenticate each other).
+import { ValidationException } from '../errors/index.js';
+
+export type EncryptionContext = Record<string, string>;
+
+const MAX_CONTEXT_BYTES = 8192;
+
+export function validateContext(value: unknown, field = 'encryptionContext'): EncryptionContext {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a map of string to string`);
+  }
+  let size = 0;
+  const out: EncryptionContext = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v !== 'string') {
+      throw new ValidationException(`1 validation error detected: Value at '${field}.${k}' failed to satisfy constraint: Member must be a string`);
+    }
+    if (k.length === 0) throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Map keys must have length greater than or equal to 1`);
+    size += Buffer.byteLength(k) + Buffer.byteLength(v);
+    out[k] = v;
+  }
+  if (size > MAX_CONTEXT_BYTES) {
+    throw new ValidationException(`Encryption context exceeds the maximum size of ${MAX_CONTEXT_BYTES} bytes.`);
+  }
+  return out;
+}
+
+/** count (u32 BE), then for each pair in UTF-8 byte order of keys: len(key) key len(value) value. */
+export function encodeContext(ctx: EncryptionContext): Buffer {
+  const pairs = Object.entries(ctx)
+    .map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const)
+    .sort((a, b) => Buffer.compare(a[0], b[0]));
+  const parts: Buffer[] = [u32(pairs.length)];
+  for (const [k, v] of pairs) parts.push(u32(k.length), k, u32(v.length), v);
+  return Buffer.concat(parts);
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+}
+
+/** Every pair of `subset` appears in `ctx` (EncryptionContextSubset). */
+export function contextIncludes(ctx: EncryptionContext, subset: EncryptionContext): boolean {
+  return Object.entries(subset).every(([k, v]) => Object.prototype.hasOwnProperty.call(ctx, k) && ctx[k] === v);
+}
+
+/** Exactly the same pairs (EncryptionContextEquals). */
+export function contextEquals(a: EncryptionContext, b: EncryptionContext): boolean {
+  return Object.keys(a).length === Object.keys(b).length && contextIncludes(a, b);
+}

@@ -1,0 +1,164 @@
+// Grants: stored permissions for a grantee principal to use one key for listed operations,
+// optionally only with a given encryption context (the grant constraints).
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../store/database.js';
+import { immediate } from '../store/database.js';
+import type { Principal } from '../iam/principal.js';
+import { contextEquals, contextIncludes, type EncryptionContext } from './context.js';
+
+export const GRANT_OPERATIONS = [
+  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo',
+  'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac',
+] as const;
+
+export interface GrantConstraints {
+  EncryptionContextSubset?: EncryptionContext;
+  EncryptionContextEquals?: EncryptionContext;
+}
+
+export interface Grant {
+  grantId: string;
+  keyId: string;
+  name?: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  issuingAccount: string;
+  operations: string[];
+  constraints?: GrantConstraints;
+  createdAt: Date;
+  state: 'live' | 'retired' | 'revoked';
+}
+
+interface GrantRow {
+  grant_id: string;
+  key_id: string;
+  name: string | null;
+  grantee_principal: string;
+  retiring_principal: string | null;
+  issuing_account: string;
+  operations: string;
+  constraints: string | null;
+  created_at: string;
+  state: 'live' | 'retired' | 'revoked';
+}
+
+/** Constraints are not evaluated for these operations (AWS: they take no encryption context). */
+const CONSTRAINT_FREE = new Set(['DescribeKey', 'RetireGrant', 'CreateGrant', 'GetPublicKey']);
+
+/** Does the grant name this principal? By ARN, by principal ID (the seed's grantee form), or by the session's role. */
+export function granteeMatches(grantee: string, p: Principal): boolean {
+  return grantee === p.arn || grantee === p.principalId || (p.sessionIssuer !== undefined && grantee === p.sessionIssuer.arn);
+}
+
+/** Pure constraint logic: may this grant authorize `operation` with this request context? */
+export function grantPermits(grant: Pick<Grant, 'operations' | 'constraints'>, operation: string, requestContext: EncryptionContext): boolean {
+  if (!grant.operations.includes(operation)) return false;
+  if (CONSTRAINT_FREE.has(operation) || !grant.constraints) return true;
+  const { EncryptionContextEquals: eq, EncryptionContextSubset: sub } = grant.constraints;
+  if (eq && !contextEquals(requestContext, eq)) return false;
+  if (sub && !contextIncludes(requestContext, sub)) return false;
+  return true;
+}
+
+/** A grant created through a grant may not widen it: a subset of its operations, constraints at least as strict. */
+export function grantNarrows(parent: Grant, child: { operations: string[]; constraints?: GrantConstraints }): boolean {
+  if (!child.operations.every((op) => parent.operations.includes(op))) return false;
+  const p = parent.constraints;
+  if (!p) return true;
+  const c = child.constraints ?? {};
+  if (p.EncryptionContextEquals) return c.EncryptionContextEquals !== undefined && contextEquals(c.EncryptionContextEquals, p.EncryptionContextEquals);
+  if (p.EncryptionContextSubset) {
+    const childCtx = c.EncryptionContextEquals ?? c.EncryptionContextSubset;
+    return childCtx !== undefined && contextIncludes(childCtx, p.EncryptionContextSubset);
+  }
+  return true;
+}
+
+/** Grant tokens carry the grant ID, so RetireGrant can find the grant from the token alone. */
+export function newGrantToken(grantId: string): string {
+  return Buffer.concat([Buffer.from([1]), Buffer.from(grantId, 'hex'), randomBytes(32)]).toString('base64url');
+}
+
+export function grantIdFromToken(token: string): string | undefined {
+  const b = Buffer.from(token, 'base64url');
+  if (b.length !== 65 || b[0] !== 1) return undefined;
+  return b.subarray(1, 33).toString('hex');
+}
+
+export class GrantStore {
+  private readonly liveForKey;
+
+  constructor(private readonly db: Db) {
+    this.liveForKey = db.prepare("SELECT * FROM kms_grants WHERE key_id = ? AND state = 'live' ORDER BY created_at, grant_id");
+  }
+
+  live(keyId: string): Grant[] {
+    return (this.liveForKey.all(keyId) as GrantRow[]).map(toGrant);
+  }
+
+  get(grantId: string): Grant | undefined {
+    const row = this.db.prepare('SELECT * FROM kms_grants WHERE grant_id = ?').get(grantId) as GrantRow | undefined;
+    return row && toGrant(row);
+  }
+
+  /** Live grant with this name and identical parameters (CreateGrant's idempotency by Name). */
+  findSame(g: Omit<Grant, 'grantId' | 'createdAt' | 'state' | 'issuingAccount'>): Grant | undefined {
+    if (!g.name) return undefined;
+    return this.live(g.keyId).find(
+      (x) =>
+        x.name === g.name &&
+        x.granteePrincipal === g.granteePrincipal &&
+        x.retiringPrincipal === g.retiringPrincipal &&
+        JSON.stringify([...x.operations].sort()) === JSON.stringify([...g.operations].sort()) &&
+        canonicalConstraints(x.constraints) === canonicalConstraints(g.constraints),
+    );
+  }
+
+  insert(g: Omit<Grant, 'grantId' | 'createdAt' | 'state'>): Grant {
+    const grantId = createHash('sha256').update(randomBytes(32)).digest('hex');
+    const createdAt = new Date();
+    immediate(this.db, () =>
+      this.db
+        .prepare('INSERT INTO kms_grants (grant_id, key_id, name, grantee_principal, retiring_principal, issuing_account, operations, constraints, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(grantId, g.keyId, g.name ?? null, g.granteePrincipal, g.retiringPrincipal ?? null, g.issuingAccount, JSON.stringify(g.operations), g.constraints ? JSON.stringify(g.constraints) : null, createdAt.toISOString()),
+    );
+    return { ...g, grantId, createdAt, state: 'live' };
+  }
+
+  end(grantId: string, state: 'retired' | 'revoked'): void {
+    immediate(this.db, () =>
+      this.db.prepare("UPDATE kms_grants SET state = ?, ended_at = ? WHERE grant_id = ? AND state = 'live'").run(state, new Date().toISOString(), grantId),
+    );
+  }
+
+  retirableBy(principal: string): Grant[] {
+    return (this.db.prepare("SELECT * FROM kms_grants WHERE retiring_principal = ? AND state = 'live' ORDER BY created_at").all(principal) as GrantRow[]).map(toGrant);
+  }
+
+  /** Every grant of an account, live or ended (for the console page and the walkthrough). */
+  all(): Grant[] {
+    return (this.db.prepare('SELECT * FROM kms_grants ORDER BY created_at').all() as GrantRow[]).map(toGrant);
+  }
+}
+
+function canonicalConstraints(c?: GrantConstraints): string {
+  if (!c) return '';
+  const sort = (o?: EncryptionContext) => (o ? Object.fromEntries(Object.entries(o).sort()) : undefined);
+  return JSON.stringify({ e: sort(c.EncryptionContextEquals), s: sort(c.EncryptionContextSubset) });
+}
+
+function toGrant(r: GrantRow): Grant {
+  return {
+    grantId: r.grant_id,
+    keyId: r.key_id,
+    name: r.name ?? undefined,
+    granteePrincipal: r.grantee_principal,
+    retiringPrincipal: r.retiring_principal ?? undefined,
+    issuingAccount: r.issuing_account,
+    operations: JSON.parse(r.operations) as string[],
+    constraints: r.constraints ? (JSON.parse(r.constraints) as GrantConstraints) : undefined,
+    createdAt: new Date(r.created_at),
+    state: r.state,
+  };
+}

@@ -1,0 +1,333 @@
+// CMKs in the store: metadata rows, wrapped key-material versions, aliases, and the one
+// place that turns a KeyId parameter (key ID, key ARN, alias name or alias ARN) into a key.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Db } from '../store/database.js';
+import { immediate } from '../store/database.js';
+import type { RootKey } from '../store/root-key.js';
+import { NotFoundException, InvalidArnException } from '../errors/index.js';
+import type { KeyState } from './key-state.js';
+
+export type KeyManager = 'CUSTOMER' | 'AWS';
+
+export interface KmsKey {
+  keyId: string;
+  accountId: string;
+  region: string;
+  arn: string;
+  description: string;
+  keyUsage: 'ENCRYPT_DECRYPT';
+  keySpec: 'SYMMETRIC_DEFAULT';
+  keyState: KeyState;
+  keyManager: KeyManager;
+  origin: 'AWS_KMS';
+  createdAt: Date;
+  deletionDate?: Date;
+  pendingWindowDays?: number;
+  rotationEnabled: boolean;
+  rotationPeriodDays?: number;
+  nextRotationAt?: Date;
+  currentVersion: number;
+}
+
+interface KeyRow {
+  key_id: string;
+  account_id: string;
+  region: string;
+  arn: string;
+  description: string;
+  key_usage: 'ENCRYPT_DECRYPT';
+  key_spec: 'SYMMETRIC_DEFAULT';
+  key_state: KeyState;
+  key_manager: KeyManager;
+  origin: 'AWS_KMS';
+  created_at: string;
+  deletion_date: string | null;
+  pending_window_days: number | null;
+  rotation_enabled: number;
+  rotation_period_days: number | null;
+  next_rotation_at: string | null;
+  current_version: number;
+}
+
+export interface KmsAlias {
+  AliasName: string;
+  AliasArn: string;
+  TargetKeyId: string;
+  CreationDate: Date;
+  LastUpdatedDate: Date;
+}
+
+export const keyArnOf = (region: string, account: string, keyId: string) => `arn:aws:kms:${region}:${account}:key/${keyId}`;
+export const aliasArnOf = (region: string, account: string, alias: string) => `arn:aws:kms:${region}:${account}:${alias}`;
+
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Unwrapped key material per "keyId/version": kept in process memory only, never on disk. */
+type MaterialCache = Map<string, Buffer>;
+
+export class KeyStore {
+  private readonly materials: MaterialCache = new Map();
+  private readonly byId;
+  private readonly aliasTarget;
+
+  constructor(
+    private readonly db: Db,
+    private readonly rootKey: RootKey,
+    readonly accountId: string,
+    readonly region: string,
+  ) {
+    this.byId = db.prepare('SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ? AND region = ?');
+    this.aliasTarget = db.prepare('SELECT target_key_id FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?');
+  }
+
+  keyArn(keyId: string): string {
+    return keyArnOf(this.region, this.accountId, keyId);
+  }
+
+  create(opts: { description: string; keyManager: KeyManager; aliasName?: string }): KmsKey {
+    const keyId = randomUUID();
+    const arn = this.keyArn(keyId);
+    const now = new Date().toISOString();
+    const material = randomBytes(32);
+    immediate(this.db, () => {
+      this.db
+        .prepare(
+          `INSERT INTO kms_keys (key_id, account_id, region, arn, description, key_usage, key_spec, key_state, key_manager, origin, created_at, rotation_enabled)
+           VALUES (?, ?, ?, ?, ?, 'ENCRYPT_DECRYPT', 'SYMMETRIC_DEFAULT', 'Enabled', ?, 'AWS_KMS', ?, ?)`,
+        )
+        .run(keyId, this.accountId, this.region, arn, opts.description, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0);
+      this.insertVersion(keyId, 1, material, null);
+      if (opts.aliasName) {
+        this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, opts.aliasName, keyId, now, now);
+      }
+    });
+    material.fill(0);
+    return this.get(keyId)!;
+  }
+
+  /**
+   * The AWS managed key behind `alias/aws/SERVICE`, created on first use as AWS does.
+   * Two processes may race here: the alias row decides, the loser's key is never referenced.
+   */
+  awsManagedKey(aliasName: string): KmsKey {
+    const existing = this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined;
+    if (existing) return this.get(existing.target_key_id)!;
+    const service = aliasName.slice('alias/aws/'.length);
+    return immediate(this.db, () => {
+      const again = this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined;
+      if (again) return this.get(again.target_key_id)!;
+      return this.create({
+        description: `Default key that protects my ${service.toUpperCase()} volumes when no other key is defined`,
+        keyManager: 'AWS',
+        aliasName,
+      });
+    });
+  }
+
+  get(keyId: string): KmsKey | undefined {
+    const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+    if (!row) return undefined;
+    const key = toKey(row);
+    // A key whose waiting period has ended is deleted: it no longer exists for any caller.
+    if (key.keyState === 'PendingDeletion' && key.deletionDate && key.deletionDate <= new Date()) {
+      this.purge(key.keyId);
+      return undefined;
+    }
+    return key;
+  }
+
+  /**
+   * Resolves a KeyId parameter. `allowAlias` is false for operations AWS documents as taking
+   * only a key ID or key ARN (CreateGrant, ListGrants, RevokeGrant…).
+   */
+  resolve(keyIdParam: string, allowAlias = true): KmsKey {
+    let keyId: string;
+    if (keyIdParam.startsWith('alias/') || /^arn:aws:kms:[^:]*:\d*:alias\//.test(keyIdParam)) {
+      if (!allowAlias) throw new InvalidArnException('Key Aliases are not supported for this operation.');
+      const aliasName = keyIdParam.startsWith('arn:') ? keyIdParam.slice(keyIdParam.indexOf(':alias/') + 1) : keyIdParam;
+      if (keyIdParam.startsWith('arn:')) this.checkArnScope(keyIdParam);
+      if (aliasName.startsWith('alias/aws/')) return this.awsManagedKey(aliasName);
+      const row = this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined;
+      if (!row) throw new NotFoundException(`Alias ${aliasArnOf(this.region, this.accountId, aliasName)} is not found.`);
+      keyId = row.target_key_id;
+    } else if (keyIdParam.startsWith('arn:')) {
+      const m = /^arn:aws:kms:([^:]+):(\d{12}):key\/(.+)$/.exec(keyIdParam);
+      if (!m) throw new NotFoundException(`Invalid arn ${keyIdParam}`);
+      this.checkArnScope(keyIdParam);
+      keyId = m[3]!;
+    } else {
+      keyId = keyIdParam;
+    }
+    const key = KEY_ID.test(keyId) ? this.get(keyId) : undefined;
+    if (!key) {
+      if (!KEY_ID.test(keyId)) throw new NotFoundException(`Invalid keyId '${keyIdParam}'`);
+      throw new NotFoundException(`Key '${this.keyArn(keyId)}' does not exist`);
+    }
+    return key;
+  }
+
+  private checkArnScope(arn: string): void {
+    const [, , , region, account] = arn.split(':');
+    if (region !== this.region || account !== this.accountId) {
+      throw new NotFoundException(`Key '${arn}' does not exist`);
+    }
+  }
+
+  list(): KmsKey[] {
+    return (this.db.prepare('SELECT * FROM kms_keys WHERE account_id = ? AND region = ? ORDER BY created_at, key_id').all(this.accountId, this.region) as KeyRow[])
+      .map(toKey)
+      .filter((k) => this.get(k.keyId) !== undefined);
+  }
+
+  update(keyId: string, fields: Partial<Record<keyof KeyRow, string | number | null>>): void {
+    const cols = Object.keys(fields);
+    immediate(this.db, () =>
+      this.db.prepare(`UPDATE kms_keys SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE key_id = ?`).run(...Object.values(fields), keyId),
+    );
+  }
+
+  /** Adds a new version of key material; new ciphertexts use it, old ones still decrypt. */
+  rotate(key: KmsKey, rotationType: 'AUTOMATIC' | 'ON_DEMAND'): number {
+    return immediate(this.db, () => {
+      const current = (this.db.prepare('SELECT current_version FROM kms_keys WHERE key_id = ?').get(key.keyId) as { current_version: number }).current_version;
+      const next = current + 1;
+      const material = randomBytes(32);
+      this.insertVersion(key.keyId, next, material, rotationType);
+      material.fill(0);
+      const nextRotation = key.rotationEnabled && key.rotationPeriodDays ? new Date(Date.now() + key.rotationPeriodDays * 86400_000).toISOString() : null;
+      this.db.prepare('UPDATE kms_keys SET current_version = ?, next_rotation_at = COALESCE(?, next_rotation_at) WHERE key_id = ?').run(next, nextRotation, key.keyId);
+      return next;
+    });
+  }
+
+  /** Unwrapped material of one version (cached in memory: the simulated HSM's working set). */
+  material(key: KmsKey, version: number): Buffer | undefined {
+    const cacheKey = `${key.keyId}/${version}`;
+    let m = this.materials.get(cacheKey);
+    if (!m) {
+      const row = this.db.prepare('SELECT wrapped_material FROM kms_key_versions WHERE key_id = ? AND version = ?').get(key.keyId, version) as
+        | { wrapped_material: Buffer }
+        | undefined;
+      if (!row) return undefined;
+      m = this.rootKey.unwrap(row.wrapped_material, `${key.arn}#${version}`);
+      this.materials.set(cacheKey, m);
+    }
+    return m;
+  }
+
+  rotations(keyId: string): { version: number; createdAt: Date; rotationType: string | null }[] {
+    return (this.db.prepare('SELECT version, created_at, rotation_type FROM kms_key_versions WHERE key_id = ? ORDER BY version').all(keyId) as {
+      version: number;
+      created_at: string;
+      rotation_type: string | null;
+    }[]).map((r) => ({ version: r.version, createdAt: new Date(r.created_at), rotationType: r.rotation_type }));
+  }
+
+  // ---- aliases -----------------------------------------------------------------------
+
+  aliasTargetOf(aliasName: string): string | undefined {
+    return (this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined)?.target_key_id;
+  }
+
+  /** Inserts the alias, or calls `exists` (which throws) if the name is taken. */
+  createAlias(aliasName: string, keyId: string, exists: () => never): void {
+    immediate(this.db, () => {
+      if (this.aliasTargetOf(aliasName)) exists();
+      const now = new Date().toISOString();
+      this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, aliasName, keyId, now, now);
+    });
+  }
+
+  retargetAlias(aliasName: string, keyId: string): void {
+    immediate(this.db, () =>
+      this.db
+        .prepare('UPDATE kms_aliases SET target_key_id = ?, updated_at = ? WHERE account_id = ? AND region = ? AND alias_name = ?')
+        .run(keyId, new Date().toISOString(), this.accountId, this.region, aliasName),
+    );
+  }
+
+  deleteAlias(aliasName: string): void {
+    immediate(this.db, () =>
+      this.db.prepare('DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?').run(this.accountId, this.region, aliasName),
+    );
+  }
+
+  listAliases(keyId?: string): KmsAlias[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? ${keyId ? 'AND target_key_id = ?' : ''} ORDER BY alias_name`)
+      .all(...[this.accountId, this.region, ...(keyId ? [keyId] : [])]) as {
+      alias_name: string;
+      target_key_id: string;
+      created_at: string;
+      updated_at: string;
+    }[];
+    return rows.map((r) => ({
+      AliasName: r.alias_name,
+      AliasArn: aliasArnOf(this.region, this.accountId, r.alias_name),
+      TargetKeyId: r.target_key_id,
+      CreationDate: new Date(r.created_at),
+      LastUpdatedDate: new Date(r.updated_at),
+    }));
+  }
+
+  private insertVersion(keyId: string, version: number, material: Buffer, rotationType: string | null): void {
+    const wrapped = this.rootKey.wrap(material, `${this.keyArn(keyId)}#${version}`);
+    this.db.prepare('INSERT INTO kms_key_versions VALUES (?, ?, ?, ?, ?)').run(keyId, version, wrapped, new Date().toISOString(), rotationType);
+  }
+
+  private purge(keyId: string): void {
+    immediate(this.db, () => {
+      this.db.prepare('DELETE FROM kms_aliases WHERE target_key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(keyId);
+    });
+    for (const k of this.materials.keys()) if (k.startsWith(`${keyId}/`)) this.materials.delete(k);
+  }
+}
+
+function toKey(r: KeyRow): KmsKey {
+  return {
+    keyId: r.key_id,
+    accountId: r.account_id,
+    region: r.region,
+    arn: r.arn,
+    description: r.description,
+    keyUsage: r.key_usage,
+    keySpec: r.key_spec,
+    keyState: r.key_state,
+    keyManager: r.key_manager,
+    origin: r.origin,
+    createdAt: new Date(r.created_at),
+    deletionDate: r.deletion_date ? new Date(r.deletion_date) : undefined,
+    pendingWindowDays: r.pending_window_days ?? undefined,
+    rotationEnabled: r.rotation_enabled === 1,
+    rotationPeriodDays: r.rotation_period_days ?? undefined,
+    nextRotationAt: r.next_rotation_at ? new Date(r.next_rotation_at) : undefined,
+    currentVersion: r.current_version,
+  };
+}
+
+/** KeyMetadata as DescribeKey returns it. */
+export function keyMetadata(k: KmsKey): Record<string, unknown> {
+  const m: Record<string, unknown> = {
+    AWSAccountId: k.accountId,
+    KeyId: k.keyId,
+    Arn: k.arn,
+    CreationDate: k.createdAt,
+    Enabled: k.keyState === 'Enabled',
+    Description: k.description,
+    KeyUsage: k.keyUsage,
+    KeyState: k.keyState,
+  };
+  if (k.deletionDate) m.DeletionDate = k.deletionDate;
+  Object.assign(m, {
+    Origin: k.origin,
+    KeyManager: k.keyManager,
+    CustomerMasterKeySpec: k.keySpec,
+    KeySpec: k.keySpec,
+    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    MultiRegion: false,
+  });
+  if (k.pendingWindowDays) m.PendingDeletionWindowInDays = k.pendingWindowDays;
+  return m;
+}

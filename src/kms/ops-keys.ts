@@ -1,0 +1,158 @@
+// Key lifecycle operations: create, describe, list, enable/disable, deletion, rotation.
+import { KMSInvalidStateException, UnsupportedOperationException, AccessDeniedException } from '../errors/index.js';
+import { keyMetadata, type KmsKey } from './keys.js';
+import { bool, int, oneOf, requiredStr, str, type Params } from './params.js';
+import type { Operation } from './operation.js';
+import { usableKey } from './usable-key.js';
+import { paginate } from './paginate.js';
+
+const KEY_ID = { max: 2048 } as const;
+
+export const keyOperations: Record<string, Operation> = {
+  CreateKey: {
+    readOnly: false,
+    params: ['Description', 'KeyUsage', 'KeySpec', 'CustomerMasterKeySpec', 'Origin', 'Policy', 'Tags', 'MultiRegion', 'BypassPolicyLockoutSafetyCheck'],
+    run(env, ctx, p, state) {
+      const description = str(p, 'Description', { max: 8192 }) ?? '';
+      const usage = oneOf(p, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']);
+      const spec = str(p, 'KeySpec') ?? str(p, 'CustomerMasterKeySpec');
+      const origin = oneOf(p, 'Origin', ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE']);
+      if ((usage && usage !== 'ENCRYPT_DECRYPT') || (spec && spec !== 'SYMMETRIC_DEFAULT') || (origin && origin !== 'AWS_KMS') || bool(p, 'MultiRegion')) {
+        throw new UnsupportedOperationException('ebsim supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with AWS_KMS origin in a single Region.');
+      }
+      if (ctx.principal.type !== 'IAMUser') {
+        throw new AccessDeniedException(`User: ${ctx.principal.arn} is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action`);
+      }
+      const key = env.keys.create({ description, keyManager: 'CUSTOMER' });
+      state.keys.push(key);
+      const metadata = keyMetadata(key);
+      return { response: { KeyMetadata: metadata }, responseElements: { keyMetadata: camelMetadata(metadata) } };
+    },
+  },
+
+  DescribeKey: {
+    readOnly: true,
+    params: ['KeyId', 'GrantTokens'],
+    run(env, ctx, p, state) {
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'DescribeKey', operation: 'DescribeKey' }, state);
+      return { response: { KeyMetadata: keyMetadata(key) } };
+    },
+  },
+
+  ListKeys: {
+    readOnly: true,
+    params: ['Limit', 'Marker'],
+    run(env, _ctx, p) {
+      const page = paginate(env.keys.list(), p);
+      return { response: { Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), ...page.tail } };
+    },
+  },
+
+  EnableKey: adminOp('EnableKey', (env, key) => env.keys.update(key.keyId, { key_state: 'Enabled' })),
+  DisableKey: adminOp('DisableKey', (env, key) => env.keys.update(key.keyId, { key_state: 'Disabled' })),
+
+  ScheduleKeyDeletion: {
+    readOnly: false,
+    params: ['KeyId', 'PendingWindowInDays'],
+    run(env, ctx, p, state) {
+      const keyId = requiredStr(p, 'KeyId', KEY_ID);
+      const days = int(p, 'PendingWindowInDays', { min: 7, max: 30 }) ?? 30;
+      const key = usableKey(env, ctx, keyId, { action: 'ScheduleKeyDeletion', operation: 'ScheduleKeyDeletion' }, state);
+      requireCustomerManaged(key, 'ScheduleKeyDeletion', ctx.principal.arn);
+      const deletionDate = new Date(Date.now() + days * 86400_000);
+      env.keys.update(key.keyId, { key_state: 'PendingDeletion', deletion_date: deletionDate.toISOString(), pending_window_days: days });
+      return {
+        response: { KeyId: key.arn, DeletionDate: deletionDate, KeyState: 'PendingDeletion', PendingWindowInDays: days },
+        responseElements: { keyId: key.arn, deletionDate: deletionDate.toISOString(), keyState: 'PendingDeletion', pendingWindowInDays: days },
+      };
+    },
+  },
+
+  CancelKeyDeletion: {
+    readOnly: false,
+    params: ['KeyId'],
+    run(env, ctx, p, state) {
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'CancelKeyDeletion', operation: 'CancelKeyDeletion' }, state);
+      requireCustomerManaged(key, 'CancelKeyDeletion', ctx.principal.arn);
+      if (key.keyState !== 'PendingDeletion') {
+        throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
+      }
+      // AWS leaves a key whose deletion was cancelled Disabled, not Enabled.
+      env.keys.update(key.keyId, { key_state: 'Disabled', deletion_date: null, pending_window_days: null });
+      return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
+    },
+  },
+
+  EnableKeyRotation: {
+    readOnly: false,
+    params: ['KeyId', 'RotationPeriodInDays'],
+    run(env, ctx, p, state) {
+      const keyId = requiredStr(p, 'KeyId', KEY_ID);
+      const period = int(p, 'RotationPeriodInDays', { min: 90, max: 2560 }) ?? 365;
+      const key = usableKey(env, ctx, keyId, { action: 'EnableKeyRotation', operation: 'EnableKeyRotation' }, state);
+      requireCustomerManaged(key, 'EnableKeyRotation', ctx.principal.arn);
+      env.keys.update(key.keyId, { rotation_enabled: 1, rotation_period_days: period, next_rotation_at: new Date(Date.now() + period * 86400_000).toISOString() });
+      return { response: {} };
+    },
+  },
+
+  DisableKeyRotation: adminOp('DisableKeyRotation', (env, key) => env.keys.update(key.keyId, { rotation_enabled: 0, next_rotation_at: null })),
+
+  GetKeyRotationStatus: {
+    readOnly: true,
+    params: ['KeyId'],
+    run(env, ctx, p, state) {
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'GetKeyRotationStatus', operation: 'GetKeyRotationStatus' }, state);
+      const response: Record<string, unknown> = { KeyId: key.arn, KeyRotationEnabled: key.rotationEnabled };
+      if (key.rotationEnabled) {
+        response.RotationPeriodInDays = key.rotationPeriodDays ?? 365;
+        if (key.nextRotationAt) response.NextRotationDate = key.nextRotationAt;
+      }
+      const onDemand = env.keys.rotations(key.keyId).filter((r) => r.rotationType === 'ON_DEMAND').pop();
+      if (onDemand) response.OnDemandRotationStartDate = onDemand.createdAt;
+      return { response };
+    },
+  },
+
+  RotateKeyOnDemand: {
+    readOnly: false,
+    params: ['KeyId'],
+    run(env, ctx, p, state) {
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'RotateKeyOnDemand', operation: 'RotateKeyOnDemand' }, state);
+      requireCustomerManaged(key, 'RotateKeyOnDemand', ctx.principal.arn);
+      env.keys.rotate(key, 'ON_DEMAND');
+      return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
+    },
+  },
+};
+
+function adminOp(name: string, apply: (env: Parameters<Operation['run']>[0], key: KmsKey) => void): Operation {
+  return {
+    readOnly: false,
+    params: ['KeyId'],
+    run(env, ctx, p, state) {
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: name, operation: name }, state);
+      requireCustomerManaged(key, name, ctx.principal.arn);
+      apply(env, key);
+      return { response: {} };
+    },
+  };
+}
+
+/** AWS managed keys are managed by AWS: their policy grants no administrative action to anyone. */
+function requireCustomerManaged(key: KmsKey, action: string, callerArn: string): void {
+  if (key.keyManager === 'AWS') {
+    throw new AccessDeniedException(`User: ${callerArn} is not authorized to perform: kms:${action} on resource: ${key.arn} because no resource-based policy allows the kms:${action} action`);
+  }
+}
+
+function camelMetadata(m: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) {
+    const name = k === 'AWSAccountId' ? 'aWSAccountId' : k[0]!.toLowerCase() + k.slice(1);
+    out[name] = v instanceof Date ? v.toISOString() : v;
+  }
+  return out;
+}
+
+export type { Params };

@@ -1,0 +1,31 @@
+// Opens the shared SQLite database: WAL so readers never block the writer, a busy timeout so
+// concurrent processes queue instead of failing with "database is locked", and synchronous=FULL
+// so a committed state change survives a crash of the process or the machine.
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync } from 'node:fs';
+import { SCHEMA } from './schema.js';
+
+export type Db = Database.Database;
+
+const BUSY_TIMEOUT_MS = 30_000;
+
+export function openDatabase(path: string): Db {
+  const isNew = !existsSync(path);
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  // IMMEDIATE takes the write lock up front, so two processes never both hold a read
+  // snapshot and then deadlock upgrading it (SQLITE_BUSY that the timeout cannot resolve).
+  immediate(db, () => db.exec(SCHEMA));
+  if (isNew) {
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  }
+  return db;
+}
+
+/** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock taken at the start). */
+export function immediate<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}

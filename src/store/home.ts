@@ -1,0 +1,45 @@
+// $EBSIM_HOME: one directory (0700) holding the database, the root key, credentials,
+// volume images and run state. Everything ebsim keeps lives under it.
+import { mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface HomePaths {
+  dir: string;
+  database: string;
+  rootKey: string;
+  credentials: string;
+  volumes: string;
+  run: string;
+  logs: string;
+}
+
+export function resolveHome(explicit?: string): string {
+  return resolve(explicit ?? process.env.EBSIM_HOME ?? join(homedir(), '.ebsim'));
+}
+
+export function homePaths(dir: string): HomePaths {
+  return {
+    dir,
+    database: join(dir, 'ebsim.db'),
+    rootKey: join(dir, 'root.key'),
+    credentials: join(dir, 'credentials'),
+    volumes: join(dir, 'volumes'),
+    run: join(dir, 'run'),
+    logs: join(dir, 'logs'),
+  };
+}
+
+/** Creates the directory tree with owner-only permissions; safe to call from many processes at once. */
+export function ensureHome(dir: string): HomePaths {
+  const paths = homePaths(dir);
+  for (const d of [paths.dir, paths.volumes, paths.run, paths.logs]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+  }
+  return paths;
+}
+
+export function homeExists(dir: string): boolean {
+  return existsSync(homePaths(dir).database);
+}

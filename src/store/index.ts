@@ -1,0 +1,3 @@
+export * from './home.js';
+export * from './database.js';
+export * from './root-key.js';

@@ -1,0 +1,135 @@
+// The one SQLite schema. Every statement is idempotent so that many processes may open
+// the same home at once and each may be the first.
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS accounts (
+  account_id TEXT PRIMARY KEY,
+  region TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS principals (
+  arn TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'role')),
+  name TEXT NOT NULL,
+  principal_id TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  UNIQUE (account_id, kind, name)
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  secret_access_key TEXT NOT NULL,
+  principal_arn TEXT NOT NULL REFERENCES principals(arn),
+  session_name TEXT,
+  session_token TEXT,
+  expires_at TEXT,
+  status TEXT NOT NULL DEFAULT 'Active',
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kms_keys (
+  key_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  arn TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  key_usage TEXT NOT NULL,
+  key_spec TEXT NOT NULL,
+  key_state TEXT NOT NULL,
+  key_manager TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  deletion_date TEXT,
+  pending_window_days INTEGER,
+  rotation_enabled INTEGER NOT NULL DEFAULT 0,
+  rotation_period_days INTEGER,
+  next_rotation_at TEXT,
+  current_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS kms_key_versions (
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  version INTEGER NOT NULL,
+  wrapped_material BLOB NOT NULL,
+  created_at TEXT NOT NULL,
+  rotation_type TEXT,
+  PRIMARY KEY (key_id, version)
+);
+CREATE TABLE IF NOT EXISTS kms_aliases (
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  alias_name TEXT NOT NULL,
+  target_key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (account_id, region, alias_name)
+);
+CREATE TABLE IF NOT EXISTS kms_grants (
+  grant_id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  name TEXT,
+  grantee_principal TEXT NOT NULL,
+  retiring_principal TEXT,
+  issuing_account TEXT NOT NULL,
+  operations TEXT NOT NULL,
+  constraints TEXT,
+  created_at TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'retired', 'revoked')),
+  ended_at TEXT
+);
+CREATE INDEX IF NOT EXISTS kms_grants_by_key ON kms_grants(key_id, state);
+CREATE TABLE IF NOT EXISTS trail_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  event_time TEXT NOT NULL,
+  event_source TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  username TEXT,
+  access_key_id TEXT,
+  read_only INTEGER,
+  resource_names TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trail_by_time ON trail_events(event_time);
+CREATE TABLE IF NOT EXISTS ec2_instances (
+  instance_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  reservation_id TEXT NOT NULL,
+  image_id TEXT NOT NULL,
+  instance_type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  availability_zone TEXT NOT NULL,
+  launch_time TEXT NOT NULL,
+  client_token TEXT,
+  root_device_name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ec2_volumes (
+  volume_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  size_gib INTEGER NOT NULL,
+  volume_type TEXT NOT NULL,
+  availability_zone TEXT NOT NULL,
+  state TEXT NOT NULL,
+  encrypted INTEGER NOT NULL,
+  kms_key_arn TEXT,
+  encrypted_data_key BLOB,
+  snapshot_id TEXT,
+  sector_size INTEGER NOT NULL DEFAULT 4096,
+  created_at TEXT NOT NULL,
+  instance_id TEXT,
+  device TEXT,
+  attach_time TEXT,
+  delete_on_termination INTEGER NOT NULL DEFAULT 0,
+  grant_id TEXT,
+  formatted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS ec2_snapshots (
+  snapshot_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  volume_id TEXT NOT NULL,
+  volume_size INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  encrypted INTEGER NOT NULL,
+  kms_key_arn TEXT,
+  encrypted_data_key BLOB,
+  description TEXT NOT NULL DEFAULT '',
+  start_time TEXT NOT NULL
+);
+`;
