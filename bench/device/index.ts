@@ -1,0 +1,148 @@
+// bench/device: fio through loop + ext4 on the ebsim volume (encrypted), on the same FUSE path
+// with encryption off (the ceiling), on a plain directory of the disk, and on gocryptfs where
+// installed. Each target is cross-checked with a small fio --verify run before it is timed.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BenchContext, BenchResult, BenchRow, BenchSuite } from '../harness.js';
+import { which } from '../../src/device/host.js';
+import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
+import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
+
+const MiB = 1 << 20;
+
+interface Job {
+  name: 'seq_write' | 'seq_read' | 'rand_read' | 'rand_write';
+  rw: string;
+  bs: string;
+  iodepth: number;
+}
+
+const JOBS: Job[] = [
+  { name: 'seq_write', rw: 'write', bs: '1M', iodepth: 4 },
+  { name: 'seq_read', rw: 'read', bs: '1M', iodepth: 4 },
+  { name: 'rand_read', rw: 'randread', bs: '4k', iodepth: 16 },
+  { name: 'rand_write', rw: 'randwrite', bs: '4k', iodepth: 16 },
+];
+
+function fio(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('fio', args, { maxBuffer: 32 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`fio ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
+  );
+}
+
+async function runJob(dir: string, job: Job, sizeMiB: number, seconds: number): Promise<number> {
+  const out = await fio([
+    `--name=${job.name}`, `--filename=${path.join(dir, 'bench.fio')}`, `--size=${sizeMiB}M`, `--rw=${job.rw}`, `--bs=${job.bs}`,
+    '--direct=1', '--ioengine=libaio', `--iodepth=${job.iodepth}`, `--runtime=${seconds}`, '--time_based=1', '--ramp_time=1',
+    '--output-format=json', '--randrepeat=0',
+  ]);
+  const j = JSON.parse(out.slice(out.indexOf('{'))) as { jobs: { read: { bw_bytes: number; iops: number }; write: { bw_bytes: number; iops: number } }[] };
+  const side = job.rw.includes('write') ? j.jobs[0]!.write : j.jobs[0]!.read;
+  return job.bs === '4k' ? Math.round(side.iops) : Math.round(side.bw_bytes / MiB);
+}
+
+async function verify(dir: string): Promise<void> {
+  await fio([
+    '--name=verify', `--filename=${path.join(dir, 'verify.fio')}`, '--size=16M', '--rw=randwrite', '--bs=4k,128k', '--direct=1',
+    '--ioengine=libaio', '--iodepth=8', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1',
+  ]);
+  fs.rmSync(path.join(dir, 'verify.fio'), { force: true });
+}
+
+interface Target {
+  name: string;
+  dir: string;
+  stop: () => Promise<void>;
+}
+
+async function ebsimTarget(root: string, name: string, passThrough: boolean, sizeBytes: number): Promise<Target> {
+  const stateDir = path.join(root, 'run');
+  const volumeId = `vol-bench${passThrough ? 'plain' : 'xts'}00000000`.slice(0, 21);
+  const mountpoint = path.join(root, `mnt-${volumeId}`);
+  let key = randomBytes(64);
+  while (key.subarray(0, 32).equals(key.subarray(32))) key = randomBytes(64);
+  await mountVolume({ volumeId, imagePath: path.join(root, `${volumeId}.img`), sizeBytes, key, mountpoint, stateDir, format: 'ext4', passThrough });
+  return { name, dir: mountpoint, stop: () => unmountVolume(volumeId, stateDir) };
+}
+
+async function gocryptfsTarget(root: string): Promise<Target> {
+  const cipher = path.join(root, 'gocryptfs-cipher');
+  const plain = path.join(root, 'gocryptfs-plain');
+  const pass = path.join(root, 'gocryptfs-pass');
+  fs.mkdirSync(cipher);
+  fs.mkdirSync(plain);
+  fs.writeFileSync(pass, 'bench-only-password\n', { mode: 0o600 });
+  const run = (args: string[]) =>
+    new Promise<void>((resolve, reject) => execFile(args[0]!, args.slice(1), (err, _o, e) => (err ? reject(new Error(`${args.join(' ')}: ${e}`)) : resolve())));
+  await run(['gocryptfs', '-q', '-init', '-passfile', pass, cipher]);
+  await run(['gocryptfs', '-q', '-passfile', pass, cipher, plain]);
+  return { name: 'gocryptfs', dir: plain, stop: () => run(['fusermount', '-u', plain]) };
+}
+
+async function run(ctx: BenchContext): Promise<BenchResult> {
+  const missing = findMissingPrerequisite();
+  if (missing) return { rows: [], notes: [`skipped: ${missing.message}`] };
+  if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
+  const sizeMiB = ctx.quick ? 256 : 1024;
+  const seconds = ctx.quick ? 3 : 10;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ebsim-bench-'));
+  const results = new Map<string, Record<string, number>>();
+  const notes: string[] = [`fio, direct I/O, libaio; ${sizeMiB} MiB file, ${seconds} s per job after 1 s ramp; ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4`];
+  const makers: [string, () => Promise<Target>][] = [
+    ['ebsim encrypted', () => ebsimTarget(root, 'ebsim encrypted', false, (sizeMiB + 512) * MiB)],
+    ['ebsim pass-through', () => ebsimTarget(root, 'ebsim pass-through', true, (sizeMiB + 512) * MiB)],
+    ['plain disk', async () => {
+      const dir = path.join(root, 'plain');
+      fs.mkdirSync(dir);
+      return { name: 'plain disk', dir, stop: async () => {} };
+    }],
+  ];
+  if (which('gocryptfs')) makers.push(['gocryptfs', () => gocryptfsTarget(root)]);
+  else notes.push('gocryptfs not installed: no peer row');
+  try {
+    for (const [name, make] of makers) {
+      ctx.log(`${name}: setting up`);
+      const t = await make();
+      try {
+        await verify(t.dir);
+        const r: Record<string, number> = {};
+        for (const job of JOBS) {
+          ctx.log(`${name}: ${job.name}`);
+          r[job.name] = await runJob(t.dir, job, sizeMiB, seconds);
+        }
+        results.set(name, r);
+      } finally {
+        await t.stop();
+      }
+    }
+  } finally {
+    await cleanupStale(path.join(root, 'run')).catch(() => {});
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  const rows: BenchRow[] = [...results].map(([target, r]) => ({
+    target,
+    'seq write MiB/s': r.seq_write ?? null,
+    'seq read MiB/s': r.seq_read ?? null,
+    '4k rand read IOPS': r.rand_read ?? null,
+    '4k rand write IOPS': r.rand_write ?? null,
+  }));
+  const ratio = (a: string, b: string, label: string) => {
+    const x = results.get(a);
+    const y = results.get(b);
+    if (!x || !y) return;
+    const q = (k: string) => (y[k] ? Number((x[k]! / y[k]!).toFixed(2)) : null);
+    rows.push({ target: label, 'seq write MiB/s': q('seq_write'), 'seq read MiB/s': q('seq_read'), '4k rand read IOPS': q('rand_read'), '4k rand write IOPS': q('rand_write') });
+  };
+  ratio('ebsim encrypted', 'ebsim pass-through', 'ratio encrypted / pass-through (target >= 0.9)');
+  ratio('ebsim encrypted', 'gocryptfs', 'ratio encrypted / gocryptfs (target >= 2 sequential)');
+  return { rows, notes };
+}
+
+export const suite: BenchSuite = {
+  name: 'device',
+  description: 'fio on the mounted volume: ebsim encrypted vs its pass-through ceiling, the plain disk and gocryptfs',
+  run,
+};
