@@ -4,8 +4,49 @@
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 import { IS_LE, Scratch, bswap32InPlace, checkUnits, checkXtsKey, type EngineFactory, type XtsCore } from './core.js';
 
-function u32(b: Uint8Array): Uint32Array {
-  return new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+const i32 = (b: Uint8Array) => new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+// 64-bit views: V8 compiles XOR on BigUint64Array elements to plain 64-bit XORs (no BigInt
+// allocation), which measured about twice as fast as the same pass on 32-bit words.
+const u64 = (b: Uint8Array) => new BigUint64Array(b.buffer, b.byteOffset, b.length >>> 3);
+
+/**
+ * s <- T_u * alpha^j for every block j of every unit u (T_u = words 4u..4u+3 of `tw`, LE word
+ * values), and, if `d` is given, d ^= s in the same pass (little-endian hosts only).
+ */
+function tweakStream(s: Int32Array, d: Int32Array | null, tw: Int32Array, unitWords: number): void {
+  const n = s.length;
+  for (let u = 0, i = 0; i < n; u++) {
+    let t0 = tw[u * 4]!, t1 = tw[u * 4 + 1]!, t2 = tw[u * 4 + 2]!, t3 = tw[u * 4 + 3]!;
+    const end = i + unitWords;
+    for (; i < end; i += 4) {
+      s[i] = t0;
+      s[i + 1] = t1;
+      s[i + 2] = t2;
+      s[i + 3] = t3;
+      if (d) {
+        d[i] ^= t0;
+        d[i + 1] ^= t1;
+        d[i + 2] ^= t2;
+        d[i + 3] ^= t3;
+      }
+      // Multiply by alpha (little-endian GF(2^128)): shift left, fold the carry as 0x87.
+      const carry = t3 >> 31;
+      t3 = (t3 << 1) | (t2 >>> 31);
+      t2 = (t2 << 1) | (t1 >>> 31);
+      t1 = (t1 << 1) | (t0 >>> 31);
+      t0 = (t0 << 1) ^ (carry & 0x87);
+    }
+  }
+}
+
+function xorInPlace(d: BigUint64Array, s: BigUint64Array): void {
+  const n = d.length;
+  for (let i = 0; i < n; i++) d[i] ^= s[i]!;
+}
+
+function xorInto(d: BigUint64Array, a: BigUint64Array, b: BigUint64Array): void {
+  const n = d.length;
+  for (let i = 0; i < n; i++) d[i] = a[i]! ^ b[i]!;
 }
 
 class NodeXts implements XtsCore {
@@ -59,47 +100,30 @@ class NodeXts implements XtsCore {
       }
     }
     const T = this.aligned(this.tweakEcb.update(tw), this.tweakOutScratch);
-    if (!IS_LE) bswap32InPlace(T);
-    const tw32 = u32(T);
+    if (!IS_LE) bswap32InPlace(T); // the stream is computed on LE word values
 
     // 2. Tweak stream T*alpha^j for every block, and the XOR before the block cipher.
-    const direct = (data.byteOffset & 3) === 0;
+    const direct = (data.byteOffset & 7) === 0; // 64-bit views below need 8-byte alignment
     const work = direct ? data : this.dataScratch.get(len);
     if (!direct) work.set(data);
-    const d = u32(work);
     const streamBytes = this.streamScratch.get(len);
-    const s = u32(streamBytes);
-    const unitWords = unitLen >>> 2;
-    for (let u = 0, i = 0; u < units; u++) {
-      let t0 = tw32[u * 4]! | 0, t1 = tw32[u * 4 + 1]! | 0, t2 = tw32[u * 4 + 2]! | 0, t3 = tw32[u * 4 + 3]! | 0;
-      const end = i + unitWords;
-      for (; i < end; i += 4) {
-        s[i] = t0;
-        s[i + 1] = t1;
-        s[i + 2] = t2;
-        s[i + 3] = t3;
-        // Multiply by alpha (little-endian GF(2^128)): shift left, fold the carry as 0x87.
-        const carry = t3 >> 31;
-        t3 = (t3 << 1) | (t2 >>> 31);
-        t2 = (t2 << 1) | (t1 >>> 31);
-        t1 = (t1 << 1) | (t0 >>> 31);
-        t0 = (t0 << 1) ^ (carry & 0x87);
-      }
+    if (IS_LE) {
+      tweakStream(i32(streamBytes), i32(work), i32(T), unitLen >>> 2);
+    } else {
+      tweakStream(i32(streamBytes), null, i32(T), unitLen >>> 2);
+      bswap32InPlace(streamBytes);
+      xorInPlace(u64(work), u64(streamBytes));
     }
-    if (!IS_LE) bswap32InPlace(streamBytes); // words were computed as LE values
-    const words = len >>> 2;
-    for (let i = 0; i < words; i++) d[i] ^= s[i]!;
 
     // 3. One ECB call under K1, then the XOR after.
     const out = this.aligned(ecb.update(work), this.outScratch);
-    const o32 = u32(out);
-    for (let i = 0; i < words; i++) d[i] = o32[i]! ^ s[i]!;
+    xorInto(u64(work), u64(out), u64(streamBytes));
     if (!direct) data.set(work);
   }
 
-  /** OpenSSL's output Buffer as a 4-byte-aligned view (copied only if it is not). */
+  /** OpenSSL's output Buffer as a 8-byte-aligned view (copied only if it is not). */
   private aligned(b: Buffer, scratch: Scratch): Uint8Array {
-    if ((b.byteOffset & 3) === 0) return b;
+    if ((b.byteOffset & 7) === 0) return b;
     const c = scratch.get(b.length);
     c.set(b);
     return c;

@@ -1,0 +1,120 @@
+// XTS sector cipher benchmark: every available engine x sector size x batch, in place, against
+// references measured in the same run: `openssl speed -evp aes-256-xts` (16 KiB), node:crypto
+// with a new aes-256-xts cipher per sector (the pre-issue-3 placeholder), noble's AES-256-CTR.
+import { spawnSync } from 'node:child_process';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { ctr } from '@noble/ciphers/aes.js';
+import { opsPerSecond, type BenchContext, type BenchResult, type BenchRow, type BenchSuite } from '../harness.js';
+import { availableEngines, createSectorCipher, type EngineName, type SectorSize } from '../../src/xts/index.js';
+
+const SECTOR_SIZES: SectorSize[] = [512, 4096];
+const BATCHES = [1, 32]; // one sector; 32 sectors (128 KiB at 4096 = the largest FUSE request)
+// The issue's targets, as ratios to each engine's reference.
+const TARGET: Record<EngineName, { ref: string; ratio: number }> = {
+  native: { ref: 'openssl speed aes-256-xts 16 KiB', ratio: 0.8 },
+  node: { ref: 'node:crypto aes-256-xts per sector', ratio: 1.5 },
+  noble: { ref: 'noble AES-256-CTR same data', ratio: 0.9 },
+};
+
+/** `openssl speed` prints "AES-256-XTS  7664009.22k" in 1000s of bytes per second. */
+function opensslSpeed(seconds: number): { mbps: number | null; note: string } {
+  const r = spawnSync('openssl', ['speed', '-evp', 'aes-256-xts', '-bytes', '16384', '-seconds', String(seconds)], {
+    encoding: 'utf8',
+    timeout: (seconds + 30) * 1000,
+  });
+  if (r.error || r.status !== 0) return { mbps: null, note: `openssl speed failed: ${r.error?.message ?? r.stderr.trim().split('\n')[0]}` };
+  const m = /^aes-256-xts\s+([\d.]+)k\s*$/im.exec(r.stdout);
+  if (!m) return { mbps: null, note: 'could not parse openssl speed output' };
+  const version = spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim();
+  return { mbps: Number(m[1]) / 1000, note: `${version}: speed -evp aes-256-xts -bytes 16384 -seconds ${seconds}` };
+}
+
+/** The placeholder's way: a fresh OpenSSL aes-256-xts cipher per sector. */
+function perSectorXts(key: Buffer, sectorSize: number) {
+  const iv = Buffer.alloc(16);
+  return (data: Buffer, first: number) => {
+    for (let off = 0, s = first; off < data.length; off += sectorSize, s++) {
+      iv.writeUInt32LE(s, 0);
+      const c = createCipheriv('aes-256-xts', key, iv);
+      c.update(data.subarray(off, off + sectorSize)).copy(data, off);
+      c.final();
+    }
+  };
+}
+
+function run(ctx: BenchContext): Promise<BenchResult> {
+  const minMs = ctx.quick ? 200 : 1000;
+  const notes: string[] = [];
+  const engines = availableEngines();
+  for (const e of engines.filter((x) => !x.available)) notes.push(`engine ${e.name} not measured: ${e.reason}`);
+  const names = engines.filter((e) => e.available).map((e) => e.name);
+
+  ctx.log('openssl speed ...');
+  const ossl = opensslSpeed(ctx.quick ? 1 : 3);
+  notes.push(ossl.note);
+
+  const key = randomBytes(64);
+  const rows: BenchRow[] = [];
+  for (const sectorSize of SECTOR_SIZES) {
+    for (const batch of BATCHES) {
+      const len = sectorSize * batch;
+      const data = randomBytes(len);
+      const ciphers = names.map((n) => createSectorCipher(key, { sectorSize, engine: n }));
+      const perSector = perSectorXts(key, sectorSize);
+
+      // Cross-check before timing: every engine against the per-sector OpenSSL reference.
+      const first = 123_456;
+      const expected = Buffer.from(data);
+      perSector(expected, first);
+      for (const c of ciphers) {
+        const got = Buffer.from(data);
+        c.encrypt(got, first);
+        if (!got.equals(expected)) throw new Error(`engine ${c.engine} disagrees with OpenSSL at ${sectorSize} x ${batch}`);
+        c.decrypt(got, first);
+        if (!got.equals(data)) throw new Error(`engine ${c.engine} does not round-trip at ${sectorSize} x ${batch}`);
+      }
+
+      ctx.log(`sector ${sectorSize} x ${batch}: references ...`);
+      const buf = Buffer.from(data);
+      const perSectorMBps = (opsPerSecond(() => perSector(buf, first), minMs) * len) / 1e6;
+      const ctrKey = randomBytes(32);
+      const nonce = new Uint8Array(16);
+      const ctrMBps = (opsPerSecond(() => ctr(ctrKey, nonce).encrypt(buf, buf), minMs) * len) / 1e6;
+      const refs: Record<EngineName, number | null> = { native: ossl.mbps, node: perSectorMBps, noble: ctrMBps };
+
+      for (const c of ciphers) {
+        ctx.log(`sector ${sectorSize} x ${batch}: ${c.engine} ...`);
+        const encMBps = (opsPerSecond(() => c.encrypt(buf, first), minMs) * len) / 1e6;
+        const decMBps = (opsPerSecond(() => c.decrypt(buf, first), minMs) * len) / 1e6;
+        const name = c.engine as EngineName;
+        const ref = refs[name];
+        const ratio = ref ? encMBps / ref : null;
+        rows.push({
+          engine: name,
+          sector: sectorSize,
+          batch,
+          bytes: len,
+          'enc MB/s': encMBps,
+          'dec MB/s': decMBps,
+          reference: TARGET[name].ref,
+          'ref MB/s': ref,
+          ratio,
+          target: `>=${TARGET[name].ratio}x`,
+          // The issue states its targets for 4 KiB sectors in 128 KiB batches; others are informative.
+          met: ratio === null ? null : sectorSize === 4096 && batch === 32 ? (ratio >= TARGET[name].ratio ? 'yes' : 'NO') : '(info)',
+        });
+      }
+      rows.push({ engine: 'ref: node:crypto aes-256-xts per sector', sector: sectorSize, batch, bytes: len, 'enc MB/s': perSectorMBps });
+      rows.push({ engine: 'ref: noble AES-256-CTR', sector: sectorSize, batch, bytes: len, 'enc MB/s': ctrMBps });
+    }
+  }
+  rows.push({ engine: 'ref: openssl speed aes-256-xts', bytes: 16384, 'enc MB/s': ossl.mbps });
+  notes.push('MB/s = 10^6 bytes/s, in place, one call per row = one request; targets apply to 4096-byte sectors x 32 (128 KiB)');
+  return Promise.resolve({ rows, notes });
+}
+
+export const suite: BenchSuite = {
+  name: 'xts',
+  description: 'AES-256-XTS sector cipher engines (MB/s) vs OpenSSL, per-sector node:crypto and noble CTR',
+  run,
+};
