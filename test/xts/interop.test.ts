@@ -17,7 +17,7 @@ const nodeScript = fileURLToPath(new URL('./fixtures/decrypt-image.mjs', import.
 const pyScript = fileURLToPath(new URL('./fixtures/decrypt_image.py', import.meta.url));
 const hasPyCryptography = spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
 
-/** An image as ebsim writes it: sector n at byte n*size, encrypted with tweak n, in uneven batches. */
+/** An image as ebsim writes it: sector n at byte n*size, encrypted with tweak n, in uneven batches; some holes. */
 function makeImage(engine: string, sectorSize: SectorSize) {
   const key = randomBytes(64);
   const sectors = 70;
@@ -28,6 +28,11 @@ function makeImage(engine: string, sectorSize: SectorSize) {
     const n = Math.min(1 + (s % 33), sectors - s);
     c.encrypt(image.subarray(s * sectorSize, (s + n) * sectorSize), s);
     s += n;
+  }
+  // Never-written sectors stay sparse holes (all-zero on disk) and read as zeros, as in src/device.
+  for (const hole of [3, 40, 69]) {
+    plain.fill(0, hole * sectorSize, (hole + 1) * sectorSize);
+    image.fill(0, hole * sectorSize, (hole + 1) * sectorSize);
   }
   const base = join(dir, `${engine}-${sectorSize}`);
   writeFileSync(`${base}.key`, key);
