@@ -10,6 +10,10 @@ import { kmsCommand } from './commands/kms.js';
 import { trailCommand } from './commands/trail.js';
 import { extraCommands } from './commands/extra.js';
 
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 export const EXIT = { ok: 0, awsError: 254, usage: 252, failure: 1 } as const;
 
 const stdio: Io = {
@@ -37,7 +41,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .help()
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail(false);
+    .fail((msg, err) => {
+      // yargs reports its own validation failures with a message; handler errors come as `err`.
+      throw err ?? new UsageError(msg);
+    });
   initCommand(parser, rt);
   iamCommand(parser, rt);
   stsCommand(parser, rt);
@@ -70,7 +77,7 @@ function report(err: unknown, operation: string, io: Io): number {
     return EXIT.awsError;
   }
   const e = err as Error & { userError?: boolean; name?: string };
-  if (e?.name === 'YError') {
+  if (e instanceof UsageError || e?.name === 'YError') {
     io.err(`ebsim: ${e.message}\nTry 'ebsim --help'.`);
     return EXIT.usage;
   }

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import { createSectorCipher } from '../xts/index.js';
 import { BufferPool } from './buffer-pool.js';
 import { DeviceClosedError, InvalidRequestError, NoSpaceError } from './errors.js';
-import { fdatasync, preadFull, pwriteFull } from './io.js';
+import { fdatasync, preadFull, preadFullSync, pwriteFull, pwriteFullSync } from './io.js';
 import { RangeLock } from './range-lock.js';
 
 export const SECTOR_SIZE = 4096;
@@ -37,6 +37,8 @@ export interface BlockDeviceOptions {
   readOnly?: boolean;
   /** Replaces the cipher built from `key` (worker-thread codec, tests). */
   codec?: SectorCodec;
+  /** 'sync': positioned I/O on the calling thread; 'async': on libuv's pool (default 'sync'). */
+  io?: 'sync' | 'async';
 }
 
 export interface BlockDeviceStats {
@@ -76,8 +78,12 @@ export class BlockDevice {
   private readonly pool = new BufferPool(CHUNK_BYTES);
   private inflight = 0;
   private drained: (() => void) | null = null;
+  private readonly pread: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;
+  private readonly pwrite: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;
 
-  private constructor(fd: number, size: number, codec: SectorCodec | null) {
+  private constructor(fd: number, size: number, codec: SectorCodec | null, io: 'sync' | 'async') {
+    this.pread = io === 'sync' ? preadFullSync : preadFull;
+    this.pwrite = io === 'sync' ? pwriteFullSync : pwriteFull;
     this.fd = fd;
     this.size = size;
     this.codec = codec;
@@ -95,7 +101,7 @@ export class BlockDevice {
     }
     const codec = opts.codec ?? (opts.key ? cipherCodec(opts.key) : null);
     const fd = fs.openSync(imagePath, opts.readOnly ? 'r' : 'r+');
-    return new BlockDevice(fd, sizeBytes, codec);
+    return new BlockDevice(fd, sizeBytes, codec, opts.io ?? 'sync');
   }
 
   get codecName(): string {
@@ -178,7 +184,7 @@ export class BlockDevice {
           // Copy out of the caller's (possibly libfuse-owned) buffer before anything else.
           src.copy(work, from - base, from - offset, to - offset);
           if (this.codec) await this.codec.encrypt(work, cs);
-          await pwriteFull(this.fd, work, base);
+          await this.pwrite(this.fd, work, base);
         }
       } finally {
         this.pool.give(tmp);
@@ -211,7 +217,7 @@ export class BlockDevice {
 
   /** Reads whole sectors starting at `firstSector` into `buf` and turns them into plaintext. */
   private async readSectors(buf: Buffer, firstSector: number): Promise<void> {
-    await preadFull(this.fd, buf, firstSector * SECTOR_SIZE);
+    await this.pread(this.fd, buf, firstSector * SECTOR_SIZE);
     const n = buf.length / SECTOR_SIZE;
     if (!this.codec) return;
     // Decrypt maximal runs of non-hole sectors in one call each; holes stay zero.

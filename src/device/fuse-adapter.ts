@@ -18,7 +18,7 @@ const MAX_IO = 128 * 1024;
  * the page cache is bypassed where it matters, while other readers (dd, blkid, export through
  * the mount) keep the normal cached, mmap-able file semantics that direct_io would take away.
  */
-export const FUSE_TUNING_OPTIONS = ['big_writes', `max_write=${MAX_IO}`, `max_read=${MAX_IO}`] as const;
+export const FUSE_TUNING_OPTIONS = ['big_writes', `max_write=${MAX_IO}`, `max_read=${MAX_IO}`, ...(process.env.EBSIM_FUSE_EXTRA ? process.env.EBSIM_FUSE_EXTRA.split(',') : [])] as const;
 
 export interface DeviceFuseOptions {
   log?: (message: string) => void;

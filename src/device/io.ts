@@ -45,3 +45,32 @@ export function fdatasync(fd: number): Promise<void> {
     fs.fdatasync(fd, (err) => (err ? reject(new DeviceIOError(`fdatasync failed: ${err.message}`, { cause: err })) : resolve())),
   );
 }
+
+/** Synchronous twins: a pread/pwrite that hits the host page cache costs less than a thread-pool hop. */
+export function preadFullSync(fd: number, buf: Uint8Array, pos: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, done, buf.length - done, pos + done);
+    } catch (err) {
+      throw new DeviceIOError(`read of ${buf.length} bytes at ${pos} failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (n === 0) throw new DeviceIOError(`short read at ${pos + done}: backing image ends before the volume does`);
+    done += n;
+  }
+}
+
+export function pwriteFullSync(fd: number, buf: Uint8Array, pos: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    try {
+      done += fs.writeSync(fd, buf, done, buf.length - done, pos + done);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const msg = `write of ${buf.length} bytes at ${pos} failed: ${e.message}`;
+      if (e.code === 'ENOSPC' || e.code === 'EDQUOT') throw new NoSpaceError(msg, { cause: err });
+      throw new DeviceIOError(msg, { cause: err });
+    }
+  }
+}

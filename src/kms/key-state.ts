@@ -6,7 +6,7 @@ export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 /** Operations allowed on a Disabled key (everything else fails with DisabledException). */
 const ALLOWED_WHEN_DISABLED = new Set([
   'DescribeKey', 'EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CreateAlias', 'UpdateAlias', 'DeleteAlias',
-  'ListAliases', 'CreateGrant', 'ListGrants', 'RetireGrant', 'RevokeGrant', 'GetKeyRotationStatus', 'ListRetirableGrants',
+  'ListAliases', 'CreateGrant', 'ListGrants', 'RetireGrant', 'RevokeGrant', 'GetKeyRotationStatus', 'ListRetirableGrants', 'CancelKeyDeletion',
 ]);
 
 /** Operations allowed while PendingDeletion (everything else fails with KMSInvalidStateException). */

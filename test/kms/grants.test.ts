@@ -1,0 +1,166 @@
+// Grants: who they let in, for what, with which context — and the constraint logic as properties.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
+import type { CallContext } from '../../src/iam/principal.js';
+import { grantPermits, grantNarrows, grantIdFromToken, newGrantToken } from '../../src/kms/grants.js';
+import type { KmsService } from '../../src/kms/service.js';
+
+let h: TestHome;
+let kms: KmsService;
+let alice: CallContext;
+let role: CallContext;
+let keyId: string;
+let keyArn: string;
+
+beforeAll(() => {
+  h = makeHome();
+  kms = h.app.kms();
+  alice = h.app.as('Alice');
+  h.app.iam.createRole(alice, 'App');
+  role = h.app.as('role/App/worker');
+  const m = kms.call(alice, 'CreateKey', {}).KeyMetadata as { KeyId: string; Arn: string };
+  keyId = m.KeyId;
+  keyArn = m.Arn;
+});
+afterAll(() => h.cleanup());
+
+describe('grants in the service', () => {
+  it('a role has no permissions of its own: AccessDeniedException in AWS words', () => {
+    const blob = kms.call(alice, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x') }).CiphertextBlob;
+    expect(() => kms.call(role, 'Decrypt', { CiphertextBlob: blob })).toThrow(
+      `User: arn:aws:sts::123456789012:assumed-role/App/worker is not authorized to perform: kms:Decrypt on resource: ${keyArn} because no resource-based policy allows the kms:Decrypt action`,
+    );
+  });
+
+  it('CreateGrant returns a 64-hex GrantId and a token; the grantee may then use only the granted operations within the constraint', () => {
+    const g = kms.call(alice, 'CreateGrant', {
+      KeyId: keyId,
+      GranteePrincipal: 'arn:aws:iam::123456789012:role/App',
+      Operations: ['Decrypt'],
+      Constraints: { EncryptionContextSubset: { tenant: 'blue' } },
+    });
+    expect(g.GrantId).toMatch(/^[0-9a-f]{64}$/);
+    expect(grantIdFromToken(g.GrantToken as string)).toBe(g.GrantId);
+    const blue = kms.call(alice, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('b'), EncryptionContext: { tenant: 'blue', extra: '1' } }).CiphertextBlob;
+    const red = kms.call(alice, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('r'), EncryptionContext: { tenant: 'red' } }).CiphertextBlob;
+    expect(Buffer.from(kms.call(role, 'Decrypt', { CiphertextBlob: blue, EncryptionContext: { tenant: 'blue', extra: '1' } }).Plaintext as Uint8Array).toString()).toBe('b');
+    expect(errorCode(() => kms.call(role, 'Decrypt', { CiphertextBlob: red, EncryptionContext: { tenant: 'red' } }))).toBe('AccessDeniedException');
+    expect(errorCode(() => kms.call(role, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x'), EncryptionContext: { tenant: 'blue' } }))).toBe('AccessDeniedException');
+    // Revoked: the same call is denied again.
+    kms.call(alice, 'RevokeGrant', { KeyId: keyId, GrantId: g.GrantId });
+    expect(errorCode(() => kms.call(role, 'Decrypt', { CiphertextBlob: blue, EncryptionContext: { tenant: 'blue', extra: '1' } }))).toBe('AccessDeniedException');
+    expect(errorCode(() => kms.call(alice, 'RevokeGrant', { KeyId: keyId, GrantId: g.GrantId }))).toBe('NotFoundException');
+  });
+
+  it('CreateGrant takes a key ID or ARN, not an alias (InvalidArnException)', () => {
+    kms.call(alice, 'CreateAlias', { AliasName: 'alias/granted', TargetKeyId: keyId });
+    expect(() => kms.call(alice, 'CreateGrant', { KeyId: 'alias/granted', GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['Decrypt'] })).toThrow(
+      'Key Aliases are not supported for this operation.',
+    );
+    expect(errorCode(() => kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'x', Operations: ['Fly'] }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'x', Operations: [] }))).toBe('ValidationException');
+  });
+
+  it('a retried CreateGrant with the same Name and parameters returns the same GrantId and a new token', () => {
+    const req = { KeyId: keyArn, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['Encrypt'], Name: 'retry-me' };
+    const a = kms.call(alice, 'CreateGrant', req);
+    const b = kms.call(alice, 'CreateGrant', req);
+    expect(b.GrantId).toBe(a.GrantId);
+    expect(b.GrantToken).not.toBe(a.GrantToken);
+    const c = kms.call(alice, 'CreateGrant', { ...req, Operations: ['Encrypt', 'Decrypt'] });
+    expect(c.GrantId).not.toBe(a.GrantId);
+  });
+
+  it('ListGrants lists live grants in AWS shape; RetireGrant by token ends one; ListRetirableGrants finds by retiring principal', () => {
+    const g = kms.call(alice, 'CreateGrant', {
+      KeyId: keyId,
+      GranteePrincipal: 'arn:aws:iam::123456789012:role/App',
+      RetiringPrincipal: 'arn:aws:iam::123456789012:user/Alice',
+      Operations: ['GenerateDataKey', 'RetireGrant'],
+      Constraints: { EncryptionContextEquals: { a: '1' } },
+    });
+    const listed = kms.call(alice, 'ListGrants', { KeyId: keyId, GrantId: g.GrantId }).Grants as Record<string, unknown>[];
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ KeyId: keyArn, GrantId: g.GrantId, IssuingAccount: 'arn:aws:iam::123456789012:root', Operations: ['GenerateDataKey', 'RetireGrant'], Constraints: { EncryptionContextEquals: { a: '1' } } });
+    const retirable = kms.call(alice, 'ListRetirableGrants', { RetiringPrincipal: 'arn:aws:iam::123456789012:user/Alice' }).Grants as { GrantId: string }[];
+    expect(retirable.map((x) => x.GrantId)).toContain(g.GrantId);
+    // The grantee may retire because the grant includes RetireGrant; constraints don't apply to RetireGrant.
+    kms.call(role, 'RetireGrant', { GrantToken: g.GrantToken });
+    expect(kms.call(alice, 'ListGrants', { KeyId: keyId, GrantId: g.GrantId }).Grants).toEqual([]);
+    expect(errorCode(() => kms.call(alice, 'RetireGrant', { GrantToken: g.GrantToken }))).toBe('NotFoundException');
+    expect(errorCode(() => kms.call(alice, 'RetireGrant', { GrantToken: 'bogus' }))).toBe('InvalidGrantTokenException');
+    expect(errorCode(() => kms.call(alice, 'RetireGrant', {}))).toBe('ValidationException');
+  });
+
+  it('a grantee without RetireGrant in the grant may not retire it', () => {
+    const g = kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['Decrypt'] });
+    expect(errorCode(() => kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: g.GrantId }))).toBe('AccessDeniedException');
+  });
+
+  it('a grantee with CreateGrant may create narrower grants only', () => {
+    kms.call(alice, 'CreateGrant', {
+      KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['CreateGrant', 'Decrypt'],
+      Constraints: { EncryptionContextSubset: { team: 'x' } },
+    });
+    expect(errorCode(() => kms.call(role, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:user/Alice', Operations: ['Encrypt'] }))).toBe('AccessDeniedException');
+    expect(errorCode(() => kms.call(role, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:user/Alice', Operations: ['Decrypt'] }))).toBe('AccessDeniedException');
+    const ok = kms.call(role, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:user/Alice', Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { team: 'x', app: 'y' } } });
+    expect(ok.GrantId).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('grant constraint logic (properties)', () => {
+  const ctx = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), fc.constantFrom('1', '2', ''), { maxKeys: 4 });
+
+  it('EncryptionContextSubset permits exactly the contexts that contain every constrained pair', () => {
+    fc.assert(
+      fc.property(ctx, ctx, (constraint, request) => {
+        const expected = Object.entries(constraint).every(([k, v]) => request[k] === v);
+        expect(grantPermits({ operations: ['Decrypt'], constraints: { EncryptionContextSubset: constraint } }, 'Decrypt', request)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('EncryptionContextEquals permits exactly the equal context', () => {
+    fc.assert(
+      fc.property(ctx, ctx, (constraint, request) => {
+        const expected = JSON.stringify(Object.entries(constraint).sort()) === JSON.stringify(Object.entries(request).sort());
+        expect(grantPermits({ operations: ['Decrypt'], constraints: { EncryptionContextEquals: constraint } }, 'Decrypt', request)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('operations not granted are never permitted; DescribeKey and RetireGrant ignore constraints', () => {
+    fc.assert(
+      fc.property(ctx, ctx, (constraint, request) => {
+        expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextSubset: constraint } }, 'Decrypt', request)).toBe(false);
+        expect(grantPermits({ operations: ['DescribeKey', 'RetireGrant'], constraints: { EncryptionContextEquals: constraint } }, 'DescribeKey', request)).toBe(true);
+        expect(grantPermits({ operations: ['DescribeKey', 'RetireGrant'], constraints: { EncryptionContextEquals: constraint } }, 'RetireGrant', request)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a narrower grant never permits what its parent does not', () => {
+    fc.assert(
+      fc.property(ctx, ctx, ctx, (parentC, childC, request) => {
+        const parent = { grantId: '', keyId: '', granteePrincipal: '', issuingAccount: '', createdAt: new Date(), state: 'live' as const, operations: ['Decrypt'], constraints: { EncryptionContextSubset: parentC } };
+        const child = { operations: ['Decrypt'], constraints: { EncryptionContextSubset: childC } };
+        if (grantNarrows(parent, child) && grantPermits(child, 'Decrypt', request)) {
+          expect(grantPermits(parent, 'Decrypt', request)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('grant tokens carry the grant ID and differ every time', () => {
+    const id = 'ab'.repeat(32);
+    const a = newGrantToken(id);
+    expect(grantIdFromToken(a)).toBe(id);
+    expect(newGrantToken(id)).not.toBe(a);
+  });
+});

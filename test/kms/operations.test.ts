@@ -1,0 +1,247 @@
+// Each KMS operation's success and its errors, through the domain service as the CLI and the
+// HTTP endpoint call it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
+import type { CallContext } from '../../src/iam/principal.js';
+import { onBehalfOf } from '../../src/iam/principal.js';
+import type { KmsService } from '../../src/kms/service.js';
+
+let h: TestHome;
+let kms: KmsService;
+let alice: CallContext;
+
+const createKey = (description = 'test') => (kms.call(alice, 'CreateKey', { Description: description }).KeyMetadata as { KeyId: string; Arn: string });
+const pt = (s: string) => Buffer.from(s);
+
+beforeAll(() => {
+  h = makeHome();
+  kms = h.app.kms();
+  alice = h.app.as('Alice');
+});
+afterAll(() => h.cleanup());
+
+describe('keys', () => {
+  it('CreateKey returns AWS KeyMetadata for a symmetric customer managed key', () => {
+    const m = kms.call(alice, 'CreateKey', { Description: 'd' }).KeyMetadata as Record<string, unknown>;
+    expect(m).toMatchObject({ AWSAccountId: '123456789012', Enabled: true, KeyState: 'Enabled', KeyManager: 'CUSTOMER', KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Description: 'd' });
+    expect(m.Arn).toBe(`arn:aws:kms:us-east-1:123456789012:key/${m.KeyId}`);
+    expect(m.KeyId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('CreateKey refuses asymmetric specs (UnsupportedOperationException) and assumed roles (AccessDeniedException)', () => {
+    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'RSA_2048' }))).toBe('UnsupportedOperationException');
+    h.app.iam.createRole(alice, 'Reader');
+    expect(errorCode(() => kms.call(h.app.as('role/Reader/s1'), 'CreateKey', {}))).toBe('AccessDeniedException');
+  });
+
+  it('DescribeKey accepts key ID, key ARN, alias name and alias ARN; unknown ones are NotFoundException', () => {
+    const k = createKey();
+    kms.call(alice, 'CreateAlias', { AliasName: 'alias/describe-me', TargetKeyId: k.KeyId });
+    for (const id of [k.KeyId, k.Arn, 'alias/describe-me', 'arn:aws:kms:us-east-1:123456789012:alias/describe-me']) {
+      expect((kms.call(alice, 'DescribeKey', { KeyId: id }).KeyMetadata as { KeyId: string }).KeyId).toBe(k.KeyId);
+    }
+    expect(errorCode(() => kms.call(alice, 'DescribeKey', { KeyId: '11111111-2222-3333-4444-555555555555' }))).toBe('NotFoundException');
+    expect(errorCode(() => kms.call(alice, 'DescribeKey', { KeyId: 'alias/none' }))).toBe('NotFoundException');
+    expect(errorCode(() => kms.call(alice, 'DescribeKey', {}))).toBe('ValidationException');
+  });
+
+  it('ListKeys pages with Limit and Marker; a bad marker is InvalidMarkerException', () => {
+    createKey();
+    createKey();
+    const first = kms.call(alice, 'ListKeys', { Limit: 1 });
+    expect(first.Truncated).toBe(true);
+    const second = kms.call(alice, 'ListKeys', { Limit: 1, Marker: first.NextMarker });
+    expect((second.Keys as { KeyId: string }[])[0]!.KeyId).not.toBe((first.Keys as { KeyId: string }[])[0]!.KeyId);
+    expect(errorCode(() => kms.call(alice, 'ListKeys', { Marker: 'garbage' }))).toBe('InvalidMarkerException');
+    expect(errorCode(() => kms.call(alice, 'ListKeys', { Limit: 0 }))).toBe('ValidationException');
+  });
+
+  it('DisableKey makes cryptographic use fail with DisabledException in AWS words; EnableKey restores it', () => {
+    const k = createKey();
+    const blob = kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x') }).CiphertextBlob;
+    kms.call(alice, 'DisableKey', { KeyId: k.KeyId });
+    expect(() => kms.call(alice, 'Decrypt', { CiphertextBlob: blob })).toThrow(`${k.Arn} is disabled.`);
+    expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x') }))).toBe('DisabledException');
+    expect((kms.call(alice, 'DescribeKey', { KeyId: k.KeyId }).KeyMetadata as { KeyState: string }).KeyState).toBe('Disabled');
+    kms.call(alice, 'EnableKey', { KeyId: k.KeyId });
+    expect(Buffer.from(kms.call(alice, 'Decrypt', { CiphertextBlob: blob }).Plaintext as Uint8Array).toString()).toBe('x');
+  });
+
+  it('ScheduleKeyDeletion takes 7-30 days, sets PendingDeletion; CancelKeyDeletion leaves the key Disabled', () => {
+    const k = createKey();
+    expect(() => kms.call(alice, 'ScheduleKeyDeletion', { KeyId: k.KeyId, PendingWindowInDays: 6 })).toThrow(
+      "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7",
+    );
+    expect(errorCode(() => kms.call(alice, 'ScheduleKeyDeletion', { KeyId: k.KeyId, PendingWindowInDays: 31 }))).toBe('ValidationException');
+    const r = kms.call(alice, 'ScheduleKeyDeletion', { KeyId: k.KeyId, PendingWindowInDays: 7 });
+    expect(r).toMatchObject({ KeyId: k.Arn, KeyState: 'PendingDeletion', PendingWindowInDays: 7 });
+    expect((r.DeletionDate as Date).getTime()).toBeGreaterThan(Date.now() + 6.9 * 86400_000);
+    expect(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x') })).toThrow(`${k.Arn} is pending deletion.`);
+    expect(errorCode(() => kms.call(alice, 'EnableKey', { KeyId: k.KeyId }))).toBe('KMSInvalidStateException');
+    expect(errorCode(() => kms.call(alice, 'ScheduleKeyDeletion', { KeyId: k.KeyId }))).toBe('KMSInvalidStateException');
+    kms.call(alice, 'CancelKeyDeletion', { KeyId: k.KeyId });
+    const m = kms.call(alice, 'DescribeKey', { KeyId: k.KeyId }).KeyMetadata as Record<string, unknown>;
+    expect(m.KeyState).toBe('Disabled');
+    expect(m.DeletionDate).toBeUndefined();
+    expect(errorCode(() => kms.call(alice, 'CancelKeyDeletion', { KeyId: k.KeyId }))).toBe('KMSInvalidStateException');
+  });
+
+  it('a key whose waiting period has passed is gone (NotFoundException)', () => {
+    const k = createKey();
+    kms.call(alice, 'ScheduleKeyDeletion', { KeyId: k.KeyId, PendingWindowInDays: 7 });
+    h.app.db.prepare('UPDATE kms_keys SET deletion_date = ? WHERE key_id = ?').run(new Date(Date.now() - 1000).toISOString(), k.KeyId);
+    expect(errorCode(() => kms.call(alice, 'DescribeKey', { KeyId: k.KeyId }))).toBe('NotFoundException');
+  });
+});
+
+describe('rotation', () => {
+  it('Enable/Disable/GetKeyRotationStatus report the period and next date', () => {
+    const k = createKey();
+    expect(kms.call(alice, 'GetKeyRotationStatus', { KeyId: k.KeyId }).KeyRotationEnabled).toBe(false);
+    kms.call(alice, 'EnableKeyRotation', { KeyId: k.KeyId, RotationPeriodInDays: 90 });
+    const s = kms.call(alice, 'GetKeyRotationStatus', { KeyId: k.KeyId });
+    expect(s).toMatchObject({ KeyRotationEnabled: true, RotationPeriodInDays: 90 });
+    expect(errorCode(() => kms.call(alice, 'EnableKeyRotation', { KeyId: k.KeyId, RotationPeriodInDays: 89 }))).toBe('ValidationException');
+    kms.call(alice, 'DisableKeyRotation', { KeyId: k.KeyId });
+    expect(kms.call(alice, 'GetKeyRotationStatus', { KeyId: k.KeyId }).KeyRotationEnabled).toBe(false);
+    kms.call(alice, 'DisableKey', { KeyId: k.KeyId });
+    expect(errorCode(() => kms.call(alice, 'EnableKeyRotation', { KeyId: k.KeyId }))).toBe('DisabledException');
+  });
+
+  it('RotateKeyOnDemand: old ciphertexts still decrypt, new ones use the newest material', () => {
+    const k = createKey();
+    const before = kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('old') }).CiphertextBlob as Buffer;
+    kms.call(alice, 'RotateKeyOnDemand', { KeyId: k.KeyId });
+    const after = kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('new') }).CiphertextBlob as Buffer;
+    expect(before.readUInt32BE(17)).toBe(1);
+    expect(after.readUInt32BE(17)).toBe(2);
+    expect(Buffer.from(kms.call(alice, 'Decrypt', { CiphertextBlob: before }).Plaintext as Uint8Array).toString()).toBe('old');
+    expect(Buffer.from(kms.call(alice, 'Decrypt', { CiphertextBlob: after }).Plaintext as Uint8Array).toString()).toBe('new');
+    expect(kms.call(alice, 'GetKeyRotationStatus', { KeyId: k.KeyId }).OnDemandRotationStartDate).toBeInstanceOf(Date);
+  });
+
+  it('automatic rotation happens on first use after the rotation date', () => {
+    const k = createKey();
+    kms.call(alice, 'EnableKeyRotation', { KeyId: k.KeyId });
+    h.app.db.prepare('UPDATE kms_keys SET next_rotation_at = ? WHERE key_id = ?').run(new Date(Date.now() - 1000).toISOString(), k.KeyId);
+    const blob = kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x') }).CiphertextBlob as Buffer;
+    expect(blob.readUInt32BE(17)).toBe(2);
+  });
+});
+
+describe('aliases', () => {
+  it('CreateAlias / UpdateAlias / DeleteAlias / ListAliases', () => {
+    const a = createKey();
+    const b = createKey();
+    kms.call(alice, 'CreateAlias', { AliasName: 'alias/app', TargetKeyId: a.KeyId });
+    expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'alias/app', TargetKeyId: b.KeyId }))).toBe('AlreadyExistsException');
+    kms.call(alice, 'UpdateAlias', { AliasName: 'alias/app', TargetKeyId: b.Arn });
+    const listed = kms.call(alice, 'ListAliases', { KeyId: b.KeyId }).Aliases as { AliasName: string; AliasArn: string }[];
+    expect(listed.map((x) => x.AliasName)).toEqual(['alias/app']);
+    expect(listed[0]!.AliasArn).toBe('arn:aws:kms:us-east-1:123456789012:alias/app');
+    kms.call(alice, 'DeleteAlias', { AliasName: 'alias/app' });
+    expect(errorCode(() => kms.call(alice, 'DeleteAlias', { AliasName: 'alias/app' }))).toBe('NotFoundException');
+    expect(errorCode(() => kms.call(alice, 'UpdateAlias', { AliasName: 'alias/app', TargetKeyId: a.KeyId }))).toBe('NotFoundException');
+  });
+
+  it('alias names: prefix alias/ required, alias/aws/ reserved, pattern enforced; targets must be keys', () => {
+    const a = createKey();
+    expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'app', TargetKeyId: a.KeyId }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'alias/aws/mine', TargetKeyId: a.KeyId }))).toBe('InvalidAliasNameException');
+    expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'alias/bad name', TargetKeyId: a.KeyId }))).toBe('ValidationException');
+    kms.call(alice, 'CreateAlias', { AliasName: 'alias/first', TargetKeyId: a.KeyId });
+    expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'alias/second', TargetKeyId: 'alias/first' }))).toBe('ValidationException');
+  });
+});
+
+describe('cryptographic operations', () => {
+  it('Encrypt/Decrypt round trip with a context; the context must match exactly', () => {
+    const k = createKey();
+    const r = kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('secret'), EncryptionContext: { purpose: 'test' } });
+    expect(r).toMatchObject({ KeyId: k.Arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+    const d = kms.call(alice, 'Decrypt', { CiphertextBlob: r.CiphertextBlob, EncryptionContext: { purpose: 'test' } });
+    expect(Buffer.from(d.Plaintext as Uint8Array).toString()).toBe('secret');
+    expect(d.KeyId).toBe(k.Arn);
+    expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: r.CiphertextBlob }))).toBe('InvalidCiphertextException');
+    expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: r.CiphertextBlob, EncryptionContext: { purpose: 'other' } }))).toBe('InvalidCiphertextException');
+  });
+
+  it('Decrypt with a KeyId that does not match the blob is IncorrectKeyException', () => {
+    const a = createKey();
+    const b = createKey();
+    const blob = kms.call(alice, 'Encrypt', { KeyId: a.KeyId, Plaintext: pt('x') }).CiphertextBlob;
+    expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: blob, KeyId: b.KeyId }))).toBe('IncorrectKeyException');
+    expect(kms.call(alice, 'Decrypt', { CiphertextBlob: blob, KeyId: a.Arn }).KeyId).toBe(a.Arn);
+  });
+
+  it('bounds: Plaintext 1-4096 bytes, CiphertextBlob 1-6144, garbage blobs are InvalidCiphertextException', () => {
+    const k = createKey();
+    expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.alloc(4097) }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.alloc(0) }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: Buffer.alloc(6145) }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: Buffer.from('not a blob at all, not at all, not at all, not at all') }))).toBe('InvalidCiphertextException');
+    expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x'), Bogus: 1 }))).toBe('ValidationException');
+  });
+
+  it('ReEncrypt moves a ciphertext to another key and context without revealing it', () => {
+    const a = createKey();
+    const b = createKey();
+    const blob = kms.call(alice, 'Encrypt', { KeyId: a.KeyId, Plaintext: pt('moved'), EncryptionContext: { v: '1' } }).CiphertextBlob;
+    const r = kms.call(alice, 'ReEncrypt', { CiphertextBlob: blob, SourceEncryptionContext: { v: '1' }, DestinationKeyId: b.KeyId, DestinationEncryptionContext: { v: '2' } });
+    expect(r).toMatchObject({ SourceKeyId: a.Arn, KeyId: b.Arn });
+    expect(r.Plaintext).toBeUndefined();
+    expect(Buffer.from(kms.call(alice, 'Decrypt', { CiphertextBlob: r.CiphertextBlob, EncryptionContext: { v: '2' } }).Plaintext as Uint8Array).toString()).toBe('moved');
+    expect(errorCode(() => kms.call(alice, 'ReEncrypt', { CiphertextBlob: blob, DestinationKeyId: b.KeyId }))).toBe('InvalidCiphertextException');
+  });
+
+  it('GenerateDataKey: NumberOfBytes 1-1024 or KeySpec, exactly one of them', () => {
+    const k = createKey();
+    const r = kms.call(alice, 'GenerateDataKey', { KeyId: k.KeyId, KeySpec: 'AES_256', EncryptionContext: { a: 'b' } });
+    expect((r.Plaintext as Uint8Array).length).toBe(32);
+    const d = kms.call(alice, 'Decrypt', { CiphertextBlob: r.CiphertextBlob, EncryptionContext: { a: 'b' } });
+    expect(Buffer.from(d.Plaintext as Uint8Array).equals(Buffer.from(r.Plaintext as Uint8Array))).toBe(true);
+    expect((kms.call(alice, 'GenerateDataKey', { KeyId: k.KeyId, KeySpec: 'AES_128' }).Plaintext as Uint8Array).length).toBe(16);
+    expect(() => kms.call(alice, 'GenerateDataKey', { KeyId: k.KeyId, NumberOfBytes: 2000 })).toThrow(
+      "1 validation error detected: Value '2000' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024",
+    );
+    expect(errorCode(() => kms.call(alice, 'GenerateDataKey', { KeyId: k.KeyId }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'GenerateDataKey', { KeyId: k.KeyId, KeySpec: 'AES_256', NumberOfBytes: 32 }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'GenerateDataKey', { KeyId: k.KeyId, KeySpec: 'AES_512' }))).toBe('ValidationException');
+  });
+
+  it('GenerateDataKeyWithoutPlaintext returns no plaintext; the blob decrypts to 64 bytes', () => {
+    const k = createKey();
+    const r = kms.call(alice, 'GenerateDataKeyWithoutPlaintext', { KeyId: k.KeyId, NumberOfBytes: 64, EncryptionContext: { 'aws:ebs:id': 'vol-1' } });
+    expect(r.Plaintext).toBeUndefined();
+    expect(r.KeyId).toBe(k.Arn);
+    const d = kms.call(alice, 'Decrypt', { CiphertextBlob: r.CiphertextBlob, EncryptionContext: { 'aws:ebs:id': 'vol-1' } });
+    expect((d.Plaintext as Uint8Array).length).toBe(64);
+  });
+
+  it('GenerateRandom returns 1-1024 random bytes', () => {
+    const a = kms.call(alice, 'GenerateRandom', { NumberOfBytes: 32 }).Plaintext as Uint8Array;
+    const b = kms.call(alice, 'GenerateRandom', { NumberOfBytes: 32 }).Plaintext as Uint8Array;
+    expect(a.length).toBe(32);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+    expect(errorCode(() => kms.call(alice, 'GenerateRandom', { NumberOfBytes: 1025 }))).toBe('ValidationException');
+  });
+
+  it('an unknown operation is UnknownOperationException', () => {
+    expect(errorCode(() => kms.call(alice, 'ImportKeyMaterial', {}))).toBe('UnknownOperationException');
+  });
+});
+
+describe('the AWS managed key alias/aws/ebs', () => {
+  it('is created on first use (KeyManager AWS) and is usable only through EC2', () => {
+    const m = kms.call(alice, 'DescribeKey', { KeyId: 'alias/aws/ebs' }).KeyMetadata as Record<string, unknown>;
+    expect(m.KeyManager).toBe('AWS');
+    expect((kms.call(alice, 'DescribeKey', { KeyId: 'alias/aws/ebs' }).KeyMetadata as { KeyId: string }).KeyId).toBe(m.KeyId);
+    expect(errorCode(() => kms.call(alice, 'GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/aws/ebs', NumberOfBytes: 64 }))).toBe('AccessDeniedException');
+    const viaEc2 = onBehalfOf(alice, 'ec2');
+    const r = kms.call(viaEc2, 'GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/aws/ebs', NumberOfBytes: 64, EncryptionContext: { 'aws:ebs:id': 'vol-x' } });
+    expect(r.KeyId).toBe(m.Arn);
+    expect(errorCode(() => kms.call(alice, 'DisableKey', { KeyId: m.KeyId as string }))).toBe('AccessDeniedException');
+    expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'alias/mine', TargetKeyId: m.KeyId as string }))).toBe('AccessDeniedException');
+  });
+});
