@@ -18,7 +18,7 @@ const MAX_IO = 128 * 1024;
  * the page cache is bypassed where it matters, while other readers (dd, blkid, export through
  * the mount) keep the normal cached, mmap-able file semantics that direct_io would take away.
  */
-export const FUSE_TUNING_OPTIONS = ['big_writes', `max_write=${MAX_IO}`, `max_read=${MAX_IO}`, ...(process.env.EBSIM_FUSE_EXTRA ? process.env.EBSIM_FUSE_EXTRA.split(',') : [])] as const;
+export const FUSE_TUNING_OPTIONS = ['big_writes', `max_write=${MAX_IO}`, `max_read=${MAX_IO}`] as const;
 
 export interface DeviceFuseOptions {
   log?: (message: string) => void;
@@ -145,9 +145,9 @@ export class DeviceFuse {
         // the end is ENOSPC, because the volume never grows.
         const n = Math.min(len, dev.size - pos);
         if (n <= 0) return cb(toErrno(new NoSpaceError(`write at ${pos} is past the end of the volume`)));
-        // The block device copies out of `buf` (libfuse memory) before it awaits anything
-        // that could outlive this callback.
-        dev.write(pos, buf.subarray(0, n)).then(cb, (err) => {
+        // `buf` is libfuse's request buffer: valid until cb, read by nobody after it, so the
+        // device may encrypt in place there (scratch) rather than copy; nothing keeps it.
+        dev.write(pos, buf.subarray(0, n), { scratch: true }).then(cb, (err) => {
           this.log(`write ${len}@${pos}: ${(err as Error).message}`);
           cb(toErrno(err));
         });
