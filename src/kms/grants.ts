@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
+import { ReadCache } from '../store/read-cache.js';
 import type { Principal } from '../iam/principal.js';
 import { contextEquals, contextIncludes, type EncryptionContext } from './context.js';
 
@@ -88,13 +89,15 @@ export function grantIdFromToken(token: string): string | undefined {
 
 export class GrantStore {
   private readonly liveForKey;
+  private readonly cache: ReadCache<Grant[]>;
 
   constructor(private readonly db: Db) {
     this.liveForKey = db.prepare("SELECT * FROM kms_grants WHERE key_id = ? AND state = 'live' ORDER BY created_at, grant_id");
+    this.cache = new ReadCache(db);
   }
 
   live(keyId: string): Grant[] {
-    return (this.liveForKey.all(keyId) as GrantRow[]).map(toGrant);
+    return this.cache.get(keyId, () => (this.liveForKey.all(keyId) as GrantRow[]).map(toGrant));
   }
 
   get(grantId: string): Grant | undefined {

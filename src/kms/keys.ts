@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import type { RootKey } from '../store/root-key.js';
+import { ReadCache } from '../store/read-cache.js';
 import { NotFoundException, InvalidArnException } from '../errors/index.js';
 import type { KeyState } from './key-state.js';
 
@@ -68,6 +69,7 @@ export class KeyStore {
   private readonly materials: MaterialCache = new Map();
   private readonly byId;
   private readonly aliasTarget;
+  private readonly cache: ReadCache<KeyRow | { target_key_id: string } | undefined>;
 
   constructor(
     private readonly db: Db,
@@ -77,6 +79,13 @@ export class KeyStore {
   ) {
     this.byId = db.prepare('SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ? AND region = ?');
     this.aliasTarget = db.prepare('SELECT target_key_id FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?');
+    this.cache = new ReadCache(db);
+  }
+
+  private aliasRow(aliasName: string): { target_key_id: string } | undefined {
+    return this.cache.get(`alias:${aliasName}`, () => this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined) as
+      | { target_key_id: string }
+      | undefined;
   }
 
   keyArn(keyId: string): string {
@@ -109,7 +118,7 @@ export class KeyStore {
    * Two processes may race here: the alias row decides, the loser's key is never referenced.
    */
   awsManagedKey(aliasName: string): KmsKey {
-    const existing = this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined;
+    const existing = this.aliasRow(aliasName);
     if (existing) return this.get(existing.target_key_id)!;
     const service = aliasName.slice('alias/aws/'.length);
     return immediate(this.db, () => {
@@ -124,7 +133,7 @@ export class KeyStore {
   }
 
   get(keyId: string): KmsKey | undefined {
-    const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+    const row = this.cache.get(`key:${keyId}`, () => this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined) as KeyRow | undefined;
     if (!row) return undefined;
     const key = toKey(row);
     // A key whose waiting period has ended is deleted: it no longer exists for any caller.
@@ -146,7 +155,7 @@ export class KeyStore {
       const aliasName = keyIdParam.startsWith('arn:') ? keyIdParam.slice(keyIdParam.indexOf(':alias/') + 1) : keyIdParam;
       if (keyIdParam.startsWith('arn:')) this.checkArnScope(keyIdParam);
       if (aliasName.startsWith('alias/aws/')) return this.awsManagedKey(aliasName);
-      const row = this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined;
+      const row = this.aliasRow(aliasName);
       if (!row) throw new NotFoundException(`Alias ${aliasArnOf(this.region, this.accountId, aliasName)} is not found.`);
       keyId = row.target_key_id;
     } else if (keyIdParam.startsWith('arn:')) {
@@ -225,7 +234,7 @@ export class KeyStore {
   // ---- aliases -----------------------------------------------------------------------
 
   aliasTargetOf(aliasName: string): string | undefined {
-    return (this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined)?.target_key_id;
+    return this.aliasRow(aliasName)?.target_key_id;
   }
 
   /** Inserts the alias, or calls `exists` (which throws) if the name is taken. */

@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
 import { SCHEMA } from './schema.js';
+import { noteLocalWrite } from './read-cache.js';
 
 export type Db = Database.Database;
 
@@ -27,5 +28,9 @@ export function openDatabase(path: string): Db {
 
 /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock taken at the start). */
 export function immediate<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+  try {
+    return db.transaction(fn).immediate();
+  } finally {
+    noteLocalWrite(db);
+  }
 }
