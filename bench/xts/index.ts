@@ -6,8 +6,10 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { ctr } from '@noble/ciphers/aes.js';
 import { opsPerSecond, type BenchContext, type BenchResult, type BenchRow, type BenchSuite } from '../harness.js';
 import { availableEngines, createSectorCipher, type EngineName, type SectorSize } from '../../src/xts/index.js';
+import { nativeFeatures, setNativeWide } from '../../src/xts/native.js';
 
 const SECTOR_SIZES: SectorSize[] = [512, 4096];
+const AESNI_ONLY = ' (aesni only)';
 const BATCHES = [1, 32]; // one sector; 32 sectors (128 KiB at 4096 = the largest FUSE request)
 // The issue's targets, as ratios to each engine's reference.
 const TARGET: Record<EngineName, { ref: string; ratio: number }> = {
@@ -29,6 +31,16 @@ function opensslSpeed(seconds: number): { mbps: number | null; note: string } {
   return { mbps: Number(m[1]) / 1000, note: `${version}: speed -evp aes-256-xts -bytes 16384 -seconds ${seconds}` };
 }
 
+/** Best of a few `openssl speed` runs, as for the other rows. */
+function opensslBest(runs: number, seconds: number): { mbps: number | null; note: string } {
+  let best = opensslSpeed(seconds);
+  for (let i = 1; i < runs && best.mbps !== null; i++) {
+    const r = opensslSpeed(seconds);
+    if ((r.mbps ?? 0) > best.mbps!) best = r;
+  }
+  return { mbps: best.mbps, note: `${best.note} (best of ${runs})` };
+}
+
 /** The placeholder's way: a fresh OpenSSL aes-256-xts cipher per sector. */
 function perSectorXts(key: Buffer, sectorSize: number) {
   const iv = Buffer.alloc(16);
@@ -43,14 +55,22 @@ function perSectorXts(key: Buffer, sectorSize: number) {
 }
 
 function run(ctx: BenchContext): Promise<BenchResult> {
-  const minMs = ctx.quick ? 200 : 1000;
+  const minMs = ctx.quick ? 100 : 400;
+  const rounds = ctx.quick ? 3 : 5;
   const notes: string[] = [];
   const engines = availableEngines();
   for (const e of engines.filter((x) => !x.available)) notes.push(`engine ${e.name} not measured: ${e.reason}`);
   const names = engines.filter((e) => e.available).map((e) => e.name);
+  // Rows: each engine; the native addon once per code path where the CPU has VAES (AVX-512).
+  const features = nativeFeatures();
+  const variants: { label: string; engine: EngineName }[] = names.flatMap((engine) =>
+    engine === 'native' && features === 'aesni+vaes512'
+      ? [{ label: 'native (aesni+vaes512)', engine }, { label: `native${AESNI_ONLY}`, engine }]
+      : [{ label: engine === 'native' && features ? `native (${features})` : engine, engine }],
+  );
 
   ctx.log('openssl speed ...');
-  const ossl = opensslSpeed(ctx.quick ? 1 : 3);
+  const ossl = opensslBest(ctx.quick ? 2 : 3, ctx.quick ? 1 : 2);
   notes.push(ossl.note);
 
   const key = randomBytes(64);
@@ -74,23 +94,42 @@ function run(ctx: BenchContext): Promise<BenchResult> {
         if (!got.equals(data)) throw new Error(`engine ${c.engine} does not round-trip at ${sectorSize} x ${batch}`);
       }
 
-      ctx.log(`sector ${sectorSize} x ${batch}: references ...`);
+      // The machine is shared: measure everything of this configuration in interleaved rounds
+      // and keep each item's best round, so a busy moment does not skew one side of a ratio.
+      ctx.log(`sector ${sectorSize} x ${batch} ...`);
       const buf = Buffer.from(data);
-      const perSectorMBps = (opsPerSecond(() => perSector(buf, first), minMs) * len) / 1e6;
       const ctrKey = randomBytes(32);
       const nonce = new Uint8Array(16);
-      const ctrMBps = (opsPerSecond(() => ctr(ctrKey, nonce).encrypt(buf, buf), minMs) * len) / 1e6;
+      const items: Record<string, () => void> = {
+        perSector: () => perSector(buf, first),
+        ctr: () => ctr(ctrKey, nonce).encrypt(buf, buf),
+      };
+      for (const v of variants) {
+        const c = ciphers.find((x) => x.engine === v.engine)!;
+        items[`enc ${v.label}`] = () => c.encrypt(buf, first);
+        items[`dec ${v.label}`] = () => c.decrypt(buf, first);
+      }
+      const best: Record<string, number> = {};
+      for (let round = 0; round < rounds; round++) {
+        for (const [k, fn] of Object.entries(items)) {
+          // The native addon's AES-NI-only path is measured with its VAES path switched off.
+          setNativeWide(!k.endsWith(AESNI_ONLY));
+          best[k] = Math.max(best[k] ?? 0, (opsPerSecond(fn, minMs) * len) / 1e6);
+        }
+        setNativeWide(true);
+      }
+      const perSectorMBps = best.perSector!;
+      const ctrMBps = best.ctr!;
       const refs: Record<EngineName, number | null> = { native: ossl.mbps, node: perSectorMBps, noble: ctrMBps };
 
-      for (const c of ciphers) {
-        ctx.log(`sector ${sectorSize} x ${batch}: ${c.engine} ...`);
-        const encMBps = (opsPerSecond(() => c.encrypt(buf, first), minMs) * len) / 1e6;
-        const decMBps = (opsPerSecond(() => c.decrypt(buf, first), minMs) * len) / 1e6;
-        const name = c.engine as EngineName;
+      for (const v of variants) {
+        const encMBps = best[`enc ${v.label}`]!;
+        const decMBps = best[`dec ${v.label}`]!;
+        const name = v.engine;
         const ref = refs[name];
         const ratio = ref ? encMBps / ref : null;
         rows.push({
-          engine: name,
+          engine: v.label,
           sector: sectorSize,
           batch,
           bytes: len,
@@ -101,7 +140,7 @@ function run(ctx: BenchContext): Promise<BenchResult> {
           ratio,
           target: `>=${TARGET[name].ratio}x`,
           // The issue states its targets for 4 KiB sectors in 128 KiB batches; others are informative.
-          met: ratio === null ? null : sectorSize === 4096 && batch === 32 ? (ratio >= TARGET[name].ratio ? 'yes' : 'NO') : '(info)',
+          met: ratio === null ? null : sectorSize === 4096 && batch === 32 && !v.label.endsWith(AESNI_ONLY) ? (ratio >= TARGET[name].ratio ? 'yes' : 'NO') : '(info)',
         });
       }
       rows.push({ engine: 'ref: node:crypto aes-256-xts per sector', sector: sectorSize, batch, bytes: len, 'enc MB/s': perSectorMBps });
@@ -109,7 +148,8 @@ function run(ctx: BenchContext): Promise<BenchResult> {
     }
   }
   rows.push({ engine: 'ref: openssl speed aes-256-xts', bytes: 16384, 'enc MB/s': ossl.mbps });
-  notes.push('MB/s = 10^6 bytes/s, in place, one call per row = one request; targets apply to 4096-byte sectors x 32 (128 KiB)');
+  notes.push('MB/s = 10^6 bytes/s, in place, one call = one request, best of interleaved rounds; targets apply to 4096-byte sectors x 32 (128 KiB)');
+  if (features === 'aesni+vaes512') notes.push('native (aesni only) = the addon with its VAES path switched off: what CPUs with AES-NI but without VAES/AVX-512 get');
   return Promise.resolve({ rows, notes });
 }
 

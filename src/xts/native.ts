@@ -10,6 +10,8 @@ interface Addon {
   supported(): string | null;
   expandKeys(key: Uint8Array, sched: Uint8Array): number;
   crypt(sched: Uint8Array, rounds: number, data: Uint8Array, unitLen: number, tweak: Uint8Array, encrypt: boolean): void;
+  features(): string;
+  setWide(on: boolean): boolean;
 }
 
 const ADDON = join('native', 'build', 'Release', 'ebsim_xts.node');
@@ -40,11 +42,21 @@ function load(): { addon: Addon | null; probe: EngineProbe } {
     const why = addon.supported();
     loaded = why
       ? { addon: null, probe: { available: false, reason: `native addon refuses this CPU: ${why}` } }
-      : { addon, probe: { available: true, reason: 'AES-NI N-API addon, whole request per call' } };
+      : { addon, probe: { available: true, reason: `N-API addon on ${addon.features() === 'aesni+vaes512' ? 'AES-NI + VAES (AVX-512)' : 'AES-NI'}, whole request per call` } };
   } catch (err) {
     loaded = { addon: null, probe: { available: false, reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` } };
   }
   return loaded;
+}
+
+/** The addon's code path ("aesni" or "aesni+vaes512"), or null if it is not loaded. */
+export function nativeFeatures(): string | null {
+  return load().addon?.features() ?? null;
+}
+
+/** Turns the addon's VAES-512 path on or off (tests, benchmark); returns whether it is now on. */
+export function setNativeWide(on: boolean): boolean {
+  return load().addon?.setWide(on) ?? false;
 }
 
 class NativeXts implements XtsCore {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSectorCipher, type SectorSize } from '../../src/xts/index.js';
-import { ENGINES } from './helpers.js';
+import { VARIANTS, using, type Variant } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ebsim-xts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,7 +18,11 @@ const pyScript = fileURLToPath(new URL('./fixtures/decrypt_image.py', import.met
 const hasPyCryptography = spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
 
 /** An image as ebsim writes it: sector n at byte n*size, encrypted with tweak n, in uneven batches; some holes. */
-function makeImage(engine: string, sectorSize: SectorSize) {
+function makeImage(variant: Variant, sectorSize: SectorSize) {
+  return using(variant, () => makeImageWith(variant.engine, variant.label.replace('/', '-'), sectorSize));
+}
+
+function makeImageWith(engine: string, label: string, sectorSize: SectorSize) {
   const key = randomBytes(64);
   const sectors = 70;
   const plain = randomBytes(sectors * sectorSize);
@@ -34,13 +38,13 @@ function makeImage(engine: string, sectorSize: SectorSize) {
     plain.fill(0, hole * sectorSize, (hole + 1) * sectorSize);
     image.fill(0, hole * sectorSize, (hole + 1) * sectorSize);
   }
-  const base = join(dir, `${engine}-${sectorSize}`);
+  const base = join(dir, `${label}-${sectorSize}`);
   writeFileSync(`${base}.key`, key);
   writeFileSync(`${base}.img`, image);
   return { base, plain, image };
 }
 
-describe.each(ENGINES)('image written by engine %s', (engine) => {
+describe.each(VARIANTS.map((v) => [v.label, v] as const))('image written by engine %s', (_label, engine) => {
   it.each([4096, 512] as const)('opens with the node:crypto snippet (sector size %i)', (size) => {
     const { base, plain, image } = makeImage(engine, size);
     expect(image.equals(plain)).toBe(false);

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createSectorCipher, createXtsCore } from '../../src/xts/index.js';
-import { ENGINES, hex, unhex } from './helpers.js';
+import { VARIANTS, hex, unhex, using, type Variant } from './helpers.js';
 
 interface Vector {
   name: string;
@@ -40,8 +40,9 @@ describe('vector file', () => {
   });
 });
 
-describe.each(ENGINES)('engine %s', (engine) => {
-  it.each(wholeBlock.map((v) => [v.name, v] as const))('%s', (_name, v) => {
+describe.each(VARIANTS.map((v) => [v.label, v] as const))('engine %s', (_label, variant: Variant) => {
+  const { engine } = variant;
+  it.each(wholeBlock.map((v) => [v.name, v] as const))('%s', (_name, v) => using(variant, () => {
     const core = createXtsCore(unhex(v.key), engine);
     const buf = unhex(v.pt);
     // Whole vector = one data unit.
@@ -49,7 +50,7 @@ describe.each(ENGINES)('engine %s', (engine) => {
     expect(hex(buf)).toBe(v.ct);
     core.decryptUnits(buf, buf.length, unhex(v.tweak));
     expect(hex(buf)).toBe(v.pt);
-  });
+  }));
 
   it('rejects equal key halves (IEEE vector 1) with a RangeError naming the key', () => {
     expect(equalHalves.length).toBeGreaterThan(0);
@@ -67,7 +68,8 @@ describe.each(ENGINES)('engine %s', (engine) => {
 describe('sector API on the XTS-AES-256 vectors', () => {
   // IEEE vectors 10-14 are 512-byte units numbered up to 2^40-1: exactly ebsim's 512-byte sectors.
   const ieee256 = wholeBlock.filter((v) => v.keyBits === 256 && v.lengthBytes === 512);
-  it.each(ENGINES)('engine %s', (engine) => {
+  it.each(VARIANTS.map((v) => [v.label, v] as const))('engine %s', (_label, variant) => using(variant, () => {
+    const { engine } = variant;
     expect(ieee256.length).toBe(5);
     for (const v of ieee256) {
       const c = createSectorCipher(unhex(v.key), { sectorSize: 512, engine });
@@ -77,5 +79,5 @@ describe('sector API on the XTS-AES-256 vectors', () => {
       c.decrypt(buf, Number(v.dataUnit));
       expect(hex(buf)).toBe(v.pt);
     }
-  });
+  }));
 });
