@@ -1,6 +1,8 @@
 // Pure-TypeScript engine on @noble/ciphers' AES round function: portable, and the reference.
 // Works on 32-bit words throughout (noble's `unsafe.encrypt/decrypt` take and return the four
 // state words directly), so a block costs one AES call plus a handful of XORs and shifts.
+// Nothing is allocated here per sector; noble's round function returns a small {s0..s3} object
+// per block (its CTR mode pays the same), short-lived garbage that V8 collects in scavenges.
 import { unsafe } from '@noble/ciphers/aes.js';
 import { IS_LE, Scratch, bswap32InPlace, checkUnits, checkXtsKey, type EngineFactory, type XtsCore } from './core.js';
 

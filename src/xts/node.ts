@@ -1,6 +1,9 @@
 // node:crypto engine, batched: per request one AES-ECB call under K2 for all the units' tweaks,
 // the tweak stream (multiply by alpha) and XORs on 32-bit words in TypeScript, and one AES-ECB
 // call under K1 for all the data. Two OpenSSL calls per request instead of one cipher per sector.
+// Measured for a 128 KiB request (4 KiB sectors): the K1 ECB call ~45 us, of which OpenSSL's AES is
+// ~15 us and the rest node's output-buffer handling in Cipher.update(); the tweak stream with the
+// XOR before ~38 us; the XOR after ~20 us. So it is bounded near 1.3 GB/s on this class of machine.
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 import { IS_LE, Scratch, bswap32InPlace, checkUnits, checkXtsKey, type EngineFactory, type XtsCore } from './core.js';
 
