@@ -7,6 +7,7 @@ import { Trail } from '../trail/trail.js';
 import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type AccessKey } from '../iam/service.js';
 import { directCall, type CallContext } from '../iam/principal.js';
 import { KmsService } from '../kms/service.js';
+import { Ec2Service } from '../ec2/service.js';
 import { UserError } from '../errors/index.js';
 
 export interface Ebsim {
@@ -16,6 +17,8 @@ export interface Ebsim {
   iam: IamService;
   /** KMS for the home's account and region (the home must be initialized). */
   kms(): KmsService;
+  /** The EC2/EBS control plane of the home's account and region. */
+  ec2(): Ec2Service;
   /** A direct call context for `--as` (user name or role/ROLE[/SESSION]). */
   as(spec?: string, userAgent?: string): CallContext;
   close(): void;
@@ -31,7 +34,8 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
   const trail = new Trail(db);
   const iam = new IamService(db, trail);
   let kms: KmsService | undefined;
-  return {
+  let ec2: Ec2Service | undefined;
+  const app: Ebsim = {
     paths,
     db,
     trail,
@@ -43,6 +47,13 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       }
       return kms;
     },
+    ec2() {
+      if (!ec2) {
+        const { accountId, region } = iam.requireAccount();
+        ec2 = new Ec2Service(db, trail, iam, app.kms(), paths.volumes, accountId, region);
+      }
+      return ec2;
+    },
     as(spec = DEFAULT_USER, userAgent?: string) {
       const { region } = iam.requireAccount();
       return directCall(iam.resolveAs(spec), region, userAgent);
@@ -52,6 +63,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       db.close();
     },
   };
+  return app;
 }
 
 export interface InitResult {

@@ -73,7 +73,7 @@ function pascal(kebabName: string): string {
 
 function report(err: unknown, operation: string, io: Io): number {
   if (err instanceof AwsError) {
-    io.err(`\nAn error occurred (${err.code}) when calling the ${pascal(operation)} operation: ${err.message}`);
+    io.err(`\nAn error occurred (${err.code}) when calling the ${err.operation ?? pascal(operation)} operation: ${err.message}`);
     return EXIT.awsError;
   }
   const e = err as Error & { userError?: boolean; name?: string };

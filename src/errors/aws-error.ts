@@ -5,6 +5,8 @@
 export abstract class AwsError extends Error {
   abstract readonly code: string;
   readonly status: number = 400;
+  /** The AWS operation that failed, when it is not the command's own (e.g. Decrypt inside a mount). */
+  operation?: string;
   /** True for a mistake of the caller (printed without a stack trace by the CLI). */
   readonly userError: boolean = true;
 }

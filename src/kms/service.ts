@@ -66,6 +66,7 @@ export class KmsService {
       const e = err instanceof AwsError ? err : new KMSInternalException(`Internal error: ${(err as Error).message}`);
       this.trail.append(describe(null, { code: e.code, message: e.message }), true);
       if (!(err instanceof AwsError)) throw err;
+      e.operation ??= operation;
       throw e;
     }
   }

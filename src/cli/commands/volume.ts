@@ -1,0 +1,148 @@
+// `ebsim volume …`: the instance host's side. Mount a volume as a real ext4 file system (FUSE
+// block device → loop → ext4), or use the in-process block device where FUSE is unavailable.
+import type { Argv } from 'yargs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { UserError } from '../../errors/index.js';
+import { cleanupStale, exportVolume, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../device/index.js';
+import type { Volume } from '../../ec2/model.js';
+import type { Runtime } from '../runtime.js';
+
+const GIB = 1024 ** 3;
+
+/** The volume's plaintext data key, decrypted by its instance's role; all zero (unused) for unencrypted volumes. */
+function dataKeyFor(r: Runtime, volume: Volume): Buffer {
+  return volume.encrypted ? r.open().ec2().decryptDataKey(volume) : Buffer.alloc(64);
+}
+
+/** Attaches the volume to --instance when it is not attached yet. */
+function ensureAttached(r: Runtime, volumeId: string, instanceId: string | undefined): Volume {
+  const ec2 = r.open().ec2();
+  let v = ec2.volume(volumeId);
+  if (instanceId && v.instanceId && v.instanceId !== instanceId) throw new UserError(`${volumeId} is attached to ${v.instanceId}, not ${instanceId}`);
+  if (!v.instanceId) {
+    if (!instanceId) throw new UserError(`${volumeId} is not attached to an instance: pass --instance INSTANCE-ID (or run ebsim ec2 attach-volume)`);
+    const used = new Set(ec2.describeVolumes(r.caller()).Volumes as { Attachments: { InstanceId: string; Device: string }[] }[]);
+    const taken = [...used].flatMap((x) => x.Attachments).filter((a) => a.InstanceId === instanceId).map((a) => a.Device);
+    const device = 'fghijklmnop'.split('').map((c) => `/dev/sd${c}`).find((d) => !taken.includes(d))!;
+    ec2.attachVolume(r.caller(), { VolumeId: volumeId, InstanceId: instanceId, Device: device });
+    v = ec2.volume(volumeId);
+  }
+  return v;
+}
+
+async function withDevice<T>(r: Runtime, volumeId: string, instance: string | undefined, fn: (dev: ReturnType<typeof openVolumeDevice>) => Promise<T>): Promise<T> {
+  const v = ensureAttached(r, volumeId, instance);
+  const key = dataKeyFor(r, v);
+  const dev = openVolumeDevice(r.open().ec2().imagePath(v.volumeId), v.sizeGiB * GIB, key);
+  key.fill(0);
+  try {
+    return await fn(dev);
+  } finally {
+    await dev.close();
+  }
+}
+
+export function volumeCommand(y: Argv, rt: () => Runtime) {
+  return y.command('volume', 'Mount, inspect and use volumes as the instance\'s host', (c) =>
+    c
+      .command(
+        'mount <volume-id> <mountpoint>',
+        'Decrypt the data key as the instance\'s role, serve the decrypted device over FUSE, losetup, mkfs.ext4 on first use, mount',
+        (o) =>
+          o
+            .positional('volume-id', { type: 'string', demandOption: true })
+            .positional('mountpoint', { type: 'string', demandOption: true })
+            .option('instance', { type: 'string', describe: 'attach to this instance first if needed' })
+            .option('format', { choices: ['ext4', 'none'] as const, default: 'ext4' as const })
+            .option('foreground', { type: 'boolean', default: false }),
+        async (a) => {
+          const r = rt();
+          const v = ensureAttached(r, a['volume-id'], a.instance);
+          const key = dataKeyFor(r, v);
+          try {
+            const m = await mountVolume({
+              volumeId: v.volumeId, imagePath: r.open().ec2().imagePath(v.volumeId), sizeBytes: v.sizeGiB * GIB, key,
+              mountpoint: a.mountpoint, stateDir: r.open().paths.run, format: a.format, foreground: a.foreground, passThrough: !v.encrypted,
+            });
+            r.print({ VolumeId: m.volumeId, InstanceId: v.instanceId, Mountpoint: m.mountpoint, LoopDevice: m.loopDevice, DaemonPid: m.daemonPid, Engine: m.codec, Log: m.logPath });
+            if (a.foreground && m.daemon) await new Promise((res) => m.daemon!.once('exit', res));
+          } finally {
+            key.fill(0);
+          }
+        },
+      )
+      .command('unmount <volume-id>', 'Unmount, detach the loop device, stop the daemon (flushing everything)', (o) => o.positional('volume-id', { type: 'string', demandOption: true }), async (a) => {
+        const r = rt();
+        await unmountVolume(a['volume-id'], r.open().paths.run);
+        r.print({ VolumeId: a['volume-id'], Unmounted: true });
+      })
+      .command('status', 'What is mounted where, and whether every piece is healthy', (o) => o.option('cleanup', { type: 'boolean', describe: 'clean up what a crash left behind' }), async (a) => {
+        const r = rt();
+        const cleaned = a.cleanup ? await cleanupStale(r.open().paths.run) : [];
+        const st = await volumeStatus(r.open().paths.run);
+        r.print({ Volumes: st.map((s) => ({ VolumeId: s.volumeId, Mountpoint: s.state.mountpoint, LoopDevice: s.state.loopDevice, DaemonPid: s.state.daemonPid, Healthy: s.healthy, Problems: s.problems })), ...(a.cleanup ? { CleanedUp: cleaned } : {}) });
+      })
+      .command('inspect <volume-id>', 'What an auditor needs to check the encryption independently', (o) => o.positional('volume-id', { type: 'string', demandOption: true }), (a) => {
+        const r = rt();
+        const v = r.open().ec2().volume(a['volume-id']);
+        r.print({
+          VolumeId: v.volumeId, BackingImage: r.open().ec2().imagePath(v.volumeId), SizeBytes: v.sizeGiB * GIB, SectorSize: v.sectorSize,
+          Cipher: v.encrypted ? 'aes-xts-plain64 (AES-256-XTS, tweak = 4096-byte sector number, little-endian)' : 'none',
+          Encrypted: v.encrypted, KmsKeyId: v.kmsKeyArn, EncryptionContext: v.encrypted ? { 'aws:ebs:id': v.volumeId } : null,
+          EncryptedDataKey: v.encryptedDataKey ? v.encryptedDataKey.toString('base64') : null, InstanceId: v.instanceId,
+        });
+      })
+      .command(
+        'read <volume-id>',
+        'Read bytes through the in-process block device (no FUSE or root needed)',
+        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'number', default: 0 }).option('length', { type: 'number', demandOption: true }).option('out', { type: 'string', describe: 'write to a file instead of stdout (base64)' }).option('instance', { type: 'string' }),
+        async (a) => {
+          const r = rt();
+          const data = await withDevice(r, a['volume-id'], a.instance, (dev) => dev.read(a.offset, a.length));
+          if (a.out) writeFileSync(a.out, data);
+          else r.print({ Offset: a.offset, Length: data.length, Data: data });
+        },
+      )
+      .command(
+        'write <volume-id>',
+        'Write bytes through the in-process block device',
+        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'number', default: 0 }).option('data', { type: 'string', describe: 'base64' }).option('file', { type: 'string' }).option('instance', { type: 'string' }),
+        async (a) => {
+          const r = rt();
+          if ((a.data === undefined) === (a.file === undefined)) throw new UserError('pass exactly one of --data BASE64 or --file PATH');
+          const bytes = a.file ? readFileSync(a.file) : Buffer.from(a.data!, 'base64');
+          const n = await withDevice(r, a['volume-id'], a.instance, async (dev) => {
+            const w = await dev.write(a.offset, bytes);
+            await dev.flush();
+            return w;
+          });
+          r.print({ Offset: a.offset, BytesWritten: n });
+        },
+      )
+      .command(
+        'export <volume-id> <out>',
+        'Decrypt a whole volume to a plain (sparse) image',
+        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).positional('out', { type: 'string', demandOption: true }).option('instance', { type: 'string' }),
+        async (a) => {
+          const r = rt();
+          const tty = process.stderr.isTTY && !process.env.CI;
+          await withDevice(r, a['volume-id'], a.instance, (dev) =>
+            exportVolume(dev, a.out, tty ? (done, total) => process.stderr.write(`\r${progressBar(done, total)}`) : undefined),
+          );
+          if (tty) process.stderr.write('\n');
+          r.print({ VolumeId: a['volume-id'], Exported: a.out });
+        },
+      )
+      .command('cleanup', 'Clean up mounts, loop devices and daemons a crash left behind', (o) => o, async () => {
+        const r = rt();
+        r.print({ CleanedUp: await cleanupStale(r.open().paths.run) });
+      })
+      .demandCommand(1, 'Name a volume command (see --help)'),
+  );
+}
+
+export function progressBar(done: number, total: number, width = 30): string {
+  const f = total ? done / total : 1;
+  const n = Math.round(f * width);
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${(f * 100).toFixed(0).padStart(3)}%  ${(done / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB`;
+}

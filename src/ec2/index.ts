@@ -1,0 +1,3 @@
+export * from './service.js';
+export * from './model.js';
+export * from './ids.js';

@@ -1,0 +1,101 @@
+// EC2 rows in the shared SQLite store.
+import type { Db } from '../store/database.js';
+import { immediate } from '../store/database.js';
+import type { Instance, Snapshot, Volume } from './model.js';
+
+interface VolumeRow {
+  volume_id: string; size_gib: number; volume_type: string; availability_zone: string; state: Volume['state'];
+  encrypted: number; kms_key_arn: string | null; encrypted_data_key: Buffer | null; snapshot_id: string | null;
+  sector_size: number; created_at: string; instance_id: string | null; device: string | null; attach_time: string | null;
+  delete_on_termination: number; grant_id: string | null;
+}
+
+export class Ec2Store {
+  constructor(private readonly db: Db, private readonly accountId: string) {}
+
+  insertInstance(i: Instance): void {
+    immediate(this.db, () =>
+      this.db.prepare('INSERT INTO ec2_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        i.instanceId, this.accountId, i.reservationId, i.imageId, i.instanceType, i.state, i.availabilityZone, i.launchTime.toISOString(), i.clientToken, i.rootDeviceName),
+    );
+  }
+
+  instance(id: string): Instance | undefined {
+    const r = this.db.prepare('SELECT * FROM ec2_instances WHERE instance_id = ? AND account_id = ?').get(id, this.accountId) as Record<string, string> | undefined;
+    return r && toInstance(r);
+  }
+
+  instances(): Instance[] {
+    return (this.db.prepare('SELECT * FROM ec2_instances WHERE account_id = ? ORDER BY launch_time').all(this.accountId) as Record<string, string>[]).map(toInstance);
+  }
+
+  setInstanceState(id: string, state: Instance['state']): void {
+    immediate(this.db, () => this.db.prepare('UPDATE ec2_instances SET state = ? WHERE instance_id = ?').run(state, id));
+  }
+
+  insertVolume(v: Volume): void {
+    immediate(this.db, () =>
+      this.db
+        .prepare(
+          `INSERT INTO ec2_volumes (volume_id, account_id, size_gib, volume_type, availability_zone, state, encrypted, kms_key_arn, encrypted_data_key, snapshot_id, sector_size, created_at, delete_on_termination)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(v.volumeId, this.accountId, v.sizeGiB, v.volumeType, v.availabilityZone, v.state, v.encrypted ? 1 : 0, v.kmsKeyArn, v.encryptedDataKey, v.snapshotId, v.sectorSize, v.createdAt.toISOString(), v.deleteOnTermination ? 1 : 0),
+    );
+  }
+
+  volume(id: string): Volume | undefined {
+    const r = this.db.prepare('SELECT * FROM ec2_volumes WHERE volume_id = ? AND account_id = ?').get(id, this.accountId) as VolumeRow | undefined;
+    return r && toVolume(r);
+  }
+
+  volumes(): Volume[] {
+    return (this.db.prepare("SELECT * FROM ec2_volumes WHERE account_id = ? AND state <> 'deleted' ORDER BY created_at").all(this.accountId) as VolumeRow[]).map(toVolume);
+  }
+
+  updateVolume(id: string, fields: Partial<Record<keyof VolumeRow, string | number | null>>): void {
+    const cols = Object.keys(fields);
+    immediate(this.db, () => this.db.prepare(`UPDATE ec2_volumes SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE volume_id = ?`).run(...Object.values(fields), id));
+  }
+
+  insertSnapshot(s: Snapshot): void {
+    immediate(this.db, () =>
+      this.db.prepare('INSERT INTO ec2_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        s.snapshotId, this.accountId, s.volumeId, s.volumeSize, s.state, s.encrypted ? 1 : 0, s.kmsKeyArn, s.encryptedDataKey, s.description, s.startTime.toISOString()),
+    );
+  }
+
+  snapshot(id: string): Snapshot | undefined {
+    const r = this.db.prepare('SELECT * FROM ec2_snapshots WHERE snapshot_id = ? AND account_id = ?').get(id, this.accountId) as Record<string, unknown> | undefined;
+    return r && toSnapshot(r);
+  }
+
+  snapshots(): Snapshot[] {
+    return (this.db.prepare('SELECT * FROM ec2_snapshots WHERE account_id = ? ORDER BY start_time').all(this.accountId) as Record<string, unknown>[]).map(toSnapshot);
+  }
+}
+
+function toInstance(r: Record<string, string>): Instance {
+  return {
+    instanceId: r.instance_id!, reservationId: r.reservation_id!, imageId: r.image_id!, instanceType: r.instance_type!,
+    state: r.state as Instance['state'], availabilityZone: r.availability_zone!, launchTime: new Date(r.launch_time!),
+    clientToken: r.client_token ?? null, rootDeviceName: r.root_device_name!,
+  };
+}
+
+function toVolume(r: VolumeRow): Volume {
+  return {
+    volumeId: r.volume_id, sizeGiB: r.size_gib, volumeType: r.volume_type, availabilityZone: r.availability_zone, state: r.state,
+    encrypted: r.encrypted === 1, kmsKeyArn: r.kms_key_arn, encryptedDataKey: r.encrypted_data_key, snapshotId: r.snapshot_id,
+    sectorSize: r.sector_size, createdAt: new Date(r.created_at), instanceId: r.instance_id, device: r.device,
+    attachTime: r.attach_time ? new Date(r.attach_time) : null, deleteOnTermination: r.delete_on_termination === 1, grantId: r.grant_id,
+  };
+}
+
+function toSnapshot(r: Record<string, unknown>): Snapshot {
+  return {
+    snapshotId: r.snapshot_id as string, volumeId: r.volume_id as string, volumeSize: r.volume_size as number, state: r.state as Snapshot['state'],
+    encrypted: r.encrypted === 1, kmsKeyArn: (r.kms_key_arn as string) ?? null, encryptedDataKey: (r.encrypted_data_key as Buffer) ?? null,
+    description: r.description as string, startTime: new Date(r.start_time as string),
+  };
+}
