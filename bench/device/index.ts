@@ -36,7 +36,8 @@ function fio(args: string[]): Promise<string> {
 async function runJob(dir: string, job: Job, sizeMiB: number, seconds: number): Promise<number> {
   const out = await fio([
     `--name=${job.name}`, `--filename=${path.join(dir, 'bench.fio')}`, `--size=${sizeMiB}M`, `--rw=${job.rw}`, `--bs=${job.bs}`,
-    '--direct=1', '--ioengine=libaio', `--iodepth=${job.iodepth}`, `--runtime=${seconds}`, '--time_based=1', '--ramp_time=1',
+    '--direct=1', '--ioengine=libaio', `--iodepth=${job.iodepth}`,
+    ...(seconds > 0 ? [`--runtime=${seconds}`, '--time_based=1', '--ramp_time=1'] : []),
     '--output-format=json', '--randrepeat=0',
   ]);
   const j = JSON.parse(out.slice(out.indexOf('{'))) as { jobs: { read: { bw_bytes: number; iops: number }; write: { bw_bytes: number; iops: number } }[] };
@@ -87,10 +88,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   if (missing) return { rows: [], notes: [`skipped: ${missing.message}`] };
   if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
   const sizeMiB = ctx.quick ? 256 : 1024;
-  const seconds = ctx.quick ? 3 : 10;
+  const seconds = ctx.quick ? 2 : 5;
+  const rounds = ctx.quick ? 1 : 3;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ebsim-bench-'));
-  const results = new Map<string, Record<string, number>>();
-  const notes: string[] = [`fio, direct I/O, libaio; ${sizeMiB} MiB file, ${seconds} s per job after 1 s ramp; ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4`];
+  const samples = new Map<string, Record<string, number[]>>();
+  const notes: string[] = [
+    `fio, direct I/O, libaio; ${sizeMiB} MiB file laid out first; ${seconds} s per job after 1 s ramp; median of ${rounds} round(s), targets interleaved per job so that load from elsewhere hits all alike`,
+    'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher',
+  ];
   const makers: [string, () => Promise<Target>][] = [
     ['ebsim encrypted', () => ebsimTarget(root, 'ebsim encrypted', false, (sizeMiB + 512) * MiB)],
     ['ebsim pass-through', () => ebsimTarget(root, 'ebsim pass-through', true, (sizeMiB + 512) * MiB)],
@@ -102,26 +107,31 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   ];
   if (which('gocryptfs')) makers.push(['gocryptfs', () => gocryptfsTarget(root)]);
   else notes.push('gocryptfs not installed: no peer row');
+  const targets: Target[] = [];
   try {
     for (const [name, make] of makers) {
-      ctx.log(`${name}: setting up`);
+      ctx.log(`${name}: setting up, cross-checking with fio --verify, laying out the file`);
       const t = await make();
-      try {
-        await verify(t.dir);
-        const r: Record<string, number> = {};
-        for (const job of JOBS) {
-          ctx.log(`${name}: ${job.name}`);
-          r[job.name] = await runJob(t.dir, job, sizeMiB, seconds);
+      targets.push(t);
+      await verify(t.dir);
+      await runJob(t.dir, { name: 'seq_write', rw: 'write', bs: '1M', iodepth: 4 }, sizeMiB, 0);
+      samples.set(name, {});
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const job of JOBS) {
+        for (const t of targets) {
+          ctx.log(`round ${round + 1}/${rounds} ${job.name} on ${t.name}`);
+          ((samples.get(t.name)![job.name] ??= [])).push(await runJob(t.dir, job, sizeMiB, seconds));
         }
-        results.set(name, r);
-      } finally {
-        await t.stop();
       }
     }
   } finally {
+    for (const t of targets) await t.stop().catch((err: Error) => ctx.log(`stop ${t.name}: ${err.message}`));
     await cleanupStale(path.join(root, 'run')).catch(() => {});
     fs.rmSync(root, { recursive: true, force: true });
   }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const results = new Map([...samples].map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([j, xs]) => [j, median(xs)]))]));
   const rows: BenchRow[] = [...results].map(([target, r]) => ({
     target,
     'seq write MiB/s': r.seq_write ?? null,
