@@ -1,0 +1,54 @@
+// `ebsim serve`: the KMS, CloudTrail (LookupEvents) and STS (GetCallerIdentity) endpoint for
+// the AWS CLI and SDKs, until SIGTERM or SIGINT.
+import type { Argv } from 'yargs';
+import { startServer, DEFAULT_HOST, DEFAULT_PORT } from '../../server/index.js';
+import type { Runtime } from '../runtime.js';
+
+export function serveCommand(y: Argv, rt: () => Runtime) {
+  return y.command(
+    'serve',
+    'Serve KMS, CloudTrail LookupEvents and STS GetCallerIdentity over AWS\'s own HTTP protocols (SigV4), for the AWS CLI and SDKs',
+    (o) =>
+      o
+        .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'address to bind (loopback unless told otherwise)' })
+        .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP port (0: any free port)' })
+        .option('accept-any-credentials', { type: 'boolean', default: false, describe: 'UNSAFE: unknown access keys (e.g. test/test) act as --as-user, signature unchecked' })
+        .option('as-user', { type: 'string', describe: 'the IAM user unknown access keys act as (default Alice)' })
+        .option('quiet', { type: 'boolean', default: false, describe: 'no per-request log lines' }),
+    async (a) => {
+      const r = rt();
+      const server = await startServer({
+        home: r.home,
+        host: a.host,
+        port: a.port,
+        acceptAnyCredentials: a['accept-any-credentials'],
+        asUser: a['as-user'],
+        log: a.quiet ? false : (line) => process.stderr.write(line),
+      });
+      if (a['accept-any-credentials']) {
+        const user = a['as-user'] ?? 'Alice';
+        r.io.err(
+          `\n*** WARNING: --accept-any-credentials is on. ***\n` +
+            `*** Requests signed with an access key ebsim does not know (such as test/test) are served as IAM user ${user}, ***\n` +
+            `*** and their signatures are NOT checked. Anyone who can reach ${server.url} acts as ${user}. ***\n`,
+        );
+      }
+      if (server.host !== '127.0.0.1' && server.host !== '::1') {
+        r.io.err(`ebsim: note: listening on ${server.host}, reachable from other machines`);
+      }
+      r.io.out(`ebsim KMS endpoint listening on ${server.url}`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          process.off('SIGTERM', onTerm);
+          process.off('SIGINT', onInt);
+          r.io.err(`ebsim: ${signal}: shutting down (finishing requests, committing the trail)`);
+          server.close().then(resolve, resolve);
+        };
+        const onTerm = () => stop('SIGTERM');
+        const onInt = () => stop('SIGINT');
+        process.on('SIGTERM', onTerm);
+        process.on('SIGINT', onInt);
+      });
+    },
+  );
+}

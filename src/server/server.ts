@@ -1,0 +1,239 @@
+// The HTTP endpoint: Node's http server (keep-alive), one request at a time per connection,
+// routed by protocol — JSON 1.1 by X-Amz-Target (KMS, CloudTrail), the query protocol by a
+// form body (STS). It adds only the wire protocol; every decision is the domain's.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { openEbsim, type Ebsim } from '../app/ebsim.js';
+import type { CallContext, Principal } from '../iam/principal.js';
+import { DEFAULT_USER } from '../iam/service.js';
+import { UserError } from '../errors/index.js';
+import { Authenticator } from './auth.js';
+import { serialization, unknownOperation } from './errors.js';
+import { encodeError, encodeResult, JSON_CONTENT_TYPE } from './json-protocol.js';
+import { handleKms, KMS_TARGET_PREFIX } from './kms-handler.js';
+import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail } from './cloudtrail-handler.js';
+import { handleSts, isQueryRequest, STS_CONTENT_TYPE, stsError } from './sts-handler.js';
+import type { RequestParts } from './sigv4.js';
+import { RequestLog } from './request-log.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 4599;
+/** AWS's own limit for a KMS request is far lower; 1 MiB bounds memory per connection. */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface ServerOptions {
+  home: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Unknown access keys act as `asUser` without their signature being checked. */
+  acceptAnyCredentials?: boolean;
+  asUser?: string;
+  bodyLimit?: number;
+  /** Slow clients: time to send the headers, and the whole request. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs?: number;
+  /** One line per request; false to keep quiet. Default: stderr. */
+  log?: ((line: string) => void) | false;
+}
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  app: Ebsim;
+  /** Stops accepting, lets in-flight requests finish, commits the trail, closes the store. */
+  close(): Promise<void>;
+}
+
+interface Answer {
+  status: number;
+  contentType: string;
+  body: string;
+  /** For the log: the operation and the error code, if any. */
+  label: string;
+  code?: string;
+  principal?: Principal;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const app = openEbsim(opts.home);
+  let server: ReturnType<typeof createServer> | undefined;
+  try {
+    const { region } = app.iam.requireAccount();
+    const kms = app.kms();
+    let acceptAnyAs: Principal | undefined;
+    if (opts.acceptAnyCredentials) {
+      const name = opts.asUser ?? DEFAULT_USER;
+      if (name.startsWith('role/')) throw new UserError(`--as-user ${name}: name an IAM user of the account`);
+      acceptAnyAs = app.iam.resolveAs(name);
+    } else if (opts.asUser !== undefined) {
+      throw new UserError('--as-user only applies with --accept-any-credentials');
+    }
+    const auth = new Authenticator(app.iam, { acceptAnyAs });
+    const limit = opts.bodyLimit ?? BODY_LIMIT;
+    const log = new RequestLog(opts.log === false ? undefined : (opts.log ?? ((l) => process.stderr.write(l))));
+    let closing = false;
+
+    const dispatch = (req: IncomingMessage, body: Uint8Array, requestId: string): Answer => {
+      const target = header(req, 'x-amz-target');
+      const parts: RequestParts = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
+      if (target === undefined && isQueryRequest(header(req, 'content-type'))) {
+        const action = new URLSearchParams(Buffer.from(body).toString('utf8')).get('Action') ?? '?';
+        try {
+          const principal = auth.authenticate(parts, 'sts');
+          return { status: 200, contentType: STS_CONTENT_TYPE, body: handleSts(principal, body, requestId), label: `sts.${action}`, principal };
+        } catch (err) {
+          const e = stsError(err, requestId);
+          return { status: e.status, contentType: STS_CONTENT_TYPE, body: e.body, label: `sts.${action}`, code: e.code };
+        }
+      }
+      let label = target ?? '-';
+      let principal: Principal | undefined;
+      try {
+        if (target === undefined) throw unknownOperation('Missing X-Amz-Target header: name the operation as TrentService.<Operation>.');
+        const [service, operation] = target.startsWith(KMS_TARGET_PREFIX)
+          ? ['kms', target.slice(KMS_TARGET_PREFIX.length)]
+          : target.startsWith(CLOUDTRAIL_TARGET_PREFIX)
+            ? ['cloudtrail', target.slice(CLOUDTRAIL_TARGET_PREFIX.length)]
+            : [undefined, target];
+        if (!service) throw unknownOperation(`Operation ${target.slice(0, 200)} is not supported by ebsim.`);
+        label = `${service}.${operation.slice(0, 100)}`;
+        principal = auth.authenticate(parts, service);
+        const ctx: CallContext = {
+          principal,
+          region,
+          sourceIPAddress: sourceIp(req.socket),
+          userAgent: header(req, 'user-agent'),
+          requestId,
+        };
+        const result = service === 'kms' ? handleKms(kms, ctx, operation, body) : handleCloudTrail(app, ctx, operation, body);
+        return { status: 200, contentType: JSON_CONTENT_TYPE, body: encodeResult(result), label, principal };
+      } catch (err) {
+        const e = encodeError(err);
+        if (e.status >= 500) log.error(`${requestId} ${label}: ${(err as Error)?.stack ?? String(err)}`);
+        return { status: e.status, contentType: JSON_CONTENT_TYPE, body: e.body, label, code: e.code, principal };
+      }
+    };
+
+    const send = (req: IncomingMessage, res: ServerResponse, answer: Answer, requestId: string, started: bigint, close = false) => {
+      if (res.headersSent || res.destroyed) return;
+      const headers: Record<string, string | number> = {
+        'Content-Type': answer.contentType,
+        'Content-Length': Buffer.byteLength(answer.body),
+        'x-amzn-RequestId': requestId,
+      };
+      // While shutting down, each connection is closed after its answer.
+      if (close || closing) headers.Connection = 'close';
+      res.writeHead(answer.status, headers);
+      res.end(answer.body);
+      log.request(req, answer, requestId, started);
+    };
+
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      const started = process.hrtime.bigint();
+      const requestId = randomUUID();
+      req.on('error', () => undefined); // a client that disconnects mid-body: nothing to answer
+      const tooLarge = () => {
+        const e = encodeError(serialization(`Request body of more than ${limit} bytes`, 413));
+        send(req, res, { status: 413, contentType: JSON_CONTENT_TYPE, body: e.body, label: header(req, 'x-amz-target') ?? '-', code: e.code }, requestId, started, true);
+        // Drop the rest of the body, then the connection, whatever the client keeps sending.
+        req.removeAllListeners('data');
+        req.resume();
+        res.on('finish', () => setTimeout(() => req.socket.destroy(), 200).unref());
+      };
+      const declared = Number(header(req, 'content-length') ?? 0);
+      if (declared > limit) return tooLarge();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > limit) {
+          over = true;
+          tooLarge();
+        } else {
+          chunks.push(c);
+        }
+      });
+      req.on('end', () => {
+        if (over) return;
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        send(req, res, dispatch(req, body, requestId), requestId, started);
+      });
+    };
+
+    server = createServer(
+      {
+        keepAlive: true,
+        headersTimeout: opts.headersTimeoutMs ?? 10_000,
+        requestTimeout: opts.requestTimeoutMs ?? 30_000,
+        // How often those two timeouts are checked.
+        connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 1000),
+        keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+      },
+      onRequest,
+    );
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // Malformed HTTP, oversized headers, timed-out requests: answer if the socket still listens.
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      log.error(`client ${sourceIp(socket)}: ${err.code ?? err.message} → ${status}`);
+      if (socket.writable && err.code !== 'ECONNRESET') {
+        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      }
+      socket.destroy();
+    });
+
+    const listening = server;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new UserError(`${opts.host ?? DEFAULT_HOST}:${opts.port ?? DEFAULT_PORT} is already in use (try --port)`) : err),
+      );
+      listening.listen(opts.port ?? DEFAULT_PORT, opts.host ?? DEFAULT_HOST, () => resolve());
+    });
+    const address = listening.address();
+    if (!address || typeof address === 'string') throw new Error('server has no TCP address');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+    let closed: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${address.port}`,
+      host: address.address,
+      port: address.port,
+      app,
+      close() {
+        closed ??= (async () => {
+          closing = true;
+          await new Promise<void>((resolve) => {
+            listening.close(() => resolve());
+            listening.closeIdleConnections();
+            // Keep-alive clients that never send again are cut after a grace period.
+            setTimeout(() => listening.closeAllConnections(), 2000).unref();
+          });
+          log.flush();
+          app.trail.flush();
+          app.close();
+        })();
+        return closed;
+      },
+    };
+  } catch (err) {
+    server?.close();
+    app.close();
+    throw err;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** CloudTrail records IPv4 callers as dotted quads, not as IPv4-mapped IPv6. */
+export function sourceIp(socket: Socket): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
