@@ -1,0 +1,241 @@
+// `ebsim walkthrough`: replays the seed in a fresh home, explaining each call and showing its
+// CloudTrail record beside the seed's; then mounts the volume and teaches by failure. It exits
+// non-zero if any step does not behave as taught, so it doubles as an end-to-end test.
+import { mkdtempSync, rmSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { initHome, openEbsim, type Ebsim } from '../app/ebsim.js';
+import { AwsError } from '../errors/index.js';
+import { allRecords, type TrailRecord } from '../trail/index.js';
+import { findMissingPrerequisite, mountVolume, unmountVolume, openVolumeDevice, cleanupStale } from '../device/index.js';
+import { compareWithSeed, seedRecords } from './seed.js';
+
+const GIB = 1024 ** 3;
+
+export interface WalkthroughOptions {
+  home?: string;
+  step?: boolean;
+  out?: (text: string) => void;
+}
+
+export interface WalkthroughResult {
+  home: string;
+  failures: string[];
+  mounted: boolean;
+}
+
+export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<WalkthroughResult> {
+  const out = opts.out ?? ((t: string) => process.stdout.write(t + '\n'));
+  const temporary = !opts.home;
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), 'ebsim-walkthrough-'));
+  const failures: string[] = [];
+  const interactive = Boolean(opts.step && process.stdin.isTTY);
+  const rl = interactive ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
+  const seed = seedRecords();
+  let app: Ebsim | undefined;
+  let mountedVolume: string | undefined;
+  let seen = 0;
+
+  const pause = async () => {
+    if (rl) await rl.question('\n  [Enter] next step ');
+  };
+  const say = (title: string, text: string) => out(`\n== ${title} ==\n${text.replace(/^\s+/gm, '').trim()}`);
+  const check = (what: string, ok: boolean) => {
+    out(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+    if (!ok) failures.push(what);
+  };
+  const newRecords = (): TrailRecord[] => {
+    app!.trail.flush();
+    const all = allRecords(app!.db);
+    const fresh = all.slice(seen);
+    seen = all.length;
+    return fresh;
+  };
+  const showRecord = (r: TrailRecord) => {
+    out(`\n  CloudTrail: ${r.eventName} by ${r.userIdentity.arn as string}${r.userIdentity.invokedBy ? ` (invokedBy ${r.userIdentity.invokedBy as string})` : ''}${r.errorCode ? `  -> ${r.errorCode}` : ''}`);
+    out(JSON.stringify(r, null, 2).split('\n').map((l) => '    ' + l).join('\n'));
+    const s = seed.find((x) => x.eventName === r.eventName);
+    if (s) {
+      const c = compareWithSeed(r, s);
+      out(`  beside the seed's ${r.eventName} record: ${c.missing.length === 0 ? 'every field of the seed is here' : `missing ${c.missing.join(', ')}`}` +
+        `${c.extra.length ? `; extra: ${c.extra.join(', ')}` : ''}`);
+      out(`  values that differ (IDs, times, addresses are ours): ${c.differingValues.slice(0, 8).join(', ')}${c.differingValues.length > 8 ? ', …' : ''}`);
+      if (r.eventSource === 'kms.amazonaws.com') check(`${r.eventName} record has every field of the seed's`, c.missing.length === 0);
+    }
+  };
+  const expectError = (what: string, code: string, fn: () => unknown) => {
+    try {
+      fn();
+      check(`${what} is refused with ${code}`, false);
+    } catch (err) {
+      const got = err instanceof AwsError ? err.code : String(err);
+      out(`  ${got}: ${(err as Error).message}`);
+      check(`${what} is refused with ${code}`, got === code);
+    }
+  };
+
+  const cleanup = async () => {
+    if (mountedVolume && app) await unmountVolume(mountedVolume, app.paths.run).catch(() => {});
+    if (app) await cleanupStale(app.paths.run).catch(() => {});
+    mountedVolume = undefined;
+  };
+  const onSignal = () => {
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    say('1. An account and an IAM user', `A fresh ebsim home at ${home}: account 123456789012 and the IAM user Alice,
+      with an access key in ${join(home, 'credentials')} (profile "ebsim") for the AWS CLI and SDKs.`);
+    initHome(home);
+    app = openEbsim(home);
+    seen = allRecords(app.db).length;
+    const alice = app.as('Alice');
+    await pause();
+
+    say('2. Alice launches an instance with an encrypted volume (RunInstances)', `Alice asks EC2 for an m3.medium with an 8 GiB
+      encrypted volume at /dev/sdb, as in the seed. She names no key, so EC2 uses the AWS managed key alias/aws/ebs,
+      which KMS creates on first use. Alice could not use that key directly: its policy allows it only through EC2.`);
+    const run = app.ec2().runInstances(alice, {
+      ImageId: 'ami-b66ed3de',
+      InstanceType: 'm3.medium',
+      BlockDeviceMappings: [{ DeviceName: '/dev/sdb', Ebs: { VolumeSize: 8, DeleteOnTermination: false, VolumeType: 'gp2', Encrypted: true } }],
+    });
+    const instance = (run.Instances as Record<string, any>[])[0]!;
+    const volumeId = (instance.BlockDeviceMappings as { DeviceName: string; Ebs: { VolumeId: string } }[]).find((m) => m.DeviceName === '/dev/sdb')!.Ebs.VolumeId;
+    const records = newRecords();
+    check('the trail holds RunInstances, GenerateDataKeyWithoutPlaintext, CreateGrant, Decrypt in that order',
+      JSON.stringify(records.map((r) => r.eventName)) === JSON.stringify(['RunInstances', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'Decrypt']));
+    const explain: Record<string, string> = {
+      RunInstances: `EC2 records Alice's request. Instance ${instance.InstanceId as string}, volume ${volumeId}.`,
+      GenerateDataKeyWithoutPlaintext: `EC2, for Alice ("invokedBy": "AWS Internal"), asks KMS for a 64-byte data key (two AES-256 keys: XTS needs
+        both) encrypted under the CMK, bound to the encryption context {"aws:ebs:id": "${volumeId}"}. Only the encrypted copy
+        comes back: EC2 stores it with the volume; the plaintext exists nowhere yet.`,
+      CreateGrant: `EC2, again for Alice, lets the instance's infrastructure role decrypt that data key. The grantee
+        "123456789012:aws:ec2-infrastructure:${instance.InstanceId as string}" is the role's session for this one instance,
+        and the constraint encryptionContextSubset {"aws:ebs:id": "${volumeId}"} limits the grant to this one volume.
+        The record shares RunInstances' requestID: one request of Alice's caused both.`,
+      Decrypt: `The instance's host, as the assumed role aws:ec2-infrastructure/${instance.InstanceId as string}, decrypts the data
+        key with the volume's context. The grant allows it; nothing else would: roles have no permissions of their own.`,
+    };
+    for (const r of records) {
+      say(`   ${r.eventName}`, explain[r.eventName] ?? '');
+      showRecord(r);
+      await pause();
+    }
+
+    say('3. Mounting the volume', `Mounting plays the instance's host: it decrypts the data key again as the instance's role
+      (no plaintext key is ever stored), serves the decrypted device over FUSE, attaches it with losetup and mounts ext4.`);
+    const ec2 = app.ec2();
+    const image = ec2.imagePath(volumeId);
+    const missing = findMissingPrerequisite();
+    const marker = 'Hello from ebsim: this line is plaintext only inside the mount.\n';
+    let mounted = false;
+    const key = ec2.decryptDataKey(ec2.volume(volumeId));
+    try {
+      if (!missing) {
+        const mnt = join(home, 'mnt');
+        await mountVolume({ volumeId, imagePath: image, sizeBytes: 8 * GIB, key, mountpoint: mnt, stateDir: app.paths.run, format: 'ext4' });
+        mountedVolume = volumeId;
+        mounted = true;
+        writeFileSync(join(mnt, 'hello.txt'), marker);
+        out(`  mounted at ${mnt}; wrote hello.txt`);
+        await unmountVolume(volumeId, app.paths.run);
+        mountedVolume = undefined;
+        out('  unmounted (everything flushed to the backing image)');
+      } else {
+        out(`  A real mount is not possible here (${missing.message}); using the in-process block device instead.`);
+        const dev = openVolumeDevice(image, 8 * GIB, key);
+        await dev.write(0, Buffer.from(marker));
+        await dev.flush();
+        await dev.close();
+      }
+    } finally {
+      key.fill(0);
+    }
+    for (const r of newRecords()) showRecord(r);
+    const firstData = firstNonZeroSector(image);
+    out(`\n  The backing image ${image} (sparse, 8 GiB) at its first written sector (${firstData}), as stored on disk:`);
+    out(hexdump(readAt(image, firstData * 4096, 64)));
+    check('the plaintext marker never appears in the backing image', !readAt(image, 0, 4096 * 64).includes(Buffer.from('Hello from ebsim')));
+    await pause();
+
+    say('4. Lesson: the grant is scoped to the volume\'s encryption context', `The instance's role asks KMS to decrypt the volume's
+      data key with another context. The grant's constraint does not match, so KMS refuses, and the trail says so.`);
+    const host = ec2.hostContext(instance.InstanceId as string);
+    const blob = ec2.volume(volumeId).encryptedDataKey!;
+    expectError('Decrypt with the wrong encryption context', 'AccessDeniedException', () =>
+      app!.kms().call(host, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': 'vol-00000000000000000' } }));
+    for (const r of newRecords()) showRecord(r);
+    await pause();
+
+    say('5. Lesson: revoke the grant, and the host can no longer read the volume', `Alice revokes the grant. The data is still
+      on disk, encrypted, intact; but the instance's role cannot decrypt the data key, so the volume cannot be mounted.`);
+    const v = ec2.volume(volumeId);
+    app.kms().call(alice, 'RevokeGrant', { KeyId: v.kmsKeyArn!, GrantId: v.grantId! });
+    expectError('mounting after RevokeGrant', 'AccessDeniedException', () => ec2.decryptDataKey(ec2.volume(volumeId)));
+    for (const r of newRecords()) showRecord(r);
+    await pause();
+
+    say('6. Lesson: a disabled key, then enabled again', `For keys she manages, Alice decides. A volume under her own
+      customer managed key: disable the key and the host is refused (DisabledException); enable it and it works again.`);
+    const cmk = app.kms().call(alice, 'CreateKey', { Description: 'walkthrough volumes' }).KeyMetadata as { KeyId: string };
+    const vol2 = ec2.createVolume(alice, { Size: 1, Encrypted: true, KmsKeyId: cmk.KeyId }).VolumeId as string;
+    ec2.attachVolume(alice, { VolumeId: vol2, InstanceId: instance.InstanceId as string, Device: '/dev/sdf' });
+    app.kms().call(alice, 'DisableKey', { KeyId: cmk.KeyId });
+    expectError('reading a volume whose key is disabled', 'DisabledException', () => ec2.decryptDataKey(ec2.volume(vol2)));
+    app.kms().call(alice, 'EnableKey', { KeyId: cmk.KeyId });
+    const again = ec2.decryptDataKey(ec2.volume(vol2));
+    check('after EnableKey the host decrypts the data key again', again.length === 64);
+    again.fill(0);
+    newRecords();
+    await pause();
+
+    say('7. Lesson: key rotation keeps old data readable', `Rotating the CMK adds new key material; new data keys are encrypted
+      under it, while the volume's existing data key, encrypted under the old material, still decrypts.`);
+    app.kms().call(alice, 'RotateKeyOnDemand', { KeyId: cmk.KeyId });
+    const afterRotation = ec2.decryptDataKey(ec2.volume(vol2));
+    check('the volume\'s data key still decrypts after rotation', afterRotation.length === 64);
+    afterRotation.fill(0);
+    newRecords();
+
+    say('Done', failures.length === 0 ? 'Every step behaved as taught.' : `Steps that did not behave as taught: ${failures.join('; ')}`);
+    out(`The trail: ebsim trail records --home ${home}${temporary ? ' (a temporary home, removed now; pass --home DIR to keep it)' : ''}`);
+    return { home, failures, mounted };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+    rl?.close();
+    app?.close();
+    if (temporary) rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function readAt(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    const n = readSync(fd, b, 0, length, offset);
+    return b.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function firstNonZeroSector(path: string): number {
+  const chunk = readAt(path, 0, 4096 * 1024);
+  for (let s = 0; s * 4096 < chunk.length; s++) if (chunk.subarray(s * 4096, (s + 1) * 4096).some((x) => x !== 0)) return s;
+  return 0;
+}
+
+function hexdump(b: Buffer): string {
+  const lines: string[] = [];
+  for (let i = 0; i < b.length; i += 16) {
+    const row = b.subarray(i, i + 16);
+    lines.push(`    ${i.toString(16).padStart(8, '0')}  ${[...row].map((x) => x.toString(16).padStart(2, '0')).join(' ')}  ${[...row].map((x) => (x >= 32 && x < 127 ? String.fromCharCode(x) : '.')).join('')}`);
+  }
+  return lines.join('\n');
+}
