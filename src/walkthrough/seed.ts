@@ -1,11 +1,14 @@
 // The seed's records (the AWS KMS guide's "Amazon EC2 example two"), for side-by-side comparison.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { TrailRecord } from '../trail/record.js';
 
-const SEED_URL = new URL('../../../test/fixtures/seed-ec2-example-two.json', import.meta.url);
+// From src/walkthrough (tests) or dist/src/walkthrough (the built CLI), the repo root is 2 or 3 levels up.
+const CANDIDATES = ['../../test/fixtures/seed-ec2-example-two.json', '../../../test/fixtures/seed-ec2-example-two.json'].map((p) => new URL(p, import.meta.url));
 
 export function seedRecords(): TrailRecord[] {
-  return (JSON.parse(readFileSync(SEED_URL, 'utf8')) as { Records: TrailRecord[] }).Records;
+  const url = CANDIDATES.find((u) => existsSync(u));
+  if (!url) throw new Error('the seed records (test/fixtures/seed-ec2-example-two.json) are missing from this checkout');
+  return (JSON.parse(readFileSync(url, 'utf8')) as { Records: TrailRecord[] }).Records;
 }
 
 /** Paths of leaf keys; encryption-context maps count as one leaf (their keys are data). */
