@@ -20,6 +20,7 @@ export const suite: BenchSuite = {
     try {
       initHome(dir);
       const app = openEbsim(dir);
+      app.trail.useBackgroundWriter();
       const kms = app.kms();
       const alice = app.as('Alice');
       const ec2 = onBehalfOf(alice, 'ec2');

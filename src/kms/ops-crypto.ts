@@ -1,6 +1,6 @@
 // Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
 // Plaintexts and blobs never reach the trail: requestParameters carry only names and contexts.
-import { randomBytes } from 'node:crypto';
+import { randomBytesFromPool } from './random-pool.js';
 import { IncorrectKeyException, InvalidCiphertextException, ValidationException } from '../errors/index.js';
 import type { CallContext } from '../iam/principal.js';
 import { openBlob, parseBlobHeader, sealBlob } from './blob.js';
@@ -67,7 +67,7 @@ function generate(withPlaintext: boolean): Operation {
       const length = dataKeyLength(p);
       grantTokens(p);
       const key = usableKey(env, ctx, keyId, { action: name, operation: name, context }, state);
-      const plaintext = randomBytes(length);
+      const plaintext = randomBytesFromPool(length);
       const response: Record<string, unknown> = { CiphertextBlob: seal(env, key, plaintext, context) };
       if (withPlaintext) response.Plaintext = plaintext;
       else plaintext.fill(0);
@@ -144,7 +144,7 @@ export const cryptoOperations: Record<string, Operation> = {
     run(_env, _ctx, p) {
       const n = int(p, 'NumberOfBytes', { min: 1, max: 1024 });
       if (n === undefined) throw new ValidationException('1 validation error detected: Value null at \'numberOfBytes\' failed to satisfy constraint: Member must not be null');
-      return { response: { Plaintext: randomBytes(n) } };
+      return { response: { Plaintext: randomBytesFromPool(n) } };
     },
   },
 };

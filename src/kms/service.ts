@@ -8,6 +8,7 @@ import type { CallContext } from '../iam/principal.js';
 import type { Trail } from '../trail/trail.js';
 import { buildRecord } from '../trail/record.js';
 import { GrantStore } from './grants.js';
+import { refreshFromDisk } from '../store/read-cache.js';
 import { KeyStore } from './keys.js';
 import { known, type Params } from './params.js';
 import type { CallState, KmsEnv, Operation } from './operation.js';
@@ -33,7 +34,7 @@ export class KmsService {
   readonly grants: GrantStore;
   private readonly env: KmsEnv;
 
-  constructor(db: Db, rootKey: RootKey, private readonly trail: Trail, accountId: string, region: string) {
+  constructor(private readonly db: Db, rootKey: RootKey, private readonly trail: Trail, accountId: string, region: string) {
     this.keys = new KeyStore(db, rootKey, accountId, region);
     this.grants = new GrantStore(db);
     this.env = { keys: this.keys, grants: this.grants };
@@ -56,6 +57,7 @@ export class KmsService {
         resources: uniqueKeys(state).map((k) => ({ ARN: k.arn, accountId: k.accountId })),
         error,
       });
+    refreshFromDisk(this.db);
     try {
       if (!op) throw new UnknownOperationException(`Operation ${operation} is not supported by ebsim's KMS.`);
       known(params, op.params);

@@ -1,66 +1,84 @@
-// The trail: an append-only table of records. Records of state changes are committed before
-// the call returns; records of read-only calls are group-committed within FLUSH_WINDOW_MS
-// (and at process exit), which is what lets Decrypt run at tens of thousands per second.
+// The trail: an append-only table of records. Records of state changes and failures are
+// committed before the call returns; records of read-only calls are group-committed within
+// FLUSH_WINDOW_MS (and at process exit), which is what lets Decrypt run at tens of thousands
+// per second. Long-running processes may move the inserts to a worker thread
+// (`useBackgroundWriter`), keeping the same guarantees.
 import type { Db } from '../store/database.js';
 import type { TrailRecord, TrailResource } from './record.js';
+import { BackgroundTrailWriter, TRAIL_INSERT, type TrailRow } from './background-writer.js';
 
 export const FLUSH_WINDOW_MS = 20;
 const FLUSH_BATCH = 2000;
 
 export class Trail {
-  private pending: TrailRecord[] = [];
+  private pending: TrailRow[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly insert;
+  private background: BackgroundTrailWriter | undefined;
   private readonly onExit = () => this.flush();
 
   constructor(private readonly db: Db) {
-    this.insert = db.prepare(
-      `INSERT INTO trail_events (event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.insert = db.prepare(TRAIL_INSERT);
     process.on('exit', this.onExit);
+  }
+
+  /** Inserts from a worker thread from now on (for servers and benchmarks; a CLI call need not pay its start-up). */
+  useBackgroundWriter(): void {
+    this.flush();
+    this.background ??= new BackgroundTrailWriter(this.db.name);
   }
 
   /** Appends a record; `durable` commits it (and everything pending) before returning. */
   append(record: TrailRecord, durable: boolean): void {
-    this.pending.push(record);
+    this.pending.push(rowOf(record));
     if (durable || this.pending.length >= FLUSH_BATCH) {
-      this.flush();
+      this.flush(durable);
     } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_WINDOW_MS);
+      this.timer = setTimeout(() => this.flush(false), FLUSH_WINDOW_MS);
       this.timer.unref();
     }
   }
 
-  flush(): void {
+  /** Writes what is pending; with `wait` (the default), returns only once it is committed. */
+  flush(wait = true): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.pending.length === 0 || !this.db.open) return;
+    if (!this.db.open) return;
     const batch = this.pending;
     this.pending = [];
+    if (this.background) {
+      if (batch.length) this.background.post(batch);
+      if (wait) this.background.waitCommitted();
+      return;
+    }
+    if (batch.length === 0) return;
     this.db.transaction(() => {
-      for (const r of batch) {
-        this.insert.run(
-          r.eventID,
-          r.eventTime,
-          r.eventSource,
-          r.eventName,
-          usernameOf(r),
-          (r.userIdentity.accessKeyId as string | undefined) ?? null,
-          r.readOnly === undefined ? null : r.readOnly ? 1 : 0,
-          JSON.stringify((r.resources ?? []).map((x: TrailResource) => x.ARN)),
-          JSON.stringify(r),
-        );
-      }
+      for (const r of batch) this.insert.run(...r);
     }).immediate();
   }
 
   close(): void {
     this.flush();
+    this.background?.close();
+    this.background = undefined;
     process.off('exit', this.onExit);
   }
+}
+
+function rowOf(r: TrailRecord): TrailRow {
+  return [
+    r.eventID,
+    r.eventTime,
+    r.eventSource,
+    r.eventName,
+    usernameOf(r),
+    (r.userIdentity.accessKeyId as string | undefined) ?? null,
+    r.readOnly === undefined ? null : r.readOnly ? 1 : 0,
+    JSON.stringify((r.resources ?? []).map((x: TrailResource) => x.ARN)),
+    JSON.stringify(r),
+  ];
 }
 
 /** CloudTrail's "Username": the IAM user name, or the session name of an assumed role. */

@@ -1,0 +1,65 @@
+// A worker thread that inserts trail rows on the other core, for long-running processes (the
+// HTTP server, benchmarks). The main thread hands over rows and, for a durable append, blocks on
+// a shared counter until the worker has committed them: "durable before the call returns" holds.
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+
+export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
+
+const INSERT = `INSERT INTO trail_events (event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names, record)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+// Plain CommonJS, run with eval: it must load from compiled and from source (vitest) alike.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.sqlitePath);
+const db = new Database(workerData.dbPath, { timeout: 30000 });
+db.pragma('busy_timeout = 30000');
+db.pragma('synchronous = FULL');
+const insert = db.prepare(workerData.insert);
+const committed = new Int32Array(workerData.shared);
+const write = db.transaction((rows) => { for (const r of rows) insert.run(...r); });
+parentPort.on('message', (m) => {
+  try { write.immediate(m.rows); } catch (e) { Atomics.store(committed, 1, 1); console.error('ebsim trail writer: ' + e.message); }
+  Atomics.store(committed, 0, m.seq);
+  Atomics.notify(committed, 0);
+});
+`;
+
+export class BackgroundTrailWriter {
+  private readonly worker: Worker;
+  private readonly committed: Int32Array;
+  private posted = 0;
+
+  constructor(dbPath: string) {
+    const shared = new SharedArrayBuffer(8);
+    this.committed = new Int32Array(shared);
+    const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT } });
+    this.worker.unref();
+  }
+
+  post(rows: TrailRow[]): void {
+    this.posted++;
+    this.worker.postMessage({ seq: this.posted, rows });
+  }
+
+  /** Blocks until every posted batch is committed (or the worker failed). */
+  waitCommitted(timeoutMs = 30_000): void {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const done = Atomics.load(this.committed, 0);
+      if (done >= this.posted) break;
+      if (Date.now() > deadline) throw new Error('trail writer did not commit in time');
+      Atomics.wait(this.committed, 0, done, 100);
+    }
+    if (Atomics.load(this.committed, 1) !== 0) throw new Error('trail writer failed to commit records (see stderr)');
+  }
+
+  close(): void {
+    this.waitCommitted();
+    void this.worker.terminate();
+  }
+}
+
+export { INSERT as TRAIL_INSERT };
