@@ -10,6 +10,8 @@ import { decodeBody } from './json-protocol.js';
 import { unknownOperation } from './errors.js';
 
 export const CLOUDTRAIL_TARGET_PREFIX = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
+/** The SDK for JavaScript v3 sends the short form of the same target. */
+export const CLOUDTRAIL_SHORT_PREFIX = 'CloudTrail_20131101.';
 const MEMBERS = ['LookupAttributes', 'StartTime', 'EndTime', 'EventCategory', 'MaxResults', 'NextToken'];
 
 export function handleCloudTrail(app: Ebsim, ctx: CallContext, operation: string, body: Uint8Array): Record<string, unknown> {

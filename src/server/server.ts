@@ -12,7 +12,7 @@ import { Authenticator } from './auth.js';
 import { serialization, unknownOperation } from './errors.js';
 import { encodeError, encodeResult, JSON_CONTENT_TYPE } from './json-protocol.js';
 import { handleKms, KMS_TARGET_PREFIX } from './kms-handler.js';
-import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail } from './cloudtrail-handler.js';
+import { CLOUDTRAIL_SHORT_PREFIX, CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail } from './cloudtrail-handler.js';
 import { handleSts, isQueryRequest, STS_CONTENT_TYPE, stsError } from './sts-handler.js';
 import type { RequestParts } from './sigv4.js';
 import { RequestLog } from './request-log.js';
@@ -99,7 +99,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           ? ['kms', target.slice(KMS_TARGET_PREFIX.length)]
           : target.startsWith(CLOUDTRAIL_TARGET_PREFIX)
             ? ['cloudtrail', target.slice(CLOUDTRAIL_TARGET_PREFIX.length)]
-            : [undefined, target];
+            : target.startsWith(CLOUDTRAIL_SHORT_PREFIX)
+              ? ['cloudtrail', target.slice(CLOUDTRAIL_SHORT_PREFIX.length)]
+              : [undefined, target];
         if (!service) throw unknownOperation(`Operation ${target.slice(0, 200)} is not supported by ebsim.`);
         label = `${service}.${operation.slice(0, 100)}`;
         principal = auth.authenticate(parts, service);
