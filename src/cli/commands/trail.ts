@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { lookupEvents, allRecords, exportTrail, LOOKUP_ATTRIBUTE_KEYS, type LookupAttribute } from '../../trail/index.js';
+import { writeFileSync } from 'node:fs';
+import { lookupEvents, allRecords, exportTrail, buildDiagram, toMermaid, toSvg, toHtml, LOOKUP_ATTRIBUTE_KEYS, type LookupAttribute } from '../../trail/index.js';
 import { UserError } from '../../errors/index.js';
 import type { Runtime } from '../runtime.js';
 
@@ -59,6 +60,21 @@ export function trailCommand(y: Argv, rt: () => Runtime) {
         (a) => {
           const r = rt();
           r.print({ Files: exportTrail(allRecords(r.open().db), a.dir) });
+        },
+      )
+      .command(
+        'diagram',
+        'A sequence diagram of the trail: one lifeline per principal and service, one arrow per call, denied calls marked',
+        (o) => o.option('format', { choices: ['mermaid', 'svg', 'html'] as const, default: 'mermaid' as const }).option('out', { type: 'string', describe: 'write to a file' }),
+        (a) => {
+          const r = rt();
+          const records = allRecords(r.open().db);
+          const d = buildDiagram(records);
+          const text = a.format === 'mermaid' ? toMermaid(d) : a.format === 'svg' ? toSvg(d) : toHtml(d, records);
+          if (a.out) {
+            writeFileSync(a.out, text);
+            r.print({ Format: a.format, File: a.out, Calls: d.arrows.length, Participants: d.participants });
+          } else r.io.out(text);
         },
       )
       .demandCommand(1, 'Name a trail command (see --help)'),
