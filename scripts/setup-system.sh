@@ -5,8 +5,9 @@
 #   awscli           the real AWS CLI, driven against `ebsim serve` in the tests
 #   fio              I/O verification and the device benchmark;  gocryptfs: the benchmark's peer
 #   openssl          `openssl speed`, the reference in the XTS benchmark
+#   python3-boto3    a third real client in the HTTP endpoint tests;  chromium: the console page test
 set -euo pipefail
-PACKAGES=(fuse libfuse2 e2fsprogs util-linux awscli fio gocryptfs openssl python3-boto3)
+PACKAGES=(fuse libfuse2 e2fsprogs util-linux awscli fio gocryptfs openssl python3-boto3 chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,6 +22,8 @@ const stdio: Io = {
 };
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  // `ebsim --version` is `ebsim version`: it names the XTS engine in use, not only the version.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) argv = ['version'];
   let runtime: Runtime | undefined;
   const rt = () => runtime!;
   let operation = '';

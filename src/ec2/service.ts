@@ -196,6 +196,15 @@ export class Ec2Service {
     return { SnapshotId: snapshotId };
   }
 
+  /** For the console: current state without a DescribeInstances/DescribeVolumes record. */
+  describeInstancesQuietly(): Record<string, unknown>[] {
+    return this.store.instances().map((i) => ({ InstanceId: i.instanceId, State: i.state, InstanceType: i.instanceType, LaunchTime: i.launchTime.toISOString() }));
+  }
+
+  volumesQuietly(): Volume[] {
+    return this.store.volumes();
+  }
+
   // ---- the host's view ---------------------------------------------------------------
 
   volume(volumeId: string): Volume {

@@ -98,3 +98,16 @@ describe('ebsim CLI', () => {
     expect(json(r.stdout).Aliases.map((a: { AliasName: string }) => a.AliasName)).toContain('alias/cli');
   });
 });
+
+describe('ebsim doctor and --version', () => {
+  it('names the XTS engine in use and why', async () => {
+    const out: string[] = [];
+    expect(await main(['--version'], { out: (t) => out.push(t), err: () => {} })).toBe(0);
+    expect(out.join('')).toMatch(/^ebsim \d+\.\d+\.\d+ \(node v\d+.*xts engine: (native|node|noble): /);
+    const d: string[] = [];
+    expect(await main(['doctor'], { out: (t) => d.push(t), err: () => {} })).toBe(0);
+    const report = JSON.parse(d.join(''));
+    expect(report.XtsEngines.map((e: { name: string }) => e.name)).toEqual(['native', 'node', 'noble']);
+    expect(typeof report.RealMounts.Available).toBe('boolean');
+  });
+});

@@ -1,0 +1,2 @@
+export { handleConsoleRequest } from './handler.js';
+export { consoleState } from './state.js';

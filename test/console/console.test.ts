@@ -1,0 +1,58 @@
+// The console page in a real headless browser (Debian's chromium via playwright-core): it loads,
+// shows a volume created during the test, and updates when a new call is made.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { initHome, openEbsim, type Ebsim } from '../../src/app/ebsim.js';
+import { startServer, type RunningServer } from '../../src/server/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+const skip = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
+
+let home: string;
+let server: RunningServer;
+let browser: Browser;
+let cli: Ebsim;
+
+beforeAll(async () => {
+  if (skip) return;
+  home = mkdtempSync(join(tmpdir(), 'ebsim-console-'));
+  initHome(home);
+  server = await startServer({ home, port: 0, log: false });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  cli = openEbsim(home); // another "process" making calls while the page is open
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  cli?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe.skipIf(skip)(`console page${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('loads, shows a volume made during the test, and updates live when a call is made', async () => {
+    const alice = cli.as('Alice');
+    const vol = cli.ec2().createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(server.url + '/');
+    await page.waitForSelector(`tr[data-volume="${vol}"]`, { timeout: 15_000 });
+    expect(await page.textContent('#summary')).toContain('Account 123456789012');
+    expect(await page.locator('#trail tr[data-event="GenerateDataKeyWithoutPlaintext"]').count()).toBe(1);
+    // A new call elsewhere appears without a reload.
+    cli.kms().call(alice, 'CreateKey', { Description: 'made while watching' });
+    await page.waitForSelector('#trail tr[data-event="CreateKey"]', { timeout: 15_000 });
+    await page.waitForSelector('#keys >> text=made while watching', { timeout: 15_000 });
+    const html = await page.content();
+    expect(html).not.toMatch(/CiphertextBlob|Plaintext|EncryptedDataKey/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
+    expect(existsSync(join(ARTIFACTS, 'console.png'))).toBe(true);
+  }, 60_000);
+});
