@@ -79,14 +79,16 @@ function uniqueKeys(state: CallState) {
   return state.keys.filter((k) => !seen.has(k.arn) && seen.add(k.arn));
 }
 
+const camel = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+
 /** AWS's camelCase parameter names, minus anything secret. Context keys keep their own spelling. */
 export function requestParametersOf(params: Params): Record<string, unknown> | null {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) {
     if (UNLOGGED.has(k) || v === undefined) continue;
-    const name = k[0]!.toLowerCase() + k.slice(1);
+    const name = camel(k);
     if (k === 'Constraints' && v && typeof v === 'object') {
-      out[name] = Object.fromEntries(Object.entries(v).map(([ck, cv]) => [ck[0]!.toLowerCase() + ck.slice(1), cv]));
+      out[name] = Object.fromEntries(Object.entries(v).map(([ck, cv]) => [camel(ck), cv]));
     } else {
       out[name] = v instanceof Uint8Array ? undefined : v;
     }

@@ -2,6 +2,7 @@
 // routed by protocol — JSON 1.1 by X-Amz-Target (KMS, CloudTrail), the query protocol by a
 // form body (STS). It adds only the wire protocol; every decision is the domain's.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { handleConsoleRequest } from '../console/index.js';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
@@ -65,6 +66,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     const { region } = app.iam.requireAccount();
     const kms = app.kms();
+    // A server answers thousands of calls a second: trail inserts move to a worker thread.
+    app.trail.useBackgroundWriter();
     let acceptAnyAs: Principal | undefined;
     if (opts.acceptAnyCredentials) {
       const name = opts.asUser ?? DEFAULT_USER;
@@ -136,6 +139,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
 
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      // GET is never an AWS API call here: it is the console page (or nothing).
+      if (req.method === 'GET') {
+        void handleConsoleRequest(app, req, res)
+          .then((handled) => {
+            if (!handled) {
+              res.writeHead(404, { 'Content-Type': 'text/plain' });
+              res.end('Not found. The console is at /; AWS API calls are POST requests.\n');
+            }
+          })
+          .catch((err: Error) => {
+            log.error(`console: ${err.stack ?? err.message}`);
+            if (!res.headersSent) res.writeHead(500);
+            res.end();
+          });
+        return;
+      }
       const started = process.hrtime.bigint();
       const requestId = randomUUID();
       req.on('error', () => undefined); // a client that disconnects mid-body: nothing to answer

@@ -49,8 +49,12 @@ describe.skipIf(skip)(`console page${skip ? ` (skipped: ${skip})` : ''}`, () => 
     cli.kms().call(alice, 'CreateKey', { Description: 'made while watching' });
     await page.waitForSelector('#trail tr[data-event="CreateKey"]', { timeout: 15_000 });
     await page.waitForSelector('#keys >> text=made while watching', { timeout: 15_000 });
-    const html = await page.content();
-    expect(html).not.toMatch(/CiphertextBlob|Plaintext|EncryptedDataKey/);
+    // Never key material: not the volume's encrypted data key, not any blob or plaintext field.
+    const blob = cli.ec2().volume(vol).encryptedDataKey!.toString('base64');
+    const state = await (await fetch(server.url + '/console/api/state')).text();
+    expect(state).not.toMatch(/"(CiphertextBlob|Plaintext|EncryptedDataKey|wrapped_material)"/);
+    expect(state).not.toContain(blob);
+    expect(await page.content()).not.toContain(blob);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
     expect(existsSync(join(ARTIFACTS, 'console.png'))).toBe(true);
