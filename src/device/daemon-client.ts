@@ -37,7 +37,9 @@ export function startDaemon(cfg: DaemonConfig, key: Uint8Array | null, opts: Sta
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, [script, `${CONFIG_ARG}${JSON.stringify({ ...cfg, logToStderr: !!opts.foreground })}`], {
-      detached: !opts.foreground,
+      // Always its own process group: a terminal's Ctrl-C must reach the foreground CLI (which
+      // unmounts in order), not the daemon under a still-mounted file system.
+      detached: true,
       stdio: ['ignore', log, opts.foreground ? 'inherit' : log, 'ipc'],
       serialization: 'advanced',
     });

@@ -28,9 +28,10 @@ function makeLogger(cfg: DaemonConfig): (m: string) => void {
 
 function receiveKey(): Promise<Uint8Array | null> {
   if (process.send) {
-    return new Promise((resolve) =>
-      process.once('message', (msg: ParentMessage) => resolve(msg.type === 'key' ? msg.key : null)),
-    );
+    return new Promise((resolve, reject) => {
+      process.once('message', (msg: ParentMessage) => resolve(msg.type === 'key' ? msg.key : null));
+      process.once('disconnect', () => reject(new Error('parent went away before sending the key')));
+    });
   }
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];

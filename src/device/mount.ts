@@ -24,7 +24,11 @@ export interface MountVolumeOptions {
   stateDir: string;
   /** 'ext4': mkfs.ext4 a blank device, then mount. 'none': never mkfs; mount only if a file system is found. */
   format: VolumeFormat;
-  /** Keep the daemon attached to this process (its log also goes to stderr). */
+  /**
+   * Keep the daemon tied to this process (not unref'd; its log also goes to stderr). The daemon
+   * still has its own process group, so the caller should trap SIGINT/SIGTERM and call
+   * unmountVolume, then wait for `daemon` to exit.
+   */
   foreground?: boolean;
   /** Stop after losetup: the caller gets the loop device (fsck, raw dd, benchmarks). */
   attachOnly?: boolean;

@@ -159,12 +159,15 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     const safe = path.join(v.mountpoint, 'fsynced.bin');
     sh('dd', ['if=/dev/urandom', `of=${safe}`, 'bs=1M', 'count=6', 'conv=fsync', 'status=none']);
     const want = sha(safe);
-    // Writes in flight when the daemon dies.
-    const writer = spawn('dd', ['if=/dev/urandom', `of=${v.mountpoint}/inflight.bin`, 'bs=1M', 'count=64', 'oflag=direct', 'status=none']);
+    // Writes in flight when the daemon dies: a writer that keeps going until killed (its own
+    // process group, so that the kill reaches dd too).
+    const loop = `while :; do dd if=/dev/urandom of=${v.mountpoint}/inflight.bin bs=1M count=32 oflag=direct conv=notrunc status=none || exit 1; done`;
+    const writer = spawn('bash', ['-c', loop], { detached: true, stdio: 'ignore' });
+    const writerExited = new Promise((r) => writer.once('exit', r));
     await new Promise((r) => setTimeout(r, 300));
     process.kill(m.daemonPid!, 'SIGKILL');
-    writer.kill('SIGKILL');
-    await new Promise((r) => writer.once('exit', r));
+    process.kill(-writer.pid!, 'SIGKILL');
+    await writerExited;
     await waitFor('the daemon to die', () => !pidAlive(m.daemonPid!));
 
     const [st] = await volumeStatus(stateDir);
