@@ -31,6 +31,10 @@ function ensureAttached(r: Runtime, volumeId: string, instanceId: string | undef
 }
 
 async function withDevice<T>(r: Runtime, volumeId: string, instance: string | undefined, fn: (dev: ReturnType<typeof openVolumeDevice>) => Promise<T>): Promise<T> {
+  // Two writers on one image (the FUSE daemon and us) would corrupt it.
+  if ((await volumeStatus(r.open().paths.run)).some((s) => s.volumeId === volumeId && s.daemonAlive)) {
+    throw new UserError(`${volumeId} is mounted; unmount it first (ebsim volume unmount ${volumeId}) or use the mounted file system`);
+  }
   const v = ensureAttached(r, volumeId, instance);
   const key = dataKeyFor(r, v);
   const dev = openVolumeDevice(r.open().ec2().imagePath(v.volumeId), v.sizeGiB * GIB, key);
@@ -65,7 +69,13 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
               mountpoint: a.mountpoint, stateDir: r.open().paths.run, format: a.format, foreground: a.foreground, passThrough: !v.encrypted,
             });
             r.print({ VolumeId: m.volumeId, InstanceId: v.instanceId, Mountpoint: m.mountpoint, LoopDevice: m.loopDevice, DaemonPid: m.daemonPid, Engine: m.codec, Log: m.logPath });
-            if (a.foreground && m.daemon) await new Promise((res) => m.daemon!.once('exit', res));
+            if (a.foreground && m.daemon) {
+              // Ctrl-C in the foreground undoes every step, then waits for the daemon's final flush.
+              const stop = () => void unmountVolume(v.volumeId, r.open().paths.run).catch(() => m.daemon!.kill('SIGTERM'));
+              process.once('SIGINT', stop);
+              process.once('SIGTERM', stop);
+              await new Promise((res) => m.daemon!.once('exit', res));
+            }
           } finally {
             key.fill(0);
           }
