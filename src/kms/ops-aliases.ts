@@ -1,7 +1,7 @@
 // Aliases: friendly names for customer managed keys. `alias/aws/` names belong to AWS.
 import { AlreadyExistsException, InvalidAliasNameException, NotFoundException, ValidationException } from '../errors/index.js';
 import { aliasArnOf } from './keys.js';
-import { requiredStr, str } from './params.js';
+import { requiredStr, str, type Params } from './params.js';
 import type { CallState, KmsEnv, Operation } from './operation.js';
 import type { CallContext } from '../iam/principal.js';
 import { usableKey } from './usable-key.js';
@@ -28,14 +28,24 @@ function targetKey(env: KmsEnv, ctx: CallContext, target: string, op: string, st
   return key;
 }
 
+/** AliasName and TargetKeyId of Create/UpdateAlias, checked. */
+function aliasAndTarget(p: Params): { aliasName: string; target: string } {
+  const aliasName = requiredStr(p, 'AliasName', ALIAS);
+  const target = requiredStr(p, 'TargetKeyId', { max: 2048 });
+  checkAliasName(aliasName);
+  return { aliasName, target };
+}
+
+function aliasNotFound(env: KmsEnv, aliasName: string) {
+  return new NotFoundException(`Alias ${aliasArnOf(env.keys.region, env.keys.accountId, aliasName)} is not found.`);
+}
+
 export const aliasOperations: Record<string, Operation> = {
   CreateAlias: {
     readOnly: false,
     params: ['AliasName', 'TargetKeyId'],
     run(env, ctx, p, state) {
-      const aliasName = requiredStr(p, 'AliasName', ALIAS);
-      const target = requiredStr(p, 'TargetKeyId', { max: 2048 });
-      checkAliasName(aliasName);
+      const { aliasName, target } = aliasAndTarget(p);
       const key = targetKey(env, ctx, target, 'CreateAlias', state);
       env.keys.createAlias(aliasName, key.keyId, () => {
         throw new AlreadyExistsException(`An alias with the name ${aliasArnOf(env.keys.region, env.keys.accountId, aliasName)} already exists`);
@@ -48,11 +58,8 @@ export const aliasOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['AliasName', 'TargetKeyId'],
     run(env, ctx, p, state) {
-      const aliasName = requiredStr(p, 'AliasName', ALIAS);
-      const target = requiredStr(p, 'TargetKeyId', { max: 2048 });
-      checkAliasName(aliasName);
-      const current = env.keys.aliasTargetOf(aliasName);
-      if (!current) throw new NotFoundException(`Alias ${aliasArnOf(env.keys.region, env.keys.accountId, aliasName)} is not found.`);
+      const { aliasName, target } = aliasAndTarget(p);
+      if (!env.keys.aliasTargetOf(aliasName)) throw aliasNotFound(env, aliasName);
       const key = targetKey(env, ctx, target, 'UpdateAlias', state);
       env.keys.retargetAlias(aliasName, key.keyId);
       return { response: {} };
@@ -66,7 +73,7 @@ export const aliasOperations: Record<string, Operation> = {
       const aliasName = requiredStr(p, 'AliasName', ALIAS);
       checkAliasName(aliasName);
       const current = env.keys.aliasTargetOf(aliasName);
-      if (!current) throw new NotFoundException(`Alias ${aliasArnOf(env.keys.region, env.keys.accountId, aliasName)} is not found.`);
+      if (!current) throw aliasNotFound(env, aliasName);
       usableKey(env, ctx, current, { action: 'DeleteAlias', operation: 'DeleteAlias' }, state);
       env.keys.deleteAlias(aliasName);
       return { response: {} };

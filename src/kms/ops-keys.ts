@@ -57,8 +57,7 @@ export const keyOperations: Record<string, Operation> = {
     run(env, ctx, p, state) {
       const keyId = requiredStr(p, 'KeyId', KEY_ID);
       const days = int(p, 'PendingWindowInDays', { min: 7, max: 30 }) ?? 30;
-      const key = usableKey(env, ctx, keyId, { action: 'ScheduleKeyDeletion', operation: 'ScheduleKeyDeletion' }, state);
-      requireCustomerManaged(key, 'ScheduleKeyDeletion', ctx.principal.arn);
+      const key = managedKey(env, ctx, keyId, 'ScheduleKeyDeletion', state);
       const deletionDate = new Date(Date.now() + days * 86400_000);
       env.keys.update(key.keyId, { key_state: 'PendingDeletion', deletion_date: deletionDate.toISOString(), pending_window_days: days });
       return {
@@ -72,8 +71,7 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId'],
     run(env, ctx, p, state) {
-      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'CancelKeyDeletion', operation: 'CancelKeyDeletion' }, state);
-      requireCustomerManaged(key, 'CancelKeyDeletion', ctx.principal.arn);
+      const key = managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), 'CancelKeyDeletion', state);
       if (key.keyState !== 'PendingDeletion') {
         throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
       }
@@ -89,8 +87,7 @@ export const keyOperations: Record<string, Operation> = {
     run(env, ctx, p, state) {
       const keyId = requiredStr(p, 'KeyId', KEY_ID);
       const period = int(p, 'RotationPeriodInDays', { min: 90, max: 2560 }) ?? 365;
-      const key = usableKey(env, ctx, keyId, { action: 'EnableKeyRotation', operation: 'EnableKeyRotation' }, state);
-      requireCustomerManaged(key, 'EnableKeyRotation', ctx.principal.arn);
+      const key = managedKey(env, ctx, keyId, 'EnableKeyRotation', state);
       env.keys.update(key.keyId, { rotation_enabled: 1, rotation_period_days: period, next_rotation_at: new Date(Date.now() + period * 86400_000).toISOString() });
       return { response: {} };
     },
@@ -118,22 +115,26 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId'],
     run(env, ctx, p, state) {
-      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'RotateKeyOnDemand', operation: 'RotateKeyOnDemand' }, state);
-      requireCustomerManaged(key, 'RotateKeyOnDemand', ctx.principal.arn);
+      const key = managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), 'RotateKeyOnDemand', state);
       env.keys.rotate(key, 'ON_DEMAND');
       return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
     },
   },
 };
 
+/** The key an administrative operation acts on: usable for `name`, and customer managed. */
+function managedKey(env: Parameters<Operation['run']>[0], ctx: Parameters<Operation['run']>[1], keyIdParam: string, name: string, state: Parameters<Operation['run']>[3]): KmsKey {
+  const key = usableKey(env, ctx, keyIdParam, { action: name, operation: name }, state);
+  requireCustomerManaged(key, name, ctx.principal.arn);
+  return key;
+}
+
 function adminOp(name: string, apply: (env: Parameters<Operation['run']>[0], key: KmsKey) => void): Operation {
   return {
     readOnly: false,
     params: ['KeyId'],
     run(env, ctx, p, state) {
-      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: name, operation: name }, state);
-      requireCustomerManaged(key, name, ctx.principal.arn);
-      apply(env, key);
+      apply(env, managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), name, state));
       return { response: {} };
     },
   };
