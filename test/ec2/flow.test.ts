@@ -182,3 +182,28 @@ describe.skipIf(skip)(`the seed's flow on a real mount${skip ? ` (skipped: ${ski
     expect((await ebsim('ec2', 'delete-volume', '--volume-id', root)).stderr).toContain('(VolumeInUse)');
   });
 });
+
+describe('volume prefill (in-process device, no FUSE needed)', () => {
+  it('fills every never-written sector with ciphertext of zeros, keeping written data, and reads stay the same', async () => {
+    const vol = (await ebsim('ec2', 'create-volume', '--size', '1', '--encrypted')).json();
+    const inst = (await ebsim('ec2', 'run-instances', '--image-id', 'ami-0123abcd', '--instance-type', 't3.micro')).json().Instances[0].InstanceId;
+    await ebsim('volume', 'write', vol.VolumeId, '--offset', '4096', '--data', Buffer.from('keep me').toString('base64'), '--instance', inst);
+    const p = await ebsim('volume', 'prefill', vol.VolumeId);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.json().SectorsFilled).toBe(262144 - 1);
+    const image = join(home, 'volumes', `${vol.VolumeId}.img`);
+    const fd = openSync(image, 'r');
+    const zero = Buffer.alloc(4096);
+    try {
+      for (const sector of [0, 2, 1000, 262143]) {
+        const b = Buffer.alloc(4096);
+        readSync(fd, b, 0, 4096, sector * 4096);
+        expect(b.equals(zero)).toBe(false);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    expect(Buffer.from((await ebsim('volume', 'read', vol.VolumeId, '--offset', '4096', '--length', '7')).json().Data, 'base64').toString()).toBe('keep me');
+    expect((await ebsim('volume', 'read', vol.VolumeId, '--offset', String(500 * 4096), '--length', '16')).json().Data).toBe(zero.subarray(0, 16).toString('base64'));
+  }, 120_000);
+});

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../../errors/index.js';
 import { cleanupStale, exportVolume, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../device/index.js';
 import type { Volume } from '../../ec2/model.js';
+import { prefillVolume } from '../../device/prefill.js';
 import type { Runtime } from '../runtime.js';
 
 const GIB = 1024 ** 3;
@@ -141,6 +142,21 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
           );
           if (tty) process.stderr.write('\n');
           r.print({ VolumeId: a['volume-id'], Exported: a.out });
+        },
+      )
+      .command(
+        'prefill <volume-id>',
+        'Write encrypted zeros into every never-written sector, so the image no longer shows which sectors hold data',
+        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('instance', { type: 'string' }),
+        async (a) => {
+          const r = rt();
+          const image = r.open().ec2().imagePath(a['volume-id']);
+          const tty = process.stderr.isTTY && !process.env.CI;
+          const result = await withDevice(r, a['volume-id'], a.instance, (dev) =>
+            prefillVolume(dev, image, tty ? (done, total) => process.stderr.write(`\r${progressBar(done, total)}`) : undefined),
+          );
+          if (tty) process.stderr.write('\n');
+          r.print({ VolumeId: a['volume-id'], SectorsFilled: result.sectorsFilled });
         },
       )
       .command('cleanup', 'Clean up mounts, loop devices and daemons a crash left behind', (o) => o, async () => {
