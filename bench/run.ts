@@ -27,8 +27,13 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`[bench] ${name}: not available (${(err as Error).message})\n`);
       continue;
     }
-    const log = (m: string) => process.stderr.write(`[bench ${name}] ${m}\n`);
+    // Progress on a terminal only: pipes and CI get the table or JSON and nothing else.
+    const tty = process.stderr.isTTY && !process.env.CI;
+    const log = (m: string) => {
+      if (tty) process.stderr.write(`\r\x1b[K[bench ${name}] ${m}`);
+    };
     const result = await suite.run({ quick, log });
+    if (tty) process.stderr.write('\r\x1b[K');
     report[name] = { description: suite.description, ...result };
     if (!json) {
       process.stdout.write(`\n## ${name}: ${suite.description}\n\n${formatTable(result.rows)}\n`);

@@ -57,6 +57,8 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     out(JSON.stringify(r, null, 2).split('\n').map((l) => '    ' + l).join('\n'));
     const s = seed.find((x) => x.eventName === r.eventName);
     if (s) {
+      out(`\n  The seed's ${r.eventName} record (AWS, 2014), for comparison:`);
+      out(JSON.stringify(s, null, 2).split('\n').map((l) => '    ' + l).join('\n'));
       const c = compareWithSeed(r, s);
       out(`  beside the seed's ${r.eventName} record: ${c.missing.length === 0 ? 'every field of the seed is here' : `missing ${c.missing.join(', ')}`}` +
         `${c.extra.length ? `; extra: ${c.extra.join(', ')}` : ''}`);
