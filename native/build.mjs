@@ -56,4 +56,11 @@ try {
 } catch (err) {
   say(`not built, falling back to the node:crypto engine (${err.message})`);
 }
+// The device daemon's FUSE preload (native/build-fuse-init.mjs); never throws, never fails the install.
+try {
+  const { buildFuseInit } = await import('./build-fuse-init.mjs');
+  process.stdout.write(`ebsim FUSE init preload: ${buildFuseInit()}\n`);
+} catch (err) {
+  process.stdout.write(`ebsim FUSE init preload: not built (${err.message})\n`);
+}
 process.exit(0);

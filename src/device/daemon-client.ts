@@ -16,6 +16,31 @@ export function defaultDaemonScript(): string {
   return found;
 }
 
+const FUSE_INIT_LIBRARY = path.join('native', 'build', 'ebsim_fuse_init.so');
+
+/**
+ * native/build/ebsim_fuse_init.so, found from here upwards (src/device or dist/src/device), or
+ * null when it is not built or EBSIM_FUSE_ASYNC_DIO=0. Preloaded into the daemon, it adds
+ * FUSE_ASYNC_DIO to the FUSE_INIT reply, which libfuse 2.9 cannot do: see native/src/ebsim_fuse_init.c.
+ */
+export function fuseInitPreload(): string | null {
+  if (process.env.EBSIM_FUSE_ASYNC_DIO === '0' || process.platform !== 'linux') return null;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = path.join(dir, FUSE_INIT_LIBRARY);
+    if (fs.existsSync(p)) return p;
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+function daemonEnv(): NodeJS.ProcessEnv {
+  const preload = fuseInitPreload();
+  if (!preload) return { ...process.env, EBSIM_FUSE_INIT_PRELOAD: '' };
+  const others = (process.env.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== preload);
+  return { ...process.env, LD_PRELOAD: [...others, preload].join(':'), EBSIM_FUSE_INIT_PRELOAD: preload };
+}
+
 export interface StartedDaemon {
   pid: number;
   devicePath: string;
@@ -40,6 +65,7 @@ export function startDaemon(cfg: DaemonConfig, key: Uint8Array | null, opts: Sta
       // Always its own process group: a terminal's Ctrl-C must reach the foreground CLI (which
       // unmounts in order), not the daemon under a still-mounted file system.
       detached: true,
+      env: daemonEnv(),
       stdio: ['ignore', log, opts.foreground ? 'inherit' : log, 'ipc'],
       serialization: 'advanced',
     });

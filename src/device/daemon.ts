@@ -45,6 +45,21 @@ function receiveKey(): Promise<Uint8Array | null> {
   });
 }
 
+/** Whether ebsim_fuse_init.so is really mapped into this process (it asks for FUSE_ASYNC_DIO). */
+function asyncDioLine(): string {
+  const preload = process.env.EBSIM_FUSE_INIT_PRELOAD;
+  if (!preload) return 'O_DIRECT from the loop device: synchronous, one request at a time (ebsim_fuse_init.so not built or EBSIM_FUSE_ASYNC_DIO=0)';
+  let maps = '';
+  try {
+    maps = fs.readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    // not Linux: nothing to report
+  }
+  return maps.includes(preload)
+    ? `O_DIRECT from the loop device: asynchronous (FUSE_ASYNC_DIO requested by ${preload})`
+    : `O_DIRECT from the loop device: synchronous (${preload} was not loaded)`;
+}
+
 function tell(msg: DaemonMessage): void {
   if (process.send) process.send(msg);
 }
@@ -66,6 +81,7 @@ async function main(): Promise<void> {
     await fuse.mount();
     fs.writeFileSync(cfg.pidFile, `${process.pid}\n`);
     log(`serving ${cfg.imagePath} (${cfg.sizeBytes} bytes, ${device.codecName}) at ${fuse.devicePath}`);
+    log(asyncDioLine());
     tell({ type: 'ready', pid: process.pid, devicePath: fuse.devicePath, codec: device.codecName });
   } catch (err) {
     log(`startup failed: ${(err as Error).stack ?? err}`);

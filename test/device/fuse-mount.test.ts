@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { SECTOR_SIZE } from '../../src/device/block-device.js';
+import { fuseInitPreload } from '../../src/device/daemon-client.js';
 import { pidAlive, waitFor, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../src/device/mount.js';
 import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
@@ -69,6 +70,24 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     for (const [p, h] of Object.entries(files)) expect(sha(p)).toBe(h);
     await unmountVolume(v.volumeId, stateDir);
     expect(await volumeStatus(stateDir)).toEqual([]);
+  });
+
+  it('asks the kernel for asynchronous direct I/O when ebsim_fuse_init.so is built (FUSE_ASYNC_DIO)', async () => {
+    const preload = fuseInitPreload();
+    const v = vol();
+    const m = await mountVolume({ ...v, format: 'ext4' });
+    // The preload is in the daemon only while it runs, not in its environment for others.
+    const maps = fs.readFileSync(`/proc/${m.daemonPid}/maps`, 'utf8');
+    if (preload) expect(maps).toContain(preload);
+    sh('fio', ['--name=qd', `--filename=${v.mountpoint}/r.bin`, '--size=16M', '--rw=randrw', '--bs=4k,128k', '--direct=1', '--ioengine=libaio', '--iodepth=16', '--verify=crc32c', '--verify_fatal=1', '--output-format=terse']);
+    await unmountVolume(v.volumeId, stateDir);
+    const log = fs.readFileSync(path.join(stateDir, `${v.volumeId}.log`), 'utf8');
+    if (preload) {
+      expect(log).toContain(`O_DIRECT from the loop device: asynchronous (FUSE_ASYNC_DIO requested by ${preload})`);
+      expect(log).toMatch(/ebsim_fuse_init: FUSE_INIT reply \(protocol 7\.\d+\) sent with FUSE_ASYNC_DIO/);
+    } else {
+      expect(log).toMatch(/O_DIRECT from the loop device: synchronous/);
+    }
   });
 
   it('keeps plaintext off the backing image, whose sectors are node:crypto AES-256-XTS', async () => {
