@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchContext, BenchResult, BenchRow, BenchSuite } from '../harness.js';
-import { which } from '../../src/device/host.js';
+import { fuseInitPreload } from '../../src/device/daemon-client.js';
+import { run as runCommand, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
 
@@ -89,12 +90,15 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
   const sizeMiB = ctx.quick ? 256 : 1024;
   const seconds = ctx.quick ? 2 : 5;
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = 3;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ebsim-bench-'));
   const samples = new Map<string, Record<string, number[]>>();
   const notes: string[] = [
-    `fio, direct I/O, libaio; ${sizeMiB} MiB file laid out first; ${seconds} s per job after 1 s ramp; median of ${rounds} round(s), targets interleaved per job so that load from elsewhere hits all alike`,
+    `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; median of ${rounds} rounds; targets interleaved per job, in an order that rotates each round, with \`sync\` before every job so that one target's write-back does not land in another's measurement`,
     'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher',
+    fuseInitPreload()
+      ? 'ebsim daemons run with ebsim_fuse_init.so (FUSE_ASYNC_DIO: the loop device\'s O_DIRECT requests reach the daemon concurrently)'
+      : 'ebsim_fuse_init.so not built or EBSIM_FUSE_ASYNC_DIO=0: the loop device\'s O_DIRECT requests reach the daemon one at a time',
   ];
   const makers: [string, () => Promise<Target>][] = [
     ['ebsim encrypted', () => ebsimTarget(root, 'ebsim encrypted', false, (sizeMiB + 512) * MiB)],
@@ -118,9 +122,11 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       samples.set(name, {});
     }
     for (let round = 0; round < rounds; round++) {
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const job of JOBS) {
-        for (const t of targets) {
+        for (const t of order) {
           ctx.log(`round ${round + 1}/${rounds} ${job.name} on ${t.name}`);
+          await runCommand('sync', []);
           ((samples.get(t.name)![job.name] ??= [])).push(await runJob(t.dir, job, sizeMiB, seconds));
         }
       }
