@@ -60,37 +60,38 @@ export function userIdentityOf(ctx: CallContext): Record<string, unknown> {
   return identity;
 }
 
+const identityCache = new WeakMap<CallContext, Record<string, unknown>>();
+
+/** The identity part of a record, built once per call context (EC2 and servers reuse contexts). */
+function identityFor(ctx: CallContext): Record<string, unknown> {
+  let id = identityCache.get(ctx);
+  if (!id) identityCache.set(ctx, (id = userIdentityOf(ctx)));
+  return id;
+}
+
+/** A record with its keys in the seed's order (optional fields where AWS puts them). */
 export function buildRecord(ctx: CallContext, call: CallDescription, now = new Date()): TrailRecord {
-  const record: TrailRecord = {
+  const r: Record<string, unknown> = {
     eventVersion: '1.02',
-    userIdentity: userIdentityOf(ctx),
+    userIdentity: identityFor(ctx),
     eventTime: isoSeconds(now),
     eventSource: call.eventSource,
     eventName: call.eventName,
     awsRegion: ctx.region,
     sourceIPAddress: ctx.sourceIPAddress,
-    requestParameters: call.requestParameters ?? null,
-    responseElements: call.responseElements ?? null,
-    requestID: ctx.requestId ?? randomUUID(),
-    eventID: randomUUID(),
-    eventType: 'AwsApiCall',
-    recipientAccountId: ctx.principal.accountId,
   };
-  // Key order follows the seed: optional fields are spliced in where AWS puts them.
-  const ordered: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record)) {
-    ordered[k] = v;
-    if (k === 'sourceIPAddress') {
-      if (ctx.userAgent !== undefined) ordered.userAgent = ctx.userAgent;
-      if (call.error) {
-        ordered.errorCode = call.error.code;
-        ordered.errorMessage = call.error.message;
-      }
-    }
-    if (k === 'eventID') {
-      if (call.readOnly !== undefined) ordered.readOnly = call.readOnly;
-      if (call.resources) ordered.resources = call.resources.map((r) => ({ ARN: r.ARN, accountId: r.accountId }));
-    }
+  if (ctx.userAgent !== undefined) r.userAgent = ctx.userAgent;
+  if (call.error) {
+    r.errorCode = call.error.code;
+    r.errorMessage = call.error.message;
   }
-  return ordered as unknown as TrailRecord;
+  r.requestParameters = call.requestParameters ?? null;
+  r.responseElements = call.responseElements ?? null;
+  r.requestID = ctx.requestId ?? randomUUID();
+  r.eventID = randomUUID();
+  if (call.readOnly !== undefined) r.readOnly = call.readOnly;
+  if (call.resources) r.resources = call.resources.map((x) => ({ ARN: x.ARN, accountId: x.accountId }));
+  r.eventType = 'AwsApiCall';
+  r.recipientAccountId = ctx.principal.accountId;
+  return r as unknown as TrailRecord;
 }
