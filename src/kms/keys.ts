@@ -69,7 +69,8 @@ export class KeyStore {
   private readonly materials: MaterialCache = new Map();
   private readonly byId;
   private readonly aliasTarget;
-  private readonly cache: ReadCache<KeyRow | { target_key_id: string } | undefined>;
+  private readonly cache: ReadCache<{ target_key_id: string } | undefined>;
+  private readonly keyCache: ReadCache<KmsKey | undefined>;
 
   constructor(
     private readonly db: Db,
@@ -80,6 +81,7 @@ export class KeyStore {
     this.byId = db.prepare('SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ? AND region = ?');
     this.aliasTarget = db.prepare('SELECT target_key_id FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?');
     this.cache = new ReadCache(db);
+    this.keyCache = new ReadCache(db);
   }
 
   private aliasRow(aliasName: string): { target_key_id: string } | undefined {
@@ -133,9 +135,11 @@ export class KeyStore {
   }
 
   get(keyId: string): KmsKey | undefined {
-    const row = this.cache.get(`key:${keyId}`, () => this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined) as KeyRow | undefined;
-    if (!row) return undefined;
-    const key = toKey(row);
+    const key = this.keyCache.get(keyId, () => {
+      const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+      return row && toKey(row);
+    });
+    if (!key) return undefined;
     // A key whose waiting period has ended is deleted: it no longer exists for any caller.
     if (key.keyState === 'PendingDeletion' && key.deletionDate && key.deletionDate <= new Date()) {
       this.purge(key.keyId);
