@@ -20,6 +20,15 @@ const insert = db.prepare(workerData.insert);
 const committed = new Int32Array(workerData.shared);
 const write = db.transaction((rows) => { for (const r of rows) insert.run(...r); });
 parentPort.on('message', (m) => {
+  if (m.close) {
+    // Close the database on this thread before it ends: a native handle torn down at process
+    // exit from under a live thread can crash the process.
+    db.close();
+    Atomics.store(committed, 2, 1);
+    Atomics.notify(committed, 2);
+    parentPort.close();
+    return;
+  }
   try { write.immediate(m.rows); } catch (e) { Atomics.store(committed, 1, 1); console.error('ebsim trail writer: ' + e.message); }
   Atomics.store(committed, 0, m.seq);
   Atomics.notify(committed, 0);
@@ -32,7 +41,8 @@ export class BackgroundTrailWriter {
   private posted = 0;
 
   constructor(dbPath: string) {
-    const shared = new SharedArrayBuffer(8);
+    // [0] last committed batch, [1] a batch failed, [2] the worker closed its database.
+    const shared = new SharedArrayBuffer(12);
     this.committed = new Int32Array(shared);
     const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT } });
@@ -56,9 +66,12 @@ export class BackgroundTrailWriter {
     if (Atomics.load(this.committed, 1) !== 0) throw new Error('trail writer failed to commit records (see stderr)');
   }
 
-  close(): void {
-    this.waitCommitted();
-    void this.worker.terminate();
+  /** Commits what is posted, then has the worker close its database and end; blocks until it has. */
+  close(timeoutMs = 30_000): void {
+    this.waitCommitted(timeoutMs);
+    this.worker.postMessage({ close: true });
+    const deadline = Date.now() + timeoutMs;
+    while (Atomics.load(this.committed, 2) === 0 && Date.now() < deadline) Atomics.wait(this.committed, 2, 0, 100);
   }
 }
 

@@ -36,8 +36,9 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
       if (server.host !== '127.0.0.1' && server.host !== '::1') {
         r.io.err(`ebsim: note: listening on ${server.host}, reachable from other machines`);
       }
-      r.io.out(`ebsim KMS endpoint listening on ${server.url}`);
-      await new Promise<void>((resolve) => {
+      // Handlers first, then the line clients wait for: a SIGTERM sent as soon as it appears must
+      // find them in place (it once killed the process outright about one time in three).
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           process.off('SIGTERM', onTerm);
           process.off('SIGINT', onInt);
@@ -49,6 +50,8 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
         process.on('SIGTERM', onTerm);
         process.on('SIGINT', onInt);
       });
+      r.io.out(`ebsim KMS endpoint listening on ${server.url}`);
+      await stopped;
     },
   );
 }
