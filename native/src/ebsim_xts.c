@@ -9,8 +9,10 @@
 // LANES blocks at a time on AES-NI; the tweak chain is the same either way.
 // sched holds three 15-entry round-key arrays: K1 encryption, K1 decryption, K2 encryption.
 // It lives in a JS-owned buffer so a cipher needs no native finalizer.
+#define _XOPEN_SOURCE 700 /* pread/pwrite under -std=c11 */
 #include <node_api.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SLOT 240 /* 15 round keys of 16 bytes */
@@ -364,6 +366,192 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Asynchronous data path for the block device (src/device/native-io.ts): positioned I/O plus
+// XTS on libuv's thread pool, straight into / out of the caller's buffer, so neither the copy
+// out of the page cache nor the cipher runs on the JS thread.
+//   readDecrypt(fd, offset, buf, firstSector, sched|null, rounds, cb(errno, holes))
+//     pread buf.length bytes at offset into buf, then decrypts every sector of 4096 bytes that
+//     is not all zeros (a never-written hole reads as zeros, as the JS path does). errno is 0,
+//     a positive errno, or -1 for a short read (the image ends before the volume does).
+//   encryptWrite(fd, offset, src, dst, firstSector, sched|null, rounds, cb(errno))
+//     copies src into dst unless they are the same buffer (the caller's scratch mode), encrypts
+//     dst in place and pwrites it at offset. src is never modified unless dst is src.
+// sched null means pass-through (no cipher). The key schedule is copied into the request.
+#include <errno.h>
+#include <unistd.h>
+
+#define DEV_SECTOR 4096
+
+typedef struct {
+  napi_async_work work;
+  napi_ref cb_ref, buf_ref, src_ref;
+  int fd, encrypt_write, has_key, nr, err;
+  int64_t offset;
+  uint64_t first_sector;
+  uint8_t *buf, *src;
+  size_t len;
+  uint32_t holes;
+  uint8_t sched[SCHED_BYTES];
+} io_req;
+
+static int sector_is_zero(const uint8_t *p) {
+  uint64_t w[2];
+  memcpy(w, p, 16);
+  if (w[0] | w[1]) return 0; // ciphertext starts with 16 zero bytes with probability 2^-128
+  return memcmp(p, p + 16, DEV_SECTOR - 16) == 0; // p[0..16) is zero: zero iff it equals itself shifted
+}
+
+static void crypt_sectors(io_req *r, int enc, uint8_t *data, size_t sectors, uint64_t first) {
+  uint8_t tweak[16] = {0};
+  memcpy(tweak, &first, 8); // little-endian sector number, high half zero
+  xts_crypt(r->sched, r->nr, enc, data, DEV_SECTOR, sectors, tweak);
+}
+
+static void io_execute(napi_env env, void *data) {
+  (void)env;
+  io_req *r = (io_req *)data;
+  if (r->encrypt_write) {
+    if (r->src != r->buf) memcpy(r->buf, r->src, r->len);
+    if (r->has_key) crypt_sectors(r, 1, r->buf, r->len / DEV_SECTOR, r->first_sector);
+    size_t done = 0;
+    while (done < r->len) {
+      ssize_t n = pwrite(r->fd, r->buf + done, r->len - done, r->offset + (int64_t)done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        r->err = errno;
+        return;
+      }
+      done += (size_t)n;
+    }
+    return;
+  }
+  size_t done = 0;
+  while (done < r->len) {
+    ssize_t n = pread(r->fd, r->buf + done, r->len - done, r->offset + (int64_t)done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      r->err = errno;
+      return;
+    }
+    if (n == 0) {
+      r->err = -1;
+      return;
+    }
+    done += (size_t)n;
+  }
+  if (!r->has_key) return;
+  // Decrypt maximal runs of non-hole sectors in one call each; holes stay zero.
+  size_t n = r->len / DEV_SECTOR, run = (size_t)-1;
+  for (size_t i = 0; i <= n; i++) {
+    int hole = i < n && sector_is_zero(r->buf + i * DEV_SECTOR);
+    if (i < n && !hole) {
+      if (run == (size_t)-1) run = i;
+      continue;
+    }
+    if (hole) r->holes++;
+    if (run != (size_t)-1) {
+      crypt_sectors(r, 0, r->buf + run * DEV_SECTOR, i - run, r->first_sector + run);
+      run = (size_t)-1;
+    }
+  }
+}
+
+static void io_complete(napi_env env, napi_status status, void *data) {
+  io_req *r = (io_req *)data;
+  napi_value cb, global, argv[2];
+  if (status != napi_ok && r->err == 0) r->err = ECANCELED;
+  napi_get_reference_value(env, r->cb_ref, &cb);
+  napi_get_global(env, &global);
+  napi_create_int32(env, r->err, &argv[0]);
+  napi_create_uint32(env, r->holes, &argv[1]);
+  napi_delete_reference(env, r->cb_ref);
+  napi_delete_reference(env, r->buf_ref);
+  if (r->src_ref) napi_delete_reference(env, r->src_ref);
+  napi_delete_async_work(env, r->work);
+  volatile uint8_t *p = r->sched; // round keys are secrets
+  for (size_t i = 0; i < SCHED_BYTES; i++) p[i] = 0;
+  free(r);
+  napi_value ignored;
+  // An exception thrown by the callback stays pending and surfaces as uncaught, as for fs.
+  napi_call_function(env, global, cb, 2, argv, &ignored);
+}
+
+// Shared by both entry points: argv = fd, offset, buf, [dst], firstSector, sched|null, rounds, cb.
+static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_write) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const size_t want = encrypt_write ? 8 : 7;
+  if (argc < want) return throw_error(env, encrypt_write ? "encryptWrite(fd, offset, src, dst, firstSector, sched, rounds, cb): 8 arguments required"
+                                                         : "readDecrypt(fd, offset, buf, firstSector, sched, rounds, cb): 7 arguments required");
+  napi_value *a = argv;
+  int32_t fd = -1, nr = 0;
+  int64_t offset = -1, first = -1;
+  if (napi_get_value_int32(env, a[0], &fd) != napi_ok || fd < 0) return throw_error(env, "fd: expected a non-negative integer");
+  if (napi_get_value_int64(env, a[1], &offset) != napi_ok || offset < 0) return throw_error(env, "offset: expected a non-negative integer");
+  size_t blen = 0, dlen = 0, klen = 0;
+  uint8_t *buf = bytes_arg(env, a[2], &blen, "buf: expected a Uint8Array");
+  if (!buf) return NULL;
+  uint8_t *dst = buf;
+  napi_value dst_v = a[2];
+  size_t k = 3;
+  if (encrypt_write) {
+    dst = bytes_arg(env, a[3], &dlen, "dst: expected a Uint8Array");
+    if (!dst) return NULL;
+    if (dlen != blen) return throw_error(env, "dst: expected the same length as src");
+    dst_v = a[3];
+    k = 4;
+  }
+  if (napi_get_value_int64(env, a[k], &first) != napi_ok || first < 0) return throw_error(env, "firstSector: expected a non-negative integer");
+  napi_valuetype st;
+  napi_typeof(env, a[k + 1], &st);
+  uint8_t *sched = NULL;
+  if (st != napi_null) {
+    sched = bytes_arg(env, a[k + 1], &klen, "sched: expected a Uint8Array or null");
+    if (!sched) return NULL;
+    if (klen != SCHED_BYTES) return throw_error(env, "sched: expected 720 bytes");
+    if (napi_get_value_int32(env, a[k + 2], &nr) != napi_ok || (nr != 10 && nr != 14)) return throw_error(env, "rounds: expected 10 or 14");
+    if (unsupported_reason()) return throw_error(env, unsupported_reason());
+  }
+  napi_valuetype ct;
+  napi_typeof(env, a[k + 3], &ct);
+  if (ct != napi_function) return throw_error(env, "cb: expected a function");
+  if (blen % DEV_SECTOR != 0) return throw_error(env, "buf: length is not a whole number of 4096-byte sectors");
+  io_req *r = (io_req *)calloc(1, sizeof *r);
+  if (!r) return throw_error(env, "out of memory");
+  r->fd = fd;
+  r->encrypt_write = encrypt_write;
+  r->offset = offset;
+  r->first_sector = (uint64_t)first;
+  r->len = blen;
+  r->buf = dst;
+  r->src = buf;
+  r->nr = nr;
+  if (sched) {
+    r->has_key = 1;
+    memcpy(r->sched, sched, SCHED_BYTES);
+  }
+  // References keep the buffers (and so their memory) alive until the request completes.
+  napi_create_reference(env, a[k + 3], 1, &r->cb_ref);
+  napi_create_reference(env, dst_v, 1, &r->buf_ref);
+  if (encrypt_write && dst != buf) napi_create_reference(env, a[2], 1, &r->src_ref);
+  napi_value name;
+  napi_create_string_utf8(env, encrypt_write ? "ebsim:encryptWrite" : "ebsim:readDecrypt", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, io_execute, io_complete, r, &r->work) != napi_ok ||
+      napi_queue_async_work(env, r->work) != napi_ok) {
+    napi_delete_reference(env, r->cb_ref);
+    napi_delete_reference(env, r->buf_ref);
+    if (r->src_ref) napi_delete_reference(env, r->src_ref);
+    free(r);
+    return throw_error(env, "could not queue the request");
+  }
+  return NULL;
+}
+
+static napi_value js_read_decrypt(napi_env env, napi_callback_info info) { return queue_io(env, info, 0); }
+static napi_value js_encrypt_write(napi_env env, napi_callback_info info) { return queue_io(env, info, 1); }
+
 static napi_value init(napi_env env, napi_value exports) {
   (void)unsupported_reason();
   napi_property_descriptor props[] = {
@@ -372,6 +560,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"crypt", NULL, js_crypt, NULL, NULL, NULL, napi_default, NULL},
     {"features", NULL, js_features, NULL, NULL, NULL, napi_default, NULL},
     {"setWide", NULL, js_set_wide, NULL, NULL, NULL, napi_default, NULL},
+    {"readDecrypt", NULL, js_read_decrypt, NULL, NULL, NULL, napi_default, NULL},
+    {"encryptWrite", NULL, js_encrypt_write, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -14,6 +14,7 @@ import { createSectorCipher } from '../xts/index.js';
 import { BufferPool } from './buffer-pool.js';
 import { DeviceClosedError, InvalidRequestError, NoSpaceError } from './errors.js';
 import { fdatasync, preadFull, preadFullSync, pwriteFull, pwriteFullSync } from './io.js';
+import { NativeSectorIO } from './native-io.js';
 import { RangeLock } from './range-lock.js';
 
 export const SECTOR_SIZE = 4096;
@@ -39,6 +40,15 @@ export interface BlockDeviceOptions {
   codec?: SectorCodec;
   /** 'sync': positioned I/O on the calling thread; 'async': on libuv's pool (default 'sync'). */
   io?: 'sync' | 'async';
+  /**
+   * Whole-sector I/O plus XTS on libuv's thread pool in native code (native-io.ts) when the
+   * native XTS engine is selected. Default: on for encrypted devices, off for pass-through
+   * (a thread-pool hop costs more than a synchronous page-cache pread/pwrite when there is no
+   * cipher to move off the JS thread); true: pass-through too; false: never. Ignored with
+   * `codec` or `io`; EBSIM_DEVICE_IO=js|sync|async turns it off. Partial sectors still go through
+   * read-modify-write here.
+   */
+  native?: boolean;
 }
 
 export interface BlockDeviceStats {
@@ -80,8 +90,10 @@ export class BlockDevice {
   private drained: (() => void) | null = null;
   private readonly pread: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;
   private readonly pwrite: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;
+  private readonly nio: NativeSectorIO | null;
 
-  private constructor(fd: number, size: number, codec: SectorCodec | null, io: 'sync' | 'async') {
+  private constructor(fd: number, size: number, codec: SectorCodec | null, io: 'sync' | 'async', nio: NativeSectorIO | null) {
+    this.nio = nio;
     this.pread = io === 'sync' ? preadFullSync : preadFull;
     this.pwrite = io === 'sync' ? pwriteFullSync : pwriteFull;
     this.fd = fd;
@@ -101,11 +113,18 @@ export class BlockDevice {
     }
     const codec = opts.codec ?? (opts.key ? cipherCodec(opts.key) : null);
     const fd = fs.openSync(imagePath, opts.readOnly ? 'r' : 'r+');
-    return new BlockDevice(fd, sizeBytes, codec, opts.io ?? 'sync');
+    const wantNative = opts.native ?? opts.key !== null;
+    const nio = opts.codec || opts.io || !wantNative ? null : NativeSectorIO.create(opts.key);
+    return new BlockDevice(fd, sizeBytes, codec, opts.io ?? 'sync', nio);
   }
 
   get codecName(): string {
-    return this.codec?.name ?? 'pass-through';
+    return (this.codec?.name ?? 'pass-through') + (this.nio ? ' (native threaded I/O)' : '');
+  }
+
+  /** Whether whole-sector requests run on the native threaded path. */
+  get nativeIO(): boolean {
+    return this.nio !== null;
   }
 
   /** Reads up to `length` bytes at `offset` (short at the end of the device). */
@@ -173,8 +192,12 @@ export class BlockDevice {
       const release = await this.lock.acquire(s0, s1, true);
       if (opts.scratch && offset % SECTOR_SIZE === 0 && end % SECTOR_SIZE === 0) {
         try {
-          if (this.codec) await this.codec.encrypt(src, s0);
-          await this.pwrite(this.fd, src, offset);
+          if (this.nio) {
+            await this.nio.encryptWrite(this.fd, src, src, s0, SECTOR_SIZE);
+          } else {
+            if (this.codec) await this.codec.encrypt(src, s0);
+            await this.pwrite(this.fd, src, offset);
+          }
         } finally {
           release();
         }
@@ -197,6 +220,13 @@ export class BlockDevice {
           if (tailPartial && !(headPartial && ce - cs === 1))
             await this.readSectors(work.subarray(work.length - SECTOR_SIZE), ce - 1);
           if (headPartial || tailPartial) this.stats.readModifyWrites++;
+          if (this.nio) {
+            // Whole chunk: copied into `work` and encrypted there on the pool; else merge here.
+            const whole = !headPartial && !tailPartial;
+            if (!whole) src.copy(work, from - base, from - offset, to - offset);
+            await this.nio.encryptWrite(this.fd, whole ? src.subarray(from - offset, to - offset) : work, work, cs, SECTOR_SIZE);
+            continue;
+          }
           // Copy out of the caller's (possibly libfuse-owned) buffer before anything else.
           src.copy(work, from - base, from - offset, to - offset);
           if (this.codec) await this.codec.encrypt(work, cs);
@@ -233,6 +263,10 @@ export class BlockDevice {
 
   /** Reads whole sectors starting at `firstSector` into `buf` and turns them into plaintext. */
   private async readSectors(buf: Buffer, firstSector: number): Promise<void> {
+    if (this.nio) {
+      this.stats.holesRead += await this.nio.readDecrypt(this.fd, buf, firstSector, SECTOR_SIZE);
+      return;
+    }
     await this.pread(this.fd, buf, firstSector * SECTOR_SIZE);
     const n = buf.length / SECTOR_SIZE;
     if (!this.codec) return;

@@ -1,6 +1,7 @@
 // Starts the device daemon and waits for its "ready". The key goes over the IPC channel
 // (structured clone, in memory only); the config, which holds no secret, goes in argv.
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +35,24 @@ export function fuseInitPreload(): string | null {
   return null;
 }
 
+/**
+ * libuv's pool runs the daemon's pread+decrypt / encrypt+pwrite (native-io.ts) and fdatasync:
+ * CPU-bound work on a page-cache hit, so about one thread per core (2..4), not libuv's default
+ * 4 on a 2-core machine where fio, the loop worker and libfuse's threads want the cores too.
+ * EBSIM_DEVICE_THREADS (or UV_THREADPOOL_SIZE) overrides it.
+ */
+export function daemonThreadpoolSize(): string {
+  const forced = process.env.EBSIM_DEVICE_THREADS ?? process.env.UV_THREADPOOL_SIZE;
+  if (forced && /^[1-9][0-9]*$/.test(forced)) return forced;
+  return String(Math.max(2, Math.min(4, os.availableParallelism())));
+}
+
 function daemonEnv(): NodeJS.ProcessEnv {
+  const base = { ...process.env, UV_THREADPOOL_SIZE: daemonThreadpoolSize() };
   const preload = fuseInitPreload();
-  if (!preload) return { ...process.env, EBSIM_FUSE_INIT_PRELOAD: '' };
+  if (!preload) return { ...base, EBSIM_FUSE_INIT_PRELOAD: '' };
   const others = (process.env.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== preload);
-  return { ...process.env, LD_PRELOAD: [...others, preload].join(':'), EBSIM_FUSE_INIT_PRELOAD: preload };
+  return { ...base, LD_PRELOAD: [...others, preload].join(':'), EBSIM_FUSE_INIT_PRELOAD: preload };
 }
 
 export interface StartedDaemon {

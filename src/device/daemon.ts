@@ -60,6 +60,12 @@ function asyncDioLine(): string {
     : `O_DIRECT from the loop device: synchronous (${preload} was not loaded)`;
 }
 
+/** EBSIM_DEVICE_IO=sync|async forces the JS data path; unset (or native) lets BlockDevice pick. */
+function ioMode(): 'sync' | 'async' | undefined {
+  const m = process.env.EBSIM_DEVICE_IO;
+  return m === 'sync' || m === 'async' ? m : undefined;
+}
+
 function tell(msg: DaemonMessage): void {
   if (process.send) process.send(msg);
 }
@@ -75,13 +81,14 @@ async function main(): Promise<void> {
   try {
     const key = await receiveKey();
     if (key === null && !cfg.passThrough) throw new Error('no data key received (and passThrough is off)');
-    device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, io: process.env.EBSIM_DEVICE_IO === 'async' ? 'async' : 'sync' });
+    device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, io: ioMode() });
     if (key) key.fill(0); // the cipher keeps its own copy; drop ours
     fuse = new DeviceFuse(cfg.fuseDir, device, { log, fsname: `ebsim-${cfg.volumeId}` });
     await fuse.mount();
     fs.writeFileSync(cfg.pidFile, `${process.pid}\n`);
     log(`serving ${cfg.imagePath} (${cfg.sizeBytes} bytes, ${device.codecName}) at ${fuse.devicePath}`);
     log(asyncDioLine());
+    log(`libuv thread pool: UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
     tell({ type: 'ready', pid: process.pid, devicePath: fuse.devicePath, codec: device.codecName });
   } catch (err) {
     log(`startup failed: ${(err as Error).stack ?? err}`);

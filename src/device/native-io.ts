@@ -1,0 +1,106 @@
+// The threaded native data path: pread + XTS-decrypt and XTS-encrypt + pwrite of whole sectors on
+// libuv's thread pool (readDecrypt / encryptWrite in native/src/ebsim_xts.c), straight into and
+// out of the caller's buffer, so that neither the page-cache copy nor the cipher runs on the one
+// JS thread that fuse-native hands every request to.
+//
+// Used by BlockDevice for whole-sector requests when the selected XTS engine is the native one
+// (EBSIM_XTS_ENGINE unset or "native") and the addon has these entry points; EBSIM_DEVICE_IO=js
+// turns it off (bench comparisons). Everything else keeps the JS path.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectedEngine } from '../xts/index.js';
+import { DeviceIOError, NoSpaceError } from './errors.js';
+
+interface IoAddon {
+  supported(): string | null;
+  expandKeys(key: Uint8Array, sched: Uint8Array): number;
+  readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number, holes: number) => void): void;
+  encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void): void;
+}
+
+const ADDON = join('native', 'build', 'Release', 'ebsim_xts.node');
+const SCHED_BYTES = 720;
+let addon: IoAddon | null | undefined;
+
+function loadAddon(): IoAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const p = join(dir, ADDON);
+    if (!existsSync(p)) continue;
+    try {
+      const a = createRequire(import.meta.url)(p) as Partial<IoAddon>;
+      if (typeof a.readDecrypt === 'function' && typeof a.encryptWrite === 'function' && a.supported?.() === null) addon = a as IoAddon;
+    } catch {
+      // not loadable: the JS path stays
+    }
+    break;
+  }
+  return addon;
+}
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const errnoName = (code: number) => ERRNO_NAMES.get(code) ?? `errno ${code}`;
+
+/** Sector I/O for one open image; null key schedule = pass-through. */
+export class NativeSectorIO {
+  private readonly sched: Uint8Array | null;
+  private readonly rounds: number;
+
+  private constructor(
+    private readonly addon: IoAddon,
+    key: Uint8Array | null,
+  ) {
+    if (key) {
+      this.sched = new Uint8Array(SCHED_BYTES);
+      this.rounds = addon.expandKeys(key, this.sched);
+    } else {
+      this.sched = null;
+      this.rounds = 0;
+    }
+  }
+
+  /**
+   * The native path for this key, or null when it must not be used: the selected XTS engine is
+   * not the native one, the addon lacks the entry points, or EBSIM_DEVICE_IO asks for JS I/O.
+   */
+  static create(key: Uint8Array | null): NativeSectorIO | null {
+    const mode = process.env.EBSIM_DEVICE_IO;
+    if (mode === 'js' || mode === 'sync' || mode === 'async') return null;
+    if (key && selectedEngine().name !== 'native') return null;
+    const a = loadAddon();
+    return a ? new NativeSectorIO(a, key) : null;
+  }
+
+  /** Fills `buf` (whole sectors) from sector `firstSector` and decrypts it; resolves to the hole count. */
+  readDecrypt(fd: number, buf: Uint8Array, firstSector: number, sectorSize: number): Promise<number> {
+    const pos = firstSector * sectorSize;
+    return new Promise((resolve, reject) =>
+      this.addon.readDecrypt(fd, pos, buf, firstSector, this.sched, this.rounds, (err, holes) => {
+        if (err === 0) return resolve(holes);
+        if (err === -1) return reject(new DeviceIOError(`short read at ${pos}: backing image ends before the volume does`));
+        reject(new DeviceIOError(`read of ${buf.length} bytes at ${pos} failed: ${errnoName(err)}`));
+      }),
+    );
+  }
+
+  /**
+   * Encrypts `src` (whole sectors) into `dst` and writes it at sector `firstSector`. `dst` may be
+   * `src` itself (the caller gives up its contents: scratch mode); otherwise `src` is untouched.
+   */
+  encryptWrite(fd: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sectorSize: number): Promise<void> {
+    const pos = firstSector * sectorSize;
+    return new Promise((resolve, reject) =>
+      this.addon.encryptWrite(fd, pos, src, dst, firstSector, this.sched, this.rounds, (err) => {
+        if (err === 0) return resolve();
+        const msg = `write of ${src.length} bytes at ${pos} failed: ${errnoName(err)}`;
+        const name = errnoName(err);
+        reject(name === 'ENOSPC' || name === 'EDQUOT' ? new NoSpaceError(msg) : new DeviceIOError(msg));
+      }),
+    );
+  }
+}

@@ -1,0 +1,172 @@
+// The threaded native data path (src/device/native-io.ts over readDecrypt/encryptWrite in
+// native/src/ebsim_xts.c) and its fallback to the JS path.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BlockDevice, SECTOR_SIZE } from '../../src/device/block-device.js';
+import { DeviceIOError } from '../../src/device/errors.js';
+import { NativeSectorIO } from '../../src/device/native-io.js';
+import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const image = () => path.join(dir, `nio-${n++}.raw`);
+const hasNative = NativeSectorIO.create(xtsKey()) !== null;
+const savedEngine = process.env.EBSIM_XTS_ENGINE;
+afterEach(() => {
+  if (savedEngine === undefined) delete process.env.EBSIM_XTS_ENGINE;
+  else process.env.EBSIM_XTS_ENGINE = savedEngine;
+});
+
+const sector = (b: Buffer, s: number) => b.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE);
+
+describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
+  it('is on by default with the native engine, and leaves the source of a non-scratch write alone', async () => {
+    const key = xtsKey();
+    const p = image();
+    const size = 200 * SECTOR_SIZE;
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: size, key });
+    expect(dev.nativeIO).toBe(true);
+    const plain = Buffer.alloc(size);
+    const rnd = prng(11);
+    // Aligned writes of 1..80 sectors (crossing the 128 KiB chunk), both modes.
+    for (let i = 0; i < 40; i++) {
+      const s = Math.floor(rnd() * 190);
+      const count = 1 + Math.floor(rnd() * Math.min(80, 200 - s - 1));
+      const data = Buffer.alloc(count * SECTOR_SIZE);
+      for (let j = 0; j < data.length; j += 61) data[j] = 1 + Math.floor(rnd() * 255);
+      data.copy(plain, s * SECTOR_SIZE);
+      if (i % 2) {
+        const copy = Buffer.from(data);
+        await dev.write(s * SECTOR_SIZE, data);
+        expect(data.equals(copy)).toBe(true);
+      } else {
+        await dev.write(s * SECTOR_SIZE, data, { scratch: true });
+      }
+    }
+    expect((await dev.read(0, size)).equals(plain)).toBe(true);
+    await dev.close();
+    const disk = fs.readFileSync(p);
+    let written = 0;
+    for (let s = 0; s < size / SECTOR_SIZE; s++) {
+      if (sector(disk, s).equals(Buffer.alloc(SECTOR_SIZE))) {
+        expect(sector(plain, s).equals(Buffer.alloc(SECTOR_SIZE))).toBe(true);
+        continue;
+      }
+      written++;
+      expect(sector(disk, s).equals(opensslSector(key, s, sector(plain, s)))).toBe(true);
+    }
+    expect(written).toBeGreaterThan(50);
+  });
+
+  it('reads never-written sectors between written ones as zeros and counts them as holes', async () => {
+    const key = xtsKey();
+    const dev = BlockDevice.open({ imagePath: image(), sizeBytes: 64 * SECTOR_SIZE, key });
+    const want = Buffer.alloc(48 * SECTOR_SIZE);
+    for (const s of [1, 2, 7, 40, 47]) {
+      const data = Buffer.alloc(SECTOR_SIZE, s);
+      await dev.write(s * SECTOR_SIZE, data);
+      data.copy(want, s * SECTOR_SIZE);
+    }
+    const buf = Buffer.alloc(48 * SECTOR_SIZE, 0xee); // the target's old contents must not leak
+    expect(await dev.readInto(0, buf)).toBe(buf.length);
+    expect(buf.equals(want)).toBe(true);
+    expect(dev.stats.holesRead).toBe(43);
+    await dev.close();
+  });
+
+  it('never tears a sector under concurrent overlapping whole-sector reads and writes', async () => {
+    const key = xtsKey();
+    const size = 96 * SECTOR_SIZE;
+    const dev = BlockDevice.open({ imagePath: image(), sizeBytes: size, key });
+    const rnd = prng(12);
+    // Issue order is lock order (FIFO): the model applies writes as issued and snapshots what each
+    // read must see at the moment it is issued.
+    const model = Buffer.alloc(size);
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 400; i++) {
+      const s = Math.floor(rnd() * 90);
+      const count = 1 + Math.floor(rnd() * Math.min(40, 96 - s - 1));
+      if (rnd() < 0.5) {
+        const data = Buffer.alloc(count * SECTOR_SIZE, 1 + (i % 255));
+        data.copy(model, s * SECTOR_SIZE);
+        pending.push(dev.write(s * SECTOR_SIZE, data, { scratch: rnd() < 0.5 }).then(() => {}));
+      } else {
+        const expected = Buffer.from(model.subarray(s * SECTOR_SIZE, (s + count) * SECTOR_SIZE));
+        pending.push(
+          dev.read(s * SECTOR_SIZE, count * SECTOR_SIZE).then((got) => {
+            for (let k = 0; k < count; k++) {
+              const sec = sector(got, k);
+              expect(sec.equals(Buffer.alloc(SECTOR_SIZE, sec[0]!))).toBe(true); // not torn
+            }
+            expect(got.equals(expected)).toBe(true);
+          }),
+        );
+      }
+    }
+    await Promise.all(pending);
+    expect((await dev.read(0, size)).equals(model)).toBe(true);
+    await dev.close();
+  });
+
+  it('reports a short backing image as DeviceIOError on the native path', async () => {
+    const p = image();
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 8 * SECTOR_SIZE, key: xtsKey() });
+    fs.truncateSync(p, 2 * SECTOR_SIZE);
+    await expect(dev.read(3 * SECTOR_SIZE, SECTOR_SIZE)).rejects.toBeInstanceOf(DeviceIOError);
+    await dev.close();
+  });
+
+  it('pass-through stays on the JS path by default, runs natively with native: true and stores plaintext', async () => {
+    const plainDefault = BlockDevice.open({ imagePath: image(), sizeBytes: 8 * SECTOR_SIZE, key: null });
+    expect(plainDefault.nativeIO).toBe(false);
+    await plainDefault.close();
+    const p = image();
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 8 * SECTOR_SIZE, key: null, native: true });
+    expect(dev.nativeIO).toBe(true);
+    const data = Buffer.alloc(2 * SECTOR_SIZE, 0x5a);
+    await dev.write(SECTOR_SIZE, data, { scratch: true });
+    expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.concat([Buffer.alloc(SECTOR_SIZE), data, Buffer.alloc(SECTOR_SIZE)]))).toBe(true);
+    await dev.close();
+    expect(fs.readFileSync(p).subarray(SECTOR_SIZE, 3 * SECTOR_SIZE).equals(data)).toBe(true);
+  });
+});
+
+describe('BlockDevice JS fallback', () => {
+  it('is used with EBSIM_XTS_ENGINE=node and writes the same on-disk format the native path reads', async () => {
+    const key = xtsKey();
+    const p = image();
+    const size = 80 * SECTOR_SIZE;
+    process.env.EBSIM_XTS_ENGINE = 'node';
+    const js = BlockDevice.open({ imagePath: p, sizeBytes: size, key });
+    expect(js.nativeIO).toBe(false);
+    expect(js.codecName).toBe('xts:node');
+    const plain = Buffer.alloc(size);
+    const rnd = prng(13);
+    for (let i = 0; i < 30; i++) {
+      const s = Math.floor(rnd() * 70);
+      const data = Buffer.alloc((1 + Math.floor(rnd() * 9)) * SECTOR_SIZE + (i % 3 === 0 ? 100 : 0), 1 + Math.floor(rnd() * 255));
+      data.copy(plain, s * SECTOR_SIZE);
+      await js.write(s * SECTOR_SIZE, data, { scratch: i % 2 === 0 });
+    }
+    expect((await js.read(0, size)).equals(plain)).toBe(true);
+    await js.close();
+    const disk = fs.readFileSync(p);
+    for (let s = 0; s < size / SECTOR_SIZE; s++)
+      if (!sector(disk, s).equals(Buffer.alloc(SECTOR_SIZE))) expect(sector(disk, s).equals(opensslSector(key, s, sector(plain, s)))).toBe(true);
+    delete process.env.EBSIM_XTS_ENGINE;
+    const other = BlockDevice.open({ imagePath: p, sizeBytes: size, key, create: false });
+    expect(other.nativeIO).toBe(hasNative);
+    expect((await other.read(0, size)).equals(plain)).toBe(true);
+    await other.close();
+  });
+
+  it('is used with native: false', async () => {
+    const dev = BlockDevice.open({ imagePath: image(), sizeBytes: 8 * SECTOR_SIZE, key: xtsKey(), native: false });
+    expect(dev.nativeIO).toBe(false);
+    await dev.write(0, Buffer.alloc(2 * SECTOR_SIZE, 3), { scratch: true });
+    expect((await dev.read(0, 2 * SECTOR_SIZE)).equals(Buffer.alloc(2 * SECTOR_SIZE, 3))).toBe(true);
+    await dev.close();
+  });
+});
