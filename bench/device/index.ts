@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchContext, BenchResult, BenchRow, BenchSuite } from '../harness.js';
-import { fuseInitPreload } from '../../src/device/daemon-client.js';
+import { daemonThreadpoolSize, fuseInitPreload } from '../../src/device/daemon-client.js';
 import { run as runCommand, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
@@ -99,6 +99,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     fuseInitPreload()
       ? 'ebsim daemons run with ebsim_fuse_init.so (FUSE_ASYNC_DIO: the loop device\'s O_DIRECT requests reach the daemon concurrently)'
       : 'ebsim_fuse_init.so not built or EBSIM_FUSE_ASYNC_DIO=0: the loop device\'s O_DIRECT requests reach the daemon one at a time',
+    ['js', 'sync', 'async'].includes(process.env.EBSIM_DEVICE_IO ?? '')
+      ? `EBSIM_DEVICE_IO=${process.env.EBSIM_DEVICE_IO}: the encrypted daemon decrypts and encrypts on its JS thread (JS data path)`
+      : `encrypted daemon: whole-sector pread+decrypt / encrypt+pwrite in native code on libuv's pool (UV_THREADPOOL_SIZE=${daemonThreadpoolSize()}) if the native XTS engine is built; pass-through keeps synchronous I/O on its JS thread`,
   ];
   const makers: [string, () => Promise<Target>][] = [
     ['ebsim encrypted', () => ebsimTarget(root, 'ebsim encrypted', false, (sizeMiB + 512) * MiB)],
