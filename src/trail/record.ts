@@ -69,21 +69,6 @@ function identityFor(ctx: CallContext): Record<string, unknown> {
   return id;
 }
 
-const identityJson = new WeakMap<object, string>();
-
-/** JSON.stringify(record), with the shared identity part serialized once: it is half of every record. */
-export function recordJson(r: TrailRecord): string {
-  let id = identityJson.get(r.userIdentity);
-  if (id === undefined) identityJson.set(r.userIdentity, (id = JSON.stringify(r.userIdentity)));
-  let out = '';
-  for (const k in r) {
-    const v = (r as unknown as Record<string, unknown>)[k];
-    if (v === undefined) continue;
-    out += `,${JSON.stringify(k)}:${k === 'userIdentity' ? id : JSON.stringify(v)}`;
-  }
-  return `{${out.slice(1)}}`;
-}
-
 /** A record with its keys in the seed's order (optional fields where AWS puts them). */
 export function buildRecord(ctx: CallContext, call: CallDescription, now = new Date()): TrailRecord {
   const r: Record<string, unknown> = {

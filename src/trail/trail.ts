@@ -4,7 +4,7 @@
 // per second. Long-running processes may move the inserts to a worker thread
 // (`useBackgroundWriter`), keeping the same guarantees.
 import type { Db } from '../store/database.js';
-import { recordJson, type TrailRecord, type TrailResource } from './record.js';
+import type { TrailRecord, TrailResource } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type TrailRow } from './background-writer.js';
 
 export const FLUSH_WINDOW_MS = 20;
@@ -77,7 +77,7 @@ function rowOf(r: TrailRecord): TrailRow {
     (r.userIdentity.accessKeyId as string | undefined) ?? null,
     r.readOnly === undefined ? null : r.readOnly ? 1 : 0,
     JSON.stringify((r.resources ?? []).map((x: TrailResource) => x.ARN)),
-    recordJson(r),
+    JSON.stringify(r),
   ];
 }
 
