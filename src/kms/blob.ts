@@ -22,8 +22,16 @@ export interface BlobHeader {
   version: number;
 }
 
+const uuidBytes = new Map<string, Buffer>();
+
+/** A key ID's 16 bytes, memoized per key (it is written into every blob). Callers must not modify the result. */
 export function uuidToBytes(uuid: string): Buffer {
-  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+  let b = uuidBytes.get(uuid);
+  if (!b) {
+    b = Buffer.from(uuid.replace(/-/g, ''), 'hex');
+    if (uuidBytes.size < 10_000) uuidBytes.set(uuid, b);
+  }
+  return b;
 }
 
 function bytesToUuid(b: Buffer): string {

@@ -4,38 +4,45 @@ import { ValidationException, validationError } from '../errors/index.js';
 
 export type Params = Record<string, unknown>;
 
-/** AWS names fields in messages by their camelCase member name. */
+/** AWS names fields in messages by their camelCase member name (computed only for errors). */
 const camel = (name: string) => name[0]!.toLowerCase() + name.slice(1);
 
-export function str(p: Params, name: string, opts: { required?: boolean; min?: number; max?: number; pattern?: RegExp } = {}): string | undefined {
-  const v = p[name];
-  const field = camel(name);
-  if (v === undefined || v === null) {
-    if (opts.required) throw validationError('null', field, 'Member must not be null');
-    return undefined;
-  }
-  if (typeof v !== 'string') throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a string`);
-  const min = opts.min ?? (opts.required ? 1 : 0);
-  if (v.length < min) throw validationError(v, field, `Member must have length greater than or equal to ${min}`);
-  if (opts.max !== undefined && v.length > opts.max) throw validationError(v, field, `Member must have length less than or equal to ${opts.max}`);
-  if (opts.pattern && !opts.pattern.test(v)) throw validationError(v, field, `Member must satisfy regular expression pattern: ${opts.pattern.source}`);
-  return v;
+interface StrOptions {
+  min?: number;
+  max?: number;
+  pattern?: RegExp;
 }
 
-export function requiredStr(p: Params, name: string, opts: { min?: number; max?: number; pattern?: RegExp } = {}): string {
-  return str(p, name, { ...opts, required: true })!;
+export function str(p: Params, name: string, opts: StrOptions & { required?: boolean } = {}): string | undefined {
+  return checkStr(p[name], name, opts, opts.required === true);
+}
+
+export function requiredStr(p: Params, name: string, opts: StrOptions = {}): string {
+  return checkStr(p[name], name, opts, true)!;
+}
+
+function checkStr(v: unknown, name: string, opts: StrOptions, required: boolean): string | undefined {
+  if (v === undefined || v === null) {
+    if (required) throw validationError('null', camel(name), 'Member must not be null');
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new ValidationException(`1 validation error detected: Value at '${camel(name)}' failed to satisfy constraint: Member must be a string`);
+  const min = opts.min ?? (required ? 1 : 0);
+  if (v.length < min) throw validationError(v, camel(name), `Member must have length greater than or equal to ${min}`);
+  if (opts.max !== undefined && v.length > opts.max) throw validationError(v, camel(name), `Member must have length less than or equal to ${opts.max}`);
+  if (opts.pattern && !opts.pattern.test(v)) throw validationError(v, camel(name), `Member must satisfy regular expression pattern: ${opts.pattern.source}`);
+  return v;
 }
 
 export function int(p: Params, name: string, opts: { min: number; max: number; required?: boolean }): number | undefined {
   const v = p[name];
-  const field = camel(name);
   if (v === undefined || v === null) {
-    if (opts.required) throw validationError('null', field, 'Member must not be null');
+    if (opts.required) throw validationError('null', camel(name), 'Member must not be null');
     return undefined;
   }
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValidationException(`1 validation error detected: Value '${String(v)}' at '${field}' failed to satisfy constraint: Member must be an integer`);
-  if (v < opts.min) throw validationError(v, field, `Member must have value greater than or equal to ${opts.min}`);
-  if (v > opts.max) throw validationError(v, field, `Member must have value less than or equal to ${opts.max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValidationException(`1 validation error detected: Value '${String(v)}' at '${camel(name)}' failed to satisfy constraint: Member must be an integer`);
+  if (v < opts.min) throw validationError(v, camel(name), `Member must have value greater than or equal to ${opts.min}`);
+  if (v > opts.max) throw validationError(v, camel(name), `Member must have value less than or equal to ${opts.max}`);
   return v;
 }
 
@@ -48,11 +55,11 @@ export function bool(p: Params, name: string): boolean | undefined {
 
 export function blob(p: Params, name: string, opts: { required?: boolean; min: number; max: number }): Uint8Array | undefined {
   const v = p[name];
-  const field = camel(name);
   if (v === undefined || v === null) {
-    if (opts.required) throw validationError('null', field, 'Member must not be null');
+    if (opts.required) throw validationError('null', camel(name), 'Member must not be null');
     return undefined;
   }
+  const field = camel(name);
   if (!(v instanceof Uint8Array)) throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a blob`);
   if (v.length < opts.min) throw validationError(`java.nio.HeapByteBuffer[pos=0 lim=${v.length} cap=${v.length}]`, field, `Member must have length greater than or equal to ${opts.min}`);
   if (v.length > opts.max) throw validationError(`java.nio.HeapByteBuffer[pos=0 lim=${v.length} cap=${v.length}]`, field, `Member must have length less than or equal to ${opts.max}`);
@@ -61,11 +68,11 @@ export function blob(p: Params, name: string, opts: { required?: boolean; min: n
 
 export function strList(p: Params, name: string, opts: { required?: boolean; min?: number; max?: number; allowed?: readonly string[] } = {}): string[] | undefined {
   const v = p[name];
-  const field = camel(name);
   if (v === undefined || v === null) {
-    if (opts.required) throw validationError('null', field, 'Member must not be null');
+    if (opts.required) throw validationError('null', camel(name), 'Member must not be null');
     return undefined;
   }
+  const field = camel(name);
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
     throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a list of strings`);
   }

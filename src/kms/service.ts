@@ -79,7 +79,16 @@ function uniqueKeys(state: CallState) {
   return state.keys.filter((k) => !seen.has(k.arn) && seen.add(k.arn));
 }
 
-const camel = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+const camelNames = new Map<string, string>();
+/** AWS's camelCase member names, memoized: the same few dozen names come on every call. */
+const camel = (name: string) => {
+  let c = camelNames.get(name);
+  if (c === undefined) {
+    c = name.charAt(0).toLowerCase() + name.slice(1);
+    if (camelNames.size < 1000) camelNames.set(name, c);
+  }
+  return c;
+};
 
 /** AWS's camelCase parameter names, minus anything secret. Context keys keep their own spelling. */
 export function requestParametersOf(params: Params): Record<string, unknown> | null {
