@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { initHome, openEbsim } from '../../src/app/ebsim.js';
 import { onBehalfOf, type CallContext } from '../../src/iam/principal.js';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
-import { opsPerSecond, type BenchSuite } from '../harness.js';
+import type { BenchSuite } from '../harness.js';
 
 /** AWS's largest per-account, per-Region quota for these calls (5,500 to 50,000 by Region). */
 const AWS_QUOTA = 50_000;
@@ -35,19 +35,31 @@ export const suite: BenchSuite = {
       if ((kms.call(host, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: context }).Plaintext as Uint8Array).length !== 64) throw new Error('decrypt check failed');
       const ms = ctx.quick ? 500 : 2000;
       const countBefore = (app.db.prepare('SELECT count(*) n FROM trail_events').get() as { n: number }).n;
+      // The clock stops only once every call's record is committed: a trail writer that falls
+      // behind cannot flatter the figure.
+      const recorded = (fn: () => void) => {
+        const t0 = performance.now();
+        let n = 0;
+        while (performance.now() - t0 < ms) {
+          for (let i = 0; i < 256; i++) fn();
+          n += 256;
+        }
+        app.trail.flush();
+        return (n * 1000) / (performance.now() - t0);
+      };
+      for (let i = 0; i < 2000; i++) gen();
       ctx.log('GenerateDataKeyWithoutPlaintext…');
-      const genOps = opsPerSecond(gen, ms);
+      const genOps = recorded(gen);
       ctx.log('Decrypt…');
-      const decOps = opsPerSecond(() => kms.call(host, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: context }), ms);
-      app.trail.flush();
-      const recorded = (app.db.prepare('SELECT count(*) n FROM trail_events').get() as { n: number }).n - countBefore;
+      const decOps = recorded(() => kms.call(host, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: context }));
+      const written = (app.db.prepare('SELECT count(*) n FROM trail_events').get() as { n: number }).n - countBefore;
       app.close();
       return {
         rows: [
           { operation: 'GenerateDataKeyWithoutPlaintext (via EC2, alias/aws/ebs)', 'ops/s': Math.round(genOps), 'x AWS quota 50k': genOps / AWS_QUOTA },
           { operation: 'Decrypt (assumed role through a grant)', 'ops/s': Math.round(decOps), 'x AWS quota 50k': decOps / AWS_QUOTA },
         ],
-        notes: [`${recorded} trail records written during the run (one per call)`, 'trail records of read-only calls are group-committed within 20 ms'],
+        notes: [`${written} trail records written during the run (one per call)`, 'each figure includes the time to commit every record of the run (trail inserts run on a worker thread)'],
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });

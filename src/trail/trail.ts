@@ -11,7 +11,7 @@ export const FLUSH_WINDOW_MS = 20;
 const FLUSH_BATCH = 2000;
 
 export class Trail {
-  private pending: TrailRow[] = [];
+  private pending: TrailRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly insert;
   private background: BackgroundTrailWriter | undefined;
@@ -30,7 +30,7 @@ export class Trail {
 
   /** Appends a record; `durable` commits it (and everything pending) before returning. */
   append(record: TrailRecord, durable: boolean): void {
-    this.pending.push(rowOf(record));
+    this.pending.push(record);
     if (durable || this.pending.length >= FLUSH_BATCH) {
       this.flush(durable);
     } else if (!this.timer) {
@@ -55,7 +55,7 @@ export class Trail {
     }
     if (batch.length === 0) return;
     this.db.transaction(() => {
-      for (const r of batch) this.insert.run(...r);
+      for (const r of batch) this.insert.run(...rowOf(r));
     }).immediate();
   }
 
@@ -67,7 +67,8 @@ export class Trail {
   }
 }
 
-function rowOf(r: TrailRecord): TrailRow {
+/** The table's columns for a record. The background writer's worker has a copy (background-writer.ts); a test keeps them equal. */
+export function rowOf(r: TrailRecord): TrailRow {
   return [
     r.eventID,
     r.eventTime,

@@ -36,3 +36,18 @@ describe('background trail writer', () => {
     expect(countFromAnotherConnection('DescribeKey')).toBe(1);
   });
 });
+
+describe('the worker\'s columns', () => {
+  it('are exactly rowOf() of the main thread, for users and assumed roles, allowed and denied', async () => {
+    const { rowOf } = await import('../../src/trail/trail.js');
+    const kms = h.app.kms();
+    h.app.iam.createRole(h.app.as(), 'Columns');
+    kms.call(h.app.as(), 'GenerateRandom', { NumberOfBytes: 4 });
+    expect(() => kms.call(h.app.as('role/Columns/s1'), 'CreateKey', {})).toThrow();
+    h.app.trail.flush();
+    const rows = h.app.db.prepare("SELECT event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names, record FROM trail_events WHERE event_name IN ('GenerateRandom', 'CreateKey') ORDER BY seq DESC LIMIT 2").raw().all() as unknown[][];
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(rowOf(JSON.parse(row[8] as string))).toEqual(row);
+    expect(rows.map((r) => r[4])).toEqual(['s1', 'Alice']);
+  });
+});
