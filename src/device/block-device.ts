@@ -249,16 +249,20 @@ export class BlockDevice {
   }
 
   /** Waits for in-flight requests, flushes and closes the image. */
-  async close(): Promise<void> {
-    if (this.fd < 0) return;
-    if (this.inflight > 0) await new Promise<void>((r) => (this.drained = r));
-    const fd = this.fd;
-    try {
-      await fdatasync(fd);
-    } finally {
-      this.fd = -1;
-      fs.closeSync(fd);
-    }
+  /** Drains in-flight requests, fdatasyncs and closes; new requests are refused from the first call on. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.fd < 0) return;
+      while (this.inflight > 0) await new Promise<void>((r) => (this.drained = r));
+      const fd = this.fd;
+      try {
+        await fdatasync(fd);
+      } finally {
+        this.fd = -1;
+        fs.closeSync(fd);
+      }
+    })();
+    return this.closing;
   }
 
   /** Reads whole sectors starting at `firstSector` into `buf` and turns them into plaintext. */
@@ -286,8 +290,10 @@ export class BlockDevice {
     }
   }
 
+  private closing: Promise<void> | undefined;
+
   private async track<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.fd < 0) throw new DeviceClosedError();
+    if (this.fd < 0 || this.closing) throw new DeviceClosedError();
     this.inflight++;
     try {
       return await fn();

@@ -111,7 +111,11 @@ async function main(): Promise<void> {
       await device.flush();
       await Promise.race([fuse.unmount(), new Promise((_, rej) => setTimeout(() => rej(new Error('unmount timed out')), 10_000))]);
     } catch (err) {
-      log(`unmount: ${(err as Error).message}`);
+      // Still in use (the loop device holds the file, ext4 on top): exiting now would leave that
+      // file system on a dead FUSE endpoint and lose its dirty pages. Keep serving instead.
+      log(`unmount: ${(err as Error).message}; still serving (unmount ext4 and detach the loop device first)`);
+      stopping = false;
+      return;
     }
     try {
       await device.close();

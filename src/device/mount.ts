@@ -275,7 +275,8 @@ export async function cleanupStale(stateDir: string): Promise<string[]> {
 }
 
 /** In-process block device over the same image, for `ebsim volume read|write|export` (no root, no FUSE). */
-export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array): BlockDevice {
+/** `key` null: an unencrypted volume (plain sectors). */
+export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array | null): BlockDevice {
   ensureImage(imagePath, sizeBytes);
   return BlockDevice.open({ imagePath, sizeBytes, key, create: false });
 }

@@ -272,6 +272,10 @@ export class Ec2Service {
     if (v.encrypted) {
       const grantee = `${this.accountId}:${EC2_INFRASTRUCTURE_ROLE}:${instance.instanceId}`;
       const live = grantId ? this.kms.grants.get(grantId) : undefined;
+      if (live && live.state === 'live' && live.granteePrincipal !== grantee) {
+        // Moving to another instance: the previous instance's role loses access to this volume.
+        this.retireGrant(ctx, v);
+      }
       if (!live || live.state !== 'live' || live.granteePrincipal !== grantee) {
         // The seed's second call: a grant to the instance's infrastructure role, scoped to this volume's context.
         const g = this.kms.call(onBehalfOf(ctx, 'ec2', requestId), 'CreateGrant', {

@@ -2,7 +2,7 @@
 // Every call is recorded in the trail (iam.amazonaws.com / sts.amazonaws.com).
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
-import { EntityAlreadyExistsException, NoSuchEntityException, ValidationException, UserError } from '../errors/index.js';
+import { AccessDeniedException, EntityAlreadyExistsException, NoSuchEntityException, ValidationException, UserError } from '../errors/index.js';
 import type { Trail } from '../trail/trail.js';
 import { buildRecord } from '../trail/record.js';
 import type { CallContext, Principal } from './principal.js';
@@ -177,6 +177,9 @@ export class IamService {
     return this.recorded(ctx, 'sts', 'AssumeRole', { roleArn: roleArnOrName, roleSessionName: sessionName }, () => {
       if (!SESSION_PATTERN.test(sessionName)) {
         throw new ValidationException(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      }
+      if (/(^|:role\/)aws:/.test(roleArnOrName)) {
+        throw new AccessDeniedException(`User: ${ctx?.principal.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}`);
       }
       const session = this.sessionPrincipal(roleArnOrName, sessionName, ids.newSessionAccessKeyId());
       const creds: SessionCredentials = {

@@ -102,10 +102,12 @@ export class KeyStore {
     immediate(this.db, () => {
       this.db
         .prepare(
-          `INSERT INTO kms_keys (key_id, account_id, region, arn, description, key_usage, key_spec, key_state, key_manager, origin, created_at, rotation_enabled)
-           VALUES (?, ?, ?, ?, ?, 'ENCRYPT_DECRYPT', 'SYMMETRIC_DEFAULT', 'Enabled', ?, 'AWS_KMS', ?, ?)`,
+          `INSERT INTO kms_keys (key_id, account_id, region, arn, description, key_usage, key_spec, key_state, key_manager, origin, created_at, rotation_enabled, rotation_period_days, next_rotation_at)
+           VALUES (?, ?, ?, ?, ?, 'ENCRYPT_DECRYPT', 'SYMMETRIC_DEFAULT', 'Enabled', ?, 'AWS_KMS', ?, ?, ?, ?)`,
         )
-        .run(keyId, this.accountId, this.region, arn, opts.description, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0);
+        // AWS managed keys rotate every year, always.
+        .run(keyId, this.accountId, this.region, arn, opts.description, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0,
+          opts.keyManager === 'AWS' ? 365 : null, opts.keyManager === 'AWS' ? new Date(Date.now() + 365 * 86400_000).toISOString() : null);
       this.insertVersion(keyId, 1, material, null);
       if (opts.aliasName) {
         this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, opts.aliasName, keyId, now, now);
@@ -244,7 +246,8 @@ export class KeyStore {
   /** Inserts the alias, or calls `exists` (which throws) if the name is taken. */
   createAlias(aliasName: string, keyId: string, exists: () => never): void {
     immediate(this.db, () => {
-      if (this.aliasTargetOf(aliasName)) exists();
+      // Inside the write lock, ask the database itself: the cache may lag another process by 2 ms.
+      if (this.aliasTarget.get(this.accountId, this.region, aliasName)) exists();
       const now = new Date().toISOString();
       this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, aliasName, keyId, now, now);
     });

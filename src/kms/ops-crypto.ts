@@ -60,7 +60,7 @@ function generate(withPlaintext: boolean): Operation {
   const name = withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext';
   return {
     readOnly: true,
-    params: ['KeyId', 'EncryptionContext', 'NumberOfBytes', 'KeySpec', 'GrantTokens', 'DryRun'],
+    params: ['KeyId', 'EncryptionContext', 'NumberOfBytes', 'KeySpec', 'GrantTokens'],
     run(env, ctx, p, state) {
       const keyId = requiredStr(p, 'KeyId', KEY_ID);
       const context = validateContext(p.EncryptionContext);
@@ -80,7 +80,7 @@ function generate(withPlaintext: boolean): Operation {
 export const cryptoOperations: Record<string, Operation> = {
   Encrypt: {
     readOnly: true,
-    params: ['KeyId', 'Plaintext', 'EncryptionContext', 'GrantTokens', 'EncryptionAlgorithm', 'DryRun'],
+    params: ['KeyId', 'Plaintext', 'EncryptionContext', 'GrantTokens', 'EncryptionAlgorithm'],
     run(env, ctx, p, state) {
       const keyId = requiredStr(p, 'KeyId', KEY_ID);
       const plaintext = blob(p, 'Plaintext', { required: true, min: 1, max: 4096 })!;
@@ -94,7 +94,7 @@ export const cryptoOperations: Record<string, Operation> = {
 
   Decrypt: {
     readOnly: true,
-    params: ['CiphertextBlob', 'EncryptionContext', 'GrantTokens', 'KeyId', 'EncryptionAlgorithm', 'DryRun'],
+    params: ['CiphertextBlob', 'EncryptionContext', 'GrantTokens', 'KeyId', 'EncryptionAlgorithm'],
     run(env, ctx, p, state) {
       const blobBytes = blob(p, 'CiphertextBlob', { required: true, min: 1, max: 6144 })!;
       const context = validateContext(p.EncryptionContext);
@@ -108,7 +108,7 @@ export const cryptoOperations: Record<string, Operation> = {
 
   ReEncrypt: {
     readOnly: true,
-    params: ['CiphertextBlob', 'SourceEncryptionContext', 'SourceKeyId', 'DestinationKeyId', 'DestinationEncryptionContext', 'SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm', 'GrantTokens', 'DryRun'],
+    params: ['CiphertextBlob', 'SourceEncryptionContext', 'SourceKeyId', 'DestinationKeyId', 'DestinationEncryptionContext', 'SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm', 'GrantTokens'],
     run(env, ctx, p, state) {
       const blobBytes = blob(p, 'CiphertextBlob', { required: true, min: 1, max: 6144 })!;
       const destId = requiredStr(p, 'DestinationKeyId', KEY_ID);

@@ -41,7 +41,7 @@ export function grantListEntry(g: Grant, key: KmsKey): Record<string, unknown> {
 export const grantOperations: Record<string, Operation> = {
   CreateGrant: {
     readOnly: false,
-    params: ['KeyId', 'GranteePrincipal', 'RetiringPrincipal', 'Operations', 'Constraints', 'GrantTokens', 'Name', 'DryRun'],
+    params: ['KeyId', 'GranteePrincipal', 'RetiringPrincipal', 'Operations', 'Constraints', 'GrantTokens', 'Name'],
     run(env, ctx, p, state) {
       const keyId = requiredStr(p, 'KeyId', KEY_ID);
       const grantee = requiredStr(p, 'GranteePrincipal', PRINCIPAL);
@@ -87,7 +87,7 @@ export const grantOperations: Record<string, Operation> = {
 
   RetireGrant: {
     readOnly: false,
-    params: ['GrantToken', 'KeyId', 'GrantId', 'DryRun'],
+    params: ['GrantToken', 'KeyId', 'GrantId'],
     run(env, ctx, p, state) {
       const token = str(p, 'GrantToken', { max: 8192 });
       const keyIdParam = str(p, 'KeyId', KEY_ID);
@@ -124,7 +124,7 @@ export const grantOperations: Record<string, Operation> = {
 
   RevokeGrant: {
     readOnly: false,
-    params: ['KeyId', 'GrantId', 'DryRun'],
+    params: ['KeyId', 'GrantId'],
     run(env, ctx, p, state) {
       const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'RevokeGrant', operation: 'RevokeGrant', allowAlias: false }, state);
       const grantId = requiredStr(p, 'GrantId', { max: 128 });

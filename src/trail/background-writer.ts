@@ -43,7 +43,7 @@ parentPort.on('message', (m) => {
     parentPort.close();
     return;
   }
-  try { write.immediate(m.records); } catch (e) { Atomics.store(committed, 1, 1); console.error('ebsim trail writer: ' + e.message); }
+  try { write.immediate(m.records); } catch (e) { Atomics.store(committed, 1, m.seq); console.error('ebsim trail writer: ' + e.message); }
   Atomics.store(committed, 0, m.seq);
   Atomics.notify(committed, 0);
 });
@@ -55,15 +55,26 @@ export class BackgroundTrailWriter {
   private posted = 0;
 
   constructor(dbPath: string) {
-    // [0] last committed batch, [1] a batch failed, [2] the worker closed its database.
+    // [0] last batch handled, [1] the last batch that failed to commit, [2] the worker closed its database.
     const shared = new SharedArrayBuffer(12);
     this.committed = new Int32Array(shared);
     const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT } });
     this.worker.unref();
+    // A worker that cannot start (or dies) must fail calls fast, not crash the process or hang it.
+    this.worker.on('error', (err) => {
+      this.dead = err;
+    });
+    this.worker.on('exit', (code) => {
+      if (Atomics.load(this.committed, 2) === 0) this.dead ??= new Error(`trail writer exited (code ${code})`);
+    });
   }
 
+  private dead: Error | undefined;
+  private failedSeen = 0;
+
   post(records: TrailRecord[]): void {
+    if (this.dead) throw new Error(`trail writer is not running: ${this.dead.message}`);
     this.posted++;
     this.worker.postMessage({ seq: this.posted, records });
   }
@@ -74,14 +85,21 @@ export class BackgroundTrailWriter {
     for (;;) {
       const done = Atomics.load(this.committed, 0);
       if (done >= this.posted) break;
+      if (this.dead) throw new Error(`trail writer is not running: ${this.dead.message}`);
       if (Date.now() > deadline) throw new Error('trail writer did not commit in time');
       Atomics.wait(this.committed, 0, done, 100);
     }
-    if (Atomics.load(this.committed, 1) !== 0) throw new Error('trail writer failed to commit records (see stderr)');
+    // Report each failed batch once; later batches that commit are not held against.
+    const failed = Atomics.load(this.committed, 1);
+    if (failed > this.failedSeen) {
+      this.failedSeen = failed;
+      throw new Error('trail writer failed to commit records (see stderr)');
+    }
   }
 
   /** Commits what is posted, then has the worker close its database and end; blocks until it has. */
   close(timeoutMs = 30_000): void {
+    if (this.dead) return;
     this.waitCommitted(timeoutMs);
     this.worker.postMessage({ close: true });
     const deadline = Date.now() + timeoutMs;

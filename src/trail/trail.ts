@@ -34,8 +34,20 @@ export class Trail {
     if (durable || this.pending.length >= FLUSH_BATCH) {
       this.flush(durable);
     } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(false), FLUSH_WINDOW_MS);
+      this.timer = setTimeout(() => this.flushInBackground(), FLUSH_WINDOW_MS);
       this.timer.unref();
+    }
+  }
+
+  /** The timer's flush: a failure here has no caller to report to, so it is logged and retried later. */
+  private flushInBackground(): void {
+    const batch = this.pending;
+    try {
+      this.flush(false);
+    } catch (err) {
+      process.stderr.write(`ebsim: trail: ${(err as Error).message}; will retry\n`);
+      if (!this.background) this.pending = batch.concat(this.pending);
+      this.timer ??= setTimeout(() => this.flushInBackground(), 1000).unref();
     }
   }
 

@@ -207,3 +207,36 @@ describe('volume prefill (in-process device, no FUSE needed)', () => {
     expect((await ebsim('volume', 'read', vol.VolumeId, '--offset', String(500 * 4096), '--length', '16')).json().Data).toBe(zero.subarray(0, 16).toString('base64'));
   }, 120_000);
 });
+
+describe('fixes found in review', () => {
+  it('the in-process device works on an unencrypted volume (the root volume of every instance)', async () => {
+    const inst = (await ebsim('ec2', 'run-instances', '--image-id', 'ami-0123abcd', '--instance-type', 't3.micro')).json().Instances[0];
+    const root = inst.BlockDeviceMappings[0].Ebs.VolumeId;
+    const w = await ebsim('volume', 'write', root, '--offset', '10', '--data', Buffer.from('plain').toString('base64'));
+    expect(w.code, w.stderr).toBe(0);
+    expect(Buffer.from((await ebsim('volume', 'read', root, '--offset', '10', '--length', '5')).json().Data, 'base64').toString()).toBe('plain');
+  });
+
+  it('moving a volume to another instance retires the first instance\'s grant', async () => {
+    const vol = (await ebsim('ec2', 'create-volume', '--size', '1', '--encrypted')).json();
+    const a = (await ebsim('ec2', 'run-instances', '--image-id', 'ami-0123abcd', '--instance-type', 't3.micro')).json().Instances[0].InstanceId;
+    const b = (await ebsim('ec2', 'run-instances', '--image-id', 'ami-0123abcd', '--instance-type', 't3.micro')).json().Instances[0].InstanceId;
+    await ebsim('ec2', 'attach-volume', '--volume-id', vol.VolumeId, '--instance-id', a, '--device', '/dev/sdf');
+    await ebsim('ec2', 'detach-volume', '--volume-id', vol.VolumeId);
+    expect((await ebsim('ec2', 'attach-volume', '--volume-id', vol.VolumeId, '--instance-id', b, '--device', '/dev/sdf')).code).toBe(0);
+    const grants = (await ebsim('kms', 'list-grants', '--key-id', vol.KmsKeyId)).json().Grants as { GranteePrincipal: string }[];
+    const grantees = grants.map((g) => g.GranteePrincipal);
+    expect(grantees).toContain(`123456789012:aws:ec2-infrastructure:${b}`);
+    expect(grantees).not.toContain(`123456789012:aws:ec2-infrastructure:${a}`);
+  });
+
+  it('AWS\'s own roles cannot be assumed; DryRun is refused rather than run for real', async () => {
+    expect((await ebsim('sts', 'assume-role', '--role-arn', 'arn:aws:iam::123456789012:role/aws:ec2-infrastructure', '--role-session-name', 'x1')).stderr).toContain('(AccessDeniedException)');
+    const app = openEbsim(home);
+    try {
+      expect(() => app.kms().call(app.as(), 'GenerateRandom', { NumberOfBytes: 4, DryRun: true })).toThrow(/Unknown parameter 'DryRun'/);
+    } finally {
+      app.close();
+    }
+  });
+});

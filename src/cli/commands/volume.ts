@@ -10,9 +10,9 @@ import type { Runtime } from '../runtime.js';
 
 const GIB = 1024 ** 3;
 
-/** The volume's plaintext data key, decrypted by its instance's role; all zero (unused) for unencrypted volumes. */
-function dataKeyFor(r: Runtime, volume: Volume): Buffer {
-  return volume.encrypted ? r.open().ec2().decryptDataKey(volume) : Buffer.alloc(64);
+/** The volume's plaintext data key, decrypted by its instance's role; null for an unencrypted volume. */
+function dataKeyFor(r: Runtime, volume: Volume): Buffer | null {
+  return volume.encrypted ? r.open().ec2().decryptDataKey(volume) : null;
 }
 
 /** Attaches the volume to --instance when it is not attached yet. */
@@ -39,7 +39,7 @@ async function withDevice<T>(r: Runtime, volumeId: string, instance: string | un
   const v = ensureAttached(r, volumeId, instance);
   const key = dataKeyFor(r, v);
   const dev = openVolumeDevice(r.open().ec2().imagePath(v.volumeId), v.sizeGiB * GIB, key);
-  key.fill(0);
+  key?.fill(0);
   try {
     return await fn(dev);
   } finally {
@@ -63,7 +63,8 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
         async (a) => {
           const r = rt();
           const v = ensureAttached(r, a['volume-id'], a.instance);
-          const key = dataKeyFor(r, v);
+          // mountVolume wants 64 bytes even in pass-through mode, where they are never used.
+          const key = dataKeyFor(r, v) ?? Buffer.alloc(64);
           try {
             const m = await mountVolume({
               volumeId: v.volumeId, imagePath: r.open().ec2().imagePath(v.volumeId), sizeBytes: v.sizeGiB * GIB, key,
@@ -72,7 +73,8 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
             r.print({ VolumeId: m.volumeId, InstanceId: v.instanceId, Mountpoint: m.mountpoint, LoopDevice: m.loopDevice, DaemonPid: m.daemonPid, Engine: m.codec, Log: m.logPath });
             if (a.foreground && m.daemon) {
               // Ctrl-C in the foreground undoes every step, then waits for the daemon's final flush.
-              const stop = () => void unmountVolume(v.volumeId, r.open().paths.run).catch(() => m.daemon!.kill('SIGTERM'));
+              // If ext4 cannot be unmounted (busy), say so and keep serving: killing the daemon would lose data.
+              const stop = () => void unmountVolume(v.volumeId, r.open().paths.run).catch((err: Error) => r.io.err(`ebsim: ${err.message}`));
               process.once('SIGINT', stop);
               process.once('SIGTERM', stop);
               await new Promise((res) => m.daemon!.once('exit', res));
