@@ -257,11 +257,6 @@ export class IamService {
     };
   }
 
-  /** Principal ARNs and IDs of the account, for validating grantee principals. */
-  principalExists(arn: string): boolean {
-    return this.db.prepare('SELECT 1 FROM principals WHERE arn = ?').get(arn) !== undefined;
-  }
-
   private findPrincipal(accountId: string, kind: 'user' | 'role', name: string): PrincipalRow | undefined {
     return this.db.prepare('SELECT * FROM principals WHERE account_id = ? AND kind = ? AND name = ?').get(accountId, kind, name) as
       | PrincipalRow

@@ -5,6 +5,8 @@ import { bool, int, oneOf, requiredStr, str, type Params } from './params.js';
 import type { Operation } from './operation.js';
 import { usableKey } from './usable-key.js';
 import { paginate } from './paginate.js';
+import { accessDenied } from './authorize.js';
+import type { CallContext } from '../iam/principal.js';
 
 const KEY_ID = { max: 2048 } as const;
 
@@ -125,7 +127,7 @@ export const keyOperations: Record<string, Operation> = {
 /** The key an administrative operation acts on: usable for `name`, and customer managed. */
 function managedKey(env: Parameters<Operation['run']>[0], ctx: Parameters<Operation['run']>[1], keyIdParam: string, name: string, state: Parameters<Operation['run']>[3]): KmsKey {
   const key = usableKey(env, ctx, keyIdParam, { action: name, operation: name }, state);
-  requireCustomerManaged(key, name, ctx.principal.arn);
+  requireCustomerManaged(key, name, ctx);
   return key;
 }
 
@@ -141,10 +143,8 @@ function adminOp(name: string, apply: (env: Parameters<Operation['run']>[0], key
 }
 
 /** AWS managed keys are managed by AWS: their policy grants no administrative action to anyone. */
-function requireCustomerManaged(key: KmsKey, action: string, callerArn: string): void {
-  if (key.keyManager === 'AWS') {
-    throw new AccessDeniedException(`User: ${callerArn} is not authorized to perform: kms:${action} on resource: ${key.arn} because no resource-based policy allows the kms:${action} action`);
-  }
+function requireCustomerManaged(key: KmsKey, action: string, ctx: CallContext): void {
+  if (key.keyManager === 'AWS') throw accessDenied(ctx, key, action);
 }
 
 function camelMetadata(m: Record<string, unknown>): Record<string, unknown> {

@@ -24,8 +24,6 @@ export const KMS_OPERATIONS: Record<string, Operation> = {
   ...grantOperations,
 };
 
-export type KmsOperationName = keyof typeof KMS_OPERATIONS;
-
 /** Never logged: secrets and opaque blobs. */
 const UNLOGGED = new Set(['Plaintext', 'CiphertextBlob', 'GrantTokens', 'GrantToken', 'Policy']);
 
