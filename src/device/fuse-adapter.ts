@@ -104,7 +104,6 @@ export class DeviceFuse {
   private ops(): FuseOps {
     const dev = this.device;
     const ENOENT = -constants.errno.ENOENT;
-    const isDisk = (p: string) => p === `/${DISK_FILE}`;
     // Runs an async handler; any rejection becomes an errno through toErrno.
     const guard = (cb: (err: number) => void, fn: () => Promise<unknown>) => {
       fn().then(
@@ -127,10 +126,10 @@ export class DeviceFuse {
         else cb(ENOENT);
       },
       readdir: (path, cb) => (path === '/' ? cb(0, [DISK_FILE]) : cb(ENOENT)),
-      open: (path, _flags, cb) => (isDisk(path) ? cb(0, 1) : cb(ENOENT)),
+      open: (path, _flags, cb) => (isDiskPath(path) ? cb(0, 1) : cb(ENOENT)),
       release: (_path, _fd, cb) => cb(0),
       read: (path, _fd, buf, len, pos, cb) => {
-        if (!isDisk(path)) return cb(ENOENT);
+        if (!isDiskPath(path)) return cb(ENOENT);
         this.readSizes.add(len);
         // Decrypt straight into libfuse's buffer; it stays valid until cb is called.
         dev.readInto(pos, buf.subarray(0, len)).then(cb, (err) => {
@@ -139,7 +138,7 @@ export class DeviceFuse {
         });
       },
       write: (path, _fd, buf, len, pos, cb) => {
-        if (!isDisk(path)) return cb(ENOENT);
+        if (!isDiskPath(path)) return cb(ENOENT);
         this.writeSizes.add(len);
         // A write straddling the end writes what fits (a short count, as POSIX); one wholly past
         // the end is ENOSPC, because the volume never grows.

@@ -1,7 +1,7 @@
 // Aliases: friendly names for customer managed keys. `alias/aws/` names belong to AWS.
 import { AlreadyExistsException, InvalidAliasNameException, NotFoundException, ValidationException } from '../errors/index.js';
 import { aliasArnOf } from './keys.js';
-import { requiredStr, str, type Params } from './params.js';
+import { KEY_ID_PARAM, requiredStr, str, type Params } from './params.js';
 import type { CallState, KmsEnv, Operation } from './operation.js';
 import type { CallContext } from '../iam/principal.js';
 import { usableKey } from './usable-key.js';
@@ -31,7 +31,7 @@ function targetKey(env: KmsEnv, ctx: CallContext, target: string, op: string, st
 /** AliasName and TargetKeyId of Create/UpdateAlias, checked. */
 function aliasAndTarget(p: Params): { aliasName: string; target: string } {
   const aliasName = requiredStr(p, 'AliasName', ALIAS);
-  const target = requiredStr(p, 'TargetKeyId', { max: 2048 });
+  const target = requiredStr(p, 'TargetKeyId', KEY_ID_PARAM);
   checkAliasName(aliasName);
   return { aliasName, target };
 }
@@ -84,7 +84,7 @@ export const aliasOperations: Record<string, Operation> = {
     readOnly: true,
     params: ['KeyId', 'Limit', 'Marker'],
     run(env, ctx, p, state) {
-      const keyIdParam = str(p, 'KeyId', { max: 2048 });
+      const keyIdParam = str(p, 'KeyId', KEY_ID_PARAM);
       const key = keyIdParam ? usableKey(env, ctx, keyIdParam, { action: 'ListAliases', operation: 'ListAliases', allowAlias: false }, state) : undefined;
       const page = paginate(env.keys.listAliases(key?.keyId), p);
       return { response: { Aliases: page.items, ...page.tail } };

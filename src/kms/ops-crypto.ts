@@ -6,11 +6,10 @@ import type { CallContext } from '../iam/principal.js';
 import { openBlob, parseBlobHeader, sealBlob } from './blob.js';
 import { validateContext, type EncryptionContext } from './context.js';
 import type { KmsKey } from './keys.js';
-import { blob, int, oneOf, requiredStr, str, strList, type Params } from './params.js';
+import { blob, int, oneOf, requiredStr, str, strList, type Params, KEY_ID_PARAM } from './params.js';
 import { ENCRYPTION_ALGORITHMS, type CallState, type KmsEnv, type Operation } from './operation.js';
 import { checkKey, usableKey } from './usable-key.js';
 
-const KEY_ID = { max: 2048 } as const;
 
 function algorithm(p: Params, name: string): 'SYMMETRIC_DEFAULT' {
   const a = oneOf(p, name, ENCRYPTION_ALGORITHMS) ?? 'SYMMETRIC_DEFAULT';
@@ -62,7 +61,7 @@ function generate(withPlaintext: boolean): Operation {
     readOnly: true,
     params: ['KeyId', 'EncryptionContext', 'NumberOfBytes', 'KeySpec', 'GrantTokens'],
     run(env, ctx, p, state) {
-      const keyId = requiredStr(p, 'KeyId', KEY_ID);
+      const keyId = requiredStr(p, 'KeyId', KEY_ID_PARAM);
       const context = validateContext(p.EncryptionContext);
       const length = dataKeyLength(p);
       grantTokens(p);
@@ -82,7 +81,7 @@ export const cryptoOperations: Record<string, Operation> = {
     readOnly: true,
     params: ['KeyId', 'Plaintext', 'EncryptionContext', 'GrantTokens', 'EncryptionAlgorithm'],
     run(env, ctx, p, state) {
-      const keyId = requiredStr(p, 'KeyId', KEY_ID);
+      const keyId = requiredStr(p, 'KeyId', KEY_ID_PARAM);
       const plaintext = blob(p, 'Plaintext', { required: true, min: 1, max: 4096 })!;
       const context = validateContext(p.EncryptionContext);
       const alg = algorithm(p, 'EncryptionAlgorithm');
@@ -98,7 +97,7 @@ export const cryptoOperations: Record<string, Operation> = {
     run(env, ctx, p, state) {
       const blobBytes = blob(p, 'CiphertextBlob', { required: true, min: 1, max: 6144 })!;
       const context = validateContext(p.EncryptionContext);
-      const keyIdParam = str(p, 'KeyId', KEY_ID);
+      const keyIdParam = str(p, 'KeyId', KEY_ID_PARAM);
       const alg = algorithm(p, 'EncryptionAlgorithm');
       grantTokens(p);
       const { key, plaintext } = unseal(env, ctx, blobBytes, context, keyIdParam, 'Decrypt', 'Decrypt', state);
@@ -111,13 +110,13 @@ export const cryptoOperations: Record<string, Operation> = {
     params: ['CiphertextBlob', 'SourceEncryptionContext', 'SourceKeyId', 'DestinationKeyId', 'DestinationEncryptionContext', 'SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm', 'GrantTokens'],
     run(env, ctx, p, state) {
       const blobBytes = blob(p, 'CiphertextBlob', { required: true, min: 1, max: 6144 })!;
-      const destId = requiredStr(p, 'DestinationKeyId', KEY_ID);
+      const destId = requiredStr(p, 'DestinationKeyId', KEY_ID_PARAM);
       const sourceContext = validateContext(p.SourceEncryptionContext, 'sourceEncryptionContext');
       const destContext = validateContext(p.DestinationEncryptionContext, 'destinationEncryptionContext');
       const srcAlg = algorithm(p, 'SourceEncryptionAlgorithm');
       const dstAlg = algorithm(p, 'DestinationEncryptionAlgorithm');
       grantTokens(p);
-      const source = unseal(env, ctx, blobBytes, sourceContext, str(p, 'SourceKeyId', KEY_ID), 'ReEncryptFrom', 'ReEncrypt', state);
+      const source = unseal(env, ctx, blobBytes, sourceContext, str(p, 'SourceKeyId', KEY_ID_PARAM), 'ReEncryptFrom', 'ReEncrypt', state);
       try {
         const dest = usableKey(env, ctx, destId, { action: 'ReEncryptTo', operation: 'ReEncrypt', context: destContext }, state);
         return {

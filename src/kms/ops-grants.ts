@@ -3,12 +3,11 @@ import { AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenExcept
 import { validateContext } from './context.js';
 import { GRANT_OPERATIONS, grantIdFromToken, granteeMatches, newGrantToken, type Grant, type GrantConstraints } from './grants.js';
 import type { KmsKey } from './keys.js';
-import { requiredStr, str, strList, type Params } from './params.js';
+import { requiredStr, str, strList, type Params, KEY_ID_PARAM } from './params.js';
 import type { Operation } from './operation.js';
 import { usableKey } from './usable-key.js';
 import { paginate } from './paginate.js';
 
-const KEY_ID = { max: 2048 } as const;
 const PRINCIPAL = { max: 256, pattern: /^[\w+=,.@:/-]+$/ };
 const GRANT_NAME = { max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ };
 
@@ -43,7 +42,7 @@ export const grantOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId', 'GranteePrincipal', 'RetiringPrincipal', 'Operations', 'Constraints', 'GrantTokens', 'Name'],
     run(env, ctx, p, state) {
-      const keyId = requiredStr(p, 'KeyId', KEY_ID);
+      const keyId = requiredStr(p, 'KeyId', KEY_ID_PARAM);
       const grantee = requiredStr(p, 'GranteePrincipal', PRINCIPAL);
       const retiring = str(p, 'RetiringPrincipal', PRINCIPAL);
       const operations = strList(p, 'Operations', { required: true, min: 1, allowed: GRANT_OPERATIONS })!;
@@ -62,7 +61,7 @@ export const grantOperations: Record<string, Operation> = {
     readOnly: true,
     params: ['KeyId', 'Limit', 'Marker', 'GrantId', 'GranteePrincipal'],
     run(env, ctx, p, state) {
-      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'ListGrants', operation: 'ListGrants', allowAlias: false }, state);
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID_PARAM), { action: 'ListGrants', operation: 'ListGrants', allowAlias: false }, state);
       const grantId = str(p, 'GrantId', { max: 128 });
       const grantee = str(p, 'GranteePrincipal', PRINCIPAL);
       const grants = env.grants.live(key.keyId).filter((g) => (!grantId || g.grantId === grantId) && (!grantee || g.granteePrincipal === grantee));
@@ -90,7 +89,7 @@ export const grantOperations: Record<string, Operation> = {
     params: ['GrantToken', 'KeyId', 'GrantId'],
     run(env, ctx, p, state) {
       const token = str(p, 'GrantToken', { max: 8192 });
-      const keyIdParam = str(p, 'KeyId', KEY_ID);
+      const keyIdParam = str(p, 'KeyId', KEY_ID_PARAM);
       const grantIdParam = str(p, 'GrantId', { max: 128 });
       let grantId: string;
       if (token !== undefined) {
@@ -126,7 +125,7 @@ export const grantOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId', 'GrantId'],
     run(env, ctx, p, state) {
-      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'RevokeGrant', operation: 'RevokeGrant', allowAlias: false }, state);
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID_PARAM), { action: 'RevokeGrant', operation: 'RevokeGrant', allowAlias: false }, state);
       const grantId = requiredStr(p, 'GrantId', { max: 128 });
       const grant = env.grants.get(grantId);
       if (!grant || grant.keyId !== key.keyId) throw new InvalidGrantIdException(`Grant ID ${grantId} is not valid for ${key.arn}`);

@@ -1,14 +1,13 @@
 // Key lifecycle operations: create, describe, list, enable/disable, deletion, rotation.
 import { KMSInvalidStateException, UnsupportedOperationException, AccessDeniedException } from '../errors/index.js';
 import { keyMetadata, type KmsKey } from './keys.js';
-import { bool, int, oneOf, requiredStr, str, type Params } from './params.js';
+import { bool, int, oneOf, requiredStr, str, type Params, KEY_ID_PARAM, memberName } from './params.js';
 import type { Operation } from './operation.js';
 import { usableKey } from './usable-key.js';
 import { paginate } from './paginate.js';
 import { accessDenied } from './authorize.js';
 import type { CallContext } from '../iam/principal.js';
 
-const KEY_ID = { max: 2048 } as const;
 
 export const keyOperations: Record<string, Operation> = {
   CreateKey: {
@@ -36,7 +35,7 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: true,
     params: ['KeyId', 'GrantTokens'],
     run(env, ctx, p, state) {
-      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'DescribeKey', operation: 'DescribeKey' }, state);
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID_PARAM), { action: 'DescribeKey', operation: 'DescribeKey' }, state);
       return { response: { KeyMetadata: keyMetadata(key) } };
     },
   },
@@ -57,7 +56,7 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId', 'PendingWindowInDays'],
     run(env, ctx, p, state) {
-      const keyId = requiredStr(p, 'KeyId', KEY_ID);
+      const keyId = requiredStr(p, 'KeyId', KEY_ID_PARAM);
       const days = int(p, 'PendingWindowInDays', { min: 7, max: 30 }) ?? 30;
       const key = managedKey(env, ctx, keyId, 'ScheduleKeyDeletion', state);
       const deletionDate = new Date(Date.now() + days * 86400_000);
@@ -73,7 +72,7 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId'],
     run(env, ctx, p, state) {
-      const key = managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), 'CancelKeyDeletion', state);
+      const key = managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID_PARAM), 'CancelKeyDeletion', state);
       if (key.keyState !== 'PendingDeletion') {
         throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
       }
@@ -87,7 +86,7 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId', 'RotationPeriodInDays'],
     run(env, ctx, p, state) {
-      const keyId = requiredStr(p, 'KeyId', KEY_ID);
+      const keyId = requiredStr(p, 'KeyId', KEY_ID_PARAM);
       const period = int(p, 'RotationPeriodInDays', { min: 90, max: 2560 }) ?? 365;
       const key = managedKey(env, ctx, keyId, 'EnableKeyRotation', state);
       env.keys.update(key.keyId, { rotation_enabled: 1, rotation_period_days: period, next_rotation_at: new Date(Date.now() + period * 86400_000).toISOString() });
@@ -101,7 +100,7 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: true,
     params: ['KeyId'],
     run(env, ctx, p, state) {
-      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), { action: 'GetKeyRotationStatus', operation: 'GetKeyRotationStatus' }, state);
+      const key = usableKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID_PARAM), { action: 'GetKeyRotationStatus', operation: 'GetKeyRotationStatus' }, state);
       const response: Record<string, unknown> = { KeyId: key.arn, KeyRotationEnabled: key.rotationEnabled };
       if (key.rotationEnabled) {
         response.RotationPeriodInDays = key.rotationPeriodDays ?? 365;
@@ -117,7 +116,7 @@ export const keyOperations: Record<string, Operation> = {
     readOnly: false,
     params: ['KeyId'],
     run(env, ctx, p, state) {
-      const key = managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), 'RotateKeyOnDemand', state);
+      const key = managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID_PARAM), 'RotateKeyOnDemand', state);
       env.keys.rotate(key, 'ON_DEMAND');
       return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
     },
@@ -136,7 +135,7 @@ function adminOp(name: string, apply: (env: Parameters<Operation['run']>[0], key
     readOnly: false,
     params: ['KeyId'],
     run(env, ctx, p, state) {
-      apply(env, managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID), name, state));
+      apply(env, managedKey(env, ctx, requiredStr(p, 'KeyId', KEY_ID_PARAM), name, state));
       return { response: {} };
     },
   };
@@ -150,7 +149,7 @@ function requireCustomerManaged(key: KmsKey, action: string, ctx: CallContext): 
 function camelMetadata(m: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(m)) {
-    const name = k === 'AWSAccountId' ? 'aWSAccountId' : k[0]!.toLowerCase() + k.slice(1);
+    const name = memberName(k);
     out[name] = v instanceof Date ? v.toISOString() : v;
   }
   return out;

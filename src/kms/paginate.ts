@@ -7,8 +7,9 @@ export function paginate<T>(all: T[], p: Params): { items: T[]; tail: { Truncate
   const marker = str(p, 'Marker', { max: 1024 });
   let start = 0;
   if (marker !== undefined) {
-    start = Number(Buffer.from(marker, 'base64url').toString().replace(/^ebsim:/, ''));
-    if (!Buffer.from(marker, 'base64url').toString().startsWith('ebsim:') || !Number.isInteger(start) || start < 0) {
+    const decoded = Buffer.from(marker, 'base64url').toString();
+    start = Number(decoded.slice('ebsim:'.length));
+    if (!decoded.startsWith('ebsim:') || !Number.isInteger(start) || start < 0) {
       throw new InvalidMarkerException('Marker is invalid');
     }
   }

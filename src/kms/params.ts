@@ -4,8 +4,24 @@ import { ValidationException, validationError } from '../errors/index.js';
 
 export type Params = Record<string, unknown>;
 
-/** AWS names fields in messages by their camelCase member name (computed only for errors). */
-const camel = (name: string) => name[0]!.toLowerCase() + name.slice(1);
+const memberNames = new Map<string, string>();
+
+/**
+ * AWS's camelCase member name ("KeyId" → "keyId"): used in validation messages and in CloudTrail's
+ * requestParameters. Memoized: the same few dozen names come on every call.
+ */
+export function memberName(name: string): string {
+  let c = memberNames.get(name);
+  if (c === undefined) {
+    c = name.charAt(0).toLowerCase() + name.slice(1);
+    if (memberNames.size < 1000) memberNames.set(name, c);
+  }
+  return c;
+}
+const camel = memberName;
+
+/** The bound AWS puts on every KeyId parameter. */
+export const KEY_ID_PARAM = { max: 2048 } as const;
 
 interface StrOptions {
   min?: number;

@@ -10,7 +10,7 @@ import { buildRecord } from '../trail/record.js';
 import { GrantStore } from './grants.js';
 import { refreshFromDisk } from '../store/read-cache.js';
 import { KeyStore } from './keys.js';
-import { known, type Params } from './params.js';
+import { known, memberName as camel, type Params } from './params.js';
 import type { CallState, KmsEnv, Operation } from './operation.js';
 import { keyOperations } from './ops-keys.js';
 import { aliasOperations } from './ops-aliases.js';
@@ -56,12 +56,11 @@ export class KmsService {
         error,
       });
     refreshFromDisk(this.db);
+    let outcome;
     try {
       if (!op) throw new UnknownOperationException(`Operation ${operation} is not supported by ebsim's KMS.`);
       known(params, op.params);
-      const outcome = op.run(this.env, ctx, params, state);
-      this.trail.append(describe(outcome.responseElements ?? null), !op.readOnly);
-      return outcome.response;
+      outcome = op.run(this.env, ctx, params, state);
     } catch (err) {
       const e = err instanceof AwsError ? err : new KMSInternalException(`Internal error: ${(err as Error).message}`);
       this.trail.append(describe(null, { code: e.code, message: e.message }), true);
@@ -69,6 +68,10 @@ export class KmsService {
       e.operation ??= operation;
       throw e;
     }
+    // Outside the try: if the trail itself fails here, the call did happen and must not be
+    // recorded a second time as failed.
+    this.trail.append(describe(outcome.responseElements ?? null), !op.readOnly);
+    return outcome.response;
   }
 }
 
@@ -76,17 +79,6 @@ function uniqueKeys(state: CallState) {
   const seen = new Set<string>();
   return state.keys.filter((k) => !seen.has(k.arn) && seen.add(k.arn));
 }
-
-const camelNames = new Map<string, string>();
-/** AWS's camelCase member names, memoized: the same few dozen names come on every call. */
-const camel = (name: string) => {
-  let c = camelNames.get(name);
-  if (c === undefined) {
-    c = name.charAt(0).toLowerCase() + name.slice(1);
-    if (camelNames.size < 1000) camelNames.set(name, c);
-  }
-  return c;
-};
 
 /** AWS's camelCase parameter names, minus anything secret. Context keys keep their own spelling. */
 export function requestParametersOf(params: Params): Record<string, unknown> | null {
