@@ -29,9 +29,9 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
     throw new UserError(`no ebsim home at ${home}: run \`ebsim init\` first (or pass --home DIR / set EBSIM_HOME)`);
   }
   const paths = ensureHome(home);
-  const db = openDatabase(paths.database);
+  const db = openDatabase(paths.database, paths.trail);
   const rootKey = RootKey.loadOrCreate(paths.rootKey);
-  const trail = new Trail(db);
+  const trail = new Trail(db, paths.trail);
   const iam = new IamService(db, trail);
   let kms: KmsService | undefined;
   let ec2: Ec2Service | undefined;

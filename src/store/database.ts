@@ -3,25 +3,32 @@
 // so a committed state change survives a crash of the process or the machine.
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
-import { SCHEMA } from './schema.js';
+import { SCHEMA, TRAIL_SCHEMA } from './schema.js';
 import { noteLocalWrite } from './read-cache.js';
 
 export type Db = Database.Database;
 
 const BUSY_TIMEOUT_MS = 30_000;
 
-export function openDatabase(path: string): Db {
-  const isNew = !existsSync(path);
+/** Opens the state database and attaches the trail database as schema `trail`. */
+export function openDatabase(path: string, trailPath: string): Db {
+  const isNew = !existsSync(path) || !existsSync(trailPath);
   const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  db.prepare('ATTACH DATABASE ? AS trail').run(trailPath);
+  db.pragma('trail.journal_mode = WAL');
+  db.pragma('trail.synchronous = FULL');
   // IMMEDIATE takes the write lock up front, so two processes never both hold a read
   // snapshot and then deadlock upgrading it (SQLITE_BUSY that the timeout cannot resolve).
-  immediate(db, () => db.exec(SCHEMA));
+  immediate(db, () => {
+    db.exec(SCHEMA);
+    db.exec(TRAIL_SCHEMA);
+  });
   if (isNew) {
-    for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+    for (const base of [path, trailPath]) for (const f of [base, `${base}-wal`, `${base}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   }
   return db;
 }

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 export interface HomePaths {
   dir: string;
   database: string;
+  /** The CloudTrail records, in a file of their own (attached to the state database as `trail`). */
+  trail: string;
   rootKey: string;
   credentials: string;
   volumes: string;
@@ -22,6 +24,7 @@ export function homePaths(dir: string): HomePaths {
   return {
     dir,
     database: join(dir, 'ebsim.db'),
+    trail: join(dir, 'trail.db'),
     rootKey: join(dir, 'root.key'),
     credentials: join(dir, 'credentials'),
     volumes: join(dir, 'volumes'),

@@ -16,7 +16,7 @@ const epochs = new WeakMap<Db, Epoch>();
 function epochOf(db: Db): Epoch {
   let e = epochs.get(db);
   if (!e) {
-    e = { value: 0, checkedAt: -Infinity, dataVersion: -1, stmt: db.prepare('PRAGMA data_version').pluck() };
+    e = { value: 0, checkedAt: -Infinity, dataVersion: -1, stmt: db.prepare('PRAGMA main.data_version').pluck() };
     epochs.set(db, e);
   }
   return e;

@@ -75,20 +75,6 @@ CREATE TABLE IF NOT EXISTS kms_grants (
   ended_at TEXT
 );
 CREATE INDEX IF NOT EXISTS kms_grants_by_key ON kms_grants(key_id, state);
-CREATE TABLE IF NOT EXISTS trail_events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id TEXT NOT NULL,
-  event_time TEXT NOT NULL,
-  event_source TEXT NOT NULL,
-  event_name TEXT NOT NULL,
-  username TEXT,
-  access_key_id TEXT,
-  read_only INTEGER,
-  resource_names TEXT NOT NULL,
-  record TEXT NOT NULL
-);
--- No secondary indexes on the trail: each one costs a third of the insert rate, and lookups
--- by time or ID scan in seq order (event times grow with seq).
 CREATE TABLE IF NOT EXISTS ec2_instances (
   instance_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,
@@ -133,4 +119,24 @@ CREATE TABLE IF NOT EXISTS ec2_snapshots (
   description TEXT NOT NULL DEFAULT '',
   start_time TEXT NOT NULL
 );
+`;
+
+// The trail lives in its own file (trail.db, attached as schema "trail"). Its constant stream
+// of inserts then never changes the state database's data_version, which is what tells a
+// long-running process that another one changed keys, aliases or grants (see read-cache.ts).
+export const TRAIL_SCHEMA = `
+CREATE TABLE IF NOT EXISTS trail.trail_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL,
+  event_time TEXT NOT NULL,
+  event_source TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  username TEXT,
+  access_key_id TEXT,
+  read_only INTEGER,
+  resource_names TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+-- No secondary indexes on the trail: each one costs a third of the insert rate, and lookups
+-- by time or ID scan in seq order (event times grow with seq).
 `;

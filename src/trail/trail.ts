@@ -17,7 +17,11 @@ export class Trail {
   private background: BackgroundTrailWriter | undefined;
   private readonly onExit = () => this.flush();
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** The trail database file, for the background writer's own connection. */
+    private readonly trailPath: string,
+  ) {
     this.insert = db.prepare(TRAIL_INSERT);
     process.on('exit', this.onExit);
   }
@@ -25,7 +29,7 @@ export class Trail {
   /** Inserts from a worker thread from now on (for servers and benchmarks; a CLI call need not pay its start-up). */
   useBackgroundWriter(): void {
     this.flush();
-    this.background ??= new BackgroundTrailWriter(this.db.name);
+    this.background ??= new BackgroundTrailWriter(this.trailPath);
   }
 
   /** Appends a record; `durable` commits it (and everything pending) before returning. */

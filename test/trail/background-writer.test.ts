@@ -12,7 +12,7 @@ beforeAll(() => {
 afterAll(() => h.cleanup());
 
 const countFromAnotherConnection = (name: string) => {
-  const other = new Database(h.app.paths.database, { readonly: true });
+  const other = new Database(h.app.paths.trail, { readonly: true });
   try {
     return (other.prepare('SELECT count(*) AS n FROM trail_events WHERE event_name = ?').get(name) as { n: number }).n;
   } finally {
