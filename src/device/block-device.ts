@@ -248,7 +248,6 @@ export class BlockDevice {
     await fdatasync(this.fd);
   }
 
-  /** Waits for in-flight requests, flushes and closes the image. */
   /** Drains in-flight requests, fdatasyncs and closes; new requests are refused from the first call on. */
   close(): Promise<void> {
     this.closing ??= (async () => {

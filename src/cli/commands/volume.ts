@@ -22,8 +22,8 @@ function ensureAttached(r: Runtime, volumeId: string, instanceId: string | undef
   if (instanceId && v.instanceId && v.instanceId !== instanceId) throw new UserError(`${volumeId} is attached to ${v.instanceId}, not ${instanceId}`);
   if (!v.instanceId) {
     if (!instanceId) throw new UserError(`${volumeId} is not attached to an instance: pass --instance INSTANCE-ID (or run ebsim ec2 attach-volume)`);
-    const used = new Set(ec2.describeVolumes(r.caller()).Volumes as { Attachments: { InstanceId: string; Device: string }[] }[]);
-    const taken = [...used].flatMap((x) => x.Attachments).filter((a) => a.InstanceId === instanceId).map((a) => a.Device);
+    // The instance's free device names, read without a DescribeVolumes record: the user asked to mount.
+    const taken = ec2.volumesQuietly().filter((x) => x.instanceId === instanceId).map((x) => x.device);
     const device = 'fghijklmnop'.split('').map((c) => `/dev/sd${c}`).find((d) => !taken.includes(d))!;
     ec2.attachVolume(r.caller(), { VolumeId: volumeId, InstanceId: instanceId, Device: device });
     v = ec2.volume(volumeId);
