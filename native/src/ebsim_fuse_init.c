@@ -13,19 +13,34 @@
  * /dev/fuse descriptor (checked with fstat: character device 10:229), it sends a copy of the
  * reply with FUSE_ASYNC_DIO added to its flags. Every other call goes straight to libc's writev.
  * It changes nothing else, and nothing at all in a process that never answers FUSE_INIT.
+ *
+ * With EBSIM_FUSE_MAX_PAGES=N (33..256; the daemon's parent sets it), the same reply also asks
+ * for N pages per request (FUSE_MAX_PAGES, Linux 4.20+), which libfuse 2.9 cannot ask for
+ * either: the kernel then sends reads of up to N*4 KiB (with -o max_read to match) instead of
+ * 128 KiB, so a 1 MiB read costs a few FUSE round trips instead of eight. Writes stay at
+ * max_write = 128 KiB, the size of libfuse 2.9's request buffer; a read request is small
+ * whatever its size field says, and its reply is written with writev from the daemon's buffer.
+ * The reply is extended to the 7.28 layout up to max_pages (32 bytes, time_gran left 0 =
+ * unchanged); the kernel reads the fields by flag, and libfuse never sees the change.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define FUSE_ASYNC_DIO_FLAG (1u << 15)
+#define FUSE_MAX_PAGES_FLAG (1u << 22)
+/* Offset and size of fuse_init_out up to and including max_pages (protocol 7.28). */
+#define INIT_OUT_MAX_PAGES_OFFSET 28
+#define INIT_OUT_WITH_MAX_PAGES 32
 #define FUSE_DEV_MAJOR 10
 #define FUSE_DEV_MINOR 229
 
@@ -42,6 +57,15 @@ static int is_fuse_device(int fd) {
   return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == FUSE_DEV_MAJOR && minor(st.st_rdev) == FUSE_DEV_MINOR;
 }
 
+/* FUSE_MAX_PAGES came with Linux 4.20 (protocol 7.28); an older kernel would refuse an INIT
+ * reply longer than its own struct, so the longer reply is sent only to 4.20 and later. */
+static int kernel_has_max_pages(void) {
+  struct utsname u;
+  unsigned major = 0, minor = 0;
+  if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2) return 0;
+  return major > 4 || (major == 4 && minor >= 20);
+}
+
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
   if (!real_writev) real_writev = (writev_fn)dlsym(RTLD_NEXT, "writev");
   if (!real_writev) { errno = ENOSYS; return -1; }
@@ -52,14 +76,25 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
   const struct init_out_head *o = (const struct init_out_head *)iov[1].iov_base;
   if (h->error != 0 || h->len != sizeof *h + iov[1].iov_len || o->major != 7 || !is_fuse_device(fd))
     return real_writev(fd, iov, iovcnt);
-  unsigned char copy[256];
+  unsigned char copy[256] = { 0 };
   memcpy(copy, iov[1].iov_base, iov[1].iov_len);
   struct init_out_head *c = (struct init_out_head *)copy;
   c->flags |= FUSE_ASYNC_DIO_FLAG;
-  struct iovec v[2] = { iov[0], { copy, iov[1].iov_len } };
+  size_t len = iov[1].iov_len;
+  const char *mp = getenv("EBSIM_FUSE_MAX_PAGES");
+  unsigned max_pages = mp ? (unsigned)strtoul(mp, NULL, 10) : 0;
+  if (max_pages > 32 && max_pages <= 256 && kernel_has_max_pages()) {
+    if (len < INIT_OUT_WITH_MAX_PAGES) len = INIT_OUT_WITH_MAX_PAGES;
+    uint16_t v16 = (uint16_t)max_pages;
+    memcpy(copy + INIT_OUT_MAX_PAGES_OFFSET, &v16, sizeof v16);
+    c->flags |= FUSE_MAX_PAGES_FLAG;
+  }
+  struct out_header hdr = *h;
+  hdr.len = (uint32_t)(sizeof hdr + len);
+  struct iovec v[2] = { { &hdr, sizeof hdr }, { copy, len } };
   patched = 1;
   char line[160];
-  int n = snprintf(line, sizeof line, "ebsim_fuse_init: FUSE_INIT reply (protocol 7.%u) sent with FUSE_ASYNC_DIO, flags 0x%x\n", c->minor, c->flags);
+  int n = snprintf(line, sizeof line, "ebsim_fuse_init: FUSE_INIT reply (protocol 7.%u) sent with FUSE_ASYNC_DIO, flags 0x%x, max_pages %u\n", c->minor, c->flags, (c->flags & FUSE_MAX_PAGES_FLAG) ? max_pages : 32);
   if (n > 0) { ssize_t ignored = write(2, line, (size_t)n); (void)ignored; }
   return real_writev(fd, v, 2);
 }

@@ -9,7 +9,7 @@
 // LANES blocks at a time on AES-NI; the tweak chain is the same either way.
 // sched holds three 15-entry round-key arrays: K1 encryption, K1 decryption, K2 encryption.
 // It lives in a JS-owned buffer so a cipher needs no native finalizer.
-#define _XOPEN_SOURCE 700 /* pread/pwrite under -std=c11 */
+#define _GNU_SOURCE /* pread/pwrite, sigsetjmp, MAP_* under -std=c11 */
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -132,7 +132,7 @@ VAES512_INLINE __m512i mul_alpha4_x4(__m512i x) {
 
 #define WIDE 8 /* zmm registers in flight: 32 blocks */
 
-VAES512_INLINE __m128i vaes_unit_body(const __m128i *rk128, int nr, int enc, uint8_t *p, size_t groups, __m128i t) {
+VAES512_INLINE __m128i vaes_unit_body(const __m128i *rk128, int nr, int enc, const uint8_t *in, uint8_t *p, size_t groups, __m128i t) {
   __m512i rk[15];
   for (int i = 0; i <= nr; i++) rk[i] = _mm512_broadcast_i32x4(rk128[i]);
   // Lanes t, t*a, t*a^2, t*a^3; each further register of 4 blocks is the previous times a^4.
@@ -141,12 +141,12 @@ VAES512_INLINE __m128i vaes_unit_body(const __m128i *rk128, int nr, int enc, uin
   T = _mm512_inserti32x4(T, t1, 1);
   T = _mm512_inserti32x4(T, t2, 2);
   T = _mm512_inserti32x4(T, t3, 3);
-  for (size_t g = 0; g < groups; g++, p += 64 * WIDE) {
+  for (size_t g = 0; g < groups; g++, in += 64 * WIDE, p += 64 * WIDE) {
     __m512i tw[WIDE], x[WIDE];
     for (int j = 0; j < WIDE; j++) {
       tw[j] = T;
       T = mul_alpha4_x4(T);
-      x[j] = _mm512_xor_si512(_mm512_loadu_si512((const void *)(p + 64 * j)), _mm512_xor_si512(tw[j], rk[0]));
+      x[j] = _mm512_xor_si512(_mm512_loadu_si512((const void *)(in + 64 * j)), _mm512_xor_si512(tw[j], rk[0]));
     }
     for (int r = 1; r < nr; r++)
       for (int j = 0; j < WIDE; j++) x[j] = enc ? _mm512_aesenc_epi128(x[j], rk[r]) : _mm512_aesdec_epi128(x[j], rk[r]);
@@ -159,18 +159,19 @@ VAES512_INLINE __m128i vaes_unit_body(const __m128i *rk128, int nr, int enc, uin
   return _mm512_castsi512_si128(T); // lane 0: the tweak of the first block not processed
 }
 
-// Processes the first groups*32 blocks of a unit at p; returns the next block's tweak.
+// Processes the first groups*32 blocks of a unit from `in` into p (the same or not overlapping);
+// returns the next block's tweak.
 // Not inlined into the AES-NI code: a function may only inline callees of the same ISA.
-VAES512 static __m128i vaes_unit(const __m128i *rk, int nr, int enc, uint8_t *p, size_t groups, __m128i t) {
-  if (nr == 14) return enc ? vaes_unit_body(rk, 14, 1, p, groups, t) : vaes_unit_body(rk, 14, 0, p, groups, t);
-  return enc ? vaes_unit_body(rk, 10, 1, p, groups, t) : vaes_unit_body(rk, 10, 0, p, groups, t);
+VAES512 static __m128i vaes_unit(const __m128i *rk, int nr, int enc, const uint8_t *in, uint8_t *p, size_t groups, __m128i t) {
+  if (nr == 14) return enc ? vaes_unit_body(rk, 14, 1, in, p, groups, t) : vaes_unit_body(rk, 14, 0, in, p, groups, t);
+  return enc ? vaes_unit_body(rk, 10, 1, in, p, groups, t) : vaes_unit_body(rk, 10, 0, in, p, groups, t);
 }
 
 static int use_vaes512 = 0; // set at load if the CPU and OS support it; tests can turn it off
 
 // One function body for both directions and both key sizes; always_inline lets the compiler
 // specialise it for the constant `enc` and `nr` of each caller below.
-AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int enc, uint8_t *data,
+AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int enc, const uint8_t *src, uint8_t *data,
                             size_t unit_len, size_t units, uint64_t tlo, uint64_t thi) {
   const size_t nblocks = unit_len / 16;
   __m128i tweaks[TWEAK_BATCH];
@@ -194,10 +195,11 @@ AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int en
     for (size_t u = 0; u < chunk; u++) {
       __m128i t = tweaks[u];
       uint8_t *p = data + (done + u) * unit_len;
+      const uint8_t *in = src + (done + u) * unit_len;
       size_t b = 0;
       if (use_vaes512 && nblocks >= 4 * WIDE) {
         const size_t groups = nblocks / (4 * WIDE);
-        t = vaes_unit(rk, nr, enc, p, groups, t);
+        t = vaes_unit(rk, nr, enc, in, p, groups, t);
         b = groups * 4 * WIDE;
       }
       for (; b + LANES <= nblocks; b += LANES) {
@@ -206,7 +208,7 @@ AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int en
           tw[j] = t;
           t = mul_alpha(t);
           // XOR with the tweak and the first round key in one go.
-          x[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(p + 16 * (b + j))), _mm_xor_si128(tw[j], rk[0]));
+          x[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * (b + j))), _mm_xor_si128(tw[j], rk[0]));
         }
         for (int r = 1; r < nr; r++) {
           const __m128i k = rk[r];
@@ -220,7 +222,7 @@ AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int en
         }
       }
       for (; b < nblocks; b++) { // units that are not a multiple of LANES blocks (test vectors)
-        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(p + 16 * b)), _mm_xor_si128(t, rk[0]));
+        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * b)), _mm_xor_si128(t, rk[0]));
         for (int r = 1; r < nr; r++) x = enc ? _mm_aesenc_si128(x, rk[r]) : _mm_aesdec_si128(x, rk[r]);
         const __m128i k = _mm_xor_si128(rk[nr], t);
         x = enc ? _mm_aesenclast_si128(x, k) : _mm_aesdeclast_si128(x, k);
@@ -232,8 +234,10 @@ AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int en
   }
 }
 
-AESNI static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units,
-                            const uint8_t *tweak) {
+// Encrypts or decrypts `units` data units from src into data; src may be data (in place) or a
+// buffer that does not overlap it.
+AESNI static void xts_crypt_from(const uint8_t *sched, int nr, int enc, const uint8_t *src, uint8_t *data, size_t unit_len,
+                                 size_t units, const uint8_t *tweak) {
   __m128i rk[15], tk[15];
   const uint8_t *ks = sched + (enc ? 0 : SLOT);
   for (int i = 0; i <= nr; i++) {
@@ -244,12 +248,16 @@ AESNI static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data
   memcpy(&tlo, tweak, 8); // x86 is little-endian, as the tweak is
   memcpy(&thi, tweak + 8, 8);
   if (nr == 14) {
-    if (enc) xts_units(rk, tk, 14, 1, data, unit_len, units, tlo, thi);
-    else xts_units(rk, tk, 14, 0, data, unit_len, units, tlo, thi);
+    if (enc) xts_units(rk, tk, 14, 1, src, data, unit_len, units, tlo, thi);
+    else xts_units(rk, tk, 14, 0, src, data, unit_len, units, tlo, thi);
   } else {
-    if (enc) xts_units(rk, tk, 10, 1, data, unit_len, units, tlo, thi);
-    else xts_units(rk, tk, 10, 0, data, unit_len, units, tlo, thi);
+    if (enc) xts_units(rk, tk, 10, 1, src, data, unit_len, units, tlo, thi);
+    else xts_units(rk, tk, 10, 0, src, data, unit_len, units, tlo, thi);
   }
+}
+
+static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units, const uint8_t *tweak) {
+  xts_crypt_from(sched, nr, enc, data, data, unit_len, units, tweak);
 }
 
 // cpuid is slow (a VM exit under a hypervisor), so it runs once, at module load.
@@ -267,9 +275,12 @@ static const char *unsupported_reason(void) {
 static int vaes512_ok = 0, use_vaes512 = 0;
 static const char *unsupported_reason(void) { return "not an x86 CPU: the AES-NI engine is x86-only"; }
 static int expand_keys(const uint8_t *key, size_t len, uint8_t *sched) { (void)key; (void)len; (void)sched; return 0; }
-static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units,
-                      const uint8_t *tweak) {
-  (void)sched; (void)nr; (void)enc; (void)data; (void)unit_len; (void)units; (void)tweak;
+static void xts_crypt_from(const uint8_t *sched, int nr, int enc, const uint8_t *src, uint8_t *data, size_t unit_len,
+                           size_t units, const uint8_t *tweak) {
+  (void)sched; (void)nr; (void)enc; (void)src; (void)data; (void)unit_len; (void)units; (void)tweak;
+}
+static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units, const uint8_t *tweak) {
+  xts_crypt_from(sched, nr, enc, data, data, unit_len, units, tweak);
 }
 #endif
 
@@ -370,7 +381,7 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
 // Asynchronous data path for the block device (src/device/native-io.ts): positioned I/O plus
 // XTS on libuv's thread pool, straight into / out of the caller's buffer, so neither the copy
 // out of the page cache nor the cipher runs on the JS thread.
-//   readDecrypt(fd, offset, buf, firstSector, sched|null, rounds, cb(errno, holes))
+//   readDecrypt(fd, offset, buf, firstSector, sched|null, rounds, cb(errno, holes), [map])
 //     pread buf.length bytes at offset into buf, then decrypts every sector of 4096 bytes that
 //     is not all zeros (a never-written hole reads as zeros, as the JS path does). errno is 0,
 //     a positive errno, or -1 for a short read (the image ends before the volume does).
@@ -378,14 +389,30 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
 //     copies src into dst unless they are the same buffer (the caller's scratch mode), encrypts
 //     dst in place and pwrites it at offset. src is never modified unless dst is src.
 // sched null means pass-through (no cipher). The key schedule is copied into the request.
+//   mapImage(fd, length) -> external | null
+//     maps the image read-only (MAP_SHARED, so it is the page cache itself, coherent with
+//     pwrite). Passed as readDecrypt's 8th argument, reads decrypt straight from the page cache
+//     into the caller's buffer: one pass over the data instead of pread's copy plus a decrypt in
+//     place. A fault on the mapping (an I/O error under it, or a file that shrank) raises SIGBUS;
+//     the request's thread catches it and redoes the read with pread, which reports the errno.
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEV_SECTOR 4096
 
 typedef struct {
+  uint8_t *base;
+  size_t len;
+} image_map;
+
+typedef struct {
   napi_async_work work;
-  napi_ref cb_ref, buf_ref, src_ref;
+  napi_ref cb_ref, buf_ref, src_ref, map_ref;
+  const image_map *map;
   int fd, encrypt_write, has_key, nr, err;
   int64_t offset;
   uint64_t first_sector;
@@ -408,9 +435,71 @@ static void crypt_sectors(io_req *r, int enc, uint8_t *data, size_t sectors, uin
   xts_crypt(r->sched, r->nr, enc, data, DEV_SECTOR, sectors, tweak);
 }
 
+// SIGBUS on the mapping: a thread inside read_mapped() jumps back to its io_execute(); any
+// other SIGBUS goes to the handler that was there before (by default: the process dies, as it
+// would have without us).
+static __thread sigjmp_buf *bus_guard;
+static struct sigaction previous_bus;
+static int bus_handler_installed;
+
+static void on_sigbus(int sig, siginfo_t *info, void *uc) {
+  sigjmp_buf *guard = bus_guard;
+  if (guard) siglongjmp(*guard, 1);
+  if (previous_bus.sa_flags & SA_SIGINFO) {
+    if (previous_bus.sa_sigaction) {
+      previous_bus.sa_sigaction(sig, info, uc);
+      return;
+    }
+  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != SIG_IGN) {
+    previous_bus.sa_handler(sig);
+    return;
+  }
+  signal(SIGBUS, SIG_DFL); // the faulting access runs again and now takes the default action
+}
+
+// Decrypts (or copies) the request's sectors from the mapping into buf; holes read as zeros.
+static void read_mapped(io_req *r) {
+  const uint8_t *src = r->map->base + r->offset;
+  if (!r->has_key) {
+    memcpy(r->buf, src, r->len);
+    return;
+  }
+  size_t n = r->len / DEV_SECTOR, run = (size_t)-1;
+  for (size_t i = 0; i <= n; i++) {
+    int hole = i < n && sector_is_zero(src + i * DEV_SECTOR);
+    if (i < n && !hole) {
+      if (run == (size_t)-1) run = i;
+      continue;
+    }
+    if (hole) {
+      memset(r->buf + i * DEV_SECTOR, 0, DEV_SECTOR);
+      r->holes++;
+    }
+    if (run != (size_t)-1) {
+      uint8_t tweak[16] = {0};
+      uint64_t first = r->first_sector + run;
+      memcpy(tweak, &first, 8);
+      xts_crypt_from(r->sched, r->nr, 0, src + run * DEV_SECTOR, r->buf + run * DEV_SECTOR, DEV_SECTOR, i - run, tweak);
+      run = (size_t)-1;
+    }
+  }
+}
+
 static void io_execute(napi_env env, void *data) {
   (void)env;
   io_req *r = (io_req *)data;
+  if (!r->encrypt_write && r->map && r->map->base && (uint64_t)r->offset <= r->map->len && r->len <= r->map->len - (uint64_t)r->offset) {
+    sigjmp_buf jb;
+    // The handler runs with SA_NODEFER, so jumping out leaves SIGBUS unblocked (no mask to save).
+    if (sigsetjmp(jb, 0) == 0) {
+      bus_guard = &jb;
+      read_mapped(r);
+      bus_guard = NULL;
+      return;
+    }
+    bus_guard = NULL;
+    r->holes = 0; // fall through: pread either succeeds or names the error
+  }
   if (r->encrypt_write) {
     if (r->src != r->buf) memcpy(r->buf, r->src, r->len);
     if (r->has_key) crypt_sectors(r, 1, r->buf, r->len / DEV_SECTOR, r->first_sector);
@@ -468,6 +557,7 @@ static void io_complete(napi_env env, napi_status status, void *data) {
   napi_delete_reference(env, r->cb_ref);
   napi_delete_reference(env, r->buf_ref);
   if (r->src_ref) napi_delete_reference(env, r->src_ref);
+  if (r->map_ref) napi_delete_reference(env, r->map_ref);
   napi_delete_async_work(env, r->work);
   volatile uint8_t *p = r->sched; // round keys are secrets
   for (size_t i = 0; i < SCHED_BYTES; i++) p[i] = 0;
@@ -482,6 +572,7 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   size_t argc = 8;
   napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc > 8) argc = 8;
   const size_t want = encrypt_write ? 8 : 7;
   if (argc < want) return throw_error(env, encrypt_write ? "encryptWrite(fd, offset, src, dst, firstSector, sched, rounds, cb): 8 arguments required"
                                                          : "readDecrypt(fd, offset, buf, firstSector, sched, rounds, cb): 7 arguments required");
@@ -518,6 +609,13 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   napi_typeof(env, a[k + 3], &ct);
   if (ct != napi_function) return throw_error(env, "cb: expected a function");
   if (blen % DEV_SECTOR != 0) return throw_error(env, "buf: length is not a whole number of 4096-byte sectors");
+  image_map *map = NULL;
+  if (!encrypt_write && argc >= 8) {
+    napi_valuetype mt;
+    napi_typeof(env, a[7], &mt);
+    if (mt == napi_external) napi_get_value_external(env, a[7], (void **)&map);
+    else if (mt != napi_undefined && mt != napi_null) return throw_error(env, "map: expected mapImage()'s result or null");
+  }
   io_req *r = (io_req *)calloc(1, sizeof *r);
   if (!r) return throw_error(env, "out of memory");
   r->fd = fd;
@@ -536,6 +634,10 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   napi_create_reference(env, a[k + 3], 1, &r->cb_ref);
   napi_create_reference(env, dst_v, 1, &r->buf_ref);
   if (encrypt_write && dst != buf) napi_create_reference(env, a[2], 1, &r->src_ref);
+  if (map) {
+    r->map = map;
+    napi_create_reference(env, a[7], 1, &r->map_ref); // the mapping outlives the request
+  }
   napi_value name;
   napi_create_string_utf8(env, encrypt_write ? "ebsim:encryptWrite" : "ebsim:readDecrypt", NAPI_AUTO_LENGTH, &name);
   if (napi_create_async_work(env, NULL, name, io_execute, io_complete, r, &r->work) != napi_ok ||
@@ -543,10 +645,71 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
     napi_delete_reference(env, r->cb_ref);
     napi_delete_reference(env, r->buf_ref);
     if (r->src_ref) napi_delete_reference(env, r->src_ref);
+    if (r->map_ref) napi_delete_reference(env, r->map_ref);
     free(r);
     return throw_error(env, "could not queue the request");
   }
   return NULL;
+}
+
+static void unmap_image(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  image_map *m = (image_map *)data;
+  if (m->base) munmap(m->base, m->len);
+  free(m);
+}
+
+// unmapImage(map): unmaps now rather than at garbage collection. Reads given this map afterwards
+// use pread. The caller must have no read in flight with it (BlockDevice.close drains first).
+static napi_value js_unmap_image(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  image_map *m = NULL;
+  napi_valuetype t;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external) return throw_error(env, "map: expected mapImage()'s result");
+  napi_get_value_external(env, argv[0], (void **)&m);
+  if (m && m->base) {
+    munmap(m->base, m->len);
+    m->base = NULL;
+    m->len = 0;
+  }
+  return NULL;
+}
+
+static napi_value js_map_image(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1;
+  int64_t length = -1;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_error(env, "fd: expected a non-negative integer");
+  if (napi_get_value_int64(env, argv[1], &length) != napi_ok || length <= 0) return throw_error(env, "length: expected a positive integer");
+  napi_get_null(env, &out);
+  if (!bus_handler_installed) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &previous_bus) != 0) return out;
+    bus_handler_installed = 1;
+  }
+  void *base = mmap(NULL, (size_t)length, PROT_READ, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) return out; // e.g. a file system without mmap: pread it is
+  image_map *m = (image_map *)malloc(sizeof *m);
+  if (!m) {
+    munmap(base, (size_t)length);
+    return out;
+  }
+  m->base = (uint8_t *)base;
+  m->len = (size_t)length;
+  if (napi_create_external(env, m, unmap_image, NULL, &out) != napi_ok) {
+    unmap_image(env, m, NULL);
+    napi_get_null(env, &out);
+  }
+  return out;
 }
 
 static napi_value js_read_decrypt(napi_env env, napi_callback_info info) { return queue_io(env, info, 0); }
@@ -562,6 +725,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setWide", NULL, js_set_wide, NULL, NULL, NULL, napi_default, NULL},
     {"readDecrypt", NULL, js_read_decrypt, NULL, NULL, NULL, napi_default, NULL},
     {"encryptWrite", NULL, js_encrypt_write, NULL, NULL, NULL, napi_default, NULL},
+    {"mapImage", NULL, js_map_image, NULL, NULL, NULL, napi_default, NULL},
+    {"unmapImage", NULL, js_unmap_image, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -115,11 +115,12 @@ export class BlockDevice {
     const fd = fs.openSync(imagePath, opts.readOnly ? 'r' : 'r+');
     const wantNative = opts.native ?? opts.key !== null;
     const nio = opts.codec || opts.io || !wantNative ? null : NativeSectorIO.create(opts.key);
+    nio?.mapImage(fd, sizeBytes);
     return new BlockDevice(fd, sizeBytes, codec, opts.io ?? 'sync', nio);
   }
 
   get codecName(): string {
-    return (this.codec?.name ?? 'pass-through') + (this.nio ? ' (native threaded I/O)' : '');
+    return (this.codec?.name ?? 'pass-through') + (this.nio ? ` (native threaded I/O${this.nio.mapped ? ', reads from a shared mapping' : ''})` : '');
   }
 
   /** Whether whole-sector requests run on the native threaded path. */
@@ -146,7 +147,11 @@ export class BlockDevice {
       const s1 = Math.ceil(end / SECTOR_SIZE);
       const release = await this.lock.acquire(s0, s1, false);
       try {
-        for (let cs = s0; cs < s1; cs += CHUNK_BYTES / SECTOR_SIZE) {
+        if (this.nio && offset === s0 * SECTOR_SIZE && end === s1 * SECTOR_SIZE) {
+          // Native and aligned: the whole request (up to 1 MiB from FUSE) is one job on the pool,
+          // decrypted straight into the caller's buffer; the JS thread sees one completion.
+          await this.readSectors(out.subarray(0, end - offset), s0);
+        } else for (let cs = s0; cs < s1; cs += CHUNK_BYTES / SECTOR_SIZE) {
           const ce = Math.min(s1, cs + CHUNK_BYTES / SECTOR_SIZE);
           const from = Math.max(offset, cs * SECTOR_SIZE);
           const to = Math.min(end, ce * SECTOR_SIZE);
@@ -258,6 +263,7 @@ export class BlockDevice {
         await fdatasync(fd);
       } finally {
         this.fd = -1;
+        this.nio?.unmapImage();
         fs.closeSync(fd);
       }
     })();

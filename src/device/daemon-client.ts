@@ -47,12 +47,24 @@ export function daemonThreadpoolSize(): string {
   return String(Math.max(2, Math.min(4, os.availableParallelism())));
 }
 
+/**
+ * Pages per FUSE read request that the preload asks the kernel for: 256 (1 MiB reads instead of
+ * 128 KiB ones, measured about 1.5x faster sequential reads through loop + ext4).
+ * EBSIM_FUSE_MAX_PAGES=32..256 overrides; 32 is the kernel's default, i.e. off.
+ */
+export function fuseMaxPages(): number {
+  const forced = process.env.EBSIM_FUSE_MAX_PAGES;
+  if (forced && /^[0-9]+$/.test(forced)) return Math.max(32, Math.min(256, Number(forced)));
+  return 256;
+}
+
 function daemonEnv(): NodeJS.ProcessEnv {
   const base = { ...process.env, UV_THREADPOOL_SIZE: daemonThreadpoolSize() };
   const preload = fuseInitPreload();
-  if (!preload) return { ...base, EBSIM_FUSE_INIT_PRELOAD: '' };
+  // Without the preload nobody asks for more pages, so the daemon keeps max_read at 128 KiB.
+  if (!preload) return { ...base, EBSIM_FUSE_INIT_PRELOAD: '', EBSIM_FUSE_MAX_PAGES: '32' };
   const others = (process.env.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== preload);
-  return { ...base, LD_PRELOAD: [...others, preload].join(':'), EBSIM_FUSE_INIT_PRELOAD: preload };
+  return { ...base, LD_PRELOAD: [...others, preload].join(':'), EBSIM_FUSE_INIT_PRELOAD: preload, EBSIM_FUSE_MAX_PAGES: String(fuseMaxPages()) };
 }
 
 export interface StartedDaemon {

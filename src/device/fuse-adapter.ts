@@ -13,12 +13,21 @@ export const DISK_FILE = 'disk';
 const MAX_IO = 128 * 1024;
 
 /**
+ * Reads may be larger than writes: the daemon's parent sets EBSIM_FUSE_MAX_PAGES (up to 256 =
+ * 1 MiB) when the preload that asks the kernel for it is loaded (native/src/ebsim_fuse_init.c).
+ */
+function maxRead(): number {
+  const pages = Number(process.env.EBSIM_FUSE_MAX_PAGES);
+  return Number.isInteger(pages) && pages > 32 && pages <= 256 ? pages * 4096 : MAX_IO;
+}
+
+/**
  * Passed through the -o list (see fuse-native.ts): 128 KiB requests instead of 4 KiB ones.
  * Not direct_io: the loop device already opens /disk with O_DIRECT (losetup --direct-io=on), so
  * the page cache is bypassed where it matters, while other readers (dd, blkid, export through
  * the mount) keep the normal cached, mmap-able file semantics that direct_io would take away.
  */
-export const FUSE_TUNING_OPTIONS = ['big_writes', `max_write=${MAX_IO}`, `max_read=${MAX_IO}`] as const;
+export const FUSE_TUNING_OPTIONS = ['big_writes', `max_write=${MAX_IO}`, `max_read=${maxRead()}`] as const;
 
 export interface DeviceFuseOptions {
   log?: (message: string) => void;

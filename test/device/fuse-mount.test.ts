@@ -72,7 +72,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     expect(await volumeStatus(stateDir)).toEqual([]);
   });
 
-  it('asks the kernel for asynchronous direct I/O when ebsim_fuse_init.so is built (FUSE_ASYNC_DIO)', async () => {
+  it('asks the kernel for asynchronous direct I/O and reads above 128 KiB when ebsim_fuse_init.so is built (FUSE_ASYNC_DIO, FUSE_MAX_PAGES)', async () => {
     const preload = fuseInitPreload();
     const v = vol();
     const m = await mountVolume({ ...v, format: 'ext4' });
@@ -80,13 +80,21 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     const maps = fs.readFileSync(`/proc/${m.daemonPid}/maps`, 'utf8');
     if (preload) expect(maps).toContain(preload);
     sh('fio', ['--name=qd', `--filename=${v.mountpoint}/r.bin`, '--size=16M', '--rw=randrw', '--bs=4k,128k', '--direct=1', '--ioengine=libaio', '--iodepth=16', '--verify=crc32c', '--verify_fatal=1', '--output-format=terse']);
+    // Large direct reads, checked against the data written: with max_pages they reach the daemon
+    // in requests above 128 KiB.
+    sh('fio', ['--name=big', `--filename=${v.mountpoint}/big.bin`, '--size=24M', '--rw=write', '--bs=1M', '--direct=1', '--ioengine=libaio', '--iodepth=4', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_backlog=0', '--output-format=terse']);
     await unmountVolume(v.volumeId, stateDir);
     const log = fs.readFileSync(path.join(stateDir, `${v.volumeId}.log`), 'utf8');
+    const readSizes = /request sizes: writes .* \| reads (.*)/.exec(log)?.[1] ?? '';
+    const largeReads = [...readSizes.matchAll(/<=(\d+)K:(\d+)/g)].filter(([, k, n]) => Number(k) > 128 && Number(n) > 0);
     if (preload) {
       expect(log).toContain(`O_DIRECT from the loop device: asynchronous (FUSE_ASYNC_DIO requested by ${preload})`);
-      expect(log).toMatch(/ebsim_fuse_init: FUSE_INIT reply \(protocol 7\.\d+\) sent with FUSE_ASYNC_DIO/);
+      expect(log).toMatch(/ebsim_fuse_init: FUSE_INIT reply \(protocol 7\.\d+\) sent with FUSE_ASYNC_DIO, flags 0x[0-9a-f]+, max_pages 256/);
+      expect(log).toContain('max_read=1048576');
+      expect(largeReads.length).toBeGreaterThan(0);
     } else {
       expect(log).toMatch(/O_DIRECT from the loop device: synchronous/);
+      expect(largeReads).toEqual([]);
     }
   });
 

@@ -118,6 +118,57 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     await dev.close();
   });
 
+  it('reads through a shared mapping of the image that sees every write, and equals the pread path', async () => {
+    const key = xtsKey();
+    const p = image();
+    const size = 300 * SECTOR_SIZE;
+    const mapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key });
+    expect(mapped.codecName).toContain('shared mapping');
+    process.env.EBSIM_DEVICE_MMAP = '0';
+    let unmapped: BlockDevice;
+    try {
+      unmapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key, create: false });
+    } finally {
+      delete process.env.EBSIM_DEVICE_MMAP;
+    }
+    expect(unmapped.nativeIO).toBe(true);
+    expect(unmapped.codecName).not.toContain('mapping');
+    const rnd = prng(14);
+    const plain = Buffer.alloc(size);
+    for (let i = 0; i < 60; i++) {
+      // Writes through either device (pwrite on its own fd), then reads of every shape through
+      // both: the mapping is the page cache, so it sees the other fd's writes at once.
+      const s = Math.floor(rnd() * 280);
+      const data = Buffer.alloc((1 + Math.floor(rnd() * 19)) * SECTOR_SIZE, 1 + (i % 250));
+      data.copy(plain, s * SECTOR_SIZE);
+      await (i % 2 ? mapped : unmapped).write(s * SECTOR_SIZE, data);
+      const off = Math.floor(rnd() * (size - 1));
+      const len = Math.min(size - off, 1 + Math.floor(rnd() * 300 * 1024));
+      const aligned = Math.floor(off / SECTOR_SIZE) * SECTOR_SIZE;
+      for (const [o, l] of [[off, len], [aligned, Math.min(size - aligned, 64 * SECTOR_SIZE)]] as const) {
+        const want = plain.subarray(o, o + l);
+        expect((await mapped.read(o, l)).equals(want)).toBe(true);
+        expect((await unmapped.read(o, l)).equals(want)).toBe(true);
+      }
+    }
+    expect((await mapped.read(0, size)).equals(plain)).toBe(true);
+    await Promise.all([mapped.close(), unmapped.close()]);
+  });
+
+  it('survives SIGBUS on the mapping (the image shrank under it): the read fails with the errno from pread, again and again', async () => {
+    const p = image();
+    const key = xtsKey();
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 16 * SECTOR_SIZE, key });
+    expect(dev.codecName).toContain('shared mapping');
+    await dev.write(0, Buffer.alloc(16 * SECTOR_SIZE, 9));
+    fs.truncateSync(p, 4 * SECTOR_SIZE);
+    // Past the new end the mapping faults (SIGBUS); the same thread must catch it every time.
+    for (let i = 0; i < 5; i++) await expect(dev.read(8 * SECTOR_SIZE, 4 * SECTOR_SIZE)).rejects.toThrow(/short read/);
+    // What is still there reads fine, through the mapping.
+    expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.alloc(4 * SECTOR_SIZE, 9))).toBe(true);
+    await dev.close();
+  });
+
   it('pass-through stays on the JS path by default, runs natively with native: true and stores plaintext', async () => {
     const plainDefault = BlockDevice.open({ imagePath: image(), sizeBytes: 8 * SECTOR_SIZE, key: null });
     expect(plainDefault.nativeIO).toBe(false);
