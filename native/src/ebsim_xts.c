@@ -385,16 +385,20 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
 //     pread buf.length bytes at offset into buf, then decrypts every sector of 4096 bytes that
 //     is not all zeros (a never-written hole reads as zeros, as the JS path does). errno is 0,
 //     a positive errno, or -1 for a short read (the image ends before the volume does).
-//   encryptWrite(fd, offset, src, dst, firstSector, sched|null, rounds, cb(errno))
+//   encryptWrite(fd, offset, src, dst, firstSector, sched|null, rounds, cb(errno), [map])
 //     copies src into dst unless they are the same buffer (the caller's scratch mode), encrypts
-//     dst in place and pwrites it at offset. src is never modified unless dst is src.
+//     dst in place and pwrites it at offset. src is never modified unless dst is src; dst's
+//     contents afterwards are unspecified.
 // sched null means pass-through (no cipher). The key schedule is copied into the request.
 //   mapImage(fd, length) -> external | null
-//     maps the image read-only (MAP_SHARED, so it is the page cache itself, coherent with
-//     pwrite). Passed as readDecrypt's 8th argument, reads decrypt straight from the page cache
-//     into the caller's buffer: one pass over the data instead of pread's copy plus a decrypt in
-//     place. A fault on the mapping (an I/O error under it, or a file that shrank) raises SIGBUS;
-//     the request's thread catches it and redoes the read with pread, which reports the errno.
+//     maps the image MAP_SHARED (read-write if fd allows, else read-only): the page cache itself,
+//     coherent with pread/pwrite, and flushed by fdatasync like any other dirty page. Passed as
+//     the last argument above, reads decrypt straight from the page cache into the caller's
+//     buffer, and writes encrypt straight from src into it: one pass over the data instead of a
+//     copy plus a cipher pass in place. A fault on the mapping (an I/O error under it, a file
+//     that shrank, a full file system under a hole) raises SIGBUS; the request's thread catches
+//     it and redoes the request with pread/pwrite, which either succeed or name the errno.
+//   unmapImage(map): unmaps now instead of at garbage collection.
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -407,6 +411,7 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
 typedef struct {
   uint8_t *base;
   size_t len;
+  int writable;
 } image_map;
 
 typedef struct {
@@ -485,20 +490,41 @@ static void read_mapped(io_req *r) {
   }
 }
 
+// Encrypts (or copies) src straight into the mapping: the page cache, as pwrite would fill it,
+// in one pass instead of an encryption in place plus pwrite's copy. src is left as it is.
+static void write_mapped(io_req *r) {
+  uint8_t *dst = r->map->base + r->offset;
+  if (!r->has_key) {
+    memcpy(dst, r->src, r->len);
+    return;
+  }
+  uint8_t tweak[16] = {0};
+  memcpy(tweak, &r->first_sector, 8);
+  xts_crypt_from(r->sched, r->nr, 1, r->src, dst, DEV_SECTOR, r->len / DEV_SECTOR, tweak);
+}
+
+static int fits_mapping(const io_req *r) {
+  const image_map *m = r->map;
+  return m && m->base && (!r->encrypt_write || m->writable) && (uint64_t)r->offset <= m->len && r->len <= m->len - (uint64_t)r->offset;
+}
+
 static void io_execute(napi_env env, void *data) {
   (void)env;
   io_req *r = (io_req *)data;
-  if (!r->encrypt_write && r->map && r->map->base && (uint64_t)r->offset <= r->map->len && r->len <= r->map->len - (uint64_t)r->offset) {
+  if (fits_mapping(r)) {
     sigjmp_buf jb;
     // The handler runs with SA_NODEFER, so jumping out leaves SIGBUS unblocked (no mask to save).
     if (sigsetjmp(jb, 0) == 0) {
       bus_guard = &jb;
-      read_mapped(r);
+      if (r->encrypt_write) write_mapped(r);
+      else read_mapped(r);
       bus_guard = NULL;
       return;
     }
+    // SIGBUS: an I/O error under the mapping, a file that shrank, or (writing into a hole) a
+    // full file system. Redo it with pread/pwrite, which either succeed or name the errno.
     bus_guard = NULL;
-    r->holes = 0; // fall through: pread either succeeds or names the error
+    r->holes = 0;
   }
   if (r->encrypt_write) {
     if (r->src != r->buf) memcpy(r->buf, r->src, r->len);
@@ -569,10 +595,10 @@ static void io_complete(napi_env env, napi_status status, void *data) {
 
 // Shared by both entry points: argv = fd, offset, buf, [dst], firstSector, sched|null, rounds, cb.
 static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_write) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc > 8) argc = 8;
+  if (argc > 9) argc = 9;
   const size_t want = encrypt_write ? 8 : 7;
   if (argc < want) return throw_error(env, encrypt_write ? "encryptWrite(fd, offset, src, dst, firstSector, sched, rounds, cb): 8 arguments required"
                                                          : "readDecrypt(fd, offset, buf, firstSector, sched, rounds, cb): 7 arguments required");
@@ -610,10 +636,11 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   if (ct != napi_function) return throw_error(env, "cb: expected a function");
   if (blen % DEV_SECTOR != 0) return throw_error(env, "buf: length is not a whole number of 4096-byte sectors");
   image_map *map = NULL;
-  if (!encrypt_write && argc >= 8) {
+  const size_t map_arg = encrypt_write ? 8 : 7;
+  if (argc > map_arg) {
     napi_valuetype mt;
-    napi_typeof(env, a[7], &mt);
-    if (mt == napi_external) napi_get_value_external(env, a[7], (void **)&map);
+    napi_typeof(env, a[map_arg], &mt);
+    if (mt == napi_external) napi_get_value_external(env, a[map_arg], (void **)&map);
     else if (mt != napi_undefined && mt != napi_null) return throw_error(env, "map: expected mapImage()'s result or null");
   }
   io_req *r = (io_req *)calloc(1, sizeof *r);
@@ -636,7 +663,7 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   if (encrypt_write && dst != buf) napi_create_reference(env, a[2], 1, &r->src_ref);
   if (map) {
     r->map = map;
-    napi_create_reference(env, a[7], 1, &r->map_ref); // the mapping outlives the request
+    napi_create_reference(env, a[map_arg], 1, &r->map_ref); // the mapping outlives the request
   }
   napi_value name;
   napi_create_string_utf8(env, encrypt_write ? "ebsim:encryptWrite" : "ebsim:readDecrypt", NAPI_AUTO_LENGTH, &name);
@@ -696,8 +723,14 @@ static napi_value js_map_image(napi_env env, napi_callback_info info) {
     if (sigaction(SIGBUS, &sa, &previous_bus) != 0) return out;
     bus_handler_installed = 1;
   }
-  void *base = mmap(NULL, (size_t)length, PROT_READ, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) return out; // e.g. a file system without mmap: pread it is
+  // Writable where the descriptor allows it (opened read-write), else read-only.
+  int writable = 1;
+  void *base = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    writable = 0;
+    base = mmap(NULL, (size_t)length, PROT_READ, MAP_SHARED, fd, 0);
+  }
+  if (base == MAP_FAILED) return out; // e.g. a file system without mmap: pread/pwrite it is
   image_map *m = (image_map *)malloc(sizeof *m);
   if (!m) {
     munmap(base, (size_t)length);
@@ -705,6 +738,7 @@ static napi_value js_map_image(napi_env env, napi_callback_info info) {
   }
   m->base = (uint8_t *)base;
   m->len = (size_t)length;
+  m->writable = writable;
   if (napi_create_external(env, m, unmap_image, NULL, &out) != napi_ok) {
     unmap_image(env, m, NULL);
     napi_get_null(env, &out);

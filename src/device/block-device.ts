@@ -120,7 +120,7 @@ export class BlockDevice {
   }
 
   get codecName(): string {
-    return (this.codec?.name ?? 'pass-through') + (this.nio ? ` (native threaded I/O${this.nio.mapped ? ', reads from a shared mapping' : ''})` : '');
+    return (this.codec?.name ?? 'pass-through') + (this.nio ? ` (native threaded I/O${this.nio.mapped ? ' through a shared mapping of the image' : ''})` : '');
   }
 
   /** Whether whole-sector requests run on the native threaded path. */

@@ -20,7 +20,7 @@ interface IoAddon {
   readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number, holes: number) => void, map?: ImageMap | null): void;
   mapImage?(fd: number, length: number): ImageMap | null;
   unmapImage?(map: ImageMap): void;
-  encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void): void;
+  encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void, map?: ImageMap | null): void;
 }
 
 /** An opaque handle to a read-only shared mapping of a backing image (native mapImage()). */
@@ -84,9 +84,10 @@ export class NativeSectorIO {
   }
 
   /**
-   * Maps the image read-only so that reads decrypt straight out of the page cache into the
-   * caller's buffer (one pass over the data instead of pread's copy plus a decrypt in place).
-   * Off with EBSIM_DEVICE_MMAP=0, and wherever mmap fails; reads then use pread.
+   * Maps the image (MAP_SHARED: the page cache itself) so that reads decrypt straight out of it
+   * into the caller's buffer and writes encrypt straight into it: one pass over the data instead
+   * of pread/pwrite's copy plus a cipher pass in place. Writes go through it only if `fd` is
+   * open for writing. Off with EBSIM_DEVICE_MMAP=0, and wherever mmap fails: pread/pwrite then.
    */
   mapImage(fd: number, length: number): boolean {
     if (process.env.EBSIM_DEVICE_MMAP === '0' || !this.addon.mapImage) return false;
@@ -130,18 +131,30 @@ export class NativeSectorIO {
   }
 
   /**
-   * Encrypts `src` (whole sectors) into `dst` and writes it at sector `firstSector`. `dst` may be
-   * `src` itself (the caller gives up its contents: scratch mode); otherwise `src` is untouched.
+   * Encrypts `src` (whole sectors) and writes it at sector `firstSector`, through `dst` as a
+   * work buffer unless the image is mapped. `dst` may be `src` itself (the caller gives up its
+   * contents: scratch mode); otherwise `src` is untouched. `dst`'s contents are unspecified after.
    */
   encryptWrite(fd: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sectorSize: number): Promise<void> {
     const pos = firstSector * sectorSize;
+    const map = fd === this.mappedFd ? this.map : null;
     return new Promise((resolve, reject) =>
-      this.addon.encryptWrite(fd, pos, src, dst, firstSector, this.sched, this.rounds, (err) => {
-        if (err === 0) return resolve();
-        const msg = `write of ${src.length} bytes at ${pos} failed: ${errnoName(err)}`;
-        const name = errnoName(err);
-        reject(name === 'ENOSPC' || name === 'EDQUOT' ? new NoSpaceError(msg) : new DeviceIOError(msg));
-      }),
+      this.addon.encryptWrite(
+        fd,
+        pos,
+        src,
+        dst,
+        firstSector,
+        this.sched,
+        this.rounds,
+        (err) => {
+          if (err === 0) return resolve();
+          const msg = `write of ${src.length} bytes at ${pos} failed: ${errnoName(err)}`;
+          const name = errnoName(err);
+          reject(name === 'ENOSPC' || name === 'EDQUOT' ? new NoSpaceError(msg) : new DeviceIOError(msg));
+        },
+        map,
+      ),
     );
   }
 }

@@ -1,10 +1,11 @@
 // The threaded native data path (src/device/native-io.ts over readDecrypt/encryptWrite in
 // native/src/ebsim_xts.c) and its fallback to the JS path.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BlockDevice, SECTOR_SIZE } from '../../src/device/block-device.js';
-import { DeviceIOError } from '../../src/device/errors.js';
+import { DeviceIOError, NoSpaceError } from '../../src/device/errors.js';
 import { NativeSectorIO } from '../../src/device/native-io.js';
 import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
 
@@ -167,6 +168,38 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     // What is still there reads fine, through the mapping.
     expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.alloc(4 * SECTOR_SIZE, 9))).toBe(true);
     await dev.close();
+  });
+
+  // A write fault on a hole of a full file system raises SIGBUS, not ENOSPC: a small tmpfs makes
+  // one. Needs root (mount); .ci/run runs as root.
+  it.skipIf(process.getuid?.() !== 0)('a full file system under the mapping: NoSpaceError (via SIGBUS and pwrite), data written before intact', async () => {
+    const fsDir = tempDir('ebsim-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'ebsim-test-full', fsDir]);
+    let dev: BlockDevice | undefined;
+    try {
+      const size = 256 * SECTOR_SIZE; // a sparse 1 MiB image on 256 KiB
+      dev = BlockDevice.open({ imagePath: path.join(fsDir, 'full.img'), sizeBytes: size, key: xtsKey() });
+      expect(dev.codecName).toContain('shared mapping');
+      const written: number[] = [];
+      let refused = 0;
+      for (let s = 0; s < 256; s += 8) {
+        const data = Buffer.alloc(8 * SECTOR_SIZE, 1 + (s % 250));
+        try {
+          await dev.write(s * SECTOR_SIZE, data, { scratch: s % 16 === 0 });
+          written.push(s);
+        } catch (err) {
+          expect(err).toBeInstanceOf(NoSpaceError);
+          refused++;
+        }
+      }
+      expect(refused).toBeGreaterThan(0);
+      expect(written.length).toBeGreaterThan(4); // 256 KiB holds 8 such writes
+      for (const s of written) expect((await dev.read(s * SECTOR_SIZE, 8 * SECTOR_SIZE)).equals(Buffer.alloc(8 * SECTOR_SIZE, 1 + (s % 250)))).toBe(true);
+    } finally {
+      await dev?.close().catch(() => {});
+      execFileSync('umount', ['-l', fsDir]);
+      fs.rmSync(fsDir, { recursive: true, force: true });
+    }
   });
 
   it('pass-through stays on the JS path by default, runs natively with native: true and stores plaintext', async () => {
