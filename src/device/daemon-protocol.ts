@@ -12,6 +12,8 @@ export interface DaemonConfig {
   pidFile: string;
   /** Bench-only: serve the image without encryption (the ceiling of the FUSE path). */
   passThrough?: boolean;
+  /** Bench-only, with passThrough: 'js' (synchronous pread/pwrite on the JS thread, the default) or 'native' (the encrypted path's threaded, mapped I/O). */
+  passThroughIO?: 'js' | 'native';
   /** Also copy log lines to stderr (foreground mode). */
   logToStderr?: boolean;
 }

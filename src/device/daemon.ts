@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   try {
     const key = await receiveKey();
     if (key === null && !cfg.passThrough) throw new Error('no data key received (and passThrough is off)');
-    device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, io: ioMode() });
+    device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, io: ioMode(), native: cfg.passThrough ? cfg.passThroughIO === 'native' : undefined });
     if (key) key.fill(0); // the cipher keeps its own copy; drop ours
     fuse = new DeviceFuse(cfg.fuseDir, device, { log, fsname: `ebsim-${cfg.volumeId}` });
     await fuse.mount();

@@ -34,6 +34,8 @@ export interface MountVolumeOptions {
   attachOnly?: boolean;
   /** Bench-only: no encryption on the same FUSE path (the ceiling). */
   passThrough?: boolean;
+  /** Bench-only, with passThrough: which I/O path serves it (see DaemonConfig). */
+  passThroughIO?: 'js' | 'native';
   daemonScript?: string;
 }
 
@@ -133,6 +135,7 @@ export async function mountVolume(opts: MountVolumeOptions): Promise<MountedVolu
       logPath: paths.logPath,
       pidFile: paths.pidFile,
       passThrough: opts.passThrough,
+      passThroughIO: opts.passThroughIO,
     };
     daemon = await startDaemon(cfg, opts.passThrough ? null : opts.key, { foreground: opts.foreground, daemonScript: opts.daemonScript });
     state.daemonPid = daemon.pid;
