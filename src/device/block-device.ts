@@ -151,23 +151,8 @@ export class BlockDevice {
           // Native and aligned: the whole request (up to 1 MiB from FUSE) is one job on the pool,
           // decrypted straight into the caller's buffer; the JS thread sees one completion.
           await this.readSectors(out.subarray(0, end - offset), s0);
-        } else for (let cs = s0; cs < s1; cs += CHUNK_BYTES / SECTOR_SIZE) {
-          const ce = Math.min(s1, cs + CHUNK_BYTES / SECTOR_SIZE);
-          const from = Math.max(offset, cs * SECTOR_SIZE);
-          const to = Math.min(end, ce * SECTOR_SIZE);
-          if (from === cs * SECTOR_SIZE && to === ce * SECTOR_SIZE) {
-            // Aligned: read straight into the caller's buffer and decrypt there.
-            await this.readSectors(out.subarray(from - offset, to - offset), cs);
-          } else {
-            const tmp = this.pool.take();
-            try {
-              const work = tmp.subarray(0, (ce - cs) * SECTOR_SIZE);
-              await this.readSectors(work, cs);
-              work.copy(out, from - offset, from - cs * SECTOR_SIZE, to - cs * SECTOR_SIZE);
-            } finally {
-              this.pool.give(tmp);
-            }
-          }
+        } else {
+          await this.readChunks(offset, end, out);
         }
       } finally {
         release();
@@ -178,11 +163,36 @@ export class BlockDevice {
     });
   }
 
+  /** Reads [offset, end) into `out` chunk by chunk, through a pool buffer where a chunk is partial. */
+  private async readChunks(offset: number, end: number, out: Buffer): Promise<void> {
+    const s0 = Math.floor(offset / SECTOR_SIZE);
+    const s1 = Math.ceil(end / SECTOR_SIZE);
+    for (let cs = s0; cs < s1; cs += CHUNK_BYTES / SECTOR_SIZE) {
+      const ce = Math.min(s1, cs + CHUNK_BYTES / SECTOR_SIZE);
+      const from = Math.max(offset, cs * SECTOR_SIZE);
+      const to = Math.min(end, ce * SECTOR_SIZE);
+      if (from === cs * SECTOR_SIZE && to === ce * SECTOR_SIZE) {
+        // Aligned: read straight into the caller's buffer and decrypt there.
+        await this.readSectors(out.subarray(from - offset, to - offset), cs);
+        continue;
+      }
+      const tmp = this.pool.take();
+      try {
+        const work = tmp.subarray(0, (ce - cs) * SECTOR_SIZE);
+        await this.readSectors(work, cs);
+        work.copy(out, from - offset, from - cs * SECTOR_SIZE, to - cs * SECTOR_SIZE);
+      } finally {
+        this.pool.give(tmp);
+      }
+    }
+  }
+
   /**
    * Writes all of `data` at `offset`; a write past the end is refused whole with NoSpaceError.
    * With `scratch`, the caller gives up `data`'s contents: a whole-sector write is encrypted in
    * place there instead of in a copy (the FUSE adapter passes libfuse's request buffer, which
-   * nobody reads after the reply).
+   * nobody reads after the reply). On the native path with the image mapped, whole sectors are
+   * encrypted straight from `data` into the page cache either way.
    */
   async write(offset: number, data: Uint8Array, opts: { scratch?: boolean } = {}): Promise<number> {
     checkRange(offset, data.length);
