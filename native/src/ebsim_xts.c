@@ -400,7 +400,9 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
 //     it and redoes the request with pread/pwrite, which either succeed or name the errno.
 //   unmapImage(map): unmaps now instead of at garbage collection.
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -413,6 +415,7 @@ typedef struct {
   size_t len;
   int writable;
 } image_map;
+static const napi_type_tag IMAGE_MAP_TAG = {0x6562736d696d6167ULL, 0x656d617076310001ULL}; // "ebsmimag" "emapv1"
 
 typedef struct {
   napi_async_work work;
@@ -440,11 +443,13 @@ static void crypt_sectors(io_req *r, int enc, uint8_t *data, size_t sectors, uin
   xts_crypt(r->sched, r->nr, enc, data, DEV_SECTOR, sectors, tweak);
 }
 
-// SIGBUS on the mapping: a thread inside read_mapped() jumps back to its io_execute(); any
-// other SIGBUS goes to the handler that was there before (by default: the process dies, as it
-// would have without us).
-static __thread sigjmp_buf *bus_guard;
+// SIGBUS on the mapping: a thread inside read_mapped()/write_mapped() jumps back to its
+// io_execute(); any other SIGBUS goes to the handler that was there before, or takes the default
+// action (the process dies, as it would have without us).
+// initial-exec TLS: reading it in the handler must not call __tls_get_addr (which may allocate).
+static __thread sigjmp_buf *volatile bus_guard __attribute__((tls_model("initial-exec")));
 static struct sigaction previous_bus;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
 static int bus_handler_installed;
 
 static void on_sigbus(int sig, siginfo_t *info, void *uc) {
@@ -455,12 +460,51 @@ static void on_sigbus(int sig, siginfo_t *info, void *uc) {
       previous_bus.sa_sigaction(sig, info, uc);
       return;
     }
-  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != SIG_IGN) {
+  } else if (previous_bus.sa_handler == SIG_IGN) {
+    return;
+  } else if (previous_bus.sa_handler != SIG_DFL) {
     previous_bus.sa_handler(sig);
     return;
   }
-  signal(SIGBUS, SIG_DFL); // the faulting access runs again and now takes the default action
+  signal(SIGBUS, SIG_DFL);
+  raise(SIGBUS); // SA_NODEFER: delivered now, with the default action
 }
+
+static void install_bus_handler(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  bus_handler_installed = sigaction(SIGBUS, &sa, &previous_bus) == 0;
+}
+
+// Only pages already in the page cache are read or written through the mapping. A write fault
+// on a page that is not would first read it from disk (pwrite of a whole page does not), a read
+// fault on a tmpfs hole would allocate a page (read() does not), and cold reads are better
+// served by read()'s own readahead. So a request whose pages are not all resident uses
+// pread/pwrite, and the mapping is the fast path for the page-cache hits that dominate.
+static int map_check = 1; // tests turn it off to reach the SIGBUS fallback on purpose
+
+static int resident(const uint8_t *addr, size_t len) {
+  if (!map_check) return 1;
+  const size_t page = 4096; // sectors and offsets are 4096-aligned; x86-64 pages are 4 KiB
+  unsigned char vec[256];
+  for (size_t done = 0; done < len;) {
+    size_t n = (len - done + page - 1) / page;
+    if (n > sizeof vec) n = sizeof vec;
+    if (mincore((void *)(addr + done), n * page, vec) != 0) return 0;
+    for (size_t i = 0; i < n; i++)
+      if (!(vec[i] & 1)) return 0;
+    done += n * page;
+  }
+  return 1;
+}
+
+// Requests served through a mapping, and those that faulted there and were redone with
+// pread/pwrite: ioStats() -> [mappedReads, mappedWrites, faults]. Tests use them to prove
+// which path ran.
+static uint64_t stat_mapped_reads, stat_mapped_writes, stat_faults;
 
 // Decrypts (or copies) the request's sectors from the mapping into buf; holes read as zeros.
 static void read_mapped(io_req *r) {
@@ -505,7 +549,8 @@ static void write_mapped(io_req *r) {
 
 static int fits_mapping(const io_req *r) {
   const image_map *m = r->map;
-  return m && m->base && (!r->encrypt_write || m->writable) && (uint64_t)r->offset <= m->len && r->len <= m->len - (uint64_t)r->offset;
+  return m && m->base && (!r->encrypt_write || m->writable) && (uint64_t)r->offset <= m->len && r->len <= m->len - (uint64_t)r->offset &&
+         resident(m->base + r->offset, r->len);
 }
 
 static void io_execute(napi_env env, void *data) {
@@ -516,14 +561,19 @@ static void io_execute(napi_env env, void *data) {
     // The handler runs with SA_NODEFER, so jumping out leaves SIGBUS unblocked (no mask to save).
     if (sigsetjmp(jb, 0) == 0) {
       bus_guard = &jb;
+      atomic_signal_fence(memory_order_seq_cst); // the guard is set before the first access
       if (r->encrypt_write) write_mapped(r);
       else read_mapped(r);
+      atomic_signal_fence(memory_order_seq_cst);
       bus_guard = NULL;
+      __atomic_fetch_add(r->encrypt_write ? &stat_mapped_writes : &stat_mapped_reads, 1, __ATOMIC_RELAXED);
       return;
     }
-    // SIGBUS: an I/O error under the mapping, a file that shrank, or (writing into a hole) a
-    // full file system. Redo it with pread/pwrite, which either succeed or name the errno.
+    // SIGBUS: an I/O error under the mapping, a file that shrank or was evicted and cannot be
+    // read back, a full file system under a hole. Redo it with pread/pwrite, which either
+    // succeed or name the errno.
     bus_guard = NULL;
+    __atomic_fetch_add(&stat_faults, 1, __ATOMIC_RELAXED);
     r->holes = 0;
   }
   if (r->encrypt_write) {
@@ -640,7 +690,9 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   if (argc > map_arg) {
     napi_valuetype mt;
     napi_typeof(env, a[map_arg], &mt);
-    if (mt == napi_external) napi_get_value_external(env, a[map_arg], (void **)&map);
+    bool tagged = false;
+    if (mt == napi_external && napi_check_object_type_tag(env, a[map_arg], &IMAGE_MAP_TAG, &tagged) == napi_ok && tagged)
+      napi_get_value_external(env, a[map_arg], (void **)&map);
     else if (mt != napi_undefined && mt != napi_null) return throw_error(env, "map: expected mapImage()'s result or null");
   }
   io_req *r = (io_req *)calloc(1, sizeof *r);
@@ -661,10 +713,8 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   napi_create_reference(env, a[k + 3], 1, &r->cb_ref);
   napi_create_reference(env, dst_v, 1, &r->buf_ref);
   if (encrypt_write && dst != buf) napi_create_reference(env, a[2], 1, &r->src_ref);
-  if (map) {
-    r->map = map;
-    napi_create_reference(env, a[map_arg], 1, &r->map_ref); // the mapping outlives the request
-  }
+  // The mapping must outlive the request: without the reference, no mapping for this one.
+  if (map && napi_create_reference(env, a[map_arg], 1, &r->map_ref) == napi_ok) r->map = map;
   napi_value name;
   napi_create_string_utf8(env, encrypt_write ? "ebsim:encryptWrite" : "ebsim:readDecrypt", NAPI_AUTO_LENGTH, &name);
   if (napi_create_async_work(env, NULL, name, io_execute, io_complete, r, &r->work) != napi_ok ||
@@ -687,15 +737,19 @@ static void unmap_image(napi_env env, void *data, void *hint) {
   free(m);
 }
 
-// unmapImage(map): unmaps now rather than at garbage collection. Reads given this map afterwards
-// use pread. The caller must have no read in flight with it (BlockDevice.close drains first).
+// unmapImage(map): unmaps now rather than at garbage collection. Requests given this map
+// afterwards use pread/pwrite. The caller must have no request in flight with it
+// (BlockDevice.close drains first).
 static napi_value js_unmap_image(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   image_map *m = NULL;
   napi_valuetype t;
-  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external) return throw_error(env, "map: expected mapImage()'s result");
+  bool tagged = false;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, argv[0], &IMAGE_MAP_TAG, &tagged) != napi_ok || !tagged)
+    return throw_error(env, "map: expected mapImage()'s result");
   napi_get_value_external(env, argv[0], (void **)&m);
   if (m && m->base) {
     munmap(m->base, m->len);
@@ -714,15 +768,8 @@ static napi_value js_map_image(napi_env env, napi_callback_info info) {
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_error(env, "fd: expected a non-negative integer");
   if (napi_get_value_int64(env, argv[1], &length) != napi_ok || length <= 0) return throw_error(env, "length: expected a positive integer");
   napi_get_null(env, &out);
-  if (!bus_handler_installed) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGBUS, &sa, &previous_bus) != 0) return out;
-    bus_handler_installed = 1;
-  }
+  pthread_once(&bus_once, install_bus_handler); // once per process, whatever the threads
+  if (!bus_handler_installed) return out;
   // Writable where the descriptor allows it (opened read-write), else read-only.
   int writable = 1;
   void *base = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -742,7 +789,36 @@ static napi_value js_map_image(napi_env env, napi_callback_info info) {
   if (napi_create_external(env, m, unmap_image, NULL, &out) != napi_ok) {
     unmap_image(env, m, NULL);
     napi_get_null(env, &out);
+  } else {
+    napi_type_tag_object(env, out, &IMAGE_MAP_TAG); // readDecrypt/encryptWrite accept no other external
   }
+  return out;
+}
+
+// ioStats() -> [mappedReads, mappedWrites, faults] since load.
+static napi_value js_io_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arr, v;
+  napi_create_array_with_length(env, 3, &arr);
+  uint64_t vals[3] = {__atomic_load_n(&stat_mapped_reads, __ATOMIC_RELAXED), __atomic_load_n(&stat_mapped_writes, __ATOMIC_RELAXED),
+                      __atomic_load_n(&stat_faults, __ATOMIC_RELAXED)};
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_create_double(env, (double)vals[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
+  return arr;
+}
+
+// setMapCheck(on) -> boolean: tests only. Off, requests go through the mapping without the
+// page-cache residency check, so that a fault there (and the pread/pwrite fallback) can be made.
+static napi_value js_set_map_check(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool on = true;
+  if (argc >= 1) napi_get_value_bool(env, argv[0], &on);
+  map_check = on ? 1 : 0;
+  napi_get_boolean(env, map_check, &out);
   return out;
 }
 
@@ -761,6 +837,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"encryptWrite", NULL, js_encrypt_write, NULL, NULL, NULL, napi_default, NULL},
     {"mapImage", NULL, js_map_image, NULL, NULL, NULL, napi_default, NULL},
     {"unmapImage", NULL, js_unmap_image, NULL, NULL, NULL, napi_default, NULL},
+    {"ioStats", NULL, js_io_stats, NULL, NULL, NULL, napi_default, NULL},
+    {"setMapCheck", NULL, js_set_map_check, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -53,9 +53,16 @@ export function daemonThreadpoolSize(): string {
  * EBSIM_FUSE_MAX_PAGES=32..256 overrides; 32 is the kernel's default, i.e. off.
  */
 export function fuseMaxPages(): number {
+  if (!kernelHasMaxPages()) return 32;
   const forced = process.env.EBSIM_FUSE_MAX_PAGES;
   if (forced && /^[0-9]+$/.test(forced)) return Math.max(32, Math.min(256, Number(forced)));
   return 256;
+}
+
+/** FUSE_MAX_PAGES came with Linux 4.20; the preload makes the same check. */
+function kernelHasMaxPages(): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  return m !== null && (Number(m[1]) > 4 || (Number(m[1]) === 4 && Number(m[2]) >= 20));
 }
 
 function daemonEnv(): NodeJS.ProcessEnv {

@@ -20,6 +20,8 @@ interface IoAddon {
   readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number, holes: number) => void, map?: ImageMap | null): void;
   mapImage?(fd: number, length: number): ImageMap | null;
   unmapImage?(map: ImageMap): void;
+  ioStats?(): [number, number, number];
+  setMapCheck?(on: boolean): boolean;
   encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void, map?: ImageMap | null): void;
 }
 
@@ -86,8 +88,10 @@ export class NativeSectorIO {
   /**
    * Maps the image (MAP_SHARED: the page cache itself) so that reads decrypt straight out of it
    * into the caller's buffer and writes encrypt straight into it: one pass over the data instead
-   * of pread/pwrite's copy plus a cipher pass in place. Writes go through it only if `fd` is
-   * open for writing. Off with EBSIM_DEVICE_MMAP=0, and wherever mmap fails: pread/pwrite then.
+   * of pread/pwrite's copy plus a cipher pass in place. Only requests whose pages are already in
+   * the page cache use it (the addon checks with mincore); writes only if `fd` is open for
+   * writing. Off with EBSIM_DEVICE_MMAP=0, and wherever mmap fails: pread/pwrite then.
+   * Called once per fd, right after open (nothing can be in flight yet).
    */
   mapImage(fd: number, length: number): boolean {
     if (process.env.EBSIM_DEVICE_MMAP === '0' || !this.addon.mapImage) return false;
@@ -95,6 +99,23 @@ export class NativeSectorIO {
     this.map = this.addon.mapImage(fd, length);
     this.mappedFd = this.map ? fd : -1;
     return this.map !== null;
+  }
+
+  /**
+   * Requests served through a mapping since the addon loaded, and those that faulted there and
+   * were redone with pread/pwrite (all devices of the process). Zeros without the addon.
+   */
+  static mappedIO(): { reads: number; writes: number; faults: number } {
+    const [reads, writes, faults] = loadAddon()?.ioStats?.() ?? [0, 0, 0];
+    return { reads, writes, faults };
+  }
+
+  /**
+   * Tests only: with `false`, requests use the mapping without first checking that their pages
+   * are in the page cache, so that a fault (and the pread/pwrite fallback) can be provoked.
+   */
+  static setMapResidencyCheck(on: boolean): void {
+    loadAddon()?.setMapCheck?.(on);
   }
 
   /** Unmaps now (BlockDevice.close, after its requests have drained). */

@@ -136,6 +136,7 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     expect(unmapped.codecName).not.toContain('mapping');
     const rnd = prng(14);
     const plain = Buffer.alloc(size);
+    const before = NativeSectorIO.mappedIO();
     for (let i = 0; i < 60; i++) {
       // Writes through either device (pwrite on its own fd), then reads of every shape through
       // both: the mapping is the page cache, so it sees the other fd's writes at once.
@@ -153,54 +154,81 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
       }
     }
     expect((await mapped.read(0, size)).equals(plain)).toBe(true);
+    // Sectors in the page cache went through the mapping both ways (first writes into holes,
+    // not yet cached, through pwrite), and nothing faulted.
+    const after = NativeSectorIO.mappedIO();
+    expect(after.reads - before.reads).toBeGreaterThan(20);
+    expect(after.writes - before.writes).toBeGreaterThan(5);
+    expect(after.faults).toBe(before.faults);
     await Promise.all([mapped.close(), unmapped.close()]);
   });
 
-  it('survives SIGBUS on the mapping (the image shrank under it): the read fails with the errno from pread, again and again', async () => {
+  it('survives SIGBUS on the mapping (the image shrank under it): each read fails with the errno from pread, on every pool thread', async () => {
     const p = image();
-    const key = xtsKey();
-    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 16 * SECTOR_SIZE, key });
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 16 * SECTOR_SIZE, key: xtsKey() });
     expect(dev.codecName).toContain('shared mapping');
     await dev.write(0, Buffer.alloc(16 * SECTOR_SIZE, 9));
     fs.truncateSync(p, 4 * SECTOR_SIZE);
-    // Past the new end the mapping faults (SIGBUS); the same thread must catch it every time.
-    for (let i = 0; i < 5; i++) await expect(dev.read(8 * SECTOR_SIZE, 4 * SECTOR_SIZE)).rejects.toThrow(/short read/);
-    // What is still there reads fine, through the mapping.
+    // Without the residency check the reads touch the mapping past the new end: SIGBUS, caught
+    // by whichever pool thread faulted, then pread reports the short read. Three times as many
+    // faults as pool threads, so that each thread is likely to take several.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const before = NativeSectorIO.mappedIO();
+    NativeSectorIO.setMapResidencyCheck(false);
+    try {
+      const reads = Array.from({ length: 3 * threads }, () => dev.read(8 * SECTOR_SIZE, 4 * SECTOR_SIZE));
+      for (const r of reads) await expect(r).rejects.toThrow(/short read/);
+    } finally {
+      NativeSectorIO.setMapResidencyCheck(true);
+    }
+    expect(NativeSectorIO.mappedIO().faults - before.faults).toBe(3 * threads);
+    // What is still there reads fine.
     expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.alloc(4 * SECTOR_SIZE, 9))).toBe(true);
     await dev.close();
   });
 
-  // A write fault on a hole of a full file system raises SIGBUS, not ENOSPC: a small tmpfs makes
-  // one. Needs root (mount); .ci/run runs as root.
-  it.skipIf(process.getuid?.() !== 0)('a full file system under the mapping: NoSpaceError (via SIGBUS and pwrite), data written before intact', async () => {
-    const fsDir = tempDir('ebsim-full-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'ebsim-test-full', fsDir]);
-    let dev: BlockDevice | undefined;
-    try {
-      const size = 256 * SECTOR_SIZE; // a sparse 1 MiB image on 256 KiB
-      dev = BlockDevice.open({ imagePath: path.join(fsDir, 'full.img'), sizeBytes: size, key: xtsKey() });
-      expect(dev.codecName).toContain('shared mapping');
-      const written: number[] = [];
-      let refused = 0;
-      for (let s = 0; s < 256; s += 8) {
-        const data = Buffer.alloc(8 * SECTOR_SIZE, 1 + (s % 250));
-        try {
-          await dev.write(s * SECTOR_SIZE, data, { scratch: s % 16 === 0 });
-          written.push(s);
-        } catch (err) {
-          expect(err).toBeInstanceOf(NoSpaceError);
-          refused++;
+  // A full file system under a sparse image: a small tmpfs. With the residency check (the
+  // default) writes into holes go through pwrite and get ENOSPC; without it they fault on the
+  // mapping (SIGBUS, not an errno) and the fallback pwrite gets ENOSPC. Needs root for mount;
+  // .ci/run runs as root.
+  for (const check of [true, false]) {
+    it.skipIf(process.getuid?.() !== 0)(`a full file system under the image: NoSpaceError, data written before intact (residency check ${check ? 'on' : 'off: via SIGBUS'})`, async () => {
+      const fsDir = tempDir('ebsim-full-');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'ebsim-test-full', fsDir]);
+      let dev: BlockDevice | undefined;
+      const before = NativeSectorIO.mappedIO();
+      NativeSectorIO.setMapResidencyCheck(check);
+      try {
+        const size = 256 * SECTOR_SIZE; // a sparse 1 MiB image on 256 KiB
+        dev = BlockDevice.open({ imagePath: path.join(fsDir, 'full.img'), sizeBytes: size, key: xtsKey() });
+        expect(dev.codecName).toContain('shared mapping');
+        const written: number[] = [];
+        let refused = 0;
+        for (let s = 0; s < 256; s += 8) {
+          const data = Buffer.alloc(8 * SECTOR_SIZE, 1 + (s % 250));
+          try {
+            await dev.write(s * SECTOR_SIZE, data, { scratch: s % 16 === 0 });
+            written.push(s);
+          } catch (err) {
+            expect(err).toBeInstanceOf(NoSpaceError);
+            refused++;
+          }
         }
+        expect(refused).toBeGreaterThan(0);
+        expect(written.length).toBeGreaterThan(4); // 256 KiB holds 8 such writes
+        const faults = NativeSectorIO.mappedIO().faults - before.faults;
+        if (check) expect(faults).toBe(0);
+        else expect(faults).toBeGreaterThanOrEqual(refused);
+        NativeSectorIO.setMapResidencyCheck(true);
+        for (const s of written) expect((await dev.read(s * SECTOR_SIZE, 8 * SECTOR_SIZE)).equals(Buffer.alloc(8 * SECTOR_SIZE, 1 + (s % 250)))).toBe(true);
+      } finally {
+        NativeSectorIO.setMapResidencyCheck(true);
+        await dev?.close().catch(() => {});
+        execFileSync('umount', ['-l', fsDir]);
+        fs.rmSync(fsDir, { recursive: true, force: true });
       }
-      expect(refused).toBeGreaterThan(0);
-      expect(written.length).toBeGreaterThan(4); // 256 KiB holds 8 such writes
-      for (const s of written) expect((await dev.read(s * SECTOR_SIZE, 8 * SECTOR_SIZE)).equals(Buffer.alloc(8 * SECTOR_SIZE, 1 + (s % 250)))).toBe(true);
-    } finally {
-      await dev?.close().catch(() => {});
-      execFileSync('umount', ['-l', fsDir]);
-      fs.rmSync(fsDir, { recursive: true, force: true });
-    }
-  });
+    });
+  }
 
   it('pass-through stays on the JS path by default, runs natively with native: true and stores plaintext', async () => {
     const plainDefault = BlockDevice.open({ imagePath: image(), sizeBytes: 8 * SECTOR_SIZE, key: null });
