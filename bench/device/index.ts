@@ -90,12 +90,11 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   if (missing) return { rows: [], notes: [`skipped: ${missing.message}`] };
   if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
   const sizeMiB = ctx.quick ? 256 : 1024;
-  const seconds = ctx.quick ? 2 : 5;
-  const rounds = 3;
+  const seconds = ctx.quick ? 2 : 4;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ebsim-bench-'));
   const samples = new Map<string, Record<string, number[]>>();
   const notes: string[] = [
-    `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; median of ${rounds} rounds; targets interleaved per job, in an order that rotates each round, with \`sync\` before every job so that one target's write-back does not land in another's measurement`,
+    `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; targets interleaved per job, in an order that rotates each round, with \`sync\` before every job so that one target's write-back does not land in another's measurement; median of 3 rounds with --quick, else of one round per target (each target then runs once in every position)`,
     'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher, served two ways: synchronous pread/pwrite on the JS thread (js), and the encrypted path\'s threaded I/O through a shared mapping with the cipher left out (native); the ceiling is the better of the two, job by job',
     fuseInitPreload()
       ? 'ebsim daemons run with ebsim_fuse_init.so (FUSE_ASYNC_DIO: the loop device\'s O_DIRECT requests reach the daemon concurrently)'
@@ -127,6 +126,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       await runJob(t.dir, { name: 'seq_write', rw: 'write', bs: '1M', iodepth: 4 }, sizeMiB, 0);
       samples.set(name, {});
     }
+    const rounds = ctx.quick ? 3 : targets.length;
     for (let round = 0; round < rounds; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const job of JOBS) {
