@@ -18,14 +18,15 @@ interface IoAddon {
   supported(): string | null;
   expandKeys(key: Uint8Array, sched: Uint8Array): number;
   readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number, holes: number) => void, map?: ImageMap | null): void;
+  encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void, map?: ImageMap | null): void;
+  // Optional: an addon built before they existed still serves pread/pwrite.
   mapImage?(fd: number, length: number): ImageMap | null;
   unmapImage?(map: ImageMap): void;
   ioStats?(): [number, number, number];
   setMapCheck?(on: boolean): boolean;
-  encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void, map?: ImageMap | null): void;
 }
 
-/** An opaque handle to a read-only shared mapping of a backing image (native mapImage()). */
+/** An opaque handle to a shared mapping of a backing image (native mapImage()). */
 type ImageMap = { readonly __brand: 'ImageMap' };
 
 const ADDON = join('native', 'build', 'Release', 'ebsim_xts.node');
