@@ -7,12 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchContext, BenchResult, BenchRow, BenchSuite } from '../harness.js';
-import { daemonThreadpoolSize, fuseInitPreload, fuseMaxPages } from '../../src/device/daemon-client.js';
+import { daemonReadPages, daemonThreadpoolSize, fuseInitPreload } from '../../src/device/daemon-client.js';
 import { run as runCommand, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
 
 const MiB = 1 << 20;
+const PASS_JS = 'ebsim pass-through (js)';
+const PASS_NATIVE = 'ebsim pass-through (native)';
 const CEILING = 'ebsim pass-through (best of js, native)';
 
 interface Job {
@@ -102,12 +104,12 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     ['js', 'sync', 'async'].includes(process.env.EBSIM_DEVICE_IO ?? '')
       ? `EBSIM_DEVICE_IO=${process.env.EBSIM_DEVICE_IO}: the encrypted daemon decrypts and encrypts on its JS thread (JS data path)`
       : `encrypted daemon: whole-sector decrypt / encrypt in native code on libuv's pool (UV_THREADPOOL_SIZE=${daemonThreadpoolSize()}) if the native XTS engine is built, straight from / into a shared mapping of the image unless EBSIM_DEVICE_MMAP=0`,
-    `FUSE reads of up to ${(fuseInitPreload() ? fuseMaxPages() : 32) * 4} KiB (FUSE_MAX_PAGES via the same preload; EBSIM_FUSE_MAX_PAGES=32 for 128 KiB)`,
+    `FUSE reads of up to ${daemonReadPages() * 4} KiB (FUSE_MAX_PAGES via the same preload; EBSIM_FUSE_MAX_PAGES=32 for 128 KiB)`,
   ];
   const makers: [string, () => Promise<Target>][] = [
     ['ebsim encrypted', () => ebsimTarget(root, 'ebsim encrypted', null, (sizeMiB + 512) * MiB)],
-    ['ebsim pass-through (js)', () => ebsimTarget(root, 'ebsim pass-through (js)', 'js', (sizeMiB + 512) * MiB)],
-    ['ebsim pass-through (native)', () => ebsimTarget(root, 'ebsim pass-through (native)', 'native', (sizeMiB + 512) * MiB)],
+    [PASS_JS, () => ebsimTarget(root, PASS_JS, 'js', (sizeMiB + 512) * MiB)],
+    [PASS_NATIVE, () => ebsimTarget(root, PASS_NATIVE, 'native', (sizeMiB + 512) * MiB)],
     ['plain disk', async () => {
       const dir = path.join(root, 'plain');
       fs.mkdirSync(dir);
@@ -145,8 +147,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const results = new Map([...samples].map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([j, xs]) => [j, median(xs)]))]));
   // The ceiling: the better pass-through, job by job.
-  const js = results.get('ebsim pass-through (js)');
-  const native = results.get('ebsim pass-through (native)');
+  const js = results.get(PASS_JS);
+  const native = results.get(PASS_NATIVE);
   if (js && native) results.set(CEILING, Object.fromEntries(JOBS.map((j) => [j.name, Math.max(js[j.name] ?? 0, native[j.name] ?? 0)])));
   const rows: BenchRow[] = [...results].map(([target, r]) => ({
     target,

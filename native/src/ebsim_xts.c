@@ -265,10 +265,6 @@ AESNI static void xts_crypt_from(const uint8_t *sched, int nr, int enc, int stre
   }
 }
 
-static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units, const uint8_t *tweak) {
-  xts_crypt_from(sched, nr, enc, 0, data, data, unit_len, units, tweak);
-}
-
 // memcpy with non-temporal stores into 64-byte-aligned dst (len a multiple of 64), like the
 // cipher's streaming path: what pass-through writes into the page cache with.
 AESNI static void stream_copy(uint8_t *dst, const uint8_t *src, size_t len) {
@@ -301,9 +297,6 @@ static int expand_keys(const uint8_t *key, size_t len, uint8_t *sched) { (void)k
 static void xts_crypt_from(const uint8_t *sched, int nr, int enc, int stream, const uint8_t *src, uint8_t *data, size_t unit_len,
                            size_t units, const uint8_t *tweak) {
   (void)sched; (void)nr; (void)enc; (void)stream; (void)src; (void)data; (void)unit_len; (void)units; (void)tweak;
-}
-static void xts_crypt(const uint8_t *sched, int nr, int enc, uint8_t *data, size_t unit_len, size_t units, const uint8_t *tweak) {
-  xts_crypt_from(sched, nr, enc, 0, data, data, unit_len, units, tweak);
 }
 static void stream_copy(uint8_t *dst, const uint8_t *src, size_t len) { memcpy(dst, src, len); }
 #endif
@@ -397,7 +390,7 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
   if (tlen != 16) return throw_error(env, "tweak: expected 16 bytes");
   if (dlen % unit_len != 0) return throw_error(env, "data: length is not a whole number of data units");
   if (unsupported_reason()) return throw_error(env, unsupported_reason());
-  if (dlen) xts_crypt(sched, nr, enc, data, unit_len, dlen / unit_len, tweak);
+  if (dlen) xts_crypt_from(sched, nr, enc, 0, data, data, unit_len, dlen / unit_len, tweak);
   return NULL;
 }
 
@@ -461,10 +454,34 @@ static int sector_is_zero(const uint8_t *p) {
   return memcmp(p, p + 16, DEV_SECTOR - 16) == 0; // p[0..16) is zero: zero iff it equals itself shifted
 }
 
-static void crypt_sectors(io_req *r, int enc, uint8_t *data, size_t sectors, uint64_t first) {
+// XTS over whole sectors from src into dst (the same buffer, or not overlapping), tweak = the
+// first sector's number; `stream` as for xts_crypt_from.
+static void crypt_sectors(io_req *r, int enc, int stream, const uint8_t *src, uint8_t *dst, size_t sectors, uint64_t first) {
   uint8_t tweak[16] = {0};
   memcpy(tweak, &first, 8); // little-endian sector number, high half zero
-  xts_crypt(r->sched, r->nr, enc, data, DEV_SECTOR, sectors, tweak);
+  xts_crypt_from(r->sched, r->nr, enc, stream, src, dst, DEV_SECTOR, sectors, tweak);
+}
+
+// Decrypts the request's sectors from src (buf itself after a pread, or the mapping) into buf,
+// in maximal runs of non-hole sectors, one call each; an all-zero (never written) sector reads
+// as zeros and is counted in holes.
+static void decrypt_runs(io_req *r, const uint8_t *src) {
+  size_t n = r->len / DEV_SECTOR, run = (size_t)-1;
+  for (size_t i = 0; i <= n; i++) {
+    int hole = i < n && sector_is_zero(src + i * DEV_SECTOR);
+    if (i < n && !hole) {
+      if (run == (size_t)-1) run = i;
+      continue;
+    }
+    if (hole) {
+      if (src != r->buf) memset(r->buf + i * DEV_SECTOR, 0, DEV_SECTOR);
+      r->holes++;
+    }
+    if (run != (size_t)-1) {
+      crypt_sectors(r, 0, 0, src + run * DEV_SECTOR, r->buf + run * DEV_SECTOR, i - run, r->first_sector + run);
+      run = (size_t)-1;
+    }
+  }
 }
 
 // SIGBUS on the mapping: a thread inside read_mapped()/write_mapped() jumps back to its
@@ -537,25 +554,7 @@ static void read_mapped(io_req *r) {
     memcpy(r->buf, src, r->len);
     return;
   }
-  size_t n = r->len / DEV_SECTOR, run = (size_t)-1;
-  for (size_t i = 0; i <= n; i++) {
-    int hole = i < n && sector_is_zero(src + i * DEV_SECTOR);
-    if (i < n && !hole) {
-      if (run == (size_t)-1) run = i;
-      continue;
-    }
-    if (hole) {
-      memset(r->buf + i * DEV_SECTOR, 0, DEV_SECTOR);
-      r->holes++;
-    }
-    if (run != (size_t)-1) {
-      uint8_t tweak[16] = {0};
-      uint64_t first = r->first_sector + run;
-      memcpy(tweak, &first, 8);
-      xts_crypt_from(r->sched, r->nr, 0, 0, src + run * DEV_SECTOR, r->buf + run * DEV_SECTOR, DEV_SECTOR, i - run, tweak);
-      run = (size_t)-1;
-    }
-  }
+  decrypt_runs(r, src);
 }
 
 // Encrypts (or copies) src straight into the mapping: the page cache, as pwrite would fill it,
@@ -568,9 +567,7 @@ static void write_mapped(io_req *r) {
     else memcpy(dst, r->src, r->len);
     return;
   }
-  uint8_t tweak[16] = {0};
-  memcpy(tweak, &r->first_sector, 8);
-  xts_crypt_from(r->sched, r->nr, 1, ((uintptr_t)dst & 63) == 0, r->src, dst, DEV_SECTOR, r->len / DEV_SECTOR, tweak);
+  crypt_sectors(r, 1, ((uintptr_t)dst & 63) == 0, r->src, dst, r->len / DEV_SECTOR, r->first_sector);
 }
 
 static int fits_mapping(const io_req *r) {
@@ -604,7 +601,7 @@ static void io_execute(napi_env env, void *data) {
   }
   if (r->encrypt_write) {
     if (r->src != r->buf) memcpy(r->buf, r->src, r->len);
-    if (r->has_key) crypt_sectors(r, 1, r->buf, r->len / DEV_SECTOR, r->first_sector);
+    if (r->has_key) crypt_sectors(r, 1, 0, r->buf, r->buf, r->len / DEV_SECTOR, r->first_sector);
     size_t done = 0;
     while (done < r->len) {
       ssize_t n = pwrite(r->fd, r->buf + done, r->len - done, r->offset + (int64_t)done);
@@ -631,21 +628,7 @@ static void io_execute(napi_env env, void *data) {
     }
     done += (size_t)n;
   }
-  if (!r->has_key) return;
-  // Decrypt maximal runs of non-hole sectors in one call each; holes stay zero.
-  size_t n = r->len / DEV_SECTOR, run = (size_t)-1;
-  for (size_t i = 0; i <= n; i++) {
-    int hole = i < n && sector_is_zero(r->buf + i * DEV_SECTOR);
-    if (i < n && !hole) {
-      if (run == (size_t)-1) run = i;
-      continue;
-    }
-    if (hole) r->holes++;
-    if (run != (size_t)-1) {
-      crypt_sectors(r, 0, r->buf + run * DEV_SECTOR, i - run, r->first_sector + run);
-      run = (size_t)-1;
-    }
-  }
+  if (r->has_key) decrypt_runs(r, r->buf);
 }
 
 static void io_complete(napi_env env, napi_status status, void *data) {

@@ -52,7 +52,7 @@ export function daemonThreadpoolSize(): string {
  * 128 KiB ones, measured about 1.5x faster sequential reads through loop + ext4).
  * EBSIM_FUSE_MAX_PAGES=32..256 overrides; 32 is the kernel's default, i.e. off.
  */
-export function fuseMaxPages(): number {
+function fuseMaxPages(): number {
   if (!kernelHasMaxPages()) return 32;
   const forced = process.env.EBSIM_FUSE_MAX_PAGES;
   if (forced && /^[0-9]+$/.test(forced)) return Math.max(32, Math.min(256, Number(forced)));
@@ -65,13 +65,18 @@ function kernelHasMaxPages(): boolean {
   return m !== null && (Number(m[1]) > 4 || (Number(m[1]) === 4 && Number(m[2]) >= 20));
 }
 
+/** Pages per FUSE read the daemon will get: fuseMaxPages() with the preload, else the kernel's 32. */
+export function daemonReadPages(): number {
+  return fuseInitPreload() ? fuseMaxPages() : 32;
+}
+
 function daemonEnv(): NodeJS.ProcessEnv {
-  const base = { ...process.env, UV_THREADPOOL_SIZE: daemonThreadpoolSize() };
+  // EBSIM_FUSE_MAX_PAGES tells the preload what to ask for and the daemon which max_read to mount with.
+  const base = { ...process.env, UV_THREADPOOL_SIZE: daemonThreadpoolSize(), EBSIM_FUSE_MAX_PAGES: String(daemonReadPages()) };
   const preload = fuseInitPreload();
-  // Without the preload nobody asks for more pages, so the daemon keeps max_read at 128 KiB.
-  if (!preload) return { ...base, EBSIM_FUSE_INIT_PRELOAD: '', EBSIM_FUSE_MAX_PAGES: '32' };
+  if (!preload) return { ...base, EBSIM_FUSE_INIT_PRELOAD: '' };
   const others = (process.env.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== preload);
-  return { ...base, LD_PRELOAD: [...others, preload].join(':'), EBSIM_FUSE_INIT_PRELOAD: preload, EBSIM_FUSE_MAX_PAGES: String(fuseMaxPages()) };
+  return { ...base, LD_PRELOAD: [...others, preload].join(':'), EBSIM_FUSE_INIT_PRELOAD: preload };
 }
 
 export interface StartedDaemon {

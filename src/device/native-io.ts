@@ -96,7 +96,6 @@ export class NativeSectorIO {
    */
   mapImage(fd: number, length: number): boolean {
     if (process.env.EBSIM_DEVICE_MMAP === '0' || !this.addon.mapImage) return false;
-    this.unmapImage();
     this.map = this.addon.mapImage(fd, length);
     this.mappedFd = this.map ? fd : -1;
     return this.map !== null;

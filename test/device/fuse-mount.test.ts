@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { SECTOR_SIZE } from '../../src/device/block-device.js';
-import { fuseInitPreload, fuseMaxPages } from '../../src/device/daemon-client.js';
+import { daemonReadPages, fuseInitPreload } from '../../src/device/daemon-client.js';
 import { pidAlive, waitFor, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../src/device/mount.js';
 import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
@@ -88,7 +88,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     const readSizes = /request sizes: writes .* \| reads (.*)/.exec(log)?.[1] ?? '';
     const largeReads = [...readSizes.matchAll(/<=(\d+)K:(\d+)/g)].filter(([, k, n]) => Number(k) > 128 && Number(n) > 0);
     // 256 pages unless EBSIM_FUSE_MAX_PAGES says otherwise or the kernel predates FUSE_MAX_PAGES.
-    const pages = fuseMaxPages();
+    const pages = daemonReadPages();
     if (preload) {
       expect(log).toContain(`O_DIRECT from the loop device: asynchronous (FUSE_ASYNC_DIO requested by ${preload})`);
       expect(log).toMatch(new RegExp(`ebsim_fuse_init: FUSE_INIT reply \\(protocol 7\\.\\d+\\) sent with FUSE_ASYNC_DIO, flags 0x[0-9a-f]+, max_pages ${pages}\\n`));
