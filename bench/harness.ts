@@ -13,6 +13,8 @@ export interface BenchContext {
 export interface BenchResult {
   rows: BenchRow[];
   notes?: string[];
+  /** Raw measurements behind the rows (JSON output only), e.g. every round of every target. */
+  samples?: unknown;
 }
 
 export interface BenchSuite {

@@ -16,6 +16,14 @@ const MiB = 1 << 20;
 const PASS_JS = 'ebsim pass-through (js)';
 const PASS_NATIVE = 'ebsim pass-through (native)';
 const CEILING = 'ebsim pass-through (best of js, native)';
+const EBSIM_TARGETS = ['ebsim encrypted', PASS_JS, PASS_NATIVE];
+
+/** Rounds for the ebsim targets, and for the references (disk, gocryptfs): EBSIM_BENCH_ROUNDS overrides the first. */
+function roundPlan(quick: boolean): { rounds: number; referenceRounds: number } {
+  const env = Number(process.env.EBSIM_BENCH_ROUNDS);
+  const rounds = Number.isInteger(env) && env > 0 ? env : quick ? 3 : 7;
+  return { rounds, referenceRounds: Math.min(rounds, 3) };
+}
 
 interface Job {
   name: 'seq_write' | 'seq_read' | 'rand_read' | 'rand_write';
@@ -93,10 +101,11 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
   const sizeMiB = ctx.quick ? 256 : 1024;
   const seconds = ctx.quick ? 2 : 4;
+  const plan = roundPlan(ctx.quick);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ebsim-bench-'));
   const samples = new Map<string, Record<string, number[]>>();
   const notes: string[] = [
-    `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; targets interleaved per job, in an order that rotates each round, with \`sync\` before every job so that one target's write-back does not land in another's measurement; median of 3 rounds with --quick, else of one round per target (each target then runs once in every position)`,
+    `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; per job, the three ebsim targets back to back in an order that rotates each round, then the references; \`sync\` before every job so that one target's write-back does not land in another's measurement; ${plan.rounds} rounds (EBSIM_BENCH_ROUNDS), the references in ${plan.referenceRounds}; each figure is the median of its rounds, and the paired ratio is the median of per-round ratios`,
     'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher, served two ways: synchronous pread/pwrite on the JS thread (js), and the encrypted path\'s threaded I/O through a shared mapping with the cipher left out (native); the ceiling is the better of the two, job by job',
     fuseInitPreload()
       ? 'ebsim daemons run with ebsim_fuse_init.so (FUSE_ASYNC_DIO: the loop device\'s O_DIRECT requests reach the daemon concurrently)'
@@ -128,12 +137,16 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       await runJob(t.dir, { name: 'seq_write', rw: 'write', bs: '1M', iodepth: 4 }, sizeMiB, 0);
       samples.set(name, {});
     }
-    const rounds = ctx.quick ? 3 : targets.length;
-    for (let round = 0; round < rounds; round++) {
-      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    const ebsim = targets.filter((t) => EBSIM_TARGETS.includes(t.name));
+    const references = targets.filter((t) => !EBSIM_TARGETS.includes(t.name));
+    for (let round = 0; round < plan.rounds; round++) {
       for (const job of JOBS) {
+        // The three ebsim targets back to back, in an order that rotates each round, so that each
+        // round's encrypted / pass-through ratio compares measurements seconds apart; the
+        // references (disk, gocryptfs) after them, in fewer rounds.
+        const order = [...rotate(ebsim, round), ...(round < plan.referenceRounds ? rotate(references, round) : [])];
         for (const t of order) {
-          ctx.log(`round ${round + 1}/${rounds} ${job.name} on ${t.name}`);
+          ctx.log(`round ${round + 1}/${plan.rounds} ${job.name} on ${t.name}`);
           await runCommand('sync', []);
           ((samples.get(t.name)![job.name] ??= [])).push(await runJob(t.dir, job, sizeMiB, seconds));
         }
@@ -144,29 +157,64 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     await cleanupStale(path.join(root, 'run')).catch(() => {});
     fs.rmSync(root, { recursive: true, force: true });
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const results = new Map([...samples].map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([j, xs]) => [j, median(xs)]))]));
   // The ceiling: the better pass-through, job by job.
   const js = results.get(PASS_JS);
   const native = results.get(PASS_NATIVE);
   if (js && native) results.set(CEILING, Object.fromEntries(JOBS.map((j) => [j.name, Math.max(js[j.name] ?? 0, native[j.name] ?? 0)])));
-  const rows: BenchRow[] = [...results].map(([target, r]) => ({
-    target,
-    'seq write MiB/s': r.seq_write ?? null,
-    'seq read MiB/s': r.seq_read ?? null,
-    '4k rand read IOPS': r.rand_read ?? null,
-    '4k rand write IOPS': r.rand_write ?? null,
-  }));
+  const rows: BenchRow[] = [...results].map(([target, r]) => jobRow(target, (j) => r[j] ?? null));
   const ratio = (a: string, b: string, label: string) => {
     const x = results.get(a);
     const y = results.get(b);
-    if (!x || !y) return;
-    const q = (k: string) => (y[k] ? Number((x[k]! / y[k]!).toFixed(2)) : null);
-    rows.push({ target: label, 'seq write MiB/s': q('seq_write'), 'seq read MiB/s': q('seq_read'), '4k rand read IOPS': q('rand_read'), '4k rand write IOPS': q('rand_write') });
+    if (x && y) rows.push(jobRow(label, (k) => (y[k] ? round2(x[k]! / y[k]!) : null)));
   };
-  ratio('ebsim encrypted', CEILING, 'ratio encrypted / best pass-through (target >= 0.9)');
+  ratio('ebsim encrypted', CEILING, 'ratio of medians: encrypted / best pass-through');
+  // Paired: each round's encrypted figure over the better of that round's two pass-throughs.
+  // Drift of the machine between rounds cancels out of these; the better-of-two in the
+  // denominator makes them, if anything, low.
+  const paired = pairedRatios(samples.get('ebsim encrypted'), samples.get(PASS_JS), samples.get(PASS_NATIVE));
+  if (paired) {
+    rows.push(jobRow('paired ratio encrypted / best pass-through, median of rounds (target >= 0.9)', (k) => round2(median(paired[k]!))));
+    rows.push(jobRow('  paired ratio, lowest - highest round', (k) => `${round2(Math.min(...paired[k]!))} - ${round2(Math.max(...paired[k]!))}`));
+  }
   ratio('ebsim encrypted', 'gocryptfs', 'ratio encrypted / gocryptfs (target >= 2 sequential)');
-  return { rows, notes };
+  return { rows, notes, samples: Object.fromEntries(samples) };
+}
+
+function rotate<T>(xs: T[], by: number): T[] {
+  return xs.map((_, i) => xs[(i + by) % xs.length]!);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function round2(x: number): number {
+  return Number(x.toFixed(2));
+}
+
+function jobRow(target: string, value: (job: Job['name']) => number | string | null): BenchRow {
+  return {
+    target,
+    'seq write MiB/s': value('seq_write'),
+    'seq read MiB/s': value('seq_read'),
+    '4k rand read IOPS': value('rand_read'),
+    '4k rand write IOPS': value('rand_write'),
+  };
+}
+
+/** Per job, round by round: encrypted / max(js, native) of the same round. */
+export function pairedRatios(
+  enc: Record<string, number[]> | undefined,
+  js: Record<string, number[]> | undefined,
+  native: Record<string, number[]> | undefined,
+): Record<string, number[]> | null {
+  if (!enc || !js || !native) return null;
+  return Object.fromEntries(
+    JOBS.map((j) => [j.name, (enc[j.name] ?? []).map((e, r) => e / Math.max(js[j.name]![r]!, native[j.name]![r]!))]),
+  );
 }
 
 export const suite: BenchSuite = {
