@@ -101,6 +101,43 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     }
   });
 
+  it('keeps its FUSE worker threads for the life of the mount when ebsim_fuse_init.so is built (no churn, so no leaked libuv handles)', async () => {
+    const preload = fuseInitPreload();
+    const v = vol();
+    const m = await mountVolume({ ...v, format: 'ext4' });
+    const logPath = path.join(stateDir, `${v.volumeId}.log`);
+    const workers = () =>
+      new Set(
+        fs.readdirSync(`/proc/${m.daemonPid}/task`).filter((tid) => {
+          try {
+            return fs.readFileSync(`/proc/${m.daemonPid}/task/${tid}/comm`, 'utf8').startsWith('ebsim-fuse-');
+          } catch {
+            return false; // a thread that ended between readdir and read
+          }
+        }),
+      );
+    const startedPerLog = () => Math.max(0, ...[...fs.readFileSync(logPath, 'utf8').matchAll(/ebsim_fuse_init: FUSE workers now (\d+)/g)].map((x) => Number(x[1])));
+    // A burst fills the loop device's queue and drains it; libfuse 2.9's own loop ends every
+    // worker beyond ten idle ones after each burst and starts new ones for the next.
+    const burst = (i: number) =>
+      sh('fio', [`--name=burst${i}`, `--filename=${v.mountpoint}/burst.bin`, '--size=16M', '--rw=randrw', '--bs=4k', '--direct=1', '--ioengine=libaio', '--iodepth=32', '--io_size=8M', '--output-format=terse']);
+    burst(0);
+    const first = workers();
+    if (!preload) {
+      expect(first.size).toBe(0); // libfuse's own loop: its threads are not ours
+      await unmountVolume(v.volumeId, stateDir);
+      return;
+    }
+    expect(first.size).toBeGreaterThan(1); // concurrent requests needed more than one worker
+    for (let i = 1; i <= 3; i++) burst(i);
+    const later = workers();
+    for (const tid of first) expect(later.has(tid)).toBe(true); // no worker ended
+    expect(later.size).toBe(startedPerLog()); // and every worker ever started is still there
+    expect(later.size).toBeLessThanOrEqual(64);
+    await unmountVolume(v.volumeId, stateDir);
+    expect(pidAlive(m.daemonPid!)).toBe(false);
+  });
+
   it('keeps plaintext off the backing image, whose sectors are node:crypto AES-256-XTS', async () => {
     const v = vol();
     await mountVolume({ ...v, format: 'ext4' });
