@@ -22,6 +22,9 @@
  * whatever its size field says, and its reply is written with writev from the daemon's buffer.
  * The reply is extended to the 7.28 layout up to max_pages (32 bytes, time_gran left 0 =
  * unchanged); the kernel reads the fields by flag, and libfuse never sees the change.
+ *
+ * The same library also runs libfuse's worker loop with threads that stay for the life of the
+ * mount: see ebsim_fuse_loop.c.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -407,6 +407,9 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
 //     dst in place and pwrites it at offset. src is never modified unless dst is src; dst's
 //     contents afterwards are unspecified.
 // sched null means pass-through (no cipher). The key schedule is copied into the request.
+// With cb null, either call runs at once on the calling thread, through the mapping only, and
+// returns the hole count (writes: 0), or -1 when the request's pages are not all in the page
+// cache (or a fault interrupted it): then nothing was reported and the caller queues it as usual.
 //   mapImage(fd, length) -> external | null
 //     maps the image MAP_SHARED (read-write if fd allows, else read-only): the page cache itself,
 //     coherent with pread/pwrite, and flushed by fdatasync like any other dirty page. Passed as
@@ -576,29 +579,36 @@ static int fits_mapping(const io_req *r) {
          resident(m->base + r->offset, r->len);
 }
 
+// Serves the request through the mapping if all its pages are in the page cache; 0 if it did
+// not (no mapping, pages not resident, or SIGBUS on the way: then nothing was reported, and
+// pread/pwrite redo it whole).
+static int serve_from_mapping(io_req *r) {
+  if (!fits_mapping(r)) return 0;
+  sigjmp_buf jb;
+  // The handler runs with SA_NODEFER, so jumping out leaves SIGBUS unblocked (no mask to save).
+  if (sigsetjmp(jb, 0) == 0) {
+    bus_guard = &jb;
+    atomic_signal_fence(memory_order_seq_cst); // the guard is set before the first access
+    if (r->encrypt_write) write_mapped(r);
+    else read_mapped(r);
+    atomic_signal_fence(memory_order_seq_cst);
+    bus_guard = NULL;
+    __atomic_fetch_add(r->encrypt_write ? &stat_mapped_writes : &stat_mapped_reads, 1, __ATOMIC_RELAXED);
+    return 1;
+  }
+  // SIGBUS: an I/O error under the mapping, a file that shrank or was evicted and cannot be
+  // read back, a full file system under a hole.
+  bus_guard = NULL;
+  __atomic_fetch_add(&stat_faults, 1, __ATOMIC_RELAXED);
+  r->holes = 0;
+  return 0;
+}
+
 static void io_execute(napi_env env, void *data) {
   (void)env;
   io_req *r = (io_req *)data;
-  if (fits_mapping(r)) {
-    sigjmp_buf jb;
-    // The handler runs with SA_NODEFER, so jumping out leaves SIGBUS unblocked (no mask to save).
-    if (sigsetjmp(jb, 0) == 0) {
-      bus_guard = &jb;
-      atomic_signal_fence(memory_order_seq_cst); // the guard is set before the first access
-      if (r->encrypt_write) write_mapped(r);
-      else read_mapped(r);
-      atomic_signal_fence(memory_order_seq_cst);
-      bus_guard = NULL;
-      __atomic_fetch_add(r->encrypt_write ? &stat_mapped_writes : &stat_mapped_reads, 1, __ATOMIC_RELAXED);
-      return;
-    }
-    // SIGBUS: an I/O error under the mapping, a file that shrank or was evicted and cannot be
-    // read back, a full file system under a hole. Redo it with pread/pwrite, which either
-    // succeed or name the errno.
-    bus_guard = NULL;
-    __atomic_fetch_add(&stat_faults, 1, __ATOMIC_RELAXED);
-    r->holes = 0;
-  }
+  if (serve_from_mapping(r)) return;
+  // Not through the mapping: pread/pwrite, which either succeed or name the errno.
   if (r->encrypt_write) {
     if (r->src != r->buf) memcpy(r->buf, r->src, r->len);
     if (r->has_key) crypt_sectors(r, 1, 0, r->buf, r->buf, r->len / DEV_SECTOR, r->first_sector);
@@ -692,7 +702,7 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   }
   napi_valuetype ct;
   napi_typeof(env, a[k + 3], &ct);
-  if (ct != napi_function) return throw_error(env, "cb: expected a function");
+  if (ct != napi_function && ct != napi_null) return throw_error(env, "cb: expected a function or null");
   if (blen % DEV_SECTOR != 0) return throw_error(env, "buf: length is not a whole number of 4096-byte sectors");
   image_map *map = NULL;
   const size_t map_arg = encrypt_write ? 8 : 7;
@@ -704,7 +714,8 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
       napi_get_value_external(env, a[map_arg], (void **)&map);
     else if (mt != napi_undefined && mt != napi_null) return throw_error(env, "map: expected mapImage()'s result or null");
   }
-  io_req *r = (io_req *)calloc(1, sizeof *r);
+  io_req sync_req;
+  io_req *r = ct == napi_null ? memset(&sync_req, 0, sizeof sync_req) : calloc(1, sizeof *r);
   if (!r) return throw_error(env, "out of memory");
   r->fd = fd;
   r->encrypt_write = encrypt_write;
@@ -717,6 +728,18 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   if (sched) {
     r->has_key = 1;
     memcpy(r->sched, sched, SCHED_BYTES);
+  }
+  if (ct == napi_null) {
+    // Synchronous, on the calling (JS) thread, and only from or into the page cache: a small
+    // request costs less here than a hop through the pool. Nothing here blocks on the disk; a
+    // request that would is left to the caller's asynchronous call, which redoes it whole.
+    r->map = map;
+    int served = serve_from_mapping(r);
+    volatile uint8_t *p = r->sched; // round keys are secrets
+    for (size_t i = 0; i < SCHED_BYTES; i++) p[i] = 0;
+    napi_value result;
+    napi_create_int32(env, served ? (int32_t)r->holes : -1, &result);
+    return result;
   }
   // References keep the buffers (and so their memory) alive until the request completes.
   napi_create_reference(env, a[k + 3], 1, &r->cb_ref);

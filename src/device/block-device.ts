@@ -57,10 +57,28 @@ export interface BlockDeviceStats {
   bytesRead: number;
   bytesWritten: number;
   readModifyWrites: number;
+  /** Reads served at once on the JS thread from the page cache (INLINE_MAX_BYTES). */
+  inlineReads: number;
   holesRead: number;
 }
 
 const ZERO_SECTOR = Buffer.alloc(SECTOR_SIZE);
+
+/**
+ * On the native path, whole-sector reads up to this size whose pages are all in the page cache
+ * are served at once on the JS thread (NativeSectorIO.readCached) instead of through the pool,
+ * whose hop costs more than such a read's work: 4 KiB random reads went from ~34.7k to ~38.7k
+ * IOPS. Writes always take the pool: a write into the page cache can wait (for a page under
+ * write-back, in the file system's page_mkwrite), and done inline it measured ~6% slower.
+ * EBSIM_DEVICE_INLINE_MAX (bytes, 0 = never) overrides.
+ */
+export const INLINE_MAX_BYTES = inlineMax();
+
+function inlineMax(): number {
+  const env = process.env.EBSIM_DEVICE_INLINE_MAX;
+  const n = env === undefined || env === '' ? NaN : Number(env);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 16 * 1024;
+}
 
 export function cipherCodec(key: Uint8Array): SectorCodec {
   const c = createSectorCipher(key, { sectorSize: SECTOR_SIZE });
@@ -81,7 +99,7 @@ export class BlockDevice {
   readonly size: number;
   readonly sectorSize = SECTOR_SIZE;
   readonly encrypted: boolean;
-  readonly stats: BlockDeviceStats = { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0, readModifyWrites: 0, holesRead: 0 };
+  readonly stats: BlockDeviceStats = { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0, readModifyWrites: 0, inlineReads: 0, holesRead: 0 };
   private fd: number;
   private readonly codec: SectorCodec | null;
   private readonly lock = new RangeLock();
@@ -148,9 +166,17 @@ export class BlockDevice {
       const release = await this.lock.acquire(s0, s1, false);
       try {
         if (this.nio && offset === s0 * SECTOR_SIZE && end === s1 * SECTOR_SIZE) {
-          // Native and aligned: the whole request (up to 1 MiB from FUSE) is one job on the pool,
-          // decrypted straight into the caller's buffer; the JS thread sees one completion.
-          await this.readSectors(out.subarray(0, end - offset), s0);
+          // Native and aligned: a small request in the page cache is served at once; otherwise
+          // the whole request (up to 1 MiB from FUSE) is one job on the pool, decrypted straight
+          // into the caller's buffer, and the JS thread sees one completion.
+          const whole = out.subarray(0, end - offset);
+          const holes = whole.length <= INLINE_MAX_BYTES ? this.nio.readCached(this.fd, whole, s0, SECTOR_SIZE) : -1;
+          if (holes >= 0) {
+            this.stats.holesRead += holes;
+            this.stats.inlineReads++;
+          } else {
+            await this.readSectors(whole, s0);
+          }
         } else {
           await this.readChunks(offset, end, out);
         }

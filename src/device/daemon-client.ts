@@ -22,7 +22,9 @@ const FUSE_INIT_LIBRARY = path.join('native', 'build', 'ebsim_fuse_init.so');
 /**
  * native/build/ebsim_fuse_init.so, found from here upwards (src/device or dist/src/device), or
  * null when it is not built or EBSIM_FUSE_ASYNC_DIO=0. Preloaded into the daemon, it adds
- * FUSE_ASYNC_DIO to the FUSE_INIT reply, which libfuse 2.9 cannot do: see native/src/ebsim_fuse_init.c.
+ * FUSE_ASYNC_DIO (and FUSE_MAX_PAGES) to the FUSE_INIT reply, which libfuse 2.9 cannot do
+ * (native/src/ebsim_fuse_init.c), and runs libfuse's worker loop with threads that stay for the
+ * life of the mount (native/src/ebsim_fuse_loop.c).
  */
 export function fuseInitPreload(): string | null {
   if (process.env.EBSIM_FUSE_ASYNC_DIO === '0' || process.platform !== 'linux') return null;

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { BlockDevice, SECTOR_SIZE } from '../../src/device/block-device.js';
+import { BlockDevice, INLINE_MAX_BYTES, SECTOR_SIZE } from '../../src/device/block-device.js';
 import { DeviceIOError, NoSpaceError } from '../../src/device/errors.js';
 import { NativeSectorIO } from '../../src/device/native-io.js';
 import { setNativeWide } from '../../src/xts/native.js';
@@ -184,13 +184,78 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     NativeSectorIO.setMapResidencyCheck(false);
     try {
       // All in flight at once, each with its expectation attached from the start.
-      await Promise.all(Array.from({ length: 3 * threads }, () => expect(dev.read(8 * SECTOR_SIZE, 4 * SECTOR_SIZE)).rejects.toThrow(/short read/)));
+      // 32 KiB reads: above INLINE_MAX_BYTES, so they go to the pool (small ones: next test).
+      expect(8 * SECTOR_SIZE).toBeGreaterThan(INLINE_MAX_BYTES);
+      await Promise.all(Array.from({ length: 3 * threads }, () => expect(dev.read(8 * SECTOR_SIZE, 8 * SECTOR_SIZE)).rejects.toThrow(/short read/)));
     } finally {
       NativeSectorIO.setMapResidencyCheck(true);
     }
     expect(NativeSectorIO.mappedIO().faults - before.faults).toBe(3 * threads);
     // What is still there reads fine.
     expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.alloc(4 * SECTOR_SIZE, 9))).toBe(true);
+    await dev.close();
+  });
+
+  it('serves small reads of cached sectors at once on the JS thread, and leaves the rest (not cached, faulting) to the pool', async () => {
+    const key = xtsKey();
+    const p = image();
+    const sectors = 64;
+    const plain = Buffer.alloc(sectors * SECTOR_SIZE);
+    const rnd = prng(21);
+    for (let i = 0; i < 40 * SECTOR_SIZE; i++) plain[i] = Math.floor(rnd() * 256);
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: sectors * SECTOR_SIZE, key });
+    await dev.write(0, plain.subarray(0, 40 * SECTOR_SIZE)); // sectors 40.. stay holes
+    await dev.close();
+
+    const fd = fs.openSync(p, 'r+');
+    onTestFinished(() => fs.closeSync(fd));
+    const unmapped = NativeSectorIO.create(key)!;
+    const buf = Buffer.alloc(4 * SECTOR_SIZE);
+    expect(unmapped.readCached(fd, buf, 0, SECTOR_SIZE)).toBe(-1); // no mapping: nothing to serve from
+    const nio = NativeSectorIO.create(key)!;
+    expect(nio.mapImage(fd, sectors * SECTOR_SIZE)).toBe(true);
+    onTestFinished(() => nio.unmapImage());
+    const before = NativeSectorIO.mappedIO();
+    // Written sectors are in the page cache: served synchronously, decrypted, no hole counted.
+    for (const s of [0, 3, 17, 36]) {
+      buf.fill(0xee);
+      expect(nio.readCached(fd, buf, s, SECTOR_SIZE)).toBe(0);
+      expect(buf.equals(plain.subarray(s * SECTOR_SIZE, (s + 4) * SECTOR_SIZE))).toBe(true);
+    }
+    expect(NativeSectorIO.mappedIO().reads - before.reads).toBe(4);
+    // Holes never read are not in the page cache: not served (the caller queues the read).
+    expect(nio.readCached(fd, buf, 48, SECTOR_SIZE)).toBe(-1);
+    // Once a pooled read has brought them in, they are, and read as zeros counted as holes.
+    expect(await nio.readDecrypt(fd, buf, 48, SECTOR_SIZE)).toBe(4);
+    buf.fill(0xee);
+    expect(nio.readCached(fd, buf, 48, SECTOR_SIZE)).toBe(4);
+    expect(buf.equals(Buffer.alloc(4 * SECTOR_SIZE))).toBe(true);
+    // A fault on the JS thread (the image shrank under the mapping, residency check off) is
+    // caught there too: not served, counted, and the process lives on.
+    fs.ftruncateSync(fd, 8 * SECTOR_SIZE);
+    const faultsBefore = NativeSectorIO.mappedIO().faults;
+    NativeSectorIO.setMapResidencyCheck(false);
+    try {
+      expect(nio.readCached(fd, buf, 16, SECTOR_SIZE)).toBe(-1);
+    } finally {
+      NativeSectorIO.setMapResidencyCheck(true);
+    }
+    expect(NativeSectorIO.mappedIO().faults).toBe(faultsBefore + 1);
+    await expect(nio.readDecrypt(fd, buf, 16, SECTOR_SIZE)).rejects.toThrow(/short read/);
+  });
+
+  it('serves small aligned reads of cached sectors inline through BlockDevice, larger or uncached ones on the pool', async () => {
+    const dev = BlockDevice.open({ imagePath: image(), sizeBytes: 32 * SECTOR_SIZE, key: xtsKey() });
+    const data = Buffer.alloc(4 * SECTOR_SIZE);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+    expect((await dev.read(16 * SECTOR_SIZE, 4 * SECTOR_SIZE)).equals(Buffer.alloc(4 * SECTOR_SIZE))).toBe(true); // holes, not cached
+    expect(dev.stats.inlineReads).toBe(0);
+    await dev.write(0, data);
+    expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(data)).toBe(true);
+    expect(dev.stats.inlineReads).toBe(1);
+    expect((await dev.read(0, 8 * SECTOR_SIZE)).equals(Buffer.concat([data, Buffer.alloc(4 * SECTOR_SIZE)]))).toBe(true); // 32 KiB: pool
+    expect((await dev.read(100, 4096)).equals(data.subarray(100, 4196))).toBe(true); // unaligned: chunked path
+    expect(dev.stats.inlineReads).toBe(1);
     await dev.close();
   });
 
