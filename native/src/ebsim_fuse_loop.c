@@ -12,8 +12,9 @@
  *
  * What it does: it defines fuse_loop_mt(), which fuse-native calls (through the PLT, so this
  * definition wins), and runs the same loop as libfuse's own: receive a request, process it, and
- * start another worker when the last idle one takes a request, at most EBSIM_FUSE_MAX_WORKERS
- * (default 64; the kernel keeps the rest queued). It uses only libfuse's public low-level calls,
+ * start another worker when the last idle one takes a request (FORGETs not counted, as in
+ * libfuse; FUSE_THREAD_STACK honoured). The differences: no worker ends before the unmount, and
+ * there are at most EBSIM_FUSE_MAX_WORKERS (default 64; the kernel keeps the rest queued). It uses only libfuse's public low-level calls,
  * looked up in the already loaded libfuse.so.2. EBSIM_FUSE_LIBFUSE_LOOP=1, or any of those calls
  * missing, hands over to libfuse's own fuse_loop_mt().
  */
@@ -23,6 +24,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +39,15 @@ struct fuse_buf {
   int flags; /* enum fuse_buf_flags */
   void *mem;
   int fd;
-  long pos; /* off_t: 64-bit on x86-64 and every LP64 target */
+  int64_t pos; /* off_t, and libfuse is built with _FILE_OFFSET_BITS=64 */
 };
+
+/* Requests that libfuse does not count against idle workers (fuse_kernel.h), so that a burst of
+ * them does not start threads: the opcode is the second field of struct fuse_in_header. */
+#define FUSE_BUF_IS_FD (1 << 1)
+#define FUSE_FORGET_OPCODE 2
+#define FUSE_BATCH_FORGET_OPCODE 42
+#define IN_HEADER_OPCODE_OFFSET 4
 
 static struct {
   struct fuse_session *(*get_session)(struct fuse *);
@@ -100,6 +109,12 @@ static void log_line(const char *msg, int n) {
 
 static void *work(void *arg);
 
+static int is_forget(const void *request) {
+  uint32_t opcode;
+  memcpy(&opcode, (const char *)request + IN_HEADER_OPCODE_OFFSET, sizeof opcode);
+  return opcode == FUSE_FORGET_OPCODE || opcode == FUSE_BATCH_FORGET_OPCODE;
+}
+
 /* With p->lock held. Workers block SIGTERM/SIGINT/SIGHUP/SIGQUIT, as libfuse's do, so that
  * those reach the JS thread's handlers. */
 static int start_worker(pool *p) {
@@ -115,13 +130,18 @@ static int start_worker(pool *p) {
   sigaddset(&block, SIGHUP);
   sigaddset(&block, SIGQUIT);
   pthread_sigmask(SIG_BLOCK, &block, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  const char *stack = getenv("FUSE_THREAD_STACK"); /* libfuse's own knob, honoured the same way */
+  if (stack && pthread_attr_setstacksize(&attr, (size_t)atoi(stack)) != 0) log_line("invalid FUSE_THREAD_STACK, ignored:", atoi(stack));
   void **args = malloc(2 * sizeof *args); /* the worker frees it */
   int err = args ? 0 : ENOMEM;
   if (args) {
     args[0] = p;
     args[1] = w;
-    err = pthread_create(&w->thread, NULL, work, args);
+    err = pthread_create(&w->thread, &attr, work, args);
   }
+  pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (err) {
     free(args);
@@ -133,6 +153,10 @@ static int start_worker(pool *p) {
   p->workers = w;
   w->index = ++p->started;
   p->idle++;
+  /* Named before it is logged, so that the log never counts a worker not yet visible by name. */
+  char name[16];
+  snprintf(name, sizeof name, "ebsim-fuse-%d", w->index);
+  pthread_setname_np(w->thread, name); /* tests count the workers by this name */
   log_line("FUSE workers now", p->started);
   return 0;
 }
@@ -141,11 +165,6 @@ static void *work(void *arg) {
   pool *p = ((void **)arg)[0];
   worker *w = ((void **)arg)[1];
   free(arg);
-  char name[16];
-  pthread_mutex_lock(&p->lock); /* w->index is written under it, after pthread_create */
-  snprintf(name, sizeof name, "ebsim-fuse-%d", w->index);
-  pthread_mutex_unlock(&p->lock);
-  pthread_setname_np(pthread_self(), name); /* tests count the workers by this name */
   while (!lib.exited(p->se)) {
     struct fuse_chan *ch = p->ch;
     struct fuse_buf fbuf = { .size = p->bufsize, .mem = w->buf };
@@ -162,6 +181,7 @@ static void *work(void *arg) {
       }
       break;
     }
+    const int forget = !(fbuf.flags & FUSE_BUF_IS_FD) && is_forget(fbuf.mem);
     pthread_mutex_lock(&p->lock);
     if (p->exiting) {
       pthread_mutex_unlock(&p->lock);
@@ -169,11 +189,12 @@ static void *work(void *arg) {
     }
     /* The last idle worker took a request: start one more, so the next request never waits for
      * one in flight (libfuse's rule, without its "more than ten idle: end one"). */
-    if (--p->idle == 0 && p->started < p->max_workers) start_worker(p);
+    if (!forget) p->idle--;
+    if (p->idle == 0 && p->started < p->max_workers) start_worker(p);
     pthread_mutex_unlock(&p->lock);
     lib.process_buf(p->se, &fbuf, ch);
     pthread_mutex_lock(&p->lock);
-    p->idle++;
+    if (!forget) p->idle++;
     pthread_mutex_unlock(&p->lock);
   }
   sem_post(&p->finished);
@@ -219,7 +240,10 @@ int fuse_loop_mt(struct fuse *f) {
   const char *off = getenv("EBSIM_FUSE_LIBFUSE_LOOP");
   int resolved = resolve();
   if ((off && strcmp(off, "1") == 0) || !resolved) {
-    if (!lib.libfuse_loop_mt) return -1;
+    if (!lib.libfuse_loop_mt) {
+      log_line("libfuse.so.2's fuse_loop_mt not found: no FUSE loop, pid", (int)getpid());
+      return -1;
+    }
     log_line(resolved ? "libfuse's own worker loop (EBSIM_FUSE_LIBFUSE_LOOP=1), pid" : "libfuse's own worker loop (a call is missing), pid", (int)getpid());
     return lib.libfuse_loop_mt(f);
   }

@@ -407,9 +407,9 @@ static napi_value js_crypt(napi_env env, napi_callback_info info) {
 //     dst in place and pwrites it at offset. src is never modified unless dst is src; dst's
 //     contents afterwards are unspecified.
 // sched null means pass-through (no cipher). The key schedule is copied into the request.
-// With cb null, either call runs at once on the calling thread, through the mapping only, and
-// returns the hole count (writes: 0), or -1 when the request's pages are not all in the page
-// cache (or a fault interrupted it): then nothing was reported and the caller queues it as usual.
+// With cb null (readDecrypt only), the read runs at once on the calling thread, through the
+// mapping only, and returns the hole count, or -1 when the request's pages are not all in the
+// page cache (or a fault interrupted it): then nothing was reported and the caller queues it.
 //   mapImage(fd, length) -> external | null
 //     maps the image MAP_SHARED (read-write if fd allows, else read-only): the page cache itself,
 //     coherent with pread/pwrite, and flushed by fdatasync like any other dirty page. Passed as
@@ -641,6 +641,11 @@ static void io_execute(napi_env env, void *data) {
   if (r->has_key) decrypt_runs(r, r->buf);
 }
 
+static void wipe_sched(io_req *r) {
+  volatile uint8_t *p = r->sched; // round keys are secrets
+  for (size_t i = 0; i < SCHED_BYTES; i++) p[i] = 0;
+}
+
 static void io_complete(napi_env env, napi_status status, void *data) {
   io_req *r = (io_req *)data;
   napi_value cb, global, argv[2];
@@ -654,8 +659,7 @@ static void io_complete(napi_env env, napi_status status, void *data) {
   if (r->src_ref) napi_delete_reference(env, r->src_ref);
   if (r->map_ref) napi_delete_reference(env, r->map_ref);
   napi_delete_async_work(env, r->work);
-  volatile uint8_t *p = r->sched; // round keys are secrets
-  for (size_t i = 0; i < SCHED_BYTES; i++) p[i] = 0;
+  wipe_sched(r);
   free(r);
   napi_value ignored;
   // An exception thrown by the callback stays pending and surfaces as uncaught, as for fs.
@@ -702,7 +706,8 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   }
   napi_valuetype ct;
   napi_typeof(env, a[k + 3], &ct);
-  if (ct != napi_function && ct != napi_null) return throw_error(env, "cb: expected a function or null");
+  // null: reads only (see below); a write into the page cache may wait in the file system.
+  if (ct != napi_function && !(ct == napi_null && !encrypt_write)) return throw_error(env, encrypt_write ? "cb: expected a function" : "cb: expected a function or null");
   if (blen % DEV_SECTOR != 0) return throw_error(env, "buf: length is not a whole number of 4096-byte sectors");
   image_map *map = NULL;
   const size_t map_arg = encrypt_write ? 8 : 7;
@@ -730,13 +735,13 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
     memcpy(r->sched, sched, SCHED_BYTES);
   }
   if (ct == napi_null) {
-    // Synchronous, on the calling (JS) thread, and only from or into the page cache: a small
-    // request costs less here than a hop through the pool. Nothing here blocks on the disk; a
-    // request that would is left to the caller's asynchronous call, which redoes it whole.
+    // A read, synchronous on the calling (JS) thread, and only from the page cache: a small
+    // one costs less here than a hop through the pool. A request whose pages are not all
+    // cached is left to the caller's asynchronous call, which redoes it whole; only a page
+    // evicted between the check and the copy makes this thread wait for the disk.
     r->map = map;
     int served = serve_from_mapping(r);
-    volatile uint8_t *p = r->sched; // round keys are secrets
-    for (size_t i = 0; i < SCHED_BYTES; i++) p[i] = 0;
+    wipe_sched(r);
     napi_value result;
     napi_create_int32(env, served ? (int32_t)r->holes : -1, &result);
     return result;

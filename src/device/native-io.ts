@@ -134,8 +134,9 @@ export class NativeSectorIO {
   /**
    * Serves a whole-sector read at once on the calling thread, if the image is mapped and every
    * page of the request is in the page cache: the hole count, or -1 (then call readDecrypt). For
-   * small requests, where a hop through the pool costs more than the work: no disk wait, and the
-   * cipher's share is a fraction of a microsecond per sector.
+   * small requests, where a hop through the pool costs more than the work: no disk wait (unless
+   * a page is evicted between the check and the copy), and the cipher's share is a fraction of a
+   * microsecond per sector.
    */
   readCached(fd: number, buf: Uint8Array, firstSector: number, sectorSize: number): number {
     if (fd !== this.mappedFd || !this.map) return -1;

@@ -128,11 +128,17 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
       await unmountVolume(v.volumeId, stateDir);
       return;
     }
-    expect(first.size).toBeGreaterThan(1); // concurrent requests needed more than one worker
+    // Enough workers that libfuse's rule (end one while more than ten are idle) would have
+    // ended some once the burst drained.
+    expect(first.size).toBeGreaterThanOrEqual(12);
     for (let i = 1; i <= 3; i++) burst(i);
     const later = workers();
     for (const tid of first) expect(later.has(tid)).toBe(true); // no worker ended
-    expect(later.size).toBe(startedPerLog()); // and every worker ever started is still there
+    // And every worker ever started is still there (polled: background I/O such as an ext4
+    // journal commit may start one between the two reads).
+    await waitFor('the worker count to settle', () => workers().size === startedPerLog(), 2000).catch(() => {});
+    expect(workers().size).toBe(startedPerLog());
+    expect(workers().size).toBeGreaterThanOrEqual(first.size);
     expect(later.size).toBeLessThanOrEqual(64);
     await unmountVolume(v.volumeId, stateDir);
     expect(pidAlive(m.daemonPid!)).toBe(false);

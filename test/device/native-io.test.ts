@@ -225,8 +225,10 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     expect(NativeSectorIO.mappedIO().reads - before.reads).toBe(4);
     // Holes never read are not in the page cache: not served (the caller queues the read).
     expect(nio.readCached(fd, buf, 48, SECTOR_SIZE)).toBe(-1);
-    // Once a pooled read has brought them in, they are, and read as zeros counted as holes.
     expect(await nio.readDecrypt(fd, buf, 48, SECTOR_SIZE)).toBe(4);
+    // Zeros written over them put them in the page cache on any file system (a read of a hole
+    // does not on tmpfs); all-zero sectors still read as zeros, counted as holes.
+    fs.writeSync(fd, Buffer.alloc(4 * SECTOR_SIZE), 0, 4 * SECTOR_SIZE, 48 * SECTOR_SIZE);
     buf.fill(0xee);
     expect(nio.readCached(fd, buf, 48, SECTOR_SIZE)).toBe(4);
     expect(buf.equals(Buffer.alloc(4 * SECTOR_SIZE))).toBe(true);
