@@ -206,7 +206,7 @@ function jobRow(target: string, value: (job: Job['name']) => number | string | n
 }
 
 /** Per job, round by round: encrypted / max(js, native) of the same round. */
-export function pairedRatios(
+function pairedRatios(
   enc: Record<string, number[]> | undefined,
   js: Record<string, number[]> | undefined,
   native: Record<string, number[]> | undefined,
