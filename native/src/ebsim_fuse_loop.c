@@ -86,12 +86,13 @@ static int resolve(void) {
 
 typedef struct worker {
   struct worker *next;
+  struct pool *pool;
   pthread_t thread;
   char *buf;
   int index;
 } worker;
 
-typedef struct {
+typedef struct pool {
   struct fuse_session *se;
   struct fuse_chan *ch;
   size_t bufsize;
@@ -134,17 +135,11 @@ static int start_worker(pool *p) {
   pthread_attr_init(&attr);
   const char *stack = getenv("FUSE_THREAD_STACK"); /* libfuse's own knob, honoured the same way */
   if (stack && pthread_attr_setstacksize(&attr, (size_t)atoi(stack)) != 0) log_line("invalid FUSE_THREAD_STACK, ignored:", atoi(stack));
-  void **args = malloc(2 * sizeof *args); /* the worker frees it */
-  int err = args ? 0 : ENOMEM;
-  if (args) {
-    args[0] = p;
-    args[1] = w;
-    err = pthread_create(&w->thread, &attr, work, args);
-  }
+  w->pool = p;
+  int err = pthread_create(&w->thread, &attr, work, w);
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (err) {
-    free(args);
     free(w->buf);
     free(w);
     return -1;
@@ -162,9 +157,8 @@ static int start_worker(pool *p) {
 }
 
 static void *work(void *arg) {
-  pool *p = ((void **)arg)[0];
-  worker *w = ((void **)arg)[1];
-  free(arg);
+  worker *w = arg;
+  pool *p = w->pool;
   while (!lib.exited(p->se)) {
     struct fuse_chan *ch = p->ch;
     struct fuse_buf fbuf = { .size = p->bufsize, .mem = w->buf };

@@ -447,6 +447,7 @@ typedef struct {
   uint8_t *buf, *src;
   size_t len;
   uint32_t holes;
+  const uint8_t *keys; // the schedule to use: sched below (queued), or the caller's (synchronous)
   uint8_t sched[SCHED_BYTES];
 } io_req;
 
@@ -462,7 +463,7 @@ static int sector_is_zero(const uint8_t *p) {
 static void crypt_sectors(io_req *r, int enc, int stream, const uint8_t *src, uint8_t *dst, size_t sectors, uint64_t first) {
   uint8_t tweak[16] = {0};
   memcpy(tweak, &first, 8); // little-endian sector number, high half zero
-  xts_crypt_from(r->sched, r->nr, enc, stream, src, dst, DEV_SECTOR, sectors, tweak);
+  xts_crypt_from(r->keys, r->nr, enc, stream, src, dst, DEV_SECTOR, sectors, tweak);
 }
 
 // Decrypts the request's sectors from src (buf itself after a pread, or the mapping) into buf,
@@ -730,22 +731,23 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   r->buf = dst;
   r->src = buf;
   r->nr = nr;
-  if (sched) {
-    r->has_key = 1;
-    memcpy(r->sched, sched, SCHED_BYTES);
-  }
+  r->has_key = sched != NULL;
   if (ct == napi_null) {
     // A read, synchronous on the calling (JS) thread, and only from the page cache: a small
     // one costs less here than a hop through the pool. A request whose pages are not all
     // cached is left to the caller's asynchronous call, which redoes it whole; only a page
-    // evicted between the check and the copy makes this thread wait for the disk.
+    // evicted between the check and the copy makes this thread wait for the disk. The
+    // caller's schedule outlives the call: no copy of the keys, nothing to wipe.
+    r->keys = sched;
     r->map = map;
     int served = serve_from_mapping(r);
-    wipe_sched(r);
     napi_value result;
     napi_create_int32(env, served ? (int32_t)r->holes : -1, &result);
     return result;
   }
+  // Queued: the request keeps its own copy of the schedule, wiped when it completes.
+  if (sched) memcpy(r->sched, sched, SCHED_BYTES);
+  r->keys = r->sched;
   // References keep the buffers (and so their memory) alive until the request completes.
   napi_create_reference(env, a[k + 3], 1, &r->cb_ref);
   napi_create_reference(env, dst_v, 1, &r->buf_ref);

@@ -139,14 +139,18 @@ export class NativeSectorIO {
    * microsecond per sector.
    */
   readCached(fd: number, buf: Uint8Array, firstSector: number, sectorSize: number): number {
-    if (fd !== this.mappedFd || !this.map) return -1;
-    return this.addon.readDecrypt(fd, firstSector * sectorSize, buf, firstSector, this.sched, this.rounds, null, this.map);
+    const map = this.mapFor(fd);
+    return map ? this.addon.readDecrypt(fd, firstSector * sectorSize, buf, firstSector, this.sched, this.rounds, null, map) : -1;
+  }
+
+  /** The mapping of `fd`'s image, if this is the descriptor it was made for. */
+  private mapFor(fd: number): ImageMap | null {
+    return fd === this.mappedFd ? this.map : null;
   }
 
   /** Fills `buf` (whole sectors) from sector `firstSector` and decrypts it; resolves to the hole count. */
   readDecrypt(fd: number, buf: Uint8Array, firstSector: number, sectorSize: number): Promise<number> {
     const pos = firstSector * sectorSize;
-    const map = fd === this.mappedFd ? this.map : null;
     return new Promise((resolve, reject) =>
       this.addon.readDecrypt(
         fd,
@@ -160,7 +164,7 @@ export class NativeSectorIO {
           if (err === -1) return reject(new DeviceIOError(`short read at ${pos}: backing image ends before the volume does`));
           reject(new DeviceIOError(`read of ${buf.length} bytes at ${pos} failed: ${errnoName(err)}`));
         },
-        map,
+        this.mapFor(fd),
       ),
     );
   }
@@ -172,7 +176,6 @@ export class NativeSectorIO {
    */
   encryptWrite(fd: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sectorSize: number): Promise<void> {
     const pos = firstSector * sectorSize;
-    const map = fd === this.mappedFd ? this.map : null;
     return new Promise((resolve, reject) =>
       this.addon.encryptWrite(
         fd,
@@ -188,7 +191,7 @@ export class NativeSectorIO {
           const name = errnoName(err);
           reject(name === 'ENOSPC' || name === 'EDQUOT' ? new NoSpaceError(msg) : new DeviceIOError(msg));
         },
-        map,
+        this.mapFor(fd),
       ),
     );
   }
