@@ -22,7 +22,8 @@ export function parseMap(flag: string, value: string): Record<string, string> {
     }
   }
   const body = text.trim().replace(/^\{|\}$/g, '');
-  const out: Record<string, string> = {};
+  // No prototype: a key named "__proto__" is kept as a key, as the JSON form keeps it.
+  const out = Object.create(null) as Record<string, string>;
   if (!body) return out;
   for (const pair of body.split(',')) {
     const eq = pair.indexOf('=');

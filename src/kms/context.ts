@@ -6,6 +6,16 @@ import { ValidationException } from '../errors/index.js';
 
 export type EncryptionContext = Record<string, string>;
 
+/**
+ * A map built from user-supplied keys. It has no prototype, so `m["__proto__"] = v` stores a key
+ * like any other instead of changing the object's prototype (and the pair vanishing).
+ */
+export function userMap<T = string>(entries: Iterable<readonly [string, T]> = []): Record<string, T> {
+  const m = Object.create(null) as Record<string, T>;
+  for (const [k, v] of entries) m[k] = v;
+  return m;
+}
+
 const MAX_CONTEXT_BYTES = 8192;
 
 export function validateContext(value: unknown, field = 'encryptionContext'): EncryptionContext {
@@ -14,7 +24,7 @@ export function validateContext(value: unknown, field = 'encryptionContext'): En
     throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a map of string to string`);
   }
   let size = 0;
-  const out: EncryptionContext = {};
+  const out = userMap();
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (typeof v !== 'string') {
       throw new ValidationException(`1 validation error detected: Value at '${field}.${k}' failed to satisfy constraint: Member must be a string`);

@@ -5,7 +5,7 @@ import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import { ReadCache } from '../store/read-cache.js';
 import type { Principal } from '../iam/principal.js';
-import { contextEquals, contextIncludes, type EncryptionContext } from './context.js';
+import { contextEquals, contextIncludes, userMap, type EncryptionContext } from './context.js';
 
 export const GRANT_OPERATIONS = [
   'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo',
@@ -151,6 +151,15 @@ function canonicalConstraints(c?: GrantConstraints): string {
   return JSON.stringify({ e: sort(c.EncryptionContextEquals), s: sort(c.EncryptionContextSubset) });
 }
 
+/** Stored constraints back as maps (JSON.parse keeps "__proto__" as an own key; later code must too). */
+function constraintsFromJson(text: string): GrantConstraints {
+  const raw = JSON.parse(text) as GrantConstraints;
+  const out: GrantConstraints = {};
+  if (raw.EncryptionContextSubset) out.EncryptionContextSubset = userMap(Object.entries(raw.EncryptionContextSubset));
+  if (raw.EncryptionContextEquals) out.EncryptionContextEquals = userMap(Object.entries(raw.EncryptionContextEquals));
+  return out;
+}
+
 function toGrant(r: GrantRow): Grant {
   return {
     grantId: r.grant_id,
@@ -160,7 +169,7 @@ function toGrant(r: GrantRow): Grant {
     retiringPrincipal: r.retiring_principal ?? undefined,
     issuingAccount: r.issuing_account,
     operations: JSON.parse(r.operations) as string[],
-    constraints: r.constraints ? (JSON.parse(r.constraints) as GrantConstraints) : undefined,
+    constraints: r.constraints ? constraintsFromJson(r.constraints) : undefined,
     createdAt: new Date(r.created_at),
     state: r.state,
   };

@@ -82,7 +82,8 @@ function uniqueKeys(state: CallState) {
 
 /** AWS's camelCase parameter names, minus anything secret. Context keys keep their own spelling. */
 export function requestParametersOf(params: Params): Record<string, unknown> | null {
-  const out: Record<string, unknown> = {};
+  // No prototype: an unknown "__proto__" parameter is recorded as sent, not swallowed.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(params)) {
     if (UNLOGGED.has(k) || v === undefined) continue;
     const name = camel(k);

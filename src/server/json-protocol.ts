@@ -36,7 +36,8 @@ export function toWire(v: unknown): unknown {
   if (v instanceof Date) return v.getTime() / 1000;
   if (Array.isArray(v)) return v.map(toWire);
   if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
+    // No prototype: map keys from users (a grant's constraint "__proto__") stay keys.
+    const out = Object.create(null) as Record<string, unknown>;
     for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toWire(x);
     return out;
   }
