@@ -23,7 +23,7 @@ export interface AuthorizeRequest {
   newGrant?: { operations: string[]; constraints?: GrantConstraints };
 }
 
-export function policyAllows(ctx: CallContext, key: KmsKey, action: string): boolean {
+export function policyAllows(ctx: CallContext, key: Pick<KmsKey, 'accountId' | 'region' | 'keyManager'>, action: string): boolean {
   const p = ctx.principal;
   if (p.accountId !== key.accountId || p.type !== 'IAMUser') return false;
   if (key.keyManager === 'CUSTOMER') return true;
@@ -42,7 +42,7 @@ export function authorize(ctx: CallContext, key: KmsKey, action: string, grants:
   throw accessDenied(ctx, key, action);
 }
 
-export function accessDenied(ctx: CallContext, key: KmsKey, action: string) {
+export function accessDenied(ctx: CallContext, key: Pick<KmsKey, 'arn'>, action: string) {
   return new AccessDeniedException(
     `User: ${ctx.principal.arn} is not authorized to perform: kms:${action} on resource: ${key.arn} because no resource-based policy allows the kms:${action} action`,
   );

@@ -5,8 +5,9 @@ import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import type { RootKey } from '../store/root-key.js';
 import { ReadCache } from '../store/read-cache.js';
-import { NotFoundException, InvalidArnException } from '../errors/index.js';
+import { AwsError, NotFoundException, InvalidArnException } from '../errors/index.js';
 import type { KeyState } from './key-state.js';
+import { isAwsManagedAlias } from './aws-managed-aliases.js';
 
 export type KeyManager = 'CUSTOMER' | 'AWS';
 
@@ -118,10 +119,12 @@ export class KeyStore {
   }
 
   /**
-   * The AWS managed key behind `alias/aws/SERVICE`, created on first use as AWS does.
+   * The AWS managed key behind one of AWS's aliases, created on first use as AWS does. Callers
+   * decide first that the call is allowed (usable-key.ts): creating is not a side effect of asking.
    * Two processes may race here: the alias row decides, the loser's key is never referenced.
    */
   awsManagedKey(aliasName: string): KmsKey {
+    if (!isAwsManagedAlias(aliasName)) throw this.aliasNotFound(aliasName);
     const existing = this.aliasRow(aliasName);
     if (existing) return this.get(existing.target_key_id)!;
     const service = aliasName.slice('alias/aws/'.length);
@@ -129,7 +132,8 @@ export class KeyStore {
       const again = this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined;
       if (again) return this.get(again.target_key_id)!;
       return this.create({
-        description: `Default key that protects my ${service.toUpperCase()} volumes when no other key is defined`,
+        // The EBS text is the seed's; AWS words the others per service, which ebsim does not model.
+        description: service === 'ebs' ? 'Default key that protects my EBS volumes when no other key is defined' : `Default key that protects my ${service} resources when no other key is defined`,
         keyManager: 'AWS',
         aliasName,
       });
@@ -150,19 +154,29 @@ export class KeyStore {
     return key;
   }
 
-  /**
-   * Resolves a KeyId parameter. `allowAlias` is false for operations AWS documents as taking
-   * only a key ID or key ARN (CreateGrant, ListGrants, RevokeGrant…).
-   */
+  /** Resolves a KeyId parameter to an existing key (never creating one). */
   resolve(keyIdParam: string, allowAlias = true): KmsKey {
+    const ref = this.find(keyIdParam, allowAlias);
+    if ('uncreatedAlias' in ref) throw this.aliasNotFound(ref.uncreatedAlias);
+    return ref;
+  }
+
+  /**
+   * What a KeyId parameter names: an existing key, or one of AWS's managed-key aliases whose key
+   * is not created yet. `allowAlias` is false for operations AWS documents as taking only a key
+   * ID or key ARN (CreateGrant, ListGrants, RevokeGrant…).
+   */
+  find(keyIdParam: string, allowAlias = true): KmsKey | { uncreatedAlias: string } {
     let keyId: string;
     if (keyIdParam.startsWith('alias/') || /^arn:aws:kms:[^:]*:\d*:alias\//.test(keyIdParam)) {
       if (!allowAlias) throw new InvalidArnException('Key Aliases are not supported for this operation.');
       const aliasName = keyIdParam.startsWith('arn:') ? keyIdParam.slice(keyIdParam.indexOf(':alias/') + 1) : keyIdParam;
       if (keyIdParam.startsWith('arn:')) this.checkArnScope(keyIdParam);
-      if (aliasName.startsWith('alias/aws/')) return this.awsManagedKey(aliasName);
       const row = this.aliasRow(aliasName);
-      if (!row) throw new NotFoundException(`Alias ${aliasArnOf(this.region, this.accountId, aliasName)} is not found.`);
+      if (!row) {
+        if (isAwsManagedAlias(aliasName)) return { uncreatedAlias: aliasName };
+        throw this.aliasNotFound(aliasName);
+      }
       keyId = row.target_key_id;
     } else if (keyIdParam.startsWith('arn:')) {
       const m = /^arn:aws:kms:([^:]+):(\d{12}):key\/(.+)$/.exec(keyIdParam);
@@ -178,6 +192,10 @@ export class KeyStore {
       throw new NotFoundException(`Key '${this.keyArn(keyId)}' does not exist`);
     }
     return key;
+  }
+
+  private aliasNotFound(aliasName: string): AwsError {
+    return new NotFoundException(`Alias ${aliasArnOf(this.region, this.accountId, aliasName)} is not found.`);
   }
 
   private checkArnScope(arn: string): void {

@@ -1,9 +1,9 @@
 // The one guard every operation on a key goes through: resolve (NotFoundException),
 // authorize (AccessDeniedException), then the key state (DisabledException, KMSInvalidStateException).
 import type { CallContext } from '../iam/principal.js';
-import { authorize, type AuthorizeRequest } from './authorize.js';
+import { accessDenied, authorize, policyAllows, type AuthorizeRequest } from './authorize.js';
 import { assertStateAllows } from './key-state.js';
-import type { KmsKey } from './keys.js';
+import { aliasArnOf, type KmsKey } from './keys.js';
 import type { CallState, KmsEnv } from './operation.js';
 
 export interface KeyUse extends AuthorizeRequest {
@@ -15,8 +15,21 @@ export interface KeyUse extends AuthorizeRequest {
 }
 
 export function usableKey(env: KmsEnv, ctx: CallContext, keyIdParam: string, use: KeyUse, state: CallState): KmsKey {
-  const key = env.keys.resolve(keyIdParam, use.allowAlias ?? true);
+  const ref = env.keys.find(keyIdParam, use.allowAlias ?? true);
+  const key = 'uncreatedAlias' in ref ? createOnFirstUse(env, ctx, ref.uncreatedAlias, use.action) : ref;
   return checkKey(env, ctx, key, use, state);
+}
+
+/**
+ * AWS creates a managed key the first time it is used, but only for a call its policy allows:
+ * a denied caller must not be able to create keys (and fill the store) by asking.
+ * The key has no ARN yet, so a refusal names the alias.
+ */
+function createOnFirstUse(env: KmsEnv, ctx: CallContext, aliasName: string, action: string): KmsKey {
+  const { accountId, region } = env.keys;
+  const prospect = { accountId, region, keyManager: 'AWS' as const, arn: aliasArnOf(region, accountId, aliasName) };
+  if (!policyAllows(ctx, prospect, action)) throw accessDenied(ctx, prospect, action);
+  return env.keys.awsManagedKey(aliasName);
 }
 
 export function checkKey(env: KmsEnv, ctx: CallContext, key: KmsKey, use: KeyUse, state: CallState): KmsKey {
