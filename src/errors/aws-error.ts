@@ -40,6 +40,8 @@ export const InvalidMarkerException = awsError('InvalidMarkerException');
 export const UnsupportedOperationException = awsError('UnsupportedOperationException');
 export const LimitExceededException = awsError('LimitExceededException');
 export const AccessDeniedException = awsError('AccessDeniedException');
+/** STS's (query protocol) name for a refusal, with AWS's 403. */
+export const AccessDenied = awsError('AccessDenied', 403);
 export const EntityAlreadyExistsException = awsError('EntityAlreadyExists', 409);
 export const NoSuchEntityException = awsError('NoSuchEntity', 404);
 export const InvalidParameterValue = awsError('InvalidParameterValue');

@@ -2,7 +2,7 @@
 // Every call is recorded in the trail (iam.amazonaws.com / sts.amazonaws.com).
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
-import { AccessDeniedException, EntityAlreadyExistsException, NoSuchEntityException, ValidationException, UserError } from '../errors/index.js';
+import { AccessDenied, EntityAlreadyExistsException, NoSuchEntityException, ValidationException, UserError } from '../errors/index.js';
 import type { Trail } from '../trail/trail.js';
 import { buildRecord } from '../trail/record.js';
 import type { CallContext, Principal } from './principal.js';
@@ -178,10 +178,13 @@ export class IamService {
       if (!SESSION_PATTERN.test(sessionName)) {
         throw new ValidationException(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
       }
-      if (/(^|:role\/)aws:/.test(roleArnOrName)) {
-        throw new AccessDeniedException(`User: ${ctx?.principal.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}`);
+      // Trust policies are not modelled: a role of this account trusts its account, and nothing
+      // else (another account's role, AWS's own aws: roles, an ARN that is no role) trusts anyone.
+      const roleName = ownRoleName(roleArnOrName, this.requireAccount().accountId);
+      if (roleName === undefined || roleName.startsWith('aws:')) {
+        throw new AccessDenied(`User: ${ctx?.principal.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}`);
       }
-      const session = this.sessionPrincipal(roleArnOrName, sessionName, ids.newSessionAccessKeyId());
+      const session = this.sessionPrincipal(roleName, sessionName, ids.newSessionAccessKeyId());
       const creds: SessionCredentials = {
         AccessKeyId: session.accessKeyId,
         SecretAccessKey: ids.newSecretAccessKey(),
@@ -235,7 +238,8 @@ export class IamService {
    */
   sessionPrincipal(roleArnOrName: string, sessionName: string, accessKeyId: string): Principal {
     const { accountId } = this.requireAccount();
-    const roleName = roleArnOrName.startsWith('arn:') ? roleArnOrName.split(':role/')[1] ?? '' : roleArnOrName;
+    const roleName = ownRoleName(roleArnOrName, accountId);
+    if (roleName === undefined) throw new NoSuchEntityException(`The role with name ${roleArnOrName} cannot be found.`);
     const arn = ids.roleArn(accountId, roleName);
     let rolePrincipalId: string;
     if (roleName === EC2_INFRASTRUCTURE_ROLE) {
@@ -293,6 +297,16 @@ export class IamService {
       throw err;
     }
   }
+}
+
+/**
+ * The role name behind a name or an IAM role ARN, if it is a role of this account; undefined for
+ * an ARN of another account, partition or service, or one that names no role.
+ */
+function ownRoleName(roleArnOrName: string, accountId: string): string | undefined {
+  if (!roleArnOrName.startsWith('arn:')) return roleArnOrName;
+  const m = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(roleArnOrName);
+  return m && m[1] === accountId ? m[2] : undefined;
 }
 
 function checkName(name: string, field: string): void {

@@ -231,7 +231,7 @@ describe('fixes found in review', () => {
   });
 
   it('AWS\'s own roles cannot be assumed; DryRun is refused rather than run for real', async () => {
-    expect((await ebsim('sts', 'assume-role', '--role-arn', 'arn:aws:iam::123456789012:role/aws:ec2-infrastructure', '--role-session-name', 'x1')).stderr).toContain('(AccessDeniedException)');
+    expect((await ebsim('sts', 'assume-role', '--role-arn', 'arn:aws:iam::123456789012:role/aws:ec2-infrastructure', '--role-session-name', 'x1')).stderr).toContain('(AccessDenied)');
     const app = openEbsim(home);
     try {
       expect(() => app.kms().call(app.as(), 'GenerateRandom', { NumberOfBytes: 4, DryRun: true })).toThrow(/Unknown parameter 'DryRun'/);
