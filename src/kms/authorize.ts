@@ -42,6 +42,18 @@ export function authorize(ctx: CallContext, key: KmsKey, action: string, grants:
   throw accessDenied(ctx, key, action);
 }
 
+/**
+ * Actions on no particular key (CreateKey, ListKeys, ListAliases without a KeyId,
+ * ListRetirableGrants, GenerateRandom): AWS allows them only by an identity (IAM) policy on
+ * resource "*". In ebsim's model IAM users of the account have kms:*, roles and their sessions
+ * have no policy of their own, so they are refused whatever they ask about.
+ */
+export function authorizeAccountAction(ctx: CallContext, accountId: string, action: string): void {
+  const p = ctx.principal;
+  if (p.type === 'IAMUser' && p.accountId === accountId) return;
+  throw new AccessDeniedException(`User: ${p.arn} is not authorized to perform: kms:${action} on resource: * because no identity-based policy allows the kms:${action} action`);
+}
+
 export function accessDenied(ctx: CallContext, key: Pick<KmsKey, 'arn'>, action: string) {
   return new AccessDeniedException(
     `User: ${ctx.principal.arn} is not authorized to perform: kms:${action} on resource: ${key.arn} because no resource-based policy allows the kms:${action} action`,

@@ -5,6 +5,7 @@ import { KEY_ID_PARAM, requiredStr, str, type Params } from './params.js';
 import type { CallState, KmsEnv, Operation } from './operation.js';
 import type { CallContext } from '../iam/principal.js';
 import { usableKey } from './usable-key.js';
+import { authorizeAccountAction } from './authorize.js';
 import { paginate } from './paginate.js';
 
 const ALIAS = { max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ };
@@ -85,7 +86,9 @@ export const aliasOperations: Record<string, Operation> = {
     params: ['KeyId', 'Limit', 'Marker'],
     run(env, ctx, p, state) {
       const keyIdParam = str(p, 'KeyId', KEY_ID_PARAM);
+      // With a KeyId the key's policy decides; without one it is an account-level action.
       const key = keyIdParam ? usableKey(env, ctx, keyIdParam, { action: 'ListAliases', operation: 'ListAliases', allowAlias: false }, state) : undefined;
+      if (!key) authorizeAccountAction(ctx, env.keys.accountId, 'ListAliases');
       const page = paginate(env.keys.listAliases(key?.keyId), p);
       return { response: { Aliases: page.items, ...page.tail } };
     },

@@ -9,6 +9,7 @@ import type { KmsKey } from './keys.js';
 import { blob, int, oneOf, requiredStr, str, strList, type Params, KEY_ID_PARAM } from './params.js';
 import { ENCRYPTION_ALGORITHMS, type CallState, type KmsEnv, type Operation } from './operation.js';
 import { checkKey, usableKey } from './usable-key.js';
+import { authorizeAccountAction } from './authorize.js';
 
 
 function algorithm(p: Params, name: string): 'SYMMETRIC_DEFAULT' {
@@ -140,9 +141,10 @@ export const cryptoOperations: Record<string, Operation> = {
   GenerateRandom: {
     readOnly: true,
     params: ['NumberOfBytes', 'CustomKeyStoreId', 'Recipient'],
-    run(_env, _ctx, p) {
+    run(env, ctx, p) {
       const n = int(p, 'NumberOfBytes', { min: 1, max: 1024 });
       if (n === undefined) throw new ValidationException('1 validation error detected: Value null at \'numberOfBytes\' failed to satisfy constraint: Member must not be null');
+      authorizeAccountAction(ctx, env.keys.accountId, 'GenerateRandom');
       return { response: { Plaintext: randomBytesFromPool(n) } };
     },
   },

@@ -6,6 +6,7 @@ import type { KmsKey } from './keys.js';
 import { requiredStr, str, strList, type Params, KEY_ID_PARAM } from './params.js';
 import type { Operation } from './operation.js';
 import { usableKey } from './usable-key.js';
+import { authorizeAccountAction } from './authorize.js';
 import { paginate } from './paginate.js';
 
 const PRINCIPAL = { max: 256, pattern: /^[\w+=,.@:/-]+$/ };
@@ -73,8 +74,10 @@ export const grantOperations: Record<string, Operation> = {
   ListRetirableGrants: {
     readOnly: true,
     params: ['RetiringPrincipal', 'Limit', 'Marker'],
-    run(env, _ctx, p) {
+    run(env, ctx, p) {
       const principal = requiredStr(p, 'RetiringPrincipal', PRINCIPAL);
+      // An IAM-policy action (AWS: kms:ListRetirableGrants on "*"); being the retiring principal is not enough.
+      authorizeAccountAction(ctx, env.keys.accountId, 'ListRetirableGrants');
       const grants = env.grants.retirableBy(principal).flatMap((g) => {
         const key = env.keys.get(g.keyId);
         return key ? [grantListEntry(g, key)] : [];

@@ -1,11 +1,11 @@
 // Key lifecycle operations: create, describe, list, enable/disable, deletion, rotation.
-import { KMSInvalidStateException, UnsupportedOperationException, AccessDeniedException } from '../errors/index.js';
+import { KMSInvalidStateException, UnsupportedOperationException } from '../errors/index.js';
 import { keyMetadata, type KmsKey } from './keys.js';
 import { bool, int, oneOf, requiredStr, str, type Params, KEY_ID_PARAM, memberName } from './params.js';
 import type { Operation } from './operation.js';
 import { usableKey } from './usable-key.js';
 import { paginate } from './paginate.js';
-import { accessDenied } from './authorize.js';
+import { accessDenied, authorizeAccountAction } from './authorize.js';
 import type { CallContext } from '../iam/principal.js';
 
 
@@ -21,9 +21,7 @@ export const keyOperations: Record<string, Operation> = {
       if ((usage && usage !== 'ENCRYPT_DECRYPT') || (spec && spec !== 'SYMMETRIC_DEFAULT') || (origin && origin !== 'AWS_KMS') || bool(p, 'MultiRegion')) {
         throw new UnsupportedOperationException('ebsim supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with AWS_KMS origin in a single Region.');
       }
-      if (ctx.principal.type !== 'IAMUser') {
-        throw new AccessDeniedException(`User: ${ctx.principal.arn} is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action`);
-      }
+      authorizeAccountAction(ctx, env.keys.accountId, 'CreateKey');
       const key = env.keys.create({ description, keyManager: 'CUSTOMER' });
       state.keys.push(key);
       const metadata = keyMetadata(key);
@@ -43,7 +41,8 @@ export const keyOperations: Record<string, Operation> = {
   ListKeys: {
     readOnly: true,
     params: ['Limit', 'Marker'],
-    run(env, _ctx, p) {
+    run(env, ctx, p) {
+      authorizeAccountAction(ctx, env.keys.accountId, 'ListKeys');
       const page = paginate(env.keys.list(), p);
       return { response: { Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), ...page.tail } };
     },
