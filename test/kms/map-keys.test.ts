@@ -8,7 +8,8 @@ import type { CallContext } from '../../src/iam/principal.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { encodeContext, validateContext } from '../../src/kms/context.js';
 import { parseMap } from '../../src/cli/input.js';
-import { aliceCredentials, inProcess, KMS, newHome, raw, removeHome, trailRecords } from '../server/helpers.js';
+import { aliceCredentials, errorCodeOf, inProcess, KMS, newHome, raw, removeHome, trailRecords } from '../server/helpers.js';
+import { runEbsim } from '../helpers/cli.js';
 import type { RunningServer } from '../../src/server/index.js';
 
 /** The keys that plain-object assignment turns into something else, plus any other string. */
@@ -103,6 +104,17 @@ describe('CLI input', () => {
       expect(Object.entries(parseMap('encryption-context', text))).toEqual([['__proto__', 'x'], ['constructor', 'y']]);
     }
   });
+
+  it('`ebsim kms encrypt --encryption-context __proto__=x`: the blob needs that context to decrypt (real process)', async () => {
+    const run = (...args: string[]) => runEbsim([...args, '--home', h.dir]);
+    const enc = await run('kms', 'encrypt', '--key-id', keyId, '--plaintext', 'cA==', '--encryption-context', '__proto__=x');
+    expect(enc.code, enc.stderr).toBe(0);
+    const blob = JSON.parse(enc.stdout).CiphertextBlob as string;
+    const bare = await run('kms', 'decrypt', '--ciphertext-blob', blob);
+    expect([bare.code, errorCodeOf(bare.stderr)]).toEqual([254, 'InvalidCiphertextException']);
+    const ok = await run('kms', 'decrypt', '--ciphertext-blob', blob, '--encryption-context', '__proto__=x');
+    expect(JSON.parse(ok.stdout).Plaintext).toBe('cA==');
+  });
 });
 
 describe('the HTTP wire', () => {
@@ -117,26 +129,25 @@ describe('the HTTP wire', () => {
     removeHome(home);
   });
 
-  it('Encrypt/Decrypt and grant constraints with {"__proto__":"x"} keep the key end to end', async () => {
+  it('Encrypt/Decrypt, grant constraints, ListGrants and the trail keep every key end to end (property)', async () => {
     const creds = aliceCredentials(home);
-    const call = async (op: string, body: string) => {
-      const r = await raw(server.url, `${KMS}${op}`, body, { creds });
-      return { status: r.status, json: r.json() };
-    };
-    const key = (await call('CreateKey', '{}')).json.KeyMetadata.KeyId as string;
-    const enc = await call('Encrypt', `{"KeyId":"${key}","Plaintext":"cA==","EncryptionContext":{"__proto__":"x"}}`);
-    expect(enc.status).toBe(200);
-    const blob = enc.json.CiphertextBlob as string;
-    const wrong = await call('Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":{}}`);
-    expect(wrong.json.__type).toBe('InvalidCiphertextException');
-    const right = await call('Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":{"__proto__":"x"}}`);
-    expect(right.json.Plaintext).toBe('cA==');
-
-    const g = await call('CreateGrant', `{"KeyId":"${key}","GranteePrincipal":"arn:aws:iam::123456789012:role/Reader","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"__proto__":"x"}}}`);
-    expect(g.status).toBe(200);
-    const listed = await call('ListGrants', `{"KeyId":"${key}","GrantId":"${g.json.GrantId}"}`);
-    expect(Object.entries(listed.json.Grants[0].Constraints.EncryptionContextSubset)).toEqual([['__proto__', 'x']]);
-    const rec = trailRecords(home, 'CreateGrant')[0]!;
-    expect(Object.entries(rec.requestParameters.constraints.encryptionContextSubset)).toEqual([['__proto__', 'x']]);
+    const call = async (op: string, body: unknown) => (await raw(server.url, `${KMS}${op}`, typeof body === 'string' ? body : JSON.stringify(body), { creds })).json();
+    const key = (await call('CreateKey', {})).KeyMetadata.KeyId as string;
+    await fc.assert(
+      fc.asyncProperty(contextKey, contextValue, async (k, v) => {
+        // Bodies written as text: a JS object literal would already have lost "__proto__".
+        const ctx = `{${JSON.stringify(k)}:${JSON.stringify(v)}}`;
+        const blob = (await call('Encrypt', `{"KeyId":"${key}","Plaintext":"cA==","EncryptionContext":${ctx}}`)).CiphertextBlob as string;
+        expect((await call('Decrypt', { CiphertextBlob: blob, EncryptionContext: {} })).__type).toBe('InvalidCiphertextException');
+        expect((await call('Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":${ctx}}`)).Plaintext).toBe('cA==');
+        const g = await call('CreateGrant', `{"KeyId":"${key}","GranteePrincipal":"arn:aws:iam::123456789012:role/Reader","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":${ctx}}}`);
+        const listed = await call('ListGrants', { KeyId: key, GrantId: g.GrantId });
+        expect(Object.entries(listed.Grants[0].Constraints.EncryptionContextSubset)).toEqual([[k, v]]);
+        const rec = trailRecords(home, 'CreateGrant')[0]!;
+        expect(Object.entries(rec.requestParameters.constraints.encryptionContextSubset)).toEqual([[k, v]]);
+        await call('RevokeGrant', { KeyId: key, GrantId: g.GrantId });
+      }),
+      { numRuns: 15 },
+    );
   });
 });
