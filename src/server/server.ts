@@ -76,7 +76,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } else if (opts.asUser !== undefined) {
       throw new UserError('--as-user only applies with --accept-any-credentials');
     }
-    const auth = new Authenticator(app.iam, { acceptAnyAs });
+    const auth = new Authenticator(app.iam, { region, acceptAnyAs });
     const limit = opts.bodyLimit ?? BODY_LIMIT;
     const log = new RequestLog(opts.log === false ? undefined : (opts.log ?? ((l) => process.stderr.write(l))));
     let closing = false;

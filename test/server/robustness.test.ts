@@ -80,6 +80,27 @@ describe('SigV4', () => {
     expect(e).toMatchObject({ type: 'InvalidSignatureException', message: "Credential should be scoped to correct service: 'kms'. " });
   });
 
+  it('the credential scope must name the home\'s Region', async () => {
+    const e = await errorOf(raw(server.url, `${KMS}ListKeys`, '{}', { creds: alice, region: 'eu-west-1' }));
+    expect(e).toMatchObject({ status: 400, type: 'InvalidSignatureException', message: "Credential should be scoped to a valid region, not 'eu-west-1'. " });
+  });
+
+  it('X-Amz-Target, Content-Type and every other x-amz-* header must be signed', async () => {
+    const before = storeSnapshot(home);
+    // The issue's replay: a signature over host;x-amz-date only, resent with another target.
+    const replay = await errorOf(raw(server.url, `${KMS}CreateKey`, '{}', { creds: alice, unsigned: ['x-amz-target', 'content-type'] }));
+    expect(replay).toMatchObject({
+      status: 400,
+      type: 'InvalidSignatureException',
+      message: 'There were headers present in the request which were not signed. HeadersNotSigned: content-type, x-amz-target',
+    });
+    const target = await errorOf(raw(server.url, `${KMS}CreateKey`, '{}', { creds: alice, unsigned: ['x-amz-target'] }));
+    expect(target.message).toMatch(/HeadersNotSigned: x-amz-target$/);
+    const extra = await errorOf(raw(server.url, `${KMS}ListKeys`, '{}', { creds: alice, headers: { 'x-amz-anything': 'added later' } }));
+    expect(extra.message).toMatch(/HeadersNotSigned: x-amz-anything$/);
+    expect(storeSnapshot(home)).toBe(before);
+  });
+
   it('none of the refused requests reached the trail', async () => {
     await sleep(50);
     expect(trailRecords(home).filter((r) => r.eventName === 'ListKeys')).toHaveLength(1); // the one within 15 minutes
