@@ -138,20 +138,30 @@ describe('bad input', () => {
       expect(e, body).toMatchObject({ status: 400, type: 'SerializationException' });
     }
     expect((await errorOf(raw(server.url, `${KMS}Decrypt`, '{"CiphertextBlob":"not base64!"}', { creds: alice }))).type).toBe('SerializationException');
-    const wrongTypes: [string, string][] = [
-      ['DescribeKey', '{"KeyId":42}'],
-      ['DescribeKey', '{"KeyId":{"a":1}}'],
-      ['GenerateRandom', '{"NumberOfBytes":"8"}'],
-      ['GenerateRandom', '{"NumberOfBytes":1.5}'],
-      ['Decrypt', '{"CiphertextBlob":12}'],
-      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":"x"}'],
-      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":1}}'],
-      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":"Decrypt"}'],
-      ['EnableKeyRotation', '{"KeyId":"k","RotationPeriodInDays":"90"}'],
-      ['CreateKey', '{"MultiRegion":"yes"}'],
-      ['ListKeys', '{"Unknown":1}'],
+    // A member of the wrong JSON type cannot be deserialized: AWS's front end answers
+    // SerializationException before KMS sees the request.
+    const wrongTypes: [string, string, string][] = [
+      ['DescribeKey', '{"KeyId":42}', 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String'],
+      ['DescribeKey', '{"KeyId":true}', 'class java.lang.Boolean can not be converted to an String'],
+      ['DescribeKey', '{"KeyId":{"a":1}}', 'Start of structure or map found where not expected.'],
+      ['DescribeKey', '{"KeyId":["a"]}', 'Start of list found where not expected.'],
+      ['GenerateRandom', '{"NumberOfBytes":"8"}', 'STRING_VALUE can not be converted to an Integer'],
+      ['Decrypt', '{"CiphertextBlob":12}', 'NUMBER_VALUE can not be converted to a Blob'],
+      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":"x"}', 'STRING_VALUE can not be converted to a Map'],
+      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":1}}', 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String'],
+      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":{"b":"c"}}}', 'Start of structure or map found where not expected.'],
+      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":"Decrypt"}', 'STRING_VALUE can not be converted to a List'],
+      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"a":[1]}}}', 'Start of list found where not expected.'],
+      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":["Decrypt"],"Constraints":"x"}', 'STRING_VALUE can not be converted to a Structure'],
+      ['EnableKeyRotation', '{"KeyId":"k","RotationPeriodInDays":"90"}', 'STRING_VALUE can not be converted to an Integer'],
+      ['CreateKey', '{"MultiRegion":"yes"}', 'STRING_VALUE can not be converted to a Boolean'],
+      ['CreateKey', '{"Tags":[{"TagKey":"a","TagValue":5}]}', 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String'],
     ];
-    for (const [op, body] of wrongTypes) {
+    for (const [op, body, message] of wrongTypes) {
+      expect(await errorOf(raw(server.url, `${KMS}${op}`, body, { creds: alice })), `${op} ${body}`).toMatchObject({ status: 400, type: 'SerializationException', message });
+    }
+    // Well typed but not valid, or unknown: the domain's checks, the same as the CLI's.
+    for (const [op, body] of [['GenerateRandom', '{"NumberOfBytes":1.5}'], ['ListKeys', '{"Unknown":1}'], ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":null}}']]) {
       expect((await errorOf(raw(server.url, `${KMS}${op}`, body, { creds: alice }))).type, `${op} ${body}`).toBe('ValidationException');
     }
     const outOfRange: [string, string][] = [
