@@ -132,7 +132,7 @@ describe('--accept-any-credentials', () => {
 });
 
 describe('bad input', () => {
-  it('malformed JSON → SerializationException; wrong types and out-of-range values → ValidationException; unknown op → UnknownOperationException', async () => {
+  it('malformed JSON and wrong types → SerializationException; out-of-range values and unknown members → ValidationException; unknown op → UnknownOperationException', async () => {
     for (const body of ['{', '{"KeyId":', 'null', '[]', '"x"', '42', '{"a":1}}', '\u0000\u0001']) {
       const e = await errorOf(raw(server.url, `${KMS}DescribeKey`, body, { creds: alice }));
       expect(e, body).toMatchObject({ status: 400, type: 'SerializationException' });
