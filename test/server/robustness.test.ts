@@ -313,6 +313,16 @@ describe('bad input', () => {
     expect(storeSnapshot(home)).toBe(before);
   }, 180_000);
 
+  // The issue's request: it once got a 500, and its trail record took other callers' with it.
+  it('an encryption context nested 50,000 levels deep → 400 SerializationException, and no record', async () => {
+    const depth = 50_000;
+    const body = `{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":${'{"a":'.repeat(depth)}"x"${'}'.repeat(depth)}}`;
+    const e = await errorOf(raw(server.url, `${KMS}Encrypt`, body, { creds: alice, userAgent: 'deep-context' }));
+    expect(e).toMatchObject({ status: 400, type: 'SerializationException', message: 'Request body is nested more than 16 levels deep.' });
+    await sleep(50);
+    expect(trailRecords(home).filter((r) => r.userAgent === 'deep-context')).toEqual([]);
+  });
+
   // Found by the fuzz test: an empty member name inside Constraints once made the trail's
   // requestParameters builder throw (500, and no record).
   it('an empty member name inside Constraints is a ValidationException, not a 500', async () => {
