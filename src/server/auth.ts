@@ -13,8 +13,20 @@ export const MAX_SKEW_MS = 15 * 60_000;
 const KEY_CACHE_MS = 1000;
 
 export interface AuthOptions {
+  /** The account's Region: a credential scope naming another is refused, as AWS does. */
+  region: string;
   /** LocalStack's habit: unknown access keys act as this principal, signature unchecked. */
   acceptAnyAs?: Principal;
+}
+
+/**
+ * Headers that choose what a request does (X-Amz-Target names the operation) or how its body is
+ * read: a signature that leaves one out could be replayed with it changed, so each one present
+ * must be signed. The AWS CLI, boto3 and the JS SDK sign every header but User-Agent and a few
+ * hop-by-hop ones, so they always pass.
+ */
+export function mustBeSigned(name: string): boolean {
+  return name.startsWith('x-amz-') || name === 'content-type';
 }
 
 type KeyEntry = ReturnType<IamService['lookupAccessKey']>;
@@ -48,11 +60,19 @@ export class Authenticator {
     if (auth.scopeDate !== dateHeader.slice(0, 8)) {
       throw invalidSignature(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${dateHeader.slice(0, 8)}', from '${dateHeader}'.`);
     }
+    if (auth.region !== this.opts.region) {
+      throw invalidSignature(`Credential should be scoped to a valid region, not '${auth.region}'. `);
+    }
     if (auth.service !== service) {
       throw invalidSignature(`Credential should be scoped to correct service: '${service}'. `);
     }
     if (!auth.signedHeaders.includes('host')) {
       throw invalidSignature(`'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.`);
+    }
+    const unsigned = Object.keys(req.headers).filter((h) => mustBeSigned(h) && !auth.signedHeaders.includes(h));
+    if (unsigned.length) {
+      // S3's wording (the one AWS documents for this case), under the JSON protocols' error name.
+      throw invalidSignature(`There were headers present in the request which were not signed. HeadersNotSigned: ${unsigned.sort().join(', ')}`);
     }
     const key = this.lookup(auth.accessKeyId);
     if (!key) {

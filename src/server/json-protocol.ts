@@ -2,15 +2,24 @@
 // and results back (bytes to base64, dates to epoch seconds), errors as {"__type", "message"}.
 import { AwsError } from '../errors/index.js';
 import { serialization } from './errors.js';
+import { deeperThan, mapEntries, readShape, type ShapeTable } from './shapes.js';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * How deeply a request body may nest. KMS's deepest request shape is four levels (body,
+ * Constraints, its map, the string), CloudTrail's three; anything far deeper is an attack, and
+ * would overflow the stack of whatever serializes it next (the trail record).
+ */
+export const MAX_BODY_DEPTH = 16;
 
-/** Parses a request body into a parameter object. An empty body is `{}`, as AWS treats it. */
-export function decodeBody(body: Uint8Array, blobMembers: readonly string[] = []): Record<string, unknown> {
+/**
+ * Parses a request body into a parameter object (null prototype), each member in `shapes`
+ * checked and converted (base64 blobs to bytes). An empty body is `{}`, as AWS treats it.
+ */
+export function decodeBody(body: Uint8Array, shapes: ShapeTable = new Map()): Record<string, unknown> {
   let value: unknown;
-  if (body.length === 0) return {};
+  if (body.length === 0) return Object.create(null) as Record<string, unknown>;
   try {
     value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8'));
   } catch {
@@ -19,15 +28,12 @@ export function decodeBody(body: Uint8Array, blobMembers: readonly string[] = []
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw serialization('Start of structure or map found where not expected.');
   }
-  const params = value as Record<string, unknown>;
-  for (const name of blobMembers) {
-    const v = params[name];
-    // Non-strings are left for the domain, which answers a wrong type with ValidationException.
-    if (typeof v !== 'string') continue;
-    if (!BASE64.test(v)) throw serialization(`Failed to deserialize member '${name}': not valid base64.`);
-    params[name] = new Uint8Array(Buffer.from(v, 'base64'));
-  }
-  return params;
+  if (deeperThan(value, MAX_BODY_DEPTH)) throw serialization(`Request body is nested more than ${MAX_BODY_DEPTH} levels deep.`);
+  // Members without a shape are left as they are, for the domain to refuse by name.
+  return mapEntries(value, (k, v) => {
+    const shape = shapes.get(k);
+    return shape === undefined ? v : readShape(shape, v, k);
+  });
 }
 
 /** Results in wire form: bytes as base64, dates as epoch seconds (fractional, as AWS sends). */

@@ -2,7 +2,7 @@
 // routed by protocol — JSON 1.1 by X-Amz-Target (KMS, CloudTrail), the query protocol by a
 // form body (STS). It adds only the wire protocol; every decision is the domain's.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { handleConsoleRequest } from '../console/index.js';
+import { consoleHostCheck, handleConsoleRequest } from '../console/index.js';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
@@ -76,10 +76,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } else if (opts.asUser !== undefined) {
       throw new UserError('--as-user only applies with --accept-any-credentials');
     }
-    const auth = new Authenticator(app.iam, { acceptAnyAs });
+    const auth = new Authenticator(app.iam, { region, acceptAnyAs });
     const limit = opts.bodyLimit ?? BODY_LIMIT;
     const log = new RequestLog(opts.log === false ? undefined : (opts.log ?? ((l) => process.stderr.write(l))));
     let closing = false;
+    const consoleHost = consoleHostCheck(opts.host ?? DEFAULT_HOST);
 
     const dispatch = (req: IncomingMessage, body: Uint8Array, requestId: string): Answer => {
       const target = header(req, 'x-amz-target');
@@ -141,7 +142,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       // GET is never an AWS API call here: it is the console page (or nothing).
       if (req.method === 'GET') {
-        void handleConsoleRequest(app, req, res)
+        void handleConsoleRequest(app, req, res, consoleHost)
           .then((handled) => {
             if (!handled) {
               res.writeHead(404, { 'Content-Type': 'text/plain' });

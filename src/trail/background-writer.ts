@@ -32,7 +32,7 @@ function rowOf(r) {
   return [r.eventID, r.eventTime, r.eventSource, r.eventName, usernameOf(r), r.userIdentity.accessKeyId ?? null,
     r.readOnly === undefined ? null : r.readOnly ? 1 : 0, JSON.stringify((r.resources ?? []).map((x) => x.ARN)), JSON.stringify(r)];
 }
-const write = db.transaction((records) => { for (const r of records) insert.run(...rowOf(r)); });
+const write = db.transaction((rows) => { for (const row of rows) insert.run(...row); });
 parentPort.on('message', (m) => {
   if (m.close) {
     // Close the database on this thread before it ends: a native handle torn down at process
@@ -43,7 +43,14 @@ parentPort.on('message', (m) => {
     parentPort.close();
     return;
   }
-  try { write.immediate(m.records); } catch (e) { Atomics.store(committed, 1, m.seq); console.error('ebsim trail writer: ' + e.message); }
+  // Rows first, one record at a time: a record that cannot be serialized costs only itself.
+  const rows = [];
+  let failed = false;
+  for (const r of m.records) {
+    try { rows.push(rowOf(r)); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
+  }
+  try { write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
+  if (failed) Atomics.store(committed, 1, m.seq);
   Atomics.store(committed, 0, m.seq);
   Atomics.notify(committed, 0);
 });
@@ -73,10 +80,26 @@ export class BackgroundTrailWriter {
   private dead: Error | undefined;
   private failedSeen = 0;
 
+  /**
+   * Hands records to the worker. Never loses a batch for one bad record: if the batch cannot be
+   * cloned, its records go one by one and only those that cannot are dropped (Trail.append
+   * refuses such records up front; this is the last line).
+   */
   post(records: TrailRecord[]): void {
     if (this.dead) throw new Error(`trail writer is not running: ${this.dead.message}`);
-    this.posted++;
-    this.worker.postMessage({ seq: this.posted, records });
+    try {
+      this.worker.postMessage({ seq: this.posted + 1, records });
+      this.posted++;
+    } catch {
+      for (const r of records) {
+        try {
+          this.worker.postMessage({ seq: this.posted + 1, records: [r] });
+          this.posted++;
+        } catch (err) {
+          process.stderr.write(`ebsim: trail: record ${r.eventID} dropped: ${(err as Error).message}\n`);
+        }
+      }
+    }
   }
 
   /** Blocks until every posted batch is committed (or the worker failed). */

@@ -32,8 +32,13 @@ export class Trail {
     this.background ??= new BackgroundTrailWriter(this.trailPath);
   }
 
-  /** Appends a record; `durable` commits it (and everything pending) before returning. */
+  /**
+   * Appends a record; `durable` commits it (and everything pending) before returning. A record
+   * that could not be serialized throws here, failing only the call that made it: once queued,
+   * it would fail the whole batch, other callers' records with it.
+   */
   append(record: TrailRecord, durable: boolean): void {
+    assertStorable(record);
     this.pending.push(record);
     if (durable || this.pending.length >= FLUSH_BATCH) {
       this.flush(durable);
@@ -80,6 +85,26 @@ export class Trail {
     this.background?.close();
     this.background = undefined;
     process.off('exit', this.onExit);
+  }
+}
+
+/** Far deeper than any record AWS writes; a deeper one would overflow the stack of JSON.stringify or of postMessage. */
+export const MAX_RECORD_DEPTH = 32;
+
+/**
+ * The caller-shaped parts of a record (the rest ebsim builds itself) are plain JSON data no
+ * deeper than MAX_RECORD_DEPTH. Iterative, so a deep value cannot overflow the stack here; a
+ * cycle shows as unbounded depth.
+ */
+export function assertStorable(r: TrailRecord): void {
+  const stack: [unknown, number][] = [[r.requestParameters, 1], [r.responseElements, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    const t = typeof v;
+    if (t === 'function' || t === 'symbol' || t === 'bigint') throw new RangeError(`trail record ${r.eventName}: a ${t} cannot be stored`);
+    if (v === null || t !== 'object') continue;
+    if (depth > MAX_RECORD_DEPTH) throw new RangeError(`trail record ${r.eventName}: nested more than ${MAX_RECORD_DEPTH} levels deep`);
+    for (const c of Array.isArray(v) ? v : Object.values(v as object)) stack.push([c, depth + 1]);
   }
 }
 

@@ -117,6 +117,10 @@ export interface RawOptions {
   /** Headers after signing (overrides, or `undefined` to remove). */
   headers?: Record<string, string | undefined>;
   service?: string;
+  /** The credential scope's Region (default us-east-1, the home's). */
+  region?: string;
+  /** Headers sent but left out of the signature. */
+  unsigned?: string[];
   agent?: Agent;
   userAgent?: string;
 }
@@ -128,7 +132,8 @@ export function raw(url: string, target: string | undefined, body: string | Buff
   const headers: Record<string, string> = { host: u.host, 'content-type': 'application/x-amz-json-1.1' };
   if (target !== undefined) headers['x-amz-target'] = target;
   if (opts.creds) {
-    Object.assign(headers, signRequest({ method: 'POST', url: '/', headers, body: payload }, opts.creds, { region: 'us-east-1', service: opts.service ?? serviceOf(target), date: opts.date }));
+    const signed = Object.fromEntries(Object.entries(headers).filter(([k]) => !opts.unsigned?.includes(k)));
+    Object.assign(headers, signRequest({ method: 'POST', url: '/', headers: signed, body: payload }, opts.creds, { region: opts.region ?? 'us-east-1', service: opts.service ?? serviceOf(target), date: opts.date }));
   }
   if (opts.userAgent) headers['user-agent'] = opts.userAgent;
   for (const [k, v] of Object.entries(opts.headers ?? {})) {

@@ -80,6 +80,27 @@ describe('SigV4', () => {
     expect(e).toMatchObject({ type: 'InvalidSignatureException', message: "Credential should be scoped to correct service: 'kms'. " });
   });
 
+  it('the credential scope must name the home\'s Region', async () => {
+    const e = await errorOf(raw(server.url, `${KMS}ListKeys`, '{}', { creds: alice, region: 'eu-west-1' }));
+    expect(e).toMatchObject({ status: 400, type: 'InvalidSignatureException', message: "Credential should be scoped to a valid region, not 'eu-west-1'. " });
+  });
+
+  it('X-Amz-Target, Content-Type and every other x-amz-* header must be signed', async () => {
+    const before = storeSnapshot(home);
+    // The issue's replay: a signature over host;x-amz-date only, resent with another target.
+    const replay = await errorOf(raw(server.url, `${KMS}CreateKey`, '{}', { creds: alice, unsigned: ['x-amz-target', 'content-type'] }));
+    expect(replay).toMatchObject({
+      status: 400,
+      type: 'InvalidSignatureException',
+      message: 'There were headers present in the request which were not signed. HeadersNotSigned: content-type, x-amz-target',
+    });
+    const target = await errorOf(raw(server.url, `${KMS}CreateKey`, '{}', { creds: alice, unsigned: ['x-amz-target'] }));
+    expect(target.message).toMatch(/HeadersNotSigned: x-amz-target$/);
+    const extra = await errorOf(raw(server.url, `${KMS}ListKeys`, '{}', { creds: alice, headers: { 'x-amz-anything': 'added later' } }));
+    expect(extra.message).toMatch(/HeadersNotSigned: x-amz-anything$/);
+    expect(storeSnapshot(home)).toBe(before);
+  });
+
   it('none of the refused requests reached the trail', async () => {
     await sleep(50);
     expect(trailRecords(home).filter((r) => r.eventName === 'ListKeys')).toHaveLength(1); // the one within 15 minutes
@@ -111,26 +132,36 @@ describe('--accept-any-credentials', () => {
 });
 
 describe('bad input', () => {
-  it('malformed JSON → SerializationException; wrong types and out-of-range values → ValidationException; unknown op → UnknownOperationException', async () => {
+  it('malformed JSON and wrong types → SerializationException; out-of-range values and unknown members → ValidationException; unknown op → UnknownOperationException', async () => {
     for (const body of ['{', '{"KeyId":', 'null', '[]', '"x"', '42', '{"a":1}}', '\u0000\u0001']) {
       const e = await errorOf(raw(server.url, `${KMS}DescribeKey`, body, { creds: alice }));
       expect(e, body).toMatchObject({ status: 400, type: 'SerializationException' });
     }
     expect((await errorOf(raw(server.url, `${KMS}Decrypt`, '{"CiphertextBlob":"not base64!"}', { creds: alice }))).type).toBe('SerializationException');
-    const wrongTypes: [string, string][] = [
-      ['DescribeKey', '{"KeyId":42}'],
-      ['DescribeKey', '{"KeyId":{"a":1}}'],
-      ['GenerateRandom', '{"NumberOfBytes":"8"}'],
-      ['GenerateRandom', '{"NumberOfBytes":1.5}'],
-      ['Decrypt', '{"CiphertextBlob":12}'],
-      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":"x"}'],
-      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":1}}'],
-      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":"Decrypt"}'],
-      ['EnableKeyRotation', '{"KeyId":"k","RotationPeriodInDays":"90"}'],
-      ['CreateKey', '{"MultiRegion":"yes"}'],
-      ['ListKeys', '{"Unknown":1}'],
+    // A member of the wrong JSON type cannot be deserialized: AWS's front end answers
+    // SerializationException before KMS sees the request.
+    const wrongTypes: [string, string, string][] = [
+      ['DescribeKey', '{"KeyId":42}', 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String'],
+      ['DescribeKey', '{"KeyId":true}', 'class java.lang.Boolean can not be converted to an String'],
+      ['DescribeKey', '{"KeyId":{"a":1}}', 'Start of structure or map found where not expected.'],
+      ['DescribeKey', '{"KeyId":["a"]}', 'Start of list found where not expected.'],
+      ['GenerateRandom', '{"NumberOfBytes":"8"}', 'STRING_VALUE can not be converted to an Integer'],
+      ['Decrypt', '{"CiphertextBlob":12}', 'NUMBER_VALUE can not be converted to a Blob'],
+      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":"x"}', 'STRING_VALUE can not be converted to a Map'],
+      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":1}}', 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String'],
+      ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":{"b":"c"}}}', 'Start of structure or map found where not expected.'],
+      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":"Decrypt"}', 'STRING_VALUE can not be converted to a List'],
+      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"a":[1]}}}', 'Start of list found where not expected.'],
+      ['CreateGrant', '{"KeyId":"k","GranteePrincipal":"p","Operations":["Decrypt"],"Constraints":"x"}', 'STRING_VALUE can not be converted to a Structure'],
+      ['EnableKeyRotation', '{"KeyId":"k","RotationPeriodInDays":"90"}', 'STRING_VALUE can not be converted to an Integer'],
+      ['CreateKey', '{"MultiRegion":"yes"}', 'STRING_VALUE can not be converted to a Boolean'],
+      ['CreateKey', '{"Tags":[{"TagKey":"a","TagValue":5}]}', 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String'],
     ];
-    for (const [op, body] of wrongTypes) {
+    for (const [op, body, message] of wrongTypes) {
+      expect(await errorOf(raw(server.url, `${KMS}${op}`, body, { creds: alice })), `${op} ${body}`).toMatchObject({ status: 400, type: 'SerializationException', message });
+    }
+    // Well typed but not valid, or unknown: the domain's checks, the same as the CLI's.
+    for (const [op, body] of [['GenerateRandom', '{"NumberOfBytes":1.5}'], ['ListKeys', '{"Unknown":1}'], ['Encrypt', '{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":{"a":null}}']]) {
       expect((await errorOf(raw(server.url, `${KMS}${op}`, body, { creds: alice }))).type, `${op} ${body}`).toBe('ValidationException');
     }
     const outOfRange: [string, string][] = [
@@ -281,6 +312,16 @@ describe('bad input', () => {
     expect((await raw(server.url, `${KMS}Decrypt`, JSON.stringify({ CiphertextBlob: blob }), { creds: alice })).json().Plaintext).toBe('aGVsbG8=');
     expect(storeSnapshot(home)).toBe(before);
   }, 180_000);
+
+  // The issue's request: it once got a 500, and its trail record took other callers' with it.
+  it('an encryption context nested 50,000 levels deep → 400 SerializationException, and no record', async () => {
+    const depth = 50_000;
+    const body = `{"KeyId":"alias/aws/ebs","Plaintext":"aGk=","EncryptionContext":${'{"a":'.repeat(depth)}"x"${'}'.repeat(depth)}}`;
+    const e = await errorOf(raw(server.url, `${KMS}Encrypt`, body, { creds: alice, userAgent: 'deep-context' }));
+    expect(e).toMatchObject({ status: 400, type: 'SerializationException', message: 'Request body is nested more than 16 levels deep.' });
+    await sleep(50);
+    expect(trailRecords(home).filter((r) => r.userAgent === 'deep-context')).toEqual([]);
+  });
 
   // Found by the fuzz test: an empty member name inside Constraints once made the trail's
   // requestParameters builder throw (500, and no record).

@@ -51,3 +51,50 @@ describe('the worker\'s columns', () => {
     expect(rows.map((r) => r[4])).toEqual(['s1', 'Alice']);
   });
 });
+
+describe('a record that cannot be stored', () => {
+  const nested = (depth: number) => {
+    let v: Record<string, unknown> = { a: 'b' };
+    for (let i = 0; i < depth; i++) v = { a: v };
+    return v;
+  };
+
+  // The issue's case, in process: an encryption context 50,000 levels deep overflowed the stack
+  // of postMessage, and the batch of other callers' records already taken from `pending` was lost.
+  it('fails its own call; records queued before and after it are all committed', () => {
+    const kms = h.app.kms();
+    const before = countFromAnotherConnection('GenerateRandom');
+    for (let i = 0; i < 100; i++) kms.call(h.app.as(), 'GenerateRandom', { NumberOfBytes: 8 });
+    expect(() => kms.call(h.app.as(), 'Encrypt', { KeyId: 'alias/aws/ebs', Plaintext: new Uint8Array(4), EncryptionContext: nested(50_000) })).toThrow(RangeError);
+    for (let i = 0; i < 100; i++) kms.call(h.app.as(), 'GenerateRandom', { NumberOfBytes: 8 });
+    h.app.trail.flush();
+    expect(countFromAnotherConnection('GenerateRandom')).toBe(before + 200);
+  });
+
+  it('fails its own append whatever makes it unstorable (depth, BigInt, functions, cycles)', async () => {
+    const { buildRecord } = await import('../../src/trail/record.js');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const requestParameters of [nested(100), { n: 1n }, { f: () => 1 }, cyclic]) {
+      const r = buildRecord(h.app.as(), { eventSource: 'kms.amazonaws.com', eventName: 'Unstorable', requestParameters, responseElements: null });
+      expect(() => h.app.trail.append(r, false)).toThrow(RangeError);
+    }
+    h.app.trail.flush();
+    expect(countFromAnotherConnection('Unstorable')).toBe(0);
+  });
+
+  it('in the worker, costs only itself: the other records of its batch are committed', async () => {
+    const { BackgroundTrailWriter } = await import('../../src/trail/background-writer.js');
+    const { buildRecord } = await import('../../src/trail/record.js');
+    const writer = new BackgroundTrailWriter(h.app.paths.trail);
+    try {
+      const rec = (requestParameters: unknown) => buildRecord(h.app.as(), { eventSource: 'kms.amazonaws.com', eventName: 'WorkerBatch', requestParameters, responseElements: null });
+      // Structured cloning copies a BigInt; JSON.stringify in the worker throws on it.
+      writer.post([rec({ i: 1 }), rec({ n: 1n }), rec({ i: 2 })]);
+      expect(() => writer.waitCommitted()).toThrow(/failed to commit/);
+      expect(countFromAnotherConnection('WorkerBatch')).toBe(2);
+    } finally {
+      writer.close();
+    }
+  });
+});

@@ -10,7 +10,7 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
     'Serve KMS, CloudTrail LookupEvents and STS GetCallerIdentity over AWS\'s own HTTP protocols (SigV4), for the AWS CLI and SDKs',
     (o) =>
       o
-        .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'address to bind (loopback unless told otherwise)' })
+        .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'address to bind (loopback unless told otherwise); the console answers this name besides loopback ones' })
         .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP port (0: any free port)' })
         .option('accept-any-credentials', { type: 'boolean', default: false, describe: 'UNSAFE: unknown access keys (e.g. test/test) act as --as-user, signature unchecked' })
         .option('as-user', { type: 'string', describe: 'the IAM user unknown access keys act as (default Alice)' })
