@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { main } from '../../src/cli/main.js';
 import { aliceCredentials, aws, errorCodeOf, errorLine, newHome, removeHome, sleep, spawnServe, trailCount, trailRecords } from './helpers.js';
 
@@ -208,6 +209,21 @@ describe.skipIf(!HAVE_AWS)('AWS CLI v2 against ebsim serve', () => {
     expect(trailCount(home)).toBe(before + 3);
     expect(server.stderr()).toMatch(/kms\.GenerateRandom 200/);
     server = await spawnServe(home); // for afterAll
+  });
+
+  it('the AWS CLI block of docs/server.md runs as written (port aside) and each command succeeds', async () => {
+    const doc = readFileSync(join(__dirname, '../../docs/server.md'), 'utf8');
+    const block = /\*\*AWS CLI v2\*\*\s*```sh\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeTruthy();
+    const script = `set -euo pipefail\n${block!.replaceAll('http://127.0.0.1:4599', server.url)}`;
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), EBSIM_HOME: home, AWS_CONFIG_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete env[k];
+    const r = spawnSync('bash', ['-c', script], { env, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('"CiphertextBlob"');
+    expect(r.stdout).toContain('"Events"');
+    expect(r.stdout).toContain('arn:aws:iam::123456789012:user/Alice');
   });
 
   it('the credentials file ebsim init wrote is what the CLI used', () => {
