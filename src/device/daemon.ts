@@ -6,6 +6,24 @@ import * as fs from 'node:fs';
 import { BlockDevice } from './block-device.js';
 import { CONFIG_ARG, type DaemonConfig, type DaemonMessage, type ParentMessage } from './daemon-protocol.js';
 import { DeviceFuse } from './fuse-adapter.js';
+import { describeProcess } from './host.js';
+import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
+
+/**
+ * The image's writer lock, held from before the image is opened until this process ends (the
+ * kernel drops it then, kill -9 included): while this daemon lives, no other daemon, in-process
+ * `volume write` or snapshot copy can have the image open. Kept in a module variable so that it
+ * is never collected.
+ */
+let imageLock: ExclusiveLock | null = null;
+
+function lockTheImage(cfg: DaemonConfig): void {
+  const file = imageLockFile(cfg.imagePath);
+  imageLock = ExclusiveLock.tryAcquire(file);
+  if (imageLock) return;
+  const pid = lockHolder(file);
+  throw new Error(`${cfg.volumeId} is in use by another process (${pid ? describeProcess(pid) : 'unknown'}); only one may have its image open`);
+}
 
 function readConfig(): DaemonConfig {
   const arg = process.argv.find((a) => a.startsWith(CONFIG_ARG));
@@ -79,6 +97,7 @@ async function main(): Promise<void> {
   let device: BlockDevice;
   let fuse: DeviceFuse;
   try {
+    lockTheImage(cfg);
     const key = await receiveKey();
     if (key === null && !cfg.passThrough) throw new Error('no data key received (and passThrough is off)');
     device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, io: ioMode(), native: cfg.passThrough ? cfg.passThroughIO === 'native' : undefined });

@@ -130,3 +130,87 @@ export function probe(p: string, timeoutMs = 2000): Promise<'ok' | 'ENOTCONN' | 
     new Promise<'hung'>((r) => setTimeout(() => r('hung'), timeoutMs).unref()),
   ]);
 }
+
+/** Every running device daemon and its config, read from /proc/PID/cmdline (the kernel's table, not our pidfiles). */
+export function listDaemons(): { pid: number; volumeId: string; fuseDir: string; imagePath: string }[] {
+  const out: { pid: number; volumeId: string; fuseDir: string; imagePath: string }[] = [];
+  let pids: string[] = [];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const p of pids) {
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (!argv.some((a) => a.endsWith('daemon.js'))) continue;
+    const cfgArg = argv.find((a) => a.startsWith('--config='));
+    if (!cfgArg || !pidAlive(Number(p))) continue;
+    try {
+      const cfg = JSON.parse(cfgArg.slice('--config='.length)) as { volumeId: string; fuseDir: string; imagePath: string };
+      out.push({ pid: Number(p), volumeId: cfg.volumeId, fuseDir: path.resolve(cfg.fuseDir), imagePath: cfg.imagePath });
+    } catch {
+      // not ours
+    }
+  }
+  return out;
+}
+
+/** The one-letter state of a process from /proc/PID/stat ('T' stopped, 'D' in an uninterruptible wait), or null. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a process is, in a few words, for messages that name a lock's holder. */
+export function describeProcess(pid: number): string {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    if (argv.some((a) => a.endsWith('daemon.js'))) return `pid ${pid}, its device daemon`;
+    const i = argv.findIndex((a) => /ebsim(\.js)?$/.test(a));
+    if (i >= 0) return `pid ${pid}, ebsim ${argv.slice(i + 1).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')}`;
+    return `pid ${pid}`;
+  } catch {
+    return `pid ${pid}`;
+  }
+}
+
+/** The FUSE connection number of the mount at `target` (its st_dev minor, from mountinfo: no stat, which could hang). */
+export function fuseConnection(target: string): number | null {
+  const t = path.resolve(target);
+  let found: number | null = null;
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const dash = f.indexOf('-');
+    if (dash < 0 || !f[dash + 1]?.startsWith('fuse')) continue;
+    const mountpoint = f[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (mountpoint === t) found = Number(f[2]!.split(':')[1]);
+  }
+  return found;
+}
+
+/**
+ * Reads the first sector of a FUSE file with O_DIRECT (so the page cache cannot answer for the
+ * daemon) in a child process with a deadline. A syscall into a stopped FUSE daemon blocks; in a
+ * child it can be SIGKILLed (FUSE waits are killable), where in our own thread pool it would
+ * keep this process from ever exiting.
+ */
+export function probeDevice(file: string, timeoutMs = 2000): Promise<'ok' | 'hung' | string> {
+  return new Promise((resolve) => {
+    execFile('dd', [`if=${file}`, 'of=/dev/null', 'bs=4096', 'count=1', 'iflag=direct', 'status=none'], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _out, stderr) => {
+      if (!err) return resolve('ok');
+      if ((err as { killed?: boolean }).killed) return resolve('hung');
+      if (/not connected/i.test(stderr)) return resolve('ENOTCONN');
+      if (/No such file/i.test(stderr)) return resolve('missing');
+      resolve(stderr.trim().split('\n').pop() || err.message);
+    });
+  });
+}

@@ -1,13 +1,17 @@
 // Mount orchestration: image → device daemon (FUSE file) → loop device → ext4 → mountpoint, with
-// a JSON state file per volume so that unmount, status and crash cleanup can find every piece.
+// a JSON state file per volume. Unmount, status and crash cleanup find every piece in the kernel's
+// own tables (/proc, /sys, the mount table), so pieces no state file records are found too.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlockDevice, createSparseImage, SECTOR_SIZE } from './block-device.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
-import { CommandError, MountError, VolumeAlreadyMountedError, VolumeNotMountedError } from './errors.js';
+import { CommandError, DeviceHungError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeNotMountedError } from './errors.js';
 import { DISK_FILE, forceUnmountFuse } from './fuse-adapter.js';
-import { isDaemonFor, listLoopDevices, loopBackingFile, mountAt, pidAlive, probe, readMounts, run, waitFor } from './host.js';
+import {
+  describeProcess, fuseConnection, listDaemons, listLoopDevices, loopBackingFile, mountAt, pidAlive, probeDevice, processState, readMounts, run, waitFor, type MountEntry,
+} from './host.js';
+import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 import { checkMountPrerequisites } from './prerequisites.js';
 
 export type VolumeFormat = 'ext4' | 'none';
@@ -57,6 +61,8 @@ export interface VolumeMountState {
   mountpoint: string | null;
   fsType: string | null;
   mountedAt: string;
+  /** 'mounting' until every step is done; a state file left at 'mounting' is an interrupted mount. Absent in older files: 'ready'. */
+  stage?: 'mounting' | 'ready';
 }
 
 export interface MountedVolume extends VolumeMountState {
@@ -66,21 +72,27 @@ export interface MountedVolume extends VolumeMountState {
 
 export interface VolumeStatus {
   volumeId: string;
+  /** The state file, or (when there is none) what the kernel's tables show of the volume. */
   state: VolumeMountState;
   healthy: boolean;
   daemonAlive: boolean;
+  /** Every device daemon serving this volume, from /proc (more than one is a fault). */
+  daemonPids: number[];
   /** 'ok', or why the FUSE file cannot be reached (ENOTCONN after a daemon crash, 'hung', ...). */
   fuse: string;
   loopAttached: boolean;
   fsMounted: boolean;
+  /** Another process is mounting or unmounting it right now. */
+  inProgress: boolean;
   problems: string[];
 }
 
 export function statePaths(stateDir: string, volumeId: string) {
   const base = path.join(path.resolve(stateDir), volumeId);
   const fuseDir = `${base}.fuse`;
-  return { stateFile: `${base}.json`, fuseDir, devicePath: path.join(fuseDir, DISK_FILE), logPath: `${base}.log`, pidFile: `${base}.pid` };
+  return { stateFile: `${base}.json`, fuseDir, devicePath: path.join(fuseDir, DISK_FILE), logPath: `${base}.log`, pidFile: `${base}.pid`, opLockFile: `${base}.mount.lock` };
 }
+type StatePaths = ReturnType<typeof statePaths>;
 
 function readState(stateFile: string): VolumeMountState | null {
   try {
@@ -96,32 +108,77 @@ function saveState(s: VolumeMountState): void {
   fs.renameSync(tmp, s.stateFile);
 }
 
+/**
+ * Mount, unmount and cleanup of one volume run one at a time: two `volume mount` at once would
+ * share the state file, FUSE dir and loop device names, and the loser's teardown would take the
+ * winner's pieces with it. The lock dies with its holder, so an interrupted mount never blocks
+ * the next. (Lock files are never deleted: a new inode would let two holders in.)
+ */
+function operationLock(stateDir: string, volumeId: string): ExclusiveLock {
+  const file = statePaths(stateDir, volumeId).opLockFile;
+  const lock = ExclusiveLock.tryAcquire(file);
+  if (lock) return lock;
+  const pid = lockHolder(file);
+  throw new VolumeBusyError(volumeId, `${volumeId} is being mounted or unmounted by another process (${pid && pid !== process.pid ? describeProcess(pid) : 'this one'}); wait for it to finish, then retry`);
+}
+
+/**
+ * The image's writer lock, for in-process users (read, write, export, prefill): the device daemon
+ * holds the same lock for its whole life, so the two never have one image open at once.
+ */
+export function lockImage(volumeId: string, imagePath: string): ExclusiveLock {
+  const file = imageLockFile(imagePath);
+  const lock = ExclusiveLock.tryAcquire(file);
+  if (lock) return lock;
+  const pid = lockHolder(file);
+  const daemon = pid !== null && listDaemons().some((d) => d.pid === pid);
+  throw new VolumeBusyError(
+    volumeId,
+    daemon
+      ? `${volumeId} is mounted (${describeProcess(pid)}); unmount it first (ebsim volume unmount ${volumeId}) or use the mounted file system`
+      : `${volumeId} is in use by another process (${pid && pid !== process.pid ? describeProcess(pid) : 'this one'}); wait for it to finish, then retry`,
+  );
+}
+
 export async function mountVolume(opts: MountVolumeOptions): Promise<MountedVolume> {
   checkMountPrerequisites();
   if (opts.key.length !== 64) throw new RangeError(`key: expected 64 bytes, got ${opts.key.length}`);
   fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-  const paths = statePaths(opts.stateDir, opts.volumeId);
-  const previous = readState(paths.stateFile);
-  if (previous) {
-    const st = await statusOf(previous);
-    if (st.healthy) throw new VolumeAlreadyMountedError(opts.volumeId, previous.mountpoint ?? previous.loopDevice ?? previous.devicePath);
-    await teardown(previous); // a crash left pieces behind: clear them first
+  const op = operationLock(opts.stateDir, opts.volumeId);
+  try {
+    return await mountLocked(opts);
+  } finally {
+    op.release();
   }
+}
+
+async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
+  const paths = statePaths(opts.stateDir, opts.volumeId);
+  const before = await statusOf(opts.stateDir, opts.volumeId);
+  if (before.healthy) throw new VolumeAlreadyMountedError(opts.volumeId, before.state.mountpoint ?? before.state.loopDevice ?? before.state.devicePath);
+  const holder = lockHolder(imageLockFile(opts.imagePath));
+  if (holder !== null && !before.daemonPids.includes(holder)) lockImage(opts.volumeId, opts.imagePath).release(); // throws, naming the holder
+  if (before.problems.length && (before.daemonPids.length || before.loopAttached || fs.existsSync(paths.stateFile) || mountAt(paths.fuseDir)))
+    await teardown(opts.stateDir, opts.volumeId); // a crash or an interrupted mount left pieces behind: clear them first
   ensureImage(opts.imagePath, opts.sizeBytes);
-  if (mountAt(paths.fuseDir)) await forceUnmountFuse(paths.fuseDir).catch(() => {});
 
   const state: VolumeMountState = {
     volumeId: opts.volumeId,
     imagePath: path.resolve(opts.imagePath),
     sizeBytes: opts.sizeBytes,
     sectorSize: SECTOR_SIZE,
-    ...paths,
+    stateFile: paths.stateFile,
+    fuseDir: paths.fuseDir,
+    devicePath: paths.devicePath,
+    logPath: paths.logPath,
+    pidFile: paths.pidFile,
     daemonPid: null,
     codec: null,
     loopDevice: null,
     mountpoint: null,
     fsType: null,
     mountedAt: new Date().toISOString(),
+    stage: 'mounting',
   };
   saveState(state);
   let daemon: StartedDaemon | undefined;
@@ -163,116 +220,219 @@ export async function mountVolume(opts: MountVolumeOptions): Promise<MountedVolu
         await waitFor(`${target} in /proc/mounts`, () => mountAt(target)?.source === state.loopDevice);
         state.mountpoint = target;
         state.fsType = fsType;
-        saveState(state);
       }
     }
+    state.stage = 'ready';
+    saveState(state);
     return { ...state, daemon: daemon.child };
   } catch (err) {
-    await teardown(state).catch(() => {});
+    await teardown(opts.stateDir, opts.volumeId).catch(() => {});
     throw err;
   }
 }
 
-/** Reverses every step of mountVolume that is still in place; safe to call repeatedly. */
-export async function unmountVolume(volumeId: string, stateDir: string): Promise<void> {
-  const state = readState(statePaths(stateDir, volumeId).stateFile);
-  if (!state) throw new VolumeNotMountedError(volumeId);
-  await teardown(state);
+export interface UnmountOptions {
+  /**
+   * For a stopped or hung daemon: abort its FUSE connection, SIGKILL it, detach everything lazily.
+   * Nothing is flushed, so writes the daemon has not made yet are lost.
+   */
+  force?: boolean;
 }
 
-async function teardown(s: VolumeMountState): Promise<void> {
-  const daemonAlive = s.daemonPid !== null && pidAlive(s.daemonPid) && isDaemonFor(s.daemonPid, s.volumeId);
-  // 1. The file system. If the daemon is gone, the device only answers EIO: detach lazily.
-  if (s.mountpoint && s.loopDevice && mountAt(s.mountpoint)?.source === s.loopDevice) {
-    try {
-      await run('umount', [s.mountpoint]);
-    } catch (err) {
-      if (daemonAlive) throw new MountError(`cannot unmount ${s.mountpoint} (in use?): ${(err as Error).message}`, { cause: err });
-      await run('umount', ['-l', s.mountpoint]);
-    }
-    await waitFor(`${s.mountpoint} to leave /proc/mounts`, () => mountAt(s.mountpoint!)?.source !== s.loopDevice);
+/** Reverses every step of mountVolume that is still in place (found in the kernel's tables); safe to call repeatedly. */
+export async function unmountVolume(volumeId: string, stateDir: string, opts: UnmountOptions = {}): Promise<void> {
+  const paths = statePaths(stateDir, volumeId);
+  const p = piecesOf(paths, volumeId);
+  if (!fs.existsSync(paths.stateFile) && !p.daemons.length && !p.loops.length && !p.fuseMounted) throw new VolumeNotMountedError(volumeId);
+  const op = operationLock(stateDir, volumeId);
+  try {
+    await teardown(stateDir, volumeId, opts);
+  } finally {
+    op.release();
   }
-  // 2. The loop device, if it still points at our FUSE file.
-  if (s.loopDevice && loopBackingFile(s.loopDevice).startsWith(s.devicePath)) {
-    await run('losetup', ['-d', s.loopDevice]).catch((err: CommandError) => {
-      if (loopBackingFile(s.loopDevice!).startsWith(s.devicePath)) throw err;
+}
+
+/** What of one volume is live on this host, read from /proc and /sys rather than from our own files. */
+interface Pieces {
+  /** Device daemons serving this volume's FUSE dir. */
+  daemons: number[];
+  fuseMounted: boolean;
+  /** Loop devices whose backing file is this volume's FUSE file. */
+  loops: string[];
+  /** File systems mounted from those loop devices. */
+  fsMounts: MountEntry[];
+}
+
+function piecesOf(paths: StatePaths, volumeId: string): Pieces {
+  const daemons = listDaemons()
+    .filter((d) => d.volumeId === volumeId && d.fuseDir === paths.fuseDir)
+    .map((d) => d.pid);
+  const loops = listLoopDevices()
+    .filter((l) => l.backingFile.replace(/ \(deleted\)$/, '') === paths.devicePath)
+    .map((l) => l.device);
+  const mounts = readMounts();
+  return {
+    daemons,
+    fuseMounted: mounts.some((m) => m.target === paths.fuseDir && m.fstype.startsWith('fuse')),
+    loops,
+    fsMounts: mounts.filter((m) => loops.includes(m.source)),
+  };
+}
+
+/** Every volume with a state file or any live piece under `stateDir`. */
+function volumesUnder(stateDir: string): string[] {
+  const root = path.resolve(stateDir);
+  const ids = new Set<string>();
+  const fromFuseDir = (dir: string) => {
+    if (path.dirname(dir) === root && dir.endsWith('.fuse')) ids.add(path.basename(dir, '.fuse'));
+  };
+  if (fs.existsSync(root)) for (const f of fs.readdirSync(root)) if (f.endsWith('.json')) ids.add(f.slice(0, -'.json'.length));
+  for (const d of listDaemons()) fromFuseDir(d.fuseDir);
+  for (const l of listLoopDevices()) fromFuseDir(path.dirname(l.backingFile.replace(/ \(deleted\)$/, '')));
+  for (const m of readMounts()) if (m.fstype.startsWith('fuse')) fromFuseDir(m.target);
+  return [...ids].sort();
+}
+
+/** Why waiting on the daemon would block forever, or null: stopped, or its device does not answer. */
+async function hungDaemon(paths: StatePaths, p: Pieces): Promise<{ pid: number | null; why: string } | null> {
+  const stopped = p.daemons.find((pid) => processState(pid) === 'T');
+  if (stopped !== undefined) return { pid: stopped, why: 'is stopped (SIGSTOP or a debugger)' };
+  if (p.fuseMounted && p.daemons.length && (await probeDevice(paths.devicePath)) === 'hung')
+    return { pid: p.daemons[0]!, why: 'does not answer (a read of its device timed out)' };
+  return null;
+}
+
+async function teardown(stateDir: string, volumeId: string, opts: UnmountOptions = {}): Promise<void> {
+  const paths = statePaths(stateDir, volumeId);
+  const p = piecesOf(paths, volumeId);
+  if (opts.force) {
+    // Abort first: every request queued on the stopped daemon fails at once, so nothing below
+    // (umount syncing ext4, losetup) waits on it; SIGKILL reaches a stopped process too.
+    const conn = p.fuseMounted ? fuseConnection(paths.fuseDir) : null;
+    if (conn !== null) {
+      try {
+        fs.writeFileSync(`/sys/fs/fuse/connections/${conn}/abort`, '1');
+      } catch {
+        // no fusectl: killing the daemon ends the connection as well
+      }
+    }
+    for (const pid of p.daemons) killQuietly(pid, 'SIGKILL');
+    await waitFor(`daemons ${p.daemons.join(', ')} to die`, () => p.daemons.every((pid) => !pidAlive(pid)), 5_000);
+  } else {
+    const hung = await hungDaemon(paths, p);
+    if (hung) throw new DeviceHungError(volumeId, hung.pid, hung.why);
+  }
+  const daemonAlive = p.daemons.some((pid) => pidAlive(pid));
+  // 1. The file systems. If the daemon is gone, the device only answers EIO: detach lazily.
+  for (const m of p.fsMounts) {
+    try {
+      await run('umount', opts.force ? ['-l', m.target] : [m.target]);
+    } catch (err) {
+      if (daemonAlive && err instanceof CommandError && /busy/i.test(err.stderr))
+        throw new VolumeBusyError(volumeId, `cannot unmount ${m.target}: it is busy (a program or shell has files open there); close them (fuser -vm ${m.target} lists them), then retry`);
+      if (daemonAlive) throw new MountError(`cannot unmount ${m.target}: ${(err as Error).message}`, { cause: err });
+      await run('umount', ['-l', m.target]);
+    }
+  }
+  await waitFor(`the file systems of ${volumeId} to leave /proc/mounts`, () => !readMounts().some((m) => p.loops.includes(m.source)));
+  // 2. The loop devices, while they still point at our FUSE file.
+  for (const loop of p.loops) {
+    await run('losetup', ['-d', loop]).catch((err: CommandError) => {
+      if (loopBackingFile(loop).startsWith(paths.devicePath)) throw err;
     });
   }
-  // 3. The daemon: SIGTERM makes it flush (fdatasync) and unmount FUSE; SIGKILL if it hangs.
-  if (s.daemonPid !== null && pidAlive(s.daemonPid) && isDaemonFor(s.daemonPid, s.volumeId)) {
-    process.kill(s.daemonPid, 'SIGTERM');
+  // 3. The daemons: SIGTERM makes one flush (fdatasync) and unmount FUSE; SIGKILL if it hangs.
+  for (const pid of p.daemons.filter((d) => pidAlive(d))) {
+    killQuietly(pid, 'SIGTERM');
     try {
-      await waitFor(`daemon ${s.daemonPid} to exit`, () => !pidAlive(s.daemonPid!), 20_000);
+      await waitFor(`daemon ${pid} to exit`, () => !pidAlive(pid), 20_000);
     } catch {
-      process.kill(s.daemonPid, 'SIGKILL');
-      await waitFor(`daemon ${s.daemonPid} to die`, () => !pidAlive(s.daemonPid!), 5_000);
+      killQuietly(pid, 'SIGKILL');
+      await waitFor(`daemon ${pid} to die`, () => !pidAlive(pid), 5_000);
     }
   }
   // 4. A FUSE mount left by a dead daemon (ENOTCONN): fusermount -uz.
-  if (mountAt(s.fuseDir)) {
-    await forceUnmountFuse(s.fuseDir).catch(() => {});
-    await waitFor(`${s.fuseDir} to leave /proc/mounts`, () => !mountAt(s.fuseDir));
+  if (mountAt(paths.fuseDir)) {
+    await forceUnmountFuse(paths.fuseDir).catch(() => {});
+    await waitFor(`${paths.fuseDir} to leave /proc/mounts`, () => !mountAt(paths.fuseDir));
   }
-  fs.rmSync(s.pidFile, { force: true });
+  fs.rmSync(paths.pidFile, { force: true });
   try {
-    fs.rmdirSync(s.fuseDir);
+    fs.rmdirSync(paths.fuseDir);
   } catch {
     // absent, or not empty (never ours to delete then)
   }
-  fs.rmSync(s.stateFile, { force: true });
+  fs.rmSync(paths.stateFile, { force: true });
 }
 
-async function statusOf(s: VolumeMountState): Promise<VolumeStatus> {
-  const problems: string[] = [];
-  const daemonAlive = s.daemonPid !== null && pidAlive(s.daemonPid) && isDaemonFor(s.daemonPid, s.volumeId);
-  if (!daemonAlive) problems.push(`device daemon ${s.daemonPid ?? '(never started)'} is not running`);
-  const fuse = mountAt(s.fuseDir) ? await probe(s.devicePath) : 'not mounted';
-  if (fuse !== 'ok') problems.push(`FUSE file ${s.devicePath}: ${fuse}`);
-  const loopAttached = !!s.loopDevice && loopBackingFile(s.loopDevice).startsWith(s.devicePath);
-  if (!loopAttached) problems.push(s.loopDevice ? `loop device ${s.loopDevice} is detached` : 'no loop device');
-  const fsMounted = !!s.mountpoint && !!s.loopDevice && mountAt(s.mountpoint)?.source === s.loopDevice;
-  if (s.mountpoint && !fsMounted) problems.push(`${s.mountpoint} is not mounted`);
-  return { volumeId: s.volumeId, state: s, healthy: problems.length === 0, daemonAlive, fuse, loopAttached, fsMounted, problems };
-}
-
-/** Every volume with a state file under `stateDir`, with its health. */
-export async function volumeStatus(stateDir: string): Promise<VolumeStatus[]> {
-  if (!fs.existsSync(stateDir)) return [];
-  const out: VolumeStatus[] = [];
-  for (const f of fs.readdirSync(stateDir).filter((n) => n.endsWith('.json')).sort()) {
-    const s = readState(path.join(stateDir, f));
-    if (s) out.push(await statusOf(s));
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
   }
+}
+
+async function statusOf(stateDir: string, volumeId: string): Promise<VolumeStatus> {
+  const paths = statePaths(stateDir, volumeId);
+  const saved = readState(paths.stateFile);
+  const p = piecesOf(paths, volumeId);
+  const s: VolumeMountState = saved ?? {
+    volumeId, imagePath: '', sizeBytes: 0, sectorSize: SECTOR_SIZE, stateFile: paths.stateFile, fuseDir: paths.fuseDir, devicePath: paths.devicePath,
+    logPath: paths.logPath, pidFile: paths.pidFile, daemonPid: p.daemons[0] ?? null, codec: null, loopDevice: p.loops[0] ?? null,
+    mountpoint: p.fsMounts[0]?.target ?? null, fsType: p.fsMounts[0]?.fstype ?? null, mountedAt: '',
+  };
+  const problems: string[] = [];
+  const opHolder = lockHolder(paths.opLockFile);
+  const inProgress = opHolder !== null && opHolder !== process.pid;
+  if (inProgress) problems.push(`being mounted or unmounted by ${describeProcess(opHolder)}`);
+  if (!saved) problems.push('no state file: pieces of an interrupted mount or unmount (ebsim volume cleanup removes them)');
+  else if (saved.stage === 'mounting' && !inProgress) problems.push('the mount was interrupted (the process that started it is gone)');
+
+  if (!p.daemons.length) problems.push(`device daemon ${s.daemonPid ?? '(never started)'} is not running`);
+  else if (p.daemons.length > 1) problems.push(`${p.daemons.length} device daemons serve it (pids ${p.daemons.join(', ')}); only one may`);
+  else if (saved && p.daemons[0] !== saved.daemonPid) problems.push(`device daemon ${p.daemons[0]} is not the one recorded (${saved.daemonPid})`);
+
+  const hung = await hungDaemon(paths, p);
+  const fuse = !p.fuseMounted ? 'not mounted' : hung ? 'hung' : await probeDevice(paths.devicePath);
+  if (hung) problems.push(`device daemon ${hung.pid} ${hung.why}: resume it (kill -CONT ${hung.pid}) or run ebsim volume unmount ${volumeId} --force`);
+  else if (fuse !== 'ok') problems.push(`FUSE file ${paths.devicePath}: ${fuse}`);
+
+  const loopAttached = !!s.loopDevice && p.loops.includes(s.loopDevice);
+  if (!p.loops.length) problems.push(s.loopDevice ? `loop device ${s.loopDevice} is detached` : 'no loop device');
+  else if (p.loops.length > 1) problems.push(`${p.loops.length} loop devices are attached to it (${p.loops.join(', ')}); only one may`);
+  else if (!loopAttached) problems.push(`loop device ${p.loops[0]} is attached, not the recorded ${s.loopDevice}`);
+
+  const fsMounted = !!s.mountpoint && p.fsMounts.some((m) => m.target === s.mountpoint && m.source === s.loopDevice);
+  if (s.mountpoint && !fsMounted) problems.push(`${s.mountpoint} is not mounted`);
+  for (const m of p.fsMounts) if (m.target !== s.mountpoint) problems.push(`also mounted at ${m.target} (from ${m.source})`);
+  return { volumeId, state: s, healthy: problems.length === 0, daemonAlive: p.daemons.length > 0, daemonPids: p.daemons, fuse, loopAttached, fsMounted, inProgress, problems };
+}
+
+/** Every volume with a state file or a daemon, loop device or mount under `stateDir`, with its health. */
+export async function volumeStatus(stateDir: string): Promise<VolumeStatus[]> {
+  const out: VolumeStatus[] = [];
+  for (const id of volumesUnder(stateDir)) out.push(await statusOf(stateDir, id));
   return out;
 }
 
 /**
- * Tears down what a crash left behind: volumes whose daemon died or whose pieces are missing,
- * plus loop devices and FUSE mounts under `stateDir` that no state file claims. Returns what
- * was cleaned.
+ * Tears down what a crash or an interrupted mount left behind: every volume under `stateDir`
+ * that is not healthy, all of its pieces as the kernel lists them. A volume that another process
+ * is mounting or unmounting right now is left alone. Returns the volumes cleaned.
  */
 export async function cleanupStale(stateDir: string): Promise<string[]> {
   const cleaned: string[] = [];
-  const statuses = await volumeStatus(stateDir);
-  for (const st of statuses) {
-    if (st.healthy) continue;
-    await teardown(st.state);
+  for (const st of await volumeStatus(stateDir)) {
+    if (st.healthy || st.inProgress) continue;
+    const op = ExclusiveLock.tryAcquire(statePaths(stateDir, st.volumeId).opLockFile);
+    if (!op) continue; // it started meanwhile
+    try {
+      await teardown(stateDir, st.volumeId);
+    } finally {
+      op.release();
+    }
     cleaned.push(st.volumeId);
-  }
-  const root = path.resolve(stateDir) + path.sep;
-  const claimed = new Set(statuses.filter((s) => s.healthy).map((s) => s.state.fuseDir));
-  for (const loop of listLoopDevices()) {
-    if (!loop.backingFile.startsWith(root)) continue;
-    const fuseDir = path.dirname(loop.backingFile.replace(/ \(deleted\)$/, ''));
-    if (claimed.has(fuseDir)) continue;
-    for (const m of readMounts().filter((m) => m.source === loop.device)) await run('umount', ['-l', m.target]).catch(() => {});
-    await run('losetup', ['-d', loop.device]).catch(() => {});
-    cleaned.push(loop.device);
-  }
-  for (const m of readMounts()) {
-    if (!m.target.startsWith(root) || !m.fstype.startsWith('fuse') || claimed.has(m.target)) continue;
-    await forceUnmountFuse(m.target).catch(() => {});
-    cleaned.push(m.target);
   }
   return cleaned;
 }
