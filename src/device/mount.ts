@@ -293,12 +293,17 @@ function volumesUnder(stateDir: string): string[] {
   return [...ids].sort();
 }
 
-/** Why waiting on the daemon would block forever, or null: stopped, or its device does not answer. */
-async function hungDaemon(paths: StatePaths, p: Pieces): Promise<{ pid: number | null; why: string } | null> {
+/**
+ * Why waiting on the daemon would block forever, or null: stopped, or its device does not answer.
+ * `probed` is the probe's answer, when the caller wants it too.
+ */
+async function hungDaemon(paths: StatePaths, p: Pieces, probed?: (fuse: string) => void): Promise<{ pid: number | null; why: string } | null> {
   const stopped = p.daemons.find((pid) => processState(pid) === 'T');
   if (stopped !== undefined) return { pid: stopped, why: 'is stopped (SIGSTOP or a debugger)' };
-  if (p.fuseMounted && p.daemons.length && (await probeDevice(paths.devicePath)) === 'hung')
-    return { pid: p.daemons[0]!, why: 'does not answer (a read of its device timed out)' };
+  if (!p.fuseMounted) return null;
+  const fuse = await probeDevice(paths.devicePath);
+  probed?.(fuse);
+  if (fuse === 'hung' && p.daemons.length) return { pid: p.daemons[0]!, why: 'does not answer (a read of its device timed out)' };
   return null;
 }
 
@@ -393,8 +398,8 @@ async function statusOf(stateDir: string, volumeId: string): Promise<VolumeStatu
   else if (p.daemons.length > 1) problems.push(`${p.daemons.length} device daemons serve it (pids ${p.daemons.join(', ')}); only one may`);
   else if (saved && p.daemons[0] !== saved.daemonPid) problems.push(`device daemon ${p.daemons[0]} is not the one recorded (${saved.daemonPid})`);
 
-  const hung = await hungDaemon(paths, p);
-  const fuse = !p.fuseMounted ? 'not mounted' : hung ? 'hung' : await probeDevice(paths.devicePath);
+  let fuse = p.fuseMounted ? 'hung' : 'not mounted';
+  const hung = await hungDaemon(paths, p, (f) => (fuse = f));
   if (hung) problems.push(`device daemon ${hung.pid} ${hung.why}: resume it (kill -CONT ${hung.pid}) or run ebsim volume unmount ${volumeId} --force`);
   else if (fuse !== 'ok') problems.push(`FUSE file ${paths.devicePath}: ${fuse}`);
 
