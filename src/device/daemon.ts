@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { BlockDevice } from './block-device.js';
 import { CONFIG_ARG, type DaemonConfig, type DaemonMessage, type ParentMessage } from './daemon-protocol.js';
 import { DeviceFuse } from './fuse-adapter.js';
-import { describeProcess } from './host.js';
+import { describeProcess, fuseConnection, loopsOnFuseConnection, mountAt, waitFor } from './host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 
 /**
@@ -16,6 +16,8 @@ import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
  * is never collected.
  */
 let imageLock: ExclusiveLock | null = null;
+/** Our FUSE connection (the mount's st_dev minor, from mountinfo): it outlives a lazy detach while a loop device holds the file. */
+let conn: number | null = null;
 
 function lockTheImage(cfg: DaemonConfig): void {
   const file = imageLockFile(cfg.imagePath);
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
     if (key) key.fill(0); // the cipher keeps its own copy; drop ours
     fuse = new DeviceFuse(cfg.fuseDir, device, { log, fsname: `ebsim-${cfg.volumeId}` });
     await fuse.mount();
+    conn = fuseConnection(cfg.fuseDir);
     fs.writeFileSync(cfg.pidFile, `${process.pid}\n`);
     log(`serving ${cfg.imagePath} (${cfg.sizeBytes} bytes, ${device.codecName}) at ${fuse.devicePath}`);
     log(asyncDioLine());
@@ -128,7 +131,10 @@ async function main(): Promise<void> {
     log(fuse.histogramLine());
     try {
       await device.flush();
-      await Promise.race([fuse.unmount(), new Promise((_, rej) => setTimeout(() => rej(new Error('unmount timed out')), 10_000))]);
+      // Detached already (fusermount -uz): fusermount -u would fail, so exit once no loop device
+      // holds the detached file any more (the kernel then ends the connection).
+      if (mountAt(cfg.fuseDir)?.fstype.startsWith('fuse')) await Promise.race([fuse.unmount(), new Promise((_, rej) => setTimeout(() => rej(new Error('unmount timed out')), 10_000))]);
+      else await waitFor('no loop device to hold the detached FUSE file', () => conn !== null && loopsOnFuseConnection(conn).length === 0, 5_000);
     } catch (err) {
       // Still in use (the loop device holds the file, ext4 on top): exiting now would leave that
       // file system on a dead FUSE endpoint and lose its dirty pages. Keep serving instead.

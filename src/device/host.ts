@@ -1,6 +1,6 @@
 // Small helpers over the host: running commands, the mount table, loop devices, processes.
 // Waiting is always polling of the real state (/proc/mounts, /proc/PID), never a fixed sleep.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CommandError } from './errors.js';
@@ -213,4 +213,26 @@ export function probeDevice(file: string, timeoutMs = 2000): Promise<'ok' | 'hun
       resolve(stderr.trim().split('\n').pop() || err.message);
     });
   });
+}
+
+/**
+ * The backing file's device ("0:48") of a loop device, from the loop driver (LOOP_GET_STATUS64
+ * through losetup), or null. For a FUSE file its minor is the FUSE connection: what still ties a
+ * loop device to its volume after someone lazily detached the FUSE mount (backing_file is then
+ * just "/disk").
+ */
+export function loopBackingDevice(loopDevice: string): string | null {
+  try {
+    return execFileSync('losetup', ['--noheadings', '-O', 'BACK-MAJ:MIN', loopDevice], { encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Loop devices whose backing file is on the FUSE connection `conn` (detached or not). */
+export function loopsOnFuseConnection(conn: number): string[] {
+  return listLoopDevices()
+    .filter((l) => l.backingFile.startsWith('/'))
+    .filter((l) => loopBackingDevice(l.device) === `0:${conn}`)
+    .map((l) => l.device);
 }

@@ -9,7 +9,7 @@ import type { DaemonConfig } from './daemon-protocol.js';
 import { CommandError, DeviceHungError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeNotMountedError } from './errors.js';
 import { DISK_FILE, forceUnmountFuse } from './fuse-adapter.js';
 import {
-  describeProcess, fuseConnection, listDaemons, listLoopDevices, loopBackingFile, mountAt, pidAlive, probeDevice, processState, readMounts, run, waitFor, type MountEntry,
+  describeProcess, fuseConnection, listDaemons, listLoopDevices, loopBackingDevice, loopBackingFile, mountAt, pidAlive, probeDevice, processState, readMounts, run, waitFor, type MountEntry,
 } from './host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 import { checkMountPrerequisites } from './prerequisites.js';
@@ -61,6 +61,8 @@ export interface VolumeMountState {
   mountpoint: string | null;
   fsType: string | null;
   mountedAt: string;
+  /** The FUSE connection number (the mount's st_dev minor): identifies its loop devices even after a lazy detach. */
+  fuseConnection?: number | null;
   /** 'mounting' until every step is done; a state file left at 'mounting' is an interrupted mount. Absent in older files: 'ready'. */
   stage?: 'mounting' | 'ready';
 }
@@ -197,6 +199,7 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
     daemon = await startDaemon(cfg, opts.passThrough ? null : opts.key, { foreground: opts.foreground, daemonScript: opts.daemonScript });
     state.daemonPid = daemon.pid;
     state.codec = daemon.codec;
+    state.fuseConnection = fuseConnection(paths.fuseDir);
     saveState(state);
 
     // 4096-byte logical sectors line the file system's I/O up with encryption sectors; direct I/O
@@ -267,8 +270,15 @@ function piecesOf(paths: StatePaths, volumeId: string): Pieces {
   const daemons = listDaemons()
     .filter((d) => d.volumeId === volumeId && d.fuseDir === paths.fuseDir)
     .map((d) => d.pid);
+  // A FUSE mount detached lazily (fusermount -uz) while a loop device still used it leaves that
+  // loop's backing_file as "/disk"; its backing device, the FUSE connection, still names it.
+  const conn = readState(paths.stateFile)?.fuseConnection;
+  const detached = `/${DISK_FILE}`;
   const loops = listLoopDevices()
-    .filter((l) => l.backingFile.replace(/ \(deleted\)$/, '') === paths.devicePath)
+    .filter((l) => {
+      const file = l.backingFile.replace(/ \(deleted\)$/, '');
+      return file === paths.devicePath || (file === detached && conn != null && loopBackingDevice(l.device) === `0:${conn}`);
+    })
     .map((l) => l.device);
   const mounts = readMounts();
   return {
@@ -343,7 +353,7 @@ async function teardown(stateDir: string, volumeId: string, opts: UnmountOptions
   // 2. The loop devices, while they still point at our FUSE file.
   for (const loop of p.loops) {
     await run('losetup', ['-d', loop]).catch((err: CommandError) => {
-      if (loopBackingFile(loop).startsWith(paths.devicePath)) throw err;
+      if (loopBackingFile(loop) !== '') throw err;
     });
   }
   // 3. The daemons: SIGTERM makes one flush (fdatasync) and unmount FUSE; SIGKILL if it hangs.

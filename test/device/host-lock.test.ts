@@ -158,6 +158,24 @@ describeRealMount('one daemon per volume; status and cleanup from the kernel', (
     expect(json(await ebsim('volume', 'status')).Volumes).toEqual([]);
   }, 120_000);
 
+  it('finds the loop device and ext4 mount of a FUSE mount detached by hand (fusermount -uz), and cleanup removes them and the daemon', async () => {
+    const v = await newVolume();
+    const m = json(await ebsim('volume', 'mount', v, path.join(root, 'mnt-d')));
+    fs.writeFileSync(path.join(m.Mountpoint, 'kept'), 'written before the detach\n');
+    sh('fusermount', ['-u', '-z', path.join(run, `${v}.fuse`)]);
+    expect(fs.readFileSync(`/sys/block/${path.basename(m.LoopDevice)}/loop/backing_file`, 'utf8').trim()).toBe('/disk');
+
+    const st = json(await ebsim('volume', 'status'));
+    expect(st.Volumes).toEqual([expect.objectContaining({ VolumeId: v, LoopDevice: m.LoopDevice, Mountpoint: m.Mountpoint, DaemonPids: [m.DaemonPid], Healthy: false })]);
+    const t0 = Date.now();
+    expect(json(await ebsim('volume', 'cleanup')).CleanedUp).toEqual([v]);
+    expect(Date.now() - t0).toBeLessThan(15_000); // the daemon exits on SIGTERM, not after the SIGKILL deadline
+    expect(pieces(v)).toEqual({ daemons: [], loops: [], fsMounts: [] });
+
+    json(await ebsim('volume', 'mount', v, path.join(root, 'mnt-d')));
+    expect(fs.readFileSync(path.join(m.Mountpoint, 'kept'), 'utf8')).toBe('written before the detach\n');
+  }, 120_000);
+
   it('mount of a mounted volume, unmount of an unmounted or busy one: one sentence, exit 1, no stack trace', async () => {
     const v = await newVolume();
     const m = json(await ebsim('volume', 'mount', v, path.join(root, 'mnt-e')));
