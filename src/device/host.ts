@@ -88,16 +88,6 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Is `pid` a device daemon for `volumeId` (and not some process that reused the pid)? */
-export function isDaemonFor(pid: number, volumeId: string): boolean {
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes('daemon.js') && cmd.includes(`"volumeId":"${volumeId}"`);
-  } catch {
-    return false;
-  }
-}
-
 /** The backing file of a loop device per sysfs ("" when the device is not attached). */
 export function loopBackingFile(loopDevice: string): string {
   try {
@@ -118,17 +108,6 @@ export function listLoopDevices(): { device: string; backingFile: string }[] {
   return names
     .map((n) => ({ device: `/dev/${n}`, backingFile: loopBackingFile(n) }))
     .filter((l) => l.backingFile !== '');
-}
-
-/** stat() with a deadline: a FUSE mount whose daemon is stopped can hang a stat forever. */
-export function probe(p: string, timeoutMs = 2000): Promise<'ok' | 'ENOTCONN' | 'missing' | 'hung' | string> {
-  return Promise.race([
-    fs.promises.stat(p).then(
-      () => 'ok',
-      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 'missing' : (err.code ?? 'error')),
-    ),
-    new Promise<'hung'>((r) => setTimeout(() => r('hung'), timeoutMs).unref()),
-  ]);
 }
 
 /** Every running device daemon and its config, read from /proc/PID/cmdline (the kernel's table, not our pidfiles). */
