@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { waitFor } from '../../src/device/host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../../src/device/lock.js';
-import { REPO } from '../helpers/cli.js';
+import { REPO, runEbsim } from '../helpers/cli.js';
 import { tempDir } from './helpers.js';
 
 /** Another process that takes the lock on `file` and holds it until killed. */
@@ -87,4 +87,21 @@ describe('ExclusiveLock', () => {
     expect(ok.code).toBe(0);
     expect(ok.json().SnapshotId).toMatch(/^snap-/);
   });
+
+  it('lets one in-process `volume` command at a time have an image: a write during a prefill is refused, naming it', async () => {
+    const home = path.join(dir, 'home2');
+    const cli = (...args: string[]) => runEbsim([...args, '--home', home]);
+    expect((await cli('init')).code).toBe(0);
+    const run = JSON.parse((await cli('ec2', 'run-instances', '--image-id', 'ami-12345678', '--instance-type', 't3.micro', '--block-device-mappings', JSON.stringify([{ DeviceName: '/dev/sdb', Ebs: { VolumeSize: 1, Encrypted: true } }]))).stdout);
+    const vol = run.Instances[0].BlockDeviceMappings.find((m: { DeviceName: string }) => m.DeviceName === '/dev/sdb').Ebs.VolumeId as string;
+    const prefill = cli('volume', 'prefill', vol);
+    const lock = imageLockFile(path.join(home, 'volumes', `${vol}.img`));
+    await waitFor('prefill to hold the image', () => lockHolder(lock) !== null, 10_000);
+    const write = await cli('volume', 'write', vol, '--offset', '0', '--data', 'aGVsbG8=');
+    expect(write.code).toBe(1);
+    expect(write.stderr).toMatch(new RegExp(`^ebsim: ${vol} is in use by another process \\(pid \\d+, ebsim volume prefill\\); wait for it to finish, then retry\n$`));
+    expect((await prefill).code).toBe(0);
+    expect((await cli('volume', 'write', vol, '--offset', '0', '--data', 'aGVsbG8=')).code).toBe(0);
+    expect(JSON.parse((await cli('volume', 'read', vol, '--offset', '0', '--length', '5')).stdout).Data).toBe('aGVsbG8=');
+  }, 60_000);
 });
