@@ -6,6 +6,26 @@ import * as fs from 'node:fs';
 import { BlockDevice } from './block-device.js';
 import { CONFIG_ARG, type DaemonConfig, type DaemonMessage, type ParentMessage } from './daemon-protocol.js';
 import { DeviceFuse } from './fuse-adapter.js';
+import { describeProcess, fuseConnection, loopsOnFuseConnection, mountAt, waitFor } from './host.js';
+import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
+
+/**
+ * The image's writer lock, held from before the image is opened until this process ends (the
+ * kernel drops it then, kill -9 included): while this daemon lives, no other daemon, in-process
+ * `volume write` or snapshot copy can have the image open. Kept in a module variable so that it
+ * is never collected.
+ */
+let imageLock: ExclusiveLock | null = null;
+/** Our FUSE connection (the mount's st_dev minor, from mountinfo): it outlives a lazy detach while a loop device holds the file. */
+let conn: number | null = null;
+
+function lockTheImage(cfg: DaemonConfig): void {
+  const file = imageLockFile(cfg.imagePath);
+  imageLock = ExclusiveLock.tryAcquire(file);
+  if (imageLock) return;
+  const pid = lockHolder(file);
+  throw new Error(`${cfg.volumeId} is in use by another process (${pid ? describeProcess(pid) : 'unknown'}); only one may have its image open`);
+}
 
 function readConfig(): DaemonConfig {
   const arg = process.argv.find((a) => a.startsWith(CONFIG_ARG));
@@ -79,12 +99,14 @@ async function main(): Promise<void> {
   let device: BlockDevice;
   let fuse: DeviceFuse;
   try {
+    lockTheImage(cfg);
     const key = await receiveKey();
     if (key === null && !cfg.passThrough) throw new Error('no data key received (and passThrough is off)');
     device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, io: ioMode(), native: cfg.passThrough ? cfg.passThroughIO === 'native' : undefined });
     if (key) key.fill(0); // the cipher keeps its own copy; drop ours
     fuse = new DeviceFuse(cfg.fuseDir, device, { log, fsname: `ebsim-${cfg.volumeId}` });
     await fuse.mount();
+    conn = fuseConnection(cfg.fuseDir);
     fs.writeFileSync(cfg.pidFile, `${process.pid}\n`);
     log(`serving ${cfg.imagePath} (${cfg.sizeBytes} bytes, ${device.codecName}) at ${fuse.devicePath}`);
     log(asyncDioLine());
@@ -109,7 +131,10 @@ async function main(): Promise<void> {
     log(fuse.histogramLine());
     try {
       await device.flush();
-      await Promise.race([fuse.unmount(), new Promise((_, rej) => setTimeout(() => rej(new Error('unmount timed out')), 10_000))]);
+      // Detached already (fusermount -uz): fusermount -u would fail, so exit once no loop device
+      // holds the detached file any more (the kernel then ends the connection).
+      if (mountAt(cfg.fuseDir)?.fstype.startsWith('fuse')) await Promise.race([fuse.unmount(), new Promise((_, rej) => setTimeout(() => rej(new Error('unmount timed out')), 10_000))]);
+      else await waitFor('no loop device to hold the detached FUSE file', () => conn !== null && loopsOnFuseConnection(conn).length === 0, 5_000);
     } catch (err) {
       // Still in use (the loop device holds the file, ext4 on top): exiting now would leave that
       // file system on a dead FUSE endpoint and lose its dirty pages. Keep serving instead.

@@ -78,19 +78,52 @@ export class CommandError extends MountError {
   }
 }
 
+// The user's own mistakes with mounts carry `userError`, so the CLI prints their one sentence
+// (what is wrong, what to do) and exits 1, with no stack trace.
+
 export class VolumeNotMountedError extends MountError {
+  readonly userError = true;
   constructor(readonly volumeId: string) {
-    super(`volume ${volumeId} is not mounted (no state file)`);
+    super(`${volumeId} is not mounted (nothing of it is attached on this host); \`ebsim volume status\` lists what is`);
     this.name = 'VolumeNotMountedError';
   }
 }
 
 export class VolumeAlreadyMountedError extends MountError {
+  readonly userError = true;
   constructor(
     readonly volumeId: string,
     readonly mountpoint: string,
   ) {
-    super(`volume ${volumeId} is already mounted at ${mountpoint}`);
+    super(`${volumeId} is already mounted at ${mountpoint}; unmount it first (ebsim volume unmount ${volumeId})`);
     this.name = 'VolumeAlreadyMountedError';
+  }
+}
+
+/** Another process holds the volume: its device daemon, an in-process read/write, or a mount or unmount under way. */
+export class VolumeBusyError extends MountError {
+  readonly userError = true;
+  constructor(
+    readonly volumeId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'VolumeBusyError';
+  }
+}
+
+/** The device daemon is stopped or does not answer: waiting on it would block forever. */
+export class DeviceHungError extends MountError {
+  readonly userError = true;
+  constructor(
+    readonly volumeId: string,
+    readonly daemonPid: number | null,
+    why: string,
+  ) {
+    super(
+      `the device daemon${daemonPid ? ` (pid ${daemonPid})` : ''} of ${volumeId} ${why}, so unmounting would wait forever; ` +
+        `resume it${daemonPid ? ` (kill -CONT ${daemonPid})` : ''} and retry, or run \`ebsim volume unmount ${volumeId} --force\` (writes it has not made yet are lost)`,
+    );
+    this.name = 'DeviceHungError';
   }
 }

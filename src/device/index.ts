@@ -5,6 +5,7 @@ export { toErrno } from './errno.js';
 export {
   CommandError,
   DeviceClosedError,
+  DeviceHungError,
   DeviceError,
   DeviceIOError,
   InvalidRequestError,
@@ -12,11 +13,14 @@ export {
   MountError,
   NoSpaceError,
   VolumeAlreadyMountedError,
+  VolumeBusyError,
   VolumeNotMountedError,
 } from './errors.js';
+export { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 export {
   cleanupStale,
   exportVolume,
+  lockImage,
   mountVolume,
   openVolumeDevice,
   statePaths,
@@ -24,6 +28,7 @@ export {
   volumeStatus,
   type MountedVolume,
   type MountVolumeOptions,
+  type UnmountOptions,
   type VolumeFormat,
   type VolumeMountState,
   type VolumeStatus,

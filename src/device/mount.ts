@@ -1,14 +1,18 @@
 // Mount orchestration: image → device daemon (FUSE file) → loop device → ext4 → mountpoint, with
-// a JSON state file per volume so that unmount, status and crash cleanup can find every piece.
+// a JSON state file per volume, under the per-volume locks that keep one daemon per volume.
+// Status and teardown, from the kernel's own tables, are in volume-state.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlockDevice, createSparseImage, SECTOR_SIZE } from './block-device.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
-import { CommandError, MountError, VolumeAlreadyMountedError, VolumeNotMountedError } from './errors.js';
-import { DISK_FILE, forceUnmountFuse } from './fuse-adapter.js';
-import { isDaemonFor, listLoopDevices, loopBackingFile, mountAt, pidAlive, probe, readMounts, run, waitFor } from './host.js';
+import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeNotMountedError } from './errors.js';
+import { describeProcess, fuseConnection, listDaemons, mountAt, run, waitFor } from './host.js';
+import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 import { checkMountPrerequisites } from './prerequisites.js';
+import { piecesOf, saveState, statePaths, statusOf, teardown, volumeStatus, type UnmountOptions, type VolumeMountState } from './volume-state.js';
+
+export { statePaths, volumeStatus, type UnmountOptions, type VolumeMountState, type VolumeStatus } from './volume-state.js';
 
 export type VolumeFormat = 'ext4' | 'none';
 
@@ -39,89 +43,83 @@ export interface MountVolumeOptions {
   daemonScript?: string;
 }
 
-export interface VolumeMountState {
-  volumeId: string;
-  imagePath: string;
-  sizeBytes: number;
-  sectorSize: number;
-  stateFile: string;
-  fuseDir: string;
-  /** The decrypted device as a file: FUSEDIR/disk. */
-  devicePath: string;
-  logPath: string;
-  pidFile: string;
-  daemonPid: number | null;
-  codec: string | null;
-  loopDevice: string | null;
-  /** null when only attached (no file system mounted). */
-  mountpoint: string | null;
-  fsType: string | null;
-  mountedAt: string;
-}
-
 export interface MountedVolume extends VolumeMountState {
   /** Foreground mode: the daemon's process, to wait on. */
   daemon?: StartedDaemon['child'];
 }
 
-export interface VolumeStatus {
-  volumeId: string;
-  state: VolumeMountState;
-  healthy: boolean;
-  daemonAlive: boolean;
-  /** 'ok', or why the FUSE file cannot be reached (ENOTCONN after a daemon crash, 'hung', ...). */
-  fuse: string;
-  loopAttached: boolean;
-  fsMounted: boolean;
-  problems: string[];
+
+/**
+ * Mount, unmount and cleanup of one volume run one at a time: two `volume mount` at once would
+ * share the state file, FUSE dir and loop device names, and the loser's teardown would take the
+ * winner's pieces with it. The lock dies with its holder, so an interrupted mount never blocks
+ * the next. (Lock files are never deleted: a new inode would let two holders in.)
+ */
+function operationLock(stateDir: string, volumeId: string): ExclusiveLock {
+  const file = statePaths(stateDir, volumeId).opLockFile;
+  const lock = ExclusiveLock.tryAcquire(file);
+  if (lock) return lock;
+  const pid = lockHolder(file);
+  throw new VolumeBusyError(volumeId, `${volumeId} is being mounted or unmounted by another process (${pid && pid !== process.pid ? describeProcess(pid) : 'this one'}); wait for it to finish, then retry`);
 }
 
-export function statePaths(stateDir: string, volumeId: string) {
-  const base = path.join(path.resolve(stateDir), volumeId);
-  const fuseDir = `${base}.fuse`;
-  return { stateFile: `${base}.json`, fuseDir, devicePath: path.join(fuseDir, DISK_FILE), logPath: `${base}.log`, pidFile: `${base}.pid` };
-}
-
-function readState(stateFile: string): VolumeMountState | null {
-  try {
-    return JSON.parse(fs.readFileSync(stateFile, 'utf8')) as VolumeMountState;
-  } catch {
-    return null;
-  }
-}
-
-function saveState(s: VolumeMountState): void {
-  const tmp = `${s.stateFile}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, s.stateFile);
+/**
+ * The image's writer lock, for in-process users (read, write, export, prefill): the device daemon
+ * holds the same lock for its whole life, so the two never have one image open at once.
+ */
+export function lockImage(volumeId: string, imagePath: string): ExclusiveLock {
+  const file = imageLockFile(imagePath);
+  const lock = ExclusiveLock.tryAcquire(file);
+  if (lock) return lock;
+  const pid = lockHolder(file);
+  const daemon = pid !== null && listDaemons().some((d) => d.pid === pid);
+  throw new VolumeBusyError(
+    volumeId,
+    daemon
+      ? `${volumeId} is mounted (${describeProcess(pid)}); unmount it first (ebsim volume unmount ${volumeId}) or use the mounted file system`
+      : `${volumeId} is in use by another process (${pid && pid !== process.pid ? describeProcess(pid) : 'this one'}); wait for it to finish, then retry`,
+  );
 }
 
 export async function mountVolume(opts: MountVolumeOptions): Promise<MountedVolume> {
   checkMountPrerequisites();
   if (opts.key.length !== 64) throw new RangeError(`key: expected 64 bytes, got ${opts.key.length}`);
   fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-  const paths = statePaths(opts.stateDir, opts.volumeId);
-  const previous = readState(paths.stateFile);
-  if (previous) {
-    const st = await statusOf(previous);
-    if (st.healthy) throw new VolumeAlreadyMountedError(opts.volumeId, previous.mountpoint ?? previous.loopDevice ?? previous.devicePath);
-    await teardown(previous); // a crash left pieces behind: clear them first
+  const op = operationLock(opts.stateDir, opts.volumeId);
+  try {
+    return await mountLocked(opts);
+  } finally {
+    op.release();
   }
+}
+
+async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
+  const paths = statePaths(opts.stateDir, opts.volumeId);
+  const before = await statusOf(opts.stateDir, opts.volumeId);
+  if (before.healthy) throw new VolumeAlreadyMountedError(opts.volumeId, before.state.mountpoint ?? before.state.loopDevice ?? before.state.devicePath);
+  const holder = lockHolder(imageLockFile(opts.imagePath));
+  if (holder !== null && !before.daemonPids.includes(holder)) lockImage(opts.volumeId, opts.imagePath).release(); // throws, naming the holder
+  if (before.problems.length && (before.daemonPids.length || before.loopAttached || fs.existsSync(paths.stateFile) || mountAt(paths.fuseDir)))
+    await teardown(opts.stateDir, opts.volumeId); // a crash or an interrupted mount left pieces behind: clear them first
   ensureImage(opts.imagePath, opts.sizeBytes);
-  if (mountAt(paths.fuseDir)) await forceUnmountFuse(paths.fuseDir).catch(() => {});
 
   const state: VolumeMountState = {
     volumeId: opts.volumeId,
     imagePath: path.resolve(opts.imagePath),
     sizeBytes: opts.sizeBytes,
     sectorSize: SECTOR_SIZE,
-    ...paths,
+    stateFile: paths.stateFile,
+    fuseDir: paths.fuseDir,
+    devicePath: paths.devicePath,
+    logPath: paths.logPath,
+    pidFile: paths.pidFile,
     daemonPid: null,
     codec: null,
     loopDevice: null,
     mountpoint: null,
     fsType: null,
     mountedAt: new Date().toISOString(),
+    stage: 'mounting',
   };
   saveState(state);
   let daemon: StartedDaemon | undefined;
@@ -140,6 +138,7 @@ export async function mountVolume(opts: MountVolumeOptions): Promise<MountedVolu
     daemon = await startDaemon(cfg, opts.passThrough ? null : opts.key, { foreground: opts.foreground, daemonScript: opts.daemonScript });
     state.daemonPid = daemon.pid;
     state.codec = daemon.codec;
+    state.fuseConnection = fuseConnection(paths.fuseDir);
     saveState(state);
 
     // 4096-byte logical sectors line the file system's I/O up with encryption sectors; direct I/O
@@ -163,116 +162,47 @@ export async function mountVolume(opts: MountVolumeOptions): Promise<MountedVolu
         await waitFor(`${target} in /proc/mounts`, () => mountAt(target)?.source === state.loopDevice);
         state.mountpoint = target;
         state.fsType = fsType;
-        saveState(state);
       }
     }
+    state.stage = 'ready';
+    saveState(state);
     return { ...state, daemon: daemon.child };
   } catch (err) {
-    await teardown(state).catch(() => {});
+    await teardown(opts.stateDir, opts.volumeId).catch(() => {});
     throw err;
   }
 }
 
-/** Reverses every step of mountVolume that is still in place; safe to call repeatedly. */
-export async function unmountVolume(volumeId: string, stateDir: string): Promise<void> {
-  const state = readState(statePaths(stateDir, volumeId).stateFile);
-  if (!state) throw new VolumeNotMountedError(volumeId);
-  await teardown(state);
-}
-
-async function teardown(s: VolumeMountState): Promise<void> {
-  const daemonAlive = s.daemonPid !== null && pidAlive(s.daemonPid) && isDaemonFor(s.daemonPid, s.volumeId);
-  // 1. The file system. If the daemon is gone, the device only answers EIO: detach lazily.
-  if (s.mountpoint && s.loopDevice && mountAt(s.mountpoint)?.source === s.loopDevice) {
-    try {
-      await run('umount', [s.mountpoint]);
-    } catch (err) {
-      if (daemonAlive) throw new MountError(`cannot unmount ${s.mountpoint} (in use?): ${(err as Error).message}`, { cause: err });
-      await run('umount', ['-l', s.mountpoint]);
-    }
-    await waitFor(`${s.mountpoint} to leave /proc/mounts`, () => mountAt(s.mountpoint!)?.source !== s.loopDevice);
-  }
-  // 2. The loop device, if it still points at our FUSE file.
-  if (s.loopDevice && loopBackingFile(s.loopDevice).startsWith(s.devicePath)) {
-    await run('losetup', ['-d', s.loopDevice]).catch((err: CommandError) => {
-      if (loopBackingFile(s.loopDevice!).startsWith(s.devicePath)) throw err;
-    });
-  }
-  // 3. The daemon: SIGTERM makes it flush (fdatasync) and unmount FUSE; SIGKILL if it hangs.
-  if (s.daemonPid !== null && pidAlive(s.daemonPid) && isDaemonFor(s.daemonPid, s.volumeId)) {
-    process.kill(s.daemonPid, 'SIGTERM');
-    try {
-      await waitFor(`daemon ${s.daemonPid} to exit`, () => !pidAlive(s.daemonPid!), 20_000);
-    } catch {
-      process.kill(s.daemonPid, 'SIGKILL');
-      await waitFor(`daemon ${s.daemonPid} to die`, () => !pidAlive(s.daemonPid!), 5_000);
-    }
-  }
-  // 4. A FUSE mount left by a dead daemon (ENOTCONN): fusermount -uz.
-  if (mountAt(s.fuseDir)) {
-    await forceUnmountFuse(s.fuseDir).catch(() => {});
-    await waitFor(`${s.fuseDir} to leave /proc/mounts`, () => !mountAt(s.fuseDir));
-  }
-  fs.rmSync(s.pidFile, { force: true });
+export async function unmountVolume(volumeId: string, stateDir: string, opts: UnmountOptions = {}): Promise<void> {
+  const paths = statePaths(stateDir, volumeId);
+  const p = piecesOf(paths, volumeId);
+  if (!fs.existsSync(paths.stateFile) && !p.daemons.length && !p.loops.length && !p.fuseMounted) throw new VolumeNotMountedError(volumeId);
+  const op = operationLock(stateDir, volumeId);
   try {
-    fs.rmdirSync(s.fuseDir);
-  } catch {
-    // absent, or not empty (never ours to delete then)
+    await teardown(stateDir, volumeId, opts);
+  } finally {
+    op.release();
   }
-  fs.rmSync(s.stateFile, { force: true });
 }
 
-async function statusOf(s: VolumeMountState): Promise<VolumeStatus> {
-  const problems: string[] = [];
-  const daemonAlive = s.daemonPid !== null && pidAlive(s.daemonPid) && isDaemonFor(s.daemonPid, s.volumeId);
-  if (!daemonAlive) problems.push(`device daemon ${s.daemonPid ?? '(never started)'} is not running`);
-  const fuse = mountAt(s.fuseDir) ? await probe(s.devicePath) : 'not mounted';
-  if (fuse !== 'ok') problems.push(`FUSE file ${s.devicePath}: ${fuse}`);
-  const loopAttached = !!s.loopDevice && loopBackingFile(s.loopDevice).startsWith(s.devicePath);
-  if (!loopAttached) problems.push(s.loopDevice ? `loop device ${s.loopDevice} is detached` : 'no loop device');
-  const fsMounted = !!s.mountpoint && !!s.loopDevice && mountAt(s.mountpoint)?.source === s.loopDevice;
-  if (s.mountpoint && !fsMounted) problems.push(`${s.mountpoint} is not mounted`);
-  return { volumeId: s.volumeId, state: s, healthy: problems.length === 0, daemonAlive, fuse, loopAttached, fsMounted, problems };
-}
-
-/** Every volume with a state file under `stateDir`, with its health. */
-export async function volumeStatus(stateDir: string): Promise<VolumeStatus[]> {
-  if (!fs.existsSync(stateDir)) return [];
-  const out: VolumeStatus[] = [];
-  for (const f of fs.readdirSync(stateDir).filter((n) => n.endsWith('.json')).sort()) {
-    const s = readState(path.join(stateDir, f));
-    if (s) out.push(await statusOf(s));
-  }
-  return out;
-}
 
 /**
- * Tears down what a crash left behind: volumes whose daemon died or whose pieces are missing,
- * plus loop devices and FUSE mounts under `stateDir` that no state file claims. Returns what
- * was cleaned.
+ * Tears down what a crash or an interrupted mount left behind: every volume under `stateDir`
+ * that is not healthy, all of its pieces as the kernel lists them. A volume that another process
+ * is mounting or unmounting right now is left alone. Returns the volumes cleaned.
  */
 export async function cleanupStale(stateDir: string): Promise<string[]> {
   const cleaned: string[] = [];
-  const statuses = await volumeStatus(stateDir);
-  for (const st of statuses) {
-    if (st.healthy) continue;
-    await teardown(st.state);
+  for (const st of await volumeStatus(stateDir)) {
+    if (st.healthy || st.inProgress) continue;
+    const op = ExclusiveLock.tryAcquire(statePaths(stateDir, st.volumeId).opLockFile);
+    if (!op) continue; // it started meanwhile
+    try {
+      await teardown(stateDir, st.volumeId);
+    } finally {
+      op.release();
+    }
     cleaned.push(st.volumeId);
-  }
-  const root = path.resolve(stateDir) + path.sep;
-  const claimed = new Set(statuses.filter((s) => s.healthy).map((s) => s.state.fuseDir));
-  for (const loop of listLoopDevices()) {
-    if (!loop.backingFile.startsWith(root)) continue;
-    const fuseDir = path.dirname(loop.backingFile.replace(/ \(deleted\)$/, ''));
-    if (claimed.has(fuseDir)) continue;
-    for (const m of readMounts().filter((m) => m.source === loop.device)) await run('umount', ['-l', m.target]).catch(() => {});
-    await run('losetup', ['-d', loop.device]).catch(() => {});
-    cleaned.push(loop.device);
-  }
-  for (const m of readMounts()) {
-    if (!m.target.startsWith(root) || !m.fstype.startsWith('fuse') || claimed.has(m.target)) continue;
-    await forceUnmountFuse(m.target).catch(() => {});
-    cleaned.push(m.target);
   }
   return cleaned;
 }

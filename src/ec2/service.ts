@@ -13,6 +13,7 @@ import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { KmsService } from '../kms/service.js';
 import { AwsError, IncorrectState, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
 import { createSparseImage } from '../device/block-device.js';
+import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store } from './store.js';
 import { hostAddressOf, newInstanceId, newReservationId, newSnapshotId, newVolumeId } from './ids.js';
 import { INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
@@ -168,10 +169,26 @@ export class Ec2Service {
 
   createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Record<string, unknown> {
     const v = this.requireVolume(req.VolumeId);
+    // A copy taken while a device daemon or an in-process writer has the image open could hold
+    // half-written sectors: take the image's writer lock for the copy (see src/device/lock.ts).
+    const image = this.imagePath(v.volumeId);
+    const lock = ExclusiveLock.tryAcquire(imageLockFile(image));
+    if (!lock) {
+      const pid = lockHolder(imageLockFile(image));
+      throw new IncorrectState(`The volume '${v.volumeId}' is open for writing on its host${pid ? ` (pid ${pid})` : ''}; ebsim snapshots only a volume nothing is writing to: unmount it first (ebsim volume unmount ${v.volumeId}).`);
+    }
     const snapshotId = newSnapshotId();
-    const blob = v.encrypted ? this.rewrapDataKey(ctx, v.encryptedDataKey!, v.volumeId, v.kmsKeyArn!, snapshotId) : null;
-    copySparse(this.imagePath(v.volumeId), this.imagePath(snapshotId));
-    const snap: Snapshot = { snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'completed', encrypted: v.encrypted, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: req.Description ?? '', startTime: new Date() };
+    try {
+      const blob = v.encrypted ? this.rewrapDataKey(ctx, v.encryptedDataKey!, v.volumeId, v.kmsKeyArn!, snapshotId) : null;
+      copySparse(image, this.imagePath(snapshotId));
+      return this.recordSnapshot(ctx, v, snapshotId, blob, req.Description);
+    } finally {
+      lock.release();
+    }
+  }
+
+  private recordSnapshot(ctx: CallContext, v: Volume, snapshotId: string, blob: { keyArn: string; blob: Buffer } | null, description: string | undefined): Record<string, unknown> {
+    const snap: Snapshot = { snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'completed', encrypted: v.encrypted, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: description ?? '', startTime: new Date() };
     this.store.insertSnapshot(snap);
     this.record(ctx, 'CreateSnapshot', { volumeId: v.volumeId, description: snap.description }, { snapshotId, volumeId: v.volumeId, status: 'pending', volumeSize: v.sizeGiB, encrypted: v.encrypted });
     return snapshotShape(snap, this.accountId);

@@ -54,6 +54,7 @@ describe('in-process volume access', () => {
       devicePath: '/x/run/vol-1.fuse/disk',
       logPath: '/x/run/vol-1.log',
       pidFile: '/x/run/vol-1.pid',
+      opLockFile: '/x/run/vol-1.mount.lock',
     });
   });
 });

@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../../errors/index.js';
-import { cleanupStale, exportVolume, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../device/index.js';
+import { cleanupStale, exportVolume, lockImage, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../device/index.js';
 import type { Volume } from '../../ec2/model.js';
 import { prefillVolume } from '../../device/prefill.js';
 import type { Runtime } from '../runtime.js';
@@ -32,18 +32,22 @@ function ensureAttached(r: Runtime, volumeId: string, instanceId: string | undef
 }
 
 async function withDevice<T>(r: Runtime, volumeId: string, instance: string | undefined, fn: (dev: ReturnType<typeof openVolumeDevice>) => Promise<T>): Promise<T> {
-  // Two writers on one image (the FUSE daemon and us) would corrupt it.
-  if ((await volumeStatus(r.open().paths.run)).some((s) => s.volumeId === volumeId && s.daemonAlive)) {
-    throw new UserError(`${volumeId} is mounted; unmount it first (ebsim volume unmount ${volumeId}) or use the mounted file system`);
-  }
   const v = ensureAttached(r, volumeId, instance);
-  const key = dataKeyFor(r, v);
-  const dev = openVolumeDevice(r.open().ec2().imagePath(v.volumeId), v.sizeGiB * GIB, key);
-  key?.fill(0);
+  const image = r.open().ec2().imagePath(v.volumeId);
+  // Two writers on one image (the FUSE daemon and us, or two of us) would corrupt it: take the
+  // image's writer lock, which a mount's daemon holds for its whole life, before the data key.
+  const lock = lockImage(v.volumeId, image);
   try {
-    return await fn(dev);
+    const key = dataKeyFor(r, v);
+    const dev = openVolumeDevice(image, v.sizeGiB * GIB, key);
+    key?.fill(0);
+    try {
+      return await fn(dev);
+    } finally {
+      await dev.close();
+    }
   } finally {
-    await dev.close();
+    lock.release();
   }
 }
 
@@ -84,16 +88,24 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
           }
         },
       )
-      .command('unmount <volume-id>', 'Unmount, detach the loop device, stop the daemon (flushing everything)', (o) => o.positional('volume-id', { type: 'string', demandOption: true }), async (a) => {
-        const r = rt();
-        await unmountVolume(a['volume-id'], r.open().paths.run);
-        r.print({ VolumeId: a['volume-id'], Unmounted: true });
-      })
+      .command(
+        'unmount <volume-id>',
+        'Unmount, detach the loop device, stop the daemon (flushing everything)',
+        (o) =>
+          o
+            .positional('volume-id', { type: 'string', demandOption: true })
+            .option('force', { type: 'boolean', default: false, describe: 'for a stopped or hung daemon: abort its FUSE connection, kill it, detach lazily (unflushed writes are lost)' }),
+        async (a) => {
+          const r = rt();
+          await unmountVolume(a['volume-id'], r.open().paths.run, { force: a.force });
+          r.print({ VolumeId: a['volume-id'], Unmounted: true });
+        },
+      )
       .command('status', 'What is mounted where, and whether every piece is healthy', (o) => o.option('cleanup', { type: 'boolean', describe: 'clean up what a crash left behind' }), async (a) => {
         const r = rt();
         const cleaned = a.cleanup ? await cleanupStale(r.open().paths.run) : [];
         const st = await volumeStatus(r.open().paths.run);
-        r.print({ Volumes: st.map((s) => ({ VolumeId: s.volumeId, Mountpoint: s.state.mountpoint, LoopDevice: s.state.loopDevice, DaemonPid: s.state.daemonPid, Healthy: s.healthy, Problems: s.problems })), ...(a.cleanup ? { CleanedUp: cleaned } : {}) });
+        r.print({ Volumes: st.map((s) => ({ VolumeId: s.volumeId, Mountpoint: s.state.mountpoint, LoopDevice: s.state.loopDevice, DaemonPid: s.state.daemonPid, DaemonPids: s.daemonPids, Healthy: s.healthy, Problems: s.problems })), ...(a.cleanup ? { CleanedUp: cleaned } : {}) });
       })
       .command('inspect <volume-id>', 'What an auditor needs to check the encryption independently', (o) => o.positional('volume-id', { type: 'string', demandOption: true }), (a) => {
         const r = rt();
