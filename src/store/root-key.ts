@@ -2,7 +2,7 @@
 // key material, so the database alone reveals no key.
 import { openSync, writeSync, closeSync, readFileSync, fsyncSync } from 'node:fs';
 import { randomBytes, createCipheriv, createDecipheriv } from 'node:crypto';
-import { RootKeyMismatchError } from '../errors/index.js';
+import { RootKeyMismatchError, UserError } from '../errors/index.js';
 
 const WRAP_VERSION = 1;
 
@@ -31,7 +31,7 @@ export class RootKey {
     for (let attempt = 0; ; attempt++) {
       const key = readFileSync(path);
       if (key.length === 32) return new RootKey(key, path);
-      if (attempt > 200) throw new Error(`${path}: expected a 32-byte root key, found ${key.length} bytes`);
+      if (attempt > 200) throw new UserError(`the root key ${path} is damaged (${key.length} bytes, not 32): restore root.key from a backup`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
   }
