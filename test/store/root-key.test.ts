@@ -61,4 +61,15 @@ describe('the root key', () => {
       app.close();
     }
   });
+
+  it('a root key of the wrong length is named as damaged', () => {
+    const dir = freshHome();
+    writeFileSync(join(dir, 'root.key'), Buffer.alloc(5));
+    const app = openEbsim(dir);
+    try {
+      expect(() => app.kms()).toThrow(/the root key .*root\.key is damaged \(5 bytes, not 32\): restore root\.key from a backup/);
+    } finally {
+      app.close();
+    }
+  });
 });
