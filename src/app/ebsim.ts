@@ -75,6 +75,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!core) return;
       const { trail, db } = core;
       core = undefined;
+      kms = ec2 = undefined;
       try {
         trail.close();
       } finally {
