@@ -1,5 +1,5 @@
 // The composition root: opens a home and wires the store, IAM, KMS and the trail together.
-import { writeFileSync, renameSync, chmodSync } from 'node:fs';
+import { writeFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
 import { ensureHome, homeExists, homePaths, type HomePaths } from '../store/home.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { RootKey } from '../store/root-key.js';
@@ -8,7 +8,8 @@ import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type Acce
 import { directCall, type CallContext } from '../iam/principal.js';
 import { KmsService } from '../kms/service.js';
 import { Ec2Service } from '../ec2/service.js';
-import { UserError } from '../errors/index.js';
+import { MissingRootKeyError, UserError } from '../errors/index.js';
+import { homeFailure } from '../store/failure.js';
 
 export interface Ebsim {
   paths: HomePaths;
@@ -24,46 +25,102 @@ export interface Ebsim {
   close(): void;
 }
 
+/**
+ * Opens a home. The database, root key and services open on first use: commands that act only
+ * on `$EBSIM_HOME/run` (volume unmount, status, cleanup) never touch the database, so they still
+ * work when the disk holding the home is full or the database is damaged.
+ */
 export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim {
   if (!opts.create && !homeExists(home)) {
     throw new UserError(`no ebsim home at ${home}: run \`ebsim init\` first (or pass --home DIR / set EBSIM_HOME)`);
   }
   const paths = ensureHome(home);
-  const db = openDatabase(paths.database, paths.trail);
-  const rootKey = RootKey.loadOrCreate(paths.rootKey);
-  const trail = new Trail(db, paths.trail);
-  const iam = new IamService(db, trail);
+  let core: Core | undefined;
+  const open = (): Core => (core ??= openCore(paths));
   let kms: KmsService | undefined;
   let ec2: Ec2Service | undefined;
   const app: Ebsim = {
     paths,
-    db,
-    trail,
-    iam,
+    get db() {
+      return open().db;
+    },
+    get trail() {
+      return open().trail;
+    },
+    get iam() {
+      return open().iam;
+    },
     kms() {
       if (!kms) {
-        const { accountId, region } = iam.requireAccount();
-        kms = new KmsService(db, rootKey, trail, accountId, region);
+        const c = open();
+        const { accountId, region } = c.iam.requireAccount();
+        kms = new KmsService(c.db, c.rootKey, c.trail, accountId, region);
       }
       return kms;
     },
     ec2() {
       if (!ec2) {
-        const { accountId, region } = iam.requireAccount();
-        ec2 = new Ec2Service(db, trail, iam, app.kms(), paths.volumes, accountId, region);
+        const c = open();
+        const { accountId, region } = c.iam.requireAccount();
+        ec2 = new Ec2Service(c.db, c.trail, c.iam, app.kms(), paths.volumes, accountId, region);
       }
       return ec2;
     },
     as(spec = DEFAULT_USER, userAgent?: string) {
+      const { iam } = open();
       const { region } = iam.requireAccount();
       return directCall(iam.resolveAs(spec), region, userAgent);
     },
     close() {
-      trail.close();
-      db.close();
+      if (!core) return;
+      const { trail, db } = core;
+      core = undefined;
+      kms = ec2 = undefined;
+      try {
+        trail.close();
+      } finally {
+        db.close();
+      }
     },
   };
   return app;
+}
+
+interface Core {
+  db: Db;
+  rootKey: RootKey;
+  trail: Trail;
+  iam: IamService;
+}
+
+function openCore(paths: HomePaths): Core {
+  let db: Db;
+  try {
+    db = openDatabase(paths.database, paths.trail);
+  } catch (err) {
+    throw homeFailure(err, paths.dir) ?? err;
+  }
+  try {
+    const rootKey = loadRootKey(paths, db);
+    const trail = new Trail(db, paths.trail);
+    return { db, rootKey, trail, iam: new IamService(db, trail) };
+  } catch (err) {
+    db.close();
+    throw homeFailure(err, paths.dir) ?? err;
+  }
+}
+
+/**
+ * The root key, created only on first use of a home that holds no key yet (`init`, usually). A home
+ * whose keys were wrapped under a root key that is now gone refuses to open: a fresh root key
+ * could unwrap none of them, and keys made under it would fail once the old one came back.
+ */
+function loadRootKey(paths: HomePaths, db: Db): RootKey {
+  if (!existsSync(paths.rootKey)) {
+    const { n } = db.prepare('SELECT count(*) AS n FROM kms_key_versions').get() as { n: number };
+    if (n > 0) throw new MissingRootKeyError(paths.rootKey, n);
+  }
+  return RootKey.loadOrCreate(paths.rootKey);
 }
 
 export interface InitResult {

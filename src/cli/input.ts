@@ -1,33 +1,76 @@
 // Parses AWS CLI style arguments: blobs as base64 or fileb://PATH, maps as JSON or k=v,k2=v2
 // shorthand, structures as JSON or Name={k=v} shorthand.
-import { readFileSync } from 'node:fs';
-import { UserError } from '../errors/index.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { UsageError } from '../errors/index.js';
+
+/**
+ * The largest blob any KMS parameter takes (a CiphertextBlob: 6144 bytes). A fileb:// argument is
+ * read up to one byte more, so /dev/zero or a huge file ends in the operation's own
+ * ValidationException ("Member must have length less than or equal to …"), as from AWS.
+ */
+export const MAX_BLOB_BYTES = 6144;
+
+/** The bytes of a file:// or fileb:// argument, at most `limit`; a missing file is bad usage (AWS CLI: exit 252). */
+export function readParamFile(flag: string, spec: string, path: string, limit: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw paramFileError(flag, spec, err);
+  }
+  try {
+    const buf = Buffer.alloc(limit);
+    let n = 0;
+    while (n < limit) {
+      const got = readSync(fd, buf, n, limit - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n);
+  } catch (err) {
+    throw paramFileError(flag, spec, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function paramFileError(flag: string, spec: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  // The AWS CLI's wording: "Error parsing parameter '--plaintext': Unable to load paramfile fileb://x: …".
+  return new UsageError(`Error parsing parameter '--${flag}': Unable to load paramfile ${spec}: ${reason}`);
+}
+
+/** Text of a file:// argument (JSON, shorthand or base64): generous, but bounded. */
+const MAX_TEXT_BYTES = 1 << 20;
+const readText = (flag: string, value: string) => readParamFile(flag, value, value.slice('file://'.length), MAX_TEXT_BYTES).toString('utf8');
 
 export function parseBlob(flag: string, value: string): Uint8Array {
-  if (value.startsWith('fileb://')) return readFileSync(value.slice('fileb://'.length));
-  if (value.startsWith('file://')) return Buffer.from(readFileSync(value.slice('file://'.length), 'utf8').trim(), 'base64');
+  if (value.startsWith('fileb://')) return readParamFile(flag, value, value.slice('fileb://'.length), MAX_BLOB_BYTES + 1);
+  if (value.startsWith('file://')) return Buffer.from(readText(flag, value).trim(), 'base64');
   if (!/^[A-Za-z0-9+/=\s_-]*$/.test(value)) {
-    throw new UserError(`Invalid base64 for --${flag}: "${value.slice(0, 40)}". Pass base64, or fileb://PATH for raw bytes.`);
+    throw new UsageError(`Invalid base64 for --${flag}: "${value.slice(0, 40)}". Pass base64, or fileb://PATH for raw bytes.`);
   }
   return Buffer.from(value, 'base64');
 }
 
+/** A user-supplied map: no prototype, so a key such as `__proto__` or `constructor` is only a key. */
 export function parseMap(flag: string, value: string): Record<string, string> {
-  const text = value.startsWith('file://') ? readFileSync(value.slice(7), 'utf8') : value;
+  const text = value.startsWith('file://') ? readText(flag, value) : value;
+  const out = Object.create(null) as Record<string, string>;
   if (text.trim().startsWith('{') && !/^\{?[^"{]*=/.test(text.trim())) {
     try {
-      return JSON.parse(text) as Record<string, string>;
+      return Object.assign(out, JSON.parse(text) as Record<string, string>);
     } catch {
-      throw new UserError(`Invalid JSON for --${flag}: ${text}`);
+      throw new UsageError(`Invalid JSON for --${flag}: ${text}`);
     }
   }
   const body = text.trim().replace(/^\{|\}$/g, '');
-  // No prototype: a key named "__proto__" is kept as a key, as the JSON form keeps it.
-  const out = Object.create(null) as Record<string, string>;
   if (!body) return out;
   for (const pair of body.split(',')) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UserError(`Expected key=value pairs for --${flag}, got "${pair}"`);
+    if (eq <= 0) throw new UsageError(`Expected key=value pairs for --${flag}, got "${pair}"`);
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
@@ -35,20 +78,20 @@ export function parseMap(flag: string, value: string): Record<string, string> {
 
 /** JSON, or the shorthand `Name={k=v,k2=v2},Other={…}` used for --constraints. */
 export function parseStructure(flag: string, value: string): Record<string, unknown> {
-  const text = value.startsWith('file://') ? readFileSync(value.slice(7), 'utf8') : value;
+  const text = value.startsWith('file://') ? readText(flag, value) : value;
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
     try {
       return JSON.parse(trimmed) as Record<string, unknown>;
     } catch {
-      throw new UserError(`Invalid JSON for --${flag}: ${trimmed}`);
+      throw new UsageError(`Invalid JSON for --${flag}: ${trimmed}`);
     }
   }
-  const out: Record<string, unknown> = {};
+  const out = Object.create(null) as Record<string, unknown>;
   const re = /([A-Za-z]+)=\{([^}]*)\}/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(trimmed))) out[m[1]!] = parseMap(flag, m[2]!);
-  if (Object.keys(out).length === 0) throw new UserError(`Could not parse --${flag}: ${trimmed}`);
+  if (Object.keys(out).length === 0) throw new UsageError(`Could not parse --${flag}: ${trimmed}`);
   return out;
 }
 

@@ -2,17 +2,14 @@
 // and is the one place that turns errors into messages and exit codes:
 //   0 success · 254 an AWS error from the service (as the AWS CLI) · 252 bad usage · 1 anything else.
 import yargs from 'yargs';
-import { AwsError } from '../errors/index.js';
+import { AwsError, UsageError } from '../errors/index.js';
+import { homeFailure } from '../store/failure.js';
 import { Runtime, type GlobalArgs, type Io } from './runtime.js';
 import { initCommand } from './commands/init.js';
 import { iamCommand, stsCommand } from './commands/iam.js';
 import { kmsCommand } from './commands/kms.js';
 import { trailCommand } from './commands/trail.js';
 import { extraCommands } from './commands/extra.js';
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 export const EXIT = { ok: 0, awsError: 254, usage: 252, failure: 1 } as const;
 
@@ -54,6 +51,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   trailCommand(parser, rt);
   extraCommands(parser, rt);
 
+  let code: number = EXIT.ok;
   try {
     let helpText = '';
     await parser.parseAsync(argv, {}, (err, _parsed, output) => {
@@ -61,19 +59,25 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       if (err) throw err;
     });
     if (helpText) io.out(helpText);
-    return EXIT.ok;
   } catch (err) {
-    return report(err, operation, io);
-  } finally {
-    runtime?.close();
+    code = report(err, operation, io, runtime?.home);
   }
+  try {
+    runtime?.close();
+  } catch (err) {
+    // Closing flushes the trail: on a full disk that fails too. Say so once, never as a trace.
+    if (code === EXIT.ok) code = report(err, operation, io, runtime?.home);
+  }
+  return code;
 }
 
 function pascal(kebabName: string): string {
   return kebabName.split('-').map((w) => w[0]?.toUpperCase() + w.slice(1)).join('');
 }
 
-function report(err: unknown, operation: string, io: Io): number {
+function report(thrown: unknown, operation: string, io: Io, home: string | undefined): number {
+  // SQLite's and the file system's complaints about the home become one typed error.
+  const err = (home !== undefined && homeFailure(thrown, home)) || thrown;
   if (err instanceof AwsError) {
     io.err(`\nAn error occurred (${err.code}) when calling the ${err.operation ?? pascal(operation)} operation: ${err.message}`);
     return EXIT.awsError;
@@ -87,6 +91,31 @@ function report(err: unknown, operation: string, io: Io): number {
     io.err(`ebsim: ${e.message}`);
     return EXIT.failure;
   }
+  const fsError = describeFsError(err);
+  if (fsError) {
+    io.err(`ebsim: ${fsError}`);
+    return EXIT.failure;
+  }
   io.err(`ebsim: internal error: ${e?.stack ?? String(err)}`);
   return EXIT.failure;
+}
+
+const FS_REASONS: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a component of the path is not a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EEXIST: 'it already exists',
+});
+
+/** A file the user named could not be opened, read or written: say which, and why. */
+function describeFsError(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | null;
+  if (typeof e?.code !== 'string' || typeof e.path !== 'string') return undefined;
+  const reason = FS_REASONS[e.code];
+  return reason ? `cannot ${e.syscall ?? 'open'} ${e.path}: ${reason}` : undefined;
 }

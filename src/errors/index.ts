@@ -1,1 +1,2 @@
 export * from './aws-error.js';
+export * from './home-errors.js';

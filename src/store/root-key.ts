@@ -2,11 +2,15 @@
 // key material, so the database alone reveals no key.
 import { openSync, writeSync, closeSync, readFileSync, fsyncSync } from 'node:fs';
 import { randomBytes, createCipheriv, createDecipheriv } from 'node:crypto';
+import { RootKeyMismatchError, UserError } from '../errors/index.js';
 
 const WRAP_VERSION = 1;
 
 export class RootKey {
-  private constructor(private readonly key: Buffer) {}
+  private constructor(
+    private readonly key: Buffer,
+    private readonly path: string,
+  ) {}
 
   /** Loads the root key, creating it atomically (O_EXCL) if no process has yet. */
   static loadOrCreate(path: string): RootKey {
@@ -16,7 +20,7 @@ export class RootKey {
         const key = randomBytes(32);
         writeSync(fd, key);
         fsyncSync(fd);
-        return new RootKey(key);
+        return new RootKey(key, path);
       } finally {
         closeSync(fd);
       }
@@ -26,8 +30,8 @@ export class RootKey {
     // Another process may have created the file but not written it yet: wait briefly for 32 bytes.
     for (let attempt = 0; ; attempt++) {
       const key = readFileSync(path);
-      if (key.length === 32) return new RootKey(key);
-      if (attempt > 200) throw new Error(`${path}: expected a 32-byte root key, found ${key.length} bytes`);
+      if (key.length === 32) return new RootKey(key, path);
+      if (attempt > 200) throw new UserError(`the root key ${path} is damaged (${key.length} bytes, not 32): restore root.key from a backup`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
   }
@@ -47,6 +51,11 @@ export class RootKey {
     const d = createDecipheriv('aes-256-gcm', this.key, w.subarray(1, 13));
     d.setAAD(Buffer.from(label));
     d.setAuthTag(w.subarray(w.length - 16));
-    return Buffer.concat([d.update(w.subarray(13, w.length - 16)), d.final()]);
+    try {
+      return Buffer.concat([d.update(w.subarray(13, w.length - 16)), d.final()]);
+    } catch {
+      // The tag fails only under another key (or damaged bytes): say which file is at fault.
+      throw new RootKeyMismatchError(this.path, label);
+    }
   }
 }

@@ -1,14 +1,44 @@
 // `ebsim volume …`: the instance host's side. Mount a volume as a real ext4 file system (FUSE
 // block device → loop → ext4), or use the in-process block device where FUSE is unavailable.
 import type { Argv } from 'yargs';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { UserError } from '../../errors/index.js';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UsageError, UserError } from '../../errors/index.js';
+import { readParamFile } from '../input.js';
 import { cleanupStale, exportVolume, lockImage, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../device/index.js';
 import type { Volume } from '../../ec2/model.js';
 import { prefillVolume } from '../../device/prefill.js';
 import type { Runtime } from '../runtime.js';
 
 const GIB = 1024 ** 3;
+/** One `volume read` returns at most this much (it is held in memory, and printed as base64 without --out). */
+const MAX_READ_BYTES = 256 * 2 ** 20;
+
+/** --offset and --length: whole byte counts, 0 or more (yargs gives NaN for "abc"). */
+function byteCount(flag: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new UsageError(`--${flag} must be a whole number of bytes, 0 or more (got ${value})`);
+  if (value > max) throw new UsageError(`--${flag} ${value} is more than one read returns (${max} bytes): read in parts, or use ebsim volume export`);
+  return value;
+}
+
+/** The volume's size in bytes, read without a trail record (the user asked for host-side I/O). */
+function volumeBytes(r: Runtime, volumeId: string): number {
+  return r.open().ec2().volume(volumeId).sizeGiB * GIB;
+}
+
+/** Refuses an export target that cannot be written before any key is decrypted. */
+function checkWritableTarget(out: string): void {
+  const path = resolve(out);
+  let reason: string | undefined;
+  try {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) reason = 'it is a directory';
+    else accessSync(dirname(path), constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    reason = code === 'ENOENT' ? `the directory ${dirname(path)} does not exist` : code === 'EROFS' ? 'the file system is read-only' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  }
+  if (reason) throw new UserError(`cannot export to ${out}: ${reason}; name a file in a writable directory`);
+}
 
 /** The volume's plaintext data key, decrypted by its instance's role; null for an unencrypted volume. */
 function dataKeyFor(r: Runtime, volume: Volume): Buffer | null {
@@ -123,9 +153,13 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
         (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'number', default: 0 }).option('length', { type: 'number', demandOption: true }).option('out', { type: 'string', describe: 'write to a file instead of stdout (base64)' }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
-          const data = await withDevice(r, a['volume-id'], a.instance, (dev) => dev.read(a.offset, a.length));
+          const offset = byteCount('offset', a.offset);
+          const length = byteCount('length', a.length, MAX_READ_BYTES);
+          const size = volumeBytes(r, a['volume-id']);
+          if (offset > size) throw new UsageError(`--offset ${offset} is past the end of the ${size}-byte volume ${a['volume-id']}`);
+          const data = await withDevice(r, a['volume-id'], a.instance, (dev) => dev.read(offset, length));
           if (a.out) writeFileSync(a.out, data);
-          else r.print({ Offset: a.offset, Length: data.length, Data: data });
+          else r.print({ Offset: offset, Length: data.length, Data: data });
         },
       )
       .command(
@@ -134,14 +168,22 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
         (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'number', default: 0 }).option('data', { type: 'string', describe: 'base64' }).option('file', { type: 'string' }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
-          if ((a.data === undefined) === (a.file === undefined)) throw new UserError('pass exactly one of --data BASE64 or --file PATH');
-          const bytes = a.file ? readFileSync(a.file) : Buffer.from(a.data!, 'base64');
+          if ((a.data === undefined) === (a.file === undefined)) throw new UsageError('pass exactly one of --data BASE64 or --file PATH');
+          const offset = byteCount('offset', a.offset);
+          const size = volumeBytes(r, a['volume-id']);
+          const room = Math.max(0, size - offset);
+          // One byte more than fits is enough to refuse: /dev/zero or a huge file is never read whole.
+          const bytes = a.file ? readParamFile('file', a.file, a.file, room + 1) : Buffer.from(a.data!, 'base64');
+          if (bytes.length > room) {
+            const what = a.file ? `${a.file} holds more than ${room} bytes` : `--data holds ${bytes.length} bytes`;
+            throw new UsageError(`${what}: written at --offset ${offset}, that passes the end of the ${size}-byte volume ${a['volume-id']}`);
+          }
           const n = await withDevice(r, a['volume-id'], a.instance, async (dev) => {
-            const w = await dev.write(a.offset, bytes);
+            const w = await dev.write(offset, bytes);
             await dev.flush();
             return w;
           });
-          r.print({ Offset: a.offset, BytesWritten: n });
+          r.print({ Offset: offset, BytesWritten: n });
         },
       )
       .command(
@@ -150,6 +192,7 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
         (o) => o.positional('volume-id', { type: 'string', demandOption: true }).positional('out', { type: 'string', demandOption: true }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
+          checkWritableTarget(a.out);
           const tty = process.stderr.isTTY && !process.env.CI;
           await withDevice(r, a['volume-id'], a.instance, (dev) =>
             exportVolume(dev, a.out, tty ? (done, total) => process.stderr.write(`\r${progressBar(done, total)}`) : undefined),
