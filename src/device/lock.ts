@@ -30,6 +30,8 @@ export class ExclusiveLock {
     fs.mkdirSync(path.dirname(abs), { recursive: true });
     const db = new Database(abs, { timeout: 0 });
     try {
+      // No journal file: the lock never writes, so it is taken even on a full disk (unmount must work there).
+      db.pragma('journal_mode = MEMORY');
       db.pragma('locking_mode = EXCLUSIVE');
       db.exec('BEGIN EXCLUSIVE');
     } catch (err) {
