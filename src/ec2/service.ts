@@ -114,6 +114,9 @@ export class Ec2Service {
 
   terminateInstances(ctx: CallContext, ids: string[]): Record<string, unknown> {
     if (ids.length === 0) throw new InvalidParameterValue('The request must contain the parameter InstanceIds');
+    // Every volume is checked before any instance changes: a refusal leaves all of them as they were.
+    for (const id of ids) this.requireInstance(id);
+    for (const v of this.store.volumes().filter((x) => x.instanceId && ids.includes(x.instanceId))) this.refuseIfOpenOnHost(v, 'terminates the instance of');
     const changes = ids.map((id) => {
       const before = this.requireInstance(id).state;
       this.terminateInternal(ctx, id);
@@ -151,6 +154,7 @@ export class Ec2Service {
   detachVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
     const v = this.requireVolume(req.VolumeId);
     if (v.state !== 'in-use' || !v.instanceId) throw new IncorrectState(`Volume '${v.volumeId}' is in the 'available' state.`);
+    this.refuseIfOpenOnHost(v, 'detaches');
     // Detach keeps the grant: re-attaching to the same instance needs no new one.
     this.store.updateVolume(v.volumeId, { state: 'available', instance_id: null, device: null, attach_time: null });
     this.record(ctx, 'DetachVolume', { volumeId: v.volumeId }, { volumeId: v.volumeId, instanceId: v.instanceId, device: v.device, status: 'detaching' });
@@ -160,9 +164,24 @@ export class Ec2Service {
   deleteVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
     const v = this.requireVolume(req.VolumeId);
     if (v.state === 'in-use') throw new VolumeInUse(`Volume ${v.volumeId} is currently attached to ${v.instanceId}`);
+    this.refuseIfOpenOnHost(v, 'deletes');
     this.deleteInternal(ctx, v);
     this.record(ctx, 'DeleteVolume', { volumeId: v.volumeId }, { _return: true });
     return {};
+  }
+
+  /**
+   * A volume that a device daemon (a mount) or an in-process writer has open: detaching, deleting
+   * or terminating would pull the image from under it (on AWS the OS is shut down or the detach
+   * waits, 'busy', for the unmount). ebsim refuses instead; see docs/known-differences.md.
+   */
+  private refuseIfOpenOnHost(v: Volume, action: string): void {
+    const file = imageLockFile(this.imagePath(v.volumeId));
+    if (!existsSync(file)) return;
+    const lock = ExclusiveLock.tryAcquire(file);
+    if (lock) return lock.release();
+    const pid = lockHolder(file);
+    throw new IncorrectState(`The volume '${v.volumeId}' is open on its host${pid ? ` (pid ${pid})` : ''}; ebsim ${action} only a volume nothing has open: unmount it first (ebsim volume unmount ${v.volumeId}).`);
   }
 
   // ---- snapshots ---------------------------------------------------------------------

@@ -103,8 +103,19 @@ describeRealMount('one daemon per volume; status and cleanup from the kernel', (
     const write = await ebsim('volume', 'write', v, '--offset', '0', '--data', 'aGVsbG8=');
     expect(write.code).toBe(1);
     expect(write.stderr).toMatch(new RegExp(`${v} is mounted \\(pid \\d+, its device daemon\\); unmount it first`));
+    // Detaching the volume or terminating its instance would pull the image from under the daemon.
+    const instance = json(await ebsim('ec2', 'describe-volumes', '--volume-ids', v)).Volumes[0].Attachments[0].InstanceId as string;
+    const detach = await ebsim('ec2', 'detach-volume', '--volume-id', v);
+    expect(detach.code).toBe(254);
+    expect(detach.stderr).toMatch(/\(IncorrectState\) when calling the DetachVolume operation: The volume 'vol-[0-9a-f]+' is open on its host \(pid \d+\); ebsim detaches only a volume nothing has open/);
+    const terminate = await ebsim('ec2', 'terminate-instances', '--instance-ids', instance);
+    expect(terminate.code).toBe(254);
+    expect(terminate.stderr).toContain('(IncorrectState) when calling the TerminateInstances operation');
+    expect(json(await ebsim('ec2', 'describe-instances', '--instance-ids', instance)).Reservations[0].Instances[0].State.Name).toBe('running');
+    expect(json(await ebsim('volume', 'status')).Volumes).toEqual([expect.objectContaining({ VolumeId: v, Healthy: true })]);
     json(await ebsim('volume', 'unmount', v));
     json(await ebsim('ec2', 'create-snapshot', '--volume-id', v));
+    json(await ebsim('ec2', 'terminate-instances', '--instance-ids', instance));
   }, 120_000);
 
   it('finds a mount interrupted between losetup and mount: status says so, cleanup removes every piece, a new mount succeeds', async () => {
