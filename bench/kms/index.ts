@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initHome, openEbsim } from '../../src/app/ebsim.js';
-import { onBehalfOf, type CallContext } from '../../src/iam/principal.js';
+import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
 import type { BenchSuite } from '../harness.js';
 

@@ -5,7 +5,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { RootKey } from '../store/root-key.js';
 import { Trail } from '../trail/trail.js';
 import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type AccessKey } from '../iam/service.js';
-import { directCall, type CallContext } from '../iam/principal.js';
+import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
 import { Ec2Service } from '../ec2/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';

@@ -1,7 +1,7 @@
 // What every command handler shares: the global options, the opened home, and printing.
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
 import { resolveHome } from '../store/home.js';
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import { render, type OutputFormat } from './output.js';
 
 export interface GlobalArgs {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import type { Trail } from '../trail/trail.js';
 import { buildRecord } from '../trail/record.js';
-import { onBehalfOf, type CallContext } from '../iam/principal.js';
+import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { KmsService } from '../kms/service.js';
 import { AwsError, IncorrectState, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';

@@ -21,16 +21,3 @@ export const userArn = (account: string, name: string) => `arn:aws:iam::${accoun
 export const roleArn = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
 export const assumedRoleArn = (account: string, role: string, session: string) =>
   `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
-
-let lastSecond = -1;
-let lastIso = '';
-
-/** AWS's timestamps in CloudTrail and IAM: second precision, "Z". Cached per second: it is on every call's path. */
-export function isoSeconds(d: Date = new Date()): string {
-  const second = Math.floor(d.getTime() / 1000);
-  if (second !== lastSecond) {
-    lastSecond = second;
-    lastIso = d.toISOString().slice(0, 19) + 'Z';
-  }
-  return lastIso;
-}

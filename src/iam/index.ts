@@ -1,3 +1,2 @@
-export * from './principal.js';
 export * from './ids.js';
 export * from './service.js';

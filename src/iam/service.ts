@@ -5,8 +5,9 @@ import { immediate } from '../store/database.js';
 import { AccessDenied, EntityAlreadyExistsException, NoSuchEntityException, ValidationException, UserError } from '../errors/index.js';
 import type { Trail } from '../trail/trail.js';
 import { buildRecord } from '../trail/record.js';
-import type { CallContext, Principal } from './principal.js';
+import type { CallContext, Principal } from '../core/call-context.js';
 import * as ids from './ids.js';
+import { isoSeconds } from '../core/time.js';
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
 export const DEFAULT_REGION = 'us-east-1';
@@ -97,7 +98,7 @@ export class IamService {
     return immediate(this.db, () => {
       const existing = this.account();
       if (existing) return existing;
-      this.db.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(accountId, region, ids.isoSeconds());
+      this.db.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(accountId, region, isoSeconds());
       return { accountId, region };
     });
   }
@@ -113,7 +114,7 @@ export class IamService {
         if (this.findPrincipal(accountId, 'user', userName)) {
           throw new EntityAlreadyExistsException(`User with name ${userName} already exists.`);
         }
-        const now = ids.isoSeconds();
+        const now = isoSeconds();
         const id = ids.newUserId();
         this.db.prepare('INSERT INTO principals VALUES (?, ?, ?, ?, ?, ?)').run(arn, accountId, 'user', userName, id, now);
         return { UserName: userName, UserId: id, Arn: arn, Path: '/' as const, CreateDate: now };
@@ -139,7 +140,7 @@ export class IamService {
           SecretAccessKey: ids.newSecretAccessKey(),
           UserName: userName,
           Status: 'Active',
-          CreateDate: ids.isoSeconds(),
+          CreateDate: isoSeconds(),
         };
         this.db
           .prepare('INSERT INTO access_keys (access_key_id, secret_access_key, principal_arn, created_at) VALUES (?, ?, ?, ?)')
@@ -189,7 +190,7 @@ export class IamService {
         AccessKeyId: session.accessKeyId,
         SecretAccessKey: ids.newSecretAccessKey(),
         SessionToken: ids.newSessionToken(),
-        Expiration: ids.isoSeconds(new Date(Date.now() + 3600_000)),
+        Expiration: isoSeconds(new Date(Date.now() + 3600_000)),
       };
       immediate(this.db, () =>
         this.db
@@ -256,7 +257,7 @@ export class IamService {
       accountId,
       accessKeyId,
       name: sessionName,
-      sessionCreationDate: ids.isoSeconds(),
+      sessionCreationDate: isoSeconds(),
       sessionIssuer: { type: 'Role', principalId: rolePrincipalId, arn, accountId, userName: roleName },
     };
   }
@@ -268,7 +269,7 @@ export class IamService {
   }
 
   private insertRole(accountId: string, roleName: string): IamRole {
-    const now = ids.isoSeconds();
+    const now = isoSeconds();
     const role = { RoleName: roleName, RoleId: ids.newRoleId(), Arn: ids.roleArn(accountId, roleName), Path: '/' as const, CreateDate: now };
     this.db.prepare('INSERT INTO principals VALUES (?, ?, ?, ?, ?, ?)').run(role.Arn, accountId, 'role', roleName, role.RoleId, now);
     return role;

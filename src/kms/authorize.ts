@@ -7,7 +7,7 @@
 // - AWS managed key (alias/aws/ebs): IAM users of the account may use it only through the owning
 //   service (kms:ViaService = ec2.REGION.amazonaws.com), and may read its metadata directly.
 import { AccessDeniedException } from '../errors/index.js';
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import type { EncryptionContext } from './context.js';
 import { grantNarrows, grantPermits, granteeMatches, type Grant, type GrantConstraints, type GrantStore } from './grants.js';
 import type { KmsKey } from './keys.js';

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import { ReadCache } from '../store/read-cache.js';
-import type { Principal } from '../iam/principal.js';
+import type { Principal } from '../core/call-context.js';
 import { contextEquals, contextIncludes, userMap, type EncryptionContext } from './context.js';
 
 export const GRANT_OPERATIONS = [

@@ -1,5 +1,5 @@
 // What every KMS operation handler gets and gives back.
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import type { GrantStore } from './grants.js';
 import type { KeyStore, KmsKey } from './keys.js';
 import type { Params } from './params.js';

@@ -3,7 +3,7 @@ import { AlreadyExistsException, InvalidAliasNameException, NotFoundException, V
 import { aliasArnOf } from './keys.js';
 import { KEY_ID_PARAM, requiredStr, str, type Params } from './params.js';
 import type { CallState, KmsEnv, Operation } from './operation.js';
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import { usableKey } from './usable-key.js';
 import { authorizeAccountAction } from './authorize.js';
 import { paginate } from './paginate.js';

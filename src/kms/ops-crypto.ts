@@ -2,7 +2,7 @@
 // Plaintexts and blobs never reach the trail: requestParameters carry only names and contexts.
 import { randomBytesFromPool } from './random-pool.js';
 import { IncorrectKeyException, InvalidCiphertextException, ValidationException } from '../errors/index.js';
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import { openBlob, parseBlobHeader, sealBlob } from './blob.js';
 import { validateContext, type EncryptionContext } from './context.js';
 import type { KmsKey } from './keys.js';

@@ -6,7 +6,7 @@ import type { Operation } from './operation.js';
 import { usableKey } from './usable-key.js';
 import { paginate } from './paginate.js';
 import { accessDenied, authorizeAccountAction } from './authorize.js';
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 
 
 export const keyOperations: Record<string, Operation> = {

@@ -4,7 +4,7 @@
 import type { Db } from '../store/database.js';
 import type { RootKey } from '../store/root-key.js';
 import { AwsError, KMSInternalException, UnknownOperationException } from '../errors/index.js';
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import type { Trail } from '../trail/trail.js';
 import { buildRecord } from '../trail/record.js';
 import { GrantStore } from './grants.js';

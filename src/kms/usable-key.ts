@@ -1,6 +1,6 @@
 // The one guard every operation on a key goes through: resolve (NotFoundException),
 // authorize (AccessDeniedException), then the key state (DisabledException, KMSInvalidStateException).
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import { accessDenied, authorize, policyAllows, type AuthorizeRequest } from './authorize.js';
 import { assertStateAllows } from './key-state.js';
 import { aliasArnOf, type KmsKey } from './keys.js';

@@ -2,7 +2,7 @@
 // and messages for each way it can fail. The principal found here is the caller for
 // authorization and for the trail.
 import type { IamService } from '../iam/service.js';
-import type { Principal } from '../iam/principal.js';
+import type { Principal } from '../core/call-context.js';
 import { amzDateOf, MalformedAuthorization, parseAmzDate, parseAuthorization, signatureMatches, type RequestParts } from './sigv4.js';
 import { incompleteSignature, invalidSignature, missingAuthenticationToken, SIGNATURE_MISMATCH, unrecognizedClient } from './errors.js';
 

@@ -2,7 +2,7 @@
 // stored trail. The wire shape is checked here (lookupEvents takes typed input); the lookup
 // itself is recorded as CloudTrail records it: a read-only management event.
 import type { Ebsim } from '../app/ebsim.js';
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import { ValidationException, validationError } from '../errors/index.js';
 import { lookupEvents, type LookupAttribute, type LookupQuery } from '../trail/lookup.js';
 import { buildRecord } from '../trail/record.js';

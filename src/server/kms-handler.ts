@@ -1,6 +1,6 @@
 // `X-Amz-Target: TrentService.<Operation>` → KmsService.call. Only decoding happens here: the
 // service validates, authorizes, runs and records the call, exactly as for the CLI.
-import type { CallContext } from '../iam/principal.js';
+import type { CallContext } from '../core/call-context.js';
 import type { KmsService } from '../kms/service.js';
 import { decodeBody } from './json-protocol.js';
 import type { Shape } from './shapes.js';

@@ -1,7 +1,7 @@
 // One line per request. Lines are batched and written once per event-loop turn: at thousands
 // of requests per second a write per line would cost more than the request itself.
 import type { IncomingMessage } from 'node:http';
-import type { Principal } from '../iam/principal.js';
+import type { Principal } from '../core/call-context.js';
 
 interface Logged {
   status: number;

@@ -6,7 +6,7 @@ import { consoleHostCheck, handleConsoleRequest } from '../console/index.js';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
-import type { CallContext, Principal } from '../iam/principal.js';
+import type { CallContext, Principal } from '../core/call-context.js';
 import { DEFAULT_USER } from '../iam/service.js';
 import { UserError } from '../errors/index.js';
 import { Authenticator } from './auth.js';

@@ -1,6 +1,6 @@
 // STS over the query protocol (form-encoded `Action=…`, XML answers): GetCallerIdentity only,
 // which is how tools check which credentials they are using.
-import type { Principal } from '../iam/principal.js';
+import type { Principal } from '../core/call-context.js';
 import { AwsError } from '../errors/index.js';
 import { WireError } from './errors.js';
 

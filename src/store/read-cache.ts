@@ -2,7 +2,7 @@
 // whether another connection has committed (PRAGMA data_version); if so, or if this process
 // wrote through `immediate`, every cache of that database starts over. Keys, aliases and grants
 // are read on every KMS call; this keeps those reads off SQLite on the hot path.
-import type { Db } from './database.js';
+import type { Database as Db } from 'better-sqlite3';
 
 interface Epoch {
   value: number;

@@ -1,7 +1,7 @@
 // CloudTrail records shaped field for field like the seed (the KMS guide's EC2 example two).
 import { randomUUID } from 'node:crypto';
-import type { CallContext } from '../iam/principal.js';
-import { isoSeconds } from '../iam/ids.js';
+import type { CallContext } from '../core/call-context.js';
+import { isoSeconds } from '../core/time.js';
 
 export interface TrailResource {
   ARN: string;

@@ -1,7 +1,7 @@
 // IAM/STS in the domain: which roles a caller may assume.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
-import type { CallContext } from '../../src/iam/principal.js';
+import type { CallContext } from '../../src/core/call-context.js';
 
 let h: TestHome;
 let alice: CallContext;

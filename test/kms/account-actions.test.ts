@@ -2,7 +2,7 @@
 // ebsim's model IAM users of the account have kms:*, roles and their sessions have nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
-import type { CallContext } from '../../src/iam/principal.js';
+import type { CallContext } from '../../src/core/call-context.js';
 import type { KmsService } from '../../src/kms/service.js';
 
 let h: TestHome;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
-import type { CallContext } from '../../src/iam/principal.js';
+import type { CallContext } from '../../src/core/call-context.js';
 import { grantPermits, grantNarrows, grantIdFromToken, newGrantToken } from '../../src/kms/grants.js';
 import type { KmsService } from '../../src/kms/service.js';
 

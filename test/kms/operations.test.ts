@@ -2,8 +2,8 @@
 // HTTP endpoint call it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
-import type { CallContext } from '../../src/iam/principal.js';
-import { onBehalfOf } from '../../src/iam/principal.js';
+import type { CallContext } from '../../src/core/call-context.js';
+import { onBehalfOf } from '../../src/core/call-context.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { noteLocalWrite } from '../../src/store/read-cache.js';
 

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { makeHome, type TestHome } from '../helpers/home.js';
-import { onBehalfOf, type CallContext } from '../../src/iam/principal.js';
+import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
 import { allRecords, exportTrail, lookupEvents, type TrailRecord } from '../../src/trail/index.js';
 
