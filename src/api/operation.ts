@@ -56,7 +56,7 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
   name: string;
   /** CloudTrail's eventSource ("kms.amazonaws.com"). */
   eventSource: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  /** Each with its own member types (`any`: an operation's run takes its own input type). */
   operations: readonly OperationDeclaration<Env, Ext, any>[];
   /** The service's answer to an operation it does not have. */
   unknownOperation(name: string): AwsError;

@@ -25,7 +25,7 @@ export interface KmsExt {
 }
 
 export type KmsCall = Call<KmsEnv>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** Any KMS operation, whatever its members (`any`: each run takes its own input type). */
 export type KmsOperation = OperationDeclaration<KmsEnv, KmsExt, any>;
 
 /** Declares a KMS operation; `run`'s input is typed from the members. */
