@@ -45,7 +45,9 @@ export class JsSectorStore extends ImageFileStore {
   }
 
   async readSectors(firstSector: number, count: number, into: Uint8Array): Promise<number> {
-    const buf = asBuffer(into).subarray(0, this.check('read', firstSector, count, into));
+    const len = this.check('read', firstSector, count, into);
+    const all = asBuffer(into);
+    const buf = all.length === len ? all : all.subarray(0, len);
     await this.pread(this.fd, buf, firstSector * SECTOR_SIZE);
     if (!this.codec) return 0;
     // Decrypt maximal runs of non-hole sectors in one call each; holes stay zero.
