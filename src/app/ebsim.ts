@@ -8,6 +8,7 @@ import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type Acce
 import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
 import { Ec2Service } from '../ec2/service.js';
+import { InstanceHost, kmsDecrypter } from '../host/index.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
 
@@ -20,6 +21,8 @@ export interface Ebsim {
   kms(): KmsService;
   /** The EC2/EBS control plane of the home's account and region. */
   ec2(): Ec2Service;
+  /** The instances' host: data keys, mounts and in-process access. Its mount table needs no database. */
+  host(): InstanceHost;
   /** A direct call context for `--as` (user name or role/ROLE[/SESSION]). */
   as(spec?: string, userAgent?: string): CallContext;
   close(): void;
@@ -39,6 +42,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
   const open = (): Core => (core ??= openCore(paths));
   let kms: KmsService | undefined;
   let ec2: Ec2Service | undefined;
+  let host: InstanceHost | undefined;
   const app: Ebsim = {
     paths,
     get db() {
@@ -66,6 +70,10 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       }
       return ec2;
     },
+    host() {
+      host ??= new InstanceHost(paths.run, () => ({ ec2: app.ec2(), iam: open().iam, keys: kmsDecrypter(app.kms()) }));
+      return host;
+    },
     as(spec = DEFAULT_USER, userAgent?: string) {
       const { iam } = open();
       const { region } = iam.requireAccount();
@@ -75,7 +83,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!core) return;
       const { trail, db } = core;
       core = undefined;
-      kms = ec2 = undefined;
+      kms = ec2 = host = undefined;
       try {
         trail.close();
       } finally {
