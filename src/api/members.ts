@@ -82,7 +82,9 @@ export type ValueOf<M> = M extends { check: (...args: never[]) => infer R }
 type RequiredKeys<Ms> = { [K in keyof Ms]: Ms[K] extends { required: true } ? K : never }[keyof Ms];
 
 /** The validated input of an operation whose members are `Ms`: required members present, the others optional. */
-export type InputOf<Ms> = { [K in RequiredKeys<Ms>]: ValueOf<Ms[K]> } & { [K in Exclude<keyof Ms, RequiredKeys<Ms>>]?: ValueOf<Ms[K]> };
+export type InputOf<Ms> = string extends keyof Ms
+  ? Input // members not known at compile time
+  : { [K in RequiredKeys<Ms>]: ValueOf<Ms[K]> } & { [K in Exclude<keyof Ms, RequiredKeys<Ms>>]?: ValueOf<Ms[K]> };
 
 const memberNames = new Map<string, string>();
 

@@ -67,7 +67,7 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
 }
 
 /** Declares an operation: identity at run time; infers `run`'s input type from the members. */
-export function declareOperation<Env, Ext, const M extends Members>(op: OperationDeclaration<Env, Ext, M>): OperationDeclaration<Env, Ext, M> {
+export function declareOperation<Env, Ext, const M extends Members = Members>(op: OperationDeclaration<Env, Ext, M>): OperationDeclaration<Env, Ext, M> {
   return op;
 }
 
