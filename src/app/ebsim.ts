@@ -7,6 +7,7 @@ import { Trail } from '../trail/trail.js';
 import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type AccessKey } from '../iam/service.js';
 import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
+import { kmsClient } from '../kms/client.js';
 import { Ec2Service } from '../ec2/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
@@ -62,7 +63,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!ec2) {
         const c = open();
         const { accountId, region } = c.iam.requireAccount();
-        ec2 = new Ec2Service(c.db, c.trail, c.iam, app.kms(), paths.volumes, accountId, region);
+        ec2 = new Ec2Service(c.db, c.trail, c.iam, kmsClient(app.kms()), paths.volumes, accountId, region);
       }
       return ec2;
     },

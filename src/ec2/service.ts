@@ -10,7 +10,7 @@ import type { Trail } from '../trail/trail.js';
 import { buildRecord } from '../trail/record.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
-import type { KmsService } from '../kms/service.js';
+import type { GrantListEntry, KmsClient } from '../kms/client.js';
 import { AwsError, IncorrectState, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
 import { createSparseImage } from '../device/block-device.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
@@ -49,7 +49,7 @@ export class Ec2Service {
     private readonly db: Db,
     private readonly trail: Trail,
     private readonly iam: IamService,
-    private readonly kms: KmsService,
+    private readonly kms: KmsClient,
     private readonly volumesDir: string,
     readonly accountId: string,
     readonly region: string,
@@ -260,8 +260,8 @@ export class Ec2Service {
   decryptDataKey(volume: Volume): Buffer {
     if (!volume.encrypted) throw new InvalidParameterValue(`${volume.volumeId} is not encrypted`);
     if (!volume.instanceId) throw new IncorrectState(`Volume '${volume.volumeId}' is not attached to an instance: attach it first (ebsim ec2 attach-volume, or volume mount --instance)`);
-    const r = this.kms.call(this.hostContext(volume.instanceId), 'Decrypt', { CiphertextBlob: volume.encryptedDataKey!, EncryptionContext: { 'aws:ebs:id': volume.volumeId } });
-    return r.Plaintext as Buffer;
+    const { Plaintext } = this.kms.decrypt(this.hostContext(volume.instanceId), { CiphertextBlob: volume.encryptedDataKey!, EncryptionContext: ebsContext(volume.volumeId) });
+    return asBuffer(Plaintext);
   }
 
   // ---- internals ---------------------------------------------------------------------
@@ -282,9 +282,9 @@ export class Ec2Service {
       blob = r.blob;
     } else if (encrypted) {
       // The seed's first KMS call: EC2, for the caller, asks for a 64-byte data key bound to the volume.
-      const r = this.kms.call(onBehalfOf(ctx, 'ec2'), 'GenerateDataKeyWithoutPlaintext', { KeyId: req.KmsKeyId ?? EBS_DEFAULT_KEY, NumberOfBytes: 64, EncryptionContext: { 'aws:ebs:id': volumeId } });
-      kmsKeyArn = r.KeyId as string;
-      blob = r.CiphertextBlob as Buffer;
+      const r = this.kms.generateDataKeyWithoutPlaintext(onBehalfOf(ctx, 'ec2'), { KeyId: req.KmsKeyId ?? EBS_DEFAULT_KEY, NumberOfBytes: 64, EncryptionContext: ebsContext(volumeId) });
+      kmsKeyArn = r.KeyId;
+      blob = asBuffer(r.CiphertextBlob);
     }
     if (snap) copySparse(this.imagePath(snap.snapshotId), this.imagePath(volumeId), size * GIB);
     else createSparseImage(this.imagePath(volumeId), size * GIB);
@@ -307,20 +307,20 @@ export class Ec2Service {
     let grantId = v.grantId;
     if (v.encrypted) {
       const grantee = `${this.accountId}:${EC2_INFRASTRUCTURE_ROLE}:${instance.instanceId}`;
-      const live = grantId ? this.kms.grants.get(grantId) : undefined;
-      if (live && live.state === 'live' && live.granteePrincipal !== grantee) {
+      const live = this.liveGrant(ctx, v, requestId);
+      if (live && live.GranteePrincipal !== grantee) {
         // Moving to another instance: the previous instance's role loses access to this volume.
-        this.retireGrant(ctx, v);
+        this.retireGrant(ctx, v, live);
       }
-      if (!live || live.state !== 'live' || live.granteePrincipal !== grantee) {
+      if (!live || live.GranteePrincipal !== grantee) {
         // The seed's second call: a grant to the instance's infrastructure role, scoped to this volume's context.
-        const g = this.kms.call(onBehalfOf(ctx, 'ec2', requestId), 'CreateGrant', {
+        const g = this.kms.createGrant(onBehalfOf(ctx, 'ec2', requestId), {
           KeyId: v.kmsKeyArn!,
           GranteePrincipal: grantee,
           Operations: ['Decrypt'],
-          Constraints: { EncryptionContextSubset: { 'aws:ebs:id': v.volumeId } },
+          Constraints: { EncryptionContextSubset: ebsContext(v.volumeId) },
         });
-        grantId = g.GrantId as string;
+        grantId = g.GrantId;
       }
       this.store.updateVolume(v.volumeId, { grant_id: grantId });
       // The seed's third call: the host decrypts the data key to serve the volume.
@@ -345,28 +345,41 @@ export class Ec2Service {
     rmSync(this.imagePath(v.volumeId), { force: true });
   }
 
+  /**
+   * The volume's grant, if it is still live: a user may have revoked it, or its key may be gone.
+   * EC2 asks KMS (ListGrants, for the caller) rather than reading KMS's store, so the question is
+   * authorized and recorded like any other.
+   */
+  private liveGrant(ctx: CallContext, v: Volume, requestId?: string): GrantListEntry | undefined {
+    if (!v.grantId || !v.kmsKeyArn) return undefined;
+    try {
+      return this.kms.listGrants(onBehalfOf(ctx, 'ec2', requestId), { KeyId: v.kmsKeyArn, GrantId: v.grantId }).Grants[0];
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+      return undefined; // a key that no longer exists has no grants
+    }
+  }
+
   /** Terminate and delete retire the volume's grant (a RetireGrant record, EC2 for the caller). */
-  private retireGrant(ctx: CallContext, v: Volume): void {
-    if (!v.grantId || !v.kmsKeyArn) return;
-    const g = this.kms.grants.get(v.grantId);
-    if (g?.state === 'live') {
+  private retireGrant(ctx: CallContext, v: Volume, live = this.liveGrant(ctx, v)): void {
+    if (live) {
       try {
-        this.kms.call(onBehalfOf(ctx, 'ec2'), 'RetireGrant', { KeyId: v.kmsKeyArn, GrantId: v.grantId });
+        this.kms.retireGrant(onBehalfOf(ctx, 'ec2'), { KeyId: v.kmsKeyArn!, GrantId: live.GrantId });
       } catch (err) {
-        if (!(err instanceof AwsError)) throw err; // a key already deleted has no grants to retire
+        if (!(err instanceof AwsError)) throw err; // the failure is in the trail; the volume lets go of the grant all the same
       }
     }
     this.store.updateVolume(v.volumeId, { grant_id: null });
   }
 
   private rewrapDataKey(ctx: CallContext, blob: Buffer, fromId: string, toKey: string, toId: string): { blob: Buffer; keyArn: string } {
-    const r = this.kms.call(onBehalfOf(ctx, 'ec2'), 'ReEncrypt', {
+    const r = this.kms.reEncrypt(onBehalfOf(ctx, 'ec2'), {
       CiphertextBlob: blob,
-      SourceEncryptionContext: { 'aws:ebs:id': fromId },
+      SourceEncryptionContext: ebsContext(fromId),
       DestinationKeyId: toKey,
-      DestinationEncryptionContext: { 'aws:ebs:id': toId },
+      DestinationEncryptionContext: ebsContext(toId),
     });
-    return { blob: r.CiphertextBlob as Buffer, keyArn: r.KeyId as string };
+    return { blob: asBuffer(r.CiphertextBlob), keyArn: r.KeyId };
   }
 
   private instanceShape(i: Instance): Record<string, unknown> {
@@ -411,6 +424,16 @@ export class Ec2Service {
   private record(ctx: CallContext, eventName: string, requestParameters: unknown, responseElements: unknown, requestId?: string): void {
     this.trail.append(buildRecord({ ...ctx, requestId }, { eventSource: 'ec2.amazonaws.com', eventName, requestParameters, responseElements }), true);
   }
+}
+
+/** The encryption context EBS binds every data key to. */
+function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
+  return { 'aws:ebs:id': volumeOrSnapshotId };
+}
+
+/** A view of the same bytes (no copy), so zeroing the Buffer zeroes the key. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function copySparse(from: string, to: string, sizeBytes?: number): void {
