@@ -1,4 +1,5 @@
-// CloudTrail records shaped field for field like the seed (the KMS guide's EC2 example two).
+// The shape of CloudTrail records, field for field like the seed (the KMS guide's EC2 example
+// two) and AWS's service events. Which calls are recorded, and with what, is src/api's recorder.
 import { randomUUID } from 'node:crypto';
 import type { CallContext } from '../core/call-context.js';
 import { isoSeconds } from '../core/time.js';
@@ -22,19 +23,33 @@ export interface TrailRecord {
   errorMessage?: string;
   requestParameters: unknown;
   responseElements: unknown;
-  requestID: string;
+  requestID?: string;
   eventID: string;
   readOnly?: boolean;
   resources?: TrailResource[];
-  eventType: 'AwsApiCall';
+  eventType: 'AwsApiCall' | 'AwsServiceEvent';
+  managementEvent?: boolean;
   recipientAccountId: string;
+  serviceEventDetails?: Record<string, unknown>;
+  eventCategory?: 'Management';
+}
+
+/** Something a service did by itself (a key deleted when its waiting period ended, an automatic rotation). */
+export interface ServiceEventDescription {
+  eventSource: string;
+  eventName: string;
+  accountId: string;
+  region: string;
+  resources: TrailResource[];
+  responseElements?: unknown;
+  serviceEventDetails?: Record<string, unknown>;
 }
 
 export interface CallDescription {
   eventSource: string;
   eventName: string;
   requestParameters: unknown;
-  responseElements: unknown;
+  responseElements?: unknown;
   /** Omitted for EC2's own records, as in the seed's RunInstances record. */
   readOnly?: boolean;
   resources?: TrailResource[];
@@ -93,5 +108,30 @@ export function buildRecord(ctx: CallContext, call: CallDescription, now = new D
   if (call.resources) r.resources = call.resources.map((x) => ({ ARN: x.ARN, accountId: x.accountId }));
   r.eventType = 'AwsApiCall';
   r.recipientAccountId = ctx.principal.accountId;
+  return r as unknown as TrailRecord;
+}
+
+/** An AwsServiceEvent record, keys in the order of AWS's examples (KMS's DeleteKey and RotateKey). */
+export function buildServiceEventRecord(e: ServiceEventDescription, now = new Date()): TrailRecord {
+  const r: Record<string, unknown> = {
+    eventVersion: '1.08',
+    userIdentity: { accountId: e.accountId, invokedBy: 'AWS Internal' },
+    eventTime: isoSeconds(now),
+    eventSource: e.eventSource,
+    eventName: e.eventName,
+    awsRegion: e.region,
+    sourceIPAddress: 'AWS Internal',
+    userAgent: 'AWS Internal',
+    requestParameters: null,
+    responseElements: e.responseElements ?? null,
+    eventID: randomUUID(),
+    readOnly: false,
+    resources: e.resources.map((x) => ({ accountId: x.accountId, ...(x.type ? { type: x.type } : {}), ARN: x.ARN })),
+    eventType: 'AwsServiceEvent',
+    managementEvent: true,
+    recipientAccountId: e.accountId,
+  };
+  if (e.serviceEventDetails) r.serviceEventDetails = e.serviceEventDetails;
+  r.eventCategory = 'Management';
   return r as unknown as TrailRecord;
 }

@@ -1,0 +1,83 @@
+// The one path every AWS call takes, whatever its entry point (CLI, HTTP, another service, the
+// host): make cached reads current, find and validate the operation, do the service's due
+// lifecycle work, run it, and record it once in the trail, success or failure.
+import { AwsError } from '../errors/index.js';
+import type { CallContext } from '../core/call-context.js';
+import type { Db } from '../store/database.js';
+import { refreshFromDisk } from '../store/read-cache.js';
+import type { TrailResource } from '../trail/record.js';
+import { validateInput } from './members.js';
+import type { Call, OperationDeclaration, ServiceDeclaration } from './operation.js';
+import { requestParametersOf, type Recorder } from './recorder.js';
+
+export interface InvokerOptions<Env, Ext> {
+  service: ServiceDeclaration<Env, Ext>;
+  env: Env;
+  recorder: Recorder;
+  /** The database whose read caches are made current before each call. */
+  db?: Db;
+  /**
+   * Lifecycle work that has come due (KMS: keys whose deletion date passed, automatic rotations),
+   * done before the operation runs so that reads never have side effects. It records what it
+   * does through `recorder` (service events).
+   */
+  runDueWork?: (recorder: Recorder) => void;
+}
+
+export class Invoker<Env, Ext = unknown> {
+  readonly service: ServiceDeclaration<Env, Ext>;
+  private readonly operations = new Map<string, OperationDeclaration<Env, Ext>>();
+
+  constructor(private readonly opts: InvokerOptions<Env, Ext>) {
+    this.service = opts.service;
+    for (const op of opts.service.operations) this.operations.set(op.name, op);
+  }
+
+  operation(name: string): OperationDeclaration<Env, Ext> | undefined {
+    return this.operations.get(name);
+  }
+
+  operationNames(): string[] {
+    return [...this.operations.keys()];
+  }
+
+  invoke(ctx: CallContext, name: string, params: Record<string, unknown> = {}): Record<string, unknown> {
+    const { service, recorder } = this.opts;
+    const op = this.operations.get(name);
+    const call: Call<Env> = { env: this.opts.env, operation: name, resources: [] };
+    const record = (responseElements: unknown, error?: { code: string; message: string }) =>
+      recorder.call(ctx, {
+        eventSource: service.eventSource,
+        eventName: name,
+        requestParameters: requestParametersOf(params, op?.input ?? {}),
+        responseElements,
+        readOnly: op?.readOnly ?? false,
+        resources: uniqueResources(call.resources),
+        error,
+      });
+    if (this.opts.db) refreshFromDisk(this.opts.db);
+    let outcome;
+    try {
+      if (!op) throw service.unknownOperation(name);
+      const input = validateInput(params, op.input);
+      this.opts.runDueWork?.(recorder);
+      outcome = op.run(ctx, input, call);
+    } catch (err) {
+      const e = err instanceof AwsError ? err : service.internalError(`Internal error: ${(err as Error).message}`);
+      record(null, { code: e.code, message: e.message });
+      if (!(err instanceof AwsError)) throw err;
+      e.operation ??= name;
+      throw e;
+    }
+    // Outside the try: if the trail itself fails here, the call did happen and must not be
+    // recorded a second time as failed.
+    record(outcome.responseElements ?? null);
+    return outcome.response;
+  }
+}
+
+function uniqueResources(resources: TrailResource[]): TrailResource[] {
+  if (resources.length < 2) return resources;
+  const seen = new Set<string>();
+  return resources.filter((r) => !seen.has(r.ARN) && seen.add(r.ARN));
+}

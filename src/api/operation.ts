@@ -1,0 +1,56 @@
+// What an AWS operation and its service are, declared once in the service's domain folder.
+import type { AwsError } from '../errors/index.js';
+import type { CallContext } from '../core/call-context.js';
+import type { TrailResource } from '../trail/record.js';
+import type { Input, Members } from './members.js';
+
+export interface Outcome {
+  /** The response, in the SDK's PascalCase member names (bytes as Uint8Array, dates as Date). */
+  response: Record<string, unknown>;
+  /** CloudTrail's responseElements; null (the default) where AWS logs null. */
+  responseElements?: unknown;
+}
+
+/** What `run` gets besides the caller and the input. */
+export interface Call<Env> {
+  /** The service's domain objects (stores, other services' clients). */
+  readonly env: Env;
+  /** The operation's name, as CloudTrail's eventName. */
+  readonly operation: string;
+  /**
+   * Resources the call touches, filled in as the operation goes, so that a failed call's record
+   * still names them (the trail's `resources`, in order, without repeats).
+   */
+  readonly resources: TrailResource[];
+}
+
+export interface OperationDeclaration<Env = unknown, Ext = unknown> {
+  /** AWS's operation name, PascalCase ("Decrypt"). */
+  name: string;
+  /** One line of help (the CLI's command description). */
+  description: string;
+  /** CloudTrail's readOnly; read-only records are group-committed, others are durable before the call returns. */
+  readOnly: boolean;
+  /** Input members in the order they are validated (the first failure is reported). */
+  input: Members;
+  /** Facts only the service's domain reads (KMS: the key states it needs, whether grants may allow it). */
+  ext: Ext;
+  run(ctx: CallContext, input: Input, call: Call<Env>): Outcome;
+}
+
+export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
+  /** The CLI's command name and the SDK's ("kms"). */
+  name: string;
+  /** CloudTrail's eventSource ("kms.amazonaws.com"). */
+  eventSource: string;
+  operations: readonly OperationDeclaration<Env, Ext>[];
+  /** The service's answer to an operation it does not have. */
+  unknownOperation(name: string): AwsError;
+  /** The service's answer to a failure that is not an AwsError (KMS: KMSInternalException). */
+  internalError(message: string): AwsError;
+}
+
+/** Declares an operation (identity at run time; gives the object its type where it is written). */
+export function declareOperation<Env, Ext>(op: OperationDeclaration<Env, Ext>): OperationDeclaration<Env, Ext> {
+  return op;
+}

@@ -1,0 +1,70 @@
+// The one recorder: every AWS call and every service event reaches the trail through here, with
+// requestParameters redacted by the operation's declaration (secret members and blobs are
+// never logged) and written durably unless the call was read-only and succeeded.
+import type { CallContext } from '../core/call-context.js';
+import { buildRecord, buildServiceEventRecord, type ServiceEventDescription, type TrailResource } from '../trail/record.js';
+import type { Trail } from '../trail/trail.js';
+import { memberName, type Member, type Members } from './members.js';
+
+export interface RecordedCall {
+  eventSource: string;
+  eventName: string;
+  requestParameters: unknown;
+  responseElements?: unknown;
+  /** Omitted from the record when undefined (EC2's records carry no readOnly, as in the seed). */
+  readOnly?: boolean;
+  resources?: TrailResource[];
+  error?: { code: string; message: string };
+  /** Commit before returning; by default every record but a successful read-only call's. */
+  durable?: boolean;
+}
+
+export class Recorder {
+  constructor(private readonly trail: Trail) {}
+
+  /** Records one API call made by `ctx`, successful or failed. */
+  call(ctx: CallContext, call: RecordedCall): void {
+    const durable = call.durable ?? (call.error !== undefined || call.readOnly !== true);
+    this.trail.append(buildRecord(ctx, call), durable);
+  }
+
+  /** Records something the service did by itself (AwsServiceEvent). Always durable: it changed state. */
+  serviceEvent(event: ServiceEventDescription): void {
+    this.trail.append(buildServiceEventRecord(event), true);
+  }
+}
+
+/**
+ * CloudTrail's requestParameters for a request: camelCase member names (map keys keep the
+ * caller's spelling), without secret members or blobs. Members the declaration does not know
+ * are recorded as sent (a refused unknown member shows in the failed call's record). null when
+ * nothing is left, as AWS records a call without parameters.
+ */
+export function requestParametersOf(params: Record<string, unknown>, members: Members): Record<string, unknown> | null {
+  // No prototype: an unknown "__proto__" parameter is recorded as sent, not swallowed.
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of Object.keys(params)) {
+    const v = params[k];
+    if (v === undefined) continue;
+    const m = Object.prototype.hasOwnProperty.call(members, k) ? members[k] : undefined;
+    if (m?.secret || v instanceof Uint8Array) continue;
+    out[memberName(k)] = m ? logged(m, v) : v;
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+function logged(m: Member, v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (m.kind === 'structure' && !Array.isArray(v)) {
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
+      const sub = Object.prototype.hasOwnProperty.call(m.members, k) ? m.members[k] : undefined;
+      if (x === undefined || sub?.secret || x instanceof Uint8Array) continue;
+      out[memberName(k)] = sub ? logged(sub, x) : x;
+    }
+    return out;
+  }
+  if (m.kind === 'list' && Array.isArray(v)) return v.map((x) => logged(m.member, x));
+  return v;
+}
