@@ -45,11 +45,11 @@ export class Invoker<Env, Ext = unknown> {
     const { service, recorder } = this.opts;
     const op = this.operations.get(name);
     const call: Call<Env> = { env: this.opts.env, operation: name, resources: [] };
-    const record = (responseElements: unknown, error?: { code: string; message: string }) =>
+    const record = (responseElements: unknown, error?: { code: string; message: string }, logged?: unknown) =>
       recorder.call(ctx, {
         eventSource: service.eventSource,
         eventName: name,
-        requestParameters: requestParametersOf(params, op?.input ?? {}),
+        requestParameters: logged !== undefined ? logged : op?.requestParameters ? op.requestParameters(params) : requestParametersOf(params, op?.input ?? {}),
         responseElements,
         readOnly: op?.readOnly ?? false,
         resources: uniqueResources(call.resources),
@@ -64,15 +64,15 @@ export class Invoker<Env, Ext = unknown> {
       outcome = op.run(ctx, input, call);
     } catch (err) {
       const e = err instanceof AwsError ? err : service.internalError(`Internal error: ${(err as Error).message}`);
-      record(null, { code: e.code, message: e.message });
+      record(null, { code: service.trailErrorCode ? service.trailErrorCode(e) : e.code, message: e.message });
       if (!(err instanceof AwsError)) throw err;
       e.operation ??= name;
       throw e;
     }
     // Outside the try: if the trail itself fails here, the call did happen and must not be
     // recorded a second time as failed.
-    record(outcome.responseElements ?? null);
-    return outcome.response;
+    record(outcome.responseElements ?? null, undefined, outcome.requestParameters);
+    return outcome.continuation ? outcome.continuation() : outcome.response;
   }
 }
 

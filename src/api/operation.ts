@@ -9,6 +9,14 @@ export interface Outcome {
   response: Record<string, unknown>;
   /** CloudTrail's responseElements; null (the default) where AWS logs null. */
   responseElements?: unknown;
+  /** CloudTrail's requestParameters where the service logs what it made of the request (EC2: defaults filled in). */
+  requestParameters?: unknown;
+  /**
+   * Work the call goes on with after it is recorded, returning the response the caller gets: AWS
+   * answers RunInstances with a pending instance and launches it afterwards, so the calls the
+   * launch makes follow RunInstances in the trail.
+   */
+  continuation?: () => Record<string, unknown>;
 }
 
 /** What `run` gets besides the caller and the input. */
@@ -35,6 +43,11 @@ export interface OperationDeclaration<Env = unknown, Ext = unknown> {
   input: Members;
   /** Facts only the service's domain reads (KMS: the key states it needs, whether grants may allow it). */
   ext: Ext;
+  /**
+   * CloudTrail's requestParameters where the service logs its own shape of the request (EC2's
+   * item sets) rather than the input's members. Gets the request as sent, valid or not.
+   */
+  requestParameters?(params: Record<string, unknown>): unknown;
   run(ctx: CallContext, input: Input, call: Call<Env>): Outcome;
 }
 
@@ -48,6 +61,8 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
   unknownOperation(name: string): AwsError;
   /** The service's answer to a failure that is not an AwsError (KMS: KMSInternalException). */
   internalError(message: string): AwsError;
+  /** The errorCode CloudTrail records for an error, where the service spells it its own way (EC2: "Client.CODE"). */
+  trailErrorCode?(error: AwsError): string;
 }
 
 /** Declares an operation (identity at run time; gives the object its type where it is written). */

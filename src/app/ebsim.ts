@@ -9,6 +9,7 @@ import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
 import { kmsClient } from '../kms/client.js';
 import { Ec2Service } from '../ec2/service.js';
+import { CloudTrailService } from '../cloudtrail/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
 
@@ -21,6 +22,8 @@ export interface Ebsim {
   kms(): KmsService;
   /** The EC2/EBS control plane of the home's account and region. */
   ec2(): Ec2Service;
+  /** CloudTrail's API (LookupEvents) over the home's trail. */
+  cloudtrail(): CloudTrailService;
   /** A direct call context for `--as` (user name or role/ROLE[/SESSION]). */
   as(spec?: string, userAgent?: string): CallContext;
   close(): void;
@@ -40,6 +43,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
   const open = (): Core => (core ??= openCore(paths));
   let kms: KmsService | undefined;
   let ec2: Ec2Service | undefined;
+  let cloudtrail: CloudTrailService | undefined;
   const app: Ebsim = {
     paths,
     get db() {
@@ -67,6 +71,13 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       }
       return ec2;
     },
+    cloudtrail() {
+      if (!cloudtrail) {
+        const c = open();
+        cloudtrail = new CloudTrailService(c.db, c.trail);
+      }
+      return cloudtrail;
+    },
     as(spec = DEFAULT_USER, userAgent?: string) {
       const { iam } = open();
       const { region } = iam.requireAccount();
@@ -76,7 +87,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!core) return;
       const { trail, db } = core;
       core = undefined;
-      kms = ec2 = undefined;
+      kms = ec2 = cloudtrail = undefined;
       try {
         trail.close();
       } finally {
