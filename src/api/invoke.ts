@@ -6,8 +6,8 @@ import type { CallContext } from '../core/call-context.js';
 import type { Db } from '../store/database.js';
 import { refreshFromDisk } from '../store/read-cache.js';
 import type { TrailResource } from '../trail/record.js';
-import { validateInput } from './members.js';
-import type { Call, OperationDeclaration, ServiceDeclaration } from './operation.js';
+import { validateInput, type Members } from './members.js';
+import { serviceMembers, type Call, type OperationDeclaration, type ServiceDeclaration } from './operation.js';
 import { requestParametersOf, type Recorder } from './recorder.js';
 
 export interface InvokerOptions<Env, Ext> {
@@ -26,14 +26,17 @@ export interface InvokerOptions<Env, Ext> {
 
 export class Invoker<Env, Ext = unknown> {
   readonly service: ServiceDeclaration<Env, Ext>;
-  private readonly operations = new Map<string, OperationDeclaration<Env, Ext>>();
+  private readonly operations = new Map<string, OperationDeclaration<Env, Ext, Members>>();
+  /** Every member of the service, to redact a member sent to an operation that does not declare it. */
+  private readonly members: Members;
 
   constructor(private readonly opts: InvokerOptions<Env, Ext>) {
     this.service = opts.service;
     for (const op of opts.service.operations) this.operations.set(op.name, op);
+    this.members = serviceMembers(opts.service);
   }
 
-  operation(name: string): OperationDeclaration<Env, Ext> | undefined {
+  operation(name: string): OperationDeclaration<Env, Ext, Members> | undefined {
     return this.operations.get(name);
   }
 
@@ -49,7 +52,7 @@ export class Invoker<Env, Ext = unknown> {
       recorder.call(ctx, {
         eventSource: service.eventSource,
         eventName: name,
-        requestParameters: logged !== undefined ? logged : op?.requestParameters ? op.requestParameters(params) : requestParametersOf(params, op?.input ?? {}),
+        requestParameters: logged !== undefined ? logged : op?.requestParameters ? op.requestParameters(params) : requestParametersOf(params, op?.input ?? {}, this.members),
         responseElements,
         readOnly: op?.readOnly ?? false,
         resources: uniqueResources(call.resources),
@@ -61,7 +64,7 @@ export class Invoker<Env, Ext = unknown> {
       if (!op) throw service.unknownOperation(name);
       const input = validateInput(params, op.input);
       this.opts.runDueWork?.(recorder);
-      outcome = op.run(ctx, input, call);
+      outcome = op.run(ctx, input as never, call);
     } catch (err) {
       const e = err instanceof AwsError ? err : service.internalError(`Internal error: ${(err as Error).message}`);
       record(null, { code: service.trailErrorCode ? service.trailErrorCode(e) : e.code, message: e.message });

@@ -58,6 +58,34 @@ export type Members = Readonly<Record<string, Member>>;
 /** Validated input: each present member as its kind describes it (maps and structures without prototype). */
 export type Input = Record<string, unknown>;
 
+/** The value a member declaration validates to. */
+export type ValueOf<M> = M extends { check: (...args: never[]) => infer R }
+  ? R
+  : M extends { kind: 'string'; enum: readonly (infer E)[] }
+    ? E
+    : M extends { kind: 'string' }
+      ? string
+      : M extends { kind: 'integer' }
+        ? number
+        : M extends { kind: 'boolean' }
+          ? boolean
+          : M extends { kind: 'blob' }
+            ? Uint8Array
+            : M extends { kind: 'list'; member: infer E }
+              ? ValueOf<E>[]
+              : M extends { kind: 'map'; value: infer V }
+                ? Record<string, ValueOf<V>>
+                : M extends { kind: 'structure'; members: infer S }
+                  ? InputOf<S>
+                  : unknown;
+
+type RequiredKeys<Ms> = { [K in keyof Ms]: Ms[K] extends { required: true } ? K : never }[keyof Ms];
+
+/** The validated input of an operation whose members are `Ms`: required members present, the others optional. */
+export type InputOf<Ms> = string extends keyof Ms
+  ? Input // members not known at compile time
+  : { [K in RequiredKeys<Ms>]: ValueOf<Ms[K]> } & { [K in Exclude<keyof Ms, RequiredKeys<Ms>>]?: ValueOf<Ms[K]> };
+
 const memberNames = new Map<string, string>();
 
 /**

@@ -2,7 +2,7 @@
 import type { AwsError } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
 import type { TrailResource } from '../trail/record.js';
-import type { Input, Members } from './members.js';
+import type { InputOf, Members } from './members.js';
 
 export interface Outcome {
   /** The response, in the SDK's PascalCase member names (bytes as Uint8Array, dates as Date). */
@@ -32,7 +32,7 @@ export interface Call<Env> {
   readonly resources: TrailResource[];
 }
 
-export interface OperationDeclaration<Env = unknown, Ext = unknown> {
+export interface OperationDeclaration<Env = unknown, Ext = unknown, M extends Members = Members> {
   /** AWS's operation name, PascalCase ("Decrypt"). */
   name: string;
   /** One line of help (the CLI's command description). */
@@ -40,7 +40,7 @@ export interface OperationDeclaration<Env = unknown, Ext = unknown> {
   /** CloudTrail's readOnly; read-only records are group-committed, others are durable before the call returns. */
   readOnly: boolean;
   /** Input members in the order they are validated (the first failure is reported). */
-  input: Members;
+  input: M;
   /** Facts only the service's domain reads (KMS: the key states it needs, whether grants may allow it). */
   ext: Ext;
   /**
@@ -48,7 +48,7 @@ export interface OperationDeclaration<Env = unknown, Ext = unknown> {
    * item sets) rather than the input's members. Gets the request as sent, valid or not.
    */
   requestParameters?(params: Record<string, unknown>): unknown;
-  run(ctx: CallContext, input: Input, call: Call<Env>): Outcome;
+  run(ctx: CallContext, input: InputOf<M>, call: Call<Env>): Outcome;
 }
 
 export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
@@ -56,7 +56,8 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
   name: string;
   /** CloudTrail's eventSource ("kms.amazonaws.com"). */
   eventSource: string;
-  operations: readonly OperationDeclaration<Env, Ext>[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  operations: readonly OperationDeclaration<Env, Ext, any>[];
   /** The service's answer to an operation it does not have. */
   unknownOperation(name: string): AwsError;
   /** The service's answer to a failure that is not an AwsError (KMS: KMSInternalException). */
@@ -65,7 +66,14 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
   trailErrorCode?(error: AwsError): string;
 }
 
-/** Declares an operation (identity at run time; gives the object its type where it is written). */
-export function declareOperation<Env, Ext>(op: OperationDeclaration<Env, Ext>): OperationDeclaration<Env, Ext> {
+/** Declares an operation: identity at run time; infers `run`'s input type from the members. */
+export function declareOperation<Env, Ext, const M extends Members = Members>(op: OperationDeclaration<Env, Ext, M>): OperationDeclaration<Env, Ext, M> {
   return op;
+}
+
+/** Every member name any operation of the service declares, with its first declaration (for the wire's types, the trail's redaction). */
+export function serviceMembers(service: { operations: readonly { input: Members }[] }): Members {
+  const all = Object.create(null) as Record<string, Members[string]>;
+  for (const op of service.operations) for (const [name, m] of Object.entries(op.input)) all[name] ??= m;
+  return all;
 }

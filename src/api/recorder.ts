@@ -36,17 +36,18 @@ export class Recorder {
 
 /**
  * CloudTrail's requestParameters for a request: camelCase member names (map keys keep the
- * caller's spelling), without secret members or blobs. Members the declaration does not know
- * are recorded as sent (a refused unknown member shows in the failed call's record). null when
- * nothing is left, as AWS records a call without parameters.
+ * caller's spelling), without secret members or blobs. A member the operation does not declare
+ * is redacted as `others` (the service's other operations) declare it, else recorded as sent: a
+ * refused unknown member shows in the failed call's record, a misplaced secret does not. null
+ * when nothing is left, as AWS records a call without parameters.
  */
-export function requestParametersOf(params: Record<string, unknown>, members: Members): Record<string, unknown> | null {
+export function requestParametersOf(params: Record<string, unknown>, members: Members, others: Members = {}): Record<string, unknown> | null {
   // No prototype: an unknown "__proto__" parameter is recorded as sent, not swallowed.
   const out = Object.create(null) as Record<string, unknown>;
   for (const k of Object.keys(params)) {
     const v = params[k];
     if (v === undefined) continue;
-    const m = Object.prototype.hasOwnProperty.call(members, k) ? members[k] : undefined;
+    const m = Object.prototype.hasOwnProperty.call(members, k) ? members[k] : Object.prototype.hasOwnProperty.call(others, k) ? others[k] : undefined;
     if (m?.secret || v instanceof Uint8Array) continue;
     out[memberName(k)] = m ? logged(m, v) : v;
   }

@@ -5,17 +5,14 @@
 // - customer managed key: "Enable IAM User Permissions" plus an identity policy allowing kms:*
 //   for every IAM user of the account; roles and their sessions have no permissions of their own.
 // - AWS managed key (alias/aws/ebs): IAM users of the account may use it only through the owning
-//   service (kms:ViaService = ec2.REGION.amazonaws.com), and may read its metadata directly.
+//   service (kms:ViaService = ec2.REGION.amazonaws.com), and may read its metadata directly. Which
+//   action is which is declared with each operation (its awsManagedKey).
 import { AccessDeniedException } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
 import type { EncryptionContext } from './context.js';
-import { grantNarrows, grantPermits, granteeMatches, type Grant, type GrantConstraints, type GrantStore } from './grants.js';
+import { grantNarrows, grantPermits, granteeMatches, type Grant, type GrantConstraints } from './grants.js';
 import type { KmsKey } from './keys.js';
-
-const AWS_MANAGED_DIRECT = new Set(['DescribeKey', 'ListAliases', 'ListGrants', 'GetKeyRotationStatus', 'RevokeGrant', 'ListRetirableGrants']);
-const AWS_MANAGED_VIA_SERVICE = new Set([
-  'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'RetireGrant',
-]);
+import type { KmsEnv, KmsFacts } from './operation.js';
 
 export interface AuthorizeRequest {
   context?: EncryptionContext;
@@ -23,19 +20,20 @@ export interface AuthorizeRequest {
   newGrant?: { operations: string[]; constraints?: GrantConstraints };
 }
 
-export function policyAllows(ctx: CallContext, key: Pick<KmsKey, 'accountId' | 'region' | 'keyManager'>, action: string): boolean {
+export function policyAllows(facts: KmsFacts, ctx: CallContext, key: Pick<KmsKey, 'accountId' | 'region' | 'keyManager'>, action: string): boolean {
   const p = ctx.principal;
   if (p.accountId !== key.accountId || p.type !== 'IAMUser') return false;
   if (key.keyManager === 'CUSTOMER') return true;
-  if (AWS_MANAGED_DIRECT.has(action)) return true;
-  return AWS_MANAGED_VIA_SERVICE.has(action) && ctx.viaService === `ec2.${key.region}.amazonaws.com`;
+  const access = facts.managedKeyAccess(action);
+  return access === 'direct' || (access === 'viaService' && ctx.viaService === `ec2.${key.region}.amazonaws.com`);
 }
 
 /** Throws AccessDeniedException unless the key policy or a live grant allows `action`. Returns the grant used, if any. */
-export function authorize(ctx: CallContext, key: KmsKey, action: string, grants: GrantStore, req: AuthorizeRequest = {}): Grant | undefined {
-  if (policyAllows(ctx, key, action)) return undefined;
+export function authorize(env: KmsEnv, ctx: CallContext, key: KmsKey, action: string, req: AuthorizeRequest = {}): Grant | undefined {
+  if (policyAllows(env.facts, ctx, key, action)) return undefined;
+  if (!env.facts.grantable(action)) throw accessDenied(ctx, key, action);
   const context = req.context ?? {};
-  const grant = grants
+  const grant = env.grants
     .live(key.keyId)
     .find((g) => granteeMatches(g.granteePrincipal, ctx.principal) && grantPermits(g, action, context) && (!req.newGrant || grantNarrows(g, req.newGrant)));
   if (grant) return grant;

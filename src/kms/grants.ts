@@ -7,12 +7,6 @@ import { ReadCache } from '../store/read-cache.js';
 import type { Principal } from '../core/call-context.js';
 import { contextEquals, contextIncludes, userMap, type EncryptionContext } from './context.js';
 
-export const GRANT_OPERATIONS = [
-  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo',
-  'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair',
-  'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac',
-] as const;
-
 export interface GrantConstraints {
   EncryptionContextSubset?: EncryptionContext;
   EncryptionContextEquals?: EncryptionContext;

@@ -4,3 +4,4 @@ export * from './grants.js';
 export * from './context.js';
 export * from './blob.js';
 export * from './authorize.js';
+export { KMS_OPERATIONS, KMS_SERVICE } from './operations/index.js';

@@ -72,6 +72,8 @@ export class KeyStore {
   private readonly aliasTarget;
   private readonly cache: ReadCache<{ target_key_id: string } | undefined>;
   private readonly keyCache: ReadCache<KmsKey | undefined>;
+  private readonly dueCache: ReadCache<number | undefined>;
+  private readonly nextDue;
 
   constructor(
     private readonly db: Db,
@@ -83,6 +85,13 @@ export class KeyStore {
     this.aliasTarget = db.prepare('SELECT target_key_id FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?');
     this.cache = new ReadCache(db);
     this.keyCache = new ReadCache(db);
+    this.dueCache = new ReadCache(db);
+    this.nextDue = db.prepare(
+      `SELECT min(t) AS t FROM (
+         SELECT min(deletion_date) AS t FROM kms_keys WHERE account_id = ? AND region = ? AND key_state = 'PendingDeletion'
+         UNION ALL
+         SELECT min(next_rotation_at) FROM kms_keys WHERE account_id = ? AND region = ? AND key_state = 'Enabled' AND rotation_enabled = 1)`,
+    );
   }
 
   private aliasRow(aliasName: string): { target_key_id: string } | undefined {
@@ -140,18 +149,21 @@ export class KeyStore {
     });
   }
 
-  get(keyId: string): KmsKey | undefined {
-    const key = this.keyCache.get(keyId, () => {
+  /**
+   * The key, if it exists for callers. A key whose waiting period has ended no longer does, even
+   * before the due lifecycle work (`dueWork`) removes it: reads never write.
+   */
+  get(keyId: string, now = new Date()): KmsKey | undefined {
+    const key = this.stored(keyId);
+    return key && !isDeletedBy(key, now) ? key : undefined;
+  }
+
+  /** The stored row, whatever its dates say. */
+  private stored(keyId: string): KmsKey | undefined {
+    return this.keyCache.get(keyId, () => {
       const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
       return row && toKey(row);
     });
-    if (!key) return undefined;
-    // A key whose waiting period has ended is deleted: it no longer exists for any caller.
-    if (key.keyState === 'PendingDeletion' && key.deletionDate && key.deletionDate <= new Date()) {
-      this.purge(key.keyId);
-      return undefined;
-    }
-    return key;
   }
 
   /** Resolves a KeyId parameter to an existing key (never creating one). */
@@ -205,17 +217,90 @@ export class KeyStore {
     }
   }
 
-  list(): KmsKey[] {
+  list(now = new Date()): KmsKey[] {
     return (this.db.prepare('SELECT * FROM kms_keys WHERE account_id = ? AND region = ? ORDER BY created_at, key_id').all(this.accountId, this.region) as KeyRow[])
       .map(toKey)
-      .filter((k) => this.get(k.keyId) !== undefined);
+      .filter((k) => !isDeletedBy(k, now));
   }
 
-  update(keyId: string, fields: Partial<Record<keyof KeyRow, string | number | null>>): void {
+  // ---- state changes -----------------------------------------------------------------
+
+  enable(keyId: string): void {
+    this.set(keyId, { key_state: 'Enabled' });
+  }
+
+  disable(keyId: string): void {
+    this.set(keyId, { key_state: 'Disabled' });
+  }
+
+  scheduleDeletion(keyId: string, deletionDate: Date, pendingWindowDays: number): void {
+    this.set(keyId, { key_state: 'PendingDeletion', deletion_date: deletionDate.toISOString(), pending_window_days: pendingWindowDays });
+  }
+
+  /** AWS leaves a key whose deletion was cancelled Disabled, not Enabled. */
+  cancelDeletion(keyId: string): void {
+    this.set(keyId, { key_state: 'Disabled', deletion_date: null, pending_window_days: null });
+  }
+
+  enableRotation(keyId: string, periodDays: number, nextRotation: Date): void {
+    this.set(keyId, { rotation_enabled: 1, rotation_period_days: periodDays, next_rotation_at: nextRotation.toISOString() });
+  }
+
+  disableRotation(keyId: string): void {
+    this.set(keyId, { rotation_enabled: 0, next_rotation_at: null });
+  }
+
+  private set(keyId: string, fields: Partial<Record<keyof KeyRow, string | number | null>>): void {
     const cols = Object.keys(fields);
     immediate(this.db, () =>
       this.db.prepare(`UPDATE kms_keys SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE key_id = ?`).run(...Object.values(fields), keyId),
     );
+  }
+
+  // ---- lifecycle work that comes due with time -----------------------------------------
+
+  /** The earliest moment some key's deletion or automatic rotation is due (undefined: none scheduled). Cached until the next write. */
+  nextDueAt(): number | undefined {
+    return this.dueCache.get('next', () => {
+      const row = this.nextDue.get(this.accountId, this.region, this.accountId, this.region) as { t: string | null };
+      return row.t === null ? undefined : Date.parse(row.t);
+    });
+  }
+
+  /** Keys whose waiting period ended by `now`, and keys whose automatic rotation is due. */
+  due(now = new Date()): { deletions: KmsKey[]; rotations: KmsKey[] } {
+    const iso = now.toISOString();
+    const rows = (sql: string) => (this.db.prepare(sql).all(this.accountId, this.region, iso) as KeyRow[]).map(toKey);
+    return {
+      deletions: rows("SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_state = 'PendingDeletion' AND deletion_date <= ? ORDER BY deletion_date"),
+      rotations: rows("SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_state = 'Enabled' AND rotation_enabled = 1 AND next_rotation_at <= ? ORDER BY next_rotation_at"),
+    };
+  }
+
+  /** Deletes a key whose waiting period has ended, with its aliases, grants and material. False if it is no longer due (another process did it). */
+  deleteIfDue(keyId: string, now = new Date()): boolean {
+    const deleted = immediate(this.db, () => {
+      const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+      if (!row || !isDeletedBy(toKey(row), now)) return false;
+      this.db.prepare('DELETE FROM kms_aliases WHERE target_key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(keyId);
+      return true;
+    });
+    for (const k of this.materials.keys()) if (k.startsWith(`${keyId}/`)) this.materials.delete(k);
+    return deleted;
+  }
+
+  /** Rotates a key whose automatic rotation is due. False if it is no longer due (another process did it). */
+  rotateIfDue(keyId: string, now = new Date()): boolean {
+    return immediate(this.db, () => {
+      const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+      const key = row && toKey(row);
+      if (!key || key.keyState !== 'Enabled' || !key.rotationEnabled || !key.nextRotationAt || key.nextRotationAt > now) return false;
+      this.rotate(key, 'AUTOMATIC');
+      return true;
+    });
   }
 
   /** Adds a new version of key material; new ciphertexts use it, old ones still decrypt. */
@@ -307,16 +392,11 @@ export class KeyStore {
     const wrapped = this.rootKey.wrap(material, `${this.keyArn(keyId)}#${version}`);
     this.db.prepare('INSERT INTO kms_key_versions VALUES (?, ?, ?, ?, ?)').run(keyId, version, wrapped, new Date().toISOString(), rotationType);
   }
+}
 
-  private purge(keyId: string): void {
-    immediate(this.db, () => {
-      this.db.prepare('DELETE FROM kms_aliases WHERE target_key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(keyId);
-    });
-    for (const k of this.materials.keys()) if (k.startsWith(`${keyId}/`)) this.materials.delete(k);
-  }
+/** A key whose waiting period has ended no longer exists for any caller. */
+function isDeletedBy(key: KmsKey, now: Date): boolean {
+  return key.keyState === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= now;
 }
 
 function toKey(r: KeyRow): KmsKey {

@@ -1,30 +1,65 @@
-// What every KMS operation handler gets and gives back.
-import type { CallContext } from '../core/call-context.js';
+// What a KMS operation is: an api declaration whose environment is KMS's stores and whose
+// extension says what the key-state table, the grants and AWS managed keys' policy allow.
+import type { Call, Members, OperationDeclaration } from '../api/index.js';
 import type { GrantStore } from './grants.js';
-import type { KeyStore, KmsKey } from './keys.js';
-import type { Params } from './params.js';
+import type { KeyStore } from './keys.js';
+import { KEY_STATES, type KeyState } from './key-state.js';
 
 export interface KmsEnv {
   keys: KeyStore;
   grants: GrantStore;
+  facts: KmsFacts;
 }
 
-/** Filled in by the handler as it goes, so a failed call's record still names the key it touched. */
-export interface CallState {
-  keys: KmsKey[];
+/** What the default key policy of an AWS managed key allows an IAM user of the account. */
+export type ManagedKeyAccess = 'direct' | 'viaService' | 'none';
+
+export interface KmsExt {
+  /** Key states in which the operation may use its key (the developer guide's key-state table); absent: it uses no key. */
+  keyStates?: readonly KeyState[];
+  /** The kms: actions it is authorized as (default: its name; ReEncrypt is ReEncryptFrom and ReEncryptTo). */
+  actions?: readonly string[];
+  /** A grant may allow it (its actions are grant operations). */
+  grantable: boolean;
+  awsManagedKey: ManagedKeyAccess;
 }
 
-export interface Outcome {
-  response: Record<string, unknown>;
-  /** CloudTrail responseElements; null (the default) where AWS logs null. */
-  responseElements?: unknown;
+export type KmsCall = Call<KmsEnv>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KmsOperation = OperationDeclaration<KmsEnv, KmsExt, any>;
+
+/** Declares a KMS operation; `run`'s input is typed from the members. */
+export function kmsOperation<const M extends Members>(op: OperationDeclaration<KmsEnv, KmsExt, M>): OperationDeclaration<KmsEnv, KmsExt, M> {
+  return op;
 }
 
-export interface Operation {
-  readOnly: boolean;
-  /** Parameters the operation accepts (others are a ValidationException). */
-  params: readonly string[];
-  run(env: KmsEnv, ctx: CallContext, p: Params, state: CallState): Outcome;
-}
+/** The declarations' extensions as tables: by operation (key states) and by action (policy, grants). */
+export class KmsFacts {
+  private readonly states = new Map<string, readonly KeyState[]>();
+  private readonly managed = new Map<string, ManagedKeyAccess>();
+  private readonly grantableActions = new Set<string>();
 
-export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
+  constructor(operations: readonly KmsOperation[]) {
+    for (const op of operations) {
+      const ext = op.ext as KmsExt;
+      this.states.set(op.name, ext.keyStates ?? KEY_STATES);
+      for (const action of ext.actions ?? [op.name]) {
+        this.managed.set(action, ext.awsManagedKey);
+        if (ext.grantable) this.grantableActions.add(action);
+      }
+    }
+  }
+
+  /** Key states in which `operation` may use its key. */
+  keyStatesOf(operation: string): readonly KeyState[] {
+    return this.states.get(operation) ?? [];
+  }
+
+  managedKeyAccess(action: string): ManagedKeyAccess {
+    return this.managed.get(action) ?? 'none';
+  }
+
+  grantable(action: string): boolean {
+    return this.grantableActions.has(action);
+  }
+}

@@ -6,6 +6,7 @@
 //
 // Maps and structures come out as null-prototype objects: a key such as `__proto__` or
 // `constructor` stays an ordinary entry, never the object's prototype.
+import type { Member, Members } from '../api/index.js';
 import { serialization } from './errors.js';
 
 export type Shape =
@@ -18,6 +19,25 @@ export type Shape =
   | { structure: Readonly<Record<string, Shape>> };
 
 export type ShapeTable = ReadonlyMap<string, Shape>;
+
+/** The wire shape of a declared member. */
+export function shapeOf(m: Member): Shape {
+  switch (m.kind) {
+    case 'string':
+    case 'integer':
+    case 'boolean':
+    case 'blob':
+      return m.kind;
+    case 'list': return { list: shapeOf(m.member) };
+    case 'map': return { map: shapeOf(m.value) };
+    case 'structure': return { structure: Object.fromEntries(Object.entries(m.members).map(([k, x]) => [k, shapeOf(x)])) };
+  }
+}
+
+/** The shape table of declared members. */
+export function shapesOf(members: Members): ShapeTable {
+  return new Map(Object.entries(members).map(([name, m]) => [name, shapeOf(m)]));
+}
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

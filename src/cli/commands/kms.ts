@@ -1,87 +1,34 @@
-// `ebsim kms OPERATION`: every KMS operation with the AWS CLI's kebab-case names and flags,
-// generated from the operations' parameter lists so the CLI can never drift from the domain.
+// `ebsim kms OPERATION`: every declared KMS operation with the AWS CLI's kebab-case names and
+// flags, derived from the declarations (names, kinds, help) so the CLI cannot drift from the domain.
 import type { Argv } from 'yargs';
-import { KMS_OPERATIONS } from '../../kms/service.js';
+import type { Member } from '../../api/index.js';
+import { KMS_OPERATIONS } from '../../kms/index.js';
 import type { Runtime } from '../runtime.js';
+import { UsageError } from '../../errors/index.js';
 import { kebab, parseBlob, parseMap, parseStructure } from '../input.js';
-
-type Kind = 'string' | 'number' | 'blob' | 'map' | 'list' | 'structure' | 'boolean';
-
-const KINDS: Record<string, Kind> = {
-  Plaintext: 'blob',
-  CiphertextBlob: 'blob',
-  EncryptionContext: 'map',
-  SourceEncryptionContext: 'map',
-  DestinationEncryptionContext: 'map',
-  NumberOfBytes: 'number',
-  PendingWindowInDays: 'number',
-  RotationPeriodInDays: 'number',
-  Limit: 'number',
-  Operations: 'list',
-  GrantTokens: 'list',
-  Constraints: 'structure',
-  Tags: 'structure',
-  MultiRegion: 'boolean',
-  BypassPolicyLockoutSafetyCheck: 'boolean',
-  DryRun: 'boolean',
-};
-
-const DESCRIPTIONS: Record<string, string> = {
-  CreateKey: 'Create a symmetric customer managed key',
-  DescribeKey: 'Show a key\'s metadata',
-  ListKeys: 'List the keys of the account and Region',
-  CreateAlias: 'Give a customer managed key a friendly name',
-  UpdateAlias: 'Point an alias at another key',
-  DeleteAlias: 'Delete an alias',
-  ListAliases: 'List aliases',
-  EnableKey: 'Enable a key',
-  DisableKey: 'Disable a key (cryptographic use fails with DisabledException)',
-  ScheduleKeyDeletion: 'Delete a key after 7-30 days (state PendingDeletion)',
-  CancelKeyDeletion: 'Cancel a scheduled deletion (the key stays Disabled)',
-  EnableKeyRotation: 'Rotate the key material automatically',
-  DisableKeyRotation: 'Stop automatic rotation',
-  GetKeyRotationStatus: 'Is automatic rotation on?',
-  RotateKeyOnDemand: 'Rotate the key material now (old ciphertexts still decrypt)',
-  Encrypt: 'Encrypt up to 4 KiB under a key',
-  Decrypt: 'Decrypt a ciphertext blob (the key is named inside it)',
-  ReEncrypt: 'Decrypt and encrypt again under another key or context',
-  GenerateDataKey: 'A data key: plaintext and encrypted copy',
-  GenerateDataKeyWithoutPlaintext: 'A data key, encrypted copy only (what EC2 asks for an EBS volume)',
-  GenerateRandom: 'Random bytes',
-  CreateGrant: 'Let a principal use a key for some operations, optionally with constraints',
-  ListGrants: 'List the live grants of a key',
-  ListRetirableGrants: 'List the grants a principal may retire',
-  RetireGrant: 'Retire a grant (by token, or key and grant ID)',
-  RevokeGrant: 'Revoke a grant',
-};
 
 export function kmsCommand(y: Argv, rt: () => Runtime) {
   return y.command('kms', 'The simulated AWS KMS (same operations and flags as `aws kms`)', (c) => {
-    for (const [name, op] of Object.entries(KMS_OPERATIONS)) {
+    for (const op of KMS_OPERATIONS) {
+      const members = Object.entries(op.input as Record<string, Member>);
       c.command(
-        kebab(name),
-        DESCRIPTIONS[name] ?? name,
+        kebab(op.name),
+        op.description,
         (o) => {
-          for (const param of op.params) {
-            const kind = KINDS[param] ?? 'string';
-            o.option(kebab(param), {
-              type: kind === 'number' ? 'number' : kind === 'boolean' ? 'boolean' : kind === 'list' ? 'array' : 'string',
-              describe: describeKind(kind),
-            });
+          for (const [name, m] of members) {
+            o.option(kebab(name), { type: flagType(m), describe: m.doc ?? describeKind(m) });
           }
           return o;
         },
         (a) => {
           const r = rt();
           const params: Record<string, unknown> = {};
-          for (const param of op.params) {
-            const flag = kebab(param);
+          for (const [name, m] of members) {
+            const flag = kebab(name);
             const v = (a as Record<string, unknown>)[flag];
-            if (v === undefined) continue;
-            params[param] = convert(KINDS[param] ?? 'string', flag, v);
+            if (v !== undefined) params[name] = convert(m, flag, v);
           }
-          const result = r.open().kms().call(r.caller(), name, params);
-          r.print(result);
+          r.print(r.open().kms().call(r.caller(), op.name, params));
         },
       );
     }
@@ -89,22 +36,45 @@ export function kmsCommand(y: Argv, rt: () => Runtime) {
   });
 }
 
-function describeKind(kind: Kind): string {
-  switch (kind) {
+function flagType(m: Member): 'string' | 'number' | 'boolean' | 'array' {
+  switch (m.kind) {
+    case 'integer': return 'number';
+    case 'boolean': return 'boolean';
+    // A list of structures is passed as JSON, like a structure.
+    case 'list': return m.member.kind === 'structure' ? 'string' : 'array';
+    default: return 'string';
+  }
+}
+
+function describeKind(m: Member): string {
+  switch (m.kind) {
     case 'blob': return 'base64, or fileb://PATH for raw bytes';
     case 'map': return 'k=v,k2=v2 or JSON';
-    case 'structure': return 'JSON, or EncryptionContextSubset={k=v}';
-    case 'list': return 'space-separated values';
+    case 'structure': return 'JSON';
+    case 'list': return m.member.kind === 'structure' ? 'JSON list' : 'space-separated values';
+    case 'string': return m.enum ? m.enum.join(' | ') : '';
     default: return '';
   }
 }
 
-function convert(kind: Kind, flag: string, v: unknown): unknown {
-  switch (kind) {
+function convert(m: Member, flag: string, v: unknown): unknown {
+  switch (m.kind) {
     case 'blob': return parseBlob(flag, String(v));
     case 'map': return parseMap(flag, String(v));
     case 'structure': return parseStructure(flag, String(v));
-    case 'list': return (v as unknown[]).flatMap((x) => String(x).split(',')).filter(Boolean);
+    case 'list':
+      if (m.member.kind === 'structure') return parseJsonList(flag, String(v));
+      return (v as unknown[]).flatMap((x) => String(x).split(',')).filter(Boolean);
     default: return v;
   }
+}
+
+function parseJsonList(flag: string, text: string): unknown[] {
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (Array.isArray(v)) return v;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`Expected a JSON list for --${flag}, got: ${text}`);
 }

@@ -1,0 +1,23 @@
+// Decrypt: the key and its material version are named inside the ciphertext blob.
+import { kmsOperation } from '../operation.js';
+import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './members.js';
+import { symmetricAlgorithm, unseal } from './sealing.js';
+
+export const Decrypt = kmsOperation({
+  name: 'Decrypt',
+  description: 'Decrypt a ciphertext blob (the key is named inside it)',
+  readOnly: true,
+  ext: { keyStates: ['Enabled'], grantable: true, awsManagedKey: 'viaService' },
+  input: {
+    CiphertextBlob: { kind: 'blob', required: true, min: 1, max: 6144, secret: true },
+    EncryptionContext: ENCRYPTION_CONTEXT,
+    KeyId: OPTIONAL_KEY_ID,
+    EncryptionAlgorithm: ENCRYPTION_ALGORITHM,
+    GrantTokens: GRANT_TOKENS,
+  },
+  run(ctx, input, call) {
+    const alg = symmetricAlgorithm(input.EncryptionAlgorithm);
+    const { key, plaintext } = unseal(ctx, call, input.CiphertextBlob, input.EncryptionContext ?? {}, input.KeyId, 'Decrypt');
+    return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: alg } };
+  },
+});

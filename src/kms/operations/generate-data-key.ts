@@ -1,0 +1,55 @@
+// GenerateDataKey (plaintext and encrypted copy) and GenerateDataKeyWithoutPlaintext (encrypted
+// copy only: what EC2 asks for an encrypted EBS volume).
+import { ValidationException } from '../../errors/index.js';
+import { kmsOperation } from '../operation.js';
+import { randomBytesFromPool } from '../random-pool.js';
+import { usableKey } from '../usable-key.js';
+import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
+import { seal } from './sealing.js';
+
+const input = {
+  KeyId: KEY_ID,
+  EncryptionContext: ENCRYPTION_CONTEXT,
+  NumberOfBytes: { kind: 'integer', min: 1, max: 1024 },
+  KeySpec: { kind: 'string', enum: ['AES_256', 'AES_128'] },
+  GrantTokens: GRANT_TOKENS,
+} as const;
+
+const ext = { keyStates: ['Enabled'], grantable: true, awsManagedKey: 'viaService' } as const;
+
+function dataKeyLength(n: number | undefined, spec: 'AES_256' | 'AES_128' | undefined): number {
+  if ((n === undefined) === (spec === undefined)) throw new ValidationException('Please specify either number of bytes or key spec.');
+  return n ?? (spec === 'AES_128' ? 16 : 32);
+}
+
+export const GenerateDataKey = kmsOperation({
+  name: 'GenerateDataKey',
+  description: 'A data key: plaintext and encrypted copy',
+  readOnly: true,
+  ext,
+  input,
+  run(ctx, p, call) {
+    const context = p.EncryptionContext ?? {};
+    const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
+    const key = usableKey(ctx, call, p.KeyId, { context });
+    const plaintext = randomBytesFromPool(length);
+    return { response: { CiphertextBlob: seal(call, key, plaintext, context), Plaintext: plaintext, KeyId: key.arn } };
+  },
+});
+
+export const GenerateDataKeyWithoutPlaintext = kmsOperation({
+  name: 'GenerateDataKeyWithoutPlaintext',
+  description: 'A data key, encrypted copy only (what EC2 asks for an EBS volume)',
+  readOnly: true,
+  ext,
+  input,
+  run(ctx, p, call) {
+    const context = p.EncryptionContext ?? {};
+    const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
+    const key = usableKey(ctx, call, p.KeyId, { context });
+    const plaintext = randomBytesFromPool(length);
+    const blob = seal(call, key, plaintext, context);
+    plaintext.fill(0);
+    return { response: { CiphertextBlob: blob, KeyId: key.arn } };
+  },
+});

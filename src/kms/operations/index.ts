@@ -1,0 +1,35 @@
+// KMS as AWS declares it: every operation ebsim implements, one declaration each. Adding an
+// operation is a file here (or a line in its family's file), its entry below, and its test.
+import type { ServiceDeclaration } from '../../api/index.js';
+import { KMSInternalException, UnknownOperationException } from '../../errors/index.js';
+import type { KmsEnv, KmsExt, KmsOperation } from '../operation.js';
+import { CreateAlias, DeleteAlias, ListAliases, UpdateAlias } from './aliases.js';
+import { CreateGrant } from './create-grant.js';
+import { CreateKey } from './create-key.js';
+import { Decrypt } from './decrypt.js';
+import { DescribeKey } from './describe-key.js';
+import { DisableKey, EnableKey } from './enable-disable-key.js';
+import { Encrypt } from './encrypt.js';
+import { GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './generate-data-key.js';
+import { GenerateRandom } from './generate-random.js';
+import { CancelKeyDeletion, ScheduleKeyDeletion } from './key-deletion.js';
+import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand } from './key-rotation.js';
+import { ListGrants, ListRetirableGrants } from './list-grants.js';
+import { ListKeys } from './list-keys.js';
+import { ReEncrypt } from './re-encrypt.js';
+import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
+
+export const KMS_OPERATIONS: readonly KmsOperation[] = [
+  CreateKey, DescribeKey, ListKeys, CreateAlias, UpdateAlias, DeleteAlias, ListAliases, EnableKey, DisableKey,
+  ScheduleKeyDeletion, CancelKeyDeletion, EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
+  Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom,
+  CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
+];
+
+export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {
+  name: 'kms',
+  eventSource: 'kms.amazonaws.com',
+  operations: KMS_OPERATIONS,
+  unknownOperation: (name) => new UnknownOperationException(`Operation ${name} is not supported by ebsim's KMS.`),
+  internalError: (message) => new KMSInternalException(message),
+};

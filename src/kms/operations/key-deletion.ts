@@ -1,0 +1,39 @@
+// ScheduleKeyDeletion and CancelKeyDeletion. The deletion itself is the service's own work
+// when the waiting period ends (kms/due-work.ts), recorded as a DeleteKey service event.
+import { KMSInvalidStateException } from '../../errors/index.js';
+import { kmsOperation } from '../operation.js';
+import { customerManagedKey } from './managed-key.js';
+import { KEY_ID } from './members.js';
+
+export const ScheduleKeyDeletion = kmsOperation({
+  name: 'ScheduleKeyDeletion',
+  description: 'Delete a key after 7-30 days (state PendingDeletion)',
+  readOnly: false,
+  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false, awsManagedKey: 'none' },
+  // The model allows 1-365; the service accepts 7-30, in the model's wording.
+  input: { KeyId: KEY_ID, PendingWindowInDays: { kind: 'integer', min: 7, max: 30, doc: 'waiting period in days (default 30)' } },
+  run(ctx, input, call) {
+    const days = input.PendingWindowInDays ?? 30;
+    const key = customerManagedKey(ctx, call, input.KeyId);
+    const deletionDate = new Date(Date.now() + days * 86400_000);
+    call.env.keys.scheduleDeletion(key.keyId, deletionDate, days);
+    return {
+      response: { KeyId: key.arn, DeletionDate: deletionDate, KeyState: 'PendingDeletion', PendingWindowInDays: days },
+      responseElements: { keyId: key.arn, deletionDate: deletionDate.toISOString(), keyState: 'PendingDeletion', pendingWindowInDays: days },
+    };
+  },
+});
+
+export const CancelKeyDeletion = kmsOperation({
+  name: 'CancelKeyDeletion',
+  description: 'Cancel a scheduled deletion (the key stays Disabled)',
+  readOnly: false,
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, awsManagedKey: 'none' },
+  input: { KeyId: KEY_ID },
+  run(ctx, input, call) {
+    const key = customerManagedKey(ctx, call, input.KeyId);
+    if (key.keyState !== 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
+    call.env.keys.cancelDeletion(key.keyId);
+    return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
+  },
+});

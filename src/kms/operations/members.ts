@@ -1,0 +1,35 @@
+// Members several KMS operations share, with the bounds, patterns and enums of AWS's KMS model
+// (test/kms/model.test.ts checks every declaration against the SDK's model).
+import { validateContext } from '../context.js';
+
+export const KEY_ID = { kind: 'string', required: true, min: 1, max: 2048, doc: 'key ID, key ARN, alias name or alias ARN' } as const;
+export const OPTIONAL_KEY_ID = { kind: 'string', min: 1, max: 2048, doc: 'key ID, key ARN, alias name or alias ARN' } as const;
+/** Operations AWS documents as taking only a key ID or key ARN. */
+export const KEY_ID_OR_ARN = { kind: 'string', required: true, min: 1, max: 2048, doc: 'key ID or key ARN' } as const;
+
+export const ENCRYPTION_CONTEXT = {
+  kind: 'map',
+  value: { kind: 'string' },
+  doc: 'k=v,k2=v2 or JSON',
+  check: (v: unknown, field: string) => validateContext(v, field),
+} as const;
+
+/** Grant tokens are secrets: whoever holds one may use the grant. */
+export const GRANT_TOKENS = { kind: 'list', member: { kind: 'string', min: 1, max: 8192 }, max: 10, secret: true, doc: 'space-separated grant tokens' } as const;
+
+export const ENCRYPTION_ALGORITHM = { kind: 'string', enum: ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] } as const;
+
+export const LIMIT = { kind: 'integer', min: 1, max: 1000, doc: 'at most this many items per page' } as const;
+export const MARKER = { kind: 'string', min: 1, max: 1024, doc: 'NextMarker of the previous page' } as const;
+
+export const PRINCIPAL = { kind: 'string', min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ } as const;
+export const GRANT_NAME = { kind: 'string', min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ } as const;
+export const GRANT_ID = { kind: 'string', min: 1, max: 128 } as const;
+export const ALIAS_NAME = { kind: 'string', required: true, min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/, doc: 'alias/NAME' } as const;
+
+/** The operations a grant may allow (AWS's GrantOperation enum). */
+export const GRANT_OPERATIONS = [
+  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo',
+  'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret', 'Encapsulate', 'Decapsulate',
+] as const;

@@ -1,0 +1,43 @@
+// ReEncrypt: decrypt and encrypt again under another key or context, without the plaintext
+// leaving KMS. Authorized as two actions: ReEncryptFrom on the source key, ReEncryptTo on the destination.
+import { kmsOperation } from '../operation.js';
+import { usableKey } from '../usable-key.js';
+import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, OPTIONAL_KEY_ID } from './members.js';
+import { seal, symmetricAlgorithm, unseal } from './sealing.js';
+
+export const ReEncrypt = kmsOperation({
+  name: 'ReEncrypt',
+  description: 'Decrypt and encrypt again under another key or context',
+  readOnly: true,
+  ext: { keyStates: ['Enabled'], actions: ['ReEncryptFrom', 'ReEncryptTo'], grantable: true, awsManagedKey: 'viaService' },
+  input: {
+    CiphertextBlob: { kind: 'blob', required: true, min: 1, max: 6144, secret: true },
+    DestinationKeyId: KEY_ID,
+    SourceEncryptionContext: ENCRYPTION_CONTEXT,
+    DestinationEncryptionContext: ENCRYPTION_CONTEXT,
+    SourceEncryptionAlgorithm: ENCRYPTION_ALGORITHM,
+    DestinationEncryptionAlgorithm: ENCRYPTION_ALGORITHM,
+    GrantTokens: GRANT_TOKENS,
+    SourceKeyId: OPTIONAL_KEY_ID,
+  },
+  run(ctx, input, call) {
+    const destContext = input.DestinationEncryptionContext ?? {};
+    const srcAlg = symmetricAlgorithm(input.SourceEncryptionAlgorithm);
+    const dstAlg = symmetricAlgorithm(input.DestinationEncryptionAlgorithm);
+    const source = unseal(ctx, call, input.CiphertextBlob, input.SourceEncryptionContext ?? {}, input.SourceKeyId, 'ReEncryptFrom');
+    try {
+      const dest = usableKey(ctx, call, input.DestinationKeyId, { action: 'ReEncryptTo', context: destContext });
+      return {
+        response: {
+          CiphertextBlob: seal(call, dest, source.plaintext, destContext),
+          SourceKeyId: source.key.arn,
+          KeyId: dest.arn,
+          SourceEncryptionAlgorithm: srcAlg,
+          DestinationEncryptionAlgorithm: dstAlg,
+        },
+      };
+    } finally {
+      source.plaintext.fill(0);
+    }
+  },
+});

@@ -1,0 +1,216 @@
+// Every KMS declaration against AWS's own model, so nothing in src/kms/operations is copied by
+// hand without a check: member names, kinds, required members, secrecy and enums against the
+// schema the AWS SDK for JavaScript ships (@aws-sdk/client-kms), bounds and patterns against the
+// JSON model the AWS CLI's botocore ships (the SDK's schema carries no bounds).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import * as sdk from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import type { Member } from '../../src/api/index.js';
+import { KMS_OPERATIONS } from '../../src/kms/index.js';
+
+// ---- the SDK's schema ----------------------------------------------------------------------
+
+type SdkShape =
+  | { kind: 'string' | 'integer' | 'boolean' | 'blob' | 'timestamp' | 'other'; sensitive: boolean }
+  | { kind: 'list'; member: SdkShape; sensitive: boolean }
+  | { kind: 'map'; value: SdkShape; sensitive: boolean }
+  | { kind: 'structure'; members: Record<string, SdkShape>; required: string[]; sensitive: boolean };
+
+const SENSITIVE = 8;
+
+/** Reads the SDK's compact schema arrays (@smithy/core's schema format). */
+function sdkShape(t: unknown, sensitive = false): SdkShape {
+  if (typeof t === 'function') return sdkShape(t());
+  if (typeof t === 'number') {
+    if (t & 64) return { kind: 'list', member: sdkShape(t & ~64), sensitive };
+    if (t & 128) return { kind: 'map', value: sdkShape(t & ~128), sensitive };
+    const kind = t === 0 ? 'string' : t === 1 ? 'integer' : t === 2 ? 'boolean' : t === 21 ? 'blob' : t >= 4 && t <= 7 ? 'timestamp' : 'other';
+    return { kind, sensitive };
+  }
+  const a = t as unknown[];
+  if (typeof a[0] === 'function') return sdkShape(a[0], sensitive);
+  const traits = typeof a[3] === 'number' ? a[3] : 0;
+  const s = sensitive || (traits & SENSITIVE) !== 0;
+  switch (a[0]) {
+    case 0: return sdkShape(a[4], s);
+    case 1: return { kind: 'list', member: sdkShape(a[4]), sensitive: s };
+    case 2: return { kind: 'map', value: sdkShape(a[5]), sensitive: s };
+    case 3: {
+      const names = a[4] as string[];
+      const types = a[5] as unknown[];
+      const members: Record<string, SdkShape> = {};
+      names.forEach((n, i) => (members[n] = sdkShape(types[i])));
+      return { kind: 'structure', members, required: names.slice(0, (a[6] as number | undefined) ?? 0), sensitive: s };
+    }
+  }
+  throw new Error(`unknown schema ${JSON.stringify(a)}`);
+}
+
+const exported = sdk as unknown as Record<string, unknown>;
+const requestOf = (op: string) => sdkShape(exported[`${op}Request$`]) as Extract<SdkShape, { kind: 'structure' }>;
+
+/** Where the model leaves a member optional and the service requires it (AWS's answer is the same ValidationException). */
+const REQUIRED_BY_SERVICE = new Set(['Decrypt.CiphertextBlob', 'ReEncrypt.CiphertextBlob', 'CreateGrant.GranteePrincipal', 'ListRetirableGrants.RetiringPrincipal']);
+
+/** The model's enum behind each declared enum, named as the SDK exports it. */
+const ENUMS: Record<string, string> = {
+  'CreateKey.KeyUsage': 'KeyUsageType',
+  'CreateKey.KeySpec': 'KeySpec',
+  'CreateKey.CustomerMasterKeySpec': 'CustomerMasterKeySpec',
+  'CreateKey.Origin': 'OriginType',
+  EncryptionAlgorithm: 'EncryptionAlgorithmSpec',
+  SourceEncryptionAlgorithm: 'EncryptionAlgorithmSpec',
+  DestinationEncryptionAlgorithm: 'EncryptionAlgorithmSpec',
+  'GenerateDataKey.KeySpec': 'DataKeySpec',
+  'GenerateDataKeyWithoutPlaintext.KeySpec': 'DataKeySpec',
+  'CreateGrant.Operations.member': 'GrantOperation',
+  'GenerateRandom.Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
+};
+
+interface Walked {
+  path: string;
+  member: Member;
+}
+
+/** Every declared member, nested ones included, with its path ("CreateGrant.Constraints.EncryptionContextSubset"). */
+function walk(prefix: string, m: Member): Walked[] {
+  const here = [{ path: prefix, member: m }];
+  if (m.kind === 'list') return here.concat(walk(`${prefix}.member`, m.member));
+  if (m.kind === 'map') return here.concat(walk(`${prefix}.value`, m.value));
+  if (m.kind === 'structure') return here.concat(Object.entries(m.members).flatMap(([k, x]) => walk(`${prefix}.${k}`, x)));
+  return here;
+}
+
+function compareKinds(path: string, m: Member, s: SdkShape, problems: string[]): void {
+  if (m.kind !== s.kind) return void problems.push(`${path}: declared ${m.kind}, model ${s.kind}`);
+  if (m.kind === 'list' && s.kind === 'list') compareKinds(`${path}.member`, m.member, s.member, problems);
+  if (m.kind === 'map' && s.kind === 'map') compareKinds(`${path}.value`, m.value, s.value, problems);
+  if (m.kind === 'structure' && s.kind === 'structure') {
+    for (const [k, x] of Object.entries(m.members)) {
+      if (!(k in s.members)) problems.push(`${path}.${k}: not a member in the model`);
+      else compareKinds(`${path}.${k}`, x, s.members[k]!, problems);
+    }
+    for (const k of s.required) if (k in m.members && !m.members[k]!.required) problems.push(`${path}.${k}: required in the model`);
+  }
+  if (s.sensitive && !m.secret) problems.push(`${path}: sensitive in the model, not declared secret`);
+}
+
+describe('KMS declarations against the SDK model', () => {
+  it('every declared operation is an operation of AWS KMS', () => {
+    const missing = KMS_OPERATIONS.filter((op) => !(`${op.name}Command` in exported) || !(`${op.name}Request$` in exported)).map((op) => op.name);
+    expect(missing).toEqual([]);
+    expect(KMS_OPERATIONS.length).toBeGreaterThan(20);
+  });
+
+  it('member names, kinds, required members and secrecy match', () => {
+    const problems: string[] = [];
+    for (const op of KMS_OPERATIONS) {
+      const model = requestOf(op.name);
+      for (const [name, m] of Object.entries(op.input as Record<string, Member>)) {
+        const path = `${op.name}.${name}`;
+        const s = model.members[name];
+        if (!s) {
+          problems.push(`${path}: not a member of ${op.name}Request`);
+          continue;
+        }
+        compareKinds(path, m, s, problems);
+        const requiredInModel = model.required.includes(name);
+        if (requiredInModel && !m.required) problems.push(`${path}: required in the model`);
+        if (!requiredInModel && m.required && !REQUIRED_BY_SERVICE.has(path)) problems.push(`${path}: declared required, optional in the model`);
+      }
+      for (const name of model.required) if (!(name in op.input)) problems.push(`${op.name}.${name}: required in the model, not declared`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('declared enums are the model enums', () => {
+    const problems: string[] = [];
+    for (const op of KMS_OPERATIONS) {
+      for (const { path, member } of Object.entries(op.input as Record<string, Member>).flatMap(([n, m]) => walk(`${op.name}.${n}`, m))) {
+        if (member.kind !== 'string' || !member.enum) continue;
+        const enumName = ENUMS[path] ?? ENUMS[path.slice(op.name.length + 1)];
+        if (!enumName) {
+          problems.push(`${path}: which model enum? (add it to ENUMS)`);
+          continue;
+        }
+        const values = Object.values(exported[enumName] as Record<string, string>).sort();
+        if (JSON.stringify([...member.enum].sort()) !== JSON.stringify(values)) problems.push(`${path}: [${member.enum.join(', ')}] is not ${enumName} [${values.join(', ')}]`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+// ---- the JSON model (bounds, patterns, enums by shape) -------------------------------------
+
+interface JsonShape {
+  type: string;
+  min?: number;
+  max?: number;
+  pattern?: string;
+  enum?: string[];
+  members?: Record<string, { shape: string }>;
+  member?: { shape: string };
+  value?: { shape: string };
+}
+
+/** botocore's KMS model: the one next to the `aws` on PATH, else Debian's AWS CLI's. The newest (most operations) wins. */
+function jsonModel(): { shapes: Record<string, JsonShape>; operations: Record<string, { input?: { shape: string } }> } | undefined {
+  const dirs: string[] = [];
+  try {
+    dirs.push(execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__))'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  } catch {
+    // no python botocore
+  }
+  dirs.push('/usr/lib/python3/dist-packages/awscli/botocore', '/usr/lib/python3/dist-packages/botocore');
+  const models = dirs.flatMap((d) => {
+    const base = join(d, 'data', 'kms', '2014-11-01', 'service-2.json');
+    if (existsSync(base)) return [JSON.parse(readFileSync(base, 'utf8'))];
+    if (existsSync(`${base}.gz`)) return [JSON.parse(gunzipSync(readFileSync(`${base}.gz`)).toString('utf8'))];
+    return [];
+  });
+  return models.sort((a, b) => Object.keys(b.operations).length - Object.keys(a.operations).length)[0];
+}
+
+const model = jsonModel();
+const declaredNames = KMS_OPERATIONS.map((op) => op.name);
+
+/** Bounds ebsim enforces more tightly than the model, as the service does. */
+const SERVICE_BOUNDS: Record<string, { min?: number; max?: number }> = {
+  'ScheduleKeyDeletion.PendingWindowInDays': { min: 7, max: 30 },
+  'CreateGrant.Operations': { min: 1 },
+};
+
+describe.skipIf(!model || !declaredNames.every((n) => n in model.operations))('KMS declarations against the AWS CLI model', () => {
+  const shapes = model!.shapes;
+
+  function check(path: string, m: Member, shapeName: string, problems: string[]): void {
+    const s = shapes[shapeName]!;
+    const service = SERVICE_BOUNDS[path] ?? {};
+    const min = 'min' in m ? m.min : undefined;
+    const max = 'max' in m ? m.max : undefined;
+    if ((service.min ?? s.min) !== min && !(s.min === 0 && min === undefined && m.kind === 'list')) problems.push(`${path}: min ${min}, model ${s.min}`);
+    if ((service.max ?? s.max) !== max) problems.push(`${path}: max ${max}, model ${s.max}`);
+    if (m.kind === 'string') {
+      if (m.pattern && m.pattern.source !== s.pattern && m.pattern.source !== `^${s.pattern}$`) problems.push(`${path}: pattern ${m.pattern.source}, model ${s.pattern}`);
+      if (s.enum && !m.enum) problems.push(`${path}: the model has an enum [${s.enum.join(', ')}]`);
+    }
+    if (m.kind === 'list') check(`${path}.member`, m.member, s.member!.shape, problems);
+    if (m.kind === 'structure') for (const [k, x] of Object.entries(m.members)) check(`${path}.${k}`, x, s.members![k]!.shape, problems);
+  }
+
+  it('bounds and patterns are the model\'s (or the service\'s, where it is stricter)', () => {
+    const problems: string[] = [];
+    for (const op of KMS_OPERATIONS) {
+      const input = shapes[model!.operations[op.name]!.input!.shape]!;
+      for (const [name, m] of Object.entries(op.input as Record<string, Member>)) {
+        if (m.check) continue; // a domain check (encryption context) stands for the generic one
+        check(`${op.name}.${name}`, m, input.members![name]!.shape, problems);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
