@@ -1,13 +1,15 @@
-// The EC2/EBS control plane: instances, encrypted volumes, attach/detach, snapshots. It calls
-// KMS exactly as the seed shows: for the caller ("AWS Internal") when it creates data keys and
-// grants, and as the instance's infrastructure role when the host decrypts a volume's data key.
+// The EC2/EBS control plane: instances, encrypted volumes, attach/detach, snapshots, carrying out
+// the declared operations (operations.ts) on the one invoke path, so every call is recorded once,
+// success or failure. It calls KMS exactly as the seed shows: for the caller ("AWS Internal") when
+// it creates data keys and grants, and as the instance's infrastructure role when the host
+// decrypts a volume's data key.
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import type { Trail } from '../trail/trail.js';
-import { buildRecord } from '../trail/record.js';
+import { Invoker, Recorder, type Outcome } from '../api/index.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
@@ -17,37 +19,23 @@ import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store } from './store.js';
 import { hostAddressOf, newInstanceId, newReservationId, newSnapshotId, newVolumeId } from './ids.js';
 import { INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
+import {
+  EC2_SERVICE, runInstancesParameters,
+  type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type Ec2Actions, type RunInstancesRequest,
+} from './operations.js';
+
+export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, RunInstancesRequest } from './operations.js';
 
 export const EBS_DEFAULT_KEY = 'alias/aws/ebs';
 const GIB = 1024 ** 3;
 
-export interface BlockDeviceMapping {
-  DeviceName: string;
-  Ebs?: { VolumeSize?: number; Encrypted?: boolean; DeleteOnTermination?: boolean; VolumeType?: string; KmsKeyId?: string; SnapshotId?: string };
-}
-
-export interface RunInstancesRequest {
-  ImageId: string;
-  InstanceType: string;
-  BlockDeviceMappings?: BlockDeviceMapping[];
-  ClientToken?: string;
-}
-
-export interface CreateVolumeRequest {
-  Size?: number;
-  Encrypted?: boolean;
-  KmsKeyId?: string;
-  SnapshotId?: string;
-  AvailabilityZone?: string;
-  VolumeType?: string;
-}
-
 export class Ec2Service {
   private readonly store: Ec2Store;
+  private readonly invoker: Invoker<Ec2Actions, undefined>;
 
   constructor(
-    private readonly db: Db,
-    private readonly trail: Trail,
+    db: Db,
+    trail: Trail,
     private readonly iam: IamService,
     private readonly kms: KmsClient,
     private readonly volumesDir: string,
@@ -55,6 +43,72 @@ export class Ec2Service {
     readonly region: string,
   ) {
     this.store = new Ec2Store(db, accountId);
+    const actions: Ec2Actions = {
+      runInstances: (ctx, req) => this.launch(ctx, req),
+      describeInstances: (_ctx, ids) => this.describeInstancesOutcome(ids),
+      terminateInstances: (ctx, ids) => this.terminate(ctx, ids),
+      createVolume: (ctx, req) => this.createVolumeOutcome(ctx, req),
+      describeVolumes: (_ctx, ids) => this.describeVolumesOutcome(ids),
+      attachVolume: (ctx, req) => this.attach(ctx, req),
+      detachVolume: (_ctx, req) => this.detach(req),
+      deleteVolume: (ctx, req) => this.delete(ctx, req),
+      createSnapshot: (ctx, req) => this.snapshot(ctx, req),
+      describeSnapshots: (_ctx, ids) => this.describeSnapshotsOutcome(ids),
+      copySnapshot: (ctx, req) => this.copy(ctx, req),
+    };
+    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db });
+  }
+
+  /**
+   * One EC2 call, from any entry point: validated, run and recorded once, success or failure. The
+   * calls EC2 makes to KMS for it (CreateGrant) share its request ID, as in the seed.
+   */
+  call(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {
+    return this.invoker.invoke(ctx.requestId ? ctx : { ...ctx, requestId: randomUUID() }, operation, params);
+  }
+
+  runInstances(ctx: CallContext, req: RunInstancesRequest): Record<string, unknown> {
+    return this.call(ctx, 'RunInstances', { ...req });
+  }
+
+  describeInstances(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+    return this.call(ctx, 'DescribeInstances', { InstanceIds: ids });
+  }
+
+  terminateInstances(ctx: CallContext, ids: string[]): Record<string, unknown> {
+    return this.call(ctx, 'TerminateInstances', { InstanceIds: ids });
+  }
+
+  createVolume(ctx: CallContext, req: CreateVolumeRequest): Record<string, unknown> {
+    return this.call(ctx, 'CreateVolume', { ...req });
+  }
+
+  describeVolumes(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+    return this.call(ctx, 'DescribeVolumes', { VolumeIds: ids });
+  }
+
+  attachVolume(ctx: CallContext, req: AttachVolumeRequest): Record<string, unknown> {
+    return this.call(ctx, 'AttachVolume', { ...req });
+  }
+
+  detachVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+    return this.call(ctx, 'DetachVolume', { ...req });
+  }
+
+  deleteVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+    return this.call(ctx, 'DeleteVolume', { ...req });
+  }
+
+  createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Record<string, unknown> {
+    return this.call(ctx, 'CreateSnapshot', { ...req });
+  }
+
+  describeSnapshots(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+    return this.call(ctx, 'DescribeSnapshots', { SnapshotIds: ids });
+  }
+
+  copySnapshot(ctx: CallContext, req: CopySnapshotRequest): Record<string, unknown> {
+    return this.call(ctx, 'CopySnapshot', { ...req });
   }
 
   imagePath(volumeOrSnapshotId: string): string {
@@ -63,10 +117,14 @@ export class Ec2Service {
 
   // ---- instances ---------------------------------------------------------------------
 
-  runInstances(ctx: CallContext, req: RunInstancesRequest): Record<string, unknown> {
+  /**
+   * RunInstances: the instance is accepted (pending) and the call recorded; the launch goes on
+   * after, so the KMS calls it causes follow RunInstances in the trail, as in the seed.
+   */
+  private launch(ctx: CallContext, req: RunInstancesRequest): Outcome {
     if (!req.ImageId || !/^ami-[0-9a-f]{8,17}$/.test(req.ImageId)) throw new InvalidParameterValue(`Invalid id: "${req.ImageId ?? ''}" (expecting "ami-...")`);
     if (!req.InstanceType) throw new InvalidParameterValue('The request must contain the parameter InstanceType');
-    const mappings = req.BlockDeviceMappings ?? [];
+    const mappings = [...(req.BlockDeviceMappings ?? [])];
     const rootDeviceName = '/dev/xvda';
     if (!mappings.some((m) => m.DeviceName === rootDeviceName)) mappings.unshift({ DeviceName: rootDeviceName, Ebs: { VolumeSize: 8, DeleteOnTermination: true, VolumeType: 'gp2' } });
     const instance: Instance = {
@@ -80,39 +138,44 @@ export class Ec2Service {
       clientToken: req.ClientToken ?? randomUUID(),
       rootDeviceName,
     };
-    const requestId = randomUUID();
     this.store.insertInstance(instance);
-    // The RunInstances record comes first, as in the seed; the KMS calls it causes follow.
-    this.record(ctx, 'RunInstances', runInstancesParameters(req, mappings, instance.clientToken!), runInstancesResponse(instance, this.accountId), requestId);
-    let stateReason: { Code: string; Message: string } | undefined;
-    try {
-      for (const m of mappings) {
-        const ebs = m.Ebs ?? {};
-        const volume = this.provisionVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
-        this.attachInternal(ctx, volume, instance, m.DeviceName, requestId);
+    const shape = () => ({ Groups: [], Instances: [this.instanceShape(this.store.instance(instance.instanceId)!)], OwnerId: this.accountId, ReservationId: instance.reservationId });
+    const launch = (): Record<string, unknown> => {
+      let stateReason: { Code: string; Message: string } | undefined;
+      try {
+        for (const m of mappings) {
+          const ebs = m.Ebs ?? {};
+          const volume = this.provisionVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
+          this.attachInternal(ctx, volume, instance, m.DeviceName, ctx.requestId);
+        }
+        this.store.setInstanceState(instance.instanceId, 'running');
+      } catch (err) {
+        if (!(err instanceof AwsError)) throw err;
+        // As on AWS: the launch is accepted, then the instance stops for want of its volume's key.
+        stateReason = { Code: 'Client.InvalidKMSKey.InvalidState', Message: `Client.InvalidKMSKey.InvalidState: ${err.code}: ${err.message}` };
+        this.terminateInternal(ctx, instance.instanceId);
       }
-      this.store.setInstanceState(instance.instanceId, 'running');
-    } catch (err) {
-      if (!(err instanceof AwsError)) throw err;
-      // As on AWS: the launch is accepted, then the instance stops for want of its volume's key.
-      stateReason = { Code: 'Client.InvalidKMSKey.InvalidState', Message: `Client.InvalidKMSKey.InvalidState: ${err.code}: ${err.message}` };
-      this.terminateInternal(ctx, instance.instanceId);
-    }
-    const current = this.store.instance(instance.instanceId)!;
-    return { Groups: [], Instances: [{ ...this.instanceShape(current), ...(stateReason ? { StateReason: stateReason } : {}) }], OwnerId: this.accountId, ReservationId: instance.reservationId };
-  }
-
-  describeInstances(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
-    const instances = ids.length ? ids.map((id) => this.requireInstance(id)) : this.store.instances();
-    this.record(ctx, 'DescribeInstances', { instancesSet: { items: ids.map((instanceId) => ({ instanceId })) } }, null);
-    const byReservation = new Map<string, Instance[]>();
-    for (const i of instances) byReservation.set(i.reservationId, [...(byReservation.get(i.reservationId) ?? []), i]);
+      const r = shape();
+      return stateReason ? { ...r, Instances: [{ ...r.Instances[0], StateReason: stateReason }] } : r;
+    };
     return {
-      Reservations: [...byReservation].map(([ReservationId, list]) => ({ Groups: [], Instances: list.map((i) => this.instanceShape(i)), OwnerId: this.accountId, ReservationId })),
+      response: shape(),
+      requestParameters: runInstancesParameters(req as unknown as Record<string, unknown>, mappings, instance.clientToken!),
+      responseElements: runInstancesResponse(instance, this.accountId),
+      continuation: launch,
     };
   }
 
-  terminateInstances(ctx: CallContext, ids: string[]): Record<string, unknown> {
+  private describeInstancesOutcome(ids: string[]): Outcome {
+    const instances = ids.length ? ids.map((id) => this.requireInstance(id)) : this.store.instances();
+    const byReservation = new Map<string, Instance[]>();
+    for (const i of instances) byReservation.set(i.reservationId, [...(byReservation.get(i.reservationId) ?? []), i]);
+    return {
+      response: { Reservations: [...byReservation].map(([ReservationId, list]) => ({ Groups: [], Instances: list.map((i) => this.instanceShape(i)), OwnerId: this.accountId, ReservationId })) },
+    };
+  }
+
+  private terminate(ctx: CallContext, ids: string[]): Outcome {
     if (ids.length === 0) throw new InvalidParameterValue('The request must contain the parameter InstanceIds');
     // Every volume is checked before any instance changes: a refusal leaves all of them as they were.
     for (const id of ids) this.requireInstance(id);
@@ -122,52 +185,58 @@ export class Ec2Service {
       this.terminateInternal(ctx, id);
       return { CurrentState: { Code: 48, Name: 'terminated' }, InstanceId: id, PreviousState: { Code: INSTANCE_STATE_CODES[before], Name: before } };
     });
-    this.record(ctx, 'TerminateInstances', { instancesSet: { items: ids.map((instanceId) => ({ instanceId })) } }, { instancesSet: { items: changes.map((c) => ({ instanceId: c.InstanceId, currentState: { code: 48, name: 'terminated' } })) } });
-    return { TerminatingInstances: changes };
+    return {
+      response: { TerminatingInstances: changes },
+      responseElements: { instancesSet: { items: changes.map((c) => ({ instanceId: c.InstanceId, currentState: { code: 48, name: 'terminated' } })) } },
+    };
   }
 
   // ---- volumes -----------------------------------------------------------------------
 
-  createVolume(ctx: CallContext, req: CreateVolumeRequest): Record<string, unknown> {
+  private createVolumeOutcome(ctx: CallContext, req: CreateVolumeRequest): Outcome {
     const volume = this.provisionVolume(ctx, req, false);
-    this.record(ctx, 'CreateVolume', { size: req.Size, zone: volume.availabilityZone, volumeType: volume.volumeType, encrypted: volume.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) }, { volumeId: volume.volumeId, size: volume.sizeGiB, status: volume.state, encrypted: volume.encrypted });
-    return volumeShape(volume);
+    return {
+      response: volumeShape(volume),
+      requestParameters: { size: req.Size, zone: volume.availabilityZone, volumeType: volume.volumeType, encrypted: volume.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) },
+      responseElements: { volumeId: volume.volumeId, size: volume.sizeGiB, status: volume.state, encrypted: volume.encrypted },
+    };
   }
 
-  describeVolumes(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+  private describeVolumesOutcome(ids: string[]): Outcome {
     const volumes = ids.length ? ids.map((id) => this.requireVolume(id)) : this.store.volumes();
-    this.record(ctx, 'DescribeVolumes', { volumeSet: { items: ids.map((volumeId) => ({ volumeId })) } }, null);
-    return { Volumes: volumes.map(volumeShape) };
+    return { response: { Volumes: volumes.map(volumeShape) } };
   }
 
-  attachVolume(ctx: CallContext, req: { VolumeId: string; InstanceId: string; Device: string }): Record<string, unknown> {
+  private attach(ctx: CallContext, req: AttachVolumeRequest): Outcome {
     const volume = this.requireVolume(req.VolumeId);
     const instance = this.requireInstance(req.InstanceId);
     if (!req.Device || !/^\/dev\/(sd[b-z]|xvd[a-z])$/.test(req.Device)) throw new InvalidParameterValue(`Value (${req.Device}) for parameter device is invalid. ${req.Device} is not a valid EBS device name.`);
-    const requestId = randomUUID();
-    this.attachInternal(ctx, volume, instance, req.Device, requestId);
+    this.attachInternal(ctx, volume, instance, req.Device, ctx.requestId);
     const v = this.store.volume(volume.volumeId)!;
-    this.record(ctx, 'AttachVolume', { volumeId: v.volumeId, instanceId: instance.instanceId, device: req.Device }, { volumeId: v.volumeId, instanceId: instance.instanceId, device: req.Device, status: 'attaching', attachTime: v.attachTime!.getTime() }, requestId);
-    return { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'attached', VolumeId: v.volumeId };
+    return {
+      response: { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'attached', VolumeId: v.volumeId },
+      responseElements: { volumeId: v.volumeId, instanceId: instance.instanceId, device: req.Device, status: 'attaching', attachTime: v.attachTime!.getTime() },
+    };
   }
 
-  detachVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+  private detach(req: { VolumeId: string }): Outcome {
     const v = this.requireVolume(req.VolumeId);
     if (v.state !== 'in-use' || !v.instanceId) throw new IncorrectState(`Volume '${v.volumeId}' is in the 'available' state.`);
     this.refuseIfOpenOnHost(v, 'detaches');
     // Detach keeps the grant: re-attaching to the same instance needs no new one.
     this.store.updateVolume(v.volumeId, { state: 'available', instance_id: null, device: null, attach_time: null });
-    this.record(ctx, 'DetachVolume', { volumeId: v.volumeId }, { volumeId: v.volumeId, instanceId: v.instanceId, device: v.device, status: 'detaching' });
-    return { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'detaching', VolumeId: v.volumeId };
+    return {
+      response: { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'detaching', VolumeId: v.volumeId },
+      responseElements: { volumeId: v.volumeId, instanceId: v.instanceId, device: v.device, status: 'detaching' },
+    };
   }
 
-  deleteVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+  private delete(ctx: CallContext, req: { VolumeId: string }): Outcome {
     const v = this.requireVolume(req.VolumeId);
     if (v.state === 'in-use') throw new VolumeInUse(`Volume ${v.volumeId} is currently attached to ${v.instanceId}`);
     this.refuseIfOpenOnHost(v, 'deletes');
     this.deleteInternal(ctx, v);
-    this.record(ctx, 'DeleteVolume', { volumeId: v.volumeId }, { _return: true });
-    return {};
+    return { response: {}, responseElements: { _return: true } };
   }
 
   /**
@@ -186,7 +255,7 @@ export class Ec2Service {
 
   // ---- snapshots ---------------------------------------------------------------------
 
-  createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Record<string, unknown> {
+  private snapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome {
     const v = this.requireVolume(req.VolumeId);
     // A copy taken while a device daemon or an in-process writer has the image open could hold
     // half-written sectors: take the image's writer lock for the copy (see src/device/lock.ts).
@@ -200,27 +269,29 @@ export class Ec2Service {
     try {
       const blob = v.encrypted ? this.rewrapDataKey(ctx, v.encryptedDataKey!, v.volumeId, v.kmsKeyArn!, snapshotId) : null;
       copySparse(image, this.imagePath(snapshotId));
-      return this.recordSnapshot(ctx, v, snapshotId, blob, req.Description);
+      return this.recordSnapshot(v, snapshotId, blob, req.Description);
     } finally {
       lock.release();
     }
   }
 
-  private recordSnapshot(ctx: CallContext, v: Volume, snapshotId: string, blob: { keyArn: string; blob: Buffer } | null, description: string | undefined): Record<string, unknown> {
+  private recordSnapshot(v: Volume, snapshotId: string, blob: { keyArn: string; blob: Buffer } | null, description: string | undefined): Outcome {
     const snap: Snapshot = { snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'completed', encrypted: v.encrypted, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: description ?? '', startTime: new Date() };
     this.store.insertSnapshot(snap);
-    this.record(ctx, 'CreateSnapshot', { volumeId: v.volumeId, description: snap.description }, { snapshotId, volumeId: v.volumeId, status: 'pending', volumeSize: v.sizeGiB, encrypted: v.encrypted });
-    return snapshotShape(snap, this.accountId);
+    return {
+      response: snapshotShape(snap, this.accountId),
+      requestParameters: { volumeId: v.volumeId, description: snap.description },
+      responseElements: { snapshotId, volumeId: v.volumeId, status: 'pending', volumeSize: v.sizeGiB, encrypted: v.encrypted },
+    };
   }
 
-  describeSnapshots(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+  private describeSnapshotsOutcome(ids: string[]): Outcome {
     const snaps = ids.length ? ids.map((id) => this.requireSnapshot(id)) : this.store.snapshots();
-    this.record(ctx, 'DescribeSnapshots', { snapshotSet: { items: ids.map((snapshotId) => ({ snapshotId })) } }, null);
-    return { Snapshots: snaps.map((s) => snapshotShape(s, this.accountId)) };
+    return { response: { Snapshots: snaps.map((s) => snapshotShape(s, this.accountId)) } };
   }
 
   /** Copies a snapshot; with --kms-key-id its data key is re-encrypted (ReEncrypt) under another CMK. The data itself is untouched. */
-  copySnapshot(ctx: CallContext, req: { SourceSnapshotId: string; KmsKeyId?: string; Description?: string }): Record<string, unknown> {
+  private copy(ctx: CallContext, req: CopySnapshotRequest): Outcome {
     const src = this.requireSnapshot(req.SourceSnapshotId);
     if (req.KmsKeyId && !src.encrypted) throw new InvalidParameterValue('ebsim cannot encrypt an unencrypted snapshot while copying it.');
     const snapshotId = newSnapshotId();
@@ -228,8 +299,7 @@ export class Ec2Service {
     copySparse(this.imagePath(src.snapshotId), this.imagePath(snapshotId));
     const snap: Snapshot = { ...src, snapshotId, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date() };
     this.store.insertSnapshot(snap);
-    this.record(ctx, 'CopySnapshot', { sourceSnapshotId: src.snapshotId, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}) }, { snapshotId });
-    return { SnapshotId: snapshotId };
+    return { response: { SnapshotId: snapshotId }, responseElements: { snapshotId } };
   }
 
   /** For the console: current state without a DescribeInstances/DescribeVolumes record. */
@@ -297,7 +367,7 @@ export class Ec2Service {
     return volume;
   }
 
-  private attachInternal(ctx: CallContext, volume: Volume, instance: Instance, device: string, requestId: string): void {
+  private attachInternal(ctx: CallContext, volume: Volume, instance: Instance, device: string, requestId: string | undefined): void {
     if (instance.state === 'terminated' || instance.state === 'shutting-down') throw new IncorrectState(`Instance '${instance.instanceId}' is not 'running'.`);
     const v = this.store.volume(volume.volumeId)!;
     if (v.state === 'in-use') throw new VolumeInUse(`${v.volumeId} is already attached to an instance`);
@@ -420,10 +490,6 @@ export class Ec2Service {
     if (!s) throw new InvalidSnapshotNotFound(`The snapshot '${id}' does not exist.`);
     return s;
   }
-
-  private record(ctx: CallContext, eventName: string, requestParameters: unknown, responseElements: unknown, requestId?: string): void {
-    this.trail.append(buildRecord({ ...ctx, requestId }, { eventSource: 'ec2.amazonaws.com', eventName, requestParameters, responseElements }), true);
-  }
 }
 
 /** The encryption context EBS binds every data key to. */
@@ -440,24 +506,6 @@ function copySparse(from: string, to: string, sizeBytes?: number): void {
   if (!existsSync(from)) throw new IncorrectState(`backing image ${from} is missing`);
   execFileSync('cp', ['--sparse=always', from, to]);
   if (sizeBytes !== undefined) execFileSync('truncate', ['-s', String(sizeBytes), to]);
-}
-
-function runInstancesParameters(req: RunInstancesRequest, mappings: BlockDeviceMapping[], clientToken: string): Record<string, unknown> {
-  return {
-    instancesSet: { items: [{ imageId: req.ImageId, minCount: 1, maxCount: 1 }] },
-    instanceType: req.InstanceType,
-    blockDeviceMapping: {
-      items: mappings.map((m) => ({
-        deviceName: m.DeviceName,
-        ebs: { volumeSize: m.Ebs?.VolumeSize ?? 8, deleteOnTermination: m.Ebs?.DeleteOnTermination ?? m.DeviceName === '/dev/xvda', volumeType: m.Ebs?.VolumeType ?? 'gp2', ...(m.Ebs?.Encrypted ? { encrypted: true } : {}) },
-      })),
-    },
-    monitoring: { enabled: false },
-    disableApiTermination: false,
-    instanceInitiatedShutdownBehavior: 'stop',
-    clientToken,
-    ebsOptimized: false,
-  };
 }
 
 function runInstancesResponse(i: Instance, accountId: string): Record<string, unknown> {
