@@ -15,6 +15,7 @@ export const CLOUDTRAIL_SERVICE: ServiceDeclaration<CloudTrailEnv, undefined> = 
   operations: CLOUDTRAIL_OPERATIONS,
   unknownOperation: (name) => new UnknownOperationException(`Operation ${name.slice(0, 100)} is not supported by ebsim's CloudTrail.`),
   internalError: (message) => new InternalFailure(message),
+  omitFromRecords: ['resources'],
 };
 
 export class CloudTrailService {

@@ -220,4 +220,5 @@ export const EC2_SERVICE: ServiceDeclaration<Ec2Actions, undefined> = {
   internalError: (message) => new InternalError(message),
   // EC2 records the caller's errors as "Client.CODE" and its own as "Server.CODE".
   trailErrorCode: (e: AwsError) => `${e.status >= 500 ? 'Server' : 'Client'}.${e.code}`,
+  omitFromRecords: ['readOnly', 'resources'],
 };

@@ -93,6 +93,7 @@ const queryService = (name: 'iam' | 'sts', operations: typeof IAM_OPERATIONS | t
   operations,
   unknownOperation: (action) => new InvalidAction(`Could not find operation ${action.slice(0, 100)}`),
   internalError: (message) => new InternalFailure(message),
+  omitFromRecords: ['resources'],
 });
 
 export const IAM_SERVICE = queryService('iam', IAM_OPERATIONS);
