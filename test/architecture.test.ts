@@ -12,7 +12,7 @@ const LAYER: Record<string, number> = {
   store: 1, device: 1,
   trail: 2,
   api: 3,
-  iam: 4, kms: 4,
+  iam: 4, kms: 4, cloudtrail: 4,
   ec2: 5,
   host: 6,
   app: 7,

@@ -54,8 +54,8 @@ export class Invoker<Env, Ext = unknown> {
         eventName: name,
         requestParameters: logged !== undefined ? logged : op?.requestParameters ? op.requestParameters(params) : requestParametersOf(params, op?.input ?? {}, this.members),
         responseElements,
-        readOnly: op?.readOnly ?? false,
-        resources: uniqueResources(call.resources),
+        readOnly: service.omitFromRecords?.includes('readOnly') ? undefined : (op?.readOnly ?? false),
+        resources: service.omitFromRecords?.includes('resources') ? undefined : uniqueResources(call.resources),
         error,
       });
     if (this.opts.db) refreshFromDisk(this.opts.db);

@@ -64,6 +64,12 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
   internalError(message: string): AwsError;
   /** The errorCode CloudTrail records for an error, where the service spells it its own way (EC2: "Client.CODE"). */
   trailErrorCode?(error: AwsError): string;
+  /**
+   * Fields this service's records do not carry (EC2's records, as in the seed, have neither
+   * readOnly nor resources; IAM's, STS's and CloudTrail's have no resources). A record without
+   * readOnly is written durably.
+   */
+  omitFromRecords?: readonly ('readOnly' | 'resources')[];
 }
 
 /** Declares an operation: identity at run time; infers `run`'s input type from the members. */

@@ -7,7 +7,10 @@ import { Trail } from '../trail/trail.js';
 import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type AccessKey } from '../iam/service.js';
 import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
+import { kmsClient } from '../kms/client.js';
 import { Ec2Service } from '../ec2/service.js';
+import { InstanceHost, kmsDecrypter } from '../host/index.js';
+import { CloudTrailService } from '../cloudtrail/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
 
@@ -20,6 +23,10 @@ export interface Ebsim {
   kms(): KmsService;
   /** The EC2/EBS control plane of the home's account and region. */
   ec2(): Ec2Service;
+  /** The instances' host: data keys, mounts and in-process access. Its mount table needs no database. */
+  host(): InstanceHost;
+  /** CloudTrail's API (LookupEvents) over the home's trail. */
+  cloudtrail(): CloudTrailService;
   /** A direct call context for `--as` (user name or role/ROLE[/SESSION]). */
   as(spec?: string, userAgent?: string): CallContext;
   close(): void;
@@ -39,6 +46,8 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
   const open = (): Core => (core ??= openCore(paths));
   let kms: KmsService | undefined;
   let ec2: Ec2Service | undefined;
+  let host: InstanceHost | undefined;
+  let cloudtrail: CloudTrailService | undefined;
   const app: Ebsim = {
     paths,
     get db() {
@@ -62,9 +71,20 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!ec2) {
         const c = open();
         const { accountId, region } = c.iam.requireAccount();
-        ec2 = new Ec2Service(c.db, c.trail, c.iam, app.kms(), paths.volumes, accountId, region);
+        ec2 = new Ec2Service(c.db, c.trail, c.iam, kmsClient(app.kms()), paths.volumes, accountId, region);
       }
       return ec2;
+    },
+    host() {
+      host ??= new InstanceHost(paths.run, () => ({ ec2: app.ec2(), iam: open().iam, keys: kmsDecrypter(app.kms()) }));
+      return host;
+    },
+    cloudtrail() {
+      if (!cloudtrail) {
+        const c = open();
+        cloudtrail = new CloudTrailService(c.db, c.trail);
+      }
+      return cloudtrail;
     },
     as(spec = DEFAULT_USER, userAgent?: string) {
       const { iam } = open();
@@ -75,7 +95,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!core) return;
       const { trail, db } = core;
       core = undefined;
-      kms = ec2 = undefined;
+      kms = ec2 = host = cloudtrail = undefined;
       try {
         trail.close();
       } finally {

@@ -5,11 +5,7 @@ import yargs from 'yargs';
 import { AwsError, UsageError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
 import { Runtime, type GlobalArgs, type Io } from './runtime.js';
-import { initCommand } from './commands/init.js';
-import { iamCommand, stsCommand } from './commands/iam.js';
-import { kmsCommand } from './commands/kms.js';
-import { trailCommand } from './commands/trail.js';
-import { extraCommands } from './commands/extra.js';
+import { registerCommands } from './commands/index.js';
 
 export const EXIT = { ok: 0, awsError: 254, usage: 252, failure: 1 } as const;
 
@@ -44,12 +40,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       // yargs reports its own validation failures with a message; handler errors come as `err`.
       throw err ?? new UsageError(msg);
     });
-  initCommand(parser, rt);
-  iamCommand(parser, rt);
-  stsCommand(parser, rt);
-  kmsCommand(parser, rt);
-  trailCommand(parser, rt);
-  extraCommands(parser, rt);
+  registerCommands(parser, rt);
 
   let code: number = EXIT.ok;
   try {

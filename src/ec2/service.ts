@@ -1,60 +1,113 @@
-// The EC2/EBS control plane: instances, encrypted volumes, attach/detach, snapshots. It calls
-// KMS exactly as the seed shows: for the caller ("AWS Internal") when it creates data keys and
-// grants, and as the instance's infrastructure role when the host decrypts a volume's data key.
-import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+// The EC2/EBS control plane: instances, encrypted volumes, attach/detach, snapshots, carrying out
+// the declared operations (operations.ts) on the one invoke path, so every call is recorded once,
+// success or failure. It calls KMS exactly as the seed shows: for the caller ("AWS Internal") when
+// it creates data keys and grants, and as the instance's infrastructure role when the host
+// decrypts a volume's data key.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import type { Trail } from '../trail/trail.js';
-import { buildRecord } from '../trail/record.js';
+import { Invoker, Recorder, type Outcome } from '../api/index.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
-import type { KmsService } from '../kms/service.js';
+import type { GrantListEntry, KmsClient } from '../kms/client.js';
 import { AwsError, IncorrectState, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
-import { createSparseImage } from '../device/block-device.js';
+import { copyImage, createImage, deleteImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store } from './store.js';
 import { hostAddressOf, newInstanceId, newReservationId, newSnapshotId, newVolumeId } from './ids.js';
 import { INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
+import {
+  EC2_SERVICE, runInstancesParameters,
+  type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type Ec2Actions, type RunInstancesRequest,
+} from './operations.js';
+
+export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, RunInstancesRequest } from './operations.js';
 
 export const EBS_DEFAULT_KEY = 'alias/aws/ebs';
 const GIB = 1024 ** 3;
 
-export interface BlockDeviceMapping {
-  DeviceName: string;
-  Ebs?: { VolumeSize?: number; Encrypted?: boolean; DeleteOnTermination?: boolean; VolumeType?: string; KmsKeyId?: string; SnapshotId?: string };
-}
-
-export interface RunInstancesRequest {
-  ImageId: string;
-  InstanceType: string;
-  BlockDeviceMappings?: BlockDeviceMapping[];
-  ClientToken?: string;
-}
-
-export interface CreateVolumeRequest {
-  Size?: number;
-  Encrypted?: boolean;
-  KmsKeyId?: string;
-  SnapshotId?: string;
-  AvailabilityZone?: string;
-  VolumeType?: string;
-}
-
 export class Ec2Service {
   private readonly store: Ec2Store;
+  private readonly invoker: Invoker<Ec2Actions, undefined>;
 
   constructor(
-    private readonly db: Db,
-    private readonly trail: Trail,
+    db: Db,
+    trail: Trail,
     private readonly iam: IamService,
-    private readonly kms: KmsService,
+    private readonly kms: KmsClient,
     private readonly volumesDir: string,
     readonly accountId: string,
     readonly region: string,
   ) {
     this.store = new Ec2Store(db, accountId);
+    const actions: Ec2Actions = {
+      runInstances: (ctx, req) => this.launch(ctx, req),
+      describeInstances: (_ctx, ids) => this.describeInstancesOutcome(ids),
+      terminateInstances: (ctx, ids) => this.terminate(ctx, ids),
+      createVolume: (ctx, req) => this.createVolumeOutcome(ctx, req),
+      describeVolumes: (_ctx, ids) => this.describeVolumesOutcome(ids),
+      attachVolume: (ctx, req) => this.attach(ctx, req),
+      detachVolume: (_ctx, req) => this.detach(req),
+      deleteVolume: (ctx, req) => this.delete(ctx, req),
+      createSnapshot: (ctx, req) => this.snapshot(ctx, req),
+      describeSnapshots: (_ctx, ids) => this.describeSnapshotsOutcome(ids),
+      copySnapshot: (ctx, req) => this.copy(ctx, req),
+    };
+    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db });
+  }
+
+  /**
+   * One EC2 call, from any entry point: validated, run and recorded once, success or failure. The
+   * calls EC2 makes to KMS for it (CreateGrant) share its request ID, as in the seed.
+   */
+  call(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {
+    return this.invoker.invoke(ctx.requestId ? ctx : { ...ctx, requestId: randomUUID() }, operation, params);
+  }
+
+  runInstances(ctx: CallContext, req: RunInstancesRequest): Record<string, unknown> {
+    return this.call(ctx, 'RunInstances', { ...req });
+  }
+
+  describeInstances(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+    return this.call(ctx, 'DescribeInstances', { InstanceIds: ids });
+  }
+
+  terminateInstances(ctx: CallContext, ids: string[]): Record<string, unknown> {
+    return this.call(ctx, 'TerminateInstances', { InstanceIds: ids });
+  }
+
+  createVolume(ctx: CallContext, req: CreateVolumeRequest): Record<string, unknown> {
+    return this.call(ctx, 'CreateVolume', { ...req });
+  }
+
+  describeVolumes(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+    return this.call(ctx, 'DescribeVolumes', { VolumeIds: ids });
+  }
+
+  attachVolume(ctx: CallContext, req: AttachVolumeRequest): Record<string, unknown> {
+    return this.call(ctx, 'AttachVolume', { ...req });
+  }
+
+  detachVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+    return this.call(ctx, 'DetachVolume', { ...req });
+  }
+
+  deleteVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+    return this.call(ctx, 'DeleteVolume', { ...req });
+  }
+
+  createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Record<string, unknown> {
+    return this.call(ctx, 'CreateSnapshot', { ...req });
+  }
+
+  describeSnapshots(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+    return this.call(ctx, 'DescribeSnapshots', { SnapshotIds: ids });
+  }
+
+  copySnapshot(ctx: CallContext, req: CopySnapshotRequest): Record<string, unknown> {
+    return this.call(ctx, 'CopySnapshot', { ...req });
   }
 
   imagePath(volumeOrSnapshotId: string): string {
@@ -63,10 +116,14 @@ export class Ec2Service {
 
   // ---- instances ---------------------------------------------------------------------
 
-  runInstances(ctx: CallContext, req: RunInstancesRequest): Record<string, unknown> {
+  /**
+   * RunInstances: the instance is accepted (pending) and the call recorded; the launch goes on
+   * after, so the KMS calls it causes follow RunInstances in the trail, as in the seed.
+   */
+  private launch(ctx: CallContext, req: RunInstancesRequest): Outcome {
     if (!req.ImageId || !/^ami-[0-9a-f]{8,17}$/.test(req.ImageId)) throw new InvalidParameterValue(`Invalid id: "${req.ImageId ?? ''}" (expecting "ami-...")`);
     if (!req.InstanceType) throw new InvalidParameterValue('The request must contain the parameter InstanceType');
-    const mappings = req.BlockDeviceMappings ?? [];
+    const mappings = [...(req.BlockDeviceMappings ?? [])];
     const rootDeviceName = '/dev/xvda';
     if (!mappings.some((m) => m.DeviceName === rootDeviceName)) mappings.unshift({ DeviceName: rootDeviceName, Ebs: { VolumeSize: 8, DeleteOnTermination: true, VolumeType: 'gp2' } });
     const instance: Instance = {
@@ -80,39 +137,44 @@ export class Ec2Service {
       clientToken: req.ClientToken ?? randomUUID(),
       rootDeviceName,
     };
-    const requestId = randomUUID();
     this.store.insertInstance(instance);
-    // The RunInstances record comes first, as in the seed; the KMS calls it causes follow.
-    this.record(ctx, 'RunInstances', runInstancesParameters(req, mappings, instance.clientToken!), runInstancesResponse(instance, this.accountId), requestId);
-    let stateReason: { Code: string; Message: string } | undefined;
-    try {
-      for (const m of mappings) {
-        const ebs = m.Ebs ?? {};
-        const volume = this.provisionVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
-        this.attachInternal(ctx, volume, instance, m.DeviceName, requestId);
+    const shape = () => ({ Groups: [], Instances: [this.instanceShape(this.store.instance(instance.instanceId)!)], OwnerId: this.accountId, ReservationId: instance.reservationId });
+    const launch = (): Record<string, unknown> => {
+      let stateReason: { Code: string; Message: string } | undefined;
+      try {
+        for (const m of mappings) {
+          const ebs = m.Ebs ?? {};
+          const volume = this.provisionVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
+          this.attachInternal(ctx, volume, instance, m.DeviceName, ctx.requestId);
+        }
+        this.store.setInstanceState(instance.instanceId, 'running');
+      } catch (err) {
+        if (!(err instanceof AwsError)) throw err;
+        // As on AWS: the launch is accepted, then the instance stops for want of its volume's key.
+        stateReason = { Code: 'Client.InvalidKMSKey.InvalidState', Message: `Client.InvalidKMSKey.InvalidState: ${err.code}: ${err.message}` };
+        this.terminateInternal(ctx, instance.instanceId);
       }
-      this.store.setInstanceState(instance.instanceId, 'running');
-    } catch (err) {
-      if (!(err instanceof AwsError)) throw err;
-      // As on AWS: the launch is accepted, then the instance stops for want of its volume's key.
-      stateReason = { Code: 'Client.InvalidKMSKey.InvalidState', Message: `Client.InvalidKMSKey.InvalidState: ${err.code}: ${err.message}` };
-      this.terminateInternal(ctx, instance.instanceId);
-    }
-    const current = this.store.instance(instance.instanceId)!;
-    return { Groups: [], Instances: [{ ...this.instanceShape(current), ...(stateReason ? { StateReason: stateReason } : {}) }], OwnerId: this.accountId, ReservationId: instance.reservationId };
-  }
-
-  describeInstances(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
-    const instances = ids.length ? ids.map((id) => this.requireInstance(id)) : this.store.instances();
-    this.record(ctx, 'DescribeInstances', { instancesSet: { items: ids.map((instanceId) => ({ instanceId })) } }, null);
-    const byReservation = new Map<string, Instance[]>();
-    for (const i of instances) byReservation.set(i.reservationId, [...(byReservation.get(i.reservationId) ?? []), i]);
+      const r = shape();
+      return stateReason ? { ...r, Instances: [{ ...r.Instances[0], StateReason: stateReason }] } : r;
+    };
     return {
-      Reservations: [...byReservation].map(([ReservationId, list]) => ({ Groups: [], Instances: list.map((i) => this.instanceShape(i)), OwnerId: this.accountId, ReservationId })),
+      response: shape(),
+      requestParameters: runInstancesParameters(req as unknown as Record<string, unknown>, mappings, instance.clientToken!),
+      responseElements: runInstancesResponse(instance, this.accountId),
+      continuation: launch,
     };
   }
 
-  terminateInstances(ctx: CallContext, ids: string[]): Record<string, unknown> {
+  private describeInstancesOutcome(ids: string[]): Outcome {
+    const instances = ids.length ? ids.map((id) => this.requireInstance(id)) : this.store.instances();
+    const byReservation = new Map<string, Instance[]>();
+    for (const i of instances) byReservation.set(i.reservationId, [...(byReservation.get(i.reservationId) ?? []), i]);
+    return {
+      response: { Reservations: [...byReservation].map(([ReservationId, list]) => ({ Groups: [], Instances: list.map((i) => this.instanceShape(i)), OwnerId: this.accountId, ReservationId })) },
+    };
+  }
+
+  private terminate(ctx: CallContext, ids: string[]): Outcome {
     if (ids.length === 0) throw new InvalidParameterValue('The request must contain the parameter InstanceIds');
     // Every volume is checked before any instance changes: a refusal leaves all of them as they were.
     for (const id of ids) this.requireInstance(id);
@@ -122,52 +184,58 @@ export class Ec2Service {
       this.terminateInternal(ctx, id);
       return { CurrentState: { Code: 48, Name: 'terminated' }, InstanceId: id, PreviousState: { Code: INSTANCE_STATE_CODES[before], Name: before } };
     });
-    this.record(ctx, 'TerminateInstances', { instancesSet: { items: ids.map((instanceId) => ({ instanceId })) } }, { instancesSet: { items: changes.map((c) => ({ instanceId: c.InstanceId, currentState: { code: 48, name: 'terminated' } })) } });
-    return { TerminatingInstances: changes };
+    return {
+      response: { TerminatingInstances: changes },
+      responseElements: { instancesSet: { items: changes.map((c) => ({ instanceId: c.InstanceId, currentState: { code: 48, name: 'terminated' } })) } },
+    };
   }
 
   // ---- volumes -----------------------------------------------------------------------
 
-  createVolume(ctx: CallContext, req: CreateVolumeRequest): Record<string, unknown> {
+  private createVolumeOutcome(ctx: CallContext, req: CreateVolumeRequest): Outcome {
     const volume = this.provisionVolume(ctx, req, false);
-    this.record(ctx, 'CreateVolume', { size: req.Size, zone: volume.availabilityZone, volumeType: volume.volumeType, encrypted: volume.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) }, { volumeId: volume.volumeId, size: volume.sizeGiB, status: volume.state, encrypted: volume.encrypted });
-    return volumeShape(volume);
+    return {
+      response: volumeShape(volume),
+      requestParameters: { size: req.Size, zone: volume.availabilityZone, volumeType: volume.volumeType, encrypted: volume.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) },
+      responseElements: { volumeId: volume.volumeId, size: volume.sizeGiB, status: volume.state, encrypted: volume.encrypted },
+    };
   }
 
-  describeVolumes(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+  private describeVolumesOutcome(ids: string[]): Outcome {
     const volumes = ids.length ? ids.map((id) => this.requireVolume(id)) : this.store.volumes();
-    this.record(ctx, 'DescribeVolumes', { volumeSet: { items: ids.map((volumeId) => ({ volumeId })) } }, null);
-    return { Volumes: volumes.map(volumeShape) };
+    return { response: { Volumes: volumes.map(volumeShape) } };
   }
 
-  attachVolume(ctx: CallContext, req: { VolumeId: string; InstanceId: string; Device: string }): Record<string, unknown> {
+  private attach(ctx: CallContext, req: AttachVolumeRequest): Outcome {
     const volume = this.requireVolume(req.VolumeId);
     const instance = this.requireInstance(req.InstanceId);
     if (!req.Device || !/^\/dev\/(sd[b-z]|xvd[a-z])$/.test(req.Device)) throw new InvalidParameterValue(`Value (${req.Device}) for parameter device is invalid. ${req.Device} is not a valid EBS device name.`);
-    const requestId = randomUUID();
-    this.attachInternal(ctx, volume, instance, req.Device, requestId);
+    this.attachInternal(ctx, volume, instance, req.Device, ctx.requestId);
     const v = this.store.volume(volume.volumeId)!;
-    this.record(ctx, 'AttachVolume', { volumeId: v.volumeId, instanceId: instance.instanceId, device: req.Device }, { volumeId: v.volumeId, instanceId: instance.instanceId, device: req.Device, status: 'attaching', attachTime: v.attachTime!.getTime() }, requestId);
-    return { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'attached', VolumeId: v.volumeId };
+    return {
+      response: { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'attached', VolumeId: v.volumeId },
+      responseElements: { volumeId: v.volumeId, instanceId: instance.instanceId, device: req.Device, status: 'attaching', attachTime: v.attachTime!.getTime() },
+    };
   }
 
-  detachVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+  private detach(req: { VolumeId: string }): Outcome {
     const v = this.requireVolume(req.VolumeId);
     if (v.state !== 'in-use' || !v.instanceId) throw new IncorrectState(`Volume '${v.volumeId}' is in the 'available' state.`);
     this.refuseIfOpenOnHost(v, 'detaches');
     // Detach keeps the grant: re-attaching to the same instance needs no new one.
     this.store.updateVolume(v.volumeId, { state: 'available', instance_id: null, device: null, attach_time: null });
-    this.record(ctx, 'DetachVolume', { volumeId: v.volumeId }, { volumeId: v.volumeId, instanceId: v.instanceId, device: v.device, status: 'detaching' });
-    return { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'detaching', VolumeId: v.volumeId };
+    return {
+      response: { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'detaching', VolumeId: v.volumeId },
+      responseElements: { volumeId: v.volumeId, instanceId: v.instanceId, device: v.device, status: 'detaching' },
+    };
   }
 
-  deleteVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+  private delete(ctx: CallContext, req: { VolumeId: string }): Outcome {
     const v = this.requireVolume(req.VolumeId);
     if (v.state === 'in-use') throw new VolumeInUse(`Volume ${v.volumeId} is currently attached to ${v.instanceId}`);
     this.refuseIfOpenOnHost(v, 'deletes');
     this.deleteInternal(ctx, v);
-    this.record(ctx, 'DeleteVolume', { volumeId: v.volumeId }, { _return: true });
-    return {};
+    return { response: {}, responseElements: { _return: true } };
   }
 
   /**
@@ -186,7 +254,7 @@ export class Ec2Service {
 
   // ---- snapshots ---------------------------------------------------------------------
 
-  createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Record<string, unknown> {
+  private snapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome {
     const v = this.requireVolume(req.VolumeId);
     // A copy taken while a device daemon or an in-process writer has the image open could hold
     // half-written sectors: take the image's writer lock for the copy (see src/device/lock.ts).
@@ -200,27 +268,29 @@ export class Ec2Service {
     try {
       const blob = v.encrypted ? this.rewrapDataKey(ctx, v.encryptedDataKey!, v.volumeId, v.kmsKeyArn!, snapshotId) : null;
       copySparse(image, this.imagePath(snapshotId));
-      return this.recordSnapshot(ctx, v, snapshotId, blob, req.Description);
+      return this.recordSnapshot(v, snapshotId, blob, req.Description);
     } finally {
       lock.release();
     }
   }
 
-  private recordSnapshot(ctx: CallContext, v: Volume, snapshotId: string, blob: { keyArn: string; blob: Buffer } | null, description: string | undefined): Record<string, unknown> {
+  private recordSnapshot(v: Volume, snapshotId: string, blob: { keyArn: string; blob: Buffer } | null, description: string | undefined): Outcome {
     const snap: Snapshot = { snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'completed', encrypted: v.encrypted, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: description ?? '', startTime: new Date() };
     this.store.insertSnapshot(snap);
-    this.record(ctx, 'CreateSnapshot', { volumeId: v.volumeId, description: snap.description }, { snapshotId, volumeId: v.volumeId, status: 'pending', volumeSize: v.sizeGiB, encrypted: v.encrypted });
-    return snapshotShape(snap, this.accountId);
+    return {
+      response: snapshotShape(snap, this.accountId),
+      requestParameters: { volumeId: v.volumeId, description: snap.description },
+      responseElements: { snapshotId, volumeId: v.volumeId, status: 'pending', volumeSize: v.sizeGiB, encrypted: v.encrypted },
+    };
   }
 
-  describeSnapshots(ctx: CallContext, ids: string[] = []): Record<string, unknown> {
+  private describeSnapshotsOutcome(ids: string[]): Outcome {
     const snaps = ids.length ? ids.map((id) => this.requireSnapshot(id)) : this.store.snapshots();
-    this.record(ctx, 'DescribeSnapshots', { snapshotSet: { items: ids.map((snapshotId) => ({ snapshotId })) } }, null);
-    return { Snapshots: snaps.map((s) => snapshotShape(s, this.accountId)) };
+    return { response: { Snapshots: snaps.map((s) => snapshotShape(s, this.accountId)) } };
   }
 
   /** Copies a snapshot; with --kms-key-id its data key is re-encrypted (ReEncrypt) under another CMK. The data itself is untouched. */
-  copySnapshot(ctx: CallContext, req: { SourceSnapshotId: string; KmsKeyId?: string; Description?: string }): Record<string, unknown> {
+  private copy(ctx: CallContext, req: CopySnapshotRequest): Outcome {
     const src = this.requireSnapshot(req.SourceSnapshotId);
     if (req.KmsKeyId && !src.encrypted) throw new InvalidParameterValue('ebsim cannot encrypt an unencrypted snapshot while copying it.');
     const snapshotId = newSnapshotId();
@@ -228,8 +298,7 @@ export class Ec2Service {
     copySparse(this.imagePath(src.snapshotId), this.imagePath(snapshotId));
     const snap: Snapshot = { ...src, snapshotId, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date() };
     this.store.insertSnapshot(snap);
-    this.record(ctx, 'CopySnapshot', { sourceSnapshotId: src.snapshotId, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}) }, { snapshotId });
-    return { SnapshotId: snapshotId };
+    return { response: { SnapshotId: snapshotId }, responseElements: { snapshotId } };
   }
 
   /** For the console: current state without a DescribeInstances/DescribeVolumes record. */
@@ -260,8 +329,8 @@ export class Ec2Service {
   decryptDataKey(volume: Volume): Buffer {
     if (!volume.encrypted) throw new InvalidParameterValue(`${volume.volumeId} is not encrypted`);
     if (!volume.instanceId) throw new IncorrectState(`Volume '${volume.volumeId}' is not attached to an instance: attach it first (ebsim ec2 attach-volume, or volume mount --instance)`);
-    const r = this.kms.call(this.hostContext(volume.instanceId), 'Decrypt', { CiphertextBlob: volume.encryptedDataKey!, EncryptionContext: { 'aws:ebs:id': volume.volumeId } });
-    return r.Plaintext as Buffer;
+    const { Plaintext } = this.kms.decrypt(this.hostContext(volume.instanceId), { CiphertextBlob: volume.encryptedDataKey!, EncryptionContext: ebsContext(volume.volumeId) });
+    return asBuffer(Plaintext);
   }
 
   // ---- internals ---------------------------------------------------------------------
@@ -282,12 +351,12 @@ export class Ec2Service {
       blob = r.blob;
     } else if (encrypted) {
       // The seed's first KMS call: EC2, for the caller, asks for a 64-byte data key bound to the volume.
-      const r = this.kms.call(onBehalfOf(ctx, 'ec2'), 'GenerateDataKeyWithoutPlaintext', { KeyId: req.KmsKeyId ?? EBS_DEFAULT_KEY, NumberOfBytes: 64, EncryptionContext: { 'aws:ebs:id': volumeId } });
-      kmsKeyArn = r.KeyId as string;
-      blob = r.CiphertextBlob as Buffer;
+      const r = this.kms.generateDataKeyWithoutPlaintext(onBehalfOf(ctx, 'ec2'), { KeyId: req.KmsKeyId ?? EBS_DEFAULT_KEY, NumberOfBytes: 64, EncryptionContext: ebsContext(volumeId) });
+      kmsKeyArn = r.KeyId;
+      blob = asBuffer(r.CiphertextBlob);
     }
     if (snap) copySparse(this.imagePath(snap.snapshotId), this.imagePath(volumeId), size * GIB);
-    else createSparseImage(this.imagePath(volumeId), size * GIB);
+    else createImage(this.imagePath(volumeId), size * GIB);
     const volume: Volume = {
       volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${this.region}a`, state: 'available',
       encrypted, kmsKeyArn, encryptedDataKey: blob, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
@@ -297,7 +366,7 @@ export class Ec2Service {
     return volume;
   }
 
-  private attachInternal(ctx: CallContext, volume: Volume, instance: Instance, device: string, requestId: string): void {
+  private attachInternal(ctx: CallContext, volume: Volume, instance: Instance, device: string, requestId: string | undefined): void {
     if (instance.state === 'terminated' || instance.state === 'shutting-down') throw new IncorrectState(`Instance '${instance.instanceId}' is not 'running'.`);
     const v = this.store.volume(volume.volumeId)!;
     if (v.state === 'in-use') throw new VolumeInUse(`${v.volumeId} is already attached to an instance`);
@@ -307,20 +376,20 @@ export class Ec2Service {
     let grantId = v.grantId;
     if (v.encrypted) {
       const grantee = `${this.accountId}:${EC2_INFRASTRUCTURE_ROLE}:${instance.instanceId}`;
-      const live = grantId ? this.kms.grants.get(grantId) : undefined;
-      if (live && live.state === 'live' && live.granteePrincipal !== grantee) {
+      const live = this.liveGrant(ctx, v, requestId);
+      if (live && live.GranteePrincipal !== grantee) {
         // Moving to another instance: the previous instance's role loses access to this volume.
-        this.retireGrant(ctx, v);
+        this.retireGrant(ctx, v, live);
       }
-      if (!live || live.state !== 'live' || live.granteePrincipal !== grantee) {
+      if (!live || live.GranteePrincipal !== grantee) {
         // The seed's second call: a grant to the instance's infrastructure role, scoped to this volume's context.
-        const g = this.kms.call(onBehalfOf(ctx, 'ec2', requestId), 'CreateGrant', {
+        const g = this.kms.createGrant(onBehalfOf(ctx, 'ec2', requestId), {
           KeyId: v.kmsKeyArn!,
           GranteePrincipal: grantee,
           Operations: ['Decrypt'],
-          Constraints: { EncryptionContextSubset: { 'aws:ebs:id': v.volumeId } },
+          Constraints: { EncryptionContextSubset: ebsContext(v.volumeId) },
         });
-        grantId = g.GrantId as string;
+        grantId = g.GrantId;
       }
       this.store.updateVolume(v.volumeId, { grant_id: grantId });
       // The seed's third call: the host decrypts the data key to serve the volume.
@@ -342,31 +411,44 @@ export class Ec2Service {
   private deleteInternal(ctx: CallContext, v: Volume): void {
     this.retireGrant(ctx, v);
     this.store.updateVolume(v.volumeId, { state: 'deleted' });
-    rmSync(this.imagePath(v.volumeId), { force: true });
+    deleteImage(this.imagePath(v.volumeId));
+  }
+
+  /**
+   * The volume's grant, if it is still live: a user may have revoked it, or its key may be gone.
+   * EC2 asks KMS (ListGrants, for the caller) rather than reading KMS's store, so the question is
+   * authorized and recorded like any other.
+   */
+  private liveGrant(ctx: CallContext, v: Volume, requestId?: string): GrantListEntry | undefined {
+    if (!v.grantId || !v.kmsKeyArn) return undefined;
+    try {
+      return this.kms.listGrants(onBehalfOf(ctx, 'ec2', requestId), { KeyId: v.kmsKeyArn, GrantId: v.grantId }).Grants[0];
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+      return undefined; // a key that no longer exists has no grants
+    }
   }
 
   /** Terminate and delete retire the volume's grant (a RetireGrant record, EC2 for the caller). */
-  private retireGrant(ctx: CallContext, v: Volume): void {
-    if (!v.grantId || !v.kmsKeyArn) return;
-    const g = this.kms.grants.get(v.grantId);
-    if (g?.state === 'live') {
+  private retireGrant(ctx: CallContext, v: Volume, live = this.liveGrant(ctx, v)): void {
+    if (live) {
       try {
-        this.kms.call(onBehalfOf(ctx, 'ec2'), 'RetireGrant', { KeyId: v.kmsKeyArn, GrantId: v.grantId });
+        this.kms.retireGrant(onBehalfOf(ctx, 'ec2'), { KeyId: v.kmsKeyArn!, GrantId: live.GrantId });
       } catch (err) {
-        if (!(err instanceof AwsError)) throw err; // a key already deleted has no grants to retire
+        if (!(err instanceof AwsError)) throw err; // the failure is in the trail; the volume lets go of the grant all the same
       }
     }
     this.store.updateVolume(v.volumeId, { grant_id: null });
   }
 
   private rewrapDataKey(ctx: CallContext, blob: Buffer, fromId: string, toKey: string, toId: string): { blob: Buffer; keyArn: string } {
-    const r = this.kms.call(onBehalfOf(ctx, 'ec2'), 'ReEncrypt', {
+    const r = this.kms.reEncrypt(onBehalfOf(ctx, 'ec2'), {
       CiphertextBlob: blob,
-      SourceEncryptionContext: { 'aws:ebs:id': fromId },
+      SourceEncryptionContext: ebsContext(fromId),
       DestinationKeyId: toKey,
-      DestinationEncryptionContext: { 'aws:ebs:id': toId },
+      DestinationEncryptionContext: ebsContext(toId),
     });
-    return { blob: r.CiphertextBlob as Buffer, keyArn: r.KeyId as string };
+    return { blob: asBuffer(r.CiphertextBlob), keyArn: r.KeyId };
   }
 
   private instanceShape(i: Instance): Record<string, unknown> {
@@ -407,34 +489,21 @@ export class Ec2Service {
     if (!s) throw new InvalidSnapshotNotFound(`The snapshot '${id}' does not exist.`);
     return s;
   }
+}
 
-  private record(ctx: CallContext, eventName: string, requestParameters: unknown, responseElements: unknown, requestId?: string): void {
-    this.trail.append(buildRecord({ ...ctx, requestId }, { eventSource: 'ec2.amazonaws.com', eventName, requestParameters, responseElements }), true);
-  }
+/** The encryption context EBS binds every data key to. */
+function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
+  return { 'aws:ebs:id': volumeOrSnapshotId };
+}
+
+/** A view of the same bytes (no copy), so zeroing the Buffer zeroes the key. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function copySparse(from: string, to: string, sizeBytes?: number): void {
   if (!existsSync(from)) throw new IncorrectState(`backing image ${from} is missing`);
-  execFileSync('cp', ['--sparse=always', from, to]);
-  if (sizeBytes !== undefined) execFileSync('truncate', ['-s', String(sizeBytes), to]);
-}
-
-function runInstancesParameters(req: RunInstancesRequest, mappings: BlockDeviceMapping[], clientToken: string): Record<string, unknown> {
-  return {
-    instancesSet: { items: [{ imageId: req.ImageId, minCount: 1, maxCount: 1 }] },
-    instanceType: req.InstanceType,
-    blockDeviceMapping: {
-      items: mappings.map((m) => ({
-        deviceName: m.DeviceName,
-        ebs: { volumeSize: m.Ebs?.VolumeSize ?? 8, deleteOnTermination: m.Ebs?.DeleteOnTermination ?? m.DeviceName === '/dev/xvda', volumeType: m.Ebs?.VolumeType ?? 'gp2', ...(m.Ebs?.Encrypted ? { encrypted: true } : {}) },
-      })),
-    },
-    monitoring: { enabled: false },
-    disableApiTermination: false,
-    instanceInitiatedShutdownBehavior: 'stop',
-    clientToken,
-    ebsOptimized: false,
-  };
+  copyImage(from, to, sizeBytes);
 }
 
 function runInstancesResponse(i: Instance, accountId: string): Record<string, unknown> {

@@ -54,6 +54,11 @@ export const InvalidVolumeZoneMismatch = awsError('InvalidVolume.ZoneMismatch');
 export const KMSInternalException = awsError('KMSInternalException', 500);
 export const UnknownOperationException = awsError('UnknownOperationException');
 export const SerializationException = awsError('SerializationException');
+/** The query-protocol services' (IAM, STS, EC2) answer to an action they do not have. */
+export const InvalidAction = awsError('InvalidAction');
+/** A failure that is not the caller's: CloudTrail, IAM and STS say InternalFailure, EC2 InternalError. */
+export const InternalFailure = awsError('InternalFailure', 500);
+export const InternalError = awsError('InternalError', 500);
 
 /** ebsim's own precondition failures (no home yet, missing system tool…): not an AWS error. */
 export class UserError extends Error {

@@ -1,2 +1,3 @@
 export * from './ids.js';
 export * from './service.js';
+export * from './operations.js';

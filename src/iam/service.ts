@@ -1,334 +1,63 @@
-// IAM and STS: the account, its users and access keys, its roles and assumed-role sessions.
-// Every call is recorded in the trail (iam.amazonaws.com / sts.amazonaws.com).
+// IAM and STS as services: the directory (directory.ts) with the declared operations on the one
+// invoke path, so every call is validated and recorded (iam.amazonaws.com / sts.amazonaws.com).
+import { Invoker, Recorder } from '../api/index.js';
+import type { CallContext } from '../core/call-context.js';
 import type { Db } from '../store/database.js';
-import { immediate } from '../store/database.js';
-import { AccessDenied, EntityAlreadyExistsException, NoSuchEntityException, ValidationException, UserError } from '../errors/index.js';
 import type { Trail } from '../trail/trail.js';
-import { buildRecord } from '../trail/record.js';
-import type { CallContext, Principal } from '../core/call-context.js';
-import * as ids from './ids.js';
-import { isoSeconds } from '../core/time.js';
+import { IamDirectory, type AccessKey, type AssumedRole, type IamRole, type IamUser } from './directory.js';
+import { IAM_SERVICE, STS_SERVICE } from './operations.js';
 
-export const DEFAULT_ACCOUNT_ID = '123456789012';
-export const DEFAULT_REGION = 'us-east-1';
-export const DEFAULT_USER = 'Alice';
-/** The service role whose per-instance sessions decrypt EBS data keys (the seed's Decrypt caller). */
-export const EC2_INFRASTRUCTURE_ROLE = 'aws:ec2-infrastructure';
+export * from './directory.js';
 
-const NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
-const SESSION_PATTERN = /^[\w+=,.@-]{2,64}$/;
+export class IamService extends IamDirectory {
+  private readonly iamApi: Invoker<IamDirectory, undefined>;
+  private readonly stsApi: Invoker<IamDirectory, undefined>;
 
-export interface Account {
-  accountId: string;
-  region: string;
-}
-
-export interface AccessKey {
-  AccessKeyId: string;
-  SecretAccessKey: string;
-  UserName: string;
-  Status: 'Active';
-  CreateDate: string;
-}
-
-export interface IamUser {
-  UserName: string;
-  UserId: string;
-  Arn: string;
-  Path: '/';
-  CreateDate: string;
-}
-
-export interface IamRole {
-  RoleName: string;
-  RoleId: string;
-  Arn: string;
-  Path: '/';
-  CreateDate: string;
-}
-
-export interface SessionCredentials {
-  AccessKeyId: string;
-  SecretAccessKey: string;
-  SessionToken: string;
-  Expiration: string;
-}
-
-interface PrincipalRow {
-  arn: string;
-  account_id: string;
-  kind: 'user' | 'role';
-  name: string;
-  principal_id: string;
-  created_at: string;
-}
-
-interface KeyRow {
-  access_key_id: string;
-  secret_access_key: string;
-  principal_arn: string;
-  session_name: string | null;
-  session_token: string | null;
-  expires_at: string | null;
-  created_at: string;
-}
-
-export class IamService {
-  constructor(
-    private readonly db: Db,
-    private readonly trail: Trail,
-  ) {}
-
-  account(): Account | undefined {
-    const row = this.db.prepare('SELECT account_id, region FROM accounts LIMIT 1').get() as
-      | { account_id: string; region: string }
-      | undefined;
-    return row && { accountId: row.account_id, region: row.region };
+  constructor(db: Db, trail: Trail) {
+    super(db);
+    const recorder = new Recorder(trail);
+    this.iamApi = new Invoker({ service: IAM_SERVICE, env: this, recorder, db });
+    this.stsApi = new Invoker({ service: STS_SERVICE, env: this, recorder, db });
   }
 
-  requireAccount(): Account {
-    const a = this.account();
-    if (!a) throw new UserError('this ebsim home has no account yet: run `ebsim init` first');
-    return a;
+  /** One IAM call, validated, run and recorded. */
+  call(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {
+    return this.iamApi.invoke(ctx, operation, params);
   }
 
-  /** Creates the account on first use. Returns the account that exists afterwards. */
-  ensureAccount(accountId: string, region: string): Account {
-    if (!/^\d{12}$/.test(accountId)) throw new ValidationException(`Account ID '${accountId}' must be 12 digits.`);
-    return immediate(this.db, () => {
-      const existing = this.account();
-      if (existing) return existing;
-      this.db.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(accountId, region, isoSeconds());
-      return { accountId, region };
-    });
+  /** One STS call, validated, run and recorded. */
+  callSts(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {
+    return this.stsApi.invoke(ctx, operation, params);
   }
 
-  // ---- users -------------------------------------------------------------------------
+  // Typed calls for the domain's own callers. Without a caller (`ebsim init` setting up the
+  // account, before any principal exists) nothing is attributable, so nothing is recorded.
 
   createUser(ctx: CallContext | undefined, userName: string): IamUser {
-    return this.recorded(ctx, 'iam', 'CreateUser', { userName }, () => {
-      checkName(userName, 'userName');
-      const { accountId } = this.requireAccount();
-      const arn = ids.userArn(accountId, userName);
-      return immediate(this.db, () => {
-        if (this.findPrincipal(accountId, 'user', userName)) {
-          throw new EntityAlreadyExistsException(`User with name ${userName} already exists.`);
-        }
-        const now = isoSeconds();
-        const id = ids.newUserId();
-        this.db.prepare('INSERT INTO principals VALUES (?, ?, ?, ?, ?, ?)').run(arn, accountId, 'user', userName, id, now);
-        return { UserName: userName, UserId: id, Arn: arn, Path: '/' as const, CreateDate: now };
-      });
-    }, (u) => ({ user: { userName: u.UserName, userId: u.UserId, arn: u.Arn, path: '/', createDate: u.CreateDate } }));
-  }
-
-  listUsers(ctx: CallContext | undefined): { Users: IamUser[] } {
-    return this.recorded(ctx, 'iam', 'ListUsers', null, () => {
-      const rows = this.db.prepare("SELECT * FROM principals WHERE kind = 'user' ORDER BY name").all() as PrincipalRow[];
-      return { Users: rows.map((r) => ({ UserName: r.name, UserId: r.principal_id, Arn: r.arn, Path: '/' as const, CreateDate: r.created_at })) };
-    }, () => null, true);
+    return ctx ? (this.call(ctx, 'CreateUser', { UserName: userName }).User as IamUser) : this.addUser(userName);
   }
 
   createAccessKey(ctx: CallContext | undefined, userName: string): { AccessKey: AccessKey } {
-    return this.recorded(ctx, 'iam', 'CreateAccessKey', { userName }, () => {
-      const { accountId } = this.requireAccount();
-      return immediate(this.db, () => {
-        const user = this.findPrincipal(accountId, 'user', userName);
-        if (!user) throw new NoSuchEntityException(`The user with name ${userName} cannot be found.`);
-        const key: AccessKey = {
-          AccessKeyId: ids.newAccessKeyId(),
-          SecretAccessKey: ids.newSecretAccessKey(),
-          UserName: userName,
-          Status: 'Active',
-          CreateDate: isoSeconds(),
-        };
-        this.db
-          .prepare('INSERT INTO access_keys (access_key_id, secret_access_key, principal_arn, created_at) VALUES (?, ?, ?, ?)')
-          .run(key.AccessKeyId, key.SecretAccessKey, user.arn, key.CreateDate);
-        return { AccessKey: key };
-      });
-    }, (r) => ({ accessKey: { accessKeyId: r.AccessKey.AccessKeyId, status: 'Active', userName, createDate: r.AccessKey.CreateDate } }));
+    return ctx ? (this.call(ctx, 'CreateAccessKey', { UserName: userName }) as { AccessKey: AccessKey }) : { AccessKey: this.addAccessKey(userName) };
   }
 
-  // ---- roles and sessions ------------------------------------------------------------
+  listUsers(ctx: CallContext | undefined): { Users: IamUser[] } {
+    return ctx ? (this.call(ctx, 'ListUsers') as { Users: IamUser[] }) : { Users: this.users() };
+  }
 
   createRole(ctx: CallContext | undefined, roleName: string): { Role: IamRole } {
-    return this.recorded(ctx, 'iam', 'CreateRole', { roleName }, () => {
-      checkName(roleName, 'roleName');
-      if (roleName.startsWith('aws:')) throw new ValidationException(`Role names beginning with 'aws:' are reserved for AWS services.`);
-      const { accountId } = this.requireAccount();
-      return immediate(this.db, () => {
-        if (this.findPrincipal(accountId, 'role', roleName)) {
-          throw new EntityAlreadyExistsException(`Role with name ${roleName} already exists.`);
-        }
-        return { Role: this.insertRole(accountId, roleName) };
-      });
-    }, (r) => ({ role: { roleName: r.Role.RoleName, roleId: r.Role.RoleId, arn: r.Role.Arn, path: '/', createDate: r.Role.CreateDate } }));
+    return ctx ? (this.call(ctx, 'CreateRole', { RoleName: roleName }) as { Role: IamRole }) : { Role: this.addRole(roleName) };
   }
 
   listRoles(ctx: CallContext | undefined): { Roles: IamRole[] } {
-    return this.recorded(ctx, 'iam', 'ListRoles', null, () => {
-      const rows = this.db.prepare("SELECT * FROM principals WHERE kind = 'role' ORDER BY name").all() as PrincipalRow[];
-      return { Roles: rows.map(roleOf) };
-    }, () => null, true);
+    return ctx ? (this.call(ctx, 'ListRoles') as { Roles: IamRole[] }) : { Roles: this.roles() };
   }
 
-  /** STS AssumeRole: a session of a role, with temporary credentials stored for SigV4. */
-  assumeRole(ctx: CallContext | undefined, roleArnOrName: string, sessionName: string): { Credentials: SessionCredentials; AssumedRoleUser: { AssumedRoleId: string; Arn: string } } {
-    return this.recorded(ctx, 'sts', 'AssumeRole', { roleArn: roleArnOrName, roleSessionName: sessionName }, () => {
-      if (!SESSION_PATTERN.test(sessionName)) {
-        throw new ValidationException(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
-      }
-      // Trust policies are not modelled: a role of this account trusts its account, and nothing
-      // else (another account's role, AWS's own aws: roles, an ARN that is no role) trusts anyone.
-      const roleName = ownRoleName(roleArnOrName, this.requireAccount().accountId);
-      if (roleName === undefined || roleName.startsWith('aws:')) {
-        throw new AccessDenied(`User: ${ctx?.principal.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}`);
-      }
-      const session = this.sessionPrincipal(roleName, sessionName, ids.newSessionAccessKeyId());
-      const creds: SessionCredentials = {
-        AccessKeyId: session.accessKeyId,
-        SecretAccessKey: ids.newSecretAccessKey(),
-        SessionToken: ids.newSessionToken(),
-        Expiration: isoSeconds(new Date(Date.now() + 3600_000)),
-      };
-      immediate(this.db, () =>
-        this.db
-          .prepare('INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(creds.AccessKeyId, creds.SecretAccessKey, session.sessionIssuer!.arn, sessionName, creds.SessionToken, creds.Expiration, 'Active', session.sessionCreationDate),
-      );
-      return { Credentials: creds, AssumedRoleUser: { AssumedRoleId: session.principalId, Arn: session.arn } };
-    }, (r) => ({ credentials: { accessKeyId: r.Credentials.AccessKeyId, expiration: r.Credentials.Expiration }, assumedRoleUser: { assumedRoleId: r.AssumedRoleUser.AssumedRoleId, arn: r.AssumedRoleUser.Arn } }));
+  assumeRole(ctx: CallContext | undefined, roleArnOrName: string, sessionName: string): AssumedRole {
+    return ctx ? (this.callSts(ctx, 'AssumeRole', { RoleArn: roleArnOrName, RoleSessionName: sessionName }) as unknown as AssumedRole) : this.startSession(undefined, roleArnOrName, sessionName);
   }
 
-  // ---- resolving principals ----------------------------------------------------------
-
-  /** The principal behind `--as`: an IAM user name, or role/ROLE[/SESSION]. */
-  resolveAs(spec: string): Principal {
-    const { accountId } = this.requireAccount();
-    if (spec.startsWith('role/')) {
-      const [, role, session] = spec.split('/');
-      if (!role) throw new UserError(`--as ${spec}: expected role/ROLE[/SESSION]`);
-      return this.sessionPrincipal(role, session || 'ebsim-cli', '');
-    }
-    const user = this.findPrincipal(accountId, 'user', spec);
-    if (!user) throw new NoSuchEntityException(`The user with name ${spec} cannot be found.`);
-    const key = this.db
-      .prepare('SELECT * FROM access_keys WHERE principal_arn = ? AND session_name IS NULL ORDER BY created_at LIMIT 1')
-      .get(user.arn) as KeyRow | undefined;
-    return userPrincipal(user, key?.access_key_id ?? '', key?.created_at ?? user.created_at);
-  }
-
-  /** For SigV4: the principal and secret behind an access key id, or undefined if unknown or expired. */
-  lookupAccessKey(accessKeyId: string): { principal: Principal; secret: string; sessionToken?: string } | undefined {
-    const key = this.db.prepare("SELECT * FROM access_keys WHERE access_key_id = ? AND status = 'Active'").get(accessKeyId) as KeyRow | undefined;
-    if (!key) return undefined;
-    if (key.expires_at && new Date(key.expires_at) < new Date()) return undefined;
-    const owner = this.db.prepare('SELECT * FROM principals WHERE arn = ?').get(key.principal_arn) as PrincipalRow | undefined;
-    if (!owner) return undefined;
-    const principal =
-      owner.kind === 'user'
-        ? userPrincipal(owner, key.access_key_id, key.created_at)
-        : { ...this.sessionPrincipal(owner.name, key.session_name!, key.access_key_id), sessionCreationDate: key.created_at };
-    return { principal, secret: key.secret_access_key, sessionToken: key.session_token ?? undefined };
-  }
-
-  /**
-   * An assumed-role session. The EC2 infrastructure role is AWS's own: its principal IDs are
-   * formed as in the seed ("ACCOUNT:aws:ec2-infrastructure:i-…"), and it needs no IAM role row.
-   */
-  sessionPrincipal(roleArnOrName: string, sessionName: string, accessKeyId: string): Principal {
-    const { accountId } = this.requireAccount();
-    const roleName = ownRoleName(roleArnOrName, accountId);
-    if (roleName === undefined) throw new NoSuchEntityException(`The role with name ${roleArnOrName} cannot be found.`);
-    const arn = ids.roleArn(accountId, roleName);
-    let rolePrincipalId: string;
-    if (roleName === EC2_INFRASTRUCTURE_ROLE) {
-      rolePrincipalId = `${accountId}:${EC2_INFRASTRUCTURE_ROLE}`;
-    } else {
-      const role = this.findPrincipal(accountId, 'role', roleName);
-      if (!role) throw new NoSuchEntityException(`The role with name ${roleName} cannot be found.`);
-      rolePrincipalId = role.principal_id;
-    }
-    return {
-      type: 'AssumedRole',
-      arn: ids.assumedRoleArn(accountId, roleName, sessionName),
-      principalId: `${rolePrincipalId}:${sessionName}`,
-      accountId,
-      accessKeyId,
-      name: sessionName,
-      sessionCreationDate: isoSeconds(),
-      sessionIssuer: { type: 'Role', principalId: rolePrincipalId, arn, accountId, userName: roleName },
-    };
-  }
-
-  private findPrincipal(accountId: string, kind: 'user' | 'role', name: string): PrincipalRow | undefined {
-    return this.db.prepare('SELECT * FROM principals WHERE account_id = ? AND kind = ? AND name = ?').get(accountId, kind, name) as
-      | PrincipalRow
-      | undefined;
-  }
-
-  private insertRole(accountId: string, roleName: string): IamRole {
-    const now = isoSeconds();
-    const role = { RoleName: roleName, RoleId: ids.newRoleId(), Arn: ids.roleArn(accountId, roleName), Path: '/' as const, CreateDate: now };
-    this.db.prepare('INSERT INTO principals VALUES (?, ?, ?, ?, ?, ?)').run(role.Arn, accountId, 'role', roleName, role.RoleId, now);
-    return role;
-  }
-
-  /** Runs an IAM/STS operation and records it, allowed or denied. */
-  private recorded<T>(
-    ctx: CallContext | undefined,
-    service: 'iam' | 'sts',
-    eventName: string,
-    requestParameters: unknown,
-    run: () => T,
-    response: (r: T) => unknown,
-    readOnly = false,
-  ): T {
-    // Calls made by `ebsim init` before any principal exists are not attributable; they are not recorded.
-    if (!ctx) return run();
-    const call = { eventSource: `${service}.amazonaws.com`, eventName, requestParameters, readOnly };
-    try {
-      const result = run();
-      this.trail.append(buildRecord(ctx, { ...call, responseElements: response(result) }), !readOnly);
-      return result;
-    } catch (err) {
-      const e = err as { code?: string; message: string };
-      this.trail.append(buildRecord(ctx, { ...call, responseElements: null, error: { code: e.code ?? 'InternalFailure', message: e.message } }), true);
-      throw err;
-    }
+  getCallerIdentity(ctx: CallContext): { UserId: string; Account: string; Arn: string } {
+    return this.callSts(ctx, 'GetCallerIdentity') as { UserId: string; Account: string; Arn: string };
   }
 }
-
-/**
- * The role name behind a name or an IAM role ARN, if it is a role of this account; undefined for
- * an ARN of another account, partition or service, or one that names no role.
- */
-function ownRoleName(roleArnOrName: string, accountId: string): string | undefined {
-  if (!roleArnOrName.startsWith('arn:')) return roleArnOrName;
-  const m = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(roleArnOrName);
-  return m && m[1] === accountId ? m[2] : undefined;
-}
-
-function checkName(name: string, field: string): void {
-  if (!NAME_PATTERN.test(name)) {
-    throw new ValidationException(`1 validation error detected: Value '${name}' at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`);
-  }
-}
-
-function roleOf(r: PrincipalRow): IamRole {
-  return { RoleName: r.name, RoleId: r.principal_id, Arn: r.arn, Path: '/', CreateDate: r.created_at };
-}
-
-function userPrincipal(user: PrincipalRow, accessKeyId: string, since: string): Principal {
-  return {
-    type: 'IAMUser',
-    arn: user.arn,
-    principalId: user.principal_id,
-    accountId: user.account_id,
-    accessKeyId,
-    name: user.name,
-    sessionCreationDate: since,
-  };
-}
-

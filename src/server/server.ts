@@ -89,7 +89,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const action = new URLSearchParams(Buffer.from(body).toString('utf8')).get('Action') ?? '?';
         try {
           const principal = auth.authenticate(parts, 'sts');
-          return { status: 200, contentType: STS_CONTENT_TYPE, body: handleSts(principal, body, requestId), label: `sts.${action}`, principal };
+          const ctx: CallContext = { principal, region, sourceIPAddress: sourceIp(req.socket), userAgent: header(req, 'user-agent'), requestId };
+          return { status: 200, contentType: STS_CONTENT_TYPE, body: handleSts(app, ctx, body, requestId), label: `sts.${action}`, principal };
         } catch (err) {
           const e = stsError(err, requestId);
           return { status: e.status, contentType: STS_CONTENT_TYPE, body: e.body, label: `sts.${action}`, code: e.code };

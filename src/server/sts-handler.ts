@@ -1,6 +1,8 @@
 // STS over the query protocol (form-encoded `Action=…`, XML answers): GetCallerIdentity only,
-// which is how tools check which credentials they are using.
-import type { Principal } from '../core/call-context.js';
+// which is how tools check which credentials they are using. The call goes through STS's one
+// invoke path, so it is recorded like the same call from the CLI.
+import type { Ebsim } from '../app/ebsim.js';
+import type { CallContext } from '../core/call-context.js';
 import { AwsError } from '../errors/index.js';
 import { WireError } from './errors.js';
 
@@ -11,15 +13,16 @@ export function isQueryRequest(contentType: string | undefined): boolean {
   return (contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
 }
 
-export function handleSts(principal: Principal, body: Uint8Array, requestId: string): string {
+export function handleSts(app: Ebsim, ctx: CallContext, body: Uint8Array, requestId: string): string {
   const form = new URLSearchParams(Buffer.from(body).toString('utf8'));
   const action = form.get('Action') ?? '';
   if (action !== 'GetCallerIdentity') {
     throw new WireError('InvalidAction', `Could not find operation ${action} for version ${form.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
   }
+  const identity = app.iam.getCallerIdentity(ctx);
   return (
     `<GetCallerIdentityResponse xmlns="${NS}">\n  <GetCallerIdentityResult>\n` +
-    `    <Arn>${xml(principal.arn)}</Arn>\n    <UserId>${xml(principal.principalId)}</UserId>\n    <Account>${xml(principal.accountId)}</Account>\n` +
+    `    <Arn>${xml(identity.Arn)}</Arn>\n    <UserId>${xml(identity.UserId)}</UserId>\n    <Account>${xml(identity.Account)}</Account>\n` +
     `  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n`
   );
 }

@@ -1,54 +1,14 @@
+// `ebsim trail …`: CloudTrail's API (derived from its declarations) and the trail's own views.
 import type { Argv } from 'yargs';
 import { writeFileSync } from 'node:fs';
-import { lookupEvents, allRecords, exportTrail, buildDiagram, toMermaid, toSvg, toHtml, LOOKUP_ATTRIBUTE_KEYS, type LookupAttribute } from '../../trail/index.js';
-import { UserError } from '../../errors/index.js';
+import { allRecords, exportTrail, buildDiagram, toMermaid, toSvg, toHtml } from '../../trail/index.js';
+import { CLOUDTRAIL_OPERATIONS } from '../../cloudtrail/index.js';
+import { declaredCommands } from '../declared-commands.js';
 import type { Runtime } from '../runtime.js';
-
-function parseAttribute(text: string): LookupAttribute {
-  const m = /^AttributeKey=([^,]+),AttributeValue=(.*)$/.exec(text);
-  if (m) return { AttributeKey: m[1] as LookupAttribute['AttributeKey'], AttributeValue: m[2]! };
-  try {
-    const j = JSON.parse(text) as LookupAttribute | LookupAttribute[];
-    return Array.isArray(j) ? j[0]! : j;
-  } catch {
-    throw new UserError(`--lookup-attributes: expected AttributeKey=KEY,AttributeValue=VALUE (keys: ${LOOKUP_ATTRIBUTE_KEYS.join(', ')})`);
-  }
-}
-
-function parseTime(flag: string, v: string | undefined): Date | undefined {
-  if (v === undefined) return undefined;
-  const d = /^\d+(\.\d+)?$/.test(v) ? new Date(Number(v) * 1000) : new Date(v);
-  if (Number.isNaN(d.getTime())) throw new UserError(`--${flag}: not a time: ${v}`);
-  return d;
-}
 
 export function trailCommand(y: Argv, rt: () => Runtime) {
   return y.command('trail', 'The CloudTrail trail of every call', (c) =>
-    c
-      .command(
-        'lookup-events',
-        'Look up events, newest first (the shape of `aws cloudtrail lookup-events`)',
-        (o) =>
-          o
-            .option('lookup-attributes', { type: 'array', string: true, describe: 'AttributeKey=EventName,AttributeValue=Decrypt' })
-            .option('start-time', { type: 'string' })
-            .option('end-time', { type: 'string' })
-            .option('max-results', { type: 'number' })
-            .option('next-token', { type: 'string' }),
-        (a) => {
-          const r = rt();
-          const app = r.open();
-          r.print(
-            lookupEvents(app.db, {
-              LookupAttributes: (a['lookup-attributes'] ?? []).map(String).map(parseAttribute),
-              StartTime: parseTime('start-time', a['start-time']),
-              EndTime: parseTime('end-time', a['end-time']),
-              MaxResults: a['max-results'],
-              NextToken: a['next-token'],
-            }),
-          );
-        },
-      )
+    declaredCommands(c, CLOUDTRAIL_OPERATIONS, rt, (r, operation, params) => r.open().cloudtrail().call(r.caller(), operation, params))
       .command('records', 'Print every record as {"Records": [...]}, oldest first, as in a CloudTrail log file', (o) => o, () => {
         const r = rt();
         r.io.out(JSON.stringify({ Records: allRecords(r.open().db) }, null, 2));

@@ -1,0 +1,97 @@
+// Commands derived from a service's declared operations: one subcommand per operation with the
+// AWS CLI's kebab-case name, one flag per input member (its kind gives the flag's type and
+// parsing, its doc the help), so the CLI cannot drift from the domain.
+import type { Argv } from 'yargs';
+import type { Member, Members } from '../api/index.js';
+import { UsageError } from '../errors/index.js';
+import { kebab, parseBlob, parseMap, parseStructure, readParamFile } from './input.js';
+import type { Runtime } from './runtime.js';
+
+export interface DeclaredOperation {
+  name: string;
+  description: string;
+  input: Members;
+}
+
+/**
+ * Adds a subcommand per operation to `c`. `invoke` makes the call (through the service's one
+ * invoke path) and returns what is printed. Required members are required flags, as the AWS CLI
+ * checks them before sending anything.
+ */
+export function declaredCommands(
+  c: Argv,
+  operations: readonly DeclaredOperation[],
+  rt: () => Runtime,
+  invoke: (r: Runtime, operation: string, params: Record<string, unknown>) => unknown,
+): Argv {
+  for (const op of operations) {
+    const members = Object.entries(op.input);
+    c.command(
+      kebab(op.name),
+      op.description,
+      (o) => {
+        for (const [name, m] of members) o.option(kebab(name), { type: flagType(m), describe: m.doc ?? describeKind(m), ...(m.required ? { demandOption: true } : {}) });
+        return o;
+      },
+      (a) => {
+        const r = rt();
+        const params: Record<string, unknown> = {};
+        for (const [name, m] of members) {
+          const flag = kebab(name);
+          const v = (a as Record<string, unknown>)[flag];
+          if (v !== undefined) params[name] = convert(m, flag, v);
+        }
+        r.print(invoke(r, op.name, params));
+      },
+    );
+  }
+  return c;
+}
+
+function flagType(m: Member): 'string' | 'number' | 'boolean' | 'array' {
+  switch (m.kind) {
+    case 'integer': return 'number';
+    case 'boolean': return 'boolean';
+    case 'list': return 'array';
+    default: return 'string';
+  }
+}
+
+function describeKind(m: Member): string {
+  switch (m.kind) {
+    case 'blob': return 'base64, or fileb://PATH for raw bytes';
+    case 'map': return 'k=v,k2=v2 or JSON';
+    case 'structure': return 'JSON';
+    case 'list': return m.member.kind === 'structure' ? 'a JSON list (or file://PATH), or items Key=Value,Key2=Value2' : 'space- or comma-separated values';
+    case 'string': return m.enum ? m.enum.join(' | ') : '';
+    default: return '';
+  }
+}
+
+function convert(m: Member, flag: string, v: unknown): unknown {
+  switch (m.kind) {
+    case 'blob': return parseBlob(flag, String(v));
+    case 'map': return parseMap(flag, String(v));
+    case 'structure': return parseStructure(flag, String(v));
+    case 'list':
+      if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String));
+      return (v as unknown[]).flatMap((x) => String(x).split(',')).filter(Boolean);
+    default: return v;
+  }
+}
+
+/** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or Key=Value,Key2=Value2 shorthand. */
+function parseStructureList(flag: string, items: string[]): unknown[] {
+  const first = items[0] ?? '';
+  if (items.length === 1 && (first.trim().startsWith('[') || first.startsWith('file://'))) {
+    const text = first.startsWith('file://') ? readParamFile(flag, first, first.slice('file://'.length), 1 << 20).toString('utf8') : first;
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (Array.isArray(v)) return v;
+    } catch {
+      // reported below
+    }
+    throw new UsageError(`Expected a JSON list for --${flag}, got: ${text.slice(0, 200)}`);
+  }
+  return items.map((item) => (item.trim().startsWith('{') ? parseStructure(flag, item) : parseMap(flag, item)));
+}

@@ -1,0 +1,95 @@
+// A refused EC2 call is recorded once, as AWS records it: errorCode "Client.CODE", the message,
+// the request in EC2's shape, and no responseElements. Through the CLI and in-process alike.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { main } from '../../src/cli/main.js';
+import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
+import { allRecords, type TrailRecord } from '../../src/trail/index.js';
+
+let h: TestHome;
+beforeAll(() => {
+  h = makeHome('ebsim-ec2-failed-');
+});
+afterAll(() => h.cleanup());
+
+function recordsDuring(fn: () => unknown): TrailRecord[] {
+  h.app.trail.flush();
+  const before = allRecords(h.app.db).length;
+  fn();
+  h.app.trail.flush();
+  return allRecords(h.app.db).slice(before);
+}
+
+async function ebsim(...args: string[]) {
+  const err: string[] = [];
+  const code = await main([...args, '--home', h.dir], { out: () => {}, err: (t) => err.push(t) });
+  return { code, stderr: err.join('\n') };
+}
+
+describe('failed EC2 calls in the trail', () => {
+  it('AttachVolume of a volume that does not exist: one record with Client.InvalidVolume.NotFound', () => {
+    const alice = h.app.as();
+    const inst = ((h.app.ec2().runInstances(alice, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!).InstanceId;
+    const recs = recordsDuring(() => {
+      expect(errorCode(() => h.app.ec2().attachVolume(alice, { VolumeId: 'vol-00000000000000000', InstanceId: inst, Device: '/dev/sdf' }))).toBe('InvalidVolume.NotFound');
+    });
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({
+      eventSource: 'ec2.amazonaws.com',
+      eventName: 'AttachVolume',
+      errorCode: 'Client.InvalidVolume.NotFound',
+      errorMessage: "The volume 'vol-00000000000000000' does not exist.",
+      requestParameters: { volumeId: 'vol-00000000000000000', instanceId: inst, device: '/dev/sdf' },
+      responseElements: null,
+      userIdentity: { userName: 'Alice' },
+    });
+  });
+
+  it('AttachVolume with a device name EC2 refuses: Client.InvalidParameterValue, and no KMS call is made', () => {
+    const alice = h.app.as();
+    const ec2 = h.app.ec2();
+    const vol = ec2.createVolume(alice, { Size: 1, Encrypted: true }) as { VolumeId: string };
+    const inst = ((ec2.runInstances(alice, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!).InstanceId;
+    const recs = recordsDuring(() => {
+      expect(errorCode(() => ec2.attachVolume(alice, { VolumeId: vol.VolumeId, InstanceId: inst, Device: '/dev/nope' }))).toBe('InvalidParameterValue');
+    });
+    expect(recs.map((r) => [r.eventName, r.errorCode])).toEqual([['AttachVolume', 'Client.InvalidParameterValue']]);
+    expect(recs[0]!.errorMessage).toContain('/dev/nope is not a valid EBS device name');
+  });
+
+  it('RunInstances with an invalid image ID: one record, the request as EC2 logs it', () => {
+    const recs = recordsDuring(() => {
+      expect(errorCode(() => h.app.ec2().runInstances(h.app.as(), { ImageId: 'not-an-ami', InstanceType: 't3.micro' }))).toBe('InvalidParameterValue');
+    });
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({
+      eventName: 'RunInstances',
+      errorCode: 'Client.InvalidParameterValue',
+      requestParameters: { instancesSet: { items: [{ imageId: 'not-an-ami', minCount: 1, maxCount: 1 }] }, instanceType: 't3.micro' },
+      responseElements: null,
+    });
+  });
+
+  it('from the CLI: the AWS CLI\'s error line, and one record', async () => {
+    h.app.trail.flush();
+    const before = allRecords(h.app.db).filter((r) => r.eventName === 'DescribeVolumes').length;
+    const r = await ebsim('ec2', 'describe-volumes', '--volume-ids', 'vol-0000000000000000f');
+    expect(r.code).toBe(254);
+    expect(r.stderr).toContain('An error occurred (InvalidVolume.NotFound) when calling the DescribeVolumes operation');
+    h.app.trail.flush();
+    const recs = allRecords(h.app.db).filter((x) => x.eventName === 'DescribeVolumes').slice(before);
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ errorCode: 'Client.InvalidVolume.NotFound', requestParameters: { volumeSet: { items: [{ volumeId: 'vol-0000000000000000f' }] } } });
+  });
+
+  it('a successful launch still leaves RunInstances first, then the calls it caused, sharing its request ID', () => {
+    const recs = recordsDuring(() =>
+      h.app.ec2().runInstances(h.app.as(), { ImageId: 'ami-0123abcd', InstanceType: 't3.micro', BlockDeviceMappings: [{ DeviceName: '/dev/sdb', Ebs: { VolumeSize: 1, Encrypted: true } }] }),
+    );
+    expect(recs.map((r) => r.eventName)).toEqual(['RunInstances', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'Decrypt']);
+    expect(recs[2]!.requestID).toBe(recs[0]!.requestID);
+    // The RunInstances record has the seed's top-level fields, no more (no readOnly, no resources).
+    const seed = (JSON.parse(readFileSync(new URL('../fixtures/seed-ec2-example-two.json', import.meta.url), 'utf8')) as { Records: TrailRecord[] }).Records;
+    expect(Object.keys(recs[0]!).sort()).toEqual(Object.keys(seed.find((r) => r.eventName === 'RunInstances')!).sort());
+  });
+});
