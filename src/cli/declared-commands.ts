@@ -16,21 +16,25 @@ export interface DeclaredOperation {
 /**
  * Adds a subcommand per operation to `c`. `invoke` makes the call (through the service's one
  * invoke path) and returns what is printed. Required members are required flags, as the AWS CLI
- * checks them before sending anything.
+ * checks them before sending anything, unless `requiredFlags` is false: KMS requires some members
+ * the model leaves optional (the AWS CLI sends the call and the service refuses it), so its
+ * missing members are the service's ValidationException.
  */
 export function declaredCommands(
   c: Argv,
   operations: readonly DeclaredOperation[],
   rt: () => Runtime,
   invoke: (r: Runtime, operation: string, params: Record<string, unknown>) => unknown,
+  opts: { requiredFlags?: boolean } = {},
 ): Argv {
+  const demand = opts.requiredFlags ?? true;
   for (const op of operations) {
     const members = Object.entries(op.input);
     c.command(
       kebab(op.name),
       op.description,
       (o) => {
-        for (const [name, m] of members) o.option(kebab(name), { type: flagType(m), describe: m.doc ?? describeKind(m), ...(m.required ? { demandOption: true } : {}) });
+        for (const [name, m] of members) o.option(kebab(name), { type: flagType(m), describe: m.doc ?? describeKind(m), ...(demand && m.required ? { demandOption: true } : {}) });
         return o;
       },
       (a) => {
