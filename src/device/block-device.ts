@@ -136,7 +136,7 @@ export class BlockDevice {
       const s1 = Math.ceil(end / SECTOR_SIZE);
       const release = await this.lock.acquire(s0, s1, false);
       try {
-        if (offset === s0 * SECTOR_SIZE && end === s1 * SECTOR_SIZE) {
+        if (offset === s0 * SECTOR_SIZE && end === s1 * SECTOR_SIZE && s1 - s0 <= this.store.maxRequestSectors) {
           // Aligned: one store request (up to 1 MiB from FUSE) straight into the caller's
           // buffer; a small one in the page cache may be served at once.
           const whole = out.subarray(0, end - offset);

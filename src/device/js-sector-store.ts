@@ -31,6 +31,11 @@ const ZERO_SECTOR = Buffer.alloc(SECTOR_SIZE);
 export class JsSectorStore extends ImageFileStore {
   readonly description: string;
   readonly encrypted: boolean;
+  /**
+   * 128 KiB: the cipher runs on the JS thread, so a 1 MiB FUSE read is decrypted in pieces, and
+   * other requests' completions get the thread between them.
+   */
+  readonly maxRequestSectors = (128 * 1024) / SECTOR_SIZE;
   private readonly codec: SectorCodec | null;
   private readonly pread: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;
   private readonly pwrite: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;

@@ -38,6 +38,8 @@ function addonFor(key: Uint8Array | null): Addon | null {
 export class NativeSectorStore extends ImageFileStore {
   readonly description: string;
   readonly encrypted: boolean;
+  /** Any size: a request is one job on the pool, and the JS thread sees one completion. */
+  readonly maxRequestSectors = Number.MAX_SAFE_INTEGER;
   private readonly addon: Addon;
   private readonly sched: Uint8Array | null;
   private readonly rounds: number;

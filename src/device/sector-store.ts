@@ -21,6 +21,8 @@ export interface SectorStore {
   readonly encrypted: boolean;
   /** The store's size in sectors of SECTOR_SIZE bytes. */
   readonly sectors: number;
+  /** The most sectors a caller should ask for in one request; BlockDevice splits larger reads. */
+  readonly maxRequestSectors: number;
   /**
    * Reads `count` sectors from `firstSector` as plaintext into the first count * SECTOR_SIZE
    * bytes of `into`; resolves to the number of never-written sectors among them (read as zeros).
@@ -49,6 +51,7 @@ export interface SectorStore {
 export abstract class ImageFileStore implements SectorStore {
   abstract readonly description: string;
   abstract readonly encrypted: boolean;
+  abstract readonly maxRequestSectors: number;
   protected fd: number;
   private closing: Promise<void> | undefined;
 

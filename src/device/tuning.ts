@@ -2,6 +2,8 @@
 // runs with one setting of each (the daemon inherits the CLI's environment, plus what the CLI
 // sets for it). Defaults are the fastest measured settings; the knobs exist for comparisons
 // (bench/device) and for hosts where a default does not fit. BlockDevice.open takes overrides.
+// Read elsewhere: EBSIM_XTS_ENGINE by src/xts (the cipher engine), and EBSIM_FUSE_MAX_WORKERS and
+// EBSIM_FUSE_LIBFUSE_LOOP by the FUSE preload itself (native/src/ebsim_fuse_loop.c).
 import * as os from 'node:os';
 
 export interface DeviceTuning {
