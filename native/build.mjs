@@ -1,4 +1,5 @@
-// Builds the optional native XTS engine (native/build/Release/ebsim_xts.node) with node-gyp.
+// Builds the optional addon native/build/Release/ebsim_xts.node with node-gyp: the native XTS
+// engine (src/ebsim_xts.c) and the block device's native sector I/O (src/ebsim_sector_io.c).
 // Run by `npm install` through `prepare`. Never fails the install: without the addon ebsim
 // falls back to the node:crypto engine and says why (ebsim doctor).
 import { spawnSync } from 'node:child_process';

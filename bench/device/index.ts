@@ -11,6 +11,7 @@ import { daemonReadPages, daemonThreadpoolSize, fuseInitPreload } from '../../sr
 import { run as runCommand, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
+import { tuning } from '../../src/device/tuning.js';
 
 const MiB = 1 << 20;
 const PASS_JS = 'ebsim pass-through (js)';
@@ -106,12 +107,12 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const samples = new Map<string, Record<string, number[]>>();
   const notes: string[] = [
     `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; per job, the three ebsim targets back to back in an order that rotates each round, then the references; \`sync\` before every job so that one target's write-back does not land in another's measurement; ${plan.rounds} rounds (EBSIM_BENCH_ROUNDS), the references in ${plan.referenceRounds}; each figure is the median of its rounds, and the paired ratio is the median of per-round ratios`,
-    'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher, served two ways: synchronous pread/pwrite on the JS thread (js), and the encrypted path\'s threaded I/O through a shared mapping with the cipher left out (native); the ceiling is the better of the two, job by job',
+    'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher, served two ways: synchronous pread/pwrite on the JS thread (js), and the encrypted path\'s native sector store (threaded I/O through a shared mapping) with the cipher left out (native); the ceiling is the better of the two, job by job',
     fuseInitPreload()
       ? 'ebsim daemons run with ebsim_fuse_init.so (FUSE_ASYNC_DIO: the loop device\'s O_DIRECT requests reach the daemon concurrently)'
       : 'ebsim_fuse_init.so not built or EBSIM_FUSE_ASYNC_DIO=0: the loop device\'s O_DIRECT requests reach the daemon one at a time',
-    ['js', 'sync', 'async'].includes(process.env.EBSIM_DEVICE_IO ?? '')
-      ? `EBSIM_DEVICE_IO=${process.env.EBSIM_DEVICE_IO}: the encrypted daemon decrypts and encrypts on its JS thread (JS data path)`
+    tuning.forceJsIO
+      ? `EBSIM_DEVICE_IO=${process.env.EBSIM_DEVICE_IO}: the encrypted daemon decrypts and encrypts on its JS thread (JS sector store)`
       : `encrypted daemon: whole-sector decrypt / encrypt in native code on libuv's pool (UV_THREADPOOL_SIZE=${daemonThreadpoolSize()}) if the native XTS engine is built, straight from / into a shared mapping of the image unless EBSIM_DEVICE_MMAP=0`,
     `FUSE reads of up to ${daemonReadPages() * 4} KiB (FUSE_MAX_PAGES via the same preload; EBSIM_FUSE_MAX_PAGES=32 for 128 KiB)`,
   ];

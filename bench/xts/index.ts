@@ -1,6 +1,6 @@
 // XTS sector cipher benchmark: every available engine x sector size x batch, in place, against
 // references measured in the same run: `openssl speed -evp aes-256-xts` (16 KiB), node:crypto
-// with a new aes-256-xts cipher per sector (the pre-issue-3 placeholder), noble's AES-256-CTR.
+// with a new aes-256-xts cipher per sector (the naive use of node:crypto), noble's AES-256-CTR.
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { ctr } from '@noble/ciphers/aes.js';
@@ -11,7 +11,7 @@ import { nativeFeatures, setNativeWide } from '../../src/xts/native.js';
 const SECTOR_SIZES: SectorSize[] = [512, 4096];
 const AESNI_ONLY = ' (aesni only)';
 const BATCHES = [1, 32]; // one sector; 32 sectors (128 KiB at 4096 = the largest FUSE request)
-// The issue's targets, as ratios to each engine's reference.
+// The targets, as ratios to each engine's reference.
 const TARGET: Record<EngineName, { ref: string; ratio: number }> = {
   native: { ref: 'openssl speed aes-256-xts 16 KiB', ratio: 0.8 },
   node: { ref: 'node:crypto aes-256-xts per sector', ratio: 1.5 },
@@ -139,7 +139,7 @@ function run(ctx: BenchContext): Promise<BenchResult> {
           'ref MB/s': ref,
           ratio,
           target: `>=${TARGET[name].ratio}x`,
-          // The issue states its targets for 4 KiB sectors in 128 KiB batches; others are informative.
+          // The targets are for 4 KiB sectors in 128 KiB batches (the device's case); others are informative.
           met: ratio === null ? null : sectorSize === 4096 && batch === 32 && !v.label.endsWith(AESNI_ONLY) ? (ratio >= TARGET[name].ratio ? 'yes' : 'NO') : '(info)',
         });
       }

@@ -5,8 +5,8 @@
  * Why: the loop device opens RUN/VOL.fuse/disk with O_DIRECT. Without FUSE_ASYNC_DIO the kernel
  * serves each O_DIRECT request synchronously, one 128 KiB FUSE request after the other, in the
  * loop device's single worker thread: one request in flight, whatever the queue depth above it.
- * With it, the chunks of every request go to the daemon at once (up to max_background), which
- * measured 2-2.5x faster on every workload. libfuse 2.9 (what fuse-native links) predates the
+ * With it, the chunks of every request go to the daemon at once (up to max_background), so the
+ * queue depth above reaches the daemon's threads. libfuse 2.9 (what fuse-native links) predates the
  * flag and never sets it, and fuse-native offers no hook into the INIT reply.
  *
  * What it does: it wraps writev(2). On the one call that writes a successful FUSE_INIT reply to a

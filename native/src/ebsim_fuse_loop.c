@@ -6,9 +6,9 @@
  * more than ten are, so bursty I/O (the loop device's queue filling and draining) starts and ends
  * threads all the time. fuse-native gives every new worker thread its own libuv async handle and
  * never closes it (its thread-locals key has no destructor), and each wake-up of the JS thread
- * walks every async handle ever made (libuv's uv__async_io). The daemon measured it: after some
- * minutes of mixed I/O, uv__async_io took ~39% of its CPU and sequential throughput had halved,
- * and only a new mount brought it back. Workers that never end make a bounded number of handles.
+ * walks every async handle ever made (libuv's uv__async_io): the cost of every request grows with
+ * the age of the mount, until the daemon spends its time walking handles. Workers that never end
+ * make a bounded number of handles.
  *
  * What it does: it defines fuse_loop_mt(), which fuse-native calls (through the PLT, so this
  * definition wins), and runs the same loop as libfuse's own: receive a request, process it, and

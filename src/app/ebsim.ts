@@ -9,6 +9,7 @@ import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
 import { kmsClient } from '../kms/client.js';
 import { Ec2Service } from '../ec2/service.js';
+import { InstanceHost, kmsDecrypter } from '../host/index.js';
 import { CloudTrailService } from '../cloudtrail/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
@@ -22,6 +23,8 @@ export interface Ebsim {
   kms(): KmsService;
   /** The EC2/EBS control plane of the home's account and region. */
   ec2(): Ec2Service;
+  /** The instances' host: data keys, mounts and in-process access. Its mount table needs no database. */
+  host(): InstanceHost;
   /** CloudTrail's API (LookupEvents) over the home's trail. */
   cloudtrail(): CloudTrailService;
   /** A direct call context for `--as` (user name or role/ROLE[/SESSION]). */
@@ -43,6 +46,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
   const open = (): Core => (core ??= openCore(paths));
   let kms: KmsService | undefined;
   let ec2: Ec2Service | undefined;
+  let host: InstanceHost | undefined;
   let cloudtrail: CloudTrailService | undefined;
   const app: Ebsim = {
     paths,
@@ -71,6 +75,10 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       }
       return ec2;
     },
+    host() {
+      host ??= new InstanceHost(paths.run, () => ({ ec2: app.ec2(), iam: open().iam, keys: kmsDecrypter(app.kms()) }));
+      return host;
+    },
     cloudtrail() {
       if (!cloudtrail) {
         const c = open();
@@ -87,7 +95,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!core) return;
       const { trail, db } = core;
       core = undefined;
-      kms = ec2 = cloudtrail = undefined;
+      kms = ec2 = host = cloudtrail = undefined;
       try {
         trail.close();
       } finally {

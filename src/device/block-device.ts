@@ -1,32 +1,22 @@
-// A fixed-size block device over a sparse backing image, encrypted per 4096-byte sector with the
-// sector cipher of src/xts (AES-256-XTS, tweak = sector number).
-//
-// Never-written sectors read as zeros, as on EBS: the image is created sparse at full size, so an
-// unwritten sector is a hole that reads back as 4096 zero bytes of "ciphertext". Such a sector is
-// returned as zeros without decrypting it. A real ciphertext sector is all-zero with probability
-// 2^-32768, so the rule cannot misfire on written data.
-//
-// Any offset and length work: partial sectors at either end are read-modify-written as whole
-// sectors. Requests lock their sector range (shared for reads, exclusive for writes, FIFO), so
-// concurrent requests never tear a sector.
+// A fixed-size block device over a sector store (sector-store.ts): any offset and length work,
+// partial sectors at either end are read-modify-written as whole sectors, and requests lock
+// their sector range (shared for reads, exclusive for writes, FIFO), so concurrent requests
+// never tear a sector. The store keeps the sectors: encrypted per 4096-byte sector with the
+// sector cipher of src/xts (AES-256-XTS, tweak = sector number) in a sparse backing image.
 import * as fs from 'node:fs';
-import { createSectorCipher } from '../xts/index.js';
 import { BufferPool } from './buffer-pool.js';
 import { DeviceClosedError, InvalidRequestError, NoSpaceError } from './errors.js';
-import { fdatasync, preadFull, preadFullSync, pwriteFull, pwriteFullSync } from './io.js';
-import { NativeSectorIO } from './native-io.js';
+import { cipherCodec, JsSectorStore, type SectorCodec } from './js-sector-store.js';
+import { NativeSectorStore } from './native-sector-store.js';
 import { RangeLock } from './range-lock.js';
+import { asBuffer, SECTOR_SIZE, type SectorStore } from './sector-store.js';
+import { tuning, type DeviceTuning } from './tuning.js';
 
-export const SECTOR_SIZE = 4096;
+export { cipherCodec, SECTOR_SIZE, type SectorCodec, type SectorStore };
 /** The largest request the kernel sends with max_write/max_read = 128 KiB; also our chunk size. */
 export const CHUNK_BYTES = 128 * 1024;
-
-/** In-place whole-sector transform; may be asynchronous (e.g. run in a worker). */
-export interface SectorCodec {
-  readonly name: string;
-  encrypt(data: Buffer, firstSector: number): void | Promise<void>;
-  decrypt(data: Buffer, firstSector: number): void | Promise<void>;
-}
+/** Aligned reads up to this size may be served at once on the JS thread (DeviceTuning.inlineReadMaxBytes). */
+export const INLINE_MAX_BYTES = tuning.inlineReadMaxBytes;
 
 export interface BlockDeviceOptions {
   imagePath: string;
@@ -36,19 +26,20 @@ export interface BlockDeviceOptions {
   /** Create the sparse image at full size if it does not exist (default true). */
   create?: boolean;
   readOnly?: boolean;
-  /** Replaces the cipher built from `key` (worker-thread codec, tests). */
+  /** Replaces the cipher built from `key` (worker-thread codec, tests); implies the JS store. */
   codec?: SectorCodec;
-  /** 'sync': positioned I/O on the calling thread; 'async': on libuv's pool (default 'sync'). */
+  /** The JS store, with pread/pwrite on the calling thread ('sync') or on libuv's pool ('async'). */
   io?: 'sync' | 'async';
   /**
-   * Whole-sector I/O plus XTS on libuv's thread pool in native code (native-io.ts) when the
-   * native XTS engine is selected. Default: on for encrypted devices, off for pass-through
-   * (a thread-pool hop costs more than a synchronous page-cache pread/pwrite when there is no
-   * cipher to move off the JS thread); true: pass-through too; false: never. Ignored with
-   * `codec` or `io`; EBSIM_DEVICE_IO=js|sync|async turns it off. Partial sectors still go through
-   * read-modify-write here.
+   * The native store (native-sector-store.ts) where it can run: the addon is built and, with a
+   * key, the native XTS engine is selected. Default: on for encrypted devices, off for
+   * pass-through (a thread-pool hop costs more than a synchronous page-cache pread/pwrite when
+   * there is no cipher to move off the JS thread); true: pass-through too; false: never. Ignored
+   * with `codec` or `io`, or when tuning forces the JS store.
    */
   native?: boolean;
+  /** Overrides of the process's tuning (tuning.ts) for this device. */
+  tuning?: Partial<DeviceTuning>;
 }
 
 export interface BlockDeviceStats {
@@ -57,32 +48,9 @@ export interface BlockDeviceStats {
   bytesRead: number;
   bytesWritten: number;
   readModifyWrites: number;
-  /** Reads served at once on the JS thread from the page cache (INLINE_MAX_BYTES). */
+  /** Reads served at once on the JS thread from the page cache (SectorStore.readCached). */
   inlineReads: number;
   holesRead: number;
-}
-
-const ZERO_SECTOR = Buffer.alloc(SECTOR_SIZE);
-
-/**
- * On the native path, whole-sector reads up to this size whose pages are all in the page cache
- * are served at once on the JS thread (NativeSectorIO.readCached) instead of through the pool,
- * whose hop costs more than such a read's work: 4 KiB random reads went from ~34.7k to ~38.7k
- * IOPS. Writes always take the pool: a write into the page cache can wait (for a page under
- * write-back, in the file system's page_mkwrite), and done inline it measured ~6% slower.
- * EBSIM_DEVICE_INLINE_MAX (bytes, 0 = never) overrides.
- */
-export const INLINE_MAX_BYTES = inlineMax();
-
-function inlineMax(): number {
-  const env = process.env.EBSIM_DEVICE_INLINE_MAX;
-  const n = env === undefined || env === '' ? NaN : Number(env);
-  return Number.isSafeInteger(n) && n >= 0 ? n : 16 * 1024;
-}
-
-export function cipherCodec(key: Uint8Array): SectorCodec {
-  const c = createSectorCipher(key, { sectorSize: SECTOR_SIZE });
-  return { name: `xts:${c.engine}`, encrypt: (d, s) => c.encrypt(d, s), decrypt: (d, s) => c.decrypt(d, s) };
 }
 
 /** Creates the backing image sparse at its full size (ftruncate: costs nothing until written). */
@@ -95,29 +63,36 @@ export function createSparseImage(imagePath: string, sizeBytes: number): void {
   }
 }
 
+/** The store for `opts`: the native one where wanted and able to run, else the JS one. */
+function openStore(opts: BlockDeviceOptions): SectorStore {
+  const t = opts.tuning ? { ...tuning, ...opts.tuning } : tuning;
+  const io = opts.io ?? t.forceJsIO ?? undefined;
+  const sectors = opts.sizeBytes / SECTOR_SIZE;
+  const readOnly = opts.readOnly ?? false;
+  if (!opts.codec && !io && (opts.native ?? opts.key !== null)) {
+    const store = NativeSectorStore.open(opts.imagePath, sectors, { key: opts.key, readOnly, mapImage: t.mapImage, inlineReadMaxBytes: t.inlineReadMaxBytes });
+    if (store) return store;
+  }
+  const codec = opts.codec ?? (opts.key ? cipherCodec(opts.key) : null);
+  return new JsSectorStore(opts.imagePath, sectors, { codec, readOnly, io: io ?? 'sync' });
+}
+
 export class BlockDevice {
   readonly size: number;
   readonly sectorSize = SECTOR_SIZE;
   readonly encrypted: boolean;
   readonly stats: BlockDeviceStats = { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0, readModifyWrites: 0, inlineReads: 0, holesRead: 0 };
-  private fd: number;
-  private readonly codec: SectorCodec | null;
   private readonly lock = new RangeLock();
   private readonly pool = new BufferPool(CHUNK_BYTES);
   private inflight = 0;
   private drained: (() => void) | null = null;
-  private readonly pread: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;
-  private readonly pwrite: (fd: number, buf: Uint8Array, pos: number) => void | Promise<void>;
-  private readonly nio: NativeSectorIO | null;
+  private closing: Promise<void> | undefined;
+  private closed = false;
 
-  private constructor(fd: number, size: number, codec: SectorCodec | null, io: 'sync' | 'async', nio: NativeSectorIO | null) {
-    this.nio = nio;
-    this.pread = io === 'sync' ? preadFullSync : preadFull;
-    this.pwrite = io === 'sync' ? pwriteFullSync : pwriteFull;
-    this.fd = fd;
-    this.size = size;
-    this.codec = codec;
-    this.encrypted = codec !== null;
+  /** A device over `store`, which it closes with itself. */
+  constructor(readonly store: SectorStore) {
+    this.size = store.sectors * SECTOR_SIZE;
+    this.encrypted = store.encrypted;
   }
 
   static open(opts: BlockDeviceOptions): BlockDevice {
@@ -129,21 +104,17 @@ export class BlockDevice {
       if (opts.create === false) throw new InvalidRequestError(`backing image ${imagePath} does not exist`, 'ENOENT');
       createSparseImage(imagePath, sizeBytes);
     }
-    const codec = opts.codec ?? (opts.key ? cipherCodec(opts.key) : null);
-    const fd = fs.openSync(imagePath, opts.readOnly ? 'r' : 'r+');
-    const wantNative = opts.native ?? opts.key !== null;
-    const nio = opts.codec || opts.io || !wantNative ? null : NativeSectorIO.create(opts.key);
-    nio?.mapImage(fd, sizeBytes);
-    return new BlockDevice(fd, sizeBytes, codec, opts.io ?? 'sync', nio);
+    return new BlockDevice(openStore(opts));
   }
 
+  /** The cipher and the store's way of serving it, for logs. */
   get codecName(): string {
-    return (this.codec?.name ?? 'pass-through') + (this.nio ? ` (native threaded I/O${this.nio.mapped ? ' through a shared mapping of the image' : ''})` : '');
+    return this.store.description;
   }
 
-  /** Whether whole-sector requests run on the native threaded path. */
+  /** Whether requests run on the native store. */
   get nativeIO(): boolean {
-    return this.nio !== null;
+    return this.store instanceof NativeSectorStore;
   }
 
   /** Reads up to `length` bytes at `offset` (short at the end of the device). */
@@ -165,12 +136,11 @@ export class BlockDevice {
       const s1 = Math.ceil(end / SECTOR_SIZE);
       const release = await this.lock.acquire(s0, s1, false);
       try {
-        if (this.nio && offset === s0 * SECTOR_SIZE && end === s1 * SECTOR_SIZE) {
-          // Native and aligned: a small request in the page cache is served at once; otherwise
-          // the whole request (up to 1 MiB from FUSE) is one job on the pool, decrypted straight
-          // into the caller's buffer, and the JS thread sees one completion.
+        if (offset === s0 * SECTOR_SIZE && end === s1 * SECTOR_SIZE) {
+          // Aligned: one store request (up to 1 MiB from FUSE) straight into the caller's
+          // buffer; a small one in the page cache may be served at once.
           const whole = out.subarray(0, end - offset);
-          const holes = whole.length <= INLINE_MAX_BYTES ? this.nio.readCached(this.fd, whole, s0, SECTOR_SIZE) : -1;
+          const holes = this.store.readCached ? this.store.readCached(s0, s1 - s0, whole) : -1;
           if (holes >= 0) {
             this.stats.holesRead += holes;
             this.stats.inlineReads++;
@@ -217,8 +187,8 @@ export class BlockDevice {
    * Writes all of `data` at `offset`; a write past the end is refused whole with NoSpaceError.
    * With `scratch`, the caller gives up `data`'s contents: a whole-sector write is encrypted in
    * place there instead of in a copy (the FUSE adapter passes libfuse's request buffer, which
-   * nobody reads after the reply). On the native path with the image mapped, whole sectors are
-   * encrypted straight from `data` into the page cache either way.
+   * nobody reads after the reply). A store writing through a mapping of the image encrypts whole
+   * sectors straight from `data` into the page cache either way.
    */
   async write(offset: number, data: Uint8Array, opts: { scratch?: boolean } = {}): Promise<number> {
     checkRange(offset, data.length);
@@ -233,12 +203,7 @@ export class BlockDevice {
       const release = await this.lock.acquire(s0, s1, true);
       if (opts.scratch && offset % SECTOR_SIZE === 0 && end % SECTOR_SIZE === 0) {
         try {
-          if (this.nio) {
-            await this.nio.encryptWrite(this.fd, src, src, s0, SECTOR_SIZE);
-          } else {
-            if (this.codec) await this.codec.encrypt(src, s0);
-            await this.pwrite(this.fd, src, offset);
-          }
+          await this.store.writeSectors(s0, src, src);
         } finally {
           release();
         }
@@ -260,18 +225,13 @@ export class BlockDevice {
           if (headPartial) await this.readSectors(work.subarray(0, SECTOR_SIZE), cs);
           if (tailPartial && !(headPartial && ce - cs === 1))
             await this.readSectors(work.subarray(work.length - SECTOR_SIZE), ce - 1);
-          if (headPartial || tailPartial) this.stats.readModifyWrites++;
-          if (this.nio) {
-            // Whole chunk: copied into `work` and encrypted there on the pool; else merge here.
-            const whole = !headPartial && !tailPartial;
-            if (!whole) src.copy(work, from - base, from - offset, to - offset);
-            await this.nio.encryptWrite(this.fd, whole ? src.subarray(from - offset, to - offset) : work, work, cs, SECTOR_SIZE);
-            continue;
+          if (headPartial || tailPartial) {
+            this.stats.readModifyWrites++;
+            src.copy(work, from - base, from - offset, to - offset);
+            await this.store.writeSectors(cs, work, work);
+          } else {
+            await this.store.writeSectors(cs, src.subarray(from - offset, to - offset), work);
           }
-          // Copy out of the caller's (possibly libfuse-owned) buffer before anything else.
-          src.copy(work, from - base, from - offset, to - offset);
-          if (this.codec) await this.codec.encrypt(work, cs);
-          await this.pwrite(this.fd, work, base);
         }
       } finally {
         this.pool.give(tmp);
@@ -285,56 +245,30 @@ export class BlockDevice {
 
   /** fdatasync of the backing image: every write that completed before is on disk after. */
   async flush(): Promise<void> {
-    if (this.fd < 0) throw new DeviceClosedError();
-    await fdatasync(this.fd);
+    if (this.closed) throw new DeviceClosedError();
+    await this.store.flush();
   }
 
-  /** Drains in-flight requests, fdatasyncs and closes; new requests are refused from the first call on. */
+  /** Drains in-flight requests, then flushes and closes the store; new requests are refused from the first call on. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.fd < 0) return;
       while (this.inflight > 0) await new Promise<void>((r) => (this.drained = r));
-      const fd = this.fd;
       try {
-        await fdatasync(fd);
+        await this.store.close();
       } finally {
-        this.fd = -1;
-        this.nio?.unmapImage();
-        fs.closeSync(fd);
+        this.closed = true;
       }
     })();
     return this.closing;
   }
 
-  /** Reads whole sectors starting at `firstSector` into `buf` and turns them into plaintext. */
+  /** Reads whole sectors into `buf` as plaintext, counting holes. */
   private async readSectors(buf: Buffer, firstSector: number): Promise<void> {
-    if (this.nio) {
-      this.stats.holesRead += await this.nio.readDecrypt(this.fd, buf, firstSector, SECTOR_SIZE);
-      return;
-    }
-    await this.pread(this.fd, buf, firstSector * SECTOR_SIZE);
-    const n = buf.length / SECTOR_SIZE;
-    if (!this.codec) return;
-    // Decrypt maximal runs of non-hole sectors in one call each; holes stay zero.
-    let runStart = -1;
-    for (let i = 0; i <= n; i++) {
-      const hole = i < n && isZeroSector(buf, i * SECTOR_SIZE);
-      if (i < n && !hole) {
-        if (runStart < 0) runStart = i;
-        continue;
-      }
-      if (hole) this.stats.holesRead++;
-      if (runStart >= 0) {
-        await this.codec.decrypt(buf.subarray(runStart * SECTOR_SIZE, i * SECTOR_SIZE), firstSector + runStart);
-        runStart = -1;
-      }
-    }
+    this.stats.holesRead += await this.store.readSectors(firstSector, buf.length / SECTOR_SIZE, buf);
   }
 
-  private closing: Promise<void> | undefined;
-
   private async track<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.fd < 0 || this.closing) throw new DeviceClosedError();
+    if (this.closed || this.closing) throw new DeviceClosedError();
     this.inflight++;
     try {
       return await fn();
@@ -347,21 +281,7 @@ export class BlockDevice {
   }
 }
 
-/**
- * Is the sector at `o` all zeros (a hole)? Ciphertext starts with 16 zero bytes with probability
- * 2^-128, so the first 16 bytes settle nearly every written sector without scanning 4 KiB.
- */
-function isZeroSector(buf: Buffer, o: number): boolean {
-  if ((buf[o]! | buf[o + 1]! | buf[o + 2]! | buf[o + 3]! | buf[o + 4]! | buf[o + 5]! | buf[o + 6]! | buf[o + 7]!) !== 0) return false;
-  if ((buf[o + 8]! | buf[o + 9]! | buf[o + 10]! | buf[o + 11]! | buf[o + 12]! | buf[o + 13]! | buf[o + 14]! | buf[o + 15]!) !== 0) return false;
-  return buf.compare(ZERO_SECTOR, 0, SECTOR_SIZE, o, o + SECTOR_SIZE) === 0;
-}
-
 function checkRange(offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidRequestError(`offset: expected a non-negative integer, got ${offset}`);
   if (!Number.isSafeInteger(length) || length < 0) throw new InvalidRequestError(`length: expected a non-negative integer, got ${length}`);
-}
-
-function asBuffer(a: Uint8Array): Buffer {
-  return Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ARG, type DaemonConfig, type DaemonMessage, type ParentMessage } from './daemon-protocol.js';
 import { MountError } from './errors.js';
+import { tuning } from './tuning.js';
 
 /** dist/src/device/daemon.js: next to this module when compiled, else under the project's dist/. */
 export function defaultDaemonScript(): string {
@@ -27,7 +28,7 @@ const FUSE_INIT_LIBRARY = path.join('native', 'build', 'ebsim_fuse_init.so');
  * life of the mount (native/src/ebsim_fuse_loop.c).
  */
 export function fuseInitPreload(): string | null {
-  if (process.env.EBSIM_FUSE_ASYNC_DIO === '0' || process.platform !== 'linux') return null;
+  if (!tuning.fuseAsyncDio || process.platform !== 'linux') return null;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const p = path.join(dir, FUSE_INIT_LIBRARY);
@@ -37,28 +38,19 @@ export function fuseInitPreload(): string | null {
   return null;
 }
 
-/**
- * libuv's pool runs the daemon's pread+decrypt / encrypt+pwrite (native-io.ts) and fdatasync:
- * CPU-bound work on a page-cache hit, so about one thread per core (2..4), not libuv's default
- * 4 on a 2-core machine where fio, the loop worker and libfuse's threads want the cores too.
- * EBSIM_DEVICE_THREADS (or UV_THREADPOOL_SIZE) overrides it.
- */
+/** The daemon's libuv pool size (DeviceTuning.daemonThreads says why). */
 export function daemonThreadpoolSize(): string {
-  const forced = process.env.EBSIM_DEVICE_THREADS ?? process.env.UV_THREADPOOL_SIZE;
-  if (forced && /^[1-9][0-9]*$/.test(forced)) return forced;
-  return String(Math.max(2, Math.min(4, os.availableParallelism())));
+  return String(tuning.daemonThreads);
 }
 
 /**
- * Pages per FUSE read request that the preload asks the kernel for: 256 (1 MiB reads instead of
- * 128 KiB ones, measured about 1.5x faster sequential reads through loop + ext4).
+ * Pages per FUSE read request that the preload asks the kernel for: 256, so that a 1 MiB read
+ * through loop + ext4 costs one FUSE round trip instead of eight.
  * EBSIM_FUSE_MAX_PAGES=32..256 overrides; 32 is the kernel's default, i.e. off.
  */
 function fuseMaxPages(): number {
   if (!kernelHasMaxPages()) return 32;
-  const forced = process.env.EBSIM_FUSE_MAX_PAGES;
-  if (forced && /^[0-9]+$/.test(forced)) return Math.max(32, Math.min(256, Number(forced)));
-  return 256;
+  return tuning.fuseMaxPages === null ? 256 : Math.max(32, Math.min(256, tuning.fuseMaxPages));
 }
 
 /** FUSE_MAX_PAGES came with Linux 4.20; the preload makes the same check. */

@@ -8,6 +8,7 @@ import { CONFIG_ARG, type DaemonConfig, type DaemonMessage, type ParentMessage }
 import { DeviceFuse } from './fuse-adapter.js';
 import { describeProcess, fuseConnection, loopsOnFuseConnection, mountAt, waitFor } from './host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
+import { tuning } from './tuning.js';
 
 /**
  * The image's writer lock, held from before the image is opened until this process ends (the
@@ -67,7 +68,7 @@ function receiveKey(): Promise<Uint8Array | null> {
 
 /** Whether ebsim_fuse_init.so is really mapped into this process (it asks for FUSE_ASYNC_DIO). */
 function asyncDioLine(): string {
-  const preload = process.env.EBSIM_FUSE_INIT_PRELOAD;
+  const preload = tuning.fuseInitPreload;
   if (!preload) return 'O_DIRECT from the loop device: synchronous, one request at a time (ebsim_fuse_init.so not built or EBSIM_FUSE_ASYNC_DIO=0)';
   let maps = '';
   try {
@@ -78,12 +79,6 @@ function asyncDioLine(): string {
   return maps.includes(preload)
     ? `O_DIRECT from the loop device: asynchronous (FUSE_ASYNC_DIO requested by ${preload})`
     : `O_DIRECT from the loop device: synchronous (${preload} was not loaded)`;
-}
-
-/** EBSIM_DEVICE_IO=sync|async forces the JS data path; unset (or native) lets BlockDevice pick. */
-function ioMode(): 'sync' | 'async' | undefined {
-  const m = process.env.EBSIM_DEVICE_IO;
-  return m === 'sync' || m === 'async' ? m : undefined;
 }
 
 function tell(msg: DaemonMessage): void {
@@ -102,7 +97,7 @@ async function main(): Promise<void> {
     lockTheImage(cfg);
     const key = await receiveKey();
     if (key === null && !cfg.passThrough) throw new Error('no data key received (and passThrough is off)');
-    device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, io: ioMode(), native: cfg.passThrough ? cfg.passThroughIO === 'native' : undefined });
+    device = BlockDevice.open({ imagePath: cfg.imagePath, sizeBytes: cfg.sizeBytes, key: cfg.passThrough ? null : key, create: false, native: cfg.passThrough ? cfg.passThroughIO === 'native' : undefined });
     if (key) key.fill(0); // the cipher keeps its own copy; drop ours
     fuse = new DeviceFuse(cfg.fuseDir, device, { log, fsname: `ebsim-${cfg.volumeId}` });
     await fuse.mount();
@@ -110,7 +105,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(cfg.pidFile, `${process.pid}\n`);
     log(`serving ${cfg.imagePath} (${cfg.sizeBytes} bytes, ${device.codecName}) at ${fuse.devicePath}`);
     log(asyncDioLine());
-    log(`libuv thread pool: UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
+    log(`libuv thread pool: UV_THREADPOOL_SIZE=${tuning.uvThreadpoolSize ?? '4 (default)'}`);
     tell({ type: 'ready', pid: process.pid, devicePath: fuse.devicePath, codec: device.codecName });
   } catch (err) {
     log(`startup failed: ${(err as Error).stack ?? err}`);

@@ -35,11 +35,11 @@ export class InvalidRequestError extends DeviceError {
   }
 }
 
-/** The device was closed while a request was queued or after it. */
+/** The device (or its sector store) was closed while a request was queued or after it. */
 export class DeviceClosedError extends DeviceError {
   readonly code = 'EBADF' as const;
-  constructor() {
-    super('the block device is closed');
+  constructor(what = 'the block device') {
+    super(`${what} is closed`);
     this.name = 'DeviceClosedError';
   }
 }

@@ -8,6 +8,7 @@ import { toErrno } from './errno.js';
 import { InvalidRequestError, NoSpaceError } from './errors.js';
 import { createFuse, loadFuse, type FuseInstance, type FuseOps, type FuseStat } from './fuse-native.js';
 import { SizeHistogram } from './histogram.js';
+import { tuning } from './tuning.js';
 
 export const DISK_FILE = 'disk';
 const MAX_IO = 128 * 1024;
@@ -17,8 +18,8 @@ const MAX_IO = 128 * 1024;
  * 1 MiB) when the preload that asks the kernel for it is loaded (native/src/ebsim_fuse_init.c).
  */
 function maxRead(): number {
-  const pages = Number(process.env.EBSIM_FUSE_MAX_PAGES);
-  return Number.isInteger(pages) && pages > 32 && pages <= 256 ? pages * 4096 : MAX_IO;
+  const pages = tuning.fuseMaxPages;
+  return pages !== null && pages > 32 && pages <= 256 ? pages * 4096 : MAX_IO;
 }
 
 /**

@@ -1,5 +1,5 @@
-// The block device and its mount machinery (issue 4). Callers: `ebsim volume ...` and the EC2
-// control plane, which hands over the 64-byte plaintext data key in memory.
+// The block device and its mount machinery. Callers: `ebsim volume ...` and the EC2 control
+// plane, which hands over the 64-byte plaintext data key in memory.
 export { BlockDevice, SECTOR_SIZE, createSparseImage, type BlockDeviceOptions, type BlockDeviceStats, type SectorCodec } from './block-device.js';
 export { toErrno } from './errno.js';
 export {

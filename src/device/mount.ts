@@ -3,7 +3,8 @@
 // Status and teardown, from the kernel's own tables, are in volume-state.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BlockDevice, createSparseImage, SECTOR_SIZE } from './block-device.js';
+import { BlockDevice, SECTOR_SIZE } from './block-device.js';
+import { createImage } from './image-store.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
 import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeNotMountedError } from './errors.js';
@@ -234,11 +235,7 @@ export async function exportVolume(device: BlockDevice, outPath: string, onProgr
 }
 
 function ensureImage(imagePath: string, sizeBytes: number): void {
-  if (!fs.existsSync(imagePath)) {
-    fs.mkdirSync(path.dirname(imagePath), { recursive: true });
-    createSparseImage(imagePath, sizeBytes);
-    return;
-  }
+  if (!fs.existsSync(imagePath)) return createImage(imagePath, sizeBytes);
   const size = fs.statSync(imagePath).size;
   if (size !== sizeBytes) throw new MountError(`backing image ${imagePath} is ${size} bytes, expected ${sizeBytes}`);
 }

@@ -3,8 +3,7 @@
 // success or failure. It calls KMS exactly as the seed shows: for the caller ("AWS Internal") when
 // it creates data keys and grants, and as the instance's infrastructure role when the host
 // decrypts a volume's data key.
-import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
@@ -14,7 +13,7 @@ import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
 import { AwsError, IncorrectState, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
-import { createSparseImage } from '../device/block-device.js';
+import { copyImage, createImage, deleteImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store } from './store.js';
 import { hostAddressOf, newInstanceId, newReservationId, newSnapshotId, newVolumeId } from './ids.js';
@@ -357,7 +356,7 @@ export class Ec2Service {
       blob = asBuffer(r.CiphertextBlob);
     }
     if (snap) copySparse(this.imagePath(snap.snapshotId), this.imagePath(volumeId), size * GIB);
-    else createSparseImage(this.imagePath(volumeId), size * GIB);
+    else createImage(this.imagePath(volumeId), size * GIB);
     const volume: Volume = {
       volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${this.region}a`, state: 'available',
       encrypted, kmsKeyArn, encryptedDataKey: blob, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
@@ -412,7 +411,7 @@ export class Ec2Service {
   private deleteInternal(ctx: CallContext, v: Volume): void {
     this.retireGrant(ctx, v);
     this.store.updateVolume(v.volumeId, { state: 'deleted' });
-    rmSync(this.imagePath(v.volumeId), { force: true });
+    deleteImage(this.imagePath(v.volumeId));
   }
 
   /**
@@ -504,8 +503,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 function copySparse(from: string, to: string, sizeBytes?: number): void {
   if (!existsSync(from)) throw new IncorrectState(`backing image ${from} is missing`);
-  execFileSync('cp', ['--sparse=always', from, to]);
-  if (sizeBytes !== undefined) execFileSync('truncate', ['-s', String(sizeBytes), to]);
+  copyImage(from, to, sizeBytes);
 }
 
 function runInstancesResponse(i: Instance, accountId: string): Record<string, unknown> {

@@ -8,10 +8,8 @@ import { createInterface } from 'node:readline/promises';
 import { initHome, openEbsim, type Ebsim } from '../app/ebsim.js';
 import { AwsError } from '../errors/index.js';
 import { allRecords, type TrailRecord } from '../trail/index.js';
-import { findMissingPrerequisite, mountVolume, unmountVolume, openVolumeDevice, cleanupStale } from '../device/index.js';
+import { findMissingPrerequisite } from '../device/index.js';
 import { compareWithSeed, seedRecords } from './seed.js';
-
-const GIB = 1024 ** 3;
 
 export interface WalkthroughOptions {
   home?: string;
@@ -78,8 +76,8 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
   };
 
   const cleanup = async () => {
-    if (mountedVolume && app) await unmountVolume(mountedVolume, app.paths.run).catch(() => {});
-    if (app) await cleanupStale(app.paths.run).catch(() => {});
+    if (mountedVolume && app) await app.host().unmount(mountedVolume).catch(() => {});
+    if (app) await app.host().cleanup().catch(() => {});
     mountedVolume = undefined;
   };
   const onSignal = () => {
@@ -131,31 +129,24 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     say('3. Mounting the volume', `Mounting plays the instance's host: it decrypts the data key again as the instance's role
       (no plaintext key is ever stored), serves the decrypted device over FUSE, attaches it with losetup and mounts ext4.`);
     const ec2 = app.ec2();
-    const image = ec2.imagePath(volumeId);
+    const host = app.host();
+    const image = host.imagePath(volumeId);
     const missing = findMissingPrerequisite();
     const marker = 'Hello from ebsim: this line is plaintext only inside the mount.\n';
     let mounted = false;
-    const key = ec2.decryptDataKey(ec2.volume(volumeId));
-    try {
-      if (!missing) {
-        const mnt = join(home, 'mnt');
-        await mountVolume({ volumeId, imagePath: image, sizeBytes: 8 * GIB, key, mountpoint: mnt, stateDir: app.paths.run, format: 'ext4' });
-        mountedVolume = volumeId;
-        mounted = true;
-        writeFileSync(join(mnt, 'hello.txt'), marker);
-        out(`  mounted at ${mnt}; wrote hello.txt`);
-        await unmountVolume(volumeId, app.paths.run);
-        mountedVolume = undefined;
-        out('  unmounted (everything flushed to the backing image)');
-      } else {
-        out(`  A real mount is not possible here (${missing.message}); using the in-process block device instead.`);
-        const dev = openVolumeDevice(image, 8 * GIB, key);
-        await dev.write(0, Buffer.from(marker));
-        await dev.flush();
-        await dev.close();
-      }
-    } finally {
-      key.fill(0);
+    if (!missing) {
+      const mnt = join(home, 'mnt');
+      await host.mount(alice, { volumeId, mountpoint: mnt, format: 'ext4' });
+      mountedVolume = volumeId;
+      mounted = true;
+      writeFileSync(join(mnt, 'hello.txt'), marker);
+      out(`  mounted at ${mnt}; wrote hello.txt`);
+      await host.unmount(volumeId);
+      mountedVolume = undefined;
+      out('  unmounted (everything flushed to the backing image)');
+    } else {
+      out(`  A real mount is not possible here (${missing.message}); using the in-process block device instead.`);
+      await host.write(alice, volumeId, 0, Buffer.from(marker));
     }
     for (const r of newRecords()) showRecord(r);
     const firstData = firstNonZeroSector(image);
@@ -166,18 +157,18 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
 
     say('4. Lesson: the grant is scoped to the volume\'s encryption context', `The instance's role asks KMS to decrypt the volume's
       data key with another context. The grant's constraint does not match, so KMS refuses, and the trail says so.`);
-    const host = ec2.hostContext(instance.InstanceId as string);
-    const blob = ec2.volume(volumeId).encryptedDataKey!;
+    const hostContext = host.callContext(instance.InstanceId as string);
+    const blob = host.volume(volumeId).encryptedDataKey!;
     expectError('Decrypt with the wrong encryption context', 'AccessDeniedException', () =>
-      app!.kms().call(host, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': 'vol-00000000000000000' } }));
+      app!.kms().call(hostContext, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': 'vol-00000000000000000' } }));
     for (const r of newRecords()) showRecord(r);
     await pause();
 
     say('5. Lesson: revoke the grant, and the host can no longer read the volume', `Alice revokes the grant. The data is still
       on disk, encrypted, intact; but the instance's role cannot decrypt the data key, so the volume cannot be mounted.`);
-    const v = ec2.volume(volumeId);
+    const v = host.volume(volumeId);
     app.kms().call(alice, 'RevokeGrant', { KeyId: v.kmsKeyArn!, GrantId: v.grantId! });
-    expectError('mounting after RevokeGrant', 'AccessDeniedException', () => ec2.decryptDataKey(ec2.volume(volumeId)));
+    expectError('mounting after RevokeGrant', 'AccessDeniedException', () => host.dataKey(host.volume(volumeId)));
     for (const r of newRecords()) showRecord(r);
     await pause();
 
@@ -187,20 +178,20 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     const vol2 = ec2.createVolume(alice, { Size: 1, Encrypted: true, KmsKeyId: cmk.KeyId }).VolumeId as string;
     ec2.attachVolume(alice, { VolumeId: vol2, InstanceId: instance.InstanceId as string, Device: '/dev/sdf' });
     app.kms().call(alice, 'DisableKey', { KeyId: cmk.KeyId });
-    expectError('reading a volume whose key is disabled', 'DisabledException', () => ec2.decryptDataKey(ec2.volume(vol2)));
+    expectError('reading a volume whose key is disabled', 'DisabledException', () => host.dataKey(host.volume(vol2)));
     app.kms().call(alice, 'EnableKey', { KeyId: cmk.KeyId });
-    const again = ec2.decryptDataKey(ec2.volume(vol2));
-    check('after EnableKey the host decrypts the data key again', again.length === 64);
-    again.fill(0);
+    const again = host.dataKey(host.volume(vol2));
+    check('after EnableKey the host decrypts the data key again', again?.length === 64);
+    again?.fill(0);
     newRecords();
     await pause();
 
     say('7. Lesson: key rotation keeps old data readable', `Rotating the CMK adds new key material; new data keys are encrypted
       under it, while the volume's existing data key, encrypted under the old material, still decrypts.`);
     app.kms().call(alice, 'RotateKeyOnDemand', { KeyId: cmk.KeyId });
-    const afterRotation = ec2.decryptDataKey(ec2.volume(vol2));
-    check('the volume\'s data key still decrypts after rotation', afterRotation.length === 64);
-    afterRotation.fill(0);
+    const afterRotation = host.dataKey(host.volume(vol2));
+    check('the volume\'s data key still decrypts after rotation', afterRotation?.length === 64);
+    afterRotation?.fill(0);
     newRecords();
 
     say('Done', failures.length === 0 ? 'Every step behaved as taught.' : `Steps that did not behave as taught: ${failures.join('; ')}`);

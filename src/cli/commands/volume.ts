@@ -1,13 +1,11 @@
-// `ebsim volume …`: the instance host's side. Mount a volume as a real ext4 file system (FUSE
-// block device → loop → ext4), or use the in-process block device where FUSE is unavailable.
+// `ebsim volume …`: the instance host's side (src/host does the work). Mount a volume as a real
+// ext4 file system (FUSE block device → loop → ext4), or use the in-process block device where
+// FUSE is unavailable.
 import type { Argv } from 'yargs';
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError, UserError } from '../../errors/index.js';
 import { readParamFile } from '../input.js';
-import { cleanupStale, exportVolume, lockImage, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../device/index.js';
-import type { Volume } from '../../ec2/model.js';
-import { prefillVolume } from '../../device/prefill.js';
 import type { Runtime } from '../runtime.js';
 
 const GIB = 1024 ** 3;
@@ -23,7 +21,7 @@ function byteCount(flag: string, value: number, max = Number.MAX_SAFE_INTEGER): 
 
 /** The volume's size in bytes, read without a trail record (the user asked for host-side I/O). */
 function volumeBytes(r: Runtime, volumeId: string): number {
-  return r.open().ec2().volume(volumeId).sizeGiB * GIB;
+  return r.open().host().sizeBytes(volumeId);
 }
 
 /** Refuses an export target that cannot be written before any key is decrypted. */
@@ -38,47 +36,6 @@ function checkWritableTarget(out: string): void {
     reason = code === 'ENOENT' ? `the directory ${dirname(path)} does not exist` : code === 'EROFS' ? 'the file system is read-only' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
   }
   if (reason) throw new UserError(`cannot export to ${out}: ${reason}; name a file in a writable directory`);
-}
-
-/** The volume's plaintext data key, decrypted by its instance's role; null for an unencrypted volume. */
-function dataKeyFor(r: Runtime, volume: Volume): Buffer | null {
-  return volume.encrypted ? r.open().ec2().decryptDataKey(volume) : null;
-}
-
-/** Attaches the volume to --instance when it is not attached yet. */
-function ensureAttached(r: Runtime, volumeId: string, instanceId: string | undefined): Volume {
-  const ec2 = r.open().ec2();
-  let v = ec2.volume(volumeId);
-  if (instanceId && v.instanceId && v.instanceId !== instanceId) throw new UserError(`${volumeId} is attached to ${v.instanceId}, not ${instanceId}`);
-  if (!v.instanceId) {
-    if (!instanceId) throw new UserError(`${volumeId} is not attached to an instance: pass --instance INSTANCE-ID (or run ebsim ec2 attach-volume)`);
-    // The instance's free device names, read without a DescribeVolumes record: the user asked to mount.
-    const taken = ec2.volumesQuietly().filter((x) => x.instanceId === instanceId).map((x) => x.device);
-    const device = 'fghijklmnop'.split('').map((c) => `/dev/sd${c}`).find((d) => !taken.includes(d))!;
-    ec2.attachVolume(r.caller(), { VolumeId: volumeId, InstanceId: instanceId, Device: device });
-    v = ec2.volume(volumeId);
-  }
-  return v;
-}
-
-async function withDevice<T>(r: Runtime, volumeId: string, instance: string | undefined, fn: (dev: ReturnType<typeof openVolumeDevice>) => Promise<T>): Promise<T> {
-  const v = ensureAttached(r, volumeId, instance);
-  const image = r.open().ec2().imagePath(v.volumeId);
-  // Two writers on one image (the FUSE daemon and us, or two of us) would corrupt it: take the
-  // image's writer lock, which a mount's daemon holds for its whole life, before the data key.
-  const lock = lockImage(v.volumeId, image);
-  try {
-    const key = dataKeyFor(r, v);
-    const dev = openVolumeDevice(image, v.sizeGiB * GIB, key);
-    key?.fill(0);
-    try {
-      return await fn(dev);
-    } finally {
-      await dev.close();
-    }
-  } finally {
-    lock.release();
-  }
 }
 
 export function volumeCommand(y: Argv, rt: () => Runtime) {
@@ -96,25 +53,16 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
             .option('foreground', { type: 'boolean', default: false }),
         async (a) => {
           const r = rt();
-          const v = ensureAttached(r, a['volume-id'], a.instance);
-          // mountVolume wants 64 bytes even in pass-through mode, where they are never used.
-          const key = dataKeyFor(r, v) ?? Buffer.alloc(64);
-          try {
-            const m = await mountVolume({
-              volumeId: v.volumeId, imagePath: r.open().ec2().imagePath(v.volumeId), sizeBytes: v.sizeGiB * GIB, key,
-              mountpoint: a.mountpoint, stateDir: r.open().paths.run, format: a.format, foreground: a.foreground, passThrough: !v.encrypted,
-            });
-            r.print({ VolumeId: m.volumeId, InstanceId: v.instanceId, Mountpoint: m.mountpoint, LoopDevice: m.loopDevice, DaemonPid: m.daemonPid, Engine: m.codec, Log: m.logPath });
-            if (a.foreground && m.daemon) {
-              // Ctrl-C in the foreground undoes every step, then waits for the daemon's final flush.
-              // If ext4 cannot be unmounted (busy), say so and keep serving: killing the daemon would lose data.
-              const stop = () => void unmountVolume(v.volumeId, r.open().paths.run).catch((err: Error) => r.io.err(`ebsim: ${err.message}`));
-              process.once('SIGINT', stop);
-              process.once('SIGTERM', stop);
-              await new Promise((res) => m.daemon!.once('exit', res));
-            }
-          } finally {
-            key.fill(0);
+          const host = r.open().host();
+          const m = await host.mount(() => r.caller(), { volumeId: a['volume-id'], instanceId: a.instance, mountpoint: a.mountpoint, format: a.format, foreground: a.foreground });
+          r.print({ VolumeId: m.volumeId, InstanceId: m.instanceId, Mountpoint: m.mountpoint, LoopDevice: m.loopDevice, DaemonPid: m.daemonPid, Engine: m.codec, Log: m.logPath });
+          if (a.foreground && m.daemon) {
+            // Ctrl-C in the foreground undoes every step, then waits for the daemon's final flush.
+            // If ext4 cannot be unmounted (busy), say so and keep serving: killing the daemon would lose data.
+            const stop = () => void host.unmount(m.volumeId).catch((err: Error) => r.io.err(`ebsim: ${err.message}`));
+            process.once('SIGINT', stop);
+            process.once('SIGTERM', stop);
+            await new Promise((res) => m.daemon!.once('exit', res));
           }
         },
       )
@@ -127,21 +75,21 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
             .option('force', { type: 'boolean', default: false, describe: 'for a stopped or hung daemon: abort its FUSE connection, kill it, detach lazily (unflushed writes are lost)' }),
         async (a) => {
           const r = rt();
-          await unmountVolume(a['volume-id'], r.open().paths.run, { force: a.force });
+          await r.open().host().unmount(a['volume-id'], { force: a.force });
           r.print({ VolumeId: a['volume-id'], Unmounted: true });
         },
       )
       .command('status', 'What is mounted where, and whether every piece is healthy', (o) => o.option('cleanup', { type: 'boolean', describe: 'clean up what a crash left behind' }), async (a) => {
         const r = rt();
-        const cleaned = a.cleanup ? await cleanupStale(r.open().paths.run) : [];
-        const st = await volumeStatus(r.open().paths.run);
-        r.print({ Volumes: st.map((s) => ({ VolumeId: s.volumeId, Mountpoint: s.state.mountpoint, LoopDevice: s.state.loopDevice, DaemonPid: s.state.daemonPid, DaemonPids: s.daemonPids, Healthy: s.healthy, Problems: s.problems })), ...(a.cleanup ? { CleanedUp: cleaned } : {}) });
+        const { volumes, cleanedUp } = await r.open().host().status({ cleanup: a.cleanup });
+        r.print({ Volumes: volumes.map((s) => ({ VolumeId: s.volumeId, Mountpoint: s.state.mountpoint, LoopDevice: s.state.loopDevice, DaemonPid: s.state.daemonPid, DaemonPids: s.daemonPids, Healthy: s.healthy, Problems: s.problems })), ...(a.cleanup ? { CleanedUp: cleanedUp } : {}) });
       })
       .command('inspect <volume-id>', 'What an auditor needs to check the encryption independently', (o) => o.positional('volume-id', { type: 'string', demandOption: true }), (a) => {
         const r = rt();
-        const v = r.open().ec2().volume(a['volume-id']);
+        const host = r.open().host();
+        const v = host.volume(a['volume-id']);
         r.print({
-          VolumeId: v.volumeId, BackingImage: r.open().ec2().imagePath(v.volumeId), SizeBytes: v.sizeGiB * GIB, SectorSize: v.sectorSize,
+          VolumeId: v.volumeId, BackingImage: host.imagePath(v.volumeId), SizeBytes: v.sizeGiB * GIB, SectorSize: v.sectorSize,
           Cipher: v.encrypted ? 'aes-xts-plain64 (AES-256-XTS, tweak = 4096-byte sector number, little-endian)' : 'none',
           Encrypted: v.encrypted, KmsKeyId: v.kmsKeyArn, EncryptionContext: v.encrypted ? { 'aws:ebs:id': v.volumeId } : null,
           EncryptedDataKey: v.encryptedDataKey ? v.encryptedDataKey.toString('base64') : null, InstanceId: v.instanceId,
@@ -157,7 +105,7 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
           const length = byteCount('length', a.length, MAX_READ_BYTES);
           const size = volumeBytes(r, a['volume-id']);
           if (offset > size) throw new UsageError(`--offset ${offset} is past the end of the ${size}-byte volume ${a['volume-id']}`);
-          const data = await withDevice(r, a['volume-id'], a.instance, (dev) => dev.read(offset, length));
+          const data = await r.open().host().read(() => r.caller(), a['volume-id'], offset, length, a.instance);
           if (a.out) writeFileSync(a.out, data);
           else r.print({ Offset: offset, Length: data.length, Data: data });
         },
@@ -178,11 +126,7 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
             const what = a.file ? `${a.file} holds more than ${room} bytes` : `--data holds ${bytes.length} bytes`;
             throw new UsageError(`${what}: written at --offset ${offset}, that passes the end of the ${size}-byte volume ${a['volume-id']}`);
           }
-          const n = await withDevice(r, a['volume-id'], a.instance, async (dev) => {
-            const w = await dev.write(offset, bytes);
-            await dev.flush();
-            return w;
-          });
+          const n = await r.open().host().write(() => r.caller(), a['volume-id'], offset, bytes, a.instance);
           r.print({ Offset: offset, BytesWritten: n });
         },
       )
@@ -194,9 +138,7 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
           const r = rt();
           checkWritableTarget(a.out);
           const tty = process.stderr.isTTY && !process.env.CI;
-          await withDevice(r, a['volume-id'], a.instance, (dev) =>
-            exportVolume(dev, a.out, tty ? (done, total) => process.stderr.write(`\r${progressBar(done, total)}`) : undefined),
-          );
+          await r.open().host().export(() => r.caller(), a['volume-id'], a.out, { instanceId: a.instance, onProgress: tty ? progress : undefined });
           if (tty) process.stderr.write('\n');
           r.print({ VolumeId: a['volume-id'], Exported: a.out });
         },
@@ -207,22 +149,21 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
         (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
-          const image = r.open().ec2().imagePath(a['volume-id']);
           const tty = process.stderr.isTTY && !process.env.CI;
-          const result = await withDevice(r, a['volume-id'], a.instance, (dev) =>
-            prefillVolume(dev, image, tty ? (done, total) => process.stderr.write(`\r${progressBar(done, total)}`) : undefined),
-          );
+          const result = await r.open().host().prefill(() => r.caller(), a['volume-id'], { instanceId: a.instance, onProgress: tty ? progress : undefined });
           if (tty) process.stderr.write('\n');
           r.print({ VolumeId: a['volume-id'], SectorsFilled: result.sectorsFilled });
         },
       )
       .command('cleanup', 'Clean up mounts, loop devices and daemons a crash left behind', (o) => o, async () => {
         const r = rt();
-        r.print({ CleanedUp: await cleanupStale(r.open().paths.run) });
+        r.print({ CleanedUp: await r.open().host().cleanup() });
       })
       .demandCommand(1, 'Name a volume command (see --help)'),
   );
 }
+
+const progress = (done: number, total: number) => process.stderr.write(`\r${progressBar(done, total)}`);
 
 export function progressBar(done: number, total: number, width = 30): string {
   const f = total ? done / total : 1;

@@ -1,12 +1,12 @@
-// The threaded native data path (src/device/native-io.ts over readDecrypt/encryptWrite in
-// native/src/ebsim_xts.c) and its fallback to the JS path.
+// The native sector store (src/device/native-sector-store.ts over readDecrypt/encryptWrite in
+// native/src/ebsim_sector_io.c) under BlockDevice, and the fallback to the JS store.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { BlockDevice, INLINE_MAX_BYTES, SECTOR_SIZE } from '../../src/device/block-device.js';
 import { DeviceIOError, NoSpaceError } from '../../src/device/errors.js';
-import { NativeSectorIO } from '../../src/device/native-io.js';
+import { NativeSectorStore } from '../../src/device/native-sector-store.js';
 import { setNativeWide } from '../../src/xts/native.js';
 import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
 
@@ -14,7 +14,7 @@ const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const image = () => path.join(dir, `nio-${n++}.raw`);
-const hasNative = NativeSectorIO.create(xtsKey()) !== null;
+const hasNative = NativeSectorStore.available(xtsKey());
 const savedEngine = process.env.EBSIM_XTS_ENGINE;
 afterEach(() => {
   if (savedEngine === undefined) delete process.env.EBSIM_XTS_ENGINE;
@@ -23,13 +23,13 @@ afterEach(() => {
 
 const sector = (b: Buffer, s: number) => b.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE);
 
-describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
+describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
   // Both code paths of the addon (VAES-512 where the CPU has it, and plain AES-NI), each also
   // with the streaming stores of writes through the mapping.
   for (const wide of [true, false]) it(`is on by default with the native engine, writes what OpenSSL writes, and leaves the source of a non-scratch write alone (${wide ? 'widest path' : 'AES-NI only'})`, async () => {
     setNativeWide(wide);
     onTestFinished(() => void setNativeWide(true));
-    const mappedBefore = NativeSectorIO.mappedIO().writes;
+    const mappedBefore = NativeSectorStore.mappedIO().writes;
     const key = xtsKey();
     const p = image();
     const size = 200 * SECTOR_SIZE;
@@ -65,7 +65,7 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
       expect(sector(disk, s).equals(opensslSector(key, s, sector(plain, s)))).toBe(true);
     }
     expect(written).toBeGreaterThan(50);
-    expect(NativeSectorIO.mappedIO().writes).toBeGreaterThan(mappedBefore); // overwrites of cached sectors
+    expect(NativeSectorStore.mappedIO().writes).toBeGreaterThan(mappedBefore); // overwrites of cached sectors
   });
 
   it('reads never-written sectors between written ones as zeros and counts them as holes', async () => {
@@ -132,18 +132,12 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     const size = 300 * SECTOR_SIZE;
     const mapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key });
     expect(mapped.codecName).toContain('shared mapping');
-    process.env.EBSIM_DEVICE_MMAP = '0';
-    let unmapped: BlockDevice;
-    try {
-      unmapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key, create: false });
-    } finally {
-      delete process.env.EBSIM_DEVICE_MMAP;
-    }
+    const unmapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key, create: false, tuning: { mapImage: false } });
     expect(unmapped.nativeIO).toBe(true);
     expect(unmapped.codecName).not.toContain('mapping');
     const rnd = prng(14);
     const plain = Buffer.alloc(size);
-    const before = NativeSectorIO.mappedIO();
+    const before = NativeSectorStore.mappedIO();
     for (let i = 0; i < 60; i++) {
       // Writes through either device (pwrite on its own fd), then reads of every shape through
       // both: the mapping is the page cache, so it sees the other fd's writes at once.
@@ -163,7 +157,7 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     expect((await mapped.read(0, size)).equals(plain)).toBe(true);
     // Sectors in the page cache went through the mapping both ways (first writes into holes,
     // not yet cached, through pwrite), and nothing faulted.
-    const after = NativeSectorIO.mappedIO();
+    const after = NativeSectorStore.mappedIO();
     expect(after.reads - before.reads).toBeGreaterThan(20);
     expect(after.writes - before.writes).toBeGreaterThan(5);
     expect(after.faults).toBe(before.faults);
@@ -180,17 +174,17 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     // by whichever pool thread faulted, then pread reports the short read. Three times as many
     // faults as pool threads, so that each thread is likely to take several.
     const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-    const before = NativeSectorIO.mappedIO();
-    NativeSectorIO.setMapResidencyCheck(false);
+    const before = NativeSectorStore.mappedIO();
+    NativeSectorStore.setMapResidencyCheck(false);
     try {
       // All in flight at once, each with its expectation attached from the start.
       // 32 KiB reads: above INLINE_MAX_BYTES, so they go to the pool (small ones: next test).
       expect(8 * SECTOR_SIZE).toBeGreaterThan(INLINE_MAX_BYTES);
       await Promise.all(Array.from({ length: 3 * threads }, () => expect(dev.read(8 * SECTOR_SIZE, 8 * SECTOR_SIZE)).rejects.toThrow(/short read/)));
     } finally {
-      NativeSectorIO.setMapResidencyCheck(true);
+      NativeSectorStore.setMapResidencyCheck(true);
     }
-    expect(NativeSectorIO.mappedIO().faults - before.faults).toBe(3 * threads);
+    expect(NativeSectorStore.mappedIO().faults - before.faults).toBe(3 * threads);
     // What is still there reads fine.
     expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.alloc(4 * SECTOR_SIZE, 9))).toBe(true);
     await dev.close();
@@ -207,43 +201,45 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     await dev.write(0, plain.subarray(0, 40 * SECTOR_SIZE)); // sectors 40.. stay holes
     await dev.close();
 
-    const fd = fs.openSync(p, 'r+');
+    const fd = fs.openSync(p, 'r+'); // for changes under the stores
     onTestFinished(() => fs.closeSync(fd));
-    const unmapped = NativeSectorIO.create(key)!;
+    const inline = { key, inlineReadMaxBytes: 16 * 1024 };
+    const unmapped = NativeSectorStore.open(p, sectors, { ...inline, mapImage: false })!;
+    onTestFinished(() => unmapped.close());
     const buf = Buffer.alloc(4 * SECTOR_SIZE);
-    expect(unmapped.readCached(fd, buf, 0, SECTOR_SIZE)).toBe(-1); // no mapping: nothing to serve from
-    const nio = NativeSectorIO.create(key)!;
-    expect(nio.mapImage(fd, sectors * SECTOR_SIZE)).toBe(true);
-    onTestFinished(() => nio.unmapImage());
-    const before = NativeSectorIO.mappedIO();
+    expect(unmapped.readCached(0, 4, buf)).toBe(-1); // no mapping: nothing to serve from
+    const nio = NativeSectorStore.open(p, sectors, { ...inline, mapImage: true })!;
+    expect(nio.mapped).toBe(true);
+    onTestFinished(() => nio.close());
+    const before = NativeSectorStore.mappedIO();
     // Written sectors are in the page cache: served synchronously, decrypted, no hole counted.
     for (const s of [0, 3, 17, 36]) {
       buf.fill(0xee);
-      expect(nio.readCached(fd, buf, s, SECTOR_SIZE)).toBe(0);
+      expect(nio.readCached(s, 4, buf)).toBe(0);
       expect(buf.equals(plain.subarray(s * SECTOR_SIZE, (s + 4) * SECTOR_SIZE))).toBe(true);
     }
-    expect(NativeSectorIO.mappedIO().reads - before.reads).toBe(4);
+    expect(NativeSectorStore.mappedIO().reads - before.reads).toBe(4);
     // Holes never read are not in the page cache: not served (the caller queues the read).
-    expect(nio.readCached(fd, buf, 48, SECTOR_SIZE)).toBe(-1);
-    expect(await nio.readDecrypt(fd, buf, 48, SECTOR_SIZE)).toBe(4);
+    expect(nio.readCached(48, 4, buf)).toBe(-1);
+    expect(await nio.readSectors(48, 4, buf)).toBe(4);
     // Zeros written over them put them in the page cache on any file system (a read of a hole
     // does not on tmpfs); all-zero sectors still read as zeros, counted as holes.
     fs.writeSync(fd, Buffer.alloc(4 * SECTOR_SIZE), 0, 4 * SECTOR_SIZE, 48 * SECTOR_SIZE);
     buf.fill(0xee);
-    expect(nio.readCached(fd, buf, 48, SECTOR_SIZE)).toBe(4);
+    expect(nio.readCached(48, 4, buf)).toBe(4);
     expect(buf.equals(Buffer.alloc(4 * SECTOR_SIZE))).toBe(true);
     // A fault on the JS thread (the image shrank under the mapping, residency check off) is
     // caught there too: not served, counted, and the process lives on.
     fs.ftruncateSync(fd, 8 * SECTOR_SIZE);
-    const faultsBefore = NativeSectorIO.mappedIO().faults;
-    NativeSectorIO.setMapResidencyCheck(false);
+    const faultsBefore = NativeSectorStore.mappedIO().faults;
+    NativeSectorStore.setMapResidencyCheck(false);
     try {
-      expect(nio.readCached(fd, buf, 16, SECTOR_SIZE)).toBe(-1);
+      expect(nio.readCached(16, 4, buf)).toBe(-1);
     } finally {
-      NativeSectorIO.setMapResidencyCheck(true);
+      NativeSectorStore.setMapResidencyCheck(true);
     }
-    expect(NativeSectorIO.mappedIO().faults).toBe(faultsBefore + 1);
-    await expect(nio.readDecrypt(fd, buf, 16, SECTOR_SIZE)).rejects.toThrow(/short read/);
+    expect(NativeSectorStore.mappedIO().faults).toBe(faultsBefore + 1);
+    await expect(nio.readSectors(16, 4, buf)).rejects.toThrow(/short read/);
   });
 
   it('serves small aligned reads of cached sectors inline through BlockDevice, larger or uncached ones on the pool', async () => {
@@ -270,8 +266,8 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
       const fsDir = tempDir('ebsim-full-');
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'ebsim-test-full', fsDir]);
       let dev: BlockDevice | undefined;
-      const before = NativeSectorIO.mappedIO();
-      NativeSectorIO.setMapResidencyCheck(check);
+      const before = NativeSectorStore.mappedIO();
+      NativeSectorStore.setMapResidencyCheck(check);
       try {
         const size = 256 * SECTOR_SIZE; // a sparse 1 MiB image on 256 KiB
         dev = BlockDevice.open({ imagePath: path.join(fsDir, 'full.img'), sizeBytes: size, key: xtsKey() });
@@ -290,13 +286,13 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
         }
         expect(refused).toBeGreaterThan(0);
         expect(written.length).toBeGreaterThan(4); // 256 KiB holds 8 such writes
-        const faults = NativeSectorIO.mappedIO().faults - before.faults;
+        const faults = NativeSectorStore.mappedIO().faults - before.faults;
         if (check) expect(faults).toBe(0);
         else expect(faults).toBeGreaterThanOrEqual(refused);
-        NativeSectorIO.setMapResidencyCheck(true);
+        NativeSectorStore.setMapResidencyCheck(true);
         for (const s of written) expect((await dev.read(s * SECTOR_SIZE, 8 * SECTOR_SIZE)).equals(Buffer.alloc(8 * SECTOR_SIZE, 1 + (s % 250)))).toBe(true);
       } finally {
-        NativeSectorIO.setMapResidencyCheck(true);
+        NativeSectorStore.setMapResidencyCheck(true);
         await dev?.close().catch(() => {});
         execFileSync('umount', ['-l', fsDir]);
         fs.rmSync(fsDir, { recursive: true, force: true });
@@ -312,18 +308,18 @@ describe.skipIf(!hasNative)('BlockDevice native threaded I/O', () => {
     const dev = BlockDevice.open({ imagePath: p, sizeBytes: 8 * SECTOR_SIZE, key: null, native: true });
     expect(dev.nativeIO).toBe(true);
     await dev.write(SECTOR_SIZE, Buffer.alloc(2 * SECTOR_SIZE, 0x11), { scratch: true }); // into holes: pwrite
-    const before = NativeSectorIO.mappedIO();
+    const before = NativeSectorStore.mappedIO();
     const data = Buffer.alloc(2 * SECTOR_SIZE);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
     await dev.write(SECTOR_SIZE, Buffer.from(data), { scratch: true }); // cached now: through the mapping
-    expect(NativeSectorIO.mappedIO().writes).toBe(before.writes + 1);
+    expect(NativeSectorStore.mappedIO().writes).toBe(before.writes + 1);
     expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.concat([Buffer.alloc(SECTOR_SIZE), data, Buffer.alloc(SECTOR_SIZE)]))).toBe(true);
     await dev.close();
     expect(fs.readFileSync(p).subarray(SECTOR_SIZE, 3 * SECTOR_SIZE).equals(data)).toBe(true);
   });
 });
 
-describe('BlockDevice JS fallback', () => {
+describe('BlockDevice over the JS sector store', () => {
   it('is used with EBSIM_XTS_ENGINE=node and writes the same on-disk format the native path reads', async () => {
     const key = xtsKey();
     const p = image();
@@ -347,7 +343,7 @@ describe('BlockDevice JS fallback', () => {
       if (!sector(disk, s).equals(Buffer.alloc(SECTOR_SIZE))) expect(sector(disk, s).equals(opensslSector(key, s, sector(plain, s)))).toBe(true);
     delete process.env.EBSIM_XTS_ENGINE;
     const other = BlockDevice.open({ imagePath: p, sizeBytes: size, key, create: false });
-    expect(other.nativeIO).toBe(NativeSectorIO.create(key) !== null);
+    expect(other.nativeIO).toBe(NativeSectorStore.available(key));
     expect((await other.read(0, size)).equals(plain)).toBe(true);
     await other.close();
   });

@@ -1,0 +1,232 @@
+// Backing images: create, copy and delete sparse files of an exact size, without shelling out.
+//
+// A copy must stay sparse (an 8 GiB volume that holds 1 MiB of data costs 1 MiB on the host), and
+// Node has no lseek(SEEK_DATA), so the copy reads the source and writes only the 4 KiB blocks that
+// are not all zeros. Two shortcuts keep it cheap where they are sound:
+// - a reflink clone (FICLONE) where the file system offers one: instant, and shares every extent;
+// - on file systems whose st_blocks counts every allocated block and never less than the data
+//   (ext2/3/4, XFS, tmpfs: no compression), the scan stops once the non-zero blocks found account
+//   for every allocated block: a hole reads as zeros, so nothing after that point can hold data.
+// The scan reads with O_DIRECT where the file system allows it: reading holes through the page
+// cache fills it with zero pages and is several times slower.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const BLOCK = 4096;
+const CHUNK = 1 << 20;
+
+/** f_type of file systems whose st_blocks never undercounts data (no compression, no lag). */
+const EXACT_ALLOCATION_FS = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x01021994 /* tmpfs */]);
+
+/** A source image that does not exist, or a target that already does. */
+export class ImageStoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'ENOENT' | 'EEXIST' | 'EINVAL',
+  ) {
+    super(message);
+    this.name = 'ImageStoreError';
+  }
+}
+
+export interface CopyResult {
+  /** Bytes written to the target (0 for a clone, which writes nothing). */
+  bytesWritten: number;
+  /** 'clone': a reflink; 'scan': a block-by-block copy of the non-zero blocks. */
+  method: 'clone' | 'scan';
+}
+
+/** Creates a sparse image of exactly `sizeBytes` (nothing allocated until written); never replaces one. */
+export function createImage(imagePath: string, sizeBytes: number): void {
+  checkSize(sizeBytes);
+  fs.mkdirSync(path.dirname(imagePath), { recursive: true });
+  const fd = openTarget(imagePath);
+  try {
+    fs.ftruncateSync(fd, sizeBytes);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(imagePath, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+}
+
+/**
+ * Copies an image to a new file, keeping it sparse: only blocks that are not all zeros are
+ * written. `sizeBytes` (default: the source's size) may grow the copy, never shrink it. The
+ * source must not change during the copy (the caller holds its writer lock).
+ */
+export function copyImage(from: string, to: string, sizeBytes?: number): CopyResult {
+  let src: number;
+  try {
+    src = fs.openSync(from, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageStoreError(`cannot copy ${from}: the image does not exist`, 'ENOENT');
+    throw err;
+  }
+  try {
+    const st = fs.fstatSync(src);
+    const size = sizeBytes ?? st.size;
+    checkSize(size);
+    if (size < st.size) throw new ImageStoreError(`cannot copy ${from} (${st.size} bytes) into ${size} bytes: a copy never shrinks an image`, 'EINVAL');
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    if (tryClone(from, to)) {
+      fs.truncateSync(to, size);
+      return { bytesWritten: 0, method: 'clone' };
+    }
+    const dst = openTarget(to);
+    let bytesWritten: number;
+    try {
+      fs.ftruncateSync(dst, size);
+      bytesWritten = copyDataBlocks(from, src, dst, st);
+      fs.fsyncSync(dst);
+    } catch (err) {
+      fs.closeSync(dst);
+      fs.rmSync(to, { force: true });
+      throw err;
+    }
+    fs.closeSync(dst);
+    return { bytesWritten, method: 'scan' };
+  } finally {
+    fs.closeSync(src);
+  }
+}
+
+/** Deletes an image; a missing one is not an error. Its `.lock` file stays (see lock.ts). */
+export function deleteImage(imagePath: string): void {
+  fs.rmSync(imagePath, { force: true });
+}
+
+function checkSize(sizeBytes: number): void {
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % BLOCK !== 0)
+    throw new ImageStoreError(`image size must be a positive multiple of ${BLOCK} bytes, got ${sizeBytes}`, 'EINVAL');
+}
+
+function openTarget(imagePath: string): number {
+  try {
+    return fs.openSync(imagePath, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ImageStoreError(`image ${imagePath} already exists`, 'EEXIST');
+    throw err;
+  }
+}
+
+/** A reflink clone, where the file system has them (btrfs, XFS with reflink=1); false elsewhere. */
+function tryClone(from: string, to: string): boolean {
+  try {
+    fs.copyFileSync(from, to, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE_FORCE);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new ImageStoreError(`image ${to} already exists`, 'EEXIST');
+    fs.rmSync(to, { force: true }); // a failed clone may leave an empty target behind
+    return false;
+  }
+}
+
+/** Writes every non-zero block of `src` to `dst` at the same offset; returns the bytes written. */
+function copyDataBlocks(from: string, src: number, dst: number, st: fs.Stats): number {
+  // Allocated bytes left to account for, where st_blocks is exact; Infinity: scan to the end.
+  let unaccounted = exactAllocation(from) ? st.blocks * 512 : Infinity;
+  if (unaccounted === 0) return 0;
+  const reader = ChunkReader.open(from, src);
+  const zero = Buffer.alloc(CHUNK);
+  let written = 0;
+  try {
+    for (let off = 0; off < st.size && unaccounted > 0; off += CHUNK) {
+      const len = Math.min(CHUNK, st.size - off);
+      const buf = reader.read(len, off);
+      if (buf.equals(zero.subarray(0, len))) continue;
+      // Runs of non-zero blocks become one write each; zero blocks stay holes.
+      let run = -1;
+      for (let b = 0; b <= len; b += BLOCK) {
+        const data = b < len && !buf.subarray(b, Math.min(b + BLOCK, len)).equals(zero.subarray(0, Math.min(BLOCK, len - b)));
+        if (data) unaccounted -= BLOCK;
+        if (data && run < 0) run = b;
+        if (!data && run >= 0) {
+          fs.writeSync(dst, buf, run, b - run, off + run);
+          written += b - run;
+          run = -1;
+        }
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  return written;
+}
+
+/**
+ * True where st_blocks counts at least every data block in units of 4 KiB, so that "non-zero
+ * blocks found × 4 KiB ≥ allocated bytes" proves the rest of the file is holes.
+ */
+function exactAllocation(file: string): boolean {
+  try {
+    const s = fs.statfsSync(file);
+    return EXACT_ALLOCATION_FS.has(s.type) && s.bsize === BLOCK;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads chunks of the source, with O_DIRECT where the file system allows it. Node gives no buffer
+ * addresses, so an aligned view into a slightly larger buffer is found by trying: the kernel
+ * answers EINVAL to a misaligned buffer (only when it reads data: holes pass any alignment).
+ * With no aligned view, or no O_DIRECT, it reads through the page cache.
+ */
+class ChunkReader {
+  private readonly raw = Buffer.allocUnsafeSlow(CHUNK + BLOCK);
+  private shift = 0;
+
+  private constructor(
+    private fd: number,
+    private direct: boolean,
+    private readonly fallback: number,
+  ) {}
+
+  static open(file: string, fallback: number): ChunkReader {
+    try {
+      return new ChunkReader(fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_DIRECT), true, fallback);
+    } catch {
+      return new ChunkReader(fallback, false, fallback);
+    }
+  }
+
+  read(len: number, pos: number): Buffer {
+    for (;;) {
+      const buf = this.raw.subarray(this.shift, this.shift + len);
+      try {
+        readFull(this.fd, buf, len, pos);
+        return buf;
+      } catch (err) {
+        if (!this.direct || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        this.shift += 16;
+        if (this.shift >= BLOCK) this.buffered();
+      }
+    }
+  }
+
+  private buffered(): void {
+    fs.closeSync(this.fd);
+    this.fd = this.fallback;
+    this.direct = false;
+    this.shift = 0;
+  }
+
+  close(): void {
+    if (this.direct) fs.closeSync(this.fd);
+  }
+}
+
+function readFull(fd: number, buf: Buffer, len: number, pos: number): void {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, buf, done, len - done, pos + done);
+    if (n === 0) {
+      buf.fill(0, done, len); // the file ended early (it cannot while the caller holds the lock)
+      return;
+    }
+    done += n;
+  }
+}

@@ -1,0 +1,63 @@
+// The device's tuning knobs, read from the environment once, when this module loads: a process
+// runs with one setting of each (the daemon inherits the CLI's environment, plus what the CLI
+// sets for it). Defaults are the fastest measured settings; the knobs exist for comparisons
+// (bench/device) and for hosts where a default does not fit. BlockDevice.open takes overrides.
+import * as os from 'node:os';
+
+export interface DeviceTuning {
+  /**
+   * EBSIM_DEVICE_IO=js|sync|async: every device uses the JS sector store, with its pread/pwrite
+   * on the JS thread (js, sync) or on libuv's pool (async). Unset or native: the native store
+   * where it can run, the JS one otherwise.
+   */
+  readonly forceJsIO: 'sync' | 'async' | null;
+  /** EBSIM_DEVICE_MMAP=0: the native store never maps the image (pread/pwrite only). */
+  readonly mapImage: boolean;
+  /**
+   * EBSIM_DEVICE_INLINE_MAX (bytes, 0 = never): aligned reads up to this size whose pages are all
+   * in the page cache are served at once on the JS thread by the native store, because the hop
+   * through libuv's pool costs more than such a read's work. Writes always take the pool: a write
+   * into the page cache can wait (for a page under write-back), and done inline it measured slower.
+   */
+  readonly inlineReadMaxBytes: number;
+  /**
+   * The daemon's libuv pool size: EBSIM_DEVICE_THREADS, else UV_THREADPOOL_SIZE, else about one
+   * thread per core (2..4). The pool runs the native store's decrypt / encrypt and fdatasync:
+   * CPU-bound work on a page-cache hit, on a machine where fio, the loop worker and libfuse's
+   * threads want the cores too.
+   */
+  readonly daemonThreads: number;
+  /** UV_THREADPOOL_SIZE as this process's libuv sees it (unset: libuv's default of 4). */
+  readonly uvThreadpoolSize: string | undefined;
+  /** EBSIM_FUSE_ASYNC_DIO=0: the daemon runs without the FUSE init preload (ebsim_fuse_init.so). */
+  readonly fuseAsyncDio: boolean;
+  /**
+   * EBSIM_FUSE_MAX_PAGES: pages per FUSE read. Set by hand, it tells the CLI what the preload
+   * should ask the kernel for (32..256); the CLI then sets it for the daemon, which mounts with
+   * the matching max_read.
+   */
+  readonly fuseMaxPages: number | null;
+  /** EBSIM_FUSE_INIT_PRELOAD: set by the CLI for the daemon, the preload it put in LD_PRELOAD ('' for none). */
+  readonly fuseInitPreload: string;
+}
+
+const INLINE_READ_MAX_DEFAULT = 16 * 1024;
+
+export function readTuning(env: NodeJS.ProcessEnv = process.env): DeviceTuning {
+  const io = env.EBSIM_DEVICE_IO;
+  const inline = env.EBSIM_DEVICE_INLINE_MAX === undefined || env.EBSIM_DEVICE_INLINE_MAX === '' ? NaN : Number(env.EBSIM_DEVICE_INLINE_MAX);
+  const threads = env.EBSIM_DEVICE_THREADS ?? env.UV_THREADPOOL_SIZE;
+  const pages = env.EBSIM_FUSE_MAX_PAGES;
+  return {
+    forceJsIO: io === 'js' || io === 'sync' ? 'sync' : io === 'async' ? 'async' : null,
+    mapImage: env.EBSIM_DEVICE_MMAP !== '0',
+    inlineReadMaxBytes: Number.isSafeInteger(inline) && inline >= 0 ? inline : INLINE_READ_MAX_DEFAULT,
+    daemonThreads: threads && /^[1-9][0-9]*$/.test(threads) ? Number(threads) : Math.max(2, Math.min(4, os.availableParallelism())),
+    uvThreadpoolSize: env.UV_THREADPOOL_SIZE,
+    fuseAsyncDio: env.EBSIM_FUSE_ASYNC_DIO !== '0',
+    fuseMaxPages: pages && /^[0-9]+$/.test(pages) ? Number(pages) : null,
+    fuseInitPreload: env.EBSIM_FUSE_INIT_PRELOAD ?? '',
+  };
+}
+
+export const tuning: DeviceTuning = readTuning();

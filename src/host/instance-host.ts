@@ -1,0 +1,153 @@
+// The instance's host: what runs on the machine an instance lives on. It attaches a volume when
+// asked, decrypts the volume's data key as the instance's role, starts and stops the device daemon
+// that serves the decrypted device (mount/unmount), and serves in-process access. The CLI and the
+// walkthrough call it; neither repeats these steps.
+//
+// Mount-table operations (unmount, status, cleanup) work on the state directory alone: the
+// control plane (database, KMS) is opened only by the steps that need it, so they still work when
+// the disk holding the home is full or the database is damaged.
+import type { CallContext } from '../core/call-context.js';
+import { UserError } from '../errors/index.js';
+import type { Ec2Service } from '../ec2/service.js';
+import type { Volume } from '../ec2/model.js';
+import type { IamService } from '../iam/service.js';
+import { decryptVolumeKey, hostCallContext, type DataKeyDecrypter } from './data-key.js';
+import { freeDeviceName, mountStatus, startMount, stopMount, cleanupMounts, type MountedVolume, type UnmountOptions, type VolumeFormat, type VolumeStatus } from './mounts.js';
+import { exportTo, prefill, readRange, withVolumeDevice, writeRange, type Progress } from './in-process.js';
+import type { BlockDevice } from '../device/block-device.js';
+
+const GIB = 1024 ** 3;
+
+/** What the host needs of the control plane, opened on first use. */
+export interface ControlPlane {
+  ec2: Ec2Service;
+  iam: IamService;
+  keys: DataKeyDecrypter;
+}
+
+/** Who asks: needed only to attach a volume (an AttachVolume call), so it may be given lazily. */
+export type Caller = CallContext | (() => CallContext);
+
+export interface HostMountOptions {
+  volumeId: string;
+  /** Attach the volume to this instance first if it is not attached. */
+  instanceId?: string;
+  mountpoint: string;
+  format: VolumeFormat;
+  foreground?: boolean;
+}
+
+export interface HostMount extends MountedVolume {
+  instanceId: string;
+}
+
+export class InstanceHost {
+  private plane: ControlPlane | undefined;
+
+  /**
+   * @param stateDir where mount state, pidfiles, logs and FUSE dirs live ($EBSIM_HOME/run)
+   * @param openControlPlane opens EC2, IAM and KMS (the database) when a step needs them
+   */
+  constructor(
+    readonly stateDir: string,
+    private readonly openControlPlane: () => ControlPlane,
+  ) {}
+
+  private get cp(): ControlPlane {
+    return (this.plane ??= this.openControlPlane());
+  }
+
+  // ---- the volume as the host sees it --------------------------------------------------------
+
+  /** The volume's record, read without a DescribeVolumes trail record (the host reads its own state). */
+  volume(volumeId: string): Volume {
+    return this.cp.ec2.volume(volumeId);
+  }
+
+  imagePath(volumeId: string): string {
+    return this.cp.ec2.imagePath(volumeId);
+  }
+
+  sizeBytes(volumeId: string): number {
+    return this.volume(volumeId).sizeGiB * GIB;
+  }
+
+  /** The call context of the instance's host: the role aws:ec2-infrastructure, session INSTANCE-ID. */
+  callContext(instanceId: string): CallContext {
+    return hostCallContext(this.cp.iam, this.cp.ec2.region, instanceId);
+  }
+
+  /**
+   * Attaches the volume to `instanceId` (as `caller`, at the instance's first free device name)
+   * unless it is attached already; refuses a volume attached to another instance.
+   */
+  attach(caller: Caller, volumeId: string, instanceId?: string): Volume {
+    const ec2 = this.cp.ec2;
+    const v = ec2.volume(volumeId);
+    if (instanceId && v.instanceId && v.instanceId !== instanceId) throw new UserError(`${volumeId} is attached to ${v.instanceId}, not ${instanceId}`);
+    if (v.instanceId) return v;
+    if (!instanceId) throw new UserError(`${volumeId} is not attached to an instance: pass --instance INSTANCE-ID (or run ebsim ec2 attach-volume)`);
+    // The instance's free device names, read without a DescribeVolumes record: the user asked to mount.
+    const device = freeDeviceName(ec2.volumesQuietly().filter((x) => x.instanceId === instanceId).map((x) => x.device));
+    if (!device) throw new UserError(`${instanceId} has no free device name left for ${volumeId}: detach a volume from it first`);
+    ec2.attachVolume(typeof caller === 'function' ? caller() : caller, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
+    return ec2.volume(volumeId);
+  }
+
+  /** The volume's plaintext data key, decrypted as its instance's role; null for an unencrypted volume. Zero it after use. */
+  dataKey(volume: Volume): Uint8Array | null {
+    return volume.encrypted ? decryptVolumeKey(this.cp.keys, this.cp.iam, this.cp.ec2.region, volume) : null;
+  }
+
+  // ---- mounts (the device daemon) -------------------------------------------------------------
+
+  /** Attaches if asked, decrypts the data key, starts the device daemon and mounts the file system. */
+  async mount(caller: Caller, opts: HostMountOptions): Promise<HostMount> {
+    const v = this.attach(caller, opts.volumeId, opts.instanceId);
+    const m = await startMount({
+      volumeId: v.volumeId, imagePath: this.imagePath(v.volumeId), sizeBytes: v.sizeGiB * GIB, key: this.dataKey(v),
+      mountpoint: opts.mountpoint, stateDir: this.stateDir, format: opts.format, foreground: opts.foreground,
+    });
+    return { ...m, instanceId: v.instanceId! };
+  }
+
+  unmount(volumeId: string, opts: UnmountOptions = {}): Promise<void> {
+    return stopMount(volumeId, this.stateDir, opts);
+  }
+
+  status(opts: { cleanup?: boolean } = {}): Promise<{ volumes: VolumeStatus[]; cleanedUp: string[] }> {
+    return mountStatus(this.stateDir, opts);
+  }
+
+  /** Clears mounts, loop devices and daemons a crash left behind; returns the volumes cleaned. */
+  cleanup(): Promise<string[]> {
+    return cleanupMounts(this.stateDir);
+  }
+
+  // ---- in-process access ----------------------------------------------------------------------
+
+  /** Runs `fn` over the volume's block device in this process, under the image's writer lock. */
+  withDevice<T>(caller: Caller, volumeId: string, instanceId: string | undefined, fn: (dev: BlockDevice) => Promise<T>): Promise<T> {
+    const v = this.attach(caller, volumeId, instanceId);
+    return withVolumeDevice({ volumeId: v.volumeId, imagePath: this.imagePath(v.volumeId), sizeBytes: v.sizeGiB * GIB }, () => this.dataKey(v), fn);
+  }
+
+  read(caller: Caller, volumeId: string, offset: number, length: number, instanceId?: string): Promise<Buffer> {
+    return this.withDevice(caller, volumeId, instanceId, (dev) => readRange(dev, offset, length));
+  }
+
+  write(caller: Caller, volumeId: string, offset: number, data: Uint8Array, instanceId?: string): Promise<number> {
+    return this.withDevice(caller, volumeId, instanceId, (dev) => writeRange(dev, offset, data));
+  }
+
+  /** Decrypts the whole volume to a plain, sparse image at `out`. */
+  export(caller: Caller, volumeId: string, out: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<void> {
+    return this.withDevice(caller, volumeId, opts.instanceId, (dev) => exportTo(dev, out, opts.onProgress));
+  }
+
+  /** Writes encrypted zeros into every never-written sector (see src/device/prefill.ts). */
+  prefill(caller: Caller, volumeId: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<{ sectorsFilled: number }> {
+    const image = this.imagePath(volumeId);
+    return this.withDevice(caller, volumeId, opts.instanceId, (dev) => prefill(dev, image, opts.onProgress));
+  }
+}

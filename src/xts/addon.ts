@@ -1,0 +1,63 @@
+// The one loader of the native addon (native/build/Release/ebsim_xts.node, built by
+// native/build.mjs): the XTS engine (./native.ts) and the block device's native sector store
+// (src/device/native-sector-store.ts) both take it from here, with its constants. It lives in
+// xts, the lowest layer of the two, so that both may import it.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Bytes of an expanded key schedule: K1 encryption, K1 decryption and K2 encryption round keys. */
+export const SCHED_BYTES = 720;
+/** The addon's sector I/O works on sectors of this size (DEV_SECTOR in ebsim_sector_io.c). */
+export const ADDON_SECTOR_BYTES = 4096;
+export const ADDON_PATH = join('native', 'build', 'Release', 'ebsim_xts.node');
+
+/** An opaque handle to a shared mapping of a backing image (mapImage()). */
+export type ImageMap = { readonly __brand: 'ImageMap' };
+
+/** The addon's functions; native/src/ebsim_xts.c and ebsim_sector_io.c document each. */
+export interface Addon {
+  supported(): string | null;
+  expandKeys(key: Uint8Array, sched: Uint8Array): number;
+  crypt(sched: Uint8Array, rounds: number, data: Uint8Array, unitLen: number, tweak: Uint8Array, encrypt: boolean): void;
+  features(): string;
+  setWide(on: boolean): boolean;
+  readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number, holes: number) => void, map?: ImageMap | null): void;
+  /** cb null: at once, through the mapping only; the hole count, or -1 if not served. */
+  readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: null, map: ImageMap): number;
+  encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void, map?: ImageMap | null): void;
+  mapImage(fd: number, length: number): ImageMap | null;
+  unmapImage(map: ImageMap): void;
+  ioStats(): [number, number, number];
+  setMapCheck(on: boolean): boolean;
+}
+
+export type AddonLoad = { addon: Addon; reason: null } | { addon: null; reason: string };
+
+let loaded: AddonLoad | undefined;
+
+/** Finds the addon from here upwards: this module runs from src/xts (tests) or dist/src/xts. */
+function findAddon(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const p = join(dir, ADDON_PATH);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** The addon if it is built, loads and accepts this CPU; otherwise why not. Loaded once. */
+export function loadAddon(): AddonLoad {
+  if (loaded) return loaded;
+  const path = findAddon();
+  if (!path) return (loaded = { addon: null, reason: `native addon not built (${ADDON_PATH} missing; run \`node native/build.mjs\`)` });
+  try {
+    const addon = createRequire(import.meta.url)(path) as Addon;
+    const why = addon.supported();
+    loaded = why ? { addon: null, reason: `native addon refuses this CPU: ${why}` } : { addon, reason: null };
+  } catch (err) {
+    loaded = { addon: null, reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return loaded;
+}
