@@ -9,7 +9,7 @@ import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
 import { kmsClient } from '../kms/client.js';
 import { Ec2Service } from '../ec2/service.js';
-import { InstanceHost, kmsDecrypter } from '../host/index.js';
+import { InstanceHost } from '../host/index.js';
 import { CloudTrailService } from '../cloudtrail/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
@@ -76,7 +76,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       return ec2;
     },
     host() {
-      host ??= new InstanceHost(paths.run, () => ({ ec2: app.ec2(), iam: open().iam, keys: kmsDecrypter(app.kms()) }));
+      host ??= new InstanceHost(paths.run, () => ({ ec2: app.ec2(), iam: open().iam, keys: kmsClient(app.kms()) }));
       return host;
     },
     cloudtrail() {

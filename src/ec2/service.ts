@@ -21,9 +21,9 @@ import { INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type S
 import {
   EC2_SERVICE, runInstancesParameters,
   type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type Ec2Actions, type RunInstancesRequest,
-} from './operations.js';
+} from './operations/index.js';
 
-export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, RunInstancesRequest } from './operations.js';
+export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, RunInstancesRequest } from './operations/index.js';
 
 export const EBS_DEFAULT_KEY = 'alias/aws/ebs';
 const GIB = 1024 ** 3;

@@ -20,7 +20,8 @@ function recordsSince(seq: number): TrailRecord[] {
 describe('EC2 over the KMS client', () => {
   it('src/ec2 imports from src/kms only the client, and only its types', () => {
     const dir = join(__dirname, '..', '..', 'src', 'ec2');
-    const imports = readdirSync(dir).flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/^import (type )?.*from '\.\.\/kms\/([^']+)'/gm)].map((m) => `${f}: ${m[1] ?? ''}${m[2]}`));
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const imports = files.flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/^import (type )?.*from '(?:\.\.\/)+kms\/([^']+)'/gm)].map((m) => `${f}: ${m[1] ?? ''}${m[2]}`));
     expect(imports).toEqual(['service.ts: type client.js']);
   });
 

@@ -1,6 +1,6 @@
 // The EC2 declarations against AWS's own EC2 model: names, kinds, required members.
 import { describe, expect, it } from 'vitest';
-import { EC2_OPERATIONS } from '../../src/ec2/operations.js';
+import { EC2_OPERATIONS } from '../../src/ec2/operations/index.js';
 import { awsModel, checkAgainstModel } from '../helpers/aws-model.js';
 
 const model = awsModel('ec2');

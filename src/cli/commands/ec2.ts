@@ -1,6 +1,6 @@
 // `ebsim ec2 …`: the declared EC2/EBS operations with the AWS CLI's names, flags and output shapes.
 import type { Argv } from 'yargs';
-import { EC2_OPERATIONS } from '../../ec2/operations.js';
+import { EC2_OPERATIONS } from '../../ec2/operations/index.js';
 import { declaredCommands } from '../declared-commands.js';
 import type { Runtime } from '../runtime.js';
 

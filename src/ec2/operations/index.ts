@@ -1,0 +1,24 @@
+// The EC2/EBS operations ebsim has, declared once per family: members (the CLI's flags),
+// read-only, and CloudTrail's requestParameters in EC2's own shape (item sets, not the input's
+// members). The control plane (../service.ts) carries them out as `Ec2Actions`.
+import type { ServiceDeclaration } from '../../api/index.js';
+import { InternalError, InvalidAction, type AwsError } from '../../errors/index.js';
+import { INSTANCE_OPERATIONS } from './instances.js';
+import { SNAPSHOT_OPERATIONS } from './snapshots.js';
+import type { Ec2Actions } from './requests.js';
+import { VOLUME_OPERATIONS } from './volumes.js';
+
+export * from './requests.js';
+
+export const EC2_OPERATIONS = [...INSTANCE_OPERATIONS, ...VOLUME_OPERATIONS, ...SNAPSHOT_OPERATIONS] as const;
+
+export const EC2_SERVICE: ServiceDeclaration<Ec2Actions, undefined> = {
+  name: 'ec2',
+  eventSource: 'ec2.amazonaws.com',
+  operations: EC2_OPERATIONS,
+  unknownOperation: (name) => new InvalidAction(`The action ${name.slice(0, 100)} is not valid for this web service.`),
+  internalError: (message) => new InternalError(message),
+  // EC2 records the caller's errors as "Client.CODE" and its own as "Server.CODE".
+  trailErrorCode: (e: AwsError) => `${e.status >= 500 ? 'Server' : 'Client'}.${e.code}`,
+  omitFromRecords: ['readOnly', 'resources'],
+};

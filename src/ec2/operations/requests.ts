@@ -1,0 +1,89 @@
+// What the EC2 operations take, what the control plane does for each (`Ec2Actions`), and the
+// pieces of EC2's CloudTrail shapes the declarations share.
+import type { Members, Outcome } from '../../api/index.js';
+import type { CallContext } from '../../core/call-context.js';
+
+export interface BlockDeviceMapping {
+  DeviceName: string;
+  Ebs?: { VolumeSize?: number; Encrypted?: boolean; DeleteOnTermination?: boolean; VolumeType?: string; KmsKeyId?: string; SnapshotId?: string };
+}
+
+export interface RunInstancesRequest {
+  ImageId: string;
+  InstanceType: string;
+  BlockDeviceMappings?: BlockDeviceMapping[];
+  ClientToken?: string;
+}
+
+export interface CreateVolumeRequest {
+  Size?: number;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  SnapshotId?: string;
+  AvailabilityZone?: string;
+  VolumeType?: string;
+}
+
+export interface AttachVolumeRequest {
+  VolumeId: string;
+  InstanceId: string;
+  Device: string;
+}
+
+export interface CopySnapshotRequest {
+  SourceSnapshotId: string;
+  KmsKeyId?: string;
+  Description?: string;
+}
+
+/** What the control plane does for each operation. */
+export interface Ec2Actions {
+  runInstances(ctx: CallContext, req: RunInstancesRequest): Outcome;
+  describeInstances(ctx: CallContext, ids: string[]): Outcome;
+  terminateInstances(ctx: CallContext, ids: string[]): Outcome;
+  createVolume(ctx: CallContext, req: CreateVolumeRequest): Outcome;
+  describeVolumes(ctx: CallContext, ids: string[]): Outcome;
+  attachVolume(ctx: CallContext, req: AttachVolumeRequest): Outcome;
+  detachVolume(ctx: CallContext, req: { VolumeId: string }): Outcome;
+  deleteVolume(ctx: CallContext, req: { VolumeId: string }): Outcome;
+  createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome;
+  describeSnapshots(ctx: CallContext, ids: string[]): Outcome;
+  copySnapshot(ctx: CallContext, req: CopySnapshotRequest): Outcome;
+}
+
+export const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+export const idList = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+/** EC2's "…Set": {items: [{key: id}, …]}. */
+export const itemSet = (ids: unknown, key: string) => ({ items: idList(ids).map((id) => ({ [key]: id })) });
+export const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+export const ids = (doc: string): Members[string] => ({ kind: 'list', member: { kind: 'string' }, doc });
+export const volumeId = { kind: 'string', required: true } as const;
+
+export const ebs: Members = {
+  VolumeSize: { kind: 'integer', doc: 'GiB' },
+  Encrypted: { kind: 'boolean' },
+  DeleteOnTermination: { kind: 'boolean' },
+  VolumeType: { kind: 'string' },
+  KmsKeyId: { kind: 'string' },
+  SnapshotId: { kind: 'string' },
+};
+
+/** RunInstances' requestParameters, as EC2 records them (the seed's shape), from the mappings as launched. */
+export function runInstancesParameters(p: Record<string, unknown>, mappings: BlockDeviceMapping[], clientToken: string | undefined): Record<string, unknown> {
+  return defined({
+    instancesSet: { items: [{ imageId: str(p.ImageId), minCount: 1, maxCount: 1 }] },
+    instanceType: str(p.InstanceType),
+    blockDeviceMapping: {
+      items: mappings.map((m) => ({
+        deviceName: m.DeviceName,
+        ebs: { volumeSize: m.Ebs?.VolumeSize ?? 8, deleteOnTermination: m.Ebs?.DeleteOnTermination ?? m.DeviceName === '/dev/xvda', volumeType: m.Ebs?.VolumeType ?? 'gp2', ...(m.Ebs?.Encrypted ? { encrypted: true } : {}) },
+      })),
+    },
+    monitoring: { enabled: false },
+    disableApiTermination: false,
+    instanceInitiatedShutdownBehavior: 'stop',
+    clientToken,
+    ebsOptimized: false,
+  });
+}
