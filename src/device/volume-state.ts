@@ -10,7 +10,7 @@ import { DISK_FILE, forceUnmountFuse } from './fuse-adapter.js';
 import {
   describeProcess, fuseConnection, listDaemons, listLoopDevices, loopBackingDevice, loopBackingFile, mountAt, pidAlive, probeDevice, processState, readMounts, run, waitFor, type MountEntry,
 } from './host.js';
-import { lockHolder } from './lock.js';
+import { imageLockFile, lockHolder } from './lock.js';
 
 export interface VolumeMountState {
   volumeId: string;
@@ -148,6 +148,7 @@ async function hungDaemon(paths: StatePaths, p: Pieces, probed?: (fuse: string) 
 export async function teardown(stateDir: string, volumeId: string, opts: UnmountOptions = {}): Promise<void> {
   const paths = statePaths(stateDir, volumeId);
   const p = piecesOf(paths, volumeId);
+  const imagePath = readState(paths.stateFile)?.imagePath;
   if (opts.force) {
     // Abort first: every request queued on the stopped daemon fails at once, so nothing below
     // (umount syncing ext4, losetup) waits on it; SIGKILL reaches a stopped process too.
@@ -193,6 +194,15 @@ export async function teardown(stateDir: string, volumeId: string, opts: Unmount
       killQuietly(pid, 'SIGKILL');
       await waitFor(`daemon ${pid} to die`, () => !pidAlive(pid), 5_000);
     }
+  }
+  // A daemon the process scan missed (one still starting, say) may yet hold the image: unmount
+  // returns only once the image's writer lock is free, so the next in-process user gets it.
+  if (imagePath) {
+    const lockFile = imageLockFile(imagePath);
+    await waitFor(`the image lock of ${volumeId} to be released`, () => {
+      const holder = lockHolder(lockFile);
+      return holder === null || holder === process.pid || !pidAlive(holder);
+    }, 20_000).catch(() => {});
   }
   // 4. A FUSE mount left by a dead daemon (ENOTCONN): fusermount -uz.
   if (mountAt(paths.fuseDir)) {

@@ -122,7 +122,13 @@ describeRealMount('one daemon per volume; status and cleanup from the kernel', (
     const v = await newVolume();
     // Its own process group, like a command in a terminal, so that Ctrl-C-like SIGKILL takes the
     // CLI and its mkfs.ext4 together (the daemon has a group of its own, as always).
-    const cli = spawn(process.execPath, [EBSIM_BIN, 'volume', 'mount', v, path.join(root, 'mnt-i'), '--home', home], { detached: true, stdio: 'ignore' });
+    // A mkfs.ext4 that never finishes holds the CLI between losetup and mount, so the kill lands
+    // there on any machine, however fast the real mkfs would be.
+    const shim = path.join(root, 'slow-mkfs');
+    fs.mkdirSync(shim, { recursive: true });
+    fs.writeFileSync(path.join(shim, 'mkfs.ext4'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const env = { ...process.env, PATH: `${shim}:${process.env.PATH}` };
+    const cli = spawn(process.execPath, [EBSIM_BIN, 'volume', 'mount', v, path.join(root, 'mnt-i'), '--home', home], { detached: true, stdio: 'ignore', env });
     try {
       await waitFor('the loop device', () => pieces(v).loops.length > 0, 30_000);
       process.kill(-cli.pid!, 'SIGKILL');
