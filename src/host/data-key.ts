@@ -4,7 +4,6 @@
 import type { CallContext } from '../core/call-context.js';
 import { IncorrectState, InvalidParameterValue } from '../errors/index.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
-import type { KmsService } from '../kms/service.js';
 import { hostAddressOf } from '../ec2/ids.js';
 import type { Volume } from '../ec2/model.js';
 
@@ -17,17 +16,6 @@ export interface DecryptInput {
 /** All the host needs of KMS (in the spirit of the AWS Encryption SDK's minimal KMS client). */
 export interface DataKeyDecrypter {
   decrypt(ctx: CallContext, input: DecryptInput): { Plaintext: Uint8Array };
-}
-
-/** A DataKeyDecrypter over the KMS service's generic entry point. */
-export function kmsDecrypter(kms: KmsService): DataKeyDecrypter {
-  return {
-    decrypt(ctx, input) {
-      const { Plaintext } = kms.call(ctx, 'Decrypt', { ...input });
-      if (!(Plaintext instanceof Uint8Array)) throw new TypeError('KMS Decrypt answered without a Plaintext');
-      return { Plaintext };
-    },
-  };
 }
 
 /** The call context of an instance's host: its infrastructure role's session, from its private address. */

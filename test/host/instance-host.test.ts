@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
 import { allRecords } from '../../src/trail/index.js';
-import { freeDeviceName, InstanceHost, kmsDecrypter, type DataKeyDecrypter } from '../../src/host/index.js';
+import { freeDeviceName, InstanceHost, type DataKeyDecrypter } from '../../src/host/index.js';
+import { kmsClient } from '../../src/kms/client.js';
 import { VolumeBusyError, VolumeNotMountedError } from '../../src/device/errors.js';
 import type { CallContext } from '../../src/core/call-context.js';
 
@@ -53,7 +54,7 @@ function countingHost(): { host: InstanceHost; decrypts: () => number } {
   let n = 0;
   const app = home.app;
   const host = new InstanceHost(app.paths.run, () => {
-    const kms = kmsDecrypter(app.kms());
+    const kms = kmsClient(app.kms());
     const keys: DataKeyDecrypter = {
       decrypt(ctx, input) {
         n++;
