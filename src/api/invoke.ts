@@ -1,7 +1,7 @@
 // The one path every AWS call takes, whatever its entry point (CLI, HTTP, another service, the
 // host): make cached reads current, find and validate the operation, do the service's due
 // lifecycle work, run it, and record it once in the trail, success or failure.
-import { AwsError } from '../errors/index.js';
+import { AwsError, ValidationException } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Db } from '../store/database.js';
 import { refreshFromDisk } from '../store/read-cache.js';
@@ -62,7 +62,7 @@ export class Invoker<Env, Ext = unknown> {
     let outcome;
     try {
       if (!op) throw service.unknownOperation(name);
-      const input = validateInput(params, op.input);
+      const input = this.validate(op.input, params);
       this.opts.runDueWork?.(recorder);
       outcome = op.run(ctx, input as never, call);
     } catch (err) {
@@ -76,6 +76,20 @@ export class Invoker<Env, Ext = unknown> {
     // recorded a second time as failed.
     record(outcome.responseElements ?? null, undefined, outcome.requestParameters);
     return outcome.continuation ? outcome.continuation() : outcome.response;
+  }
+
+  private validate(members: Members, params: Record<string, unknown>) {
+    const { service } = this.opts;
+    if (!service.invalidInput) return validateInput(params, members);
+    for (const name in members) {
+      if (members[name]!.required && params[name] == null) throw service.invalidInput({ message: `The request must contain the parameter ${name}`, missing: name });
+    }
+    try {
+      return validateInput(params, members);
+    } catch (err) {
+      if (err instanceof ValidationException) throw service.invalidInput({ message: err.message });
+      throw err;
+    }
   }
 }
 

@@ -62,6 +62,12 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
   unknownOperation(name: string): AwsError;
   /** The service's answer to a failure that is not an AwsError (KMS: KMSInternalException). */
   internalError(message: string): AwsError;
+  /**
+   * The service's own words for a request its declaration refuses, where they are not the JSON
+   * protocol's ValidationException (EC2: MissingParameter, InvalidParameterValue). `missing` names
+   * a required member that is absent.
+   */
+  invalidInput?(problem: { message: string; missing?: string }): AwsError;
   /** The errorCode CloudTrail records for an error, where the service spells it its own way (EC2: "Client.CODE"). */
   trailErrorCode?(error: AwsError): string;
   /**

@@ -72,9 +72,12 @@ function describeKind(m: Member): string {
   }
 }
 
+/** A blob member without a declared bound (AWS declares one on every KMS blob). */
+const MAX_UNDECLARED_BLOB = 1 << 20;
+
 function convert(m: Member, flag: string, v: unknown): unknown {
   switch (m.kind) {
-    case 'blob': return parseBlob(flag, String(v));
+    case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
     case 'map': return parseMap(flag, String(v));
     case 'structure': return parseStructure(flag, String(v));
     case 'list':

@@ -3,13 +3,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from '../errors/index.js';
 
-/**
- * The largest blob any KMS parameter takes (a CiphertextBlob: 6144 bytes). A fileb:// argument is
- * read up to one byte more, so /dev/zero or a huge file ends in the operation's own
- * ValidationException ("Member must have length less than or equal to …"), as from AWS.
- */
-export const MAX_BLOB_BYTES = 6144;
-
 /** The bytes of a file:// or fileb:// argument, at most `limit`; a missing file is bad usage (AWS CLI: exit 252). */
 export function readParamFile(flag: string, spec: string, path: string, limit: number): Buffer {
   let fd: number;
@@ -46,8 +39,13 @@ function paramFileError(flag: string, spec: string, err: unknown): Error {
 const MAX_TEXT_BYTES = 1 << 20;
 const readText = (flag: string, value: string) => readParamFile(flag, value, value.slice('file://'.length), MAX_TEXT_BYTES).toString('utf8');
 
-export function parseBlob(flag: string, value: string): Uint8Array {
-  if (value.startsWith('fileb://')) return readParamFile(flag, value, value.slice('fileb://'.length), MAX_BLOB_BYTES + 1);
+/**
+ * A blob argument. A fileb:// file is read up to one byte past the member's declared maximum, so
+ * /dev/zero or a huge file ends in the operation's own ValidationException ("Member must have
+ * length less than or equal to …"), as from AWS, without reading it all.
+ */
+export function parseBlob(flag: string, value: string, maxBytes: number): Uint8Array {
+  if (value.startsWith('fileb://')) return readParamFile(flag, value, value.slice('fileb://'.length), maxBytes + 1);
   if (value.startsWith('file://')) return Buffer.from(readText(flag, value).trim(), 'base64');
   if (!/^[A-Za-z0-9+/=\s_-]*$/.test(value)) {
     throw new UsageError(`Invalid base64 for --${flag}: "${value.slice(0, 40)}". Pass base64, or fileb://PATH for raw bytes.`);

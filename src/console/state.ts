@@ -1,7 +1,6 @@
 // What the console page shows: keys, aliases, grants, instances, volumes with their mount state,
 // and the trail. Metadata only: never key material, blobs or plaintext data keys.
 import type { Ebsim } from '../app/ebsim.js';
-import { keyMetadata } from '../kms/keys.js';
 import { volumeStatus } from '../device/index.js';
 import { buildDiagram, callerName, toSvg, type TrailRecord } from '../trail/index.js';
 
@@ -11,11 +10,9 @@ export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record
   const account = app.iam.account();
   if (!account) return { initialized: false };
   app.trail.flush(false);
-  const kms = app.kms();
+  const kms = app.kms().inventory();
   const ec2 = app.ec2();
   const mounts = new Map((await volumeStatus(app.paths.run).catch(() => [])).map((s) => [s.volumeId, s]));
-  const keys = kms.keys.list();
-  const keyArn = new Map(keys.map((k) => [k.keyId, k.arn]));
   // The trail may hold millions of rows: counts advance over the rows added since the last poll,
   // and only the newest records are parsed.
   const c = counters.get(app) ?? { seq: 0, total: 0, denied: 0 };
@@ -30,15 +27,9 @@ export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record
   return {
     initialized: true,
     account,
-    keys: keys.map((k) => {
-      const m = keyMetadata(k);
-      return { KeyId: m.KeyId, Arn: m.Arn, KeyState: m.KeyState, KeyManager: m.KeyManager, Description: m.Description, RotationEnabled: k.rotationEnabled, KeyVersions: k.currentVersion };
-    }),
-    aliases: kms.keys.listAliases(),
-    grants: kms.grants.all().map((g) => ({
-      GrantId: g.grantId, KeyArn: keyArn.get(g.keyId) ?? g.keyId, GranteePrincipal: g.granteePrincipal, Operations: g.operations,
-      Constraints: g.constraints ?? null, State: g.state, CreationDate: g.createdAt,
-    })),
+    keys: kms.keys,
+    aliases: kms.aliases,
+    grants: kms.grants,
     instances: ec2.describeInstancesQuietly(),
     volumes: ec2.volumesQuietly().map((v) => {
       const m = mounts.get(v.volumeId);

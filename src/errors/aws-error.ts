@@ -45,6 +45,7 @@ export const AccessDenied = awsError('AccessDenied', 403);
 export const EntityAlreadyExistsException = awsError('EntityAlreadyExists', 409);
 export const NoSuchEntityException = awsError('NoSuchEntity', 404);
 export const InvalidParameterValue = awsError('InvalidParameterValue');
+export const MissingParameter = awsError('MissingParameter');
 export const InvalidVolumeNotFound = awsError('InvalidVolume.NotFound');
 export const InvalidInstanceIDNotFound = awsError('InvalidInstanceID.NotFound');
 export const InvalidSnapshotNotFound = awsError('InvalidSnapshot.NotFound');

@@ -6,17 +6,45 @@ import type { RootKey } from '../store/root-key.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Trail } from '../trail/trail.js';
 import { Invoker, Recorder } from '../api/index.js';
-import { GrantStore } from './grants.js';
-import { KeyStore } from './keys.js';
+import { GrantStore, type GrantConstraints } from './grants.js';
+import { KeyStore, keyMetadata, type KmsAlias } from './keys.js';
 import { KmsFacts, type KmsEnv, type KmsExt } from './operation.js';
 import { KMS_OPERATIONS, KMS_SERVICE } from './operations/index.js';
 import { runDueWork } from './due-work.js';
 
 const FACTS = new KmsFacts(KMS_OPERATIONS);
 
+/** One key as an operator's view shows it: metadata and rotation state, never key material. */
+export interface KeyView {
+  KeyId: string;
+  Arn: string;
+  KeyState: string;
+  KeyManager: string;
+  Description: string;
+  RotationEnabled: boolean;
+  KeyVersions: number;
+  NextRotationDate: Date | null;
+}
+
+export interface GrantView {
+  GrantId: string;
+  KeyArn: string;
+  GranteePrincipal: string;
+  Operations: string[];
+  Constraints: GrantConstraints | null;
+  State: string;
+  CreationDate: Date;
+}
+
+export interface KmsInventory {
+  keys: KeyView[];
+  aliases: KmsAlias[];
+  grants: GrantView[];
+}
+
 export class KmsService {
-  readonly keys: KeyStore;
-  readonly grants: GrantStore;
+  private readonly keys: KeyStore;
+  private readonly grants: GrantStore;
   private readonly invoker: Invoker<KmsEnv, KmsExt>;
 
   constructor(db: Db, rootKey: RootKey, trail: Trail, accountId: string, region: string) {
@@ -34,6 +62,29 @@ export class KmsService {
 
   static operationNames(): string[] {
     return KMS_OPERATIONS.map((op) => op.name);
+  }
+
+  /**
+   * What an operator's view (the console) shows: metadata of every key, alias and grant, including
+   * retired ones. A pure read: not an AWS call, so not authorized or recorded, and it runs no due work.
+   */
+  inventory(): KmsInventory {
+    const keys = this.keys.list();
+    const keyArn = new Map(keys.map((k) => [k.keyId, k.arn]));
+    return {
+      keys: keys.map((k) => {
+        const m = keyMetadata(k);
+        return {
+          KeyId: k.keyId, Arn: k.arn, KeyState: String(m.KeyState), KeyManager: k.keyManager, Description: k.description,
+          RotationEnabled: k.rotationEnabled, KeyVersions: k.currentVersion, NextRotationDate: k.nextRotationAt ?? null,
+        };
+      }),
+      aliases: this.keys.listAliases(),
+      grants: this.grants.all().map((g) => ({
+        GrantId: g.grantId, KeyArn: keyArn.get(g.keyId) ?? g.keyId, GranteePrincipal: g.granteePrincipal, Operations: g.operations,
+        Constraints: g.constraints ?? null, State: g.state, CreationDate: g.createdAt,
+      })),
+    };
   }
 
   call(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {

@@ -70,6 +70,20 @@ describe('failed EC2 calls in the trail', () => {
     });
   });
 
+  it('a request the declaration refuses: EC2\'s MissingParameter and InvalidParameterValue, not the JSON protocol\'s ValidationException', () => {
+    const alice = h.app.as();
+    const ec2 = h.app.ec2();
+    const recs = recordsDuring(() => {
+      expect(errorCode(() => ec2.call(alice, 'AttachVolume', { InstanceId: 'i-00000000000000000', Device: '/dev/sdf' }))).toBe('MissingParameter');
+      expect(errorCode(() => ec2.call(alice, 'CreateVolume', { Size: 'ten' }))).toBe('InvalidParameterValue');
+    });
+    expect(recs.map((r) => [r.eventName, r.errorCode])).toEqual([
+      ['AttachVolume', 'Client.MissingParameter'],
+      ['CreateVolume', 'Client.InvalidParameterValue'],
+    ]);
+    expect(recs[0]!.errorMessage).toBe('The request must contain the parameter VolumeId');
+  });
+
   it('from the CLI: the AWS CLI\'s error line, and one record', async () => {
     h.app.trail.flush();
     const before = allRecords(h.app.db).filter((r) => r.eventName === 'DescribeVolumes').length;

@@ -14,7 +14,7 @@ afterAll(() => h.cleanup());
 
 describe('state store shared by processes', () => {
   it('20 concurrent create-key processes: 20 keys, no "database is locked"', async () => {
-    const before = h.app.kms().keys.list().length;
+    const before = h.app.kms().inventory().keys.length;
     const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => runEbsim(['kms', 'create-key', '--description', `proc-${i}`, '--home', h.dir])));
     for (const r of runs) {
       expect(r.stderr).not.toMatch(/locked|busy/i);
@@ -22,7 +22,7 @@ describe('state store shared by processes', () => {
     }
     const ids = runs.map((r) => (JSON.parse(r.stdout) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId);
     expect(new Set(ids).size).toBe(20);
-    expect(h.app.kms().keys.list().length - before).toBe(20);
+    expect(h.app.kms().inventory().keys.length - before).toBe(20);
     // Every process's CreateKey record reached the trail.
     const n = h.app.db.prepare("SELECT count(*) AS n FROM trail_events WHERE event_name = 'CreateKey'").get() as { n: number };
     expect(n.n).toBe(20);

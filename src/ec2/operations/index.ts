@@ -2,7 +2,7 @@
 // read-only, and CloudTrail's requestParameters in EC2's own shape (item sets, not the input's
 // members). The control plane (../service.ts) carries them out as `Ec2Actions`.
 import type { ServiceDeclaration } from '../../api/index.js';
-import { InternalError, InvalidAction, type AwsError } from '../../errors/index.js';
+import { InternalError, InvalidAction, InvalidParameterValue, MissingParameter, type AwsError } from '../../errors/index.js';
 import { INSTANCE_OPERATIONS } from './instances.js';
 import { SNAPSHOT_OPERATIONS } from './snapshots.js';
 import type { Ec2Actions } from './requests.js';
@@ -18,6 +18,8 @@ export const EC2_SERVICE: ServiceDeclaration<Ec2Actions, undefined> = {
   operations: EC2_OPERATIONS,
   unknownOperation: (name) => new InvalidAction(`The action ${name.slice(0, 100)} is not valid for this web service.`),
   internalError: (message) => new InternalError(message),
+  // EC2's query API has no ValidationException: an absent parameter and a malformed one have their own codes.
+  invalidInput: ({ message, missing }) => (missing ? new MissingParameter(message) : new InvalidParameterValue(message)),
   // EC2 records the caller's errors as "Client.CODE" and its own as "Server.CODE".
   trailErrorCode: (e: AwsError) => `${e.status >= 500 ? 'Server' : 'Client'}.${e.code}`,
   omitFromRecords: ['readOnly', 'resources'],
