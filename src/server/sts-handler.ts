@@ -1,13 +1,15 @@
-// STS over the query protocol (form-encoded `Action=…`, XML answers): GetCallerIdentity only,
-// which is how tools check which credentials they are using. The call goes through STS's one
-// invoke path, so it is recorded like the same call from the CLI.
+// STS over the query protocol: every declared STS operation (AssumeRole, GetCallerIdentity…),
+// decoded from the form by its members and answered in XML. Each call goes through STS's one
+// invoke path, so it is validated and recorded like the same call from the CLI.
 import type { Ebsim } from '../app/ebsim.js';
 import type { CallContext } from '../core/call-context.js';
-import { AwsError } from '../errors/index.js';
+import { STS_SERVICE } from '../iam/index.js';
+import { decodeQueryParams, encodeQueryError, encodeQueryResponse } from './query-protocol.js';
 import { WireError } from './errors.js';
 
 export const STS_CONTENT_TYPE = 'text/xml';
 const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const OPERATIONS = new Map(STS_SERVICE.operations.map((op) => [op.name, op]));
 
 export function isQueryRequest(contentType: string | undefined): boolean {
   return (contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
@@ -16,38 +18,13 @@ export function isQueryRequest(contentType: string | undefined): boolean {
 export function handleSts(app: Ebsim, ctx: CallContext, body: Uint8Array, requestId: string): string {
   const form = new URLSearchParams(Buffer.from(body).toString('utf8'));
   const action = form.get('Action') ?? '';
-  if (action !== 'GetCallerIdentity') {
-    throw new WireError('InvalidAction', `Could not find operation ${action} for version ${form.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
-  }
-  const identity = app.iam.getCallerIdentity(ctx);
-  return (
-    `<GetCallerIdentityResponse xmlns="${NS}">\n  <GetCallerIdentityResult>\n` +
-    `    <Arn>${xml(identity.Arn)}</Arn>\n    <UserId>${xml(identity.UserId)}</UserId>\n    <Account>${xml(identity.Account)}</Account>\n` +
-    `  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n`
-  );
+  const op = OPERATIONS.get(action);
+  if (!op) throw new WireError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${form.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+  const result = app.iam.callSts(ctx, action, decodeQueryParams(form, op.input));
+  return encodeQueryResponse(NS, action, result, requestId);
 }
-
-// The query protocol names the authentication failures differently, and answers them with 403.
-const QUERY_NAMES: Record<string, [string, number]> = {
-  UnrecognizedClientException: ['InvalidClientTokenId', 403],
-  InvalidSignatureException: ['SignatureDoesNotMatch', 403],
-  MissingAuthenticationTokenException: ['MissingAuthenticationToken', 403],
-  IncompleteSignatureException: ['IncompleteSignature', 400],
-};
 
 /** The query protocol's error document. */
 export function stsError(err: unknown, requestId: string): { status: number; code: string; body: string } {
-  const e = err instanceof AwsError ? err : undefined;
-  const [code, status] = e ? (QUERY_NAMES[e.code] ?? [e.code, e.status]) : ['InternalFailure', 500];
-  const message = e?.message ?? 'We encountered an internal error. Please try again.';
-  const type = status >= 500 ? 'Receiver' : 'Sender';
-  return {
-    status,
-    code,
-    body: `<ErrorResponse xmlns="${NS}">\n  <Error>\n    <Type>${type}</Type>\n    <Code>${xml(code)}</Code>\n    <Message>${xml(message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`,
-  };
-}
-
-function xml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  return encodeQueryError(NS, err, requestId);
 }

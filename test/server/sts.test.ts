@@ -1,0 +1,104 @@
+// STS over the wire with the AWS SDK for JavaScript v3: a user assumes a role, and the session's
+// temporary credentials (ASIA key + session token) are then used for KMS through a grant, as
+// EC2's own host does. Each STS call is recorded like the same call from the CLI.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { KMSClient, CreateKeyCommand, CreateGrantCommand, EncryptCommand, DecryptCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
+import type { RunningServer } from '../../src/server/index.js';
+import { openEbsim } from '../../src/app/ebsim.js';
+import { aliceCredentials, inProcess, newHome, removeHome, trailRecords } from './helpers.js';
+
+let home: string;
+let server: RunningServer;
+let sts: STSClient;
+let kms: KMSClient;
+const clients: { destroy(): void }[] = [];
+
+async function failure(p: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as { name: string; message: string };
+  }
+  throw new Error('expected an error');
+}
+
+beforeAll(async () => {
+  home = newHome('ebsim-sts-');
+  const app = openEbsim(home);
+  try {
+    app.iam.createRole(app.as(), 'Worker');
+  } finally {
+    app.close();
+  }
+  server = await inProcess(home);
+  const credentials = aliceCredentials(home);
+  sts = new STSClient({ endpoint: server.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  kms = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  clients.push(sts, kms);
+});
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await server?.close();
+  if (home) removeHome(home);
+});
+
+describe('STS AssumeRole over the wire', () => {
+  it('gives temporary credentials that identify the session and use KMS through a grant to the role', async () => {
+    const assumed = await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/Worker', RoleSessionName: 'batch-7' }));
+    const c = assumed.Credentials!;
+    expect(c.AccessKeyId).toMatch(/^ASIA[A-Z0-9]{16}$/);
+    expect(c.SessionToken!.length).toBeGreaterThan(100);
+    expect(c.Expiration).toBeInstanceOf(Date);
+    expect(c.Expiration!.getTime()).toBeGreaterThan(Date.now() + 3000_000);
+    expect(assumed.AssumedRoleUser!.Arn).toBe('arn:aws:sts::123456789012:assumed-role/Worker/batch-7');
+
+    const session = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+    const asSession = new STSClient({ endpoint: server.url, region: 'us-east-1', credentials: session, maxAttempts: 1 });
+    const kmsAsSession = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: session, maxAttempts: 1 });
+    clients.push(asSession, kmsAsSession);
+    expect((await asSession.send(new GetCallerIdentityCommand({}))).Arn).toBe(assumed.AssumedRoleUser!.Arn);
+
+    // The role has no permission of its own on the key: refused until Alice grants it.
+    const key = (await kms.send(new CreateKeyCommand({ Description: 'for the worker' }))).KeyMetadata!;
+    expect((await failure(kmsAsSession.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })))).name).toBe('AccessDeniedException');
+    await kms.send(new CreateGrantCommand({
+      KeyId: key.Arn, GranteePrincipal: 'arn:aws:iam::123456789012:role/Worker', Operations: ['Encrypt', 'Decrypt'],
+      Constraints: { EncryptionContextEquals: { job: '7' } },
+    }));
+    const enc = await kmsAsSession.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('payload'), EncryptionContext: { job: '7' } }));
+    const dec = await kmsAsSession.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { job: '7' } }));
+    expect(Buffer.from(dec.Plaintext!).toString()).toBe('payload');
+    // The grant's constraint holds for the session: another context is refused.
+    expect((await failure(kmsAsSession.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x'), EncryptionContext: { job: '8' } })))).name).toBe('AccessDeniedException');
+    // A session token that is not the session's own is refused.
+    const forged = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: { ...session, sessionToken: 'x' + session.sessionToken.slice(1) }, maxAttempts: 1 });
+    clients.push(forged);
+    expect((await failure(forged.send(new DescribeKeyCommand({ KeyId: key.KeyId })))).name).toBe('UnrecognizedClientException');
+
+    const recs = trailRecords(home).filter((r) => r.eventSource === 'sts.amazonaws.com' && r.eventName === 'AssumeRole');
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({
+      requestParameters: { roleArn: 'arn:aws:iam::123456789012:role/Worker', roleSessionName: 'batch-7' },
+      responseElements: { assumedRoleUser: { arn: assumed.AssumedRoleUser!.Arn } },
+      userIdentity: { type: 'IAMUser', userName: 'Alice' },
+    });
+    expect(JSON.stringify(recs[0])).not.toContain(c.SecretAccessKey!);
+    expect(JSON.stringify(recs[0])).not.toContain(c.SessionToken!);
+  });
+
+  it("AWS's own service role is not assumable; a malformed session name is STS's ValidationError", async () => {
+    const denied = await failure(sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/aws:ec2-infrastructure', RoleSessionName: 'me' })));
+    expect(denied.name).toBe('AccessDenied');
+    expect(denied.message).toContain('is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/aws:ec2-infrastructure');
+    const bad = await failure(sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/Worker', RoleSessionName: 'has space' })));
+    expect(['ValidationError', 'ValidationException']).toContain(bad.name);
+  });
+
+  it('an operation STS does not have: InvalidAction', async () => {
+    const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetFederationTokenX&Version=2011-06-15' });
+    const text = await res.text();
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(text).toMatch(/<Code>(InvalidAction|MissingAuthenticationToken)<\/Code>/);
+  });
+});
