@@ -10,6 +10,7 @@ import { Decrypt } from './decrypt.js';
 import { DescribeKey } from './describe-key.js';
 import { DisableKey, EnableKey } from './enable-disable-key.js';
 import { Encrypt } from './encrypt.js';
+import { GetKeyPolicy, ListKeyPolicies, PutKeyPolicy } from './key-policy.js';
 import { GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './generate-data-key.js';
 import { GenerateRandom } from './generate-random.js';
 import { CancelKeyDeletion, ScheduleKeyDeletion } from './key-deletion.js';
@@ -24,6 +25,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   ScheduleKeyDeletion, CancelKeyDeletion, EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
   Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom,
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
+  GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {
