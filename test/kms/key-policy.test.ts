@@ -15,6 +15,7 @@ import { awsManagedKeyPolicy, defaultKeyPolicy } from '../../src/kms/default-pol
 import { KEY_POLICY_MAX_BYTES, POLICY_MESSAGES } from '../../src/kms/key-policy.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { aws, inProcess } from '../server/helpers.js';
+import { noteLocalWrite } from '../../src/store/read-cache.js';
 
 const ACCOUNT = '123456789012';
 const HAVE_AWS = existsSync('/usr/bin/aws');
@@ -183,6 +184,19 @@ describe('PutKeyPolicy, GetKeyPolicy, ListKeyPolicies', () => {
       message: POLICY_MESSAGES.shape('unknown element "__proto__"'),
     });
     expect(({} as Record<string, unknown>).Statement).toBeUndefined();
+  });
+});
+
+describe('a deleted key', () => {
+  it('takes its policy with it when its waiting period ends (the due deletion removes the row)', () => {
+    const { KeyId } = newKey({ Policy: policy({ Id: 'to be deleted' }) });
+    kms.call(alice, 'ScheduleKeyDeletion', { KeyId, PendingWindowInDays: 7 });
+    const rows = () => (h.app.db.prepare('SELECT count(*) AS n FROM kms_key_policies WHERE key_id = ?').get(KeyId) as { n: number }).n;
+    expect(rows()).toBe(1);
+    h.app.db.prepare('UPDATE kms_keys SET deletion_date = ? WHERE key_id = ?').run(new Date(Date.now() - 1000).toISOString(), KeyId);
+    noteLocalWrite(h.app.db);
+    expect(errorCode(() => getPolicy(KeyId))).toBe('NotFoundException');
+    expect(rows()).toBe(0);
   });
 });
 
