@@ -12,9 +12,10 @@ import { openEbsim } from '../../src/app/ebsim.js';
 import { main } from '../../src/cli/main.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { awsManagedKeyPolicy, defaultKeyPolicy } from '../../src/kms/default-policies.js';
-import { KEY_POLICY_MAX_BYTES, POLICY_MESSAGES } from '../../src/kms/key-policy.js';
+import { KEY_POLICY_MAX_BYTES, POLICY_MESSAGES, checkKeyPolicy, lockoutCheck } from '../../src/kms/key-policy.js';
 import type { RunningServer } from '../../src/server/index.js';
-import { aws, inProcess } from '../server/helpers.js';
+import { GetKeyPolicyCommand, KMSClient, ListKeyPoliciesCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { aliceCredentials, aws, inProcess } from '../server/helpers.js';
 import { noteLocalWrite } from '../../src/store/read-cache.js';
 
 const ACCOUNT = '123456789012';
@@ -299,6 +300,47 @@ describe('errors, as AWS answers them', () => {
   });
 });
 
+describe('the seams: checkKeyPolicy and lockoutCheck on their own', () => {
+  const key = { keyId: 'k', arn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k`, accountId: ACCOUNT, region: 'us-east-1' };
+  const session = () => h.app.as('role/Nobody/s1');
+  const passes = (ctx: CallContext, statement: Record<string, unknown>) => {
+    const text = policy({}, statement);
+    checkKeyPolicy(text);
+    try {
+      lockoutCheck(ctx, key, text);
+      return true;
+    } catch (err) {
+      expect((err as Error).message).toBe(POLICY_MESSAGES.lockout);
+      return false;
+    }
+  };
+
+  it('a session is covered by its own ARN or by its role\'s ARN, as a key policy naming a role covers its sessions', () => {
+    expect(passes(session(), { Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/Nobody` } })).toBe(true);
+    expect(passes(session(), { Principal: { AWS: `arn:aws:sts::${ACCOUNT}:assumed-role/Nobody/s1` } })).toBe(true);
+    expect(passes(session(), { Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/Other` } })).toBe(false);
+  });
+
+  it('NotPrincipal, NotAction, NotResource and IAM wildcards are read as IAM reads them', () => {
+    expect(passes(alice, { Principal: undefined, NotPrincipal: { AWS: `arn:aws:iam::${ACCOUNT}:user/Bob` } })).toBe(true);
+    expect(passes(alice, { Principal: undefined, NotPrincipal: { AWS: `arn:aws:iam::${ACCOUNT}:user/Alice` } })).toBe(false);
+    expect(passes(alice, { Action: 'kms:*KeyPolicy' })).toBe(true);
+    expect(passes(alice, { Action: 'kms:PutKeyPolic?' })).toBe(true);
+    expect(passes(alice, { Action: 'kms:Put' })).toBe(false);
+    expect(passes(alice, { Action: undefined, NotAction: ['kms:Put*'] })).toBe(false);
+    expect(passes(alice, { Resource: undefined, NotResource: 'arn:aws:kms:*:*:key/other' })).toBe(true);
+    expect(passes(alice, { Resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/*` })).toBe(true);
+    // A statement without Resource has no effect (the API takes it; it allows nothing).
+    expect(passes(alice, { Resource: undefined })).toBe(false);
+  });
+
+  it('checkKeyPolicy takes a single statement object, 2008-10-17, Service principals; refuses both Action and NotAction', () => {
+    expect(() => checkKeyPolicy(JSON.stringify({ Version: '2008-10-17', Statement: { Effect: 'Deny', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'kms:*', Resource: '*' } }))).not.toThrow();
+    expect(() => checkKeyPolicy(policy({}, { NotAction: 'kms:Decrypt' }))).toThrow(POLICY_MESSAGES.shape('a statement has both Action and NotAction'));
+    expect(() => checkKeyPolicy(JSON.stringify({ Statement: [] }))).toThrow(POLICY_MESSAGES.shape('Statement is empty'));
+  });
+});
+
 describe('the trail', () => {
   const records = (name: string) => {
     h.app.trail.flush();
@@ -386,6 +428,20 @@ describe('ebsim kms and the AWS CLI', () => {
       await server?.close();
     });
     const cli = (...args: string[]) => aws(server.url, h.dir, args);
+
+    it('@aws-sdk/client-kms: PutKeyPolicy, GetKeyPolicy (PolicyName optional), ListKeyPolicies, and the error by name', async () => {
+      const client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: aliceCredentials(h.dir), maxAttempts: 1 });
+      try {
+        const { KeyId } = newKey();
+        await client.send(new PutKeyPolicyCommand({ KeyId, Policy: fileText }));
+        expect(await client.send(new GetKeyPolicyCommand({ KeyId }))).toMatchObject({ Policy: fileText, PolicyName: 'default' });
+        expect(await client.send(new ListKeyPoliciesCommand({ KeyId }))).toMatchObject({ PolicyNames: ['default'], Truncated: false });
+        const err = await client.send(new PutKeyPolicyCommand({ KeyId, Policy: '[' })).catch((e: Error) => e);
+        expect(err).toMatchObject({ name: 'MalformedPolicyDocumentException', message: POLICY_MESSAGES.notJson });
+      } finally {
+        client.destroy();
+      }
+    });
 
     it('aws kms put-key-policy --policy file://…, get-key-policy --output text --query Policy, list-key-policies', async () => {
       const { KeyId } = newKey();
