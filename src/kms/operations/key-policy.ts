@@ -11,10 +11,17 @@ import { usableKey } from '../usable-key.js';
 import { customerManagedKey } from './managed-key.js';
 import { BYPASS_LOCKOUT_CHECK, KEY_ID_OR_ARN, LIMIT, MARKER, POLICY, POLICY_NAME } from './members.js';
 
-/** The key policy states of the developer guide's key-state table: every state. */
+/**
+ * The key-state table of the KMS Developer Guide (key-state.html) has GetKeyPolicy,
+ * ListKeyPolicies and PutKeyPolicy succeed in every state, PendingDeletion included.
+ */
 const keyStates = ['Enabled', 'Disabled', 'PendingDeletion'] as const;
 
-/** AWS has one key policy per key, "default"; any other name names nothing. (ebsim's words: AWS does not document its message.) */
+/**
+ * AWS has one key policy per key, "default"; any other name names nothing: NotFoundException, in
+ * ebsim's words, since AWS does not document its answer (local-kms answers ValidationException
+ * "PolicyName must be default"; which one AWS gives is unverified).
+ */
 function policyNamed(name: string | undefined, key: KmsKey): string {
   const n = name ?? DEFAULT_POLICY_NAME;
   if (n !== DEFAULT_POLICY_NAME) throw new NotFoundException(`Key policy ${n} is not found for ${key.arn}. The only key policy name is default.`);
