@@ -47,7 +47,7 @@ export function authorize(env: KmsEnv, ctx: CallContext, key: KmsKey, action: st
  * the key's aliases from the store for kms:ResourceAliases.
  */
 export function conditionKeysFor(env: KmsEnv, ctx: CallContext, key: KmsKey | undefined, action: string, req: AuthorizeRequest = {}): ConditionKeys {
-  const resourceAliases = key ? env.keys.listAliases(key.keyId).map((a) => a.AliasName) : undefined;
+  const resourceAliases = key ? env.keys.aliasNamesOf(key.keyId) : undefined;
   return kmsConditionKeys(ctx, key, action, { ...req, resourceAliases });
 }
 

@@ -74,6 +74,8 @@ export class KeyStore {
   private readonly cache: ReadCache<{ target_key_id: string } | undefined>;
   private readonly keyCache: ReadCache<KmsKey | undefined>;
   private readonly dueCache: ReadCache<number | undefined>;
+  private readonly aliasNamesCache: ReadCache<readonly string[]>;
+  private readonly aliasNamesOfKey;
   private readonly nextDue;
 
   constructor(
@@ -87,6 +89,8 @@ export class KeyStore {
     this.cache = new ReadCache(db);
     this.keyCache = new ReadCache(db);
     this.dueCache = new ReadCache(db);
+    this.aliasNamesCache = new ReadCache(db);
+    this.aliasNamesOfKey = db.prepare('SELECT alias_name FROM kms_aliases WHERE account_id = ? AND region = ? AND target_key_id = ? ORDER BY alias_name').pluck();
     this.nextDue = db.prepare(
       `SELECT min(t) AS t FROM (
          SELECT min(deletion_date) AS t FROM kms_keys WHERE account_id = ? AND region = ? AND key_state = 'PendingDeletion'
@@ -380,6 +384,11 @@ export class KeyStore {
     immediate(this.db, () =>
       this.db.prepare('DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?').run(this.accountId, this.region, aliasName),
     );
+  }
+
+  /** The names of a key's aliases (kms:ResourceAliases, an AWS managed key's policy): cached until the next write. */
+  aliasNamesOf(keyId: string): readonly string[] {
+    return this.aliasNamesCache.get(keyId, () => this.aliasNamesOfKey.all(this.accountId, this.region, keyId) as string[]);
   }
 
   listAliases(keyId?: string): KmsAlias[] {

@@ -31,7 +31,7 @@ function policyNamed(name: string | undefined, key: KmsKey): string {
 /** The policy text of a key (as stored, else its default). */
 export function keyPolicyText(call: KmsCall, key: KmsKey): string {
   const { keys, policies } = call.env;
-  return policies.text(key, () => keys.listAliases(key.keyId).map((a) => a.AliasName));
+  return policies.text(key, () => keys.aliasNamesOf(key.keyId));
 }
 
 /**
