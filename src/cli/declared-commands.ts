@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
-import { kebab, parseBlob, parseMap, parseStructure, readParamFile } from './input.js';
+import { kebab, parseBlob, parseMap, parseStructure, parseText, readParamFile } from './input.js';
 import type { Runtime } from './runtime.js';
 
 export interface DeclaredOperation {
@@ -83,6 +83,7 @@ function convert(m: Member, flag: string, v: unknown): unknown {
     case 'list':
       if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String));
       return (v as unknown[]).flatMap((x) => String(x).split(',')).filter(Boolean);
+    case 'string': return typeof v === 'string' ? parseText(flag, v) : v;
     default: return v;
   }
 }

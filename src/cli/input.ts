@@ -39,6 +39,11 @@ function paramFileError(flag: string, spec: string, err: unknown): Error {
 const MAX_TEXT_BYTES = 1 << 20;
 const readText = (flag: string, value: string) => readParamFile(flag, value, value.slice('file://'.length), MAX_TEXT_BYTES).toString('utf8');
 
+/** A string argument: `file://PATH` is the file's text, as given (the AWS CLI's paramfile), else the value itself. */
+export function parseText(flag: string, value: string): string {
+  return value.startsWith('file://') ? readText(flag, value) : value;
+}
+
 /**
  * A blob argument. A fileb:// file is read up to one byte past the member's declared maximum, so
  * /dev/zero or a huge file ends in the operation's own ValidationException ("Member must have

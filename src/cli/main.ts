@@ -26,6 +26,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('home', { type: 'string', global: true, describe: 'ebsim home (default $EBSIM_HOME or ~/.ebsim)' })
     .option('as', { type: 'string', global: true, describe: 'act as an IAM user NAME or role/ROLE[/SESSION] (default Alice)' })
     .option('output', { type: 'string', global: true, choices: ['json', 'text', 'table'], default: 'json' })
+    .option('query', { type: 'string', global: true, describe: 'print only this part of the response: a JMESPath of names and [N] indexes (Policy, KeyMetadata.Arn, Keys[0].KeyId)' })
     .middleware((a) => {
       runtime = new Runtime(a as GlobalArgs, io);
       operation = String(a._.slice(1, 2)[0] ?? a._[0] ?? '');

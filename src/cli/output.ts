@@ -1,5 +1,7 @@
 // Prints results the way the AWS CLI does: JSON (4-space indent, blobs as base64, ISO dates),
 // text (tab-separated, one line per list item, prefixed with the list's name) or a table.
+import { UsageError } from '../errors/index.js';
+
 export type OutputFormat = 'json' | 'text' | 'table';
 
 export function toPlain(value: unknown): unknown {
@@ -10,6 +12,24 @@ export function toPlain(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toPlain(v)]));
   }
   return value;
+}
+
+/**
+ * The part of a response a `--query` names, for the JMESPath subset scripts use: names joined by
+ * dots, each with optional [N] indexes (`Policy`, `KeyMetadata.Arn`, `Keys[0].KeyId`). A missing
+ * name is null, as JMESPath has it; any other expression is a usage error.
+ */
+export function query(value: unknown, expression: string): unknown {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*)*$/.test(expression)) {
+    throw new UsageError(`--query: ebsim understands names, dots and [N] indexes only (such as KeyMetadata.Arn or Keys[0].KeyId), not ${JSON.stringify(expression)}`);
+  }
+  let v: unknown = value;
+  for (const step of expression.match(/[A-Za-z_][A-Za-z0-9_]*|\[\d+\]/g)!) {
+    if (v === null || v === undefined) return null;
+    if (step.startsWith('[')) v = Array.isArray(v) ? v[Number(step.slice(1, -1))] : null;
+    else v = typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Date) && Object.prototype.hasOwnProperty.call(v, step) ? (v as Record<string, unknown>)[step] : null;
+  }
+  return v ?? null;
 }
 
 export function render(value: unknown, format: OutputFormat): string {

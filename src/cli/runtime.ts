@@ -2,12 +2,13 @@
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
 import { resolveHome } from '../store/home.js';
 import type { CallContext } from '../core/call-context.js';
-import { render, type OutputFormat } from './output.js';
+import { query, render, type OutputFormat } from './output.js';
 
 export interface GlobalArgs {
   home?: string;
   as?: string;
   output?: OutputFormat;
+  query?: string;
 }
 
 export interface Io {
@@ -38,7 +39,7 @@ export class Runtime {
   }
 
   print(value: unknown): void {
-    const text = render(value, this.args.output ?? 'json');
+    const text = render(this.args.query === undefined ? value : query(value, this.args.query), this.args.output ?? 'json');
     if (text) this.io.out(text);
   }
 

@@ -39,6 +39,8 @@ export const InvalidGrantTokenException = awsError('InvalidGrantTokenException')
 export const InvalidMarkerException = awsError('InvalidMarkerException');
 export const UnsupportedOperationException = awsError('UnsupportedOperationException');
 export const LimitExceededException = awsError('LimitExceededException');
+/** KMS's answer to a key policy it will not take: not JSON, the wrong shape, too large, or one that would lock the caller out. */
+export const MalformedPolicyDocumentException = awsError('MalformedPolicyDocumentException');
 export const AccessDeniedException = awsError('AccessDeniedException');
 /** STS's (query protocol) name for a refusal, with AWS's 403. */
 export const AccessDenied = awsError('AccessDenied', 403);

@@ -9,16 +9,18 @@
 //   action is which is declared with each operation (its awsManagedKey).
 import { AccessDeniedException } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
-import type { EncryptionContext } from './context.js';
-import { grantNarrows, grantPermits, granteeMatches, type Grant, type GrantConstraints } from './grants.js';
+import { kmsConditionKeys, type ConditionKeys, type KmsRequestFacts } from './condition-keys.js';
+import { grantNarrows, grantPermits, granteeMatches, type Grant } from './grants.js';
 import type { KmsKey } from './keys.js';
 import type { KmsEnv, KmsFacts } from './operation.js';
 
-export interface AuthorizeRequest {
-  context?: EncryptionContext;
-  /** For CreateGrant through a grant: the grant being created must not widen the caller's. */
-  newGrant?: { operations: string[]; constraints?: GrantConstraints };
-}
+/**
+ * What an operation tells authorization about its request: the facts its condition keys are made
+ * of (condition-keys.ts). Today's fixed rules read only `context` (grant constraints) and
+ * `newGrant` (a grant created through a grant must not widen it); the rest is for the key policy
+ * evaluation that replaces them (see conditionKeysFor).
+ */
+export type AuthorizeRequest = KmsRequestFacts;
 
 export function policyAllows(facts: KmsFacts, ctx: CallContext, key: Pick<KmsKey, 'accountId' | 'region' | 'keyManager'>, action: string): boolean {
   const p = ctx.principal;
@@ -41,12 +43,23 @@ export function authorize(env: KmsEnv, ctx: CallContext, key: KmsKey, action: st
 }
 
 /**
+ * The kms: condition keys of a request on `key` (for the policy engine's RequestContext.keys), with
+ * the key's aliases from the store for kms:ResourceAliases.
+ */
+export function conditionKeysFor(env: KmsEnv, ctx: CallContext, key: KmsKey | undefined, action: string, req: AuthorizeRequest = {}): ConditionKeys {
+  const resourceAliases = key ? env.keys.aliasNamesOf(key.keyId) : undefined;
+  return kmsConditionKeys(ctx, key, action, { ...req, resourceAliases });
+}
+
+/**
  * Actions on no particular key (CreateKey, ListKeys, ListAliases without a KeyId,
  * ListRetirableGrants, GenerateRandom): AWS allows them only by an identity (IAM) policy on
  * resource "*". In ebsim's model IAM users of the account have kms:*, roles and their sessions
  * have no policy of their own, so they are refused whatever they ask about.
  */
-export function authorizeAccountAction(ctx: CallContext, accountId: string, action: string): void {
+export function authorizeAccountAction(ctx: CallContext, accountId: string, action: string, req: AuthorizeRequest = {}): void {
+  // `req` (CreateKey's KeySpec, BypassPolicyLockoutSafetyCheck…) is for identity-policy conditions; the fixed rule reads none of it.
+  void req;
   const p = ctx.principal;
   if (p.type === 'IAMUser' && p.accountId === accountId) return;
   throw new AccessDeniedException(`User: ${p.arn} is not authorized to perform: kms:${action} on resource: * because no identity-based policy allows the kms:${action} action`);

@@ -8,6 +8,7 @@ import { ReadCache } from '../store/read-cache.js';
 import { AwsError, NotFoundException, InvalidArnException } from '../errors/index.js';
 import type { KeyState } from './key-state.js';
 import { isAwsManagedAlias } from './aws-managed-aliases.js';
+import { writeKeyPolicy } from './key-policy.js';
 
 export type KeyManager = 'CUSTOMER' | 'AWS';
 
@@ -73,6 +74,8 @@ export class KeyStore {
   private readonly cache: ReadCache<{ target_key_id: string } | undefined>;
   private readonly keyCache: ReadCache<KmsKey | undefined>;
   private readonly dueCache: ReadCache<number | undefined>;
+  private readonly aliasNamesCache: ReadCache<readonly string[]>;
+  private readonly aliasNamesOfKey;
   private readonly nextDue;
 
   constructor(
@@ -86,6 +89,8 @@ export class KeyStore {
     this.cache = new ReadCache(db);
     this.keyCache = new ReadCache(db);
     this.dueCache = new ReadCache(db);
+    this.aliasNamesCache = new ReadCache(db);
+    this.aliasNamesOfKey = db.prepare('SELECT alias_name FROM kms_aliases WHERE account_id = ? AND region = ? AND target_key_id = ? ORDER BY alias_name').pluck();
     this.nextDue = db.prepare(
       `SELECT min(t) AS t FROM (
          SELECT min(deletion_date) AS t FROM kms_keys WHERE account_id = ? AND region = ? AND key_state = 'PendingDeletion'
@@ -104,8 +109,12 @@ export class KeyStore {
     return keyArnOf(this.region, this.accountId, keyId);
   }
 
-  create(opts: { description: string; keyManager: KeyManager; aliasName?: string }): KmsKey {
-    const keyId = randomUUID();
+  /**
+   * Creates a key. `keyId` may be chosen beforehand (CreateKey checks a given policy against the
+   * key's ARN first); `policy` is stored as given, else the key has the default for its kind.
+   */
+  create(opts: { description: string; keyManager: KeyManager; aliasName?: string; keyId?: string; policy?: string }): KmsKey {
+    const keyId = opts.keyId ?? randomUUID();
     const arn = this.keyArn(keyId);
     const now = new Date().toISOString();
     const material = randomBytes(32);
@@ -122,6 +131,7 @@ export class KeyStore {
       if (opts.aliasName) {
         this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, opts.aliasName, keyId, now, now);
       }
+      if (opts.policy !== undefined) writeKeyPolicy(this.db, keyId, opts.policy, new Date(now));
     });
     material.fill(0);
     return this.get(keyId)!;
@@ -164,6 +174,11 @@ export class KeyStore {
       const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
       return row && toKey(row);
     });
+  }
+
+  /** A new key ID (for a key whose ARN must be known before it is created). */
+  newKeyId(): string {
+    return randomUUID();
   }
 
   /** Resolves a KeyId parameter to an existing key (never creating one). */
@@ -284,6 +299,7 @@ export class KeyStore {
       if (!row || !isDeletedBy(toKey(row), now)) return false;
       this.db.prepare('DELETE FROM kms_aliases WHERE target_key_id = ?').run(keyId);
       this.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_key_policies WHERE key_id = ?').run(keyId);
       this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(keyId);
       this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(keyId);
       return true;
@@ -368,6 +384,11 @@ export class KeyStore {
     immediate(this.db, () =>
       this.db.prepare('DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?').run(this.accountId, this.region, aliasName),
     );
+  }
+
+  /** The names of a key's aliases (kms:ResourceAliases, an AWS managed key's policy): cached until the next write. */
+  aliasNamesOf(keyId: string): readonly string[] {
+    return this.aliasNamesCache.get(keyId, () => this.aliasNamesOfKey.all(this.accountId, this.region, keyId) as string[]);
   }
 
   listAliases(keyId?: string): KmsAlias[] {

@@ -2,12 +2,15 @@
 // extension says what the key-state table, the grants and AWS managed keys' policy allow.
 import type { Call, Members, OperationDeclaration } from '../api/index.js';
 import type { GrantStore } from './grants.js';
+import type { KeyPolicyStore } from './key-policy.js';
 import type { KeyStore } from './keys.js';
 import { KEY_STATES, type KeyState } from './key-state.js';
 
 export interface KmsEnv {
   keys: KeyStore;
   grants: GrantStore;
+  /** Key policy texts as given (a key without one has the default for its kind). */
+  policies: KeyPolicyStore;
   facts: KmsFacts;
 }
 

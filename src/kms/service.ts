@@ -8,6 +8,7 @@ import type { Trail } from '../trail/trail.js';
 import { Invoker, Recorder } from '../api/index.js';
 import { GrantStore, type GrantConstraints } from './grants.js';
 import { KeyStore, keyMetadata, type KmsAlias } from './keys.js';
+import { KeyPolicyStore } from './key-policy.js';
 import { KmsFacts, type KmsEnv, type KmsExt } from './operation.js';
 import { KMS_OPERATIONS, KMS_SERVICE } from './operations/index.js';
 import { runDueWork } from './due-work.js';
@@ -53,7 +54,7 @@ export class KmsService {
     const keys = this.keys;
     this.invoker = new Invoker({
       service: KMS_SERVICE,
-      env: { keys, grants: this.grants, facts: FACTS },
+      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), facts: FACTS },
       recorder: new Recorder(trail),
       db,
       runDueWork: (recorder) => runDueWork(keys, recorder),

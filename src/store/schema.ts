@@ -75,6 +75,16 @@ CREATE TABLE IF NOT EXISTS kms_grants (
   ended_at TEXT
 );
 CREATE INDEX IF NOT EXISTS kms_grants_by_key ON kms_grants(key_id, state);
+-- A key's policy document, exactly as given (GetKeyPolicy returns it byte for byte). A key without
+-- a row has AWS's default policy for its kind (src/kms/default-policies.ts): homes made before key
+-- policies were stored open unchanged. AWS names every key policy "default".
+CREATE TABLE IF NOT EXISTS kms_key_policies (
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  policy_name TEXT NOT NULL DEFAULT 'default',
+  document TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (key_id, policy_name)
+);
 CREATE TABLE IF NOT EXISTS ec2_instances (
   instance_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,

@@ -10,6 +10,7 @@ import * as sdk from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../src/api/index.js';
 import { KMS_OPERATIONS } from '../../src/kms/index.js';
+import { makeHome } from '../helpers/home.js';
 
 // ---- the SDK's schema ----------------------------------------------------------------------
 
@@ -141,6 +142,40 @@ describe('KMS declarations against the SDK model', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+});
+
+describe('key policy operations against the SDK model', () => {
+  const responseOf = (op: string) => sdkShape(exported[`${op}Response$`]) as Extract<SdkShape, { kind: 'structure' }>;
+
+  it('GetKeyPolicy, PutKeyPolicy and ListKeyPolicies are declared, and Policy is logged (not sensitive in the model, not secret here)', () => {
+    for (const name of ['GetKeyPolicy', 'PutKeyPolicy', 'ListKeyPolicies']) expect(KMS_OPERATIONS.map((o) => o.name)).toContain(name);
+    for (const op of ['PutKeyPolicy', 'CreateKey']) {
+      expect(requestOf(op).members.Policy!.sensitive).toBe(false);
+      const declared = KMS_OPERATIONS.find((o) => o.name === op)!.input as Record<string, Member>;
+      expect(declared.Policy!.secret).toBeFalsy();
+    }
+  });
+
+  it('their responses use the model\'s output members', () => {
+    const h = makeHome('ebsim-model-');
+    try {
+      const kms = h.app.kms();
+      const alice = h.app.as('Alice');
+      const keyId = (kms.call(alice, 'CreateKey', {}).KeyMetadata as { KeyId: string }).KeyId;
+      const answers: Record<string, Record<string, unknown>> = {
+        GetKeyPolicy: kms.call(alice, 'GetKeyPolicy', { KeyId: keyId }),
+        ListKeyPolicies: kms.call(alice, 'ListKeyPolicies', { KeyId: keyId }),
+        PutKeyPolicy: kms.call(alice, 'PutKeyPolicy', { KeyId: keyId, Policy: kms.call(alice, 'GetKeyPolicy', { KeyId: keyId }).Policy }),
+      };
+      for (const [op, answer] of Object.entries(answers)) {
+        const members = op === 'PutKeyPolicy' ? [] : Object.keys(responseOf(op).members);
+        expect(Object.keys(answer).filter((k) => !members.includes(k)), op).toEqual([]);
+      }
+      expect(Object.keys(answers.GetKeyPolicy!).sort()).toEqual(Object.keys(responseOf('GetKeyPolicy').members).sort());
+    } finally {
+      h.cleanup();
+    }
   });
 });
 

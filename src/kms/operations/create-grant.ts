@@ -28,7 +28,12 @@ export const CreateGrant = kmsOperation({
   run(ctx, input, call) {
     const operations = input.Operations;
     const constraints = constraintsOf(input.Constraints);
-    const key = usableKey(ctx, call, input.KeyId, { allowAlias: false, newGrant: { operations, constraints } });
+    const key = usableKey(ctx, call, input.KeyId, {
+      allowAlias: false,
+      newGrant: { operations, constraints },
+      granteePrincipal: input.GranteePrincipal,
+      retiringPrincipal: input.RetiringPrincipal,
+    });
     const wanted = {
       keyId: key.keyId, name: input.Name, granteePrincipal: input.GranteePrincipal, retiringPrincipal: input.RetiringPrincipal,
       operations: [...new Set(operations)], constraints,

@@ -1,9 +1,12 @@
-// CreateKey: a symmetric customer managed key (the only kind ebsim models).
+// CreateKey: a symmetric customer managed key (the only kind ebsim models), with the key policy
+// given (checked as PutKeyPolicy checks it) or the default key policy.
 import { UnsupportedOperationException } from '../../errors/index.js';
 import { authorizeAccountAction } from '../authorize.js';
 import { keyMetadata } from '../keys.js';
 import { kmsOperation } from '../operation.js';
 import { touch } from '../usable-key.js';
+import { acceptPolicy } from './key-policy.js';
+import { BYPASS_LOCKOUT_CHECK, POLICY } from './members.js';
 import { camelMetadata } from './metadata.js';
 
 export const CreateKey = kmsOperation({
@@ -26,14 +29,14 @@ export const CreateKey = kmsOperation({
       enum: ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2'],
     },
     Origin: { kind: 'string', enum: ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] },
-    Policy: { kind: 'string', min: 1, max: 131072, secret: true, doc: 'key policy JSON (ebsim keeps the default policy)' },
+    Policy: POLICY,
     Tags: {
       kind: 'list',
       member: { kind: 'structure', members: { TagKey: { kind: 'string', required: true, min: 1, max: 128 }, TagValue: { kind: 'string', required: true, min: 0, max: 256 } } },
       doc: 'JSON list of {"TagKey","TagValue"}',
     },
     MultiRegion: { kind: 'boolean' },
-    BypassPolicyLockoutSafetyCheck: { kind: 'boolean' },
+    BypassPolicyLockoutSafetyCheck: BYPASS_LOCKOUT_CHECK,
   },
   run(ctx, input, call) {
     const usage = input.KeyUsage;
@@ -42,8 +45,13 @@ export const CreateKey = kmsOperation({
       throw new UnsupportedOperationException('ebsim supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with AWS_KMS origin in a single Region.');
     }
     const { keys } = call.env;
-    authorizeAccountAction(ctx, keys.accountId, 'CreateKey');
-    const key = keys.create({ description: input.Description ?? '', keyManager: 'CUSTOMER' });
+    authorizeAccountAction(ctx, keys.accountId, 'CreateKey', {
+      keySpec: spec, keyUsage: usage, origin: input.Origin, multiRegion: input.MultiRegion, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck,
+    });
+    // The lockout check needs the key's ARN: choose its ID first.
+    const keyId = keys.newKeyId();
+    if (input.Policy !== undefined) acceptPolicy(ctx, { keyId, arn: keys.keyArn(keyId), accountId: keys.accountId, region: keys.region }, input.Policy, input.BypassPolicyLockoutSafetyCheck);
+    const key = keys.create({ keyId, description: input.Description ?? '', keyManager: 'CUSTOMER', policy: input.Policy });
     touch(call, key);
     const metadata = keyMetadata(key);
     return { response: { KeyMetadata: metadata }, responseElements: { keyMetadata: camelMetadata(metadata) } };

@@ -17,7 +17,7 @@ export const Decrypt = kmsOperation({
   },
   run(ctx, input, call) {
     const alg = symmetricAlgorithm(input.EncryptionAlgorithm);
-    const { key, plaintext } = unseal(ctx, call, input.CiphertextBlob, input.EncryptionContext ?? {}, input.KeyId, 'Decrypt');
+    const { key, plaintext } = unseal(ctx, call, input.CiphertextBlob, input.EncryptionContext ?? {}, input.KeyId, 'Decrypt', { encryptionAlgorithm: alg });
     return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: alg } };
   },
 });

@@ -19,7 +19,7 @@ export const Encrypt = kmsOperation({
   run(ctx, input, call) {
     const context = input.EncryptionContext ?? {};
     const alg = symmetricAlgorithm(input.EncryptionAlgorithm);
-    const key = usableKey(ctx, call, input.KeyId, { context });
+    const key = usableKey(ctx, call, input.KeyId, { context, encryptionAlgorithm: alg });
     return { response: { CiphertextBlob: seal(call, key, input.Plaintext, context), KeyId: key.arn, EncryptionAlgorithm: alg } };
   },
 });

@@ -31,7 +31,7 @@ export const GenerateDataKey = kmsOperation({
   run(ctx, p, call) {
     const context = p.EncryptionContext ?? {};
     const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
-    const key = usableKey(ctx, call, p.KeyId, { context });
+    const key = usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
     const plaintext = randomBytesFromPool(length);
     return { response: { CiphertextBlob: seal(call, key, plaintext, context), Plaintext: plaintext, KeyId: key.arn } };
   },
@@ -46,7 +46,7 @@ export const GenerateDataKeyWithoutPlaintext = kmsOperation({
   run(ctx, p, call) {
     const context = p.EncryptionContext ?? {};
     const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
-    const key = usableKey(ctx, call, p.KeyId, { context });
+    const key = usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
     const plaintext = randomBytesFromPool(length);
     const blob = seal(call, key, plaintext, context);
     plaintext.fill(0);

@@ -13,6 +13,7 @@ import { Encrypt } from './encrypt.js';
 import { GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './generate-data-key.js';
 import { GenerateRandom } from './generate-random.js';
 import { CancelKeyDeletion, ScheduleKeyDeletion } from './key-deletion.js';
+import { GetKeyPolicy, ListKeyPolicies, PutKeyPolicy } from './key-policy.js';
 import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand } from './key-rotation.js';
 import { ListGrants, ListRetirableGrants } from './list-grants.js';
 import { ListKeys } from './list-keys.js';
@@ -24,6 +25,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   ScheduleKeyDeletion, CancelKeyDeletion, EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
   Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom,
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
+  GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {

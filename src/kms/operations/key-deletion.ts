@@ -14,7 +14,7 @@ export const ScheduleKeyDeletion = kmsOperation({
   input: { KeyId: KEY_ID, PendingWindowInDays: { kind: 'integer', min: 7, max: 30, doc: 'waiting period in days (default 30)' } },
   run(ctx, input, call) {
     const days = input.PendingWindowInDays ?? 30;
-    const key = customerManagedKey(ctx, call, input.KeyId);
+    const key = customerManagedKey(ctx, call, input.KeyId, { pendingWindowInDays: input.PendingWindowInDays });
     const deletionDate = new Date(Date.now() + days * 86400_000);
     call.env.keys.scheduleDeletion(key.keyId, deletionDate, days);
     return {

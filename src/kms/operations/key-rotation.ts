@@ -13,7 +13,7 @@ export const EnableKeyRotation = kmsOperation({
   input: { KeyId: KEY_ID, RotationPeriodInDays: { kind: 'integer', min: 90, max: 2560, doc: 'days between rotations (default 365)' } },
   run(ctx, input, call) {
     const period = input.RotationPeriodInDays ?? 365;
-    const key = customerManagedKey(ctx, call, input.KeyId);
+    const key = customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays });
     call.env.keys.enableRotation(key.keyId, period, new Date(Date.now() + period * 86400_000));
     return { response: {} };
   },

@@ -22,6 +22,15 @@ export const ENCRYPTION_ALGORITHM = { kind: 'string', enum: ['SYMMETRIC_DEFAULT'
 export const LIMIT = { kind: 'integer', min: 1, max: 1000, doc: 'at most this many items per page' } as const;
 export const MARKER = { kind: 'string', min: 1, max: 1024, doc: 'NextMarker of the previous page' } as const;
 
+/**
+ * A key policy document. The model's pattern admits tab, LF, CR and U+0020-U+00FF only (AWS: "A key
+ * policy document can include only the following characters"); not secret: CloudTrail logs it
+ * (CreateKey and PutKeyPolicy examples in the KMS Developer Guide).
+ */
+export const POLICY = { kind: 'string', min: 1, max: 131072, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, doc: 'key policy JSON (or file://PATH)' } as const;
+export const POLICY_NAME = { kind: 'string', min: 1, max: 128, pattern: /^[\w]+$/, doc: 'key policy name (the only one is default)' } as const;
+export const BYPASS_LOCKOUT_CHECK = { kind: 'boolean', doc: 'skip the check that the new policy still lets you call PutKeyPolicy' } as const;
+
 export const PRINCIPAL = { kind: 'string', min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ } as const;
 export const GRANT_NAME = { kind: 'string', min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ } as const;
 export const GRANT_ID = { kind: 'string', min: 1, max: 128 } as const;

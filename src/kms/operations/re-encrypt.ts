@@ -3,7 +3,7 @@
 import { kmsOperation } from '../operation.js';
 import { usableKey } from '../usable-key.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, OPTIONAL_KEY_ID } from './members.js';
-import { seal, symmetricAlgorithm, unseal } from './sealing.js';
+import { blobKeyId, seal, symmetricAlgorithm, unseal } from './sealing.js';
 
 export const ReEncrypt = kmsOperation({
   name: 'ReEncrypt',
@@ -24,9 +24,24 @@ export const ReEncrypt = kmsOperation({
     const destContext = input.DestinationEncryptionContext ?? {};
     const srcAlg = symmetricAlgorithm(input.SourceEncryptionAlgorithm);
     const dstAlg = symmetricAlgorithm(input.DestinationEncryptionAlgorithm);
-    const source = unseal(ctx, call, input.CiphertextBlob, input.SourceEncryptionContext ?? {}, input.SourceKeyId, 'ReEncryptFrom');
+    // kms:ReEncryptOnSameKey: the destination as named, resolved without side effects (an AWS managed
+    // key not yet created is not the source); errors about it come from its own usableKey below.
+    const sameAs = (sourceKeyId: string) => {
+      try {
+        const d = call.env.keys.find(input.DestinationKeyId);
+        return 'keyId' in d && d.keyId === sourceKeyId;
+      } catch {
+        return false;
+      }
+    };
+    const sourceKeyId = blobKeyId(input.CiphertextBlob);
+    const sameKey = sourceKeyId !== undefined && sameAs(sourceKeyId);
+    const source = unseal(ctx, call, input.CiphertextBlob, input.SourceEncryptionContext ?? {}, input.SourceKeyId, 'ReEncryptFrom', {
+      encryptionAlgorithm: srcAlg,
+      reEncryptOnSameKey: sameKey,
+    });
     try {
-      const dest = usableKey(ctx, call, input.DestinationKeyId, { action: 'ReEncryptTo', context: destContext });
+      const dest = usableKey(ctx, call, input.DestinationKeyId, { action: 'ReEncryptTo', context: destContext, encryptionAlgorithm: dstAlg, reEncryptOnSameKey: sameKey });
       return {
         response: {
           CiphertextBlob: seal(call, dest, source.plaintext, destContext),

@@ -5,6 +5,7 @@ import { IncorrectKeyException, InvalidCiphertextException, ValidationException 
 import { openBlob, parseBlobHeader, sealBlob } from '../blob.js';
 import type { EncryptionContext } from '../context.js';
 import type { KmsKey } from '../keys.js';
+import type { KmsRequestFacts } from '../condition-keys.js';
 import type { KmsCall } from '../operation.js';
 import { checkKey, touch } from '../usable-key.js';
 
@@ -21,8 +22,17 @@ export function seal(call: KmsCall, key: KmsKey, plaintext: Uint8Array, context:
   return sealBlob(material, { keyId: key.keyId, version: key.currentVersion }, plaintext, context);
 }
 
-/** Finds, authorizes and opens a blob: the key and version come from the blob itself. */
-export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, context: EncryptionContext, keyIdParam: string | undefined, action: string) {
+/** The key ID a blob's header names, if it is a blob at all (no error: the operation reports that). */
+export function blobKeyId(blobBytes: Uint8Array): string | undefined {
+  try {
+    return parseBlobHeader(blobBytes).keyId;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Finds, authorizes and opens a blob: the key and version come from the blob itself. `facts` are the request's other condition-key facts. */
+export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, context: EncryptionContext, keyIdParam: string | undefined, action: string, facts: KmsRequestFacts = {}) {
   const { keys } = call.env;
   const header = parseBlobHeader(blobBytes);
   const key = keys.get(header.keyId);
@@ -34,7 +44,7 @@ export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, c
       throw new IncorrectKeyException('The key ID in the request does not identify a KMS key that can perform this operation.');
     }
   }
-  const usable = checkKey(ctx, call, key, { action, context });
+  const usable = checkKey(ctx, call, key, { ...facts, action, context, keyIdParam });
   const material = keys.material(usable, header.version);
   if (!material) throw new InvalidCiphertextException('');
   return { key: usable, plaintext: openBlob(material, blobBytes, context) };
