@@ -8,6 +8,8 @@
 //      identity (and session) policies allow, or a resource policy allows the caller itself;
 //   4. cross account: the resource policy must allow the caller or its account, and the
 //      caller's identity (and session) policies must allow too;
+//   5. a service principal calling as itself (ec2.amazonaws.com assuming a role) has no identity
+//      policies: only the resource policy naming it can allow;
 //   otherwise ImplicitDeny, naming the policy type AWS's message names.
 import { anyMatch, compileDocument, type CompiledStatement } from './compile.js';
 import { conditionMet } from './conditions.js';
@@ -122,7 +124,10 @@ function decide(f: Findings, request: RequestContext, sources: PolicySources): O
   const sameAccount = request.principal.accountId === request.resourceAccount;
   let allowed: boolean;
   let resourceFailed: boolean;
-  if (sameAccount && sources.resourcePolicyRequired) {
+  if (request.principal.service !== undefined) {
+    allowed = f.resourcePrincipal;
+    resourceFailed = true;
+  } else if (sameAccount && sources.resourcePolicyRequired) {
     allowed = f.resourcePrincipal || (f.resourceAccount && identityAllows);
     resourceFailed = !f.resourcePrincipal && !f.resourceAccount;
   } else if (sameAccount) {
