@@ -95,8 +95,20 @@ function parseNumber(s: string): number {
   return NUMBER.test(s.trim()) ? Number(s) : NaN;
 }
 
+// aws:CurrentTime changes once a second: remember the last one parsed.
+let lastDateText: string | undefined;
+let lastDate = NaN;
+
 /** Dates: ISO 8601 ("2026-11-29T04:35:48Z", "2026-11-29") or epoch seconds ("1796000000"). */
 export function parseDate(s: string): number {
+  if (s !== lastDateText) {
+    lastDate = parseDateUncached(s);
+    lastDateText = s;
+  }
+  return lastDate;
+}
+
+function parseDateUncached(s: string): number {
   if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
   return /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : NaN;
 }

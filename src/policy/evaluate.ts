@@ -65,26 +65,33 @@ function applies(cs: CompiledStatement, resourcePolicy: boolean, s: Subject): 0 
   return m;
 }
 
+/** The order of the trace: the resource policy, the identity policies, the session policies. */
 function ordered(sources: PolicySources): NamedPolicy[] {
   return [...(sources.resourcePolicy ? [sources.resourcePolicy] : []), ...sources.identityPolicies, ...(sources.sessionPolicies ?? [])];
 }
 
-/** The fast path: Denies first (any one decides), then only as many Allows as the decision needs. */
+function anyDeny(p: NamedPolicy, s: Subject): boolean {
+  const resource = p.type === 'resource-based';
+  for (const cs of compileDocument(p.document).statements) if (cs.deny && applies(cs, resource, s) !== 0) return true;
+  return false;
+}
+
+function anyAllow(policies: readonly NamedPolicy[] | undefined, s: Subject): boolean {
+  if (!policies) return false;
+  for (const p of policies) for (const cs of compileDocument(p.document).statements) if (!cs.deny && applies(cs, false, s) !== 0) return true;
+  return false;
+}
+
+/** The fast path: Denies first (any one decides), then the Allows, each kind until one applies. */
 function findFast(s: Subject, sources: PolicySources): Findings {
   const f: Findings = { deny: undefined, resourcePrincipal: false, resourceAccount: false, identity: false, session: false };
-  const policies = ordered(sources);
-  for (const p of policies) {
-    const resource = p.type === 'resource-based';
-    for (const cs of compileDocument(p.document).statements) {
-      if (cs.deny && applies(cs, resource, s)) {
-        f.deny = p.type;
-        return f;
-      }
-    }
-  }
-  const anyAllow = (p: NamedPolicy) => compileDocument(p.document).statements.some((cs) => !cs.deny && applies(cs, false, s) === 1);
-  if (sources.resourcePolicy) {
-    for (const cs of compileDocument(sources.resourcePolicy.document).statements) {
+  const { resourcePolicy, identityPolicies, sessionPolicies } = sources;
+  if (resourcePolicy && anyDeny(resourcePolicy, s)) f.deny = 'resource-based';
+  else if (identityPolicies.some((p) => anyDeny(p, s))) f.deny = 'identity-based';
+  else if (sessionPolicies?.some((p) => anyDeny(p, s))) f.deny = 'session';
+  if (f.deny) return f;
+  if (resourcePolicy) {
+    for (const cs of compileDocument(resourcePolicy.document).statements) {
       if (cs.deny) continue;
       const m = applies(cs, true, s);
       if (m === 1) {
@@ -94,8 +101,8 @@ function findFast(s: Subject, sources: PolicySources): Findings {
       if (m === 2) f.resourceAccount = true;
     }
   }
-  f.identity = sources.identityPolicies.some(anyAllow);
-  f.session = (sources.sessionPolicies ?? []).some(anyAllow);
+  f.identity = anyAllow(identityPolicies, s);
+  f.session = anyAllow(sessionPolicies, s);
   return f;
 }
 

@@ -18,8 +18,20 @@ function v4(s: string): number[] | undefined {
   return out;
 }
 
-/** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 mapped into ::ffff:0:0/96). */
+// The request's aws:SourceIp is the same from call to call: remember the last one parsed.
+let lastText: string | undefined;
+let lastBytes: Uint8Array | undefined;
+
+/** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 mapped into ::ffff:0:0/96). Do not modify the result: it may be shared. */
 export function parseIp(s: string): Uint8Array | undefined {
+  if (s !== lastText) {
+    lastBytes = parseIpUncached(s);
+    lastText = s;
+  }
+  return lastBytes;
+}
+
+function parseIpUncached(s: string): Uint8Array | undefined {
   const four = v4(s);
   if (four) return Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...four]);
   if (!s.includes(':') || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;

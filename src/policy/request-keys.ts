@@ -3,6 +3,17 @@
 import type { Lookup } from './template.js';
 import type { ConditionValue } from './types.js';
 
+// The same few dozen key names come with every request: lower-case each once.
+const lowered = new Map<string, string>();
+function lower(key: string): string {
+  let l = lowered.get(key);
+  if (l === undefined) {
+    l = key.toLowerCase();
+    if (lowered.size < 10_000) lowered.set(key, l);
+  }
+  return l;
+}
+
 export class RequestKeys implements Lookup {
   private lowered: Map<string, ConditionValue> | undefined;
   constructor(private readonly keys: ReadonlyMap<string, ConditionValue>) {}
@@ -10,7 +21,7 @@ export class RequestKeys implements Lookup {
   get(keyLower: string): ConditionValue | undefined {
     if (!this.lowered) {
       this.lowered = new Map();
-      for (const [k, v] of this.keys) this.lowered.set(k.toLowerCase(), v);
+      for (const [k, v] of this.keys) this.lowered.set(lower(k), v);
     }
     return this.lowered.get(keyLower);
   }
