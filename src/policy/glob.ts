@@ -34,7 +34,7 @@ function fromParts(source: string, parts: readonly Part[], ignoreCase: boolean):
   }
   const wildcards = kinds.some((k) => k !== LIT);
   const starAt = kinds.indexOf(STAR);
-  const onlyTrailingStar = starAt === kinds.length - 1 && kinds.every((k, i) => (i === starAt ? true : k === LIT));
+  const onlyTrailingStar = starAt >= 0 && starAt === kinds.length - 1 && kinds.every((k, i) => (i === starAt ? true : k === LIT));
   return {
     source,
     chars,

@@ -67,7 +67,9 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
     if (sids.has(s.sid)) throw new PolicySyntaxError('Statement IDs (SID) in a single policy must be unique.', `duplicate Sid ${JSON.stringify(s.sid)}`);
     sids.add(s.sid);
   }
-  const doc: PolicyDocument = { version, ...(id !== undefined ? { id } : {}), statements };
+  // Frozen: the compiled form is cached per document object, so a document must not change under it.
+  for (const s of statements) Object.freeze(s);
+  const doc: PolicyDocument = Object.freeze({ version, ...(id !== undefined ? { id } : {}), statements: Object.freeze(statements) });
   compileDocument(doc); // refuses values no operator can read (an IpAddress that is no address), and warms the cache
   return doc;
 }
