@@ -78,7 +78,10 @@ function anyDeny(p: NamedPolicy, s: Subject): boolean {
 
 function anyAllow(policies: readonly NamedPolicy[] | undefined, s: Subject): boolean {
   if (!policies) return false;
-  for (const p of policies) for (const cs of compileDocument(p.document).statements) if (!cs.deny && applies(cs, false, s) !== 0) return true;
+  for (const p of policies) {
+    const resource = p.type === 'resource-based';
+    for (const cs of compileDocument(p.document).statements) if (!cs.deny && applies(cs, resource, s) !== 0) return true;
+  }
   return false;
 }
 
@@ -86,10 +89,12 @@ function anyAllow(policies: readonly NamedPolicy[] | undefined, s: Subject): boo
 function findFast(s: Subject, sources: PolicySources): Findings {
   const f: Findings = { deny: undefined, resourcePrincipal: false, resourceAccount: false, identity: false, session: false };
   const { resourcePolicy, identityPolicies, sessionPolicies } = sources;
-  if (resourcePolicy && anyDeny(resourcePolicy, s)) f.deny = 'resource-based';
-  else if (identityPolicies.some((p) => anyDeny(p, s))) f.deny = 'identity-based';
-  else if (sessionPolicies?.some((p) => anyDeny(p, s))) f.deny = 'session';
-  if (f.deny) return f;
+  // Each policy's own type names the deny, as in the traced path.
+  const denying = (resourcePolicy && anyDeny(resourcePolicy, s) ? resourcePolicy : undefined) ?? identityPolicies.find((p) => anyDeny(p, s)) ?? sessionPolicies?.find((p) => anyDeny(p, s));
+  if (denying) {
+    f.deny = denying.type;
+    return f;
+  }
   if (resourcePolicy) {
     for (const cs of compileDocument(resourcePolicy.document).statements) {
       if (cs.deny) continue;
