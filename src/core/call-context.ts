@@ -35,6 +35,8 @@ export interface CallContext {
   viaService?: string;
   /** Shared with an enclosing call (CreateGrant inside RunInstances shares its requestID). */
   requestId?: string;
+  /** Whether the request came over TLS (aws:SecureTransport). Undefined: an in-process call, which crosses no network (counted as secure). */
+  secureTransport?: boolean;
 }
 
 export const CLI_USER_AGENT = `ebsim-cli/0.1.0 Node.js/${process.versions.node}`;

@@ -77,6 +77,12 @@ export interface StatementTrace {
   sid?: string;
   effect: 'Allow' | 'Deny';
   matched: boolean;
+  /**
+   * For an applying resource-policy statement: whether it named the caller itself ("principal":
+   * "*", its ARN, its role, its service) or only the caller's account ("account", which needs an
+   * identity policy's Allow too). Optional, added by the engine.
+   */
+  principalMatch?: 'principal' | 'account';
   /** One line per element checked, e.g. "Action: kms:Decrypt matches kms:*", "Condition StringEquals kms:ViaService: request has (absent), policy wants ec2.us-east-1.amazonaws.com". */
   reasons: string[];
 }

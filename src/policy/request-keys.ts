@@ -1,0 +1,34 @@
+// The request's condition keys, looked up case-insensitively (IAM: "Condition key names are not
+// case-sensitive"). Lower-cased once per evaluation, and only if a condition or variable asks.
+import type { Lookup } from './template.js';
+import type { ConditionValue } from './types.js';
+
+// The same few dozen key names come with every request: lower-case each once.
+const lowered = new Map<string, string>();
+function lower(key: string): string {
+  let l = lowered.get(key);
+  if (l === undefined) {
+    l = key.toLowerCase();
+    if (lowered.size < 10_000) lowered.set(key, l);
+  }
+  return l;
+}
+
+export class RequestKeys implements Lookup {
+  private lowered: Map<string, ConditionValue> | undefined;
+  constructor(private readonly keys: ReadonlyMap<string, ConditionValue>) {}
+
+  get(keyLower: string): ConditionValue | undefined {
+    if (!this.lowered) {
+      this.lowered = new Map();
+      for (const [k, v] of this.keys) this.lowered.set(lower(k), v);
+    }
+    return this.lowered.get(keyLower);
+  }
+
+  /** A single value, as a policy variable needs (a multivalued key is no variable). */
+  single(keyLower: string): string | undefined {
+    const v = this.get(keyLower);
+    return typeof v === 'string' ? v : v?.length === 1 ? v[0] : undefined;
+  }
+}
