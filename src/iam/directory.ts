@@ -3,10 +3,13 @@
 // a request or who `--as` names is not an AWS call and is not recorded.
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
-import { AccessDenied, EntityAlreadyExistsException, NoSuchEntityException, ValidationException, UserError } from '../errors/index.js';
+import { AccessDenied, EntityAlreadyExistsException, NoSuchEntityException, ValidationError, UserError } from '../errors/index.js';
 import type { Principal } from '../core/call-context.js';
+import { ReadCache } from '../store/read-cache.js';
 import * as ids from './ids.js';
 import { isoSeconds } from '../core/time.js';
+import { accountRootTrustPolicy, checkPolicyDocument, checkTrustPolicySize, policySize, QUOTAS } from './documents.js';
+import { PolicyStore, type PolicyHolder } from './policies.js';
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
 export const DEFAULT_REGION = 'us-east-1';
@@ -46,6 +49,34 @@ export interface IamRole {
   CreateDate: string;
 }
 
+/** GetRole's Role: the trust policy as text (the operations URL-encode it, as IAM's API does). */
+export interface IamRoleDetail extends IamRole {
+  AssumeRolePolicyDocument: string;
+  Description?: string;
+  MaxSessionDuration: number;
+}
+
+export interface RoleOptions {
+  description?: string;
+  /** Seconds, 3600..43200 (the declaration bounds it); AWS's default is one hour. */
+  maxSessionDuration?: number;
+}
+
+export interface SessionOptions {
+  /** A session policy (identity-policy grammar): the session may do at most what it allows. */
+  policy?: string;
+  /** 900..43200 seconds, at most the role's MaxSessionDuration; one hour by default. */
+  durationSeconds?: number;
+}
+
+/** An identity policy of a principal, by the name explanations use, as text (parsed by the policy domain). */
+export interface NamedPolicyText {
+  name: string;
+  text: string;
+}
+
+const DEFAULT_SESSION_SECONDS = 3600;
+
 export interface AssumedRole {
   Credentials: SessionCredentials;
   AssumedRoleUser: { AssumedRoleId: string; Arn: string };
@@ -78,7 +109,18 @@ interface KeyRow {
 }
 
 export class IamDirectory {
-  constructor(protected readonly db: Db) {}
+  /** Inline and managed policies and their attachments (policies.ts). */
+  readonly policies: PolicyStore;
+  private readonly identityCache: ReadCache<NamedPolicyText[]>;
+  private readonly sessionPolicyCache: ReadCache<string | undefined>;
+  private readonly trustCache: ReadCache<string | undefined>;
+
+  constructor(protected readonly db: Db) {
+    this.policies = new PolicyStore(db, () => this.requireAccount().accountId);
+    this.identityCache = new ReadCache(db);
+    this.sessionPolicyCache = new ReadCache(db);
+    this.trustCache = new ReadCache(db);
+  }
 
   account(): Account | undefined {
     const row = this.db.prepare('SELECT account_id, region FROM accounts LIMIT 1').get() as
@@ -95,7 +137,7 @@ export class IamDirectory {
 
   /** Creates the account on first use. Returns the account that exists afterwards. */
   ensureAccount(accountId: string, region: string): Account {
-    if (!/^\d{12}$/.test(accountId)) throw new ValidationException(`Account ID '${accountId}' must be 12 digits.`);
+    if (!/^\d{12}$/.test(accountId)) throw new ValidationError(`Account ID '${accountId}' must be 12 digits.`);
     return immediate(this.db, () => {
       const existing = this.account();
       if (existing) return existing;
@@ -130,7 +172,7 @@ export class IamDirectory {
     const { accountId } = this.requireAccount();
     return immediate(this.db, () => {
       const user = this.findPrincipal(accountId, 'user', userName);
-      if (!user) throw new NoSuchEntityException(`The user with name ${userName} cannot be found.`);
+      if (!user) throw userNotFound(userName);
       const key: AccessKey = {
         AccessKeyId: ids.newAccessKeyId(),
         SecretAccessKey: ids.newSecretAccessKey(),
@@ -147,16 +189,51 @@ export class IamDirectory {
 
   // ---- roles and sessions ------------------------------------------------------------
 
-  addRole(roleName: string): IamRole {
+  /** A role with its trust policy (the assume-role policy document), checked as IAM checks it. */
+  addRole(roleName: string, trustPolicy: string, opts: RoleOptions = {}): IamRoleDetail {
     checkName(roleName, 'roleName');
-    if (roleName.startsWith('aws:')) throw new ValidationException(`Role names beginning with 'aws:' are reserved for AWS services.`);
+    if (roleName.startsWith('aws:')) throw new ValidationError(`Role names beginning with 'aws:' are reserved for AWS services.`);
+    checkPolicyDocument(trustPolicy, 'trust');
+    checkTrustPolicySize(trustPolicy);
     const { accountId } = this.requireAccount();
     return immediate(this.db, () => {
       if (this.findPrincipal(accountId, 'role', roleName)) {
         throw new EntityAlreadyExistsException(`Role with name ${roleName} already exists.`);
       }
-      return this.insertRole(accountId, roleName);
+      const role = this.insertRole(accountId, roleName);
+      const max = opts.maxSessionDuration ?? DEFAULT_SESSION_SECONDS;
+      this.db.prepare('INSERT INTO iam_roles VALUES (?, ?, ?, ?)').run(role.Arn, trustPolicy, opts.description ?? null, max);
+      return { ...role, AssumeRolePolicyDocument: trustPolicy, ...(opts.description !== undefined ? { Description: opts.description } : {}), MaxSessionDuration: max };
     });
+  }
+
+  /** GetRole. A role made before trust policies were stored trusts its own account (accountRootTrustPolicy). */
+  role(roleName: string): IamRoleDetail {
+    const { accountId } = this.requireAccount();
+    const row = this.findPrincipal(accountId, 'role', roleName);
+    if (!row) throw roleNotFound(roleName);
+    return this.roleDetail(row);
+  }
+
+  /** UpdateAssumeRolePolicy. */
+  setTrustPolicy(roleName: string, trustPolicy: string): void {
+    checkPolicyDocument(trustPolicy, 'trust');
+    checkTrustPolicySize(trustPolicy);
+    const { accountId } = this.requireAccount();
+    immediate(this.db, () => {
+      const row = this.findPrincipal(accountId, 'role', roleName);
+      if (!row) throw roleNotFound(roleName);
+      this.db
+        .prepare('INSERT INTO iam_roles (role_arn, assume_role_policy) VALUES (?, ?) ON CONFLICT (role_arn) DO UPDATE SET assume_role_policy = excluded.assume_role_policy')
+        .run(row.arn, trustPolicy);
+    });
+  }
+
+  /** The user or role that policies are put in or attached to; NoSuchEntity in IAM's words. */
+  holder(kind: 'user' | 'role', name: string): PolicyHolder {
+    const row = this.findPrincipal(this.requireAccount().accountId, kind, name);
+    if (!row) throw kind === 'user' ? userNotFound(name) : roleNotFound(name);
+    return { kind, name, arn: row.arn };
   }
 
   roles(): IamRole[] {
@@ -164,30 +241,110 @@ export class IamDirectory {
     return rows.map(roleOf);
   }
 
-  /** A session of a role (STS AssumeRole), with temporary credentials stored for SigV4. */
-  startSession(caller: Principal | undefined, roleArnOrName: string, sessionName: string): AssumedRole {
+  /** The roles with their trust policies (ListRoles). */
+  roleDetails(): IamRoleDetail[] {
+    const rows = this.db.prepare("SELECT * FROM principals WHERE kind = 'role' ORDER BY name").all() as PrincipalRow[];
+    return rows.map((r) => this.roleDetail(r));
+  }
+
+  private roleDetail(row: PrincipalRow): IamRoleDetail {
+    const extra = this.db.prepare('SELECT * FROM iam_roles WHERE role_arn = ?').get(row.arn) as
+      | { assume_role_policy: string; description: string | null; max_session_duration: number }
+      | undefined;
+    return {
+      ...roleOf(row),
+      AssumeRolePolicyDocument: extra?.assume_role_policy ?? accountRootTrustPolicy(row.account_id),
+      ...(extra?.description != null ? { Description: extra.description } : {}),
+      MaxSessionDuration: extra?.max_session_duration ?? DEFAULT_SESSION_SECONDS,
+    };
+  }
+
+  /**
+   * A session of a role (STS AssumeRole), with temporary credentials stored for SigV4, and its
+   * session policy, if any, stored by the session's access key.
+   */
+  startSession(caller: Principal | undefined, roleArnOrName: string, sessionName: string, opts: SessionOptions = {}): AssumedRole {
     if (!SESSION_PATTERN.test(sessionName)) {
-      throw new ValidationException(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      throw new ValidationError(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
     }
-    // Trust policies are not modelled: a role of this account trusts its account, and nothing
-    // else (another account's role, AWS's own aws: roles, an ARN that is no role) trusts anyone.
-    const roleName = ownRoleName(roleArnOrName, this.requireAccount().accountId);
-    if (roleName === undefined || roleName.startsWith('aws:')) {
-      throw new AccessDenied(`User: ${caller?.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}`);
+    const roleName = this.assumableRole(caller, roleArnOrName);
+    if (opts.policy !== undefined) {
+      checkPolicyDocument(opts.policy, 'identity');
+      if (policySize(opts.policy) > QUOTAS.sessionPolicySize) {
+        throw new ValidationError(`1 validation error detected: Value '${opts.policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${QUOTAS.sessionPolicySize}`);
+      }
     }
     const session = this.sessionPrincipal(roleName, sessionName, ids.newSessionAccessKeyId());
+    const seconds = opts.durationSeconds ?? DEFAULT_SESSION_SECONDS;
+    if (seconds > this.role(roleName).MaxSessionDuration) {
+      throw new ValidationError('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+    }
     const creds: SessionCredentials = {
       AccessKeyId: session.accessKeyId,
       SecretAccessKey: ids.newSecretAccessKey(),
       SessionToken: ids.newSessionToken(),
-      Expiration: isoSeconds(new Date(Date.now() + 3600_000)),
+      Expiration: isoSeconds(new Date(Date.now() + seconds * 1000)),
     };
-    immediate(this.db, () =>
+    immediate(this.db, () => {
       this.db
         .prepare('INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(creds.AccessKeyId, creds.SecretAccessKey, session.sessionIssuer!.arn, sessionName, creds.SessionToken, creds.Expiration, 'Active', session.sessionCreationDate),
-    );
+        .run(creds.AccessKeyId, creds.SecretAccessKey, session.sessionIssuer!.arn, sessionName, creds.SessionToken, creds.Expiration, 'Active', session.sessionCreationDate);
+      if (opts.policy !== undefined) this.db.prepare('INSERT INTO sts_session_policies VALUES (?, ?)').run(creds.AccessKeyId, opts.policy);
+    });
     return { Credentials: creds, AssumedRoleUser: { AssumedRoleId: session.principalId, Arn: session.arn } };
+  }
+
+  /**
+   * The one place AssumeRole is decided: the name of the role `caller` may assume, or AccessDenied.
+   * Today a role of this account trusts its account, and nothing else (another account's role,
+   * AWS's own aws: roles, an ARN that is no role) trusts anyone. The policy domain's evaluation
+   * of trustPolicyOf(role) (and the caller's identity policies for sts:AssumeRole) replaces the
+   * body of this method at merge.
+   */
+  protected assumableRole(caller: Principal | undefined, roleArnOrName: string): string {
+    const roleName = ownRoleName(roleArnOrName, this.requireAccount().accountId);
+    if (roleName === undefined || roleName.startsWith('aws:')) {
+      throw new AccessDenied(`User: ${caller?.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}`);
+    }
+    return roleName;
+  }
+
+  // ---- policies of principals (for authorization: cached, read on every call) --------
+
+  /**
+   * The identity-based policies of a principal: a user's inline and attached managed policies;
+   * for an assumed-role session, its role's. AWS's aws:ec2-infrastructure role has none (it acts
+   * through KMS grants only), nor does a principal that no longer exists.
+   */
+  identityPoliciesOf(principal: Principal): NamedPolicyText[] {
+    const holder = principal.type === 'IAMUser' ? { kind: 'user', arn: principal.arn, name: principal.name } : principal.sessionIssuer && { kind: 'role', arn: principal.sessionIssuer.arn, name: principal.sessionIssuer.userName };
+    if (!holder || holder.name === EC2_INFRASTRUCTURE_ROLE) return [];
+    return this.identityCache.get(holder.arn, () => [
+      ...this.policies.inlineDocuments(holder.arn).map((p) => ({ name: `inline policy ${p.name} of ${holder.kind} ${holder.name}`, text: p.text })),
+      ...this.policies.attachedDocuments(holder.arn).map((p) => ({ name: `${p.name} (attached to ${holder.kind} ${holder.name})`, text: p.text })),
+    ]);
+  }
+
+  /** The session policy an assumed-role session was started with (AssumeRole --policy), if any. */
+  sessionPolicyOf(principal: Principal): string | undefined {
+    if (principal.type !== 'AssumedRole' || !principal.accessKeyId) return undefined;
+    return this.sessionPolicyCache.get(principal.accessKeyId, () =>
+      this.db.prepare('SELECT document FROM sts_session_policies WHERE access_key_id = ?').pluck().get(principal.accessKeyId) as string | undefined,
+    );
+  }
+
+  /**
+   * A role's trust policy, by role ARN; undefined for a role that does not exist, another
+   * account's, and AWS's aws:ec2-infrastructure role (it has no IAM role and nobody assumes it).
+   */
+  trustPolicyOf(roleArn: string): string | undefined {
+    return this.trustCache.get(roleArn, () => {
+      const account = this.account();
+      const roleName = account && ownRoleName(roleArn, account.accountId);
+      if (!roleName || !roleArn.startsWith('arn:') || roleName === EC2_INFRASTRUCTURE_ROLE) return undefined;
+      const row = this.findPrincipal(account.accountId, 'role', roleName);
+      return row && this.roleDetail(row).AssumeRolePolicyDocument;
+    });
   }
 
   // ---- resolving principals ----------------------------------------------------------
@@ -201,7 +358,7 @@ export class IamDirectory {
       return this.sessionPrincipal(role, session || 'ebsim-cli', '');
     }
     const user = this.findPrincipal(accountId, 'user', spec);
-    if (!user) throw new NoSuchEntityException(`The user with name ${spec} cannot be found.`);
+    if (!user) throw userNotFound(spec);
     const key = this.db
       .prepare('SELECT * FROM access_keys WHERE principal_arn = ? AND session_name IS NULL ORDER BY created_at LIMIT 1')
       .get(user.arn) as KeyRow | undefined;
@@ -236,7 +393,7 @@ export class IamDirectory {
       rolePrincipalId = `${accountId}:${EC2_INFRASTRUCTURE_ROLE}`;
     } else {
       const role = this.findPrincipal(accountId, 'role', roleName);
-      if (!role) throw new NoSuchEntityException(`The role with name ${roleName} cannot be found.`);
+      if (!role) throw roleNotFound(roleName);
       rolePrincipalId = role.principal_id;
     }
     return {
@@ -275,9 +432,12 @@ function ownRoleName(roleArnOrName: string, accountId: string): string | undefin
   return m && m[1] === accountId ? m[2] : undefined;
 }
 
+const userNotFound = (name: string) => new NoSuchEntityException(`The user with name ${name} cannot be found.`);
+const roleNotFound = (name: string) => new NoSuchEntityException(`The role with name ${name} cannot be found.`);
+
 function checkName(name: string, field: string): void {
   if (!NAME_PATTERN.test(name)) {
-    throw new ValidationException(`1 validation error detected: Value '${name}' at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`);
+    throw new ValidationError(`1 validation error detected: Value '${name}' at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`);
   }
 }
 

@@ -21,3 +21,6 @@ export const userArn = (account: string, name: string) => `arn:aws:iam::${accoun
 export const roleArn = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
 export const assumedRoleArn = (account: string, role: string, session: string) =>
   `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
+/** Customer managed policies: ANPA and 17 characters, arn:aws:iam::ACCOUNT:policy/NAME. */
+export const newPolicyId = () => `ANPA${randomChars(17)}`;
+export const policyArn = (account: string, name: string) => `arn:aws:iam::${account}:policy/${name}`;

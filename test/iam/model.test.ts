@@ -1,6 +1,6 @@
 // The IAM and STS declarations against AWS's own models: names, kinds, required members.
 import { describe, expect, it } from 'vitest';
-import { IAM_OPERATIONS, STS_OPERATIONS } from '../../src/iam/operations.js';
+import { IAM_OPERATIONS, STS_OPERATIONS } from '../../src/iam/operations/index.js';
 import { awsModel, checkAgainstModel } from '../helpers/aws-model.js';
 
 const iam = awsModel('iam');
