@@ -19,9 +19,9 @@ export const policyDocument = {
   min: 1,
   max: 131072,
   pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/,
-  doc: 'the policy document (JSON, or file://PATH)',
+  doc: 'the policy (JSON, or file://PATH)',
 } as const;
-export const policyArn = { kind: 'string', required: true, min: 20, max: 2048, doc: 'arn:aws:iam::ACCOUNT:policy/NAME or arn:aws:iam::aws:policy/NAME' } as const;
+export const policyArn = { kind: 'string', required: true, min: 20, max: 2048, doc: "the policy's ARN (arn:aws:iam::aws:policy/NAME for AWS's)" } as const;
 export const versionId = { kind: 'string', required: true, pattern: /^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/, doc: 'v1, v2…' } as const;
 
 /** An IAM operation: its run acts on the directory; IAM's records carry no resources. */

@@ -13,7 +13,7 @@ export const ROLE_OPERATIONS = [
     readOnly: false,
     input: {
       RoleName: roleName,
-      AssumeRolePolicyDocument: { ...policyDocument, doc: 'the trust policy: who may assume the role (JSON, or file://PATH)' },
+      AssumeRolePolicyDocument: { ...policyDocument, doc: 'who may assume the role (JSON, file://PATH)' },
       Description: { kind: 'string', max: 1000, pattern: /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/, doc: 'a description of the role' },
       MaxSessionDuration: { kind: 'integer', min: 3600, max: 43200, doc: 'the longest session AssumeRole may ask for, in seconds (default 3600)' },
     },
@@ -44,7 +44,7 @@ export const ROLE_OPERATIONS = [
     name: 'UpdateAssumeRolePolicy',
     description: "Replace a role's trust policy",
     readOnly: false,
-    input: { RoleName: roleName, PolicyDocument: { ...policyDocument, doc: 'the new trust policy (JSON, or file://PATH)' } },
+    input: { RoleName: roleName, PolicyDocument: { ...policyDocument, doc: 'the new trust policy (JSON, file://PATH)' } },
     run(_ctx, input, { env }) {
       env.setTrustPolicy(input.RoleName, input.PolicyDocument);
       return { response: {} };
