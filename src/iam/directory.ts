@@ -5,17 +5,19 @@ import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import { AccessDenied, EntityAlreadyExistsException, NoSuchEntityException, ValidationError, UserError } from '../errors/index.js';
 import type { Principal } from '../core/call-context.js';
-import { ReadCache } from '../store/read-cache.js';
 import * as ids from './ids.js';
+import { EC2_INFRASTRUCTURE_ROLE } from './ids.js';
 import { isoSeconds } from '../core/time.js';
-import { accountRootTrustPolicy, checkPolicyDocument, checkTrustPolicySize, policySize, QUOTAS } from './documents.js';
+import { accountRootTrustPolicy, checkPolicyDocument, checkTrustPolicySize, QUOTAS } from './documents.js';
 import { PolicyStore, type PolicyHolder } from './policies.js';
+import { PoliciesOf, type NamedPolicyText } from './policies-of.js';
+
+export type { NamedPolicyText };
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
 export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_USER = 'Alice';
-/** The service role whose per-instance sessions decrypt EBS data keys (the seed's Decrypt caller). */
-export const EC2_INFRASTRUCTURE_ROLE = 'aws:ec2-infrastructure';
+export { EC2_INFRASTRUCTURE_ROLE };
 
 const NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 const SESSION_PATTERN = /^[\w+=,.@-]{2,64}$/;
@@ -69,11 +71,6 @@ export interface SessionOptions {
   durationSeconds?: number;
 }
 
-/** An identity policy of a principal, by the name explanations use, as text (parsed by the policy domain). */
-export interface NamedPolicyText {
-  name: string;
-  text: string;
-}
 
 const DEFAULT_SESSION_SECONDS = 3600;
 
@@ -111,15 +108,11 @@ interface KeyRow {
 export class IamDirectory {
   /** Inline and managed policies and their attachments (policies.ts). */
   readonly policies: PolicyStore;
-  private readonly identityCache: ReadCache<NamedPolicyText[]>;
-  private readonly sessionPolicyCache: ReadCache<string | undefined>;
-  private readonly trustCache: ReadCache<string | undefined>;
+  private readonly policiesOf: PoliciesOf;
 
   constructor(protected readonly db: Db) {
     this.policies = new PolicyStore(db, () => this.requireAccount().accountId);
-    this.identityCache = new ReadCache(db);
-    this.sessionPolicyCache = new ReadCache(db);
-    this.trustCache = new ReadCache(db);
+    this.policiesOf = new PoliciesOf(db, this.policies);
   }
 
   account(): Account | undefined {
@@ -270,7 +263,8 @@ export class IamDirectory {
     const roleName = this.assumableRole(caller, roleArnOrName);
     if (opts.policy !== undefined) {
       checkPolicyDocument(opts.policy, 'identity');
-      if (policySize(opts.policy) > QUOTAS.sessionPolicySize) {
+      // AWS: the plain text of a session policy may not exceed 2,048 characters (the length as sent).
+      if (opts.policy.length > QUOTAS.sessionPolicySize) {
         throw new ValidationError(`1 validation error detected: Value '${opts.policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${QUOTAS.sessionPolicySize}`);
       }
     }
@@ -309,42 +303,18 @@ export class IamDirectory {
     return roleName;
   }
 
-  // ---- policies of principals (for authorization: cached, read on every call) --------
+  // ---- policies of principals (authorization reads them on every call: policies-of.ts) ----
 
-  /**
-   * The identity-based policies of a principal: a user's inline and attached managed policies;
-   * for an assumed-role session, its role's. AWS's aws:ec2-infrastructure role has none (it acts
-   * through KMS grants only), nor does a principal that no longer exists.
-   */
-  identityPoliciesOf(principal: Principal): NamedPolicyText[] {
-    const holder = principal.type === 'IAMUser' ? { kind: 'user', arn: principal.arn, name: principal.name } : principal.sessionIssuer && { kind: 'role', arn: principal.sessionIssuer.arn, name: principal.sessionIssuer.userName };
-    if (!holder || holder.name === EC2_INFRASTRUCTURE_ROLE) return [];
-    return this.identityCache.get(holder.arn, () => [
-      ...this.policies.inlineDocuments(holder.arn).map((p) => ({ name: `inline policy ${p.name} of ${holder.kind} ${holder.name}`, text: p.text })),
-      ...this.policies.attachedDocuments(holder.arn).map((p) => ({ name: `${p.name} (attached to ${holder.kind} ${holder.name})`, text: p.text })),
-    ]);
+  identityPoliciesOf(principal: Principal): readonly NamedPolicyText[] {
+    return this.policiesOf.identityPoliciesOf(principal);
   }
 
-  /** The session policy an assumed-role session was started with (AssumeRole --policy), if any. */
   sessionPolicyOf(principal: Principal): string | undefined {
-    if (principal.type !== 'AssumedRole' || !principal.accessKeyId) return undefined;
-    return this.sessionPolicyCache.get(principal.accessKeyId, () =>
-      this.db.prepare('SELECT document FROM sts_session_policies WHERE access_key_id = ?').pluck().get(principal.accessKeyId) as string | undefined,
-    );
+    return this.policiesOf.sessionPolicyOf(principal);
   }
 
-  /**
-   * A role's trust policy, by role ARN; undefined for a role that does not exist, another
-   * account's, and AWS's aws:ec2-infrastructure role (it has no IAM role and nobody assumes it).
-   */
   trustPolicyOf(roleArn: string): string | undefined {
-    return this.trustCache.get(roleArn, () => {
-      const account = this.account();
-      const roleName = account && ownRoleName(roleArn, account.accountId);
-      if (!roleName || !roleArn.startsWith('arn:') || roleName === EC2_INFRASTRUCTURE_ROLE) return undefined;
-      const row = this.findPrincipal(account.accountId, 'role', roleName);
-      return row && this.roleDetail(row).AssumeRolePolicyDocument;
-    });
+    return this.policiesOf.trustPolicyOf(roleArn);
   }
 
   // ---- resolving principals ----------------------------------------------------------

@@ -70,7 +70,7 @@ export const QUOTAS = {
   roleInlineSize: 10240,
   versionsPerPolicy: 5,
   attachmentsPerPrincipal: 10,
-  /** STS: the plain text of a session policy. */
+  /** STS: the plain text of a session policy, white space included. */
   sessionPolicySize: 2048,
 } as const;
 

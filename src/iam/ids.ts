@@ -1,6 +1,9 @@
 // Identifiers formed the way AWS forms them.
 import { randomBytes, randomInt } from 'node:crypto';
 
+/** The service role whose per-instance sessions decrypt EBS data keys (the seed's Decrypt caller). */
+export const EC2_INFRASTRUCTURE_ROLE = 'aws:ec2-infrastructure';
+
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 function randomChars(n: number, alphabet = UPPER_ALNUM): string {

@@ -35,6 +35,11 @@ describe('AssumeRole --policy, --duration-seconds', () => {
     expect(keys()).toBe(before);
   });
 
+  it('a session policy over 2048 characters is refused (ValidationError)', () => {
+    const long = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Sid: 'x'.repeat(2000) }] });
+    expect(() => assume({ Policy: long })).toThrow(/at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048$/);
+  });
+
   it('DurationSeconds sets the expiration; 900..43200, and at most the role MaxSessionDuration (ValidationError)', () => {
     const t0 = Date.now();
     const r = assume({ DurationSeconds: 900 });
