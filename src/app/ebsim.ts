@@ -5,6 +5,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { RootKey } from '../store/root-key.js';
 import { Trail } from '../trail/trail.js';
 import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type AccessKey } from '../iam/service.js';
+import { ADMINISTRATOR_ACCESS } from '../iam/aws-managed-policies.js';
 import { directCall, type CallContext } from '../core/call-context.js';
 import { KmsService } from '../kms/service.js';
 import { kmsClient } from '../kms/client.js';
@@ -153,7 +154,7 @@ export interface InitResult {
   created: boolean;
 }
 
-/** `ebsim init`: the account, the IAM user Alice with an access key, and an AWS credentials file. */
+/** `ebsim init`: the account, the IAM user Alice (AdministratorAccess) with an access key, and an AWS credentials file. */
 export function initHome(home: string, accountId = DEFAULT_ACCOUNT_ID, region = DEFAULT_REGION): InitResult {
   const app = openEbsim(home, { create: true });
   try {
@@ -167,6 +168,9 @@ export function initHome(home: string, accountId = DEFAULT_ACCOUNT_ID, region = 
     const users = app.iam.listUsers(undefined).Users;
     if (!users.some((u) => u.UserName === DEFAULT_USER)) {
       app.iam.createUser(undefined, DEFAULT_USER);
+      // Alice is the account's administrator, so the seed's flow (create a key, launch an
+      // encrypted instance…) is allowed once identity policies decide; other users start with none.
+      app.iam.attachUserPolicy(undefined, DEFAULT_USER, ADMINISTRATOR_ACCESS);
       key = app.iam.createAccessKey(undefined, DEFAULT_USER).AccessKey;
       writeCredentials(app.paths.credentials, key, account.region);
       created = true;

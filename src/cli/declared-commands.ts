@@ -78,6 +78,7 @@ const MAX_UNDECLARED_BLOB = 1 << 20;
 function convert(m: Member, flag: string, v: unknown): unknown {
   switch (m.kind) {
     case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
+    case 'string': return typeof v === 'string' ? parseText(flag, v, m.max) : v;
     case 'map': return parseMap(flag, String(v));
     case 'structure': return parseStructure(flag, String(v));
     case 'list':

@@ -45,6 +45,16 @@ export function parseText(flag: string, value: string): string {
 }
 
 /**
+ * A string argument: as given, or the text of file://PATH, as the AWS CLI reads any parameter
+ * (policy documents, usually). Read up to one character past `maxChars`, so an oversized file
+ * ends in the operation's own "Member must have length less than or equal to" error.
+ */
+export function parseText(flag: string, value: string, maxChars = MAX_TEXT_BYTES): string {
+  if (!value.startsWith('file://')) return value;
+  return readParamFile(flag, value, value.slice('file://'.length), Math.min(maxChars + 1, MAX_TEXT_BYTES) * 4).toString('utf8').slice(0, maxChars + 1);
+}
+
+/**
  * A blob argument. A fileb:// file is read up to one byte past the member's declared maximum, so
  * /dev/zero or a huge file ends in the operation's own ValidationException ("Member must have
  * length less than or equal to …"), as from AWS, without reading it all.

@@ -34,6 +34,9 @@ export function query(value: unknown, expression: string): unknown {
 
 export function render(value: unknown, format: OutputFormat): string {
   const plain = toPlain(value);
+  // The AWS CLI prints nothing for an operation with an empty response (put-user-policy,
+  // attach-role-policy…), not "{}".
+  if (plain && typeof plain === 'object' && !Array.isArray(plain) && Object.keys(plain).length === 0) return '';
   if (format === 'json') return JSON.stringify(plain, null, 4);
   if (format === 'text') return textLines(plain, '').join('\n');
   return tableOf(plain);

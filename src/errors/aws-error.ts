@@ -46,6 +46,13 @@ export const AccessDeniedException = awsError('AccessDeniedException');
 export const AccessDenied = awsError('AccessDenied', 403);
 export const EntityAlreadyExistsException = awsError('EntityAlreadyExists', 409);
 export const NoSuchEntityException = awsError('NoSuchEntity', 404);
+/** IAM's and STS's (query protocol) answer to a request their model refuses (not the JSON protocol's ValidationException). */
+export const ValidationError = awsError('ValidationError');
+export const MalformedPolicyDocument = awsError('MalformedPolicyDocument');
+/** IAM's quotas (policy size, versions per policy, attachments per principal), with AWS's 409. */
+export const LimitExceeded = awsError('LimitExceeded', 409);
+export const DeleteConflict = awsError('DeleteConflict', 409);
+export const InvalidInput = awsError('InvalidInput');
 export const InvalidParameterValue = awsError('InvalidParameterValue');
 export const MissingParameter = awsError('MissingParameter');
 export const InvalidVolumeNotFound = awsError('InvalidVolume.NotFound');

@@ -1,6 +1,9 @@
 // Identifiers formed the way AWS forms them.
 import { randomBytes, randomInt } from 'node:crypto';
 
+/** The service role whose per-instance sessions decrypt EBS data keys (the seed's Decrypt caller). */
+export const EC2_INFRASTRUCTURE_ROLE = 'aws:ec2-infrastructure';
+
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 function randomChars(n: number, alphabet = UPPER_ALNUM): string {
@@ -21,3 +24,6 @@ export const userArn = (account: string, name: string) => `arn:aws:iam::${accoun
 export const roleArn = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
 export const assumedRoleArn = (account: string, role: string, session: string) =>
   `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
+/** Customer managed policies: ANPA and 17 characters, arn:aws:iam::ACCOUNT:policy/NAME. */
+export const newPolicyId = () => `ANPA${randomChars(17)}`;
+export const policyArn = (account: string, name: string) => `arn:aws:iam::${account}:policy/${name}`;

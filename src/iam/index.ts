@@ -1,3 +1,6 @@
 export * from './ids.js';
 export * from './service.js';
-export * from './operations.js';
+export * from './operations/index.js';
+export * from './documents.js';
+export * from './aws-managed-policies.js';
+export type { PolicyHolder, ManagedPolicy, PolicyVersion, AttachedPolicy } from './policies.js';

@@ -4,8 +4,9 @@ import { Invoker, Recorder } from '../api/index.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Db } from '../store/database.js';
 import type { Trail } from '../trail/trail.js';
-import { IamDirectory, type AccessKey, type AssumedRole, type IamRole, type IamUser } from './directory.js';
-import { IAM_SERVICE, STS_SERVICE } from './operations.js';
+import { IamDirectory, type AccessKey, type AssumedRole, type IamRole, type IamUser, type SessionOptions } from './directory.js';
+import { accountRootTrustPolicy } from './documents.js';
+import { IAM_SERVICE, STS_SERVICE } from './operations/index.js';
 
 export * from './directory.js';
 
@@ -45,16 +46,33 @@ export class IamService extends IamDirectory {
     return ctx ? (this.call(ctx, 'ListUsers') as { Users: IamUser[] }) : { Users: this.users() };
   }
 
-  createRole(ctx: CallContext | undefined, roleName: string): { Role: IamRole } {
-    return ctx ? (this.call(ctx, 'CreateRole', { RoleName: roleName }) as { Role: IamRole }) : { Role: this.addRole(roleName) };
+  /**
+   * CreateRole. AWS requires a trust policy; ebsim's own callers (tests, the walkthrough) that name
+   * none get the one that trusts the role's own account (`arn:aws:iam::ACCOUNT:root` may
+   * sts:AssumeRole), which is what every role of the account allowed before trust policies were
+   * stored, so they keep working unchanged.
+   */
+  createRole(ctx: CallContext | undefined, roleName: string, assumeRolePolicyDocument?: string): { Role: IamRole } {
+    const trust = assumeRolePolicyDocument ?? accountRootTrustPolicy(this.requireAccount().accountId);
+    return ctx
+      ? (this.call(ctx, 'CreateRole', { RoleName: roleName, AssumeRolePolicyDocument: trust }) as { Role: IamRole })
+      : { Role: this.addRole(roleName, trust) };
   }
 
   listRoles(ctx: CallContext | undefined): { Roles: IamRole[] } {
     return ctx ? (this.call(ctx, 'ListRoles') as { Roles: IamRole[] }) : { Roles: this.roles() };
   }
 
-  assumeRole(ctx: CallContext | undefined, roleArnOrName: string, sessionName: string): AssumedRole {
-    return ctx ? (this.callSts(ctx, 'AssumeRole', { RoleArn: roleArnOrName, RoleSessionName: sessionName }) as unknown as AssumedRole) : this.startSession(undefined, roleArnOrName, sessionName);
+  assumeRole(ctx: CallContext | undefined, roleArnOrName: string, sessionName: string, opts: SessionOptions = {}): AssumedRole {
+    return ctx
+      ? (this.callSts(ctx, 'AssumeRole', { RoleArn: roleArnOrName, RoleSessionName: sessionName, Policy: opts.policy, DurationSeconds: opts.durationSeconds }) as unknown as AssumedRole)
+      : this.startSession(undefined, roleArnOrName, sessionName, opts);
+  }
+
+  /** AttachUserPolicy (`ebsim init` gives Alice AdministratorAccess this way, before any caller exists). */
+  attachUserPolicy(ctx: CallContext | undefined, userName: string, policyArn: string): void {
+    if (ctx) this.call(ctx, 'AttachUserPolicy', { UserName: userName, PolicyArn: policyArn });
+    else this.policies.attach(this.holder('user', userName), policyArn);
   }
 
   getCallerIdentity(ctx: CallContext): { UserId: string; Account: string; Arn: string } {

@@ -25,6 +25,52 @@ CREATE TABLE IF NOT EXISTS access_keys (
   status TEXT NOT NULL DEFAULT 'Active',
   created_at TEXT NOT NULL
 );
+-- IAM policies (issue 13). New tables only, so a home made before them still opens; a role
+-- without an iam_roles row (made before) trusts its own account, as it did then.
+CREATE TABLE IF NOT EXISTS iam_roles (
+  role_arn TEXT PRIMARY KEY REFERENCES principals(arn),
+  assume_role_policy TEXT NOT NULL,
+  description TEXT,
+  max_session_duration INTEGER NOT NULL DEFAULT 3600
+);
+CREATE TABLE IF NOT EXISTS iam_inline_policies (
+  principal_arn TEXT NOT NULL REFERENCES principals(arn),
+  policy_name TEXT NOT NULL,
+  document TEXT NOT NULL,
+  PRIMARY KEY (principal_arn, policy_name)
+);
+CREATE TABLE IF NOT EXISTS iam_policies (
+  arn TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  policy_id TEXT NOT NULL UNIQUE,
+  description TEXT,
+  default_version TEXT NOT NULL,
+  next_version INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (account_id, name)
+);
+CREATE TABLE IF NOT EXISTS iam_policy_versions (
+  policy_arn TEXT NOT NULL REFERENCES iam_policies(arn),
+  version_id TEXT NOT NULL,
+  document TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (policy_arn, version_id)
+);
+-- policy_arn: a customer managed policy (iam_policies) or one of AWS's, built in: no foreign key.
+CREATE TABLE IF NOT EXISTS iam_attachments (
+  principal_arn TEXT NOT NULL REFERENCES principals(arn),
+  policy_arn TEXT NOT NULL,
+  attached_at TEXT NOT NULL,
+  PRIMARY KEY (principal_arn, policy_arn)
+);
+CREATE INDEX IF NOT EXISTS iam_attachments_by_policy ON iam_attachments(policy_arn);
+-- The session policy passed to AssumeRole, by the session's access key.
+CREATE TABLE IF NOT EXISTS sts_session_policies (
+  access_key_id TEXT PRIMARY KEY REFERENCES access_keys(access_key_id),
+  document TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kms_keys (
   key_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,

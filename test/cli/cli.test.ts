@@ -13,6 +13,7 @@ async function ebsim(...args: string[]) {
   const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
+const ACCOUNT_TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}';
 const json = (s: string) => JSON.parse(s) as Record<string, any>;
 
 beforeAll(() => {
@@ -61,7 +62,8 @@ describe('ebsim CLI', () => {
   });
 
   it('--as role/ROLE/SESSION acts as an assumed-role session, and a grant with a constraint decides', async () => {
-    await ebsim('iam', 'create-role', '--role-name', 'Auditor');
+    // CreateRole requires a trust policy, as AWS's: this account may assume the role.
+    await ebsim('iam', 'create-role', '--role-name', 'Auditor', '--assume-role-policy-document', ACCOUNT_TRUST);
     const key = json((await ebsim('kms', 'describe-key', '--key-id', 'alias/cli')).stdout).KeyMetadata;
     const blob = json((await ebsim('kms', 'encrypt', '--key-id', key.KeyId, '--plaintext', 'aGk=', '--encryption-context', 'team=blue')).stdout).CiphertextBlob;
     const denied = await ebsim('kms', 'decrypt', '--ciphertext-blob', blob, '--encryption-context', 'team=blue', '--as', 'role/Auditor/s1');

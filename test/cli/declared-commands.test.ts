@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { kebab } from '../../src/cli/input.js';
 import { EC2_OPERATIONS } from '../../src/ec2/operations/index.js';
-import { IAM_OPERATIONS, STS_OPERATIONS } from '../../src/iam/operations.js';
+import { IAM_OPERATIONS, STS_OPERATIONS } from '../../src/iam/operations/index.js';
 import { CLOUDTRAIL_OPERATIONS } from '../../src/cloudtrail/index.js';
 
 async function run(...args: string[]) {

@@ -12,6 +12,8 @@ import { aliceCredentials, aws, errorCodeOf, errorLine, newHome, removeHome, sle
 const HAVE_AWS = existsSync('/usr/bin/aws');
 let home: string;
 let server: Awaited<ReturnType<typeof spawnServe>>;
+/** CreateRole requires a trust policy, as AWS's: this account may assume the role. */
+const ACCOUNT_TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}';
 const json = (s: string) => JSON.parse(s) as Record<string, any>;
 const cli = (...args: string[]) => aws(server.url, home, args);
 
@@ -124,7 +126,7 @@ describe.skipIf(!HAVE_AWS)('AWS CLI v2 against ebsim serve', () => {
   });
 
   it('grants: create, list, retire, revoke', async () => {
-    await main(['iam', 'create-role', '--role-name', 'Grantee', '--home', home], { out: () => {}, err: () => {} });
+    await main(['iam', 'create-role', '--role-name', 'Grantee', '--assume-role-policy-document', ACCOUNT_TRUST, '--home', home], { out: () => {}, err: () => {} });
     const grantee = 'arn:aws:iam::123456789012:role/Grantee';
     const g1 = await ok('kms', 'create-grant', '--key-id', keyId, '--grantee-principal', grantee, '--operations', 'Decrypt', 'Encrypt',
       '--retiring-principal', 'arn:aws:iam::123456789012:user/Alice', '--constraints', 'EncryptionContextSubset={purpose=test}');
@@ -155,7 +157,7 @@ describe.skipIf(!HAVE_AWS)('AWS CLI v2 against ebsim serve', () => {
 
   it('AccessDeniedException for an assumed-role session signing with ASIA keys and its session token', async () => {
     const out: string[] = [];
-    await main(['iam', 'create-role', '--role-name', 'Auditor', '--home', home], { out: () => {}, err: () => {} });
+    await main(['iam', 'create-role', '--role-name', 'Auditor', '--assume-role-policy-document', ACCOUNT_TRUST, '--home', home], { out: () => {}, err: () => {} });
     await main(['sts', 'assume-role', '--role-arn', 'Auditor', '--role-session-name', 'audit', '--home', home], { out: (t) => out.push(t), err: () => {} });
     const c = json(out.join('\n')).Credentials;
     expect(c.AccessKeyId).toMatch(/^ASIA/);

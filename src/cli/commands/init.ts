@@ -5,7 +5,7 @@ import type { Runtime } from '../runtime.js';
 export function initCommand(y: Argv, rt: () => Runtime) {
   return y.command(
     'init',
-    'Create the account, the IAM user Alice with an access key, and $EBSIM_HOME/credentials (profile "ebsim")',
+    'Create the account, the IAM user Alice (AdministratorAccess) with an access key, and $EBSIM_HOME/credentials (profile "ebsim")',
     (c) =>
       c
         .option('account-id', { type: 'string', default: '123456789012', describe: '12-digit account ID' })
