@@ -84,7 +84,6 @@ function convert(m: Member, flag: string, v: unknown): unknown {
     case 'list':
       if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String));
       return (v as unknown[]).flatMap((x) => String(x).split(',')).filter(Boolean);
-    case 'string': return typeof v === 'string' ? parseText(flag, v) : v;
     default: return v;
   }
 }

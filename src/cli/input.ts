@@ -39,11 +39,6 @@ function paramFileError(flag: string, spec: string, err: unknown): Error {
 const MAX_TEXT_BYTES = 1 << 20;
 const readText = (flag: string, value: string) => readParamFile(flag, value, value.slice('file://'.length), MAX_TEXT_BYTES).toString('utf8');
 
-/** A string argument: `file://PATH` is the file's text, as given (the AWS CLI's paramfile), else the value itself. */
-export function parseText(flag: string, value: string): string {
-  return value.startsWith('file://') ? readText(flag, value) : value;
-}
-
 /**
  * A string argument: as given, or the text of file://PATH, as the AWS CLI reads any parameter
  * (policy documents, usually). Read up to one character past `maxChars`, so an oversized file
