@@ -11,6 +11,10 @@ import { isoSeconds } from '../core/time.js';
 import { accountRootTrustPolicy, checkPolicyDocument, checkTrustPolicySize, QUOTAS } from './documents.js';
 import { PolicyStore, type PolicyHolder } from './policies.js';
 import { PoliciesOf, type NamedPolicyText } from './policies-of.js';
+import { parsedPolicy, type NamedPolicy, type PrincipalPolicies } from '../policy/index.js';
+
+/** Parsed identity policies by the (frozen, cached) list of their texts. */
+const parsedLists = new WeakMap<readonly NamedPolicyText[], readonly NamedPolicy[]>();
 
 export type { NamedPolicyText };
 
@@ -108,11 +112,11 @@ interface KeyRow {
 export class IamDirectory {
   /** Inline and managed policies and their attachments (policies.ts). */
   readonly policies: PolicyStore;
-  private readonly policiesOf: PoliciesOf;
+  private readonly documents: PoliciesOf;
 
   constructor(protected readonly db: Db) {
     this.policies = new PolicyStore(db, () => this.requireAccount().accountId);
-    this.policiesOf = new PoliciesOf(db, this.policies);
+    this.documents = new PoliciesOf(db, this.policies);
   }
 
   account(): Account | undefined {
@@ -306,15 +310,28 @@ export class IamDirectory {
   // ---- policies of principals (authorization reads them on every call: policies-of.ts) ----
 
   identityPoliciesOf(principal: Principal): readonly NamedPolicyText[] {
-    return this.policiesOf.identityPoliciesOf(principal);
+    return this.documents.identityPoliciesOf(principal);
   }
 
   sessionPolicyOf(principal: Principal): string | undefined {
-    return this.policiesOf.sessionPolicyOf(principal);
+    return this.documents.sessionPolicyOf(principal);
+  }
+
+  /** The principal's identity and session policies, parsed (once per text), for evaluation. */
+  policiesOf(principal: Principal): PrincipalPolicies {
+    const texts = this.documents.identityPoliciesOf(principal);
+    let identityPolicies = parsedLists.get(texts);
+    if (!identityPolicies) {
+      identityPolicies = Object.freeze(texts.map((p) => Object.freeze({ name: p.name, type: 'identity-based' as const, document: parsedPolicy(p.text, 'identity') })));
+      parsedLists.set(texts, identityPolicies);
+    }
+    const session = this.documents.sessionPolicyOf(principal);
+    if (session === undefined) return { identityPolicies };
+    return { identityPolicies, sessionPolicies: [{ name: `session policy of ${principal.arn}`, type: 'session', document: parsedPolicy(session, 'session') }] };
   }
 
   trustPolicyOf(roleArn: string): string | undefined {
-    return this.policiesOf.trustPolicyOf(roleArn);
+    return this.documents.trustPolicyOf(roleArn);
   }
 
   // ---- resolving principals ----------------------------------------------------------

@@ -1,8 +1,8 @@
 // Policy documents as IAM takes them: text, checked once on the way in (JSON syntax, the
-// top-level shape, IAM's size quotas), stored and returned as sent. The policy domain's parser
-// (src/policy, parsePolicy) takes over the grammar at merge: checkPolicyDocument is the one place
-// that will call it.
+// top-level shape in IAM's words, then the policy domain's grammar, and IAM's size quotas),
+// stored and returned as sent.
 import { LimitExceeded, MalformedPolicyDocument } from '../errors/index.js';
+import { PolicySyntaxError, parsedPolicy } from '../policy/index.js';
 
 export type DocumentKind = 'identity' | 'trust';
 
@@ -33,6 +33,12 @@ export function checkPolicyDocument(text: string, kind: DocumentKind): void {
   if (!own(doc, 'Statement')) throw new MalformedPolicyDocument('Missing required field Statement');
   const statements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
   for (const s of statements) checkStatement(s, kind);
+  try {
+    parsedPolicy(text, kind);
+  } catch (err) {
+    if (err instanceof PolicySyntaxError) throw new MalformedPolicyDocument(err.message);
+    throw err;
+  }
 }
 
 function checkStatement(s: unknown, kind: DocumentKind): void {

@@ -3,6 +3,7 @@
 export type * from './types.js';
 export { PolicySyntaxError } from './errors.js';
 export { parsePolicy } from './parse.js';
+export { parsedPolicy } from './cache.js';
 export { evaluate, type EvaluateOptions, type PolicySources } from './evaluate.js';
 export { accessDeniedMessage } from './message.js';
 export { formatExplanation } from './explain.js';

@@ -93,3 +93,15 @@ export interface Evaluation {
   deniedBy?: { kind: 'explicit' | 'implicit'; policyType: NamedPolicy['type'] };
   trace: StatementTrace[];
 }
+
+/** The identity-side documents of a principal, as a service's authorization reads them (IAM supplies them). */
+export interface PrincipalPolicies {
+  identityPolicies: readonly NamedPolicy[];
+  /** Present when the principal is a session started with a session policy: its permissions are the intersection. */
+  sessionPolicies?: readonly NamedPolicy[];
+}
+
+/** Where a service finds a principal's identity policies (the IAM directory), without depending on IAM's stores. */
+export interface IdentityPolicySource {
+  policiesOf(principal: import('../core/call-context.js').Principal): PrincipalPolicies;
+}
