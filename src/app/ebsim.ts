@@ -64,7 +64,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       if (!kms) {
         const c = open();
         const { accountId, region } = c.iam.requireAccount();
-        kms = new KmsService(c.db, c.rootKey, c.trail, accountId, region);
+        kms = new KmsService(c.db, c.rootKey, c.trail, c.iam, accountId, region);
       }
       return kms;
     },

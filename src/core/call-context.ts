@@ -33,6 +33,11 @@ export interface CallContext {
   invokedBy?: string;
   /** The kms:ViaService condition value, e.g. "ec2.us-east-1.amazonaws.com". */
   viaService?: string;
+  /**
+   * Set by `--explain`: told of every authorization decision made for this call, in words (each
+   * policy statement and grant, matched or not, and why). ebsim's extra: never recorded.
+   */
+  explain?: (decision: { action: string; resource: string; allowed: boolean; text: string }) => void;
   /** Shared with an enclosing call (CreateGrant inside RunInstances shares its requestID). */
   requestId?: string;
   /** Whether the request came over TLS (aws:SecureTransport). Undefined: an in-process call, which crosses no network (counted as secure). */
@@ -55,6 +60,7 @@ export function onBehalfOf(ctx: CallContext, service: string, requestId?: string
     userAgent: 'AWS Internal',
     invokedBy: 'AWS Internal',
     viaService: `${service}.${ctx.region}.amazonaws.com`,
+    explain: ctx.explain,
     requestId,
   };
 }

@@ -4,14 +4,14 @@
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import { AccessDenied, EntityAlreadyExistsException, NoSuchEntityException, ValidationError, UserError } from '../errors/index.js';
-import type { Principal } from '../core/call-context.js';
+import type { CallContext, Principal } from '../core/call-context.js';
 import * as ids from './ids.js';
 import { EC2_INFRASTRUCTURE_ROLE } from './ids.js';
 import { isoSeconds } from '../core/time.js';
 import { accountRootTrustPolicy, checkPolicyDocument, checkTrustPolicySize, QUOTAS } from './documents.js';
 import { PolicyStore, type PolicyHolder } from './policies.js';
 import { PoliciesOf, type NamedPolicyText } from './policies-of.js';
-import { parsedPolicy, type NamedPolicy, type PrincipalPolicies } from '../policy/index.js';
+import { accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, parsedPolicy, type NamedPolicy, type PrincipalPolicies, type RequestContext } from '../policy/index.js';
 
 /** Parsed identity policies by the (frozen, cached) list of their texts. */
 const parsedLists = new WeakMap<readonly NamedPolicyText[], readonly NamedPolicy[]>();
@@ -69,6 +69,8 @@ export interface RoleOptions {
 }
 
 export interface SessionOptions {
+  /** The AssumeRole call (its condition keys, and --explain), when it is one. */
+  ctx?: CallContext;
   /** A session policy (identity-policy grammar): the session may do at most what it allows. */
   policy?: string;
   /** 900..43200 seconds, at most the role's MaxSessionDuration; one hour by default. */
@@ -264,7 +266,7 @@ export class IamDirectory {
     if (!SESSION_PATTERN.test(sessionName)) {
       throw new ValidationError(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
     }
-    const roleName = this.assumableRole(caller, roleArnOrName);
+    const roleName = this.assumableRole(caller, roleArnOrName, opts.ctx);
     if (opts.policy !== undefined) {
       checkPolicyDocument(opts.policy, 'identity');
       // AWS: the plain text of a session policy may not exceed 2,048 characters (the length as sent).
@@ -294,16 +296,42 @@ export class IamDirectory {
 
   /**
    * The one place AssumeRole is decided: the name of the role `caller` may assume, or AccessDenied.
-   * Today a role of this account trusts its account, and nothing else (another account's role,
-   * AWS's own aws: roles, an ARN that is no role) trusts anyone. The policy domain's evaluation
-   * of trustPolicyOf(role) (and the caller's identity policies for sts:AssumeRole) replaces the
-   * body of this method at merge.
+   * The role's trust policy must allow sts:AssumeRole by the caller, directly or by trusting the
+   * caller's account, in which case the caller's identity policies must allow it too (AWS's
+   * evaluation logic for a resource-based policy). AWS's own aws: roles trust no one here. Without
+   * a caller (ebsim's own setup, not an AWS call) a role of the account is assumable.
    */
-  protected assumableRole(caller: Principal | undefined, roleArnOrName: string): string {
-    const roleName = ownRoleName(roleArnOrName, this.requireAccount().accountId);
-    if (roleName === undefined || roleName.startsWith('aws:')) {
-      throw new AccessDenied(`User: ${caller?.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}`);
-    }
+  protected assumableRole(caller: Principal | undefined, roleArnOrName: string, ctx?: CallContext): string {
+    const { accountId } = this.requireAccount();
+    const roleName = ownRoleName(roleArnOrName, accountId);
+    const refuse = (why: string) => new AccessDenied(`User: ${caller?.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}${why}`);
+    if (roleName === undefined || roleName.startsWith('aws:')) throw refuse('');
+    if (!caller) return roleName;
+    const roleArn = ids.roleArn(accountId, roleName);
+    const trust = this.trustPolicyOf(roleArn);
+    if (trust === undefined) throw refuse('');
+    const identity = this.policiesOf(caller);
+    const keys = ctx ? globalConditionKeys(ctx) : new Map<string, string>();
+    const request: RequestContext = {
+      action: 'sts:AssumeRole',
+      resource: roleArn,
+      resourceAccount: accountId,
+      principal: { arn: caller.arn, accountId: caller.accountId, roleArn: caller.sessionIssuer?.arn },
+      keys,
+    };
+    const evaluation = evaluate(
+      request,
+      {
+        resourcePolicy: { name: `trust policy of role ${roleName}`, type: 'resource-based', document: parsedPolicy(trust, 'trust') },
+        identityPolicies: identity.identityPolicies,
+        sessionPolicies: identity.sessionPolicies,
+        resourcePolicyRequired: true,
+      },
+      { explain: ctx?.explain !== undefined },
+    );
+    const allowed = evaluation.decision === 'Allow';
+    ctx?.explain?.({ action: request.action, resource: roleArn, allowed, text: formatExplanation(evaluation) });
+    if (!allowed) throw new AccessDenied(accessDeniedMessage(caller.arn, 'sts:AssumeRole', roleArn, evaluation));
     return roleName;
   }
 

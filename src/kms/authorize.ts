@@ -1,72 +1,140 @@
-// Who may do what with a key: the key policy, then grants. Enforced here, in the domain, so
-// the CLI, the HTTP endpoint and EC2's internal calls all get the same answer.
-//
-// ebsim's model of the default key policies (see docs/known-differences.md):
-// - customer managed key: "Enable IAM User Permissions" plus an identity policy allowing kms:*
-//   for every IAM user of the account; roles and their sessions have no permissions of their own.
-// - AWS managed key (alias/aws/ebs): IAM users of the account may use it only through the owning
-//   service (kms:ViaService = ec2.REGION.amazonaws.com), and may read its metadata directly. Which
-//   action is which is declared with each operation (its awsManagedKey).
+// Who may do what with a key, decided as AWS KMS decides ("Determining access to an AWS KMS
+// key"): the key policy, the caller's IAM identity (and session) policies, then grants. An explicit
+// deny anywhere wins; the key policy must allow, directly or by delegating to the account's IAM
+// policies (the account root principal). Enforced here, in the domain, so the CLI, the HTTP
+// endpoint and EC2's internal calls all get the same answer.
 import { AccessDeniedException } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
+import {
+  accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, parsedPolicy, type ConditionValue, type Evaluation, type NamedPolicy, type RequestContext,
+} from '../policy/index.js';
 import { kmsConditionKeys, type ConditionKeys, type KmsRequestFacts } from './condition-keys.js';
 import { grantNarrows, grantPermits, granteeMatches, type Grant } from './grants.js';
 import type { KmsKey } from './keys.js';
-import type { KmsEnv, KmsFacts } from './operation.js';
+import type { KmsEnv } from './operation.js';
+import { lockoutRefusal, type PolicyTarget } from './key-policy.js';
 
-/**
- * What an operation tells authorization about its request: the facts its condition keys are made
- * of (condition-keys.ts). Today's fixed rules read only `context` (grant constraints) and
- * `newGrant` (a grant created through a grant must not widen it); the rest is for the key policy
- * evaluation that replaces them (see conditionKeysFor).
- */
+/** What an operation tells authorization about its request: the facts its condition keys are made of (condition-keys.ts). */
 export type AuthorizeRequest = KmsRequestFacts;
 
-export function policyAllows(facts: KmsFacts, ctx: CallContext, key: Pick<KmsKey, 'accountId' | 'region' | 'keyManager'>, action: string): boolean {
-  const p = ctx.principal;
-  if (p.accountId !== key.accountId || p.type !== 'IAMUser') return false;
-  if (key.keyManager === 'CUSTOMER') return true;
-  const access = facts.managedKeyAccess(action);
-  return access === 'direct' || (access === 'viaService' && ctx.viaService === `ec2.${key.region}.amazonaws.com`);
+/** The key a decision is about: a stored key, or an AWS managed key about to be created on first use. */
+export type PolicyKey = Pick<KmsKey, 'keyId' | 'arn' | 'accountId' | 'region' | 'keyManager'> & { aliasNames?: readonly string[] };
+
+/** The key's policy, parsed (once per text). */
+export function keyPolicyOf(env: KmsEnv, key: PolicyKey): NamedPolicy {
+  const text = env.policies.text(key, () => key.aliasNames ?? env.keys.aliasNamesOf(key.keyId));
+  return { name: `key policy of ${key.arn}`, type: 'resource-based', document: parsedPolicy(text, 'key') };
 }
 
-/** Throws AccessDeniedException unless the key policy or a live grant allows `action`. Returns the grant used, if any. */
-export function authorize(env: KmsEnv, ctx: CallContext, key: KmsKey, action: string, req: AuthorizeRequest = {}): Grant | undefined {
-  if (policyAllows(env.facts, ctx, key, action)) return undefined;
-  if (!env.facts.grantable(action)) throw accessDenied(ctx, key, action);
+function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undefined, action: string, req: AuthorizeRequest, accountId: string): RequestContext {
+  const keys: Map<string, ConditionValue> = globalConditionKeys(ctx);
+  for (const [k, v] of conditionKeysFor(env, ctx, key as KmsKey | undefined, action, req)) keys.set(k, v);
+  const p = ctx.principal;
+  return {
+    action: `kms:${action}`,
+    resource: key ? key.arn : '*',
+    resourceAccount: key ? key.accountId : accountId,
+    principal: { arn: p.arn, accountId: p.accountId, roleArn: p.sessionIssuer?.arn },
+    keys,
+  };
+}
+
+/** Evaluates the policies for one action on `key` (explained when the caller asked to see why). */
+function decide(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest): { request: RequestContext; evaluation: Evaluation } {
+  const request = requestFor(env, ctx, key, action, req, key.accountId);
+  const identity = env.principals.policiesOf(ctx.principal);
+  const evaluation = evaluate(
+    request,
+    { resourcePolicy: keyPolicyOf(env, key), identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: true },
+    { explain: ctx.explain !== undefined },
+  );
+  return { request, evaluation };
+}
+
+/** Throws AccessDeniedException unless the policies or a live grant allow `action` on `key`. Returns the grant used, if any. */
+export function authorize(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest = {}): Grant | undefined {
+  const { request, evaluation } = decide(env, ctx, key, action, req);
+  if (evaluation.decision === 'Allow') {
+    explain(ctx, request, true, formatExplanation(evaluation));
+    return undefined;
+  }
+  // A grant allows what the policies do not, but never against an explicit deny.
+  const grant = evaluation.decision === 'ImplicitDeny' && env.facts.grantable(action) ? grantFor(env, ctx, key, action, req) : undefined;
+  if (ctx.explain) explain(ctx, request, grant !== undefined, formatExplanation(evaluation) + '\n' + grantsExplained(env, ctx, key, action, req, grant));
+  if (grant) return grant;
+  throw new AccessDeniedException(accessDeniedMessage(ctx.principal.arn, request.action, key.arn, evaluation));
+}
+
+function grantFor(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest): Grant | undefined {
   const context = req.context ?? {};
-  const grant = env.grants
+  return env.grants
     .live(key.keyId)
     .find((g) => granteeMatches(g.granteePrincipal, ctx.principal) && grantPermits(g, action, context) && (!req.newGrant || grantNarrows(g, req.newGrant)));
-  if (grant) return grant;
-  throw accessDenied(ctx, key, action);
 }
 
-/**
- * The kms: condition keys of a request on `key` (for the policy engine's RequestContext.keys), with
- * the key's aliases from the store for kms:ResourceAliases.
- */
+function grantsExplained(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest, used: Grant | undefined): string {
+  if (!env.facts.grantable(action)) return `Grants: kms:${action} is not a grant operation.`;
+  const live = env.grants.live(key.keyId);
+  if (live.length === 0) return 'Grants: the key has no live grants.';
+  const context = req.context ?? {};
+  return ['Grants:', ...live.map((g) => {
+    const why = !granteeMatches(g.granteePrincipal, ctx.principal)
+      ? `grantee ${g.granteePrincipal} is not the caller`
+      : !grantPermits(g, action, context)
+        ? `operations ${g.operations.join(',')}${g.constraints ? ` with constraints ${JSON.stringify(g.constraints)}` : ''} do not allow kms:${action} with encryption context ${JSON.stringify(context)}`
+        : req.newGrant && !grantNarrows(g, req.newGrant)
+          ? 'the new grant would allow more than this one'
+          : 'allows it';
+    return `  ${g === used ? '✓' : '✗'} grant ${g.grantId.slice(0, 12)}…: ${why}`;
+  })].join('\n');
+}
+
+function explain(ctx: CallContext, request: RequestContext, allowed: boolean, text: string): void {
+  ctx.explain?.({ action: request.action, resource: request.resource, allowed, text });
+}
+
+/** The kms: condition keys of a request on `key`, with the key's aliases for kms:ResourceAliases. */
 export function conditionKeysFor(env: KmsEnv, ctx: CallContext, key: KmsKey | undefined, action: string, req: AuthorizeRequest = {}): ConditionKeys {
-  const resourceAliases = key ? env.keys.aliasNamesOf(key.keyId) : undefined;
-  return kmsConditionKeys(ctx, key, action, { ...req, resourceAliases });
+  const resourceAliases = key ? ((key as PolicyKey).aliasNames ?? env.keys.aliasNamesOf(key.keyId)) : undefined;
+  return kmsConditionKeys(ctx, key, action, { ...req, resourceAliases: resourceAliases as string[] | undefined });
 }
 
 /**
  * Actions on no particular key (CreateKey, ListKeys, ListAliases without a KeyId,
  * ListRetirableGrants, GenerateRandom): AWS allows them only by an identity (IAM) policy on
- * resource "*". In ebsim's model IAM users of the account have kms:*, roles and their sessions
- * have no policy of their own, so they are refused whatever they ask about.
+ * resource "*".
  */
-export function authorizeAccountAction(ctx: CallContext, accountId: string, action: string, req: AuthorizeRequest = {}): void {
-  // `req` (CreateKey's KeySpec, BypassPolicyLockoutSafetyCheck…) is for identity-policy conditions; the fixed rule reads none of it.
-  void req;
-  const p = ctx.principal;
-  if (p.type === 'IAMUser' && p.accountId === accountId) return;
-  throw new AccessDeniedException(`User: ${p.arn} is not authorized to perform: kms:${action} on resource: * because no identity-based policy allows the kms:${action} action`);
+export function authorizeAccountAction(env: KmsEnv, ctx: CallContext, action: string, req: AuthorizeRequest = {}): void {
+  const request = requestFor(env, ctx, undefined, action, req, env.keys.accountId);
+  const identity = env.principals.policiesOf(ctx.principal);
+  const evaluation = evaluate(
+    request,
+    { identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: false },
+    { explain: ctx.explain !== undefined },
+  );
+  const allowed = evaluation.decision === 'Allow';
+  if (ctx.explain) explain(ctx, request, allowed, formatExplanation(evaluation));
+  if (!allowed) throw new AccessDeniedException(accessDeniedMessage(ctx.principal.arn, request.action, '*', evaluation));
 }
 
+/** A refusal that no policy decides: AWS managed keys accept no administrative action from anyone. */
 export function accessDenied(ctx: CallContext, key: Pick<KmsKey, 'arn'>, action: string) {
   return new AccessDeniedException(
     `User: ${ctx.principal.arn} is not authorized to perform: kms:${action} on resource: ${key.arn} because no resource-based policy allows the kms:${action} action`,
   );
+}
+
+/**
+ * AWS's lockout safety check: refuses (MalformedPolicyDocumentException) a new key policy under
+ * which the caller could not call PutKeyPolicy on the key afterwards, evaluated as that call would
+ * be: the new document as the key policy, with the caller's identity policies.
+ */
+export function lockoutCheck(env: KmsEnv, ctx: CallContext, key: PolicyTarget, text: string): void {
+  const target = { ...key, keyManager: 'CUSTOMER' as const, aliasNames: [] };
+  const request = requestFor(env, ctx, target, 'PutKeyPolicy', {}, key.accountId);
+  const identity = env.principals.policiesOf(ctx.principal);
+  const policy: NamedPolicy = { name: 'the new key policy', type: 'resource-based', document: parsedPolicy(text, 'key') };
+  const evaluation = evaluate(request, { resourcePolicy: policy, identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: true }, { explain: ctx.explain !== undefined });
+  if (ctx.explain) explain(ctx, request, evaluation.decision === 'Allow', 'Lockout safety check (kms:PutKeyPolicy under the new policy):\n' + formatExplanation(evaluation));
+  if (evaluation.decision !== 'Allow') throw lockoutRefusal();
 }

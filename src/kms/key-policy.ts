@@ -7,7 +7,7 @@
 // condition keys" for the OverlyPermissiveCondition refusal:
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
 // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
-import type { CallContext } from '../core/call-context.js';
+import { PolicySyntaxError, parsedPolicy } from '../policy/index.js';
 import { MalformedPolicyDocumentException } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
@@ -57,6 +57,13 @@ export function checkKeyPolicy(text: string): void {
   if (own(doc, 'Version') && doc.Version !== '2012-10-17' && doc.Version !== '2008-10-17') throw malformed(POLICY_MESSAGES.shape('Version must be "2012-10-17" or "2008-10-17"'));
   if (own(doc, 'Id') && typeof doc.Id !== 'string') throw malformed(POLICY_MESSAGES.shape('Id must be a string'));
   statementsOf(doc).forEach(checkStatement);
+  // Then the policy grammar itself (actions, ARNs, condition operators and values).
+  try {
+    parsedPolicy(text, 'key');
+  } catch (err) {
+    if (err instanceof PolicySyntaxError) throw malformed(err.message);
+    throw err;
+  }
 }
 
 /** The Statement element as a list (one statement may be written without the list). */
@@ -116,46 +123,16 @@ export interface PolicyTarget {
   region: string;
 }
 
-/**
- * The lockout safety check: refuses a policy (MalformedPolicyDocumentException, AWS's words) that
- * would not let the caller call PutKeyPolicy on the key afterwards. Called unless the request sets
- * BypassPolicyLockoutSafetyCheck; `text` has passed checkKeyPolicy.
- *
- * SEAM: this is structural, until the policy engine evaluates it for real (a kms:PutKeyPolicy
- * request by ctx's principal on key.arn against the new document plus the caller's identity
- * policies). Today a policy passes if some Allow statement has a Principal covering the caller
- * ("*", the caller's ARN, its role's ARN, its account ID or `arn:aws:iam::ACCOUNT:root`), an
- * Action (or NotAction) covering kms:PutKeyPolicy and a Resource (or NotResource) covering the
- * key. Conditions and Deny statements are not considered.
- */
-export function lockoutCheck(ctx: CallContext, key: PolicyTarget, text: string): void {
-  const doc = JSON.parse(text) as Record<string, unknown>;
-  const statements = statementsOf(doc);
-  if (!statements.some((s) => s.Effect === 'Allow' && principalCovers(s, ctx) && covers(s, 'Action', 'kms:PutKeyPolicy', true) && covers(s, 'Resource', key.arn, false))) {
-    throw malformed(POLICY_MESSAGES.lockout);
-  }
+/** The key a lockout check is about: for CreateKey, the key about to be created. */
+export interface PolicyTarget {
+  keyId: string;
+  arn: string;
+  accountId: string;
+  region: string;
 }
 
-function principalCovers(s: Record<string, unknown>, ctx: CallContext): boolean {
-  const p = ctx.principal;
-  const names = new Set(['*', p.arn, p.accountId, `arn:aws:iam::${p.accountId}:root`, ...(p.sessionIssuer ? [p.sessionIssuer.arn] : [])]);
-  const listed = (block: unknown) => block === '*' || (isObject(block) && own(block, 'AWS') && strings(block.AWS).some((x) => names.has(x)));
-  return own(s, 'Principal') ? listed(s.Principal) : !listed(s.NotPrincipal);
-}
-
-function covers(s: Record<string, unknown>, element: 'Action' | 'Resource', value: string, ignoreCase: boolean): boolean {
-  const match = (pattern: string) => wildcard(pattern, ignoreCase).test(value);
-  if (own(s, element)) return strings(s[element]).some(match);
-  const not = `Not${element}`;
-  return own(s, not) && !strings(s[not]).some(match);
-}
-
-const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-
-/** IAM's wildcards: `*` any run of characters, `?` one character. */
-function wildcard(pattern: string, ignoreCase: boolean): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, ignoreCase ? 'is' : 's');
+export function lockoutRefusal(): Error {
+  return malformed(POLICY_MESSAGES.lockout);
 }
 
 // ---- the store -------------------------------------------------------------------------------

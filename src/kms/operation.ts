@@ -1,6 +1,7 @@
 // What a KMS operation is: an api declaration whose environment is KMS's stores and whose
 // extension says what the key-state table, the grants and AWS managed keys' policy allow.
 import type { Call, Members, OperationDeclaration } from '../api/index.js';
+import type { IdentityPolicySource } from '../policy/index.js';
 import type { GrantStore } from './grants.js';
 import type { KeyPolicyStore } from './key-policy.js';
 import type { KeyStore } from './keys.js';
@@ -12,10 +13,9 @@ export interface KmsEnv {
   /** Key policy texts as given (a key without one has the default for its kind). */
   policies: KeyPolicyStore;
   facts: KmsFacts;
+  /** The callers' IAM identity and session policies (the IAM directory). */
+  principals: IdentityPolicySource;
 }
-
-/** What the default key policy of an AWS managed key allows an IAM user of the account. */
-export type ManagedKeyAccess = 'direct' | 'viaService' | 'none';
 
 export interface KmsExt {
   /** Key states in which the operation may use its key (the developer guide's key-state table); absent: it uses no key. */
@@ -24,7 +24,6 @@ export interface KmsExt {
   actions?: readonly string[];
   /** A grant may allow it (its actions are grant operations). */
   grantable: boolean;
-  awsManagedKey: ManagedKeyAccess;
 }
 
 export type KmsCall = Call<KmsEnv>;
@@ -39,7 +38,6 @@ export function kmsOperation<const M extends Members>(op: OperationDeclaration<K
 /** The declarations' extensions as tables: by operation (key states) and by action (policy, grants). */
 export class KmsFacts {
   private readonly states = new Map<string, readonly KeyState[]>();
-  private readonly managed = new Map<string, ManagedKeyAccess>();
   private readonly grantableActions = new Set<string>();
 
   constructor(operations: readonly KmsOperation[]) {
@@ -47,7 +45,6 @@ export class KmsFacts {
       const ext = op.ext as KmsExt;
       this.states.set(op.name, ext.keyStates ?? KEY_STATES);
       for (const action of ext.actions ?? [op.name]) {
-        this.managed.set(action, ext.awsManagedKey);
         if (ext.grantable) this.grantableActions.add(action);
       }
     }
@@ -56,10 +53,6 @@ export class KmsFacts {
   /** Key states in which `operation` may use its key. */
   keyStatesOf(operation: string): readonly KeyState[] {
     return this.states.get(operation) ?? [];
-  }
-
-  managedKeyAccess(action: string): ManagedKeyAccess {
-    return this.managed.get(action) ?? 'none';
   }
 
   grantable(action: string): boolean {

@@ -6,6 +6,7 @@ import type { RootKey } from '../store/root-key.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Trail } from '../trail/trail.js';
 import { Invoker, Recorder } from '../api/index.js';
+import type { IdentityPolicySource } from '../policy/index.js';
 import { GrantStore, type GrantConstraints } from './grants.js';
 import { KeyStore, keyMetadata, type KmsAlias } from './keys.js';
 import { KeyPolicyStore } from './key-policy.js';
@@ -48,13 +49,13 @@ export class KmsService {
   private readonly grants: GrantStore;
   private readonly invoker: Invoker<KmsEnv, KmsExt>;
 
-  constructor(db: Db, rootKey: RootKey, trail: Trail, accountId: string, region: string) {
+  constructor(db: Db, rootKey: RootKey, trail: Trail, principals: IdentityPolicySource, accountId: string, region: string) {
     this.keys = new KeyStore(db, rootKey, accountId, region);
     this.grants = new GrantStore(db);
     const keys = this.keys;
     this.invoker = new Invoker({
       service: KMS_SERVICE,
-      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), facts: FACTS },
+      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), facts: FACTS, principals },
       recorder: new Recorder(trail),
       db,
       runDueWork: (recorder) => runDueWork(keys, recorder),

@@ -2,7 +2,7 @@
 // authorize (AccessDeniedException), then the key state its declaration allows
 // (DisabledException, KMSInvalidStateException).
 import type { CallContext } from '../core/call-context.js';
-import { accessDenied, authorize, policyAllows, type AuthorizeRequest } from './authorize.js';
+import { authorize, type AuthorizeRequest } from './authorize.js';
 import { assertStateAllows } from './key-state.js';
 import { aliasArnOf, type KmsKey } from './keys.js';
 import type { KmsCall } from './operation.js';
@@ -26,8 +26,8 @@ export function usableKey(ctx: CallContext, call: KmsCall, keyIdParam: string, u
  */
 function createOnFirstUse(ctx: CallContext, call: KmsCall, aliasName: string, action: string): KmsKey {
   const { accountId, region } = call.env.keys;
-  const prospect = { accountId, region, keyManager: 'AWS' as const, arn: aliasArnOf(region, accountId, aliasName) };
-  if (!policyAllows(call.env.facts, ctx, prospect, action)) throw accessDenied(ctx, prospect, action);
+  const prospect = { keyId: '', accountId, region, keyManager: 'AWS' as const, arn: aliasArnOf(region, accountId, aliasName), aliasNames: [aliasName] };
+  authorize(call.env, ctx, prospect, action);
   return call.env.keys.awsManagedKey(aliasName);
 }
 

@@ -3,7 +3,7 @@
 // so a committed state change survives a crash of the process or the machine.
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
-import { SCHEMA, TRAIL_SCHEMA } from './schema.js';
+import { MIGRATIONS, SCHEMA, TRAIL_SCHEMA } from './schema.js';
 import { noteLocalWrite } from './read-cache.js';
 
 export type Db = Database.Database;
@@ -24,13 +24,19 @@ export function openDatabase(path: string, trailPath: string): Db {
   // IMMEDIATE takes the write lock up front, so two processes never both hold a read
   // snapshot and then deadlock upgrading it (SQLITE_BUSY that the timeout cannot resolve).
   immediate(db, () => {
+    const before = tablesOf(db);
     db.exec(SCHEMA);
     db.exec(TRAIL_SCHEMA);
+    for (const m of MIGRATIONS) if (before.has(m.ifTable) && !before.has(m.unlessTable)) db.exec(m.sql);
   });
   if (isNew) {
     for (const base of [path, trailPath]) for (const f of [base, `${base}-wal`, `${base}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   }
   return db;
+}
+
+function tablesOf(db: Db): Set<string> {
+  return new Set(db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table'").pluck().all() as string[]);
 }
 
 /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock taken at the start). */

@@ -177,6 +177,21 @@ CREATE TABLE IF NOT EXISTS ec2_snapshots (
 );
 `;
 
+/**
+ * Changes of meaning for homes made by an older ebsim, each run once: when `ifTable` existed
+ * before this open and `unlessTable` did not.
+ */
+export const MIGRATIONS: readonly { ifTable: string; unlessTable: string; sql: string }[] = [
+  // Before identity policies existed, every IAM user could use every customer managed key (a
+  // fixed rule). Such users keep that power as AdministratorAccess; new users start with nothing.
+  {
+    ifTable: 'principals',
+    unlessTable: 'iam_attachments',
+    sql: `INSERT OR IGNORE INTO iam_attachments (principal_arn, policy_arn, attached_at)
+          SELECT arn, 'arn:aws:iam::aws:policy/AdministratorAccess', strftime('%Y-%m-%dT%H:%M:%SZ', 'now') FROM principals WHERE kind = 'user'`,
+  },
+];
+
 // The trail lives in its own file (trail.db, attached as schema "trail"). Its constant stream
 // of inserts then never changes the state database's data_version, which is what tells a
 // long-running process that another one changed keys, aliases or grants (see read-cache.ts).

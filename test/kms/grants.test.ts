@@ -29,7 +29,7 @@ describe('grants in the service', () => {
   it('a role has no permissions of its own: AccessDeniedException in AWS words', () => {
     const blob = kms.call(alice, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x') }).CiphertextBlob;
     expect(() => kms.call(role, 'Decrypt', { CiphertextBlob: blob })).toThrow(
-      `User: arn:aws:sts::123456789012:assumed-role/App/worker is not authorized to perform: kms:Decrypt on resource: ${keyArn} because no resource-based policy allows the kms:Decrypt action`,
+      `User: arn:aws:sts::123456789012:assumed-role/App/worker is not authorized to perform: kms:Decrypt on resource: ${keyArn} because no identity-based policy allows the kms:Decrypt action`,
     );
   });
 

@@ -12,7 +12,9 @@ import { openEbsim } from '../../src/app/ebsim.js';
 import { main } from '../../src/cli/main.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { awsManagedKeyPolicy, defaultKeyPolicy } from '../../src/kms/default-policies.js';
-import { KEY_POLICY_MAX_BYTES, POLICY_MESSAGES, checkKeyPolicy, lockoutCheck } from '../../src/kms/key-policy.js';
+import { KEY_POLICY_MAX_BYTES, POLICY_MESSAGES, checkKeyPolicy } from '../../src/kms/key-policy.js';
+import { lockoutCheck } from '../../src/kms/authorize.js';
+import type { KmsEnv } from '../../src/kms/operation.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { GetKeyPolicyCommand, KMSClient, ListKeyPoliciesCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { aliceCredentials, aws, inProcess } from '../server/helpers.js';
@@ -177,10 +179,12 @@ describe('PutKeyPolicy, GetKeyPolicy, ListKeyPolicies', () => {
   it('`__proto__` in a document is data: a condition key keeps it, a top-level element of that name is unknown', () => {
     const { KeyId } = newKey();
     const text = policy({}, { Condition: { StringEquals: { 'kms:EncryptionContext:__proto__': 'x', constructor: 'y' } } });
-    kms.call(alice, 'PutKeyPolicy', { KeyId, Policy: text });
-    expect(getPolicy(KeyId).Policy).toBe(text);
+    // Under that condition Alice could not change the policy again: the lockout check is bypassed, and then holds.
+    kms.call(alice, 'PutKeyPolicy', { KeyId, Policy: text, BypassPolicyLockoutSafetyCheck: true });
+    expect(errorCode(() => getPolicy(KeyId))).toBe('AccessDeniedException');
+    expect(readPolicyText(KeyId)).toBe(text);
     const proto = `{"__proto__": {"Statement": []}, ${policy().slice(1)}`;
-    expect(failure(() => kms.call(alice, 'PutKeyPolicy', { KeyId, Policy: proto }))).toEqual({
+    expect(failure(() => kms.call(alice, 'PutKeyPolicy', { KeyId: newKey().KeyId, Policy: proto }))).toEqual({
       code: 'MalformedPolicyDocumentException',
       message: POLICY_MESSAGES.shape('unknown element "__proto__"'),
     });
@@ -200,6 +204,9 @@ describe('a deleted key', () => {
     expect(rows()).toBe(0);
   });
 });
+
+/** The stored text, read past authorization (for keys whose policy now locks Alice out). */
+const readPolicyText = (keyId: string) => (h.app.db.prepare('SELECT document FROM kms_key_policies WHERE key_id = ?').get(keyId) as { document: string }).document;
 
 describe('errors, as AWS answers them', () => {
   let keyId = '';
@@ -249,8 +256,12 @@ describe('errors, as AWS answers them', () => {
     ]) {
       expect(kms.call(alice, 'PutKeyPolicy', { KeyId: keyId, Policy: ok })).toEqual({});
     }
-    expect(kms.call(alice, 'PutKeyPolicy', { KeyId: keyId, Policy: bobOnly, BypassPolicyLockoutSafetyCheck: true })).toEqual({});
-    expect(getPolicy(keyId).Policy).toBe(bobOnly);
+    // Bypassed, the check is AWS's warning come true: the key is Bob's alone, Alice cannot even read its policy.
+    const locked = newKey().KeyId;
+    expect(kms.call(alice, 'PutKeyPolicy', { KeyId: locked, Policy: bobOnly, BypassPolicyLockoutSafetyCheck: true })).toEqual({});
+    expect(readPolicyText(locked)).toBe(bobOnly);
+    expect(errorCode(() => getPolicy(locked))).toBe('AccessDeniedException');
+    expect(errorCode(() => kms.call(alice, 'PutKeyPolicy', { KeyId: locked, Policy: policy() }))).toBe('AccessDeniedException');
     // CreateKey runs the same check, and creates nothing when it fails.
     const keys = () => (kms.call(alice, 'ListKeys', {}).Keys as unknown[]).length;
     const before = keys();
@@ -258,7 +269,7 @@ describe('errors, as AWS answers them', () => {
     expect(failure(() => kms.call(alice, 'CreateKey', { Policy: 'nope' }))).toEqual(malformed(POLICY_MESSAGES.notJson));
     expect(keys()).toBe(before);
     const created = newKey({ Policy: bobOnly, BypassPolicyLockoutSafetyCheck: true });
-    expect(getPolicy(created.KeyId).Policy).toBe(bobOnly);
+    expect(readPolicyText(created.KeyId)).toBe(bobOnly);
   });
 
   it('a policy name other than default is NotFoundException; one outside [\\w]+ is ValidationException', () => {
@@ -307,7 +318,7 @@ describe('the seams: checkKeyPolicy and lockoutCheck on their own', () => {
     const text = policy({}, statement);
     checkKeyPolicy(text);
     try {
-      lockoutCheck(ctx, key, text);
+      lockoutCheck({ principals: h.app.iam } as unknown as KmsEnv, ctx, key, text);
       return true;
     } catch (err) {
       expect((err as Error).message).toBe(POLICY_MESSAGES.lockout);
@@ -330,8 +341,8 @@ describe('the seams: checkKeyPolicy and lockoutCheck on their own', () => {
     expect(passes(alice, { Action: undefined, NotAction: ['kms:Put*'] })).toBe(false);
     expect(passes(alice, { Resource: undefined, NotResource: 'arn:aws:kms:*:*:key/other' })).toBe(true);
     expect(passes(alice, { Resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/*` })).toBe(true);
-    // A statement without Resource has no effect (the API takes it; it allows nothing).
-    expect(passes(alice, { Resource: undefined })).toBe(false);
+    // Resource is required in a key policy statement (the KMS Developer Guide: "Resource — (Required)").
+    expect(() => passes(alice, { Resource: undefined })).toThrow('Policy statement must contain resources.');
   });
 
   it('checkKeyPolicy takes a single statement object, 2008-10-17, Service principals; refuses both Action and NotAction', () => {

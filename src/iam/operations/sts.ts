@@ -19,6 +19,7 @@ export const STS_OPERATIONS = [
       const r = env.startSession(ctx.principal, input.RoleArn as string, input.RoleSessionName as string, {
         policy: input.Policy as string | undefined,
         durationSeconds: input.DurationSeconds as number | undefined,
+        ctx,
       });
       return {
         response: { Credentials: r.Credentials, AssumedRoleUser: r.AssumedRoleUser },

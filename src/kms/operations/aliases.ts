@@ -29,7 +29,7 @@ function aliasNotFound(keys: KeyStore, aliasName: string) {
   return new NotFoundException(`Alias ${aliasArnOf(keys.region, keys.accountId, aliasName)} is not found.`);
 }
 
-const ext = { keyStates: ['Enabled', 'Disabled'], grantable: false, awsManagedKey: 'none' } as const;
+const ext = { keyStates: ['Enabled', 'Disabled'], grantable: false } as const;
 const aliasAndTarget = { AliasName: ALIAS_NAME, TargetKeyId: { ...KEY_ID, doc: 'key ID or key ARN of a customer managed key' } } as const;
 
 export const CreateAlias = kmsOperation({
@@ -86,13 +86,13 @@ export const ListAliases = kmsOperation({
   name: 'ListAliases',
   description: 'List aliases',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, awsManagedKey: 'direct' },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
   input: { KeyId: { ...OPTIONAL_KEY_ID, doc: 'only the aliases of this key (key ID or key ARN)' }, Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
     const { keys } = call.env;
     // With a KeyId the key's policy decides; without one it is an account-level action.
     const key = input.KeyId ? usableKey(ctx, call, input.KeyId, { allowAlias: false }) : undefined;
-    if (!key) authorizeAccountAction(ctx, keys.accountId, 'ListAliases');
+    if (!key) authorizeAccountAction(call.env, ctx, 'ListAliases');
     const page = paginate(keys.listAliases(key?.keyId), input);
     return { response: { Aliases: page.items, ...page.tail } };
   },

@@ -13,7 +13,7 @@ export const CreateKey = kmsOperation({
   name: 'CreateKey',
   description: 'Create a symmetric customer managed key',
   readOnly: false,
-  ext: { grantable: false, awsManagedKey: 'none' },
+  ext: { grantable: false },
   input: {
     Description: { kind: 'string', min: 0, max: 8192 },
     KeyUsage: { kind: 'string', enum: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT', 'ENCAPSULATE_DECAPSULATE'] },
@@ -45,12 +45,12 @@ export const CreateKey = kmsOperation({
       throw new UnsupportedOperationException('ebsim supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with AWS_KMS origin in a single Region.');
     }
     const { keys } = call.env;
-    authorizeAccountAction(ctx, keys.accountId, 'CreateKey', {
+    authorizeAccountAction(call.env, ctx, 'CreateKey', {
       keySpec: spec, keyUsage: usage, origin: input.Origin, multiRegion: input.MultiRegion, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck,
     });
     // The lockout check needs the key's ARN: choose its ID first.
     const keyId = keys.newKeyId();
-    if (input.Policy !== undefined) acceptPolicy(ctx, { keyId, arn: keys.keyArn(keyId), accountId: keys.accountId, region: keys.region }, input.Policy, input.BypassPolicyLockoutSafetyCheck);
+    if (input.Policy !== undefined) acceptPolicy(call.env, ctx, { keyId, arn: keys.keyArn(keyId), accountId: keys.accountId, region: keys.region }, input.Policy, input.BypassPolicyLockoutSafetyCheck);
     const key = keys.create({ keyId, description: input.Description ?? '', keyManager: 'CUSTOMER', policy: input.Policy });
     touch(call, key);
     const metadata = keyMetadata(key);

@@ -3,7 +3,7 @@ import { kmsOperation } from '../operation.js';
 import { customerManagedKey } from './managed-key.js';
 import { KEY_ID } from './members.js';
 
-const ext = { keyStates: ['Enabled', 'Disabled'], grantable: false, awsManagedKey: 'none' } as const;
+const ext = { keyStates: ['Enabled', 'Disabled'], grantable: false } as const;
 
 export const EnableKey = kmsOperation({
   name: 'EnableKey',

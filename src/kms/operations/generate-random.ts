@@ -8,7 +8,7 @@ export const GenerateRandom = kmsOperation({
   name: 'GenerateRandom',
   description: 'Random bytes',
   readOnly: true,
-  ext: { grantable: false, awsManagedKey: 'none' },
+  ext: { grantable: false },
   input: {
     NumberOfBytes: { kind: 'integer', min: 1, max: 1024 },
     CustomKeyStoreId: { kind: 'string', min: 1, max: 64 },
@@ -21,7 +21,7 @@ export const GenerateRandom = kmsOperation({
   run(ctx, input, call) {
     // Optional in the model, required by the service, in its own words.
     if (input.NumberOfBytes === undefined) throw new ValidationException("1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: Member must not be null");
-    authorizeAccountAction(ctx, call.env.keys.accountId, 'GenerateRandom');
+    authorizeAccountAction(call.env, ctx, 'GenerateRandom');
     return { response: { Plaintext: randomBytesFromPool(input.NumberOfBytes) } };
   },
 });

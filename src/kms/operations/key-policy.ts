@@ -3,9 +3,10 @@
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
 import type { CallContext } from '../../core/call-context.js';
 import { NotFoundException } from '../../errors/index.js';
-import { DEFAULT_POLICY_NAME, checkKeyPolicy, lockoutCheck, type PolicyTarget } from '../key-policy.js';
+import { lockoutCheck } from '../authorize.js';
+import { DEFAULT_POLICY_NAME, checkKeyPolicy, type PolicyTarget } from '../key-policy.js';
 import type { KmsKey } from '../keys.js';
-import { kmsOperation, type KmsCall } from '../operation.js';
+import { kmsOperation, type KmsCall, type KmsEnv } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { customerManagedKey } from './managed-key.js';
@@ -38,16 +39,16 @@ export function keyPolicyText(call: KmsCall, key: KmsKey): string {
  * The check every new policy goes through (CreateKey, PutKeyPolicy): the document itself, then,
  * unless the caller bypasses it, that the caller could still change it afterwards.
  */
-export function acceptPolicy(ctx: CallContext, key: PolicyTarget, text: string, bypassLockoutCheck: boolean | undefined): void {
+export function acceptPolicy(env: KmsEnv, ctx: CallContext, key: PolicyTarget, text: string, bypassLockoutCheck: boolean | undefined): void {
   checkKeyPolicy(text);
-  if (!bypassLockoutCheck) lockoutCheck(ctx, key, text);
+  if (!bypassLockoutCheck) lockoutCheck(env, ctx, key, text);
 }
 
 export const GetKeyPolicy = kmsOperation({
   name: 'GetKeyPolicy',
   description: "Show a key's key policy",
   readOnly: true,
-  ext: { keyStates, grantable: false, awsManagedKey: 'direct' },
+  ext: { keyStates, grantable: false },
   input: { KeyId: KEY_ID_OR_ARN, PolicyName: POLICY_NAME },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
@@ -64,13 +65,13 @@ export const PutKeyPolicy = kmsOperation({
   name: 'PutKeyPolicy',
   description: "Replace a key's key policy",
   readOnly: false,
-  ext: { keyStates, grantable: false, awsManagedKey: 'none' },
+  ext: { keyStates, grantable: false },
   input: { KeyId: KEY_ID_OR_ARN, PolicyName: POLICY_NAME, Policy: { ...POLICY, required: true }, BypassPolicyLockoutSafetyCheck: BYPASS_LOCKOUT_CHECK },
   run(ctx, input, call) {
     // An AWS managed key's policy allows no one kms:PutKeyPolicy: AccessDeniedException.
     const key = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck });
     const name = policyNamed(input.PolicyName, key);
-    acceptPolicy(ctx, key, input.Policy, input.BypassPolicyLockoutSafetyCheck);
+    acceptPolicy(call.env, ctx, key, input.Policy, input.BypassPolicyLockoutSafetyCheck);
     call.env.policies.put(key.keyId, input.Policy);
     return {
       response: {},
@@ -84,7 +85,7 @@ export const ListKeyPolicies = kmsOperation({
   name: 'ListKeyPolicies',
   description: 'List the names of a key\'s key policies (always "default")',
   readOnly: true,
-  ext: { keyStates, grantable: false, awsManagedKey: 'direct' },
+  ext: { keyStates, grantable: false },
   input: { KeyId: KEY_ID_OR_ARN, Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
     usableKey(ctx, call, input.KeyId, { allowAlias: false });

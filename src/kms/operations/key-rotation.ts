@@ -9,7 +9,7 @@ export const EnableKeyRotation = kmsOperation({
   name: 'EnableKeyRotation',
   description: 'Rotate the key material automatically',
   readOnly: false,
-  ext: { keyStates: ['Enabled'], grantable: false, awsManagedKey: 'none' },
+  ext: { keyStates: ['Enabled'], grantable: false },
   input: { KeyId: KEY_ID, RotationPeriodInDays: { kind: 'integer', min: 90, max: 2560, doc: 'days between rotations (default 365)' } },
   run(ctx, input, call) {
     const period = input.RotationPeriodInDays ?? 365;
@@ -23,7 +23,7 @@ export const DisableKeyRotation = kmsOperation({
   name: 'DisableKeyRotation',
   description: 'Stop automatic rotation',
   readOnly: false,
-  ext: { keyStates: ['Enabled'], grantable: false, awsManagedKey: 'none' },
+  ext: { keyStates: ['Enabled'], grantable: false },
   input: { KeyId: KEY_ID },
   run(ctx, input, call) {
     call.env.keys.disableRotation(customerManagedKey(ctx, call, input.KeyId).keyId);
@@ -35,7 +35,7 @@ export const GetKeyRotationStatus = kmsOperation({
   name: 'GetKeyRotationStatus',
   description: 'Is automatic rotation on?',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false, awsManagedKey: 'direct' },
+  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false },
   input: { KeyId: KEY_ID },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);
@@ -54,7 +54,7 @@ export const RotateKeyOnDemand = kmsOperation({
   name: 'RotateKeyOnDemand',
   description: 'Rotate the key material now (old ciphertexts still decrypt)',
   readOnly: false,
-  ext: { keyStates: ['Enabled'], grantable: false, awsManagedKey: 'none' },
+  ext: { keyStates: ['Enabled'], grantable: false },
   input: { KeyId: KEY_ID },
   run(ctx, input, call) {
     const key = customerManagedKey(ctx, call, input.KeyId);

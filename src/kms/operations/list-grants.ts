@@ -23,7 +23,7 @@ export const ListGrants = kmsOperation({
   name: 'ListGrants',
   description: 'List the live grants of a key',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, awsManagedKey: 'direct' },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
   input: { KeyId: KEY_ID_OR_ARN, Limit: LIMIT, Marker: MARKER, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
@@ -38,12 +38,12 @@ export const ListRetirableGrants = kmsOperation({
   name: 'ListRetirableGrants',
   description: 'List the grants a principal may retire',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, awsManagedKey: 'direct' },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
   input: { RetiringPrincipal: { ...PRINCIPAL, required: true }, Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
     const { keys, grants } = call.env;
     // An IAM-policy action (AWS: kms:ListRetirableGrants on "*"); being the retiring principal is not enough.
-    authorizeAccountAction(ctx, keys.accountId, 'ListRetirableGrants');
+    authorizeAccountAction(call.env, ctx, 'ListRetirableGrants');
     const entries = grants.retirableBy(input.RetiringPrincipal).flatMap((g) => {
       const key = keys.get(g.keyId);
       return key ? [grantListEntry(g, key)] : [];

@@ -8,11 +8,11 @@ export const ListKeys = kmsOperation({
   name: 'ListKeys',
   description: 'List the keys of the account and Region',
   readOnly: true,
-  ext: { grantable: false, awsManagedKey: 'none' },
+  ext: { grantable: false },
   input: { Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
     const { keys } = call.env;
-    authorizeAccountAction(ctx, keys.accountId, 'ListKeys');
+    authorizeAccountAction(call.env, ctx, 'ListKeys');
     const page = paginate(keys.list(), input);
     return { response: { Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), ...page.tail } };
   },

@@ -9,7 +9,7 @@ export const ReEncrypt = kmsOperation({
   name: 'ReEncrypt',
   description: 'Decrypt and encrypt again under another key or context',
   readOnly: true,
-  ext: { keyStates: ['Enabled'], actions: ['ReEncryptFrom', 'ReEncryptTo'], grantable: true, awsManagedKey: 'viaService' },
+  ext: { keyStates: ['Enabled'], actions: ['ReEncryptFrom', 'ReEncryptTo'], grantable: true },
   input: {
     CiphertextBlob: { kind: 'blob', required: true, min: 1, max: 6144, secret: true },
     DestinationKeyId: KEY_ID,
