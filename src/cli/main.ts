@@ -27,6 +27,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('as', { type: 'string', global: true, describe: 'act as an IAM user NAME or role/ROLE[/SESSION] (default Alice)' })
     .option('output', { type: 'string', global: true, choices: ['json', 'text', 'table'], default: 'json' })
     .option('query', { type: 'string', global: true, describe: 'print only this part of the response: a JMESPath of names and [N] indexes (Policy, KeyMetadata.Arn, Keys[0].KeyId)' })
+    .option('explain', { type: 'boolean', global: true, describe: 'show on stderr why each call was allowed or denied: every policy statement and grant, matched or not, and why (ebsim\'s extra; not in the trail)' })
     .middleware((a) => {
       runtime = new Runtime(a as GlobalArgs, io);
       operation = String(a._.slice(1, 2)[0] ?? a._[0] ?? '');

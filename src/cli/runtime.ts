@@ -9,6 +9,7 @@ export interface GlobalArgs {
   as?: string;
   output?: OutputFormat;
   query?: string;
+  explain?: boolean;
 }
 
 export interface Io {
@@ -35,7 +36,10 @@ export class Runtime {
 
   /** The caller named by --as (default: Alice). */
   caller(): CallContext {
-    return this.open().as(this.args.as);
+    const ctx = this.open().as(this.args.as);
+    if (!this.args.explain) return ctx;
+    // On stderr, so stdout stays the AWS CLI's output (pipes and --query keep working).
+    return { ...ctx, explain: (d) => this.io.err(explanation(d)) };
   }
 
   print(value: unknown): void {
@@ -47,4 +51,10 @@ export class Runtime {
     this.app?.close();
     this.app = undefined;
   }
+}
+
+/** One authorization decision, as `--explain` prints it. */
+export function explanation(d: { action: string; resource: string; allowed: boolean; text: string }): string {
+  const body = d.text.split('\n').map((l) => `  ${l}`).join('\n');
+  return `[explain] ${d.action} on ${d.resource}: ${d.allowed ? 'ALLOWED' : 'DENIED'}\n${body}`;
 }
