@@ -50,10 +50,11 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     seen = all.length;
     return fresh;
   };
-  const showRecord = (r: TrailRecord) => {
+  /** A record, beside the seed's record of the same call when `withSeed` (the seed's calls are its roles'; a lesson's may be another caller's). */
+  const showRecord = (r: TrailRecord, withSeed = true) => {
     out(`\n  CloudTrail: ${r.eventName} by ${r.userIdentity.arn as string}${r.userIdentity.invokedBy ? ` (invokedBy ${r.userIdentity.invokedBy as string})` : ''}${r.errorCode ? `  -> ${r.errorCode}` : ''}`);
     out(JSON.stringify(r, null, 2).split('\n').map((l) => '    ' + l).join('\n'));
-    const s = seed.find((x) => x.eventName === r.eventName);
+    const s = withSeed ? seed.find((x) => x.eventName === r.eventName) : undefined;
     if (s) {
       out(`\n  The seed's ${r.eventName} record (AWS, 2014), for comparison:`);
       out(JSON.stringify(s, null, 2).split('\n').map((l) => '    ' + l).join('\n'));
@@ -164,7 +165,20 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     for (const r of newRecords()) showRecord(r);
     await pause();
 
-    say('5. Lesson: revoke the grant, and the host can no longer read the volume', `Alice revokes the grant. The data is still
+    say('5. Lesson: Alice cannot decrypt her own volume\'s data key', `Alice launched the instance, so why not decrypt the data
+      key herself? Because the key is AWS's managed key aws/ebs, and its key policy lets the account's principals use it only
+      through EC2: a condition kms:ViaService = ec2.${alice.region}.amazonaws.com. EC2 calls with that value on her behalf; Alice
+      calling KMS directly does not. Here is KMS's decision, statement by statement (ebsim's --explain):`);
+    let why = '';
+    expectError('Alice decrypting the data key herself', 'AccessDeniedException', () =>
+      app!.kms().call({ ...alice, explain: (d) => (why += d.text) }, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': volumeId } }));
+    out(why.split('\n').map((l) => '    ' + l).join('\n'));
+    check('the refusal comes from the aws/ebs key policy\'s kms:ViaService condition',
+      /Condition StringEquals kms:ViaService: request has \(absent\); policy wants ec2\.[\w-]+\.amazonaws\.com \(not met\)/.test(why));
+    for (const r of newRecords()) showRecord(r, false);
+    await pause();
+
+    say('6. Lesson: revoke the grant, and the host can no longer read the volume', `Alice revokes the grant. The data is still
       on disk, encrypted, intact; but the instance's role cannot decrypt the data key, so the volume cannot be mounted.`);
     const v = host.volume(volumeId);
     app.kms().call(alice, 'RevokeGrant', { KeyId: v.kmsKeyArn!, GrantId: v.grantId! });
@@ -172,7 +186,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     for (const r of newRecords()) showRecord(r);
     await pause();
 
-    say('6. Lesson: a disabled key, then enabled again', `For keys she manages, Alice decides. A volume under her own
+    say('7. Lesson: a disabled key, then enabled again', `For keys she manages, Alice decides. A volume under her own
       customer managed key: disable the key and the host is refused (DisabledException); enable it and it works again.`);
     const cmk = app.kms().call(alice, 'CreateKey', { Description: 'walkthrough volumes' }).KeyMetadata as { KeyId: string };
     const vol2 = ec2.createVolume(alice, { Size: 1, Encrypted: true, KmsKeyId: cmk.KeyId }).VolumeId as string;
@@ -186,7 +200,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     newRecords();
     await pause();
 
-    say('7. Lesson: key rotation keeps old data readable', `Rotating the CMK adds new key material; new data keys are encrypted
+    say('8. Lesson: key rotation keeps old data readable', `Rotating the CMK adds new key material; new data keys are encrypted
       under it, while the volume's existing data key, encrypted under the old material, still decrypts.`);
     app.kms().call(alice, 'RotateKeyOnDemand', { KeyId: cmk.KeyId });
     const afterRotation = host.dataKey(host.volume(vol2));

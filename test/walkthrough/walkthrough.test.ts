@@ -13,6 +13,9 @@ describe('ebsim walkthrough', () => {
     expect(r.mounted).toBe(canMount);
     expect(text).toContain("beside the seed's CreateGrant record: every field of the seed is here");
     expect(text).toMatch(/AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role\/aws:ec2-infrastructure\/i-[0-9a-f]{17} is not authorized to perform: kms:Decrypt/);
+    // The lesson of the aws/ebs key policy: Alice herself is refused, and the explanation names the condition.
+    expect(text).toMatch(/AccessDeniedException: User: arn:aws:iam::123456789012:user\/Alice is not authorized to perform: kms:Decrypt on resource: \S+ because no resource-based policy allows the kms:Decrypt action/);
+    expect(text).toContain("ok   the refusal comes from the aws/ebs key policy's kms:ViaService condition");
     expect(text).not.toContain('FAIL');
   }, 120_000);
 });
