@@ -6,7 +6,7 @@
 import { AccessDeniedException } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
 import {
-  accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, parsedPolicy, type ConditionValue, type Evaluation, type NamedPolicy, type RequestContext,
+  accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, LazyConditionKeys, parsedPolicy, type ConditionValue, type Evaluation, type NamedPolicy, type RequestContext,
 } from '../policy/index.js';
 import { kmsConditionKeys, type ConditionKeys, type KmsRequestFacts } from './condition-keys.js';
 import { grantNarrows, grantPermits, granteeMatches, type Grant } from './grants.js';
@@ -22,20 +22,26 @@ export type PolicyKey = Pick<KmsKey, 'keyId' | 'arn' | 'accountId' | 'region' | 
 
 /** The key's policy, parsed (once per text). */
 export function keyPolicyOf(env: KmsEnv, key: PolicyKey): NamedPolicy {
-  const text = env.policies.text(key, () => key.aliasNames ?? env.keys.aliasNamesOf(key.keyId));
-  return { name: `key policy of ${key.arn}`, type: 'resource-based', document: parsedPolicy(text, 'key') };
+  return env.policies.parsed(
+    key,
+    () => key.aliasNames ?? env.keys.aliasNamesOf(key.keyId),
+    (text): NamedPolicy => ({ name: `key policy of ${key.arn}`, type: 'resource-based', document: parsedPolicy(text, 'key') }),
+  );
 }
 
 function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undefined, action: string, req: AuthorizeRequest, accountId: string): RequestContext {
-  const keys: Map<string, ConditionValue> = globalConditionKeys(ctx);
-  for (const [k, v] of conditionKeysFor(env, ctx, key as KmsKey | undefined, action, req)) keys.set(k, v);
   const p = ctx.principal;
   return {
     action: `kms:${action}`,
     resource: key ? key.arn : '*',
     resourceAccount: key ? key.accountId : accountId,
     principal: { arn: p.arn, accountId: p.accountId, roleArn: p.sessionIssuer?.arn },
-    keys,
+    keys: new LazyConditionKeys([
+      { prefix: 'aws:', build: () => globalConditionKeys(ctx) },
+      // A key's aliases cost a store read: only for a policy that asks.
+      { prefix: 'kms:resourcealiases', build: () => (key ? new Map([['kms:ResourceAliases', [...(key.aliasNames ?? env.keys.aliasNamesOf(key.keyId))]]]) : new Map()) },
+      { prefix: 'kms:', build: () => kmsConditionKeys(ctx, key as KmsKey | undefined, action, req) },
+    ]),
   };
 }
 

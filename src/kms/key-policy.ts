@@ -149,10 +149,12 @@ export function writeKeyPolicy(db: Db, keyId: string, text: string, at = new Dat
 export class KeyPolicyStore {
   private readonly byKey;
   private readonly cache: ReadCache<string | undefined>;
+  private readonly parsedCache: ReadCache<unknown>;
 
   constructor(private readonly db: Db) {
     this.byKey = db.prepare('SELECT document FROM kms_key_policies WHERE key_id = ? AND policy_name = ?').pluck();
     this.cache = new ReadCache(db);
+    this.parsedCache = new ReadCache(db);
   }
 
   /** The stored text, if the key's policy was ever given (CreateKey with Policy, PutKeyPolicy). */
@@ -163,6 +165,16 @@ export class KeyPolicyStore {
   /** The key's policy: as stored, else the default for its kind (an AWS managed key's by its `alias/aws/…` alias). */
   text(key: { keyId: string; accountId: string; region: string; keyManager: 'CUSTOMER' | 'AWS' }, aliasNames: () => readonly string[]): string {
     return this.stored(key.keyId) ?? policyWhenNoneStored(key, key.keyManager === 'AWS' ? aliasNames() : []);
+  }
+
+  /**
+   * The key's policy parsed, cached like the text (until this process or another one writes):
+   * authorization reads it on every call. `cacheKey` names a key not yet created (an AWS managed
+   * key before its first use) by its alias.
+   */
+  parsed<T>(key: { keyId: string; accountId: string; region: string; keyManager: 'CUSTOMER' | 'AWS' }, aliasNames: () => readonly string[], parse: (text: string) => T): T {
+    const cacheKey = key.keyId || `alias:${aliasNames().join(',')}`;
+    return this.parsedCache.get(cacheKey, () => parse(this.text(key, aliasNames))) as T;
   }
 
   put(keyId: string, text: string): void {

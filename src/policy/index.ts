@@ -8,3 +8,4 @@ export { evaluate, type EvaluateOptions, type PolicySources } from './evaluate.j
 export { accessDeniedMessage } from './message.js';
 export { formatExplanation } from './explain.js';
 export { globalConditionKeys } from './global-keys.js';
+export { LazyConditionKeys } from './lazy-keys.js';

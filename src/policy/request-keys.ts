@@ -2,6 +2,7 @@
 // case-sensitive"). Lower-cased once per evaluation, and only if a condition or variable asks.
 import type { Lookup } from './template.js';
 import type { ConditionValue } from './types.js';
+import { hasLowerCaseLookup } from './lazy-keys.js';
 
 // The same few dozen key names come with every request: lower-case each once.
 const lowered = new Map<string, string>();
@@ -19,6 +20,7 @@ export class RequestKeys implements Lookup {
   constructor(private readonly keys: ReadonlyMap<string, ConditionValue>) {}
 
   get(keyLower: string): ConditionValue | undefined {
+    if (hasLowerCaseLookup(this.keys)) return this.keys.getLower(keyLower);
     if (!this.lowered) {
       this.lowered = new Map();
       for (const [k, v] of this.keys) this.lowered.set(lower(k), v);
