@@ -14,7 +14,7 @@ const resourceName = { kind: 'string', min: 1, max: 2048 } as const;
 /** The members both operations share, after their policy sources (SimulationPolicyListType … Marker). */
 const simulationMembers = {
   PermissionsBoundaryPolicyInputList: policyList('a permissions boundary (JSON, or file://PATH): the simulation allows at most what it allows'),
-  ActionNames: { kind: 'list', required: true, member: { kind: 'string', min: 3, max: 128 }, doc: 'the actions to simulate (kms:Decrypt …)' },
+  ActionNames: { kind: 'list', required: true, member: { kind: 'string', min: 3, max: 128 }, doc: 'actions, e.g. kms:Decrypt' },
   ResourceArns: { kind: 'list', member: resourceName, doc: 'the resources to simulate each action on (default "*")' },
   ResourcePolicy: { ...policyDocument, required: false, doc: 'a resource-based policy (a key policy…) attached to every simulated resource' },
   ResourceOwner: { ...resourceName, doc: "the resources' account, arn:aws:iam::ACCOUNT:root (default: the caller's, or the one in the resource ARN)" },
@@ -41,7 +41,7 @@ export const SIMULATE_OPERATIONS = [
     description: "Simulate a user's or role's policies (and optionally more) on actions and resources",
     readOnly: true,
     input: {
-      PolicySourceArn: { kind: 'string', required: true, min: 20, max: 2048, doc: 'the user or role whose policies are simulated' },
+      PolicySourceArn: { kind: 'string', required: true, min: 20, max: 2048, doc: 'the user or role to simulate' },
       PolicyInputList: policyList('more identity policies to include (JSON, or file://PATH)'),
       ...simulationMembers,
     },
@@ -52,7 +52,7 @@ export const SIMULATE_OPERATIONS = [
     description: 'Simulate identity policies given as text (and optionally a resource policy) on actions and resources',
     readOnly: true,
     input: {
-      PolicyInputList: { ...policyList('the identity policies to simulate (JSON, or file://PATH)'), required: true },
+      PolicyInputList: { ...policyList('identity policies (JSON, file://PATH)'), required: true },
       ...simulationMembers,
     },
     run: (_ctx, input, { env }) => ({ response: { ...simulate(env, input as SimulationInput) } }),
