@@ -13,7 +13,7 @@
 //    conditions read but the entries leave out (MissingContextValues).
 // Not simulated: groups (ebsim has none), SCPs, ResourceHandlingOption (EC2 scenarios).
 import { InvalidInput, MalformedPolicyDocument, NoSuchEntityException } from '../errors/index.js';
-import { evaluate, parsedPolicy, PolicySyntaxError, type ConditionValue, type Evaluation, type NamedPolicy, type PolicyDocument, type PolicyKind, type RequestContext } from '../policy/index.js';
+import { evaluate, parsedPolicy, PolicySyntaxError, type PolicySources, type ConditionValue, type Evaluation, type NamedPolicy, type PolicyDocument, type PolicyKind, type RequestContext } from '../policy/index.js';
 import type { IamDirectory } from './directory.js';
 import { checkPolicyDocument } from './documents.js';
 import { AWS_MANAGED_POLICY_PREFIX } from './aws-managed-policies.js';
@@ -71,6 +71,8 @@ interface Source {
   id: string;
   type: PolicySourceType;
   text: string;
+  /** Where its statements are in `text` (computed on first use). */
+  positions?: ReturnType<typeof statementPositions>;
 }
 
 const USER_OR_ROLE = /^arn:aws:iam::(\d{12}):(user|group|role)\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
@@ -176,22 +178,25 @@ export function simulate(dir: IamDirectory, input: SimulationInput): { Evaluatio
   const keys = contextKeys(input.ContextEntries);
   const named = new Map<string, Source>([...identity, ...boundary, ...(resourcePolicy ? [resourcePolicy] : [])].map((s) => [s.policy.name, s]));
   const explicitResources = input.ResourceArns !== undefined && input.ResourceArns.length > 0 && !(input.ResourceArns.length === 1 && input.ResourceArns[0] === '*');
+  // The simulation's sources, and the same without conditions (compiled once, for every action and resource).
+  const sources = (map: (s: Source) => NamedPolicy): PolicySources => ({
+    ...(resourcePolicy ? { resourcePolicy: map(resourcePolicy) } : {}),
+    identityPolicies: identity.map(map),
+    ...(boundary.length ? { sessionPolicies: boundary.map(map) } : {}),
+    resourcePolicyRequired: false,
+  });
+  const policies = sources((s) => s.policy);
+  const withoutConditions = sources(unconditioned);
   const results: EvaluationResult[] = [];
   for (const action of input.ActionNames) {
     for (const resource of input.ResourceArns?.length ? input.ResourceArns : ['*']) {
       const resourceAccount = accountOf(resource) ?? owner ?? callerAccount;
       const request: RequestContext = { action, resource, resourceAccount, principal, keys };
-      const sources = (map: (s: Source) => NamedPolicy) => ({
-        ...(resourcePolicy ? { resourcePolicy: map(resourcePolicy) } : {}),
-        identityPolicies: identity.map(map),
-        ...(boundary.length ? { sessionPolicies: boundary.map(map) } : {}),
-        resourcePolicyRequired: false,
-      });
-      const evaluation = evaluate(request, sources((s) => s.policy), { explain: true });
+      const evaluation = evaluate(request, policies, { explain: true });
       const decision = toDecision(evaluation.decision);
       const matched = evaluation.trace.filter((t) => t.matched && (decision === 'explicitDeny' ? t.effect === 'Deny' : t.effect === 'Allow'));
       const MatchedStatements = matched.map((t) => matchedStatement(named.get(t.policy)!, t.index));
-      const MissingContextValues = missingKeys(evaluate(request, sources(unconditioned), { explain: true }), named, keys);
+      const MissingContextValues = missingKeys(evaluate(request, withoutConditions, { explain: true }), named, keys);
       const crossAccount = resourceAccount !== principal.accountId;
       const details = crossAccount ? decisionDetails(evaluation) : explicitResources ? {} : undefined;
       const result: EvaluationResult = { EvalActionName: action, EvalResourceName: resource, EvalDecision: decision, MatchedStatements, MissingContextValues };
@@ -211,7 +216,8 @@ export function simulate(dir: IamDirectory, input: SimulationInput): { Evaluatio
 
 function matchedStatement(s: Source, index: number): MatchedStatement {
   const out: MatchedStatement = { SourcePolicyId: s.id, SourcePolicyType: s.type };
-  const pos = statementPositions(s.text)[index];
+  s.positions ??= statementPositions(s.text);
+  const pos = s.positions[index];
   if (pos) {
     out.StartPosition = pos.start;
     out.EndPosition = pos.end;
