@@ -83,7 +83,12 @@ function convert(m: Member, flag: string, v: unknown): unknown {
     case 'structure': return parseStructure(flag, String(v));
     case 'list':
       if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String), m.member.members);
-      return (v as unknown[]).flatMap((x) => String(x).split(',')).filter(Boolean);
+      // A policy document (PolicyInputList) is one item: read from file://, never split at its commas.
+      return (v as unknown[]).flatMap((x) => {
+        const item = String(x);
+        if (m.member.kind === 'string' && (item.startsWith('file://') || item.trimStart().startsWith('{'))) return [parseText(flag, item, m.member.max)];
+        return item.split(',');
+      }).filter(Boolean);
     default: return v;
   }
 }

@@ -1,7 +1,7 @@
 // The IAM policy simulator: SimulatePrincipalPolicy and SimulateCustomPolicy decide with the policy
 // engine and answer in IAM's EvaluationResults shape (decision, matched statements by policy,
 // missing context keys), read-only and recorded once.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +208,18 @@ describe('ebsim iam simulate-principal-policy', () => {
     const out = JSON.parse(r.stdout);
     expect(out.EvaluationResults.map((x: Result) => x.EvalDecision)).toEqual(['allowed', 'allowed']);
     expect(out.EvaluationResults[0].MissingContextValues).toEqual([]);
+  });
+
+  it('simulate-custom-policy --policy-input-list takes documents as given or from file://, whole', async () => {
+    const path = join(home, 'encrypt.json');
+    writeFileSync(path, doc({ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:GenerateDataKey'], Resource: '*' }));
+    const inline = doc({ Effect: 'Deny', Action: 'kms:GenerateDataKey', Resource: '*' });
+    const r = await ebsim('iam', 'simulate-custom-policy', '--policy-input-list', `file://${path}`, inline, '--action-names', 'kms:Encrypt', 'kms:GenerateDataKey');
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).EvaluationResults.map((x: Result) => [x.EvalDecision, x.MatchedStatements[0].SourcePolicyId])).toEqual([
+      ['allowed', 'PolicyInputList.1'],
+      ['explicitDeny', 'PolicyInputList.2'],
+    ]);
   });
 
   it('the shorthand: a piece without = continues the list; [a,b] is a list; a lone value of a list member is a list of one', () => {
