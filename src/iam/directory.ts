@@ -306,30 +306,6 @@ export class IamDirectory {
   }
 
   /**
-   * STS GetSessionToken: temporary credentials (an ASIA key with a session token) that act as the
-   * IAM user who asked, stored like a session's. Only a user's long-term key may ask: AWS refuses
-   * session credentials, a role's or the user's own temporary ones.
-   */
-  startUserSession(caller: Principal, seconds: number = SESSION_TOKEN_SECONDS.default): SessionCredentials {
-    if (caller.type !== 'IAMUser' || caller.accessKeyId.startsWith('ASIA')) {
-      throw new AccessDenied('Cannot call GetSessionToken with session credentials');
-    }
-    const creds: SessionCredentials = {
-      AccessKeyId: ids.newSessionAccessKeyId(),
-      SecretAccessKey: ids.newSecretAccessKey(),
-      SessionToken: ids.newSessionToken(),
-      Expiration: isoSeconds(new Date(Date.now() + seconds * 1000)),
-    };
-    immediate(this.db, () => {
-      if (!this.db.prepare("SELECT 1 FROM principals WHERE arn = ? AND kind = 'user'").get(caller.arn)) throw userNotFound(caller.name);
-      this.db
-        .prepare('INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(creds.AccessKeyId, creds.SecretAccessKey, caller.arn, null, creds.SessionToken, creds.Expiration, 'Active', isoSeconds());
-    });
-    return creds;
-  }
-
-  /**
    * The one place AssumeRole is decided: the name of the role `caller` may assume, or AccessDenied.
    * Today a role of this account trusts its account, and nothing else (another account's role,
    * AWS's own aws: roles, an ARN that is no role) trusts anyone. The policy domain's evaluation
@@ -369,6 +345,32 @@ export class IamDirectory {
 
   trustPolicyOf(roleArn: string): string | undefined {
     return this.documents.trustPolicyOf(roleArn);
+  }
+
+  // ---- temporary credentials of a user ----------------------------------------------
+
+  /**
+   * STS GetSessionToken: temporary credentials (an ASIA key with a session token) that act as the
+   * IAM user who asked, stored like a session's. Only a user's long-term key may ask: AWS refuses
+   * session credentials, a role's or the user's own temporary ones.
+   */
+  startUserSession(caller: Principal, seconds: number = SESSION_TOKEN_SECONDS.default): SessionCredentials {
+    if (caller.type !== 'IAMUser' || caller.accessKeyId.startsWith('ASIA')) {
+      throw new AccessDenied('Cannot call GetSessionToken with session credentials');
+    }
+    const creds: SessionCredentials = {
+      AccessKeyId: ids.newSessionAccessKeyId(),
+      SecretAccessKey: ids.newSecretAccessKey(),
+      SessionToken: ids.newSessionToken(),
+      Expiration: isoSeconds(new Date(Date.now() + seconds * 1000)),
+    };
+    immediate(this.db, () => {
+      if (!this.db.prepare("SELECT 1 FROM principals WHERE arn = ? AND kind = 'user'").get(caller.arn)) throw userNotFound(caller.name);
+      this.db
+        .prepare('INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(creds.AccessKeyId, creds.SecretAccessKey, caller.arn, null, creds.SessionToken, creds.Expiration, 'Active', isoSeconds());
+    });
+    return creds;
   }
 
   // ---- resolving principals ----------------------------------------------------------
