@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
-import { kebab, parseBlob, parseMap, parseStructure, parseText, readParamFile } from './input.js';
+import { kebab, parseBlob, parseMap, parseShorthandStructure, parseStructure, parseText, readParamFile } from './input.js';
 import type { Runtime } from './runtime.js';
 
 export interface DeclaredOperation {
@@ -82,14 +82,19 @@ function convert(m: Member, flag: string, v: unknown): unknown {
     case 'map': return parseMap(flag, String(v));
     case 'structure': return parseStructure(flag, String(v));
     case 'list':
-      if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String));
-      return (v as unknown[]).flatMap((x) => String(x).split(',')).filter(Boolean);
+      if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String), m.member.members);
+      // A policy document (PolicyInputList) is one item: read from file://, never split at its commas.
+      return (v as unknown[]).flatMap((x) => {
+        const item = String(x);
+        if (m.member.kind === 'string' && (item.startsWith('file://') || item.trimStart().startsWith('{'))) return [parseText(flag, item, m.member.max)];
+        return item.split(',');
+      }).filter(Boolean);
     default: return v;
   }
 }
 
 /** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or Key=Value,Key2=Value2 shorthand. */
-function parseStructureList(flag: string, items: string[]): unknown[] {
+function parseStructureList(flag: string, items: string[], members: Members): unknown[] {
   const first = items[0] ?? '';
   if (items.length === 1 && (first.trim().startsWith('[') || first.startsWith('file://'))) {
     const text = first.startsWith('file://') ? readParamFile(flag, first, first.slice('file://'.length), 1 << 20).toString('utf8') : first;
@@ -101,5 +106,7 @@ function parseStructureList(flag: string, items: string[]): unknown[] {
     }
     throw new UsageError(`Expected a JSON list for --${flag}, got: ${text.slice(0, 200)}`);
   }
-  return items.map((item) => (item.trim().startsWith('{') ? parseStructure(flag, item) : parseMap(flag, item)));
+  // A structure with a list member takes the shorthand's lists (Values=a,b); others, k=v pairs as before.
+  const lists = new Set(Object.entries(members).filter(([, x]) => x.kind === 'list').map(([k]) => k));
+  return items.map((item) => (item.trim().startsWith('{') ? parseStructure(flag, item) : lists.size ? parseShorthandStructure(flag, item, lists) : parseMap(flag, item)));
 }

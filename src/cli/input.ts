@@ -103,4 +103,45 @@ export function parseStructure(flag: string, value: string): Record<string, unkn
   return out;
 }
 
+/**
+ * One structure of a list in the AWS CLI's shorthand, `Key=value,List=a,b,Other=x`: as botocore's
+ * shorthand parser reads it, a comma-separated piece without `=` continues the previous key's
+ * values, `Key=[a,b]` is an explicit list, and a single value of a member the structure declares
+ * as a list becomes a list of one (ContextEntries' `ContextKeyValues=ec2.us-east-1.amazonaws.com`).
+ */
+export function parseShorthandStructure(flag: string, text: string, listMembers: ReadonlySet<string>): Record<string, unknown> {
+  const values = new Map<string, string[]>();
+  let current: string[] | undefined;
+  let bracket = false;
+  for (const piece of text.trim().split(',')) {
+    const m = bracket ? null : /^\s*([A-Za-z0-9_]+)=(.*)$/s.exec(piece);
+    if (m) {
+      current = [];
+      values.set(m[1]!, current);
+      let v = m[2]!;
+      if (v.startsWith('[')) {
+        bracket = true;
+        v = v.slice(1);
+      }
+      if (bracket && v.endsWith(']')) {
+        bracket = false;
+        v = v.slice(0, -1);
+      }
+      if (v !== '') current.push(v);
+    } else {
+      if (!current) throw new UsageError(`Expected key=value pairs for --${flag}, got "${piece}"`);
+      let v = piece;
+      if (bracket && v.endsWith(']')) {
+        bracket = false;
+        v = v.slice(0, -1);
+      }
+      current.push(v);
+    }
+  }
+  if (bracket) throw new UsageError(`Unclosed [ in --${flag}: ${text}`);
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [k, v] of values) out[k] = listMembers.has(k) ? v : v.join(',');
+  return out;
+}
+
 export const kebab = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();

@@ -92,6 +92,19 @@ export interface SessionCredentials {
   Expiration: string;
 }
 
+/** What an access key id stands for (lookupAccessKey). */
+export interface AccessKeyEntry {
+  principal: Principal;
+  secret: string;
+  /** Temporary credentials (AssumeRole, GetSessionToken) are valid only with their token. */
+  sessionToken?: string;
+  /** When temporary credentials expire (ISO 8601); long-term keys do not. */
+  expiresAt?: string;
+}
+
+/** GetSessionToken: 900 seconds to 36 hours, 12 hours by default. */
+export const SESSION_TOKEN_SECONDS = { min: 900, max: 129600, default: 43200 } as const;
+
 interface PrincipalRow {
   arn: string;
   account_id: string;
@@ -362,6 +375,32 @@ export class IamDirectory {
     return this.documents.trustPolicyOf(roleArn);
   }
 
+  // ---- temporary credentials of a user ----------------------------------------------
+
+  /**
+   * STS GetSessionToken: temporary credentials (an ASIA key with a session token) that act as the
+   * IAM user who asked, stored like a session's. Only a user's long-term key may ask: AWS refuses
+   * session credentials, a role's or the user's own temporary ones.
+   */
+  startUserSession(caller: Principal, seconds: number = SESSION_TOKEN_SECONDS.default): SessionCredentials {
+    if (caller.type !== 'IAMUser' || caller.accessKeyId.startsWith('ASIA')) {
+      throw new AccessDenied('Cannot call GetSessionToken with session credentials');
+    }
+    const creds: SessionCredentials = {
+      AccessKeyId: ids.newSessionAccessKeyId(),
+      SecretAccessKey: ids.newSecretAccessKey(),
+      SessionToken: ids.newSessionToken(),
+      Expiration: isoSeconds(new Date(Date.now() + seconds * 1000)),
+    };
+    immediate(this.db, () => {
+      if (!this.db.prepare("SELECT 1 FROM principals WHERE arn = ? AND kind = 'user'").get(caller.arn)) throw userNotFound(caller.name);
+      this.db
+        .prepare('INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(creds.AccessKeyId, creds.SecretAccessKey, caller.arn, null, creds.SessionToken, creds.Expiration, 'Active', isoSeconds());
+    });
+    return creds;
+  }
+
   // ---- resolving principals ----------------------------------------------------------
 
   /** The principal behind `--as`: an IAM user name, or role/ROLE[/SESSION]. */
@@ -375,23 +414,27 @@ export class IamDirectory {
     const user = this.findPrincipal(accountId, 'user', spec);
     if (!user) throw userNotFound(spec);
     const key = this.db
-      .prepare('SELECT * FROM access_keys WHERE principal_arn = ? AND session_name IS NULL ORDER BY created_at LIMIT 1')
+      .prepare('SELECT * FROM access_keys WHERE principal_arn = ? AND session_name IS NULL AND session_token IS NULL ORDER BY created_at LIMIT 1')
       .get(user.arn) as KeyRow | undefined;
     return userPrincipal(user, key?.access_key_id ?? '', key?.created_at ?? user.created_at);
   }
 
-  /** For SigV4: the principal and secret behind an access key id, or undefined if unknown or expired. */
-  lookupAccessKey(accessKeyId: string): { principal: Principal; secret: string; sessionToken?: string } | undefined {
+  /**
+   * For SigV4: the principal and secret behind an access key id, or undefined if unknown or
+   * expired. With `includeExpired`, temporary credentials past their expiry are returned too, with
+   * their `expiresAt`, so that the server can answer ExpiredToken rather than "unknown key".
+   */
+  lookupAccessKey(accessKeyId: string, opts: { includeExpired?: boolean } = {}): AccessKeyEntry | undefined {
     const key = this.db.prepare("SELECT * FROM access_keys WHERE access_key_id = ? AND status = 'Active'").get(accessKeyId) as KeyRow | undefined;
     if (!key) return undefined;
-    if (key.expires_at && new Date(key.expires_at) < new Date()) return undefined;
+    if (!opts.includeExpired && key.expires_at && new Date(key.expires_at) < new Date()) return undefined;
     const owner = this.db.prepare('SELECT * FROM principals WHERE arn = ?').get(key.principal_arn) as PrincipalRow | undefined;
     if (!owner) return undefined;
     const principal =
       owner.kind === 'user'
         ? userPrincipal(owner, key.access_key_id, key.created_at)
         : { ...this.sessionPrincipal(owner.name, key.session_name!, key.access_key_id), sessionCreationDate: key.created_at };
-    return { principal, secret: key.secret_access_key, sessionToken: key.session_token ?? undefined };
+    return { principal, secret: key.secret_access_key, sessionToken: key.session_token ?? undefined, ...(key.expires_at ? { expiresAt: key.expires_at } : {}) };
   }
 
   /**

@@ -1,15 +1,16 @@
 // Who signed a request: SigV4 verified against the access keys in the store, with AWS's errors
 // and messages for each way it can fail. The principal found here is the caller for
 // authorization and for the trail.
-import type { IamService } from '../iam/service.js';
+import type { AccessKeyEntry, IamService } from '../iam/service.js';
 import type { Principal } from '../core/call-context.js';
 import { amzDateOf, MalformedAuthorization, parseAmzDate, parseAuthorization, signatureMatches, type RequestParts } from './sigv4.js';
-import { incompleteSignature, invalidSignature, missingAuthenticationToken, SIGNATURE_MISMATCH, unrecognizedClient } from './errors.js';
+import { expiredToken, incompleteSignature, invalidSignature, missingAuthenticationToken, SIGNATURE_MISMATCH, unrecognizedClient } from './errors.js';
 
 /** AWS refuses requests whose date is more than 15 minutes off the server's clock. */
 export const MAX_SKEW_MS = 15 * 60_000;
 // Keys are looked up per request; a short cache keeps the store off the hot path while a
-// newly created key (or an expired session) takes effect within a second.
+// newly created key takes effect within a second. Expiry is checked on every request against the
+// entry's own expiresAt, so a cached entry never outlives its credentials.
 const KEY_CACHE_MS = 1000;
 
 export interface AuthOptions {
@@ -29,7 +30,7 @@ export function mustBeSigned(name: string): boolean {
   return name.startsWith('x-amz-') || name === 'content-type';
 }
 
-type KeyEntry = ReturnType<IamService['lookupAccessKey']>;
+type KeyEntry = AccessKeyEntry | undefined;
 
 export class Authenticator {
   private cache = new Map<string, { entry: NonNullable<KeyEntry>; until: number }>();
@@ -81,6 +82,8 @@ export class Authenticator {
     }
     // A session's keys are valid only with its token; a user's long-term keys with none.
     if ((first(req.headers['x-amz-security-token']) ?? undefined) !== key.sessionToken) throw unrecognizedClient();
+    // Only the holder of the token learns that it expired (its expiry is in the token at AWS).
+    if (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now.getTime()) throw expiredToken();
     if (!signatureMatches(req, auth, dateHeader, key.secret)) throw invalidSignature(SIGNATURE_MISMATCH);
     return key.principal;
   }
@@ -89,7 +92,7 @@ export class Authenticator {
     const now = Date.now();
     const hit = this.cache.get(accessKeyId);
     if (hit && hit.until > now) return hit.entry;
-    const entry = this.iam.lookupAccessKey(accessKeyId);
+    const entry = this.iam.lookupAccessKey(accessKeyId, { includeExpired: true });
     if (entry) {
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(accessKeyId, { entry, until: now + KEY_CACHE_MS });

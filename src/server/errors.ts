@@ -17,6 +17,8 @@ export const missingAuthenticationToken = () => new WireError('MissingAuthentica
 export const incompleteSignature = (message: string) => new WireError('IncompleteSignatureException', message);
 export const invalidSignature = (message: string) => new WireError('InvalidSignatureException', message);
 export const unrecognizedClient = () => new WireError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+/** Temporary credentials past their Expiration (KMS and CloudTrail; STS's query protocol says ExpiredToken). */
+export const expiredToken = () => new WireError('ExpiredTokenException', 'The security token included in the request is expired');
 export const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 export const serialization = (message: string, status = 400) => new WireError('SerializationException', message, status);

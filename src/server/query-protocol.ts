@@ -97,6 +97,7 @@ function element(name: string, v: unknown, indent: string): string {
 // The query protocol names the authentication failures differently, and answers them with 403.
 const QUERY_NAMES: Record<string, [string, number]> = {
   UnrecognizedClientException: ['InvalidClientTokenId', 403],
+  ExpiredTokenException: ['ExpiredToken', 400],
   InvalidSignatureException: ['SignatureDoesNotMatch', 403],
   MissingAuthenticationTokenException: ['MissingAuthenticationToken', 403],
   IncompleteSignatureException: ['IncompleteSignature', 400],

@@ -34,6 +34,8 @@ export function sdkShape(t: unknown, sensitive = false): SdkShape {
       names.forEach((n, i) => (members[n] = sdkShape(types[i])));
       return { kind: 'structure', members, required: names.slice(0, (a[6] as number | undefined) ?? 0), sensitive: s };
     }
+    // A union (IAM's PolicyIdentifier in SimulatePrincipalPolicy's PolicyExclusionList): no ebsim member has that kind.
+    case 4: return { kind: 'other', sensitive: s };
   }
   throw new Error(`unknown schema ${JSON.stringify(a)}`);
 }

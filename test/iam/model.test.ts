@@ -100,27 +100,30 @@ describe.each(services)('%s declarations against the AWS CLI model', (_name, ope
     expect(checkAgainstModel(model!, operations, [...REQUIRED_BY_SERVICE])).toEqual([]);
   });
 
-  it.skipIf(!model)("bounds and patterns are the model's (or the service's, where it differs)", () => {
-    const m = model as AwsModel & { shapes: Record<string, { min?: number; max?: number; pattern?: string; members?: Record<string, { shape: string }> }> };
+  it.skipIf(!model)("bounds and patterns are the model's (or the service's, where it differs), inside lists and structures too", () => {
+    const m = model as AwsModel & { shapes: Record<string, { min?: number; max?: number; pattern?: string; enum?: string[]; members?: Record<string, { shape: string }>; member?: { shape: string } }> };
     const problems: string[] = [];
+    const check = (path: string, d: Member, shapeName: string) => {
+      const s = m.shapes[shapeName]!;
+      const service = SERVICE_BOUNDS[path] ?? {};
+      const min = 'min' in d ? d.min : undefined;
+      const max = 'max' in d ? d.max : undefined;
+      const wantMin = 'min' in service ? service.min : s.min;
+      const wantMax = 'max' in service ? service.max : s.max;
+      if (wantMin !== min && !(wantMin === 0 && min === undefined)) problems.push(`${path}: min ${min}, model ${wantMin}`);
+      if (wantMax !== max) problems.push(`${path}: max ${max}, model ${wantMax}`);
+      if (d.kind === 'string' && !NO_PATTERN.has(path)) {
+        const got = d.pattern?.source;
+        if (s.pattern && got !== s.pattern && got !== `^${s.pattern}$`) problems.push(`${path}: pattern ${got}, model ${s.pattern}`);
+        if (!s.pattern && got) problems.push(`${path}: pattern ${got}, the model has none`);
+      }
+      if (d.kind === 'string' && d.enum && JSON.stringify([...d.enum].sort()) !== JSON.stringify([...(s.enum ?? [])].sort())) problems.push(`${path}: enum [${d.enum.join(', ')}], model [${(s.enum ?? []).join(', ')}]`);
+      if (d.kind === 'list' && s.member) check(`${path}[]`, d.member, s.member.shape);
+      if (d.kind === 'structure') for (const [k, x] of Object.entries(d.members)) check(`${path}.${k}`, x, s.members![k]!.shape);
+    };
     for (const op of operations) {
       const input = m.shapes[m.operations[op.name]!.input!.shape]!;
-      for (const [name, d] of Object.entries(op.input as Members)) {
-        const path = `${op.name}.${name}`;
-        const s = m.shapes[input.members![name]!.shape]!;
-        const service = SERVICE_BOUNDS[path] ?? {};
-        const min = 'min' in d ? d.min : undefined;
-        const max = 'max' in d ? d.max : undefined;
-        const wantMin = 'min' in service ? service.min : s.min;
-        const wantMax = 'max' in service ? service.max : s.max;
-        if (wantMin !== min && !(wantMin === 0 && min === undefined)) problems.push(`${path}: min ${min}, model ${wantMin}`);
-        if (wantMax !== max) problems.push(`${path}: max ${max}, model ${wantMax}`);
-        if (d.kind === 'string' && !NO_PATTERN.has(path)) {
-          const got = d.pattern?.source;
-          if (s.pattern && got !== s.pattern && got !== `^${s.pattern}$`) problems.push(`${path}: pattern ${got}, model ${s.pattern}`);
-          if (!s.pattern && got) problems.push(`${path}: pattern ${got}, the model has none`);
-        }
-      }
+      for (const [name, d] of Object.entries(op.input as Members)) check(`${op.name}.${name}`, d, input.members![name]!.shape);
     }
     expect(problems).toEqual([]);
   });

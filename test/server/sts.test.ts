@@ -2,11 +2,11 @@
 // temporary credentials (ASIA key + session token) are then used for KMS through a grant, as
 // EC2's own host does. Each STS call is recorded like the same call from the CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand } from '@aws-sdk/client-sts';
 import { KMSClient, CreateKeyCommand, CreateGrantCommand, EncryptCommand, DecryptCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import type { RunningServer } from '../../src/server/index.js';
 import { openEbsim } from '../../src/app/ebsim.js';
-import { aliceCredentials, inProcess, newHome, removeHome, trailRecords } from './helpers.js';
+import { aliceCredentials, inProcess, newHome, removeHome, sleep, trailRecords } from './helpers.js';
 
 let home: string;
 let server: RunningServer;
@@ -100,5 +100,94 @@ describe('STS AssumeRole over the wire', () => {
     const text = await res.text();
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(text).toMatch(/<Code>(InvalidAction|MissingAuthenticationToken)<\/Code>/);
+  });
+});
+
+/** Clients signing with temporary credentials, destroyed after the file. */
+function clientsFor(c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string }) {
+  const credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+  const s = new STSClient({ endpoint: server.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const k = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  clients.push(s, k);
+  return { sts: s, kms: k };
+}
+
+/** Moves temporary credentials' expiry into the past, as if their lifetime had run out. */
+function expire(accessKeyId: string): void {
+  const app = openEbsim(home);
+  try {
+    app.db.prepare('UPDATE access_keys SET expires_at = ? WHERE access_key_id = ?').run(new Date(Date.now() - 1000).toISOString().slice(0, 19) + 'Z', accessKeyId);
+  } finally {
+    app.close();
+  }
+}
+
+describe('STS GetSessionToken over the wire', () => {
+  it('gives temporary credentials that act as Alice herself: her identity, her KMS calls, recorded with the temporary key', async () => {
+    const r = await sts.send(new GetSessionTokenCommand({}));
+    const c = r.Credentials!;
+    expect(c.AccessKeyId).toMatch(/^ASIA[A-Z0-9]{16}$/);
+    expect(c.SessionToken!.length).toBeGreaterThan(100);
+    // 12 hours by default.
+    expect(Math.abs(c.Expiration!.getTime() - (Date.now() + 43200_000))).toBeLessThan(60_000);
+    const as = clientsFor(c);
+    const me = await as.sts.send(new GetCallerIdentityCommand({}));
+    expect(me.Arn).toBe('arn:aws:iam::123456789012:user/Alice');
+    const key = (await kms.send(new CreateKeyCommand({ Description: 'for a session token' }))).KeyMetadata!;
+    expect((await as.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.Arn).toBe(key.Arn);
+
+    // Read-only records are group-committed: wait for DescribeKey's.
+    let describe: Record<string, any> | undefined;
+    for (let i = 0; i < 50 && !describe; i++, await sleep(20)) describe = trailRecords(home, 'DescribeKey').find((rec) => rec.userIdentity.accessKeyId === c.AccessKeyId);
+    expect(describe?.userIdentity).toMatchObject({ type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/Alice', userName: 'Alice', accessKeyId: c.AccessKeyId });
+    const issued = trailRecords(home, 'GetSessionToken')[0]!;
+    expect(issued).toMatchObject({ eventSource: 'sts.amazonaws.com', userIdentity: { type: 'IAMUser', userName: 'Alice' }, responseElements: { credentials: { accessKeyId: c.AccessKeyId } } });
+    expect(JSON.stringify(issued)).not.toContain(c.SecretAccessKey!);
+    expect(JSON.stringify(issued)).not.toContain(c.SessionToken!);
+  });
+
+  it('session credentials may not ask for one (a role session, nor a session token itself)', async () => {
+    const assumed = await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/Worker', RoleSessionName: 'no-tokens' }));
+    const fromRole = await failure(clientsFor(assumed.Credentials!).sts.send(new GetSessionTokenCommand({})));
+    expect(fromRole).toMatchObject({ name: 'AccessDenied', message: 'Cannot call GetSessionToken with session credentials' });
+    const token = await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }));
+    expect((await failure(clientsFor(token.Credentials!).sts.send(new GetSessionTokenCommand({})))).name).toBe('AccessDenied');
+  });
+
+  it("DurationSeconds is bounded (900 to 129600); MFA is refused, as for a user without that device", async () => {
+    expect(['ValidationError', 'ValidationException']).toContain((await failure(sts.send(new GetSessionTokenCommand({ DurationSeconds: 899 })))).name);
+    expect(['ValidationError', 'ValidationException']).toContain((await failure(sts.send(new GetSessionTokenCommand({ DurationSeconds: 129601 })))).name);
+    const mfa = await failure(sts.send(new GetSessionTokenCommand({ SerialNumber: 'arn:aws:iam::123456789012:mfa/Alice', TokenCode: '123456' })));
+    expect(mfa.name).toBe('AccessDenied');
+    expect(mfa.message).toMatch(/^MultiFactorAuthentication failed/);
+  });
+});
+
+describe('expired temporary credentials', () => {
+  it("a session past its expiry: ExpiredTokenException from KMS, ExpiredToken from STS (not an unknown key)", async () => {
+    const assumed = await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/Worker', RoleSessionName: 'short', DurationSeconds: 900 }));
+    expire(assumed.Credentials!.AccessKeyId!);
+    const as = clientsFor(assumed.Credentials!);
+    const fromKms = await failure(as.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ebs' })));
+    expect(fromKms).toMatchObject({ name: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
+    const fromSts = await failure(as.sts.send(new GetCallerIdentityCommand({})));
+    expect(fromSts).toMatchObject({ name: 'ExpiredToken', message: 'The security token included in the request is expired' });
+    // A wrong token for the same key is still an unknown token, expired or not.
+    const forged = clientsFor({ ...assumed.Credentials!, SessionToken: 'x' + assumed.Credentials!.SessionToken!.slice(1) });
+    expect((await failure(forged.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ebs' })))).name).toBe('UnrecognizedClientException');
+  });
+
+  it('credentials from GetSessionToken expire the same way', async () => {
+    const token = await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }));
+    const app = openEbsim(home);
+    try {
+      expect(app.iam.lookupAccessKey(token.Credentials!.AccessKeyId!)?.expiresAt).toBe(token.Credentials!.Expiration!.toISOString().slice(0, 19) + 'Z');
+    } finally {
+      app.close();
+    }
+    expire(token.Credentials!.AccessKeyId!);
+    const as = clientsFor(token.Credentials!);
+    expect((await failure(as.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ebs' })))).name).toBe('ExpiredTokenException');
+    expect((await failure(as.sts.send(new GetCallerIdentityCommand({})))).name).toBe('ExpiredToken');
   });
 });

@@ -7,11 +7,12 @@ import type { IamDirectory } from '../directory.js';
 import { INLINE_POLICY_OPERATIONS } from './inline-policies.js';
 import { MANAGED_POLICY_OPERATIONS } from './managed-policies.js';
 import { ROLE_OPERATIONS } from './roles.js';
+import { SIMULATE_OPERATIONS } from './simulate.js';
 import { STS_OPERATIONS } from './sts.js';
 import { USER_OPERATIONS } from './users.js';
 
 export { STS_OPERATIONS };
-export const IAM_OPERATIONS = [...USER_OPERATIONS, ...ROLE_OPERATIONS, ...INLINE_POLICY_OPERATIONS, ...MANAGED_POLICY_OPERATIONS] as const;
+export const IAM_OPERATIONS = [...USER_OPERATIONS, ...ROLE_OPERATIONS, ...INLINE_POLICY_OPERATIONS, ...MANAGED_POLICY_OPERATIONS, ...SIMULATE_OPERATIONS] as const;
 
 const queryService = (name: 'iam' | 'sts', operations: typeof IAM_OPERATIONS | typeof STS_OPERATIONS): ServiceDeclaration<IamDirectory, undefined> => ({
   name,

@@ -1,6 +1,7 @@
 // STS: assumed-role sessions and the caller's identity.
 import { declareOperation } from '../../api/index.js';
-import type { IamDirectory } from '../directory.js';
+import { AccessDenied } from '../../errors/index.js';
+import { SESSION_TOKEN_SECONDS, type IamDirectory } from '../directory.js';
 
 export const STS_OPERATIONS = [
   declareOperation<IamDirectory, undefined>({
@@ -25,6 +26,25 @@ export const STS_OPERATIONS = [
         response: { Credentials: r.Credentials, AssumedRoleUser: r.AssumedRoleUser },
         responseElements: { credentials: { accessKeyId: r.Credentials.AccessKeyId, expiration: r.Credentials.Expiration }, assumedRoleUser: { assumedRoleId: r.AssumedRoleUser.AssumedRoleId, arn: r.AssumedRoleUser.Arn } },
       };
+    },
+  }),
+  declareOperation<IamDirectory, undefined>({
+    name: 'GetSessionToken',
+    description: 'Temporary credentials that act as the calling IAM user (export them as AWS_SESSION_TOKEN…)',
+    readOnly: false,
+    input: {
+      DurationSeconds: { kind: 'integer', min: SESSION_TOKEN_SECONDS.min, max: SESSION_TOKEN_SECONDS.max, doc: 'lifetime in seconds (default 43200)' },
+      SerialNumber: { kind: 'string', min: 9, max: 256, pattern: /^[\w+=/:,.@-]*$/, doc: 'MFA device: refused, ebsim has none' },
+      TokenCode: { kind: 'string', min: 6, max: 6, pattern: /^[\d]*$/, doc: 'MFA code: refused, ebsim has no MFA' },
+    },
+    ext: undefined,
+    run(ctx, input, { env }) {
+      // ebsim has no MFA devices, so no serial number is associated with the user: AWS's answer to that.
+      if (input.SerialNumber !== undefined || input.TokenCode !== undefined) {
+        throw new AccessDenied('MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.');
+      }
+      const c = env.startUserSession(ctx.principal, input.DurationSeconds as number | undefined);
+      return { response: { Credentials: c }, responseElements: { credentials: { accessKeyId: c.AccessKeyId, expiration: c.Expiration } } };
     },
   }),
   declareOperation<IamDirectory, undefined>({
