@@ -1,6 +1,9 @@
 // STS over the wire with the AWS SDK for JavaScript v3: a user assumes a role, and the session's
 // temporary credentials (ASIA key + session token) are then used for KMS through a grant, as
 // EC2's own host does. Each STS call is recorded like the same call from the CLI.
+import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand } from '@aws-sdk/client-sts';
 import { KMSClient, CreateKeyCommand, CreateGrantCommand, EncryptCommand, DecryptCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
@@ -189,5 +192,56 @@ describe('expired temporary credentials', () => {
     const as = clientsFor(token.Credentials!);
     expect((await failure(as.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ebs' })))).name).toBe('ExpiredTokenException');
     expect((await failure(as.sts.send(new GetCallerIdentityCommand({})))).name).toBe('ExpiredToken');
+  });
+});
+
+function hasBoto3(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// boto3 may not be installed where the tests run; skipped with that reason when it is not (.ci/run installs python3-boto3).
+describe.skipIf(!hasBoto3())('boto3 (python3 -c "import boto3" works): AssumeRole, then KMS through a grant with the session', () => {
+  it('assumes a role whose trust policy names the account, and decrypts only within the grant', async () => {
+    const app = openEbsim(home);
+    let keyArn: string;
+    try {
+      app.iam.createRole(app.as(), 'BotoWorker');
+      const alice = app.as();
+      keyArn = (app.kms().call(alice, 'CreateKey', { Description: 'boto3 grant' }).KeyMetadata as { Arn: string }).Arn;
+      app.kms().call(alice, 'CreateGrant', { KeyId: keyArn, GranteePrincipal: 'arn:aws:iam::123456789012:role/BotoWorker', Operations: ['Encrypt', 'Decrypt'] });
+    } finally {
+      app.close();
+    }
+    const script = join(home, 'boto-sts.py');
+    writeFileSync(script, `
+import boto3, json, sys
+from botocore.exceptions import ClientError
+s = boto3.session.Session(profile_name='ebsim')
+sts = s.client('sts', endpoint_url=sys.argv[1])
+r = sts.assume_role(RoleArn='arn:aws:iam::123456789012:role/BotoWorker', RoleSessionName='boto')
+c = r['Credentials']
+session = boto3.session.Session(aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'], region_name='us-east-1')
+kms = session.client('kms', endpoint_url=sys.argv[1])
+out = {'who': session.client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn']}
+blob = kms.encrypt(KeyId=sys.argv[2], Plaintext=b'boto via grant')['CiphertextBlob']
+out['plain'] = kms.decrypt(CiphertextBlob=blob)['Plaintext'].decode()
+try:
+    kms.generate_data_key(KeyId=sys.argv[2], KeySpec='AES_256')
+    out['gdk'] = None
+except ClientError as e:
+    out['gdk'] = e.response['Error']['Code']
+print(json.dumps(out))
+`);
+    const env = { ...process.env, AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' };
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile('python3', [script, server.url, keyArn!], { env }, (err, out, errText) => (err ? reject(new Error(`${err.message}\n${errText}`)) : resolve(out))),
+    );
+    // The grant allows Encrypt and Decrypt, not GenerateDataKey: refused, as the role has no policy of its own.
+    expect(JSON.parse(stdout)).toEqual({ who: 'arn:aws:sts::123456789012:assumed-role/BotoWorker/boto', plain: 'boto via grant', gdk: 'AccessDeniedException' });
   });
 });
