@@ -38,11 +38,19 @@ function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undefined, a
     principal: { arn: p.arn, accountId: p.accountId, roleArn: p.sessionIssuer?.arn },
     keys: new LazyConditionKeys([
       { prefix: 'aws:', build: () => globalConditionKeys(ctx) },
+      // The two keys AWS managed key policies ask about, without building the rest (kept equal
+      // to what kmsConditionKeys gives for them).
+      { prefix: 'kms:viaservice', build: () => single('kms:ViaService', ctx.viaService) },
+      { prefix: 'kms:calleraccount', build: () => single('kms:CallerAccount', key ? p.accountId : undefined) },
       // A key's aliases cost a store read: only for a policy that asks.
       { prefix: 'kms:resourcealiases', build: () => (key ? new Map([['kms:ResourceAliases', [...(key.aliasNames ?? env.keys.aliasNamesOf(key.keyId))]]]) : new Map()) },
       { prefix: 'kms:', build: () => kmsConditionKeys(ctx, key as KmsKey | undefined, action, req) },
     ]),
   };
+}
+
+function single(name: string, value: string | undefined): Map<string, ConditionValue> {
+  return value === undefined ? new Map() : new Map([[name, value]]);
 }
 
 /** Evaluates the policies for one action on `key` (explained when the caller asked to see why). */
