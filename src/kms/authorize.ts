@@ -69,7 +69,7 @@ function decide(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, r
 export function authorize(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest = {}): Grant | undefined {
   const { request, evaluation } = decide(env, ctx, key, action, req);
   if (evaluation.decision === 'Allow') {
-    explain(ctx, request, true, formatExplanation(evaluation));
+    if (ctx.explain) explain(ctx, request, true, formatExplanation(evaluation));
     return undefined;
   }
   // A grant allows what the policies do not, but never against an explicit deny.

@@ -156,9 +156,20 @@ function decide(f: Findings, request: RequestContext, sources: PolicySources): O
   return { decision: 'ImplicitDeny', deniedBy: { kind: 'implicit', policyType } };
 }
 
+// The same few dozen actions on every call: lower-case each once.
+const actionsLower = new Map<string, string>();
+function lowerAction(action: string): string {
+  let l = actionsLower.get(action);
+  if (l === undefined) {
+    l = action.toLowerCase();
+    if (actionsLower.size < 10_000) actionsLower.set(action, l);
+  }
+  return l;
+}
+
 /** Decides `request` against its policies, as AWS does; see the file's header for the rules. */
 export function evaluate(request: RequestContext, sources: PolicySources, options: EvaluateOptions = {}): Evaluation {
-  const s: Subject = { request, actionLower: request.action.toLowerCase(), keys: new RequestKeys(request.keys) };
+  const s: Subject = { request, actionLower: lowerAction(request.action), keys: new RequestKeys(request.keys) };
   if (options.explain === false) return { ...decide(findFast(s, sources), request, sources), trace: [] };
   const trace: StatementTrace[] = [];
   const f = findTraced(s, sources, trace);
