@@ -381,3 +381,165 @@ describe('kms:ViaService: a customer managed key usable only through EC2', () =>
     expect(failure(() => kms().call(alice, 'Encrypt', { KeyId: key.KeyId, Plaintext: Buffer.from('x') })).code).toBe('AccessDeniedException');
   });
 });
+
+// ---- 5. IAM identity and session policies decide with the default key policy ------------------
+
+describe('with the default key policy, IAM identity and session policies decide', () => {
+  let key: { KeyId: string; Arn: string };
+  let bob: ReturnType<typeof newUser>;
+  const BOB = `arn:aws:iam::${ACCOUNT}:user/Bob`;
+  // "Allow a user to encrypt and decrypt with specific KMS keys", KMS Developer Guide, IAM policy examples:
+  // https://docs.aws.amazon.com/kms/latest/developerguide/customer-managed-policies.html#iam-policy-example-encrypt-decrypt-specific-cmks
+  const encryptDecrypt = () => JSON.stringify({
+    Version: '2012-10-17',
+    Statement: { Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: [key.Arn] },
+  });
+  // "Prevent a user from disabling or deleting any KMS keys", same page:
+  // https://docs.aws.amazon.com/kms/latest/developerguide/customer-managed-policies.html#iam-policy-example-deny-disable-delete
+  const denyDisableDelete = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: { Effect: 'Deny', Action: ['kms:DisableKey', 'kms:ScheduleKeyDeletion'], Resource: '*' },
+  });
+  const encrypt = (ctx: CallContext) => kms().call(ctx, 'Encrypt', { KeyId: key.KeyId, Plaintext: Buffer.from('x') });
+
+  beforeAll(async () => {
+    key = newKey(); // key-default-1: the account, and through it IAM policies
+    bob = newUser('Bob');
+    await settle();
+  });
+
+  it('Bob with no policy: AccessDeniedException, no identity-based policy allows (in-process, CLI, SDK)', async () => {
+    const message = denied(BOB, 'kms:Encrypt', key.Arn, noPolicy('identity-based', 'kms:Encrypt'));
+    expect(failure(() => encrypt(bob.ctx))).toEqual({ code: 'AccessDeniedException', message });
+    const r = await cli('kms', 'encrypt', '--key-id', key.KeyId, '--plaintext', b64(Buffer.from('x')), '--as', 'Bob');
+    expect(r.code).toBe(254);
+    expect(r.stderr).toContain(cliError('AccessDeniedException', 'Encrypt', message));
+    expect(await sdkFailure(kmsClient(bob.creds).send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })))).toEqual({ name: 'AccessDeniedException', message });
+  });
+
+  it('an inline policy allowing kms:Encrypt on the key (ebsim iam put-user-policy) allows it', async () => {
+    const put = await cli('iam', 'put-user-policy', '--user-name', 'Bob', '--policy-name', 'EncryptDecrypt', '--policy-document', encryptDecrypt());
+    expect(put.code, put.stderr).toBe(0);
+    await settle();
+    expect(encrypt(bob.ctx).KeyId).toBe(key.Arn);
+    const r = await cli('kms', 'encrypt', '--key-id', key.KeyId, '--plaintext', b64(Buffer.from('x')), '--as', 'Bob');
+    expect(r.code, r.stderr).toBe(0);
+    await settle();
+    expect((await kmsClient(bob.creds).send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }))).KeyId).toBe(key.Arn);
+    // Another key is still refused: the policy names this one.
+    const other = newKey();
+    expect(failure(() => kms().call(bob.ctx, 'Encrypt', { KeyId: other.KeyId, Plaintext: Buffer.from('x') })).message).toBe(denied(BOB, 'kms:Encrypt', other.Arn, noPolicy('identity-based', 'kms:Encrypt')));
+  });
+
+  it('an explicit Deny in an attached managed policy beats AdministratorAccess (ebsim iam create-policy, attach-user-policy)', async () => {
+    expect((await cli('iam', 'attach-user-policy', '--user-name', 'Bob', '--policy-arn', 'arn:aws:iam::aws:policy/AdministratorAccess')).code).toBe(0);
+    await settle();
+    expect(kms().call(bob.ctx, 'DisableKey', { KeyId: key.KeyId })).toEqual({});
+    kms().call(alice, 'EnableKey', { KeyId: key.KeyId });
+    const created = await cli('iam', 'create-policy', '--policy-name', 'DenyDisableDelete', '--policy-document', denyDisableDelete);
+    expect(created.code, created.stderr).toBe(0);
+    const arn = created.json().Policy.Arn as string;
+    expect((await cli('iam', 'attach-user-policy', '--user-name', 'Bob', '--policy-arn', arn)).code).toBe(0);
+    await settle();
+    const message = denied(BOB, 'kms:DisableKey', key.Arn, explicitDeny('identity-based'));
+    expect(failure(() => kms().call(bob.ctx, 'DisableKey', { KeyId: key.KeyId }))).toEqual({ code: 'AccessDeniedException', message });
+    const r = await cli('kms', 'disable-key', '--key-id', key.KeyId, '--as', 'Bob');
+    expect(r.code).toBe(254);
+    expect(r.stderr).toContain(cliError('AccessDeniedException', 'DisableKey', message));
+    await settle();
+    expect(await sdkFailure(kmsClient(bob.creds).send(new DisableKeyCommand({ KeyId: key.KeyId })))).toEqual({ name: 'AccessDeniedException', message });
+    // Alice, without the Deny, still may.
+    expect(kms().call(alice, 'DisableKey', { KeyId: key.KeyId })).toEqual({});
+    kms().call(alice, 'EnableKey', { KeyId: key.KeyId });
+  });
+
+  it('a session policy (AssumeRole --policy) narrows the role: no session policy allows kms:Encrypt', async () => {
+    h.app.iam.createRole(alice, 'KeyUser');
+    h.app.iam.call(alice, 'PutRolePolicy', { RoleName: 'KeyUser', PolicyName: 'EncryptDecrypt', PolicyDocument: encryptDecrypt() });
+    const decryptOnly = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] });
+    const blob = kms().call(alice, 'Encrypt', { KeyId: key.KeyId, Plaintext: Buffer.from('narrow') }).CiphertextBlob as Uint8Array;
+
+    // In-process: the session without a session policy may encrypt; with one, only decrypt.
+    expect(encrypt(session('KeyUser', 'wide').ctx).KeyId).toBe(key.Arn);
+    const narrow = session('KeyUser', 'narrow', decryptOnly);
+    const message = denied(`arn:aws:sts::${ACCOUNT}:assumed-role/KeyUser/narrow`, 'kms:Encrypt', key.Arn, noPolicy('session', 'kms:Encrypt'));
+    expect(failure(() => encrypt(narrow.ctx))).toEqual({ code: 'AccessDeniedException', message });
+    expect(Buffer.from(kms().call(narrow.ctx, 'Decrypt', { CiphertextBlob: blob }).Plaintext as Uint8Array).toString()).toBe('narrow');
+
+    // SDK: STS AssumeRole with Policy, then KMS with the session's credentials.
+    await settle();
+    const assumed = await stsClient(aliceCredentials(h.dir)).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/KeyUser`, RoleSessionName: 'sdk', Policy: decryptOnly }));
+    const c = assumed.Credentials!;
+    const k = kmsClient({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! });
+    expect(await sdkFailure(k.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })))).toEqual({
+      name: 'AccessDeniedException',
+      message: denied(`arn:aws:sts::${ACCOUNT}:assumed-role/KeyUser/sdk`, 'kms:Encrypt', key.Arn, noPolicy('session', 'kms:Encrypt')),
+    });
+    expect(Buffer.from((await k.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('narrow');
+
+    // CLI: ebsim sts assume-role --policy starts the session (its credentials carry the policy;
+    // `--as role/ROLE/SESSION` is a session of its own, without one).
+    const r = await cli('sts', 'assume-role', '--role-arn', `arn:aws:iam::${ACCOUNT}:role/KeyUser`, '--role-session-name', 'cli', '--policy', decryptOnly);
+    expect(r.code, r.stderr).toBe(0);
+    const found = h.app.iam.lookupAccessKey(r.json().Credentials.AccessKeyId)!;
+    expect(failure(() => encrypt(directCall(found.principal, REGION))).message).toBe(denied(`arn:aws:sts::${ACCOUNT}:assumed-role/KeyUser/cli`, 'kms:Encrypt', key.Arn, noPolicy('session', 'kms:Encrypt')));
+  });
+
+  it('an explicit Deny in the key policy beats a grant: the grant to role Worker is refused (in-process, CLI, SDK)', async () => {
+    h.app.iam.createRole(alice, 'Worker');
+    const k = newKey(doc(
+      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+      { Sid: 'Deny Worker', Effect: 'Deny', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/Worker` }, Action: 'kms:Decrypt', Resource: '*' },
+    ));
+    kms().call(alice, 'CreateGrant', { KeyId: k.KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:role/Worker`, Operations: ['Decrypt'] });
+    const blob = kms().call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.from('w') }).CiphertextBlob as Uint8Array;
+    const worker = session('Worker', 'ww');
+    const message = (s: string) => denied(`arn:aws:sts::${ACCOUNT}:assumed-role/Worker/${s}`, 'kms:Decrypt', k.Arn, explicitDeny('resource-based'));
+    expect(failure(() => kms().call(worker.ctx, 'Decrypt', { CiphertextBlob: blob }))).toEqual({ code: 'AccessDeniedException', message: message('ww') });
+    const r = await cli('kms', 'decrypt', '--ciphertext-blob', b64(blob), '--as', 'role/Worker/ww');
+    expect(r.code).toBe(254);
+    expect(r.stderr).toContain(cliError('AccessDeniedException', 'Decrypt', message('ww')));
+    await settle();
+    expect(await sdkFailure(kmsClient(worker.creds).send(new DecryptCommand({ CiphertextBlob: blob })))).toEqual({ name: 'AccessDeniedException', message: message('ww') });
+    // Without the Deny, the same grant allows it.
+    kms().call(alice, 'PutKeyPolicy', { KeyId: k.KeyId, Policy: doc({ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }) });
+    expect(Buffer.from(kms().call(worker.ctx, 'Decrypt', { CiphertextBlob: blob }).Plaintext as Uint8Array).toString()).toBe('w');
+  });
+
+  it("EC2: a Deny on the instances' infrastructure role in the key policy beats the grant EC2 creates (the host's Decrypt is refused)", () => {
+    const k = newKey(doc(
+      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+      { Sid: 'Deny the hosts', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*', Condition: { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${ACCOUNT}:role/aws:ec2-infrastructure` } } },
+    ));
+    const err = failure(() => attachEncrypted(alice, k.Arn));
+    expect(err.message).toContain('with an explicit deny in a resource-based policy');
+    expect(lastKmsRecords(1)).toEqual([{ eventName: 'Decrypt', via: false, errorCode: 'AccessDeniedException' }]);
+  });
+});
+
+// ---- 6. the lockout safety check ----------------------------------------------------------------
+
+describe('the lockout safety check (PutKeyPolicy over the SDK)', () => {
+  const bobOnly = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/Bob` }, Action: 'kms:*', Resource: '*' });
+
+  it('a policy naming only another user is MalformedPolicyDocumentException; with BypassPolicyLockoutSafetyCheck it is accepted and Alice is locked out', async () => {
+    const key = newKey();
+    await settle();
+    const c = kmsClient(aliceCredentials(h.dir));
+    expect(await sdkFailure(c.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, Policy: bobOnly })))).toEqual({
+      name: 'MalformedPolicyDocumentException',
+      message: 'The new key policy will not allow you to update the key policy in the future.',
+    });
+    await c.send(new DescribeKeyCommand({ KeyId: key.KeyId }));
+    await c.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, Policy: bobOnly, BypassPolicyLockoutSafetyCheck: true }));
+    for (const [action, send] of [
+      ['kms:DescribeKey', () => c.send(new DescribeKeyCommand({ KeyId: key.KeyId }))],
+      ['kms:PutKeyPolicy', () => c.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, Policy: doc({ Effect: 'Allow', Principal: { AWS: ALICE }, Action: 'kms:*', Resource: '*' }), BypassPolicyLockoutSafetyCheck: true }))],
+    ] as const) {
+      expect(await sdkFailure(send())).toEqual({ name: 'AccessDeniedException', message: denied(ALICE, action, key.Arn, noPolicy('resource-based', action)) });
+    }
+    // CLI too, and Bob, whom the policy names, is not.
+    expect((await cli('kms', 'describe-key', '--key-id', key.KeyId)).code).toBe(254);
+    expect((await cli('kms', 'describe-key', '--key-id', key.KeyId, '--as', 'Bob')).code).toBe(0);
+  });
+});
