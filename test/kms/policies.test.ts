@@ -485,6 +485,35 @@ describe('with the default key policy, IAM identity and session policies decide'
     expect(failure(() => encrypt(directCall(found.principal, REGION))).message).toBe(denied(`arn:aws:sts::${ACCOUNT}:assumed-role/KeyUser/cli`, 'kms:Encrypt', key.Arn, noPolicy('session', 'kms:Encrypt')));
   });
 
+  it("a session policy also limits what the key policy allows the session's role; not what it allows the session by its own ARN", async () => {
+    // IAM User Guide, "Session policies" (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session):
+    // a resource-based policy naming the role ARN adds its permissions before the session is
+    // created, and "the session policy limits the total permissions granted by the resource-based
+    // policy and the identity-based policy"; one naming the session ARN adds them after, and they
+    // "are not limited by the session policies".
+    h.app.iam.createRole(alice, 'Named');
+    const named = (arn: string) => newKey(doc(
+      { Sid: 'Alice', Effect: 'Allow', Principal: { AWS: ALICE }, Action: 'kms:*', Resource: '*' },
+      { Sid: 'Use', Effect: 'Allow', Principal: { AWS: arn }, Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: '*' },
+    ));
+    const byRole = named(`arn:aws:iam::${ACCOUNT}:role/Named`);
+    const bySession = named(`arn:aws:sts::${ACCOUNT}:assumed-role/Named/narrow`);
+    const decryptOnly = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] });
+    const narrow = session('Named', 'narrow', decryptOnly);
+    const sessionArn = `arn:aws:sts::${ACCOUNT}:assumed-role/Named/narrow`;
+    // Without a session policy the role's sessions may encrypt under the role's key.
+    expect(kms().call(session('Named', 'wide').ctx, 'Encrypt', { KeyId: byRole.KeyId, Plaintext: Buffer.from('x') }).KeyId).toBe(byRole.Arn);
+    expect(failure(() => kms().call(narrow.ctx, 'Encrypt', { KeyId: byRole.KeyId, Plaintext: Buffer.from('x') }))).toEqual({
+      code: 'AccessDeniedException',
+      message: denied(sessionArn, 'kms:Encrypt', byRole.Arn, noPolicy('session', 'kms:Encrypt')),
+    });
+    const blob = kms().call(alice, 'Encrypt', { KeyId: byRole.KeyId, Plaintext: Buffer.from('x') }).CiphertextBlob as Uint8Array;
+    expect(kms().call(narrow.ctx, 'Decrypt', { CiphertextBlob: blob }).KeyId).toBe(byRole.Arn);
+    expect(kms().call(narrow.ctx, 'Encrypt', { KeyId: bySession.KeyId, Plaintext: Buffer.from('x') }).KeyId).toBe(bySession.Arn);
+    await settle();
+    expect((await sdkFailure(kmsClient(narrow.creds).send(new EncryptCommand({ KeyId: byRole.KeyId, Plaintext: Buffer.from('x') })))).message).toBe(denied(sessionArn, 'kms:Encrypt', byRole.Arn, noPolicy('session', 'kms:Encrypt')));
+  });
+
   it('an explicit Deny in the key policy beats a grant: the grant to role Worker is refused (in-process, CLI, SDK)', async () => {
     h.app.iam.createRole(alice, 'Worker');
     const k = newKey(doc(
