@@ -314,6 +314,52 @@ describe('kms:GrantIsForAWSResource: Alice may create grants only through EC2', 
   });
 });
 
+describe('kms:GrantIsForAWSResource in an IAM policy: a user who may create grants only through EC2', () => {
+  // The Amazon EBS User Guide's IAM policy for users of encrypted volumes, "Permissions for IAM
+  // users" (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html#ebs-encryption-permissions):
+  // the permissions it lists, and its CreateGrant statement as printed there (key ARN adapted).
+  let key: { KeyId: string; Arn: string };
+  let grace: ReturnType<typeof newUser>;
+  const GRACE = `arn:aws:iam::${ACCOUNT}:user/Grace`;
+  const message = () => denied(GRACE, 'kms:CreateGrant', key.Arn, noPolicy('identity-based', 'kms:CreateGrant'));
+  const grant = () => ({ KeyId: key.KeyId, GranteePrincipal: GRACE, Operations: ['Decrypt'] });
+
+  beforeAll(async () => {
+    key = newKey();
+    grace = newUser('Grace');
+    h.app.iam.call(alice, 'PutUserPolicy', {
+      UserName: 'Grace', PolicyName: 'ebs-volumes',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*'], Resource: [key.Arn] },
+          { Effect: 'Allow', Action: 'kms:CreateGrant', Resource: [key.Arn], Condition: { Bool: { 'kms:GrantIsForAWSResource': true } } },
+        ],
+      }),
+    });
+    await settle();
+  });
+
+  it('in-process: her own CreateGrant is refused; EC2 attaching her volume creates the grant', () => {
+    expect(failure(() => kms().call(grace.ctx, 'CreateGrant', grant()))).toEqual({ code: 'AccessDeniedException', message: message() });
+    attachEncrypted(grace.ctx, key.Arn);
+    expect(lastKmsRecords(3)).toEqual([{ eventName: 'GenerateDataKeyWithoutPlaintext', via: true }, { eventName: 'CreateGrant', via: true }, { eventName: 'Decrypt', via: false }]);
+  });
+
+  it('CLI: ebsim kms create-grant --as Grace refused; ebsim ec2 run-instances --as Grace with the key works', async () => {
+    const no = await cli('kms', 'create-grant', '--key-id', key.KeyId, '--grantee-principal', GRACE, '--operations', 'Decrypt', '--as', 'Grace');
+    expect(no.code).toBe(254);
+    expect(no.stderr).toContain(cliError('AccessDeniedException', 'CreateGrant', message()));
+    const ok = await cli('ec2', 'run-instances', '--image-id', 'ami-b66ed3de', '--instance-type', 'm3.medium', '--as', 'Grace', '--block-device-mappings', `[{"DeviceName":"/dev/sdb","Ebs":{"VolumeSize":1,"Encrypted":true,"KmsKeyId":"${key.Arn}"}}]`);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json().Instances[0].State.Name).toBe('running');
+  });
+
+  it('SDK: CreateGrant refused', async () => {
+    expect(await sdkFailure(kmsClient(grace.creds).send(new CreateGrantCommand(grant() as never)))).toEqual({ name: 'AccessDeniedException', message: message() });
+  });
+});
+
 // ---- 4. kms:ViaService limited to EC2 on a customer managed key -------------------------------
 
 describe('kms:ViaService: a customer managed key usable only through EC2', () => {
