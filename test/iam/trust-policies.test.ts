@@ -223,3 +223,56 @@ describe('an explicit Deny in a trust policy', () => {
     await expectAssume(frank, 'NotFrank', refused('Frank', 'NotFrank', 'with an explicit deny in a resource-based policy'));
   });
 });
+
+describe('role chaining: a trust policy naming another role', () => {
+  // A role as principal ("IAM role principals", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles):
+  // its sessions may assume the role. A session policy limits that too, since the trust policy
+  // names the role, not the session (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session).
+  beforeAll(() => {
+    h.app.iam.createRole(alice, 'First');
+    h.app.iam.call(alice, 'CreateRole', {
+      RoleName: 'Second',
+      AssumeRolePolicyDocument: trust({ Effect: 'Allow', Principal: { AWS: roleArn('First') }, Action: 'sts:AssumeRole' }),
+    });
+  });
+
+  async function chain(policy?: string): Promise<{ inProcess?: Error; sdk?: Error; sessionArn: string }> {
+    const first = h.app.iam.assumeRole(alice, 'First', policy ? 'limited' : 'open', policy ? { policy } : {});
+    const c = first.Credentials;
+    const ctx = { ...h.app.as('Alice'), principal: h.app.iam.lookupAccessKey(c.AccessKeyId)!.principal };
+    let inProcess: Error | undefined;
+    try {
+      h.app.iam.callSts(ctx, 'AssumeRole', { RoleArn: roleArn('Second'), RoleSessionName: 'chained' });
+    } catch (err) {
+      inProcess = err as Error;
+    }
+    await settle();
+    const sts = new STSClient({ endpoint: server.url, region: REGION, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken }, maxAttempts: 1 });
+    clients.push(sts);
+    let sdk: Error | undefined;
+    try {
+      await sts.send(new AssumeRoleCommand({ RoleArn: roleArn('Second'), RoleSessionName: 'chained-sdk' }));
+    } catch (err) {
+      sdk = err as Error;
+    }
+    return { inProcess, sdk, sessionArn: first.AssumedRoleUser.Arn };
+  }
+
+  it("a session of First, with no identity policy, may assume Second (in-process, SDK, and ebsim sts assume-role --as role/First/…)", async () => {
+    const r = await chain();
+    expect(r.inProcess).toBeUndefined();
+    expect(r.sdk).toBeUndefined();
+    const c = await cli('sts', 'assume-role', '--role-arn', roleArn('Second'), '--role-session-name', 'chained-cli', '--as', 'role/First/cli');
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json().AssumedRoleUser.Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/Second/chained-cli`);
+  });
+
+  it('a session of First whose session policy does not allow sts:AssumeRole may not: no session policy allows it', async () => {
+    const before = deniedCount();
+    const r = await chain(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }));
+    const message = `User: ${r.sessionArn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn('Second')} because no session policy allows the sts:AssumeRole action`;
+    expect(r.inProcess).toMatchObject({ code: 'AccessDenied', message });
+    expect({ name: r.sdk?.name, message: r.sdk?.message }).toEqual({ name: 'AccessDenied', message });
+    expect(deniedCount()).toBe(before + 2);
+  });
+});
