@@ -10,6 +10,9 @@
 //      caller's identity (and session) policies must allow too;
 //   5. a service principal calling as itself (ec2.amazonaws.com assuming a role) has no identity
 //      policies: only the resource policy naming it can allow;
+//   6. a session's session policies limit what a resource policy allows it too, unless that
+//      resource policy names the session's own ARN (IAM User Guide, "Session policies": a policy
+//      naming the role "is added before the session is created", one naming the session after);
 //   otherwise ImplicitDeny, naming the policy type AWS's message names.
 import { anyMatch, compileDocument, type CompiledStatement } from './compile.js';
 import { conditionMet } from './conditions.js';
@@ -44,6 +47,8 @@ interface Findings {
   /** Resource policy allows the caller itself / only its account. */
   resourcePrincipal: boolean;
   resourceAccount: boolean;
+  /** Resource policy allows the caller by its own session ARN: session policies do not limit that. */
+  resourceSession: boolean;
   identity: boolean;
   session: boolean;
 }
@@ -63,6 +68,11 @@ function applies(cs: CompiledStatement, resourcePolicy: boolean, s: Subject): 0 
   if (cs.resources && anyMatch(cs.resources, s.request.resource, s.keys) === cs.resourceNegated) return 0;
   for (const c of cs.conditions) if (!conditionMet(c, s.keys)) return 0;
   return m;
+}
+
+/** Does an applying Allow name the caller, a session, by its own ARN (not its role's, not "*")? */
+function namesSession(cs: CompiledStatement, caller: RequestContext['principal']): boolean {
+  return caller.roleArn !== undefined && !cs.principalNegated && cs.principal !== undefined && cs.principal.aws.has(caller.arn);
 }
 
 /** The order of the trace: the resource policy, the identity policies, the session policies. */
@@ -87,7 +97,7 @@ function anyAllow(policies: readonly NamedPolicy[] | undefined, s: Subject): boo
 
 /** The fast path: Denies first (any one decides), then the Allows, each kind until one applies. */
 function findFast(s: Subject, sources: PolicySources): Findings {
-  const f: Findings = { deny: undefined, resourcePrincipal: false, resourceAccount: false, identity: false, session: false };
+  const f: Findings = { deny: undefined, resourcePrincipal: false, resourceAccount: false, resourceSession: false, identity: false, session: false };
   const { resourcePolicy, identityPolicies, sessionPolicies } = sources;
   // Each policy's own type names the deny, as in the traced path.
   const denying = (resourcePolicy && anyDeny(resourcePolicy, s) ? resourcePolicy : undefined) ?? identityPolicies.find((p) => anyDeny(p, s)) ?? sessionPolicies?.find((p) => anyDeny(p, s));
@@ -101,7 +111,9 @@ function findFast(s: Subject, sources: PolicySources): Findings {
       const m = applies(cs, true, s);
       if (m === 1) {
         f.resourcePrincipal = true;
-        break;
+        if (namesSession(cs, s.request.principal)) f.resourceSession = true;
+        // Only a session with session policies must look on, for a statement naming its own ARN.
+        if (f.resourceSession || !sessionPolicies?.length) break;
       }
       if (m === 2) f.resourceAccount = true;
     }
@@ -114,7 +126,7 @@ function findFast(s: Subject, sources: PolicySources): Findings {
 }
 
 function findTraced(s: Subject, sources: PolicySources, trace: StatementTrace[]): Findings {
-  const f: Findings = { deny: undefined, resourcePrincipal: false, resourceAccount: false, identity: false, session: false };
+  const f: Findings = { deny: undefined, resourcePrincipal: false, resourceAccount: false, resourceSession: false, identity: false, session: false };
   for (const p of ordered(sources)) {
     for (const cs of compileDocument(p.document).statements) {
       const r = traceStatement(cs, p, s);
@@ -122,8 +134,10 @@ function findTraced(s: Subject, sources: PolicySources, trace: StatementTrace[])
       if (r.match === 0) continue;
       if (cs.deny) f.deny ??= p.type;
       else if (p.type === 'resource-based') {
-        if (r.match === 1) f.resourcePrincipal = true;
-        else f.resourceAccount = true;
+        if (r.match === 1) {
+          f.resourcePrincipal = true;
+          if (namesSession(cs, s.request.principal)) f.resourceSession = true;
+        } else f.resourceAccount = true;
       } else if (p.type === 'identity-based') f.identity = true;
       else f.session = true;
     }
@@ -135,6 +149,8 @@ function decide(f: Findings, request: RequestContext, sources: PolicySources): O
   if (f.deny) return { decision: 'ExplicitDeny', deniedBy: { kind: 'explicit', policyType: f.deny } };
   const sessionLimits = (sources.sessionPolicies?.length ?? 0) > 0;
   const identityAllows = f.identity && (!sessionLimits || f.session);
+  // What the resource policy allows the caller itself: limited by session policies, unless it names the session's own ARN.
+  const resourceAllows = f.resourceSession || (f.resourcePrincipal && (!sessionLimits || f.session));
   const sameAccount = request.principal.accountId === request.resourceAccount;
   let allowed: boolean;
   let resourceFailed: boolean;
@@ -142,17 +158,17 @@ function decide(f: Findings, request: RequestContext, sources: PolicySources): O
     allowed = f.resourcePrincipal;
     resourceFailed = true;
   } else if (sameAccount && sources.resourcePolicyRequired) {
-    allowed = f.resourcePrincipal || (f.resourceAccount && identityAllows);
+    allowed = resourceAllows || (f.resourceAccount && identityAllows);
     resourceFailed = !f.resourcePrincipal && !f.resourceAccount;
   } else if (sameAccount) {
-    allowed = identityAllows || f.resourcePrincipal;
+    allowed = identityAllows || resourceAllows;
     resourceFailed = false;
   } else {
     allowed = (f.resourcePrincipal || f.resourceAccount) && identityAllows;
     resourceFailed = !f.resourcePrincipal && !f.resourceAccount;
   }
   if (allowed) return { decision: 'Allow' };
-  const policyType = resourceFailed ? 'resource-based' : f.identity && sessionLimits && !f.session ? 'session' : 'identity-based';
+  const policyType = resourceFailed ? 'resource-based' : (f.identity || f.resourcePrincipal) && sessionLimits && !f.session ? 'session' : 'identity-based';
   return { decision: 'ImplicitDeny', deniedBy: { kind: 'implicit', policyType } };
 }
 

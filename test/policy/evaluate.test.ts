@@ -35,6 +35,28 @@ describe('evaluate', () => {
     expect(run(request('kms:Decrypt', s), keyPolicy({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:role/Other` }, Action: 'kms:Decrypt', Resource: '*' })).deniedBy?.policyType).toBe('resource-based');
   });
 
+  it("session policies limit what a resource policy allows the session's role, not what it allows the session's own ARN (IAM User Guide, \"Session policies\")", () => {
+    const s = session('App', 'worker');
+    const decryptOnly = named('session', 'session', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] });
+    const naming = (arn: string) => keyPolicy({ Effect: 'Allow', Principal: { AWS: arn }, Action: 'kms:*', Resource: '*' });
+    const byRole = naming(`arn:aws:iam::${ACCT}:role/App`);
+    for (const explain of [true, false]) {
+      const ev = (action: string, p: NamedPolicy, sessionPolicies?: NamedPolicy[]) =>
+        evaluate(request(action, s), { resourcePolicy: p, identityPolicies: [], sessionPolicies, resourcePolicyRequired: true }, { explain });
+      expect(ev('kms:Encrypt', byRole).decision).toBe('Allow');
+      expect(ev('kms:Encrypt', byRole, [decryptOnly])).toMatchObject({ decision: 'ImplicitDeny', deniedBy: { kind: 'implicit', policyType: 'session' } });
+      expect(ev('kms:Decrypt', byRole, [decryptOnly]).decision).toBe('Allow');
+      expect(ev('kms:Encrypt', naming('*'), [decryptOnly]).decision).toBe('ImplicitDeny');
+      expect(ev('kms:Encrypt', naming(s.arn), [decryptOnly]).decision).toBe('Allow');
+      // a later statement naming the session itself still counts after one naming the role
+      const both = keyPolicy(
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:role/App` }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: s.arn }, Action: 'kms:Encrypt', Resource: '*' },
+      );
+      expect(ev('kms:Encrypt', both, [decryptOnly]).decision).toBe('Allow');
+    }
+  });
+
   it('a Deny naming the account applies to every principal of it', () => {
     const p = keyPolicy({ Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Principal: { AWS: `arn:aws:iam::${ACCT}:root` }, Action: 'kms:Decrypt', Resource: '*' });
     expect(run(request('kms:Decrypt', session('App', 'w')), p).decision).toBe('ExplicitDeny');
