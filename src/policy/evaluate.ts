@@ -118,8 +118,9 @@ function findFast(s: Subject, sources: PolicySources): Findings {
       if (m === 2) f.resourceAccount = true;
     }
   }
-  // A resource policy naming the caller itself decides alone within its account: skip the rest.
-  if (f.resourcePrincipal && s.request.principal.accountId === s.request.resourceAccount) return f;
+  // A resource policy naming the caller itself decides alone within its account (unless session
+  // policies limit what it grants the role): skip the rest.
+  if (f.resourcePrincipal && (f.resourceSession || !sessionPolicies?.length) && s.request.principal.accountId === s.request.resourceAccount) return f;
   f.identity = anyAllow(identityPolicies, s);
   f.session = anyAllow(sessionPolicies, s);
   return f;
