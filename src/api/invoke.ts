@@ -9,6 +9,8 @@ import type { TrailResource } from '../trail/record.js';
 import { validateInput, type Members } from './members.js';
 import { serviceMembers, type Call, type OperationDeclaration, type ServiceDeclaration } from './operation.js';
 import { requestParametersOf, type Recorder } from './recorder.js';
+import { authorizeByIdentity } from './authorize.js';
+import type { IdentityPolicySource } from '../policy/index.js';
 
 export interface InvokerOptions<Env, Ext> {
   service: ServiceDeclaration<Env, Ext>;
@@ -22,6 +24,8 @@ export interface InvokerOptions<Env, Ext> {
    * does through `recorder` (service events).
    */
   runDueWork?: (recorder: Recorder) => void;
+  /** The callers' identity policies, for a service that declares `authorization`. */
+  principals?: IdentityPolicySource;
 }
 
 export class Invoker<Env, Ext = unknown> {
@@ -64,6 +68,10 @@ export class Invoker<Env, Ext = unknown> {
       if (!op) throw service.unknownOperation(name);
       const input = this.validate(op.input, params);
       this.opts.runDueWork?.(recorder);
+      if (service.authorization) {
+        if (!this.opts.principals) throw new Error(`${service.name} declares authorization but its invoker has no identity policies`);
+        authorizeByIdentity(service.authorization, this.opts.principals, ctx, name, input);
+      }
       outcome = op.run(ctx, input as never, call);
     } catch (err) {
       const e = err instanceof AwsError ? err : service.internalError(`Internal error: ${(err as Error).message}`);

@@ -68,6 +68,13 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
    * a required member that is absent.
    */
   invalidInput?(problem: { message: string; missing?: string }): AwsError;
+  /**
+   * Authorization by the caller's identity policies, done by the invoke path for every operation
+   * of the service (IAM, EC2, CloudTrail): the action is `prefix:Operation`, on the resource the
+   * operation names. Absent for KMS, which decides in its operations (key policies, grants), and
+   * for STS, whose calls need no permission (AssumeRole is decided by the role's trust policy).
+   */
+  authorization?: ServiceAuthorization;
   /** The errorCode CloudTrail records for an error, where the service spells it its own way (EC2: "Client.CODE"). */
   trailErrorCode?(error: AwsError): string;
   /**
@@ -76,6 +83,15 @@ export interface ServiceDeclaration<Env = unknown, Ext = unknown> {
    * readOnly is written durably.
    */
   omitFromRecords?: readonly ('readOnly' | 'resources')[];
+}
+
+export interface ServiceAuthorization {
+  /** The IAM action prefix ("iam", "ec2", "cloudtrail"). */
+  prefix: string;
+  /** The ARN of the resource `operation` acts on, or "*". */
+  resource(operation: string, input: Readonly<Record<string, unknown>>, ctx: CallContext): string;
+  /** The service's refusal (IAM: AccessDenied; EC2: UnauthorizedOperation), with AWS's message. */
+  denied(message: string): AwsError;
 }
 
 /** Declares an operation: identity at run time; infers `run`'s input type from the members. */

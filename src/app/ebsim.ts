@@ -83,7 +83,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
     cloudtrail() {
       if (!cloudtrail) {
         const c = open();
-        cloudtrail = new CloudTrailService(c.db, c.trail);
+        cloudtrail = new CloudTrailService(c.db, c.trail, c.iam);
       }
       return cloudtrail;
     },

@@ -55,7 +55,7 @@ export class Ec2Service {
       describeSnapshots: (_ctx, ids) => this.describeSnapshotsOutcome(ids),
       copySnapshot: (ctx, req) => this.copy(ctx, req),
     };
-    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db });
+    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db, principals: iam });
   }
 
   /**

@@ -55,6 +55,7 @@ export const DeleteConflict = awsError('DeleteConflict', 409);
 export const InvalidInput = awsError('InvalidInput');
 export const InvalidParameterValue = awsError('InvalidParameterValue');
 export const MissingParameter = awsError('MissingParameter');
+export const UnauthorizedOperation = awsError('UnauthorizedOperation', 403);
 export const InvalidVolumeNotFound = awsError('InvalidVolume.NotFound');
 export const InvalidInstanceIDNotFound = awsError('InvalidInstanceID.NotFound');
 export const InvalidSnapshotNotFound = awsError('InvalidSnapshot.NotFound');

@@ -17,7 +17,7 @@ export class IamService extends IamDirectory {
   constructor(db: Db, trail: Trail) {
     super(db);
     const recorder = new Recorder(trail);
-    this.iamApi = new Invoker({ service: IAM_SERVICE, env: this, recorder, db });
+    this.iamApi = new Invoker({ service: IAM_SERVICE, env: this, recorder, db, principals: this });
     this.stsApi = new Invoker({ service: STS_SERVICE, env: this, recorder, db });
   }
 

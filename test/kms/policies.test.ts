@@ -334,6 +334,8 @@ describe('kms:GrantIsForAWSResource in an IAM policy: a user who may create gran
         Statement: [
           { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*'], Resource: [key.Arn] },
           { Effect: 'Allow', Action: 'kms:CreateGrant', Resource: [key.Arn], Condition: { Bool: { 'kms:GrantIsForAWSResource': true } } },
+          // The EC2 side of launching and attaching (IAM decides EC2 calls too).
+          { Effect: 'Allow', Action: ['ec2:RunInstances', 'ec2:CreateVolume', 'ec2:AttachVolume', 'ec2:Describe*'], Resource: '*' },
         ],
       }),
     });

@@ -2,7 +2,7 @@
 // read-only, and CloudTrail's requestParameters in EC2's own shape (item sets, not the input's
 // members). The control plane (../service.ts) carries them out as `Ec2Actions`.
 import type { ServiceDeclaration } from '../../api/index.js';
-import { InternalError, InvalidAction, InvalidParameterValue, MissingParameter, type AwsError } from '../../errors/index.js';
+import { InternalError, InvalidAction, InvalidParameterValue, MissingParameter, UnauthorizedOperation, type AwsError } from '../../errors/index.js';
 import { INSTANCE_OPERATIONS } from './instances.js';
 import { SNAPSHOT_OPERATIONS } from './snapshots.js';
 import type { Ec2Actions } from './requests.js';
@@ -23,4 +23,16 @@ export const EC2_SERVICE: ServiceDeclaration<Ec2Actions, undefined> = {
   // EC2 records the caller's errors as "Client.CODE" and its own as "Server.CODE".
   trailErrorCode: (e: AwsError) => `${e.status >= 500 ? 'Server' : 'Client'}.${e.code}`,
   omitFromRecords: ['readOnly', 'resources'],
+  // ec2:Operation on the instance or volume the call names (its ARN), else "*". EC2 words a
+  // refusal as UnauthorizedOperation (AWS adds an encoded authorization message; ebsim the reason).
+  authorization: {
+    prefix: 'ec2',
+    resource(_operation, input, ctx) {
+      const arn = (type: string, id: unknown) => `arn:aws:ec2:${ctx.region}:${ctx.principal.accountId}:${type}/${String(id)}`;
+      if (typeof input.VolumeId === 'string') return arn('volume', input.VolumeId);
+      if (typeof input.InstanceId === 'string') return arn('instance', input.InstanceId);
+      return '*';
+    },
+    denied: (message) => new UnauthorizedOperation(`You are not authorized to perform this operation. ${message}`),
+  },
 };

@@ -9,6 +9,7 @@ import { MANAGED_POLICY_OPERATIONS } from './managed-policies.js';
 import { ROLE_OPERATIONS } from './roles.js';
 import { SIMULATE_OPERATIONS } from './simulate.js';
 import { STS_OPERATIONS } from './sts.js';
+import { IAM_AUTHORIZATION } from './authorization.js';
 import { USER_OPERATIONS } from './users.js';
 
 export { STS_OPERATIONS };
@@ -27,5 +28,5 @@ const queryService = (name: 'iam' | 'sts', operations: typeof IAM_OPERATIONS | t
   omitFromRecords: ['resources'],
 });
 
-export const IAM_SERVICE = queryService('iam', IAM_OPERATIONS);
+export const IAM_SERVICE: ServiceDeclaration<IamDirectory, undefined> = { ...queryService('iam', IAM_OPERATIONS), authorization: IAM_AUTHORIZATION };
 export const STS_SERVICE = queryService('sts', STS_OPERATIONS);

@@ -1,0 +1,36 @@
+// Authorization by identity policies alone, for the services whose resources have no policies of
+// their own in ebsim (IAM users, roles and policies; EC2 instances and volumes; the trail): the
+// caller's identity (and session) policies must allow `prefix:Operation` on the resource, and no
+// statement may deny it (AWS's evaluation logic without a resource-based policy).
+import type { CallContext } from '../core/call-context.js';
+import {
+  accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, LazyConditionKeys, type IdentityPolicySource, type RequestContext,
+} from '../policy/index.js';
+import type { ServiceAuthorization } from './operation.js';
+
+export function authorizeByIdentity(auth: ServiceAuthorization, principals: IdentityPolicySource, ctx: CallContext, operation: string, input: Readonly<Record<string, unknown>>): void {
+  const p = ctx.principal;
+  const resource = auth.resource(operation, input, ctx);
+  const request: RequestContext = {
+    action: `${auth.prefix}:${operation}`,
+    resource,
+    resourceAccount: accountOf(resource) ?? p.accountId,
+    principal: { arn: p.arn, accountId: p.accountId, roleArn: p.sessionIssuer?.arn },
+    keys: new LazyConditionKeys([{ prefix: 'aws:', build: () => globalConditionKeys(ctx) }]),
+  };
+  const identity = principals.policiesOf(p);
+  const evaluation = evaluate(
+    request,
+    { identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: false },
+    { explain: ctx.explain !== undefined },
+  );
+  const allowed = evaluation.decision === 'Allow';
+  ctx.explain?.({ action: request.action, resource, allowed, text: formatExplanation(evaluation) });
+  if (!allowed) throw auth.denied(accessDeniedMessage(p.arn, request.action, resource, evaluation));
+}
+
+/** The account of an ARN (`arn:aws:SERVICE:REGION:ACCOUNT:…`), if it names one. */
+function accountOf(arn: string): string | undefined {
+  const account = arn.split(':')[4];
+  return account && /^\d{12}$/.test(account) ? account : undefined;
+}
