@@ -165,6 +165,19 @@ describe('grants to another account\'s principals', () => {
   });
 });
 
+describe("an operator's view (the console's inventory) is per account", () => {
+  it("A's inventory holds A's keys and grants only; B's holds B's", () => {
+    const a = h.app.kms(A).inventory();
+    const b = h.app.kms(B).inventory();
+    expect(a.keys.every((k) => k.Arn.includes(`:${A}:key/`))).toBe(true);
+    expect(b.keys.length).toBeGreaterThan(0);
+    expect(b.keys.every((k) => k.Arn.includes(`:${B}:key/`))).toBe(true);
+    expect(a.grants.length).toBeGreaterThan(0);
+    expect(a.grants.every((g) => g.KeyArn.includes(`:${A}:key/`))).toBe(true);
+    expect(b.grants).toEqual([]);
+  });
+});
+
 describe('through the CLI: --account', () => {
   async function ebsim(...args: string[]) {
     const out: string[] = [];
