@@ -61,6 +61,8 @@ export class Invoker<Env, Ext = unknown> {
         readOnly: service.omitFromRecords?.includes('readOnly') ? undefined : (op?.readOnly ?? false),
         resources: service.omitFromRecords?.includes('resources') ? undefined : uniqueResources(call.resources),
         error,
+        // A call that used another account's resource (a KMS key by its ARN) is that account's record too.
+        recipientAccountId: call.resources.find((r) => r.accountId !== ctx.principal.accountId)?.accountId,
       });
     if (this.opts.db) refreshFromDisk(this.opts.db);
     let outcome;

@@ -15,6 +15,8 @@ export interface RecordedCall {
   readOnly?: boolean;
   resources?: TrailResource[];
   error?: { code: string; message: string };
+  /** The resource owner's account, when it is not the caller's (see buildRecord). */
+  recipientAccountId?: string;
   /** Commit before returning; by default every record but a successful read-only call's. */
   durable?: boolean;
 }

@@ -1,5 +1,5 @@
 // The composition root: opens a home and wires the store, IAM, KMS and the trail together.
-import { writeFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
+import { writeFileSync, readFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
 import { ensureHome, homeExists, homePaths, type HomePaths } from '../store/home.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { RootKey } from '../store/root-key.js';
@@ -20,16 +20,19 @@ export interface Ebsim {
   db: Db;
   trail: Trail;
   iam: IamService;
-  /** KMS for the home's account and region (the home must be initialized). */
-  kms(): KmsService;
-  /** The EC2/EBS control plane of the home's account and region. */
-  ec2(): Ec2Service;
+  /**
+   * KMS of one account of the home, in its Region: the caller's (`kms(ctx.principal.accountId)`);
+   * by default the home's first account. The home must be initialized.
+   */
+  kms(accountId?: string): KmsService;
+  /** The EC2/EBS control plane of one account of the home (default: the first), in its Region. */
+  ec2(accountId?: string): Ec2Service;
   /** The instances' host: data keys, mounts and in-process access. Its mount table needs no database. */
   host(): InstanceHost;
   /** CloudTrail's API (LookupEvents) over the home's trail. */
   cloudtrail(): CloudTrailService;
-  /** A direct call context for `--as` (user name or role/ROLE[/SESSION]). */
-  as(spec?: string, userAgent?: string): CallContext;
+  /** A direct call context for `--as` (user name or role/ROLE[/SESSION]) in `accountId` (`--account`; default: the home's first account). */
+  as(spec?: string, userAgent?: string, accountId?: string): CallContext;
   close(): void;
 }
 
@@ -45,8 +48,17 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
   const paths = ensureHome(home);
   let core: Core | undefined;
   const open = (): Core => (core ??= openCore(paths));
-  let kms: KmsService | undefined;
-  let ec2: Ec2Service | undefined;
+  // Services per account of the home, made on first use; FIRST stands for the home's first account.
+  const FIRST = '';
+  const kms = new Map<string, KmsService>();
+  const ec2 = new Map<string, Ec2Service>();
+  /** The account named (it must be in the home), or the home's first account. */
+  const accountOf = (c: Core, accountId: string | undefined) => {
+    if (accountId === undefined) return c.iam.requireAccount();
+    const a = c.iam.accountById(accountId);
+    if (!a) throw new UserError(`this ebsim home has no account ${accountId}: add it with \`ebsim init --account-id ${accountId}\``);
+    return a;
+  };
   let host: InstanceHost | undefined;
   let cloudtrail: CloudTrailService | undefined;
   const app: Ebsim = {
@@ -60,21 +72,25 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
     get iam() {
       return open().iam;
     },
-    kms() {
-      if (!kms) {
-        const c = open();
-        const { accountId, region } = c.iam.requireAccount();
-        kms = new KmsService(c.db, c.rootKey, c.trail, c.iam, accountId, region);
-      }
-      return kms;
+    // On the server's hot path: a service already made costs one map lookup, no store read.
+    kms(id?: string) {
+      const made = kms.get(id ?? FIRST);
+      if (made) return made;
+      const c = open();
+      const { accountId, region } = accountOf(c, id);
+      const service = kms.get(accountId) ?? new KmsService(c.db, c.rootKey, c.trail, c.iam, accountId, region);
+      kms.set(accountId, service).set(id ?? FIRST, service);
+      return service;
     },
-    ec2() {
-      if (!ec2) {
-        const c = open();
-        const { accountId, region } = c.iam.requireAccount();
-        ec2 = new Ec2Service(c.db, c.trail, c.iam, kmsClient(app.kms()), paths.volumes, accountId, region);
-      }
-      return ec2;
+    ec2(id?: string) {
+      const made = ec2.get(id ?? FIRST);
+      if (made) return made;
+      const c = open();
+      const { accountId, region } = accountOf(c, id);
+      // EC2 of an account uses KMS of the same account (cross-account keys for volumes are not modelled).
+      const service = ec2.get(accountId) ?? new Ec2Service(c.db, c.trail, c.iam, kmsClient(app.kms(accountId)), paths.volumes, accountId, region);
+      ec2.set(accountId, service).set(id ?? FIRST, service);
+      return service;
     },
     host() {
       host ??= new InstanceHost(paths.run, () => ({ ec2: app.ec2(), iam: open().iam, keys: kmsClient(app.kms()) }));
@@ -87,16 +103,18 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       }
       return cloudtrail;
     },
-    as(spec = DEFAULT_USER, userAgent?: string) {
-      const { iam } = open();
-      const { region } = iam.requireAccount();
-      return directCall(iam.resolveAs(spec), region, userAgent);
+    as(spec = DEFAULT_USER, userAgent?: string, id?: string) {
+      const c = open();
+      const { accountId, region } = accountOf(c, id);
+      return directCall(c.iam.resolveAs(spec, accountId), region, userAgent);
     },
     close() {
       if (!core) return;
       const { trail, db } = core;
       core = undefined;
-      kms = ec2 = host = cloudtrail = undefined;
+      kms.clear();
+      ec2.clear();
+      host = cloudtrail = undefined;
       try {
         trail.close();
       } finally {
@@ -151,31 +169,41 @@ export interface InitResult {
   userArn: string;
   accessKeyId: string;
   credentialsFile: string;
+  /** The profile of the credentials file that holds the account's Alice: `ebsim` for the home's first account, `ebsim-ID` for others. */
+  profile: string;
   created: boolean;
 }
 
-/** `ebsim init`: the account, the IAM user Alice (AdministratorAccess) with an access key, and an AWS credentials file. */
-export function initHome(home: string, accountId = DEFAULT_ACCOUNT_ID, region = DEFAULT_REGION): InitResult {
+/**
+ * `ebsim init`: an account with the IAM user Alice (AdministratorAccess) and her access key in the
+ * AWS credentials file. On a new home it creates the home's first account (`accountId`, default
+ * 123456789012); on an existing home, an `accountId` the home does not hold yet is added (in
+ * `region`, default the first account's), and without one the first account is meant. Running it
+ * again changes nothing.
+ */
+export function initHome(home: string, accountId?: string, region?: string): InitResult {
   const app = openEbsim(home, { create: true });
   try {
-    const existing = app.iam.account();
-    if (existing && existing.accountId !== accountId && accountId !== DEFAULT_ACCOUNT_ID) {
-      throw new UserError(`${home} already holds account ${existing.accountId}; use another --home for account ${accountId}`);
-    }
-    const account = existing ?? app.iam.ensureAccount(accountId, region);
+    const first = app.iam.account();
+    const account = !first
+      ? app.iam.ensureAccount(accountId ?? DEFAULT_ACCOUNT_ID, region ?? DEFAULT_REGION)
+      : accountId === undefined
+        ? first
+        : (app.iam.accountById(accountId) ?? app.iam.ensureAccount(accountId, region ?? first.region));
+    const profile = first === undefined || account.accountId === first.accountId ? 'ebsim' : `ebsim-${account.accountId}`;
+    const dir = app.iam.inAccount(account.accountId);
     let created = false;
-    let key: AccessKey | undefined;
-    const users = app.iam.listUsers(undefined).Users;
-    if (!users.some((u) => u.UserName === DEFAULT_USER)) {
-      app.iam.createUser(undefined, DEFAULT_USER);
+    if (!dir.users().some((u) => u.UserName === DEFAULT_USER)) {
+      // No caller exists yet: ebsim's own setup, not an AWS call, so nothing is recorded.
+      dir.addUser(DEFAULT_USER);
       // Alice is the account's administrator, so the seed's flow (create a key, launch an
       // encrypted instance…) is allowed once identity policies decide; other users start with none.
-      app.iam.attachUserPolicy(undefined, DEFAULT_USER, ADMINISTRATOR_ACCESS);
-      key = app.iam.createAccessKey(undefined, DEFAULT_USER).AccessKey;
-      writeCredentials(app.paths.credentials, key, account.region);
+      dir.policies.attach(dir.holder('user', DEFAULT_USER), ADMINISTRATOR_ACCESS);
+      const key: AccessKey = dir.addAccessKey(DEFAULT_USER);
+      writeCredentials(app.paths.credentials, key, account.region, profile);
       created = true;
     }
-    const alice = app.iam.resolveAs(DEFAULT_USER);
+    const alice = dir.resolveAs(DEFAULT_USER);
     return {
       home: app.paths.dir,
       accountId: account.accountId,
@@ -183,6 +211,7 @@ export function initHome(home: string, accountId = DEFAULT_ACCOUNT_ID, region = 
       userArn: alice.arn,
       accessKeyId: alice.accessKeyId,
       credentialsFile: app.paths.credentials,
+      profile,
       created,
     };
   } finally {
@@ -190,17 +219,33 @@ export function initHome(home: string, accountId = DEFAULT_ACCOUNT_ID, region = 
   }
 }
 
-/** The AWS shared-credentials format, profile `ebsim`, written atomically with mode 0600. */
-export function writeCredentials(path: string, key: AccessKey, region: string): void {
+/**
+ * The AWS shared-credentials format, written atomically with mode 0600: the profile's section
+ * (`ebsim` by default) replaces one of the same name, other profiles stay as they were.
+ */
+export function writeCredentials(path: string, key: AccessKey, region: string, profile = 'ebsim'): void {
+  const section = `[${profile}]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\nregion = ${region}\n`;
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const kept = withoutProfile(old, profile);
+  const text = kept.trim() === ''
+    ? `# Written by ebsim init: credentials of the IAM user ${key.UserName} in this ebsim home.\n${section}`
+    : `${kept.replace(/\n*$/, '\n')}${section}`;
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(
-    tmp,
-    `# Written by ebsim init: credentials of the IAM user ${key.UserName} in this ebsim home.\n` +
-      `[ebsim]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\nregion = ${region}\n`,
-    { mode: 0o600 },
-  );
+  writeFileSync(tmp, text, { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
+}
+
+/** The credentials file's text without the section `[profile]` (up to the next section). */
+function withoutProfile(text: string, profile: string): string {
+  const out: string[] = [];
+  let skipping = false;
+  for (const line of text.split('\n')) {
+    const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (header) skipping = header[1]!.trim() === profile;
+    if (!skipping) out.push(line);
+  }
+  return out.join('\n');
 }
 
 export { homePaths };

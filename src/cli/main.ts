@@ -25,6 +25,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .usage('$0 <command> [options]\n\nAn envelope-encryption simulator: AWS KMS, IAM/STS, CloudTrail and EC2/EBS, with a real encrypted block device.')
     .option('home', { type: 'string', global: true, describe: 'ebsim home (default $EBSIM_HOME or ~/.ebsim)' })
     .option('as', { type: 'string', global: true, describe: 'act as an IAM user NAME or role/ROLE[/SESSION] (default Alice)' })
+    .option('account', { type: 'string', global: true, describe: "act in this account of the home (12 digits; default the home's first account): --as names a principal of it" })
     .option('output', { type: 'string', global: true, choices: ['json', 'text', 'table'], default: 'json' })
     .option('query', { type: 'string', global: true, describe: 'print only this part of the response: a JMESPath of names and [N] indexes (Policy, KeyMetadata.Arn, Keys[0].KeyId)' })
     .option('explain', { type: 'boolean', global: true, describe: 'show on stderr why each call was allowed or denied: every policy statement and grant, matched or not, and why (ebsim\'s extra; not in the trail)' })

@@ -7,6 +7,8 @@ import { query, render, type OutputFormat } from './output.js';
 export interface GlobalArgs {
   home?: string;
   as?: string;
+  /** The account `--as` names a principal of (default: the home's first account). */
+  account?: string;
   output?: OutputFormat;
   query?: string;
   explain?: boolean;
@@ -34,9 +36,9 @@ export class Runtime {
     return this.app;
   }
 
-  /** The caller named by --as (default: Alice). */
+  /** The caller named by --as (default: Alice) in the account named by --account (default: the home's first). */
   caller(): CallContext {
-    const ctx = this.open().as(this.args.as);
+    const ctx = this.open().as(this.args.as, undefined, this.args.account);
     if (!this.args.explain) return ctx;
     // On stderr, so stdout stays the AWS CLI's output (pipes and --query keep working).
     return { ...ctx, explain: (d) => this.io.err(explanation(d)) };

@@ -322,7 +322,7 @@ export class Ec2Service {
 
   /** The instance's host calling KMS: the assumed role aws:ec2-infrastructure/INSTANCE-ID, from its private address. */
   hostContext(instanceId: string): CallContext {
-    return { principal: this.iam.sessionPrincipal(EC2_INFRASTRUCTURE_ROLE, instanceId, ''), region: this.region, sourceIPAddress: hostAddressOf(instanceId) };
+    return { principal: this.iam.sessionPrincipal(`arn:aws:iam::${this.accountId}:role/${EC2_INFRASTRUCTURE_ROLE}`, instanceId, ''), region: this.region, sourceIPAddress: hostAddressOf(instanceId) };
   }
 
   /** Decrypts a volume's data key as the host of the instance it is attached to. The caller must zero it after use. */

@@ -1,5 +1,6 @@
-// The IAM directory: the account, its users and access keys, its roles and assumed-role
-// sessions, as stored. The IAM and STS operations (operations.ts) act on it; resolving who signed
+// The IAM directory: the home's accounts, their users and access keys, their roles and
+// assumed-role sessions, as stored. A directory acts in one account: the one it is scoped to
+// (`inAccount`, chosen by the caller's principal), else the home's first account. The IAM and STS operations (operations.ts) act on it; resolving who signed
 // a request or who `--as` names is not an AWS call and is not recorded.
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
@@ -129,29 +130,61 @@ export class IamDirectory {
   readonly policies: PolicyStore;
   private readonly documents: PoliciesOf;
 
-  constructor(protected readonly db: Db) {
-    this.policies = new PolicyStore(db, () => this.requireAccount().accountId);
+  /** `scope`: the account this directory acts in; without one, the home's first account. */
+  constructor(
+    protected readonly db: Db,
+    private readonly scope?: string,
+  ) {
+    this.policies = new PolicyStore(db, () => this.accountId());
     this.documents = new PoliciesOf(db, this.policies);
   }
 
+  /** The account this directory acts in (its scope), if the home has it; unscoped, the home's first account. */
   account(): Account | undefined {
-    const row = this.db.prepare('SELECT account_id, region FROM accounts LIMIT 1').get() as
+    if (this.scope !== undefined) return this.accountById(this.scope);
+    const row = this.db.prepare('SELECT account_id, region FROM accounts ORDER BY rowid LIMIT 1').get() as
       | { account_id: string; region: string }
       | undefined;
     return row && { accountId: row.account_id, region: row.region };
   }
 
+  /** The home's accounts, the first (the default of `--account` and of `ebsim init`'s profile `ebsim`) first. */
+  accounts(): Account[] {
+    return (this.db.prepare('SELECT account_id, region FROM accounts ORDER BY rowid').all() as { account_id: string; region: string }[]).map((r) => ({
+      accountId: r.account_id,
+      region: r.region,
+    }));
+  }
+
+  accountById(accountId: string): Account | undefined {
+    const row = this.db.prepare('SELECT account_id, region FROM accounts WHERE account_id = ?').get(accountId) as
+      | { account_id: string; region: string }
+      | undefined;
+    return row && { accountId: row.account_id, region: row.region };
+  }
+
+  /**
+   * The account this directory acts in (see `account`). Unscoped, that is the home's first account:
+   * the one `ebsim` commands act in without `--account`, and ebsim's own setup without a caller.
+   */
   requireAccount(): Account {
     const a = this.account();
-    if (!a) throw new UserError('this ebsim home has no account yet: run `ebsim init` first');
+    if (!a) {
+      throw new UserError(this.scope !== undefined ? `this ebsim home has no account ${this.scope}: add it with \`ebsim init --account-id ${this.scope}\`` : 'this ebsim home has no account yet: run `ebsim init` first');
+    }
     return a;
   }
 
-  /** Creates the account on first use. Returns the account that exists afterwards. */
+  /** The ID of the account this directory acts in. A scoped directory needs no row for it (an unknown account is an empty one). */
+  accountId(): string {
+    return this.scope ?? this.requireAccount().accountId;
+  }
+
+  /** Adds the account if the home does not hold it yet. Returns the account as stored. */
   ensureAccount(accountId: string, region: string): Account {
     if (!/^\d{12}$/.test(accountId)) throw new ValidationError(`Account ID '${accountId}' must be 12 digits.`);
     return immediate(this.db, () => {
-      const existing = this.account();
+      const existing = this.accountById(accountId);
       if (existing) return existing;
       this.db.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(accountId, region, isoSeconds());
       return { accountId, region };
@@ -162,7 +195,7 @@ export class IamDirectory {
 
   addUser(userName: string): IamUser {
     checkName(userName, 'userName');
-    const { accountId } = this.requireAccount();
+    const accountId = this.accountId();
     const arn = ids.userArn(accountId, userName);
     return immediate(this.db, () => {
       if (this.findPrincipal(accountId, 'user', userName)) {
@@ -175,13 +208,14 @@ export class IamDirectory {
     });
   }
 
+  /** The users of this directory's account (ListUsers). */
   users(): IamUser[] {
-    const rows = this.db.prepare("SELECT * FROM principals WHERE kind = 'user' ORDER BY name").all() as PrincipalRow[];
+    const rows = this.db.prepare("SELECT * FROM principals WHERE kind = 'user' AND account_id = ? ORDER BY name").all(this.accountId()) as PrincipalRow[];
     return rows.map((r) => ({ UserName: r.name, UserId: r.principal_id, Arn: r.arn, Path: '/' as const, CreateDate: r.created_at }));
   }
 
   addAccessKey(userName: string): AccessKey {
-    const { accountId } = this.requireAccount();
+    const accountId = this.accountId();
     return immediate(this.db, () => {
       const user = this.findPrincipal(accountId, 'user', userName);
       if (!user) throw userNotFound(userName);
@@ -207,7 +241,7 @@ export class IamDirectory {
     if (roleName.startsWith('aws:')) throw new ValidationError(`Role names beginning with 'aws:' are reserved for AWS services.`);
     checkPolicyDocument(trustPolicy, 'trust');
     checkTrustPolicySize(trustPolicy);
-    const { accountId } = this.requireAccount();
+    const accountId = this.accountId();
     return immediate(this.db, () => {
       if (this.findPrincipal(accountId, 'role', roleName)) {
         throw new EntityAlreadyExistsException(`Role with name ${roleName} already exists.`);
@@ -220,8 +254,7 @@ export class IamDirectory {
   }
 
   /** GetRole. A role made before trust policies were stored trusts its own account (accountRootTrustPolicy). */
-  role(roleName: string): IamRoleDetail {
-    const { accountId } = this.requireAccount();
+  role(roleName: string, accountId = this.accountId()): IamRoleDetail {
     const row = this.findPrincipal(accountId, 'role', roleName);
     if (!row) throw roleNotFound(roleName);
     return this.roleDetail(row);
@@ -231,7 +264,7 @@ export class IamDirectory {
   setTrustPolicy(roleName: string, trustPolicy: string): void {
     checkPolicyDocument(trustPolicy, 'trust');
     checkTrustPolicySize(trustPolicy);
-    const { accountId } = this.requireAccount();
+    const accountId = this.accountId();
     immediate(this.db, () => {
       const row = this.findPrincipal(accountId, 'role', roleName);
       if (!row) throw roleNotFound(roleName);
@@ -243,20 +276,23 @@ export class IamDirectory {
 
   /** The user or role that policies are put in or attached to; NoSuchEntity in IAM's words. */
   holder(kind: 'user' | 'role', name: string): PolicyHolder {
-    const row = this.findPrincipal(this.requireAccount().accountId, kind, name);
+    const row = this.findPrincipal(this.accountId(), kind, name);
     if (!row) throw kind === 'user' ? userNotFound(name) : roleNotFound(name);
     return { kind, name, arn: row.arn };
   }
 
+  /** The roles of this directory's account. */
   roles(): IamRole[] {
-    const rows = this.db.prepare("SELECT * FROM principals WHERE kind = 'role' ORDER BY name").all() as PrincipalRow[];
-    return rows.map(roleOf);
+    return this.roleRows().map(roleOf);
   }
 
-  /** The roles with their trust policies (ListRoles). */
+  /** The roles of this directory's account with their trust policies (ListRoles). */
   roleDetails(): IamRoleDetail[] {
-    const rows = this.db.prepare("SELECT * FROM principals WHERE kind = 'role' ORDER BY name").all() as PrincipalRow[];
-    return rows.map((r) => this.roleDetail(r));
+    return this.roleRows().map((r) => this.roleDetail(r));
+  }
+
+  private roleRows(): PrincipalRow[] {
+    return this.db.prepare("SELECT * FROM principals WHERE kind = 'role' AND account_id = ? ORDER BY name").all(this.accountId()) as PrincipalRow[];
   }
 
   private roleDetail(row: PrincipalRow): IamRoleDetail {
@@ -279,7 +315,7 @@ export class IamDirectory {
     if (!SESSION_PATTERN.test(sessionName)) {
       throw new ValidationError(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
     }
-    const roleName = this.assumableRole(caller, roleArnOrName, opts.ctx);
+    const { accountId, roleName } = this.assumableRole(caller, roleArnOrName, opts.ctx);
     if (opts.policy !== undefined) {
       checkPolicyDocument(opts.policy, 'identity');
       // AWS: the plain text of a session policy may not exceed 2,048 characters (the length as sent).
@@ -287,9 +323,9 @@ export class IamDirectory {
         throw new ValidationError(`1 validation error detected: Value '${opts.policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${QUOTAS.sessionPolicySize}`);
       }
     }
-    const session = this.sessionPrincipal(roleName, sessionName, ids.newSessionAccessKeyId());
+    const session = this.sessionPrincipal(ids.roleArn(accountId, roleName), sessionName, ids.newSessionAccessKeyId());
     const seconds = opts.durationSeconds ?? DEFAULT_SESSION_SECONDS;
-    if (seconds > this.role(roleName).MaxSessionDuration) {
+    if (seconds > this.role(roleName, accountId).MaxSessionDuration) {
       throw new ValidationError('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     }
     const creds: SessionCredentials = {
@@ -308,18 +344,24 @@ export class IamDirectory {
   }
 
   /**
-   * The one place AssumeRole is decided: the name of the role `caller` may assume, or AccessDenied.
+   * The one place AssumeRole is decided: the role `caller` may assume, or AccessDenied.
    * The role's trust policy must allow sts:AssumeRole by the caller, directly or by trusting the
    * caller's account, in which case the caller's identity policies must allow it too (AWS's
-   * evaluation logic for a resource-based policy). AWS's own aws: roles trust no one here. Without
-   * a caller (ebsim's own setup, not an AWS call) a role of the account is assumable.
+   * evaluation logic for a resource-based policy). The role may be in another account of the
+   * home (named by its ARN; a bare name is a role of the caller's account): the evaluation then
+   * is cross-account, with the role's account as the resource's, so the caller's identity
+   * policies must allow it whatever the trust policy names. AWS's own aws: roles trust no one
+   * here. Without a caller (ebsim's own setup, not an AWS call) a role of the account is assumable.
    */
-  protected assumableRole(caller: Principal | undefined, roleArnOrName: string, ctx?: CallContext): string {
-    const { accountId } = this.requireAccount();
-    const roleName = ownRoleName(roleArnOrName, accountId);
+  protected assumableRole(caller: Principal | undefined, roleArnOrName: string, ctx?: CallContext): { accountId: string; roleName: string } {
+    const ref = roleRef(roleArnOrName, caller?.accountId ?? this.accountId());
     const refuse = (why: string) => new AccessDenied(`User: ${caller?.arn ?? 'ebsim'} is not authorized to perform: sts:AssumeRole on resource: ${roleArnOrName}${why}`);
-    if (roleName === undefined || roleName.startsWith('aws:')) throw refuse('');
-    if (!caller) return roleName;
+    if (ref === undefined || ref.roleName.startsWith('aws:')) throw refuse('');
+    const { accountId, roleName } = ref;
+    if (!caller) {
+      if (accountId !== this.accountId()) throw refuse('');
+      return ref;
+    }
     const roleArn = ids.roleArn(accountId, roleName);
     const trust = this.trustPolicyOf(roleArn);
     if (trust === undefined) throw refuse('');
@@ -345,7 +387,7 @@ export class IamDirectory {
     const allowed = evaluation.decision === 'Allow';
     ctx?.explain?.({ action: request.action, resource: roleArn, allowed, text: formatExplanation(evaluation) });
     if (!allowed) throw new AccessDenied(accessDeniedMessage(caller.arn, 'sts:AssumeRole', roleArn, evaluation));
-    return roleName;
+    return ref;
   }
 
   // ---- policies of principals (authorization reads them on every call: policies-of.ts) ----
@@ -403,13 +445,12 @@ export class IamDirectory {
 
   // ---- resolving principals ----------------------------------------------------------
 
-  /** The principal behind `--as`: an IAM user name, or role/ROLE[/SESSION]. */
-  resolveAs(spec: string): Principal {
-    const { accountId } = this.requireAccount();
+  /** The principal behind `--as`: an IAM user name, or role/ROLE[/SESSION], of `accountId` (default: this directory's account). */
+  resolveAs(spec: string, accountId = this.accountId()): Principal {
     if (spec.startsWith('role/')) {
       const [, role, session] = spec.split('/');
       if (!role) throw new UserError(`--as ${spec}: expected role/ROLE[/SESSION]`);
-      return this.sessionPrincipal(role, session || 'ebsim-cli', '');
+      return this.sessionPrincipal(ids.roleArn(accountId, role), session || 'ebsim-cli', '');
     }
     const user = this.findPrincipal(accountId, 'user', spec);
     if (!user) throw userNotFound(spec);
@@ -433,18 +474,20 @@ export class IamDirectory {
     const principal =
       owner.kind === 'user'
         ? userPrincipal(owner, key.access_key_id, key.created_at)
-        : { ...this.sessionPrincipal(owner.name, key.session_name!, key.access_key_id), sessionCreationDate: key.created_at };
+        : { ...this.sessionPrincipal(owner.arn, key.session_name!, key.access_key_id), sessionCreationDate: key.created_at };
     return { principal, secret: key.secret_access_key, sessionToken: key.session_token ?? undefined, ...(key.expires_at ? { expiresAt: key.expires_at } : {}) };
   }
 
   /**
-   * An assumed-role session. The EC2 infrastructure role is AWS's own: its principal IDs are
-   * formed as in the seed ("ACCOUNT:aws:ec2-infrastructure:i-…"), and it needs no IAM role row.
+   * An assumed-role session of a role named by its ARN (of any account of the home) or by its
+   * name (a role of this directory's account). The EC2 infrastructure role is AWS's own: its
+   * principal IDs are formed as in the seed ("ACCOUNT:aws:ec2-infrastructure:i-…"), and it needs
+   * no IAM role row.
    */
   sessionPrincipal(roleArnOrName: string, sessionName: string, accessKeyId: string): Principal {
-    const { accountId } = this.requireAccount();
-    const roleName = ownRoleName(roleArnOrName, accountId);
-    if (roleName === undefined) throw new NoSuchEntityException(`The role with name ${roleArnOrName} cannot be found.`);
+    const ref = roleRef(roleArnOrName, this.accountId());
+    if (ref === undefined) throw new NoSuchEntityException(`The role with name ${roleArnOrName} cannot be found.`);
+    const { accountId, roleName } = ref;
     const arn = ids.roleArn(accountId, roleName);
     let rolePrincipalId: string;
     if (roleName === EC2_INFRASTRUCTURE_ROLE) {
@@ -481,13 +524,13 @@ export class IamDirectory {
 }
 
 /**
- * The role name behind a name or an IAM role ARN, if it is a role of this account; undefined for
- * an ARN of another account, partition or service, or one that names no role.
+ * The account and role name behind an IAM role ARN, or behind a bare name (a role of
+ * `defaultAccount`); undefined for an ARN of another partition or service, or one that names no role.
  */
-function ownRoleName(roleArnOrName: string, accountId: string): string | undefined {
-  if (!roleArnOrName.startsWith('arn:')) return roleArnOrName;
+function roleRef(roleArnOrName: string, defaultAccount: string): { accountId: string; roleName: string } | undefined {
+  if (!roleArnOrName.startsWith('arn:')) return { accountId: defaultAccount, roleName: roleArnOrName };
   const m = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(roleArnOrName);
-  return m && m[1] === accountId ? m[2] : undefined;
+  return m ? { accountId: m[1]!, roleName: m[2]! } : undefined;
 }
 
 const userNotFound = (name: string) => new NoSuchEntityException(`The user with name ${name} cannot be found.`);

@@ -10,29 +10,58 @@ import { IAM_SERVICE, STS_SERVICE } from './operations/index.js';
 
 export * from './directory.js';
 
+interface AccountApis {
+  directory: IamDirectory;
+  iam: Invoker<IamDirectory, undefined>;
+  sts: Invoker<IamDirectory, undefined>;
+}
+
 export class IamService extends IamDirectory {
-  private readonly iamApi: Invoker<IamDirectory, undefined>;
-  private readonly stsApi: Invoker<IamDirectory, undefined>;
+  private readonly recorder: Recorder;
+  /** Per account: a directory scoped to it and the invokers acting on it (see `apisOf`). */
+  private readonly apis = new Map<string, AccountApis>();
 
   constructor(db: Db, trail: Trail) {
     super(db);
-    const recorder = new Recorder(trail);
-    this.iamApi = new Invoker({ service: IAM_SERVICE, env: this, recorder, db, principals: this });
-    this.stsApi = new Invoker({ service: STS_SERVICE, env: this, recorder, db });
+    this.recorder = new Recorder(trail);
   }
 
-  /** One IAM call, validated, run and recorded. */
+  /** The directory of one account of the home: its users, roles and policies. */
+  inAccount(accountId: string): IamDirectory {
+    return this.apisOf(accountId).directory;
+  }
+
+  /**
+   * An IAM or STS call acts in the caller's account, as at AWS: the account of the principal that
+   * signed it (or that `--as`/`--account` named), never "the" home's.
+   */
+  private apisOf(accountId: string): AccountApis {
+    let apis = this.apis.get(accountId);
+    if (!apis) {
+      const directory = new IamDirectory(this.db, accountId);
+      apis = {
+        directory,
+        iam: new Invoker({ service: IAM_SERVICE, env: directory, recorder: this.recorder, db: this.db, principals: directory }),
+        sts: new Invoker({ service: STS_SERVICE, env: directory, recorder: this.recorder, db: this.db }),
+      };
+      this.apis.set(accountId, apis);
+    }
+    return apis;
+  }
+
+  /** One IAM call in the caller's account, validated, run and recorded. */
   call(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {
-    return this.iamApi.invoke(ctx, operation, params);
+    return this.apisOf(ctx.principal.accountId).iam.invoke(ctx, operation, params);
   }
 
-  /** One STS call, validated, run and recorded. */
+  /** One STS call in the caller's account, validated, run and recorded. */
   callSts(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {
-    return this.stsApi.invoke(ctx, operation, params);
+    return this.apisOf(ctx.principal.accountId).sts.invoke(ctx, operation, params);
   }
 
   // Typed calls for the domain's own callers. Without a caller (`ebsim init` setting up the
-  // account, before any principal exists) nothing is attributable, so nothing is recorded.
+  // account, before any principal exists) nothing is attributable, so nothing is recorded, and
+  // they act in the home's first account (`inAccount(id)` for another).
 
   createUser(ctx: CallContext | undefined, userName: string): IamUser {
     return ctx ? (this.call(ctx, 'CreateUser', { UserName: userName }).User as IamUser) : this.addUser(userName);
@@ -53,7 +82,7 @@ export class IamService extends IamDirectory {
    * stored, so they keep working unchanged.
    */
   createRole(ctx: CallContext | undefined, roleName: string, assumeRolePolicyDocument?: string): { Role: IamRole } {
-    const trust = assumeRolePolicyDocument ?? accountRootTrustPolicy(this.requireAccount().accountId);
+    const trust = assumeRolePolicyDocument ?? accountRootTrustPolicy(ctx?.principal.accountId ?? this.accountId());
     return ctx
       ? (this.call(ctx, 'CreateRole', { RoleName: roleName, AssumeRolePolicyDocument: trust }) as { Role: IamRole })
       : { Role: this.addRole(roleName, trust) };

@@ -97,7 +97,7 @@ function principalSources(dir: IamDirectory, arn: string): { sources: Source[]; 
   if (!m) throw new InvalidInput(`Invalid ARN ${arn}: PolicySourceArn must be the ARN of an IAM user, group or role.`);
   const [, accountId, kind, name] = m as unknown as [string, string, 'user' | 'group' | 'role', string];
   // ebsim has no groups: no group exists, as no user or role of another account does.
-  if (kind === 'group' || accountId !== dir.requireAccount().accountId) throw noSuchEntity(kind, name);
+  if (kind === 'group' || accountId !== dir.accountId()) throw noSuchEntity(kind, name);
   const holder = dir.holder(kind, name);
   const sources: Source[] = [];
   for (const p of dir.policies.inlineDocuments(holder.arn)) {
@@ -173,7 +173,7 @@ export function simulate(dir: IamDirectory, input: SimulationInput): { Evaluatio
     owner = ACCOUNT_ARN.exec(input.ResourceOwner)?.[1] ?? (/^\d{12}$/.test(input.ResourceOwner) ? input.ResourceOwner : undefined);
     if (owner === undefined) throw new InvalidInput(`Invalid ResourceOwner ${input.ResourceOwner}: it must be an account ARN, arn:aws:iam::ACCOUNT-ID:root.`);
   }
-  callerAccount = (caller && accountOf(caller)) ?? callerAccount ?? dir.requireAccount().accountId;
+  callerAccount = (caller && accountOf(caller)) ?? callerAccount ?? dir.accountId();
   const principal: RequestContext['principal'] = { arn: caller ?? input.PolicySourceArn ?? `arn:aws:iam::${callerAccount}:root`, accountId: callerAccount };
   const keys = contextKeys(input.ContextEntries);
   const named = new Map<string, Source>([...identity, ...boundary, ...(resourcePolicy ? [resourcePolicy] : [])].map((s) => [s.policy.name, s]));

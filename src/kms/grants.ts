@@ -133,9 +133,11 @@ export class GrantStore {
     return (this.db.prepare("SELECT * FROM kms_grants WHERE retiring_principal = ? AND state = 'live' ORDER BY created_at").all(principal) as GrantRow[]).map(toGrant);
   }
 
-  /** Every grant of an account, live or ended (for the console page and the walkthrough). */
-  all(): Grant[] {
-    return (this.db.prepare('SELECT * FROM kms_grants ORDER BY created_at').all() as GrantRow[]).map(toGrant);
+  /** Every grant of an account's keys, live or ended (for the console page and the walkthrough). */
+  all(accountId: string): Grant[] {
+    return (this.db
+      .prepare('SELECT g.* FROM kms_grants g JOIN kms_keys k ON k.key_id = g.key_id WHERE k.account_id = ? ORDER BY g.created_at')
+      .all(accountId) as GrantRow[]).map(toGrant);
   }
 }
 

@@ -1,5 +1,8 @@
 // CMKs in the store: metadata rows, wrapped key-material versions, aliases, and the one
 // place that turns a KeyId parameter (key ID, key ARN, alias name or alias ARN) into a key.
+// A store belongs to one account and Region; it also finds keys of the home's other accounts in
+// its Region, but only by key ARN or alias ARN, and only for operations that AWS allows across
+// accounts (a bare key ID or alias name always means the caller's own account).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
@@ -70,6 +73,7 @@ type MaterialCache = Map<string, Buffer>;
 export class KeyStore {
   private readonly materials: MaterialCache = new Map();
   private readonly byId;
+  private readonly byIdInRegion;
   private readonly aliasTarget;
   private readonly cache: ReadCache<{ target_key_id: string } | undefined>;
   private readonly keyCache: ReadCache<KmsKey | undefined>;
@@ -85,12 +89,14 @@ export class KeyStore {
     readonly region: string,
   ) {
     this.byId = db.prepare('SELECT * FROM kms_keys WHERE key_id = ? AND account_id = ? AND region = ?');
+    this.byIdInRegion = db.prepare('SELECT * FROM kms_keys WHERE key_id = ? AND region = ?');
     this.aliasTarget = db.prepare('SELECT target_key_id FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?');
     this.cache = new ReadCache(db);
     this.keyCache = new ReadCache(db);
     this.dueCache = new ReadCache(db);
     this.aliasNamesCache = new ReadCache(db);
-    this.aliasNamesOfKey = db.prepare('SELECT alias_name FROM kms_aliases WHERE account_id = ? AND region = ? AND target_key_id = ? ORDER BY alias_name').pluck();
+    // An alias names a key of its own account: the key ID alone finds them (a key of another account too).
+    this.aliasNamesOfKey = db.prepare('SELECT alias_name FROM kms_aliases WHERE target_key_id = ? ORDER BY alias_name').pluck();
     this.nextDue = db.prepare(
       `SELECT min(t) AS t FROM (
          SELECT min(deletion_date) AS t FROM kms_keys WHERE account_id = ? AND region = ? AND key_state = 'PendingDeletion'
@@ -99,8 +105,8 @@ export class KeyStore {
     );
   }
 
-  private aliasRow(aliasName: string): { target_key_id: string } | undefined {
-    return this.cache.get(`alias:${aliasName}`, () => this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined) as
+  private aliasRow(aliasName: string, accountId = this.accountId): { target_key_id: string } | undefined {
+    return this.cache.get(`${accountId}:${aliasName}`, () => this.aliasTarget.get(accountId, this.region, aliasName) as { target_key_id: string } | undefined) as
       | { target_key_id: string }
       | undefined;
   }
@@ -164,14 +170,27 @@ export class KeyStore {
    * before the due lifecycle work (`dueWork`) removes it: reads never write.
    */
   get(keyId: string, now = new Date()): KmsKey | undefined {
+    return this.getOf(keyId, this.accountId, now);
+  }
+
+  /**
+   * A key of any account of the home in this Region, by its ID alone: a ciphertext blob names
+   * only its key ID, and a grant its key's (Decrypt across accounts needs no KeyId, as at AWS).
+   */
+  getInHome(keyId: string, now = new Date()): KmsKey | undefined {
     const key = this.stored(keyId);
     return key && !isDeletedBy(key, now) ? key : undefined;
   }
 
-  /** The stored row, whatever its dates say. */
+  private getOf(keyId: string, accountId: string, now = new Date()): KmsKey | undefined {
+    const key = this.getInHome(keyId, now);
+    return key?.accountId === accountId ? key : undefined;
+  }
+
+  /** The stored row of any account in this Region (key IDs are unique in the home), whatever its dates say. */
   private stored(keyId: string): KmsKey | undefined {
     return this.keyCache.get(keyId, () => {
-      const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+      const row = this.byIdInRegion.get(keyId, this.region) as KeyRow | undefined;
       return row && toKey(row);
     });
   }
@@ -182,8 +201,8 @@ export class KeyStore {
   }
 
   /** Resolves a KeyId parameter to an existing key (never creating one). */
-  resolve(keyIdParam: string, allowAlias = true): KmsKey {
-    const ref = this.find(keyIdParam, allowAlias);
+  resolve(keyIdParam: string, allowAlias = true, crossAccount = false): KmsKey {
+    const ref = this.find(keyIdParam, allowAlias, crossAccount);
     if ('uncreatedAlias' in ref) throw this.aliasNotFound(ref.uncreatedAlias);
     return ref;
   }
@@ -191,45 +210,51 @@ export class KeyStore {
   /**
    * What a KeyId parameter names: an existing key, or one of AWS's managed-key aliases whose key
    * is not created yet. `allowAlias` is false for operations AWS documents as taking only a key
-   * ID or key ARN (CreateGrant, ListGrants, RevokeGrant…).
+   * ID or key ARN (CreateGrant, ListGrants, RevokeGrant…). `crossAccount`: the operation may use a
+   * key of another account of the home, named by its key ARN or alias ARN (AWS: "To specify a KMS
+   * key in a different AWS account, you must use the key ARN or alias ARN").
    */
-  find(keyIdParam: string, allowAlias = true): KmsKey | { uncreatedAlias: string } {
+  find(keyIdParam: string, allowAlias = true, crossAccount = false): KmsKey | { uncreatedAlias: string } {
     let keyId: string;
+    let owner = this.accountId;
     if (keyIdParam.startsWith('alias/') || /^arn:aws:kms:[^:]*:\d*:alias\//.test(keyIdParam)) {
       if (!allowAlias) throw new InvalidArnException('Key Aliases are not supported for this operation.');
       const aliasName = keyIdParam.startsWith('arn:') ? keyIdParam.slice(keyIdParam.indexOf(':alias/') + 1) : keyIdParam;
-      if (keyIdParam.startsWith('arn:')) this.checkArnScope(keyIdParam);
-      const row = this.aliasRow(aliasName);
+      if (keyIdParam.startsWith('arn:')) owner = this.arnOwner(keyIdParam, crossAccount);
+      const row = this.aliasRow(aliasName, owner);
       if (!row) {
-        if (isAwsManagedAlias(aliasName)) return { uncreatedAlias: aliasName };
-        throw this.aliasNotFound(aliasName);
+        // AWS creates a managed key on first use by its own account only.
+        if (isAwsManagedAlias(aliasName) && owner === this.accountId) return { uncreatedAlias: aliasName };
+        throw this.aliasNotFound(aliasName, owner);
       }
       keyId = row.target_key_id;
     } else if (keyIdParam.startsWith('arn:')) {
       const m = /^arn:aws:kms:([^:]+):(\d{12}):key\/(.+)$/.exec(keyIdParam);
       if (!m) throw new NotFoundException(`Invalid arn ${keyIdParam}`);
-      this.checkArnScope(keyIdParam);
+      owner = this.arnOwner(keyIdParam, crossAccount);
       keyId = m[3]!;
     } else {
       keyId = keyIdParam;
     }
-    const key = KEY_ID.test(keyId) ? this.get(keyId) : undefined;
+    const key = KEY_ID.test(keyId) ? this.getOf(keyId, owner) : undefined;
     if (!key) {
       if (!KEY_ID.test(keyId)) throw new NotFoundException(`Invalid keyId '${keyIdParam}'`);
-      throw new NotFoundException(`Key '${this.keyArn(keyId)}' does not exist`);
+      throw new NotFoundException(`Key '${keyArnOf(this.region, owner, keyId)}' does not exist`);
     }
     return key;
   }
 
-  private aliasNotFound(aliasName: string): AwsError {
-    return new NotFoundException(`Alias ${aliasArnOf(this.region, this.accountId, aliasName)} is not found.`);
+  private aliasNotFound(aliasName: string, accountId = this.accountId): AwsError {
+    return new NotFoundException(`Alias ${aliasArnOf(this.region, accountId, aliasName)} is not found.`);
   }
 
-  private checkArnScope(arn: string): void {
+  /** The account an ARN names: this store's, or (crossAccount) any; another Region's key does not exist here. */
+  private arnOwner(arn: string, crossAccount: boolean): string {
     const [, , , region, account] = arn.split(':');
-    if (region !== this.region || account !== this.accountId) {
+    if (region !== this.region || (account !== this.accountId && !crossAccount)) {
       throw new NotFoundException(`Key '${arn}' does not exist`);
     }
+    return account!;
   }
 
   list(now = new Date()): KmsKey[] {
@@ -388,7 +413,7 @@ export class KeyStore {
 
   /** The names of a key's aliases (kms:ResourceAliases, an AWS managed key's policy): cached until the next write. */
   aliasNamesOf(keyId: string): readonly string[] {
-    return this.aliasNamesCache.get(keyId, () => this.aliasNamesOfKey.all(this.accountId, this.region, keyId) as string[]);
+    return this.aliasNamesCache.get(keyId, () => this.aliasNamesOfKey.all(keyId) as string[]);
   }
 
   listAliases(keyId?: string): KmsAlias[] {

@@ -24,6 +24,11 @@ export interface KmsExt {
   actions?: readonly string[];
   /** A grant may allow it (its actions are grant operations). */
   grantable: boolean;
+  /**
+   * It may use a key of another account (named by key ARN or alias ARN), as the API reference's
+   * "Cross-account use: Yes" says; the others act only on keys of the caller's account.
+   */
+  crossAccount?: boolean;
 }
 
 export type KmsCall = Call<KmsEnv>;
@@ -39,11 +44,13 @@ export function kmsOperation<const M extends Members>(op: OperationDeclaration<K
 export class KmsFacts {
   private readonly states = new Map<string, readonly KeyState[]>();
   private readonly grantableActions = new Set<string>();
+  private readonly crossAccountOps = new Set<string>();
 
   constructor(operations: readonly KmsOperation[]) {
     for (const op of operations) {
       const ext = op.ext as KmsExt;
       this.states.set(op.name, ext.keyStates ?? KEY_STATES);
+      if (ext.crossAccount) this.crossAccountOps.add(op.name);
       for (const action of ext.actions ?? [op.name]) {
         if (ext.grantable) this.grantableActions.add(action);
       }
@@ -57,5 +64,10 @@ export class KmsFacts {
 
   grantable(action: string): boolean {
     return this.grantableActions.has(action);
+  }
+
+  /** May `operation` use a key of another account of the home? */
+  crossAccount(operation: string): boolean {
+    return this.crossAccountOps.has(operation);
   }
 }

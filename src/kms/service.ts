@@ -82,7 +82,7 @@ export class KmsService {
         };
       }),
       aliases: this.keys.listAliases(),
-      grants: this.grants.all().map((g) => ({
+      grants: this.grants.all(this.keys.accountId).map((g) => ({
         GrantId: g.grantId, KeyArn: keyArn.get(g.keyId) ?? g.keyId, GranteePrincipal: g.granteePrincipal, Operations: g.operations,
         Constraints: g.constraints ?? null, State: g.state, CreationDate: g.createdAt,
       })),

@@ -14,7 +14,7 @@ export interface KeyUse extends AuthorizeRequest {
 }
 
 export function usableKey(ctx: CallContext, call: KmsCall, keyIdParam: string, use: KeyUse = {}): KmsKey {
-  const ref = call.env.keys.find(keyIdParam, use.allowAlias ?? true);
+  const ref = call.env.keys.find(keyIdParam, use.allowAlias ?? true, call.env.facts.crossAccount(call.operation));
   const key = 'uncreatedAlias' in ref ? createOnFirstUse(ctx, call, ref.uncreatedAlias, use.action ?? call.operation) : ref;
   return checkKey(ctx, call, key, { keyIdParam, ...use });
 }

@@ -64,8 +64,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = openEbsim(opts.home);
   let server: ReturnType<typeof createServer> | undefined;
   try {
+    // The endpoint serves one Region, the home's first account's; each request acts in the account
+    // of the principal that signed it (its KMS, IAM and STS), never in "the" home's.
     const { region } = app.iam.requireAccount();
-    const kms = app.kms();
+    app.kms();
     // A server answers thousands of calls a second: trail inserts move to a worker thread.
     app.trail.useBackgroundWriter();
     let acceptAnyAs: Principal | undefined;
@@ -117,7 +119,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           userAgent: header(req, 'user-agent'),
           requestId,
         };
-        const result = service === 'kms' ? handleKms(kms, ctx, operation, body) : handleCloudTrail(app, ctx, operation, body);
+        const result = service === 'kms' ? handleKms(app.kms(principal.accountId), ctx, operation, body) : handleCloudTrail(app, ctx, operation, body);
         return { status: 200, contentType: JSON_CONTENT_TYPE, body: encodeResult(result), label, principal };
       } catch (err) {
         const e = encodeError(err);

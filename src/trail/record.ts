@@ -54,6 +54,8 @@ export interface CallDescription {
   readOnly?: boolean;
   resources?: TrailResource[];
   error?: { code: string; message: string };
+  /** The account whose resource the call used, when it is not the caller's (a KMS key of another account). */
+  recipientAccountId?: string;
 }
 
 export function userIdentityOf(ctx: CallContext): Record<string, unknown> {
@@ -107,7 +109,9 @@ export function buildRecord(ctx: CallContext, call: CallDescription, now = new D
   if (call.readOnly !== undefined) r.readOnly = call.readOnly;
   if (call.resources) r.resources = call.resources.map((x) => ({ ARN: x.ARN, accountId: x.accountId }));
   r.eventType = 'AwsApiCall';
-  r.recipientAccountId = ctx.principal.accountId;
+  // AWS delivers a cross-account call's record to both accounts, each copy with its own
+  // recipientAccountId; ebsim's one trail holds one record, the resource owner's copy.
+  r.recipientAccountId = call.recipientAccountId ?? ctx.principal.accountId;
   return r as unknown as TrailRecord;
 }
 

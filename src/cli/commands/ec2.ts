@@ -6,6 +6,9 @@ import type { Runtime } from '../runtime.js';
 
 export function ec2Command(y: Argv, rt: () => Runtime) {
   return y.command('ec2', 'The EC2/EBS control plane (instances, encrypted volumes, snapshots)', (c) =>
-    declaredCommands(c, EC2_OPERATIONS, rt, (r, operation, params) => r.open().ec2().call(r.caller(), operation, params)).demandCommand(1, 'Name an ec2 command (see --help)'),
+    declaredCommands(c, EC2_OPERATIONS, rt, (r, operation, params) => {
+      const ctx = r.caller();
+      return r.open().ec2(ctx.principal.accountId).call(ctx, operation, params);
+    }).demandCommand(1, 'Name an ec2 command (see --help)'),
   );
 }

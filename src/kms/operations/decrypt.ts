@@ -7,7 +7,7 @@ export const Decrypt = kmsOperation({
   name: 'Decrypt',
   description: 'Decrypt a ciphertext blob (the key is named inside it)',
   readOnly: true,
-  ext: { keyStates: ['Enabled'], grantable: true },
+  ext: { keyStates: ['Enabled'], grantable: true, crossAccount: true },
   input: {
     CiphertextBlob: { kind: 'blob', required: true, min: 1, max: 6144, secret: true },
     EncryptionContext: ENCRYPTION_CONTEXT,

@@ -8,7 +8,7 @@ export const DescribeKey = kmsOperation({
   name: 'DescribeKey',
   description: "Show a key's metadata",
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: true },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: true, crossAccount: true },
   input: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);

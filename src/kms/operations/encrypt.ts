@@ -8,7 +8,7 @@ export const Encrypt = kmsOperation({
   name: 'Encrypt',
   description: 'Encrypt up to 4 KiB under a key',
   readOnly: true,
-  ext: { keyStates: ['Enabled'], grantable: true },
+  ext: { keyStates: ['Enabled'], grantable: true, crossAccount: true },
   input: {
     KeyId: KEY_ID,
     Plaintext: { kind: 'blob', required: true, min: 1, max: 4096, secret: true },

@@ -15,7 +15,7 @@ const input = {
   GrantTokens: GRANT_TOKENS,
 } as const;
 
-const ext = { keyStates: ['Enabled'], grantable: true } as const;
+const ext = { keyStates: ['Enabled'], grantable: true, crossAccount: true } as const;
 
 function dataKeyLength(n: number | undefined, spec: 'AES_256' | 'AES_128' | undefined): number {
   if ((n === undefined) === (spec === undefined)) throw new ValidationException('Please specify either number of bytes or key spec.');

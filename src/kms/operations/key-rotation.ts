@@ -35,7 +35,7 @@ export const GetKeyRotationStatus = kmsOperation({
   name: 'GetKeyRotationStatus',
   description: 'Is automatic rotation on?',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false },
+  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false, crossAccount: true },
   input: { KeyId: KEY_ID },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);

@@ -23,7 +23,7 @@ export const ListGrants = kmsOperation({
   name: 'ListGrants',
   description: 'List the live grants of a key',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, crossAccount: true },
   input: { KeyId: KEY_ID_OR_ARN, Limit: LIMIT, Marker: MARKER, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
@@ -45,7 +45,8 @@ export const ListRetirableGrants = kmsOperation({
     // An IAM-policy action (AWS: kms:ListRetirableGrants on "*"); being the retiring principal is not enough.
     authorizeAccountAction(call.env, ctx, 'ListRetirableGrants');
     const entries = grants.retirableBy(input.RetiringPrincipal).flatMap((g) => {
-      const key = keys.get(g.keyId);
+      // A grant of another account's key may name the caller as its retiring principal.
+      const key = keys.getInHome(g.keyId);
       return key ? [grantListEntry(g, key)] : [];
     });
     const page = paginate(entries, input);

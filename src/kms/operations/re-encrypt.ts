@@ -9,7 +9,7 @@ export const ReEncrypt = kmsOperation({
   name: 'ReEncrypt',
   description: 'Decrypt and encrypt again under another key or context',
   readOnly: true,
-  ext: { keyStates: ['Enabled'], actions: ['ReEncryptFrom', 'ReEncryptTo'], grantable: true },
+  ext: { keyStates: ['Enabled'], actions: ['ReEncryptFrom', 'ReEncryptTo'], grantable: true, crossAccount: true },
   input: {
     CiphertextBlob: { kind: 'blob', required: true, min: 1, max: 6144, secret: true },
     DestinationKeyId: KEY_ID,
@@ -28,7 +28,7 @@ export const ReEncrypt = kmsOperation({
     // key not yet created is not the source); errors about it come from its own usableKey below.
     const sameAs = (sourceKeyId: string) => {
       try {
-        const d = call.env.keys.find(input.DestinationKeyId);
+        const d = call.env.keys.find(input.DestinationKeyId, true, true);
         return 'keyId' in d && d.keyId === sourceKeyId;
       } catch {
         return false;

@@ -35,10 +35,12 @@ export function blobKeyId(blobBytes: Uint8Array): string | undefined {
 export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, context: EncryptionContext, keyIdParam: string | undefined, action: string, facts: KmsRequestFacts = {}) {
   const { keys } = call.env;
   const header = parseBlobHeader(blobBytes);
-  const key = keys.get(header.keyId);
+  // The blob names only its key ID: a key of another account of the home is found by it (AWS's
+  // blob carries the key ARN), as Decrypt and ReEncrypt may use keys across accounts.
+  const key = keys.getInHome(header.keyId);
   if (!key) throw new InvalidCiphertextException('The ciphertext refers to a KMS key that does not exist in this account and Region.');
   if (keyIdParam !== undefined) {
-    const named = keys.resolve(keyIdParam);
+    const named = keys.resolve(keyIdParam, true, true);
     if (named.keyId !== key.keyId) {
       touch(call, named);
       throw new IncorrectKeyException('The key ID in the request does not identify a KMS key that can perform this operation.');
