@@ -5,6 +5,7 @@
 // Each through the domain, `ebsim kms` (main in-process), @aws-sdk/client-kms over HTTP, and the
 // real AWS CLI where it is installed.
 import { existsSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, ListResourceTagsCommand, TagResourceCommand, UntagResourceCommand,
@@ -145,6 +146,34 @@ describe('TagResource, UntagResource, ListResourceTags', () => {
     noteLocalWrite(h.app.db);
     expect(failure(() => tagsOf(KeyId)).code).toBe('NotFoundException');
     expect(rows()).toBe(0);
+  });
+});
+
+describe('a model: TagResource and UntagResource behave as a Map', () => {
+  it('any sequence of tag and untag calls leaves the tags a Map would hold (keys sorted by code unit)', () => {
+    const tagKey = fc.constantFrom('a', 'A', 'b', '__proto__', 'constructor', 'toString', 'x y', 'k:1');
+    const op = fc.oneof(
+      fc.record({ tag: fc.uniqueArray(fc.tuple(tagKey, fc.constantFrom('', 'v', 'w 2')), { minLength: 1, maxLength: 4, selector: ([k]) => k }) }),
+      fc.record({ untag: fc.array(tagKey, { minLength: 1, maxLength: 3 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 8 }), (ops) => {
+        const { KeyId } = newKey();
+        const model = new Map<string, string>();
+        for (const o of ops) {
+          if ('tag' in o) {
+            kms.call(alice, 'TagResource', { KeyId, Tags: o.tag.map(([k, v]) => tag(k, v)) });
+            for (const [k, v] of o.tag) model.set(k, v);
+          } else {
+            kms.call(alice, 'UntagResource', { KeyId, TagKeys: o.untag });
+            for (const k of o.untag) model.delete(k);
+          }
+        }
+        const expected = [...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => tag(k, v));
+        expect(tagsOf(KeyId)).toEqual(expected);
+      }),
+      { numRuns: 25 },
+    );
   });
 });
 
