@@ -358,7 +358,7 @@ describe('ABAC: the tag condition keys decide', () => {
     expect(denied.message).toContain(`User: ${bob.arn} is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:${ACCOUNT}:key/${KeyId}`);
     // Over HTTP, signed as Bob: the same decision.
     const sdk = client(bob.creds);
-    expect((await sdk.send(new DecryptCommand({ CiphertextBlob: blob })).catch((e: Error) => e)).name).toBe('AccessDeniedException');
+    expect(((await sdk.send(new DecryptCommand({ CiphertextBlob: blob })).catch((e: Error) => e)) as Error).name).toBe('AccessDeniedException');
     kms.call(alice, 'TagResource', { KeyId, Tags: [tag('team', 'blue')] });
     expect(Buffer.from((await sdk.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('hi');
     kms.call(alice, 'UntagResource', { KeyId, TagKeys: ['team'] });
@@ -374,7 +374,7 @@ describe('ABAC: the tag condition keys decide', () => {
     for (const k of [red, untagged]) expect(failure(() => kms.call(carol.ctx, 'Encrypt', { KeyId: k, Plaintext: Buffer.from('x') })).code).toBe('AccessDeniedException');
     const sdk = client(carol.creds);
     await sdk.send(new EncryptCommand({ KeyId: blue, Plaintext: Buffer.from('x') }));
-    expect((await sdk.send(new EncryptCommand({ KeyId: red, Plaintext: Buffer.from('x') })).catch((e: Error) => e)).name).toBe('AccessDeniedException');
+    expect(((await sdk.send(new EncryptCommand({ KeyId: red, Plaintext: Buffer.from('x') })).catch((e: Error) => e)) as Error).name).toBe('AccessDeniedException');
     // Through the CLI, as Carol.
     const out = await cli('kms', 'encrypt', '--key-id', red, '--plaintext', 'eA==', '--as', 'Carol');
     expect(out.code).toBe(254);
