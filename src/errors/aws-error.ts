@@ -39,6 +39,8 @@ export const InvalidGrantTokenException = awsError('InvalidGrantTokenException')
 export const InvalidMarkerException = awsError('InvalidMarkerException');
 export const UnsupportedOperationException = awsError('UnsupportedOperationException');
 export const LimitExceededException = awsError('LimitExceededException');
+/** KMS's answer to tags it will not take (the reserved aws: prefix, characters, duplicates, more than 50 on a key). */
+export const TagException = awsError('TagException');
 /** KMS's answer to a key policy it will not take: not JSON, the wrong shape, too large, or one that would lock the caller out. */
 export const MalformedPolicyDocumentException = awsError('MalformedPolicyDocumentException');
 export const AccessDeniedException = awsError('AccessDeniedException');

@@ -37,6 +37,11 @@ function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undefined, a
     resourceAccount: key ? key.accountId : accountId,
     principal: { arn: p.arn, accountId: p.accountId, roleArn: p.sessionIssuer?.arn },
     keys: new LazyConditionKeys([
+      // Tags (ABAC): the key's own cost a store read (cached), so only for a policy that asks.
+      // Before the generic aws: group, which would otherwise answer for them.
+      { prefix: 'aws:resourcetag/', build: () => tagKeys('aws:ResourceTag/', key?.keyId ? env.tags.tagsOf(key.keyId) : undefined) },
+      { prefix: 'aws:requesttag/', build: () => tagKeys('aws:RequestTag/', req.requestTags) },
+      { prefix: 'aws:tagkeys', build: () => (req.tagKeys ? new Map([['aws:TagKeys', [...req.tagKeys]]]) : new Map()) },
       { prefix: 'aws:', build: () => globalConditionKeys(ctx) },
       // The two keys AWS managed key policies ask about, without building the rest (kept equal
       // to what kmsConditionKeys gives for them).
@@ -47,6 +52,17 @@ function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undefined, a
       { prefix: 'kms:', build: () => kmsConditionKeys(ctx, key as KmsKey | undefined, action, req) },
     ]),
   };
+}
+
+/**
+ * aws:ResourceTag/KEY or aws:RequestTag/KEY per tag. The engine compares condition key names
+ * case-insensitively, tag keys included; KMS tag keys are case-sensitive, so two tags whose keys
+ * differ only by case are one condition key to a policy (the later one, in tag key order, wins).
+ */
+function tagKeys(prefix: string, tags: ReadonlyMap<string, string> | undefined): Map<string, ConditionValue> {
+  const out = new Map<string, ConditionValue>();
+  for (const [k, v] of tags ?? []) out.set(prefix + k, v);
+  return out;
 }
 
 function single(name: string, value: string | undefined): Map<string, ConditionValue> {

@@ -41,6 +41,10 @@ export interface KmsRequestFacts {
   keyUsage?: string;
   origin?: string;
   multiRegion?: boolean;
+  /** CreateKey's and TagResource's tags (aws:RequestTag/KEY), checked and without duplicates. */
+  requestTags?: ReadonlyMap<string, string>;
+  /** The tag keys of the request (aws:TagKeys): CreateKey's and TagResource's, UntagResource's TagKeys. */
+  tagKeys?: readonly string[];
   /** The aliases of the request's key (kms:ResourceAliases); filled in from the key store. */
   resourceAliases?: readonly string[];
 }

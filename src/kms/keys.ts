@@ -12,6 +12,7 @@ import { AwsError, NotFoundException, InvalidArnException } from '../errors/inde
 import type { KeyState } from './key-state.js';
 import { isAwsManagedAlias } from './aws-managed-aliases.js';
 import { writeKeyPolicy } from './key-policy.js';
+import { writeKeyTags } from './tags.js';
 
 export type KeyManager = 'CUSTOMER' | 'AWS';
 
@@ -119,7 +120,7 @@ export class KeyStore {
    * Creates a key. `keyId` may be chosen beforehand (CreateKey checks a given policy against the
    * key's ARN first); `policy` is stored as given, else the key has the default for its kind.
    */
-  create(opts: { description: string; keyManager: KeyManager; aliasName?: string; keyId?: string; policy?: string }): KmsKey {
+  create(opts: { description: string; keyManager: KeyManager; aliasName?: string; keyId?: string; policy?: string; tags?: ReadonlyMap<string, string> }): KmsKey {
     const keyId = opts.keyId ?? randomUUID();
     const arn = this.keyArn(keyId);
     const now = new Date().toISOString();
@@ -138,6 +139,7 @@ export class KeyStore {
         this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, opts.aliasName, keyId, now, now);
       }
       if (opts.policy !== undefined) writeKeyPolicy(this.db, keyId, opts.policy, new Date(now));
+      if (opts.tags?.size) writeKeyTags(this.db, keyId, opts.tags);
     });
     material.fill(0);
     return this.get(keyId)!;
@@ -290,6 +292,10 @@ export class KeyStore {
     this.set(keyId, { rotation_enabled: 0, next_rotation_at: null });
   }
 
+  updateDescription(keyId: string, description: string): void {
+    this.set(keyId, { description });
+  }
+
   private set(keyId: string, fields: Partial<Record<keyof KeyRow, string | number | null>>): void {
     const cols = Object.keys(fields);
     immediate(this.db, () =>
@@ -325,6 +331,7 @@ export class KeyStore {
       this.db.prepare('DELETE FROM kms_aliases WHERE target_key_id = ?').run(keyId);
       this.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(keyId);
       this.db.prepare('DELETE FROM kms_key_policies WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_key_tags WHERE key_id = ?').run(keyId);
       this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(keyId);
       this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(keyId);
       return true;

@@ -5,6 +5,7 @@ import type { IdentityPolicySource } from '../policy/index.js';
 import type { GrantStore } from './grants.js';
 import type { KeyPolicyStore } from './key-policy.js';
 import type { KeyStore } from './keys.js';
+import type { KeyTagStore } from './tags.js';
 import { KEY_STATES, type KeyState } from './key-state.js';
 
 export interface KmsEnv {
@@ -12,6 +13,8 @@ export interface KmsEnv {
   grants: GrantStore;
   /** Key policy texts as given (a key without one has the default for its kind). */
   policies: KeyPolicyStore;
+  /** Each key's tags (ListResourceTags, aws:ResourceTag/…). */
+  tags: KeyTagStore;
   facts: KmsFacts;
   /** The callers' IAM identity and session policies (the IAM directory). */
   principals: IdentityPolicySource;

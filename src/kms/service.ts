@@ -10,6 +10,7 @@ import type { IdentityPolicySource } from '../policy/index.js';
 import { GrantStore, type GrantConstraints } from './grants.js';
 import { KeyStore, keyMetadata, type KmsAlias } from './keys.js';
 import { KeyPolicyStore } from './key-policy.js';
+import { KeyTagStore } from './tags.js';
 import { KmsFacts, type KmsEnv, type KmsExt } from './operation.js';
 import { KMS_OPERATIONS, KMS_SERVICE } from './operations/index.js';
 import { runDueWork } from './due-work.js';
@@ -55,7 +56,7 @@ export class KmsService {
     const keys = this.keys;
     this.invoker = new Invoker({
       service: KMS_SERVICE,
-      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), facts: FACTS, principals },
+      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), tags: new KeyTagStore(db), facts: FACTS, principals },
       recorder: new Recorder(trail),
       db,
       runDueWork: (recorder) => runDueWork(keys, recorder),

@@ -131,6 +131,14 @@ CREATE TABLE IF NOT EXISTS kms_key_policies (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (key_id, policy_name)
 );
+-- A key's tags (TagResource, CreateKey's Tags). Tag keys are case-sensitive, as AWS has them
+-- (BINARY collation); a key has at most 50. Removed with the key when its deletion comes due.
+CREATE TABLE IF NOT EXISTS kms_key_tags (
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  tag_key TEXT NOT NULL,
+  tag_value TEXT NOT NULL,
+  PRIMARY KEY (key_id, tag_key)
+);
 CREATE TABLE IF NOT EXISTS ec2_instances (
   instance_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,

@@ -69,6 +69,7 @@ const ENUMS: Record<string, string> = {
   'GenerateDataKeyWithoutPlaintext.KeySpec': 'DataKeySpec',
   'CreateGrant.Operations.member': 'GrantOperation',
   'GenerateRandom.Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
+  'ListKeyRotations.IncludeKeyMaterial': 'IncludeKeyMaterial',
 };
 
 interface Walked {
@@ -217,6 +218,8 @@ const declaredNames = KMS_OPERATIONS.map((op) => op.name);
 const SERVICE_BOUNDS: Record<string, { min?: number; max?: number }> = {
   'ScheduleKeyDeletion.PendingWindowInDays': { min: 7, max: 30 },
   'CreateGrant.Operations': { min: 1 },
+  // ListResourceTags: "it must be between 1 and 50, inclusive" (the model's LimitType says 1000).
+  'ListResourceTags.Limit': { max: 50 },
 };
 
 describe.skipIf(!model || !declaredNames.every((n) => n in model.operations))('KMS declarations against the AWS CLI model', () => {

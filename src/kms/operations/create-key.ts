@@ -1,12 +1,13 @@
 // CreateKey: a symmetric customer managed key (the only kind ebsim models), with the key policy
-// given (checked as PutKeyPolicy checks it) or the default key policy.
+// given (checked as PutKeyPolicy checks it) or the default key policy, and its tags (kms/tags.ts).
 import { UnsupportedOperationException } from '../../errors/index.js';
 import { authorizeAccountAction } from '../authorize.js';
 import { keyMetadata } from '../keys.js';
 import { kmsOperation } from '../operation.js';
+import { requestTags } from '../tags.js';
 import { touch } from '../usable-key.js';
 import { acceptPolicy } from './key-policy.js';
-import { BYPASS_LOCKOUT_CHECK, POLICY } from './members.js';
+import { BYPASS_LOCKOUT_CHECK, POLICY, TAGS } from './members.js';
 import { camelMetadata } from './metadata.js';
 
 export const CreateKey = kmsOperation({
@@ -30,11 +31,7 @@ export const CreateKey = kmsOperation({
     },
     Origin: { kind: 'string', enum: ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] },
     Policy: POLICY,
-    Tags: {
-      kind: 'list',
-      member: { kind: 'structure', members: { TagKey: { kind: 'string', required: true, min: 1, max: 128 }, TagValue: { kind: 'string', required: true, min: 0, max: 256 } } },
-      doc: 'JSON list of {"TagKey","TagValue"}',
-    },
+    Tags: TAGS,
     MultiRegion: { kind: 'boolean' },
     BypassPolicyLockoutSafetyCheck: BYPASS_LOCKOUT_CHECK,
   },
@@ -45,13 +42,18 @@ export const CreateKey = kmsOperation({
       throw new UnsupportedOperationException('ebsim supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with AWS_KMS origin in a single Region.');
     }
     const { keys } = call.env;
+    const tags = requestTags(input.Tags);
+    const tagFacts = tags.size ? { requestTags: tags, tagKeys: [...tags.keys()] } : {};
     authorizeAccountAction(call.env, ctx, 'CreateKey', {
-      keySpec: spec, keyUsage: usage, origin: input.Origin, multiRegion: input.MultiRegion, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck,
+      keySpec: spec, keyUsage: usage, origin: input.Origin, multiRegion: input.MultiRegion, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck, ...tagFacts,
     });
+    // "To add tags when creating a KMS key, the caller must have kms:TagResource permission in an
+    // IAM policy" (Tags in AWS KMS, "Controlling access to tags"): the key does not exist yet.
+    if (tags.size) authorizeAccountAction(call.env, ctx, 'TagResource', tagFacts);
     // The lockout check needs the key's ARN: choose its ID first.
     const keyId = keys.newKeyId();
     if (input.Policy !== undefined) acceptPolicy(call.env, ctx, { keyId, arn: keys.keyArn(keyId), accountId: keys.accountId, region: keys.region }, input.Policy, input.BypassPolicyLockoutSafetyCheck);
-    const key = keys.create({ keyId, description: input.Description ?? '', keyManager: 'CUSTOMER', policy: input.Policy });
+    const key = keys.create({ keyId, description: input.Description ?? '', keyManager: 'CUSTOMER', policy: input.Policy, tags });
     touch(call, key);
     const metadata = keyMetadata(key);
     return { response: { KeyMetadata: metadata }, responseElements: { keyMetadata: camelMetadata(metadata) } };

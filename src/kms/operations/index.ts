@@ -14,18 +14,21 @@ import { GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './generate-dat
 import { GenerateRandom } from './generate-random.js';
 import { CancelKeyDeletion, ScheduleKeyDeletion } from './key-deletion.js';
 import { GetKeyPolicy, ListKeyPolicies, PutKeyPolicy } from './key-policy.js';
-import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand } from './key-rotation.js';
+import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, ListKeyRotations, RotateKeyOnDemand } from './key-rotation.js';
 import { ListGrants, ListRetirableGrants } from './list-grants.js';
 import { ListKeys } from './list-keys.js';
 import { ReEncrypt } from './re-encrypt.js';
 import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
+import { ListResourceTags, TagResource, UntagResource } from './tags.js';
+import { UpdateKeyDescription } from './update-key-description.js';
 
 export const KMS_OPERATIONS: readonly KmsOperation[] = [
-  CreateKey, DescribeKey, ListKeys, CreateAlias, UpdateAlias, DeleteAlias, ListAliases, EnableKey, DisableKey,
-  ScheduleKeyDeletion, CancelKeyDeletion, EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
+  CreateKey, DescribeKey, UpdateKeyDescription, ListKeys, CreateAlias, UpdateAlias, DeleteAlias, ListAliases, EnableKey, DisableKey,
+  ScheduleKeyDeletion, CancelKeyDeletion, EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations,
   Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom,
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
   GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
+  TagResource, UntagResource, ListResourceTags,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {

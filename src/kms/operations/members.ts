@@ -42,3 +42,11 @@ export const GRANT_OPERATIONS = [
   'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair',
   'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret', 'Encapsulate', 'Decapsulate',
 ] as const;
+
+/** AWS's TagKeyType and TagValueType; the tag rules beyond lengths (TagException) are kms/tags.ts's. */
+export const TAG_KEY = { kind: 'string', min: 1, max: 128 } as const;
+export const TAGS = {
+  kind: 'list',
+  member: { kind: 'structure', members: { TagKey: { ...TAG_KEY, required: true }, TagValue: { kind: 'string', required: true, min: 0, max: 256 } } },
+  doc: 'TagKey=K,TagValue=V items (space-separated), or a JSON list of {"TagKey","TagValue"}',
+} as const;
