@@ -1,6 +1,6 @@
 // The request shapes an AWS SDK for JavaScript v3 client ships (@smithy/core's compact schema
-// arrays): member names, kinds, required members and the sensitive trait. Read the same way as
-// test/kms/model.test.ts reads @aws-sdk/client-kms.
+// arrays): member names, kinds, required members and the sensitive trait, for the model checks of
+// every service (test/kms/model.test.ts, test/iam/model.test.ts).
 import type { Member } from '../../src/api/index.js';
 
 export type SdkShape =
@@ -52,6 +52,7 @@ export function compareWithSdk(op: { name: string; input: Record<string, Member>
         if (!(k in s.members)) problems.push(`${path}.${k}: not a member in the model`);
         else kinds(`${path}.${k}`, x, s.members[k]!);
       }
+      for (const k of s.required) if (k in m.members && !m.members[k]!.required) problems.push(`${path}.${k}: required in the model`);
     }
     if (s.sensitive && !m.secret) problems.push(`${path}: sensitive in the model, not declared secret`);
   };

@@ -11,44 +11,9 @@ import { describe, expect, it } from 'vitest';
 import type { Member } from '../../src/api/index.js';
 import { KMS_OPERATIONS } from '../../src/kms/index.js';
 import { makeHome } from '../helpers/home.js';
+import { compareWithSdk, sdkShape, type SdkShape } from '../helpers/sdk-schema.js';
 
 // ---- the SDK's schema ----------------------------------------------------------------------
-
-type SdkShape =
-  | { kind: 'string' | 'integer' | 'boolean' | 'blob' | 'timestamp' | 'other'; sensitive: boolean }
-  | { kind: 'list'; member: SdkShape; sensitive: boolean }
-  | { kind: 'map'; value: SdkShape; sensitive: boolean }
-  | { kind: 'structure'; members: Record<string, SdkShape>; required: string[]; sensitive: boolean };
-
-const SENSITIVE = 8;
-
-/** Reads the SDK's compact schema arrays (@smithy/core's schema format). */
-function sdkShape(t: unknown, sensitive = false): SdkShape {
-  if (typeof t === 'function') return sdkShape(t());
-  if (typeof t === 'number') {
-    if (t & 64) return { kind: 'list', member: sdkShape(t & ~64), sensitive };
-    if (t & 128) return { kind: 'map', value: sdkShape(t & ~128), sensitive };
-    const kind = t === 0 ? 'string' : t === 1 ? 'integer' : t === 2 ? 'boolean' : t === 21 ? 'blob' : t >= 4 && t <= 7 ? 'timestamp' : 'other';
-    return { kind, sensitive };
-  }
-  const a = t as unknown[];
-  if (typeof a[0] === 'function') return sdkShape(a[0], sensitive);
-  const traits = typeof a[3] === 'number' ? a[3] : 0;
-  const s = sensitive || (traits & SENSITIVE) !== 0;
-  switch (a[0]) {
-    case 0: return sdkShape(a[4], s);
-    case 1: return { kind: 'list', member: sdkShape(a[4]), sensitive: s };
-    case 2: return { kind: 'map', value: sdkShape(a[5]), sensitive: s };
-    case 3: {
-      const names = a[4] as string[];
-      const types = a[5] as unknown[];
-      const members: Record<string, SdkShape> = {};
-      names.forEach((n, i) => (members[n] = sdkShape(types[i])));
-      return { kind: 'structure', members, required: names.slice(0, (a[6] as number | undefined) ?? 0), sensitive: s };
-    }
-  }
-  throw new Error(`unknown schema ${JSON.stringify(a)}`);
-}
 
 const exported = sdk as unknown as Record<string, unknown>;
 const requestOf = (op: string) => sdkShape(exported[`${op}Request$`]) as Extract<SdkShape, { kind: 'structure' }>;
@@ -86,20 +51,6 @@ function walk(prefix: string, m: Member): Walked[] {
   return here;
 }
 
-function compareKinds(path: string, m: Member, s: SdkShape, problems: string[]): void {
-  if (m.kind !== s.kind) return void problems.push(`${path}: declared ${m.kind}, model ${s.kind}`);
-  if (m.kind === 'list' && s.kind === 'list') compareKinds(`${path}.member`, m.member, s.member, problems);
-  if (m.kind === 'map' && s.kind === 'map') compareKinds(`${path}.value`, m.value, s.value, problems);
-  if (m.kind === 'structure' && s.kind === 'structure') {
-    for (const [k, x] of Object.entries(m.members)) {
-      if (!(k in s.members)) problems.push(`${path}.${k}: not a member in the model`);
-      else compareKinds(`${path}.${k}`, x, s.members[k]!, problems);
-    }
-    for (const k of s.required) if (k in m.members && !m.members[k]!.required) problems.push(`${path}.${k}: required in the model`);
-  }
-  if (s.sensitive && !m.secret) problems.push(`${path}: sensitive in the model, not declared secret`);
-}
-
 describe('KMS declarations against the SDK model', () => {
   it('every declared operation is an operation of AWS KMS', () => {
     const missing = KMS_OPERATIONS.filter((op) => !(`${op.name}Command` in exported) || !(`${op.name}Request$` in exported)).map((op) => op.name);
@@ -109,22 +60,7 @@ describe('KMS declarations against the SDK model', () => {
 
   it('member names, kinds, required members and secrecy match', () => {
     const problems: string[] = [];
-    for (const op of KMS_OPERATIONS) {
-      const model = requestOf(op.name);
-      for (const [name, m] of Object.entries(op.input as Record<string, Member>)) {
-        const path = `${op.name}.${name}`;
-        const s = model.members[name];
-        if (!s) {
-          problems.push(`${path}: not a member of ${op.name}Request`);
-          continue;
-        }
-        compareKinds(path, m, s, problems);
-        const requiredInModel = model.required.includes(name);
-        if (requiredInModel && !m.required) problems.push(`${path}: required in the model`);
-        if (!requiredInModel && m.required && !REQUIRED_BY_SERVICE.has(path)) problems.push(`${path}: declared required, optional in the model`);
-      }
-      for (const name of model.required) if (!(name in op.input)) problems.push(`${op.name}.${name}: required in the model, not declared`);
-    }
+    for (const op of KMS_OPERATIONS) problems.push(...compareWithSdk(op as { name: string; input: Record<string, Member> }, requestOf(op.name), REQUIRED_BY_SERVICE));
     expect(problems).toEqual([]);
   });
 
