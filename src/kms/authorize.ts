@@ -8,7 +8,7 @@ import type { CallContext } from '../core/call-context.js';
 import {
   accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, LazyConditionKeys, parsedPolicy, type ConditionValue, type Evaluation, type NamedPolicy, type RequestContext,
 } from '../policy/index.js';
-import { kmsConditionKeys, type ConditionKeys, type KmsRequestFacts } from './condition-keys.js';
+import { kmsConditionKeys, type KmsRequestFacts } from './condition-keys.js';
 import { grantNarrows, grantPermits, granteeMatches, type Grant } from './grants.js';
 import type { KmsKey } from './keys.js';
 import type { KmsEnv } from './operation.js';
@@ -29,7 +29,8 @@ export function keyPolicyOf(env: KmsEnv, key: PolicyKey): NamedPolicy {
   );
 }
 
-function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undefined, action: string, req: AuthorizeRequest, accountId: string): RequestContext {
+/** The request the policies are evaluated against: its condition keys built lazily, group by group. */
+export function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undefined, action: string, req: AuthorizeRequest, accountId: string): RequestContext {
   const p = ctx.principal;
   return {
     action: `kms:${action}`,
@@ -123,11 +124,6 @@ function explain(ctx: CallContext, request: RequestContext, allowed: boolean, te
   ctx.explain?.({ action: request.action, resource: request.resource, allowed, text });
 }
 
-/** The kms: condition keys of a request on `key`, with the key's aliases for kms:ResourceAliases. */
-export function conditionKeysFor(env: KmsEnv, ctx: CallContext, key: KmsKey | undefined, action: string, req: AuthorizeRequest = {}): ConditionKeys {
-  const resourceAliases = key ? ((key as PolicyKey).aliasNames ?? env.keys.aliasNamesOf(key.keyId)) : undefined;
-  return kmsConditionKeys(ctx, key, action, { ...req, resourceAliases: resourceAliases as string[] | undefined });
-}
 
 /**
  * Actions on no particular key (CreateKey, ListKeys, ListAliases without a KeyId,

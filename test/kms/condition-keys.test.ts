@@ -9,7 +9,9 @@ import type { KmsKey } from '../../src/kms/keys.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { makeHome, type TestHome } from '../helpers/home.js';
 
-// Every authorization, with the condition keys its request has (the policy engine's input).
+// Every authorization, with the kms: condition keys of the request the policy engine is given.
+const kmsKeysOf = (keys: ReadonlyMap<string, string | readonly string[]>): ConditionKeys =>
+  new Map([...keys].filter(([k]) => k.startsWith('kms:')).map(([k, v]) => [k, typeof v === 'string' ? v : [...v]]));
 const seen: { action: string; keys: ConditionKeys }[] = [];
 vi.mock('../../src/kms/authorize.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/kms/authorize.js')>();
@@ -17,12 +19,12 @@ vi.mock('../../src/kms/authorize.js', async (importOriginal) => {
     ...real,
     authorize: (...args: Parameters<typeof real.authorize>) => {
       const [env, ctx, key, action, req] = args;
-      seen.push({ action, keys: real.conditionKeysFor(env, ctx, key, action, req) });
+      seen.push({ action, keys: kmsKeysOf(real.requestFor(env, ctx, key, action, req ?? {}, key.accountId).keys) });
       return real.authorize(...args);
     },
     authorizeAccountAction: (...args: Parameters<typeof real.authorizeAccountAction>) => {
-      const [ctx, , action, req] = args;
-      seen.push({ action, keys: kmsConditionKeys(ctx, undefined, action, req) });
+      const [env, ctx, action, req] = args;
+      seen.push({ action, keys: kmsKeysOf(real.requestFor(env, ctx, undefined, action, req ?? {}, ctx.principal.accountId).keys) });
       return real.authorizeAccountAction(...args);
     },
   };
