@@ -17,6 +17,7 @@
 import { anyMatch, compileDocument, type CompiledStatement } from './compile.js';
 import { conditionMet } from './conditions.js';
 import { matchPrincipal } from './principal.js';
+import { lowerOnce } from './lower.js';
 import { RequestKeys } from './request-keys.js';
 import { traceStatement, type Subject } from './trace.js';
 import type { Evaluation, NamedPolicy, RequestContext, StatementTrace } from './types.js';
@@ -173,20 +174,9 @@ function decide(f: Findings, request: RequestContext, sources: PolicySources): O
   return { decision: 'ImplicitDeny', deniedBy: { kind: 'implicit', policyType } };
 }
 
-// The same few dozen actions on every call: lower-case each once.
-const actionsLower = new Map<string, string>();
-function lowerAction(action: string): string {
-  let l = actionsLower.get(action);
-  if (l === undefined) {
-    l = action.toLowerCase();
-    if (actionsLower.size < 10_000) actionsLower.set(action, l);
-  }
-  return l;
-}
-
 /** Decides `request` against its policies, as AWS does; see the file's header for the rules. */
 export function evaluate(request: RequestContext, sources: PolicySources, options: EvaluateOptions = {}): Evaluation {
-  const s: Subject = { request, actionLower: lowerAction(request.action), keys: new RequestKeys(request.keys) };
+  const s: Subject = { request, actionLower: lowerOnce(request.action), keys: new RequestKeys(request.keys) };
   if (options.explain === false) return { ...decide(findFast(s, sources), request, sources), trace: [] };
   const trace: StatementTrace[] = [];
   const f = findTraced(s, sources, trace);

@@ -3,6 +3,7 @@
 // key policy, AdministratorAccess) have no conditions, and an AWS managed key's policy asks only
 // for kms: keys. Building every key for every call would cost more than the evaluation itself.
 import type { ConditionValue } from './types.js';
+import { lowerOnce } from './lower.js';
 
 export interface KeyGroup {
   /** The names' common prefix, lower case ("aws:", "kms:"). */
@@ -17,17 +18,6 @@ export interface LowerCaseLookup {
 
 export function hasLowerCaseLookup(keys: ReadonlyMap<string, ConditionValue>): keys is ReadonlyMap<string, ConditionValue> & LowerCaseLookup {
   return typeof (keys as Partial<LowerCaseLookup>).getLower === 'function';
-}
-
-// The same few dozen key names come with every request: lower-case each once.
-const lowered = new Map<string, string>();
-function lower(key: string): string {
-  let l = lowered.get(key);
-  if (l === undefined) {
-    l = key.toLowerCase();
-    if (lowered.size < 10_000) lowered.set(key, l);
-  }
-  return l;
 }
 
 export class LazyConditionKeys implements ReadonlyMap<string, ConditionValue>, LowerCaseLookup {
@@ -46,7 +36,7 @@ export class LazyConditionKeys implements ReadonlyMap<string, ConditionValue>, L
       let m = this.lowered[i];
       if (!m) {
         m = new Map();
-        for (const [k, v] of this.group(i)) m.set(lower(k), v);
+        for (const [k, v] of this.group(i)) m.set(lowerOnce(k), v);
         this.lowered[i] = m;
       }
       return m.get(keyLower);

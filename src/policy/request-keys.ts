@@ -3,17 +3,7 @@
 import type { Lookup } from './template.js';
 import type { ConditionValue } from './types.js';
 import { hasLowerCaseLookup } from './lazy-keys.js';
-
-// The same few dozen key names come with every request: lower-case each once.
-const lowered = new Map<string, string>();
-function lower(key: string): string {
-  let l = lowered.get(key);
-  if (l === undefined) {
-    l = key.toLowerCase();
-    if (lowered.size < 10_000) lowered.set(key, l);
-  }
-  return l;
-}
+import { lowerOnce } from './lower.js';
 
 export class RequestKeys implements Lookup {
   private lowered: Map<string, ConditionValue> | undefined;
@@ -23,7 +13,7 @@ export class RequestKeys implements Lookup {
     if (hasLowerCaseLookup(this.keys)) return this.keys.getLower(keyLower);
     if (!this.lowered) {
       this.lowered = new Map();
-      for (const [k, v] of this.keys) this.lowered.set(lower(k), v);
+      for (const [k, v] of this.keys) this.lowered.set(lowerOnce(k), v);
     }
     return this.lowered.get(keyLower);
   }
