@@ -4,7 +4,7 @@
 // statement may deny it (AWS's evaluation logic without a resource-based policy).
 import type { CallContext } from '../core/call-context.js';
 import {
-  accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, LazyConditionKeys, type IdentityPolicySource, type RequestContext,
+  accessDeniedMessage, callerOf, evaluateCall, explainCall, formatExplanation, globalConditionKeys, LazyConditionKeys, type IdentityPolicySource, type RequestContext,
 } from '../policy/index.js';
 import type { ServiceAuthorization } from './operation.js';
 
@@ -15,17 +15,12 @@ export function authorizeByIdentity(auth: ServiceAuthorization, principals: Iden
     action: `${auth.prefix}:${operation}`,
     resource,
     resourceAccount: accountOf(resource) ?? p.accountId,
-    principal: { arn: p.arn, accountId: p.accountId, roleArn: p.sessionIssuer?.arn },
+    principal: callerOf(p),
     keys: new LazyConditionKeys([{ prefix: 'aws:', build: () => globalConditionKeys(ctx) }]),
   };
-  const identity = principals.policiesOf(p);
-  const evaluation = evaluate(
-    request,
-    { identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: false },
-    { explain: ctx.explain !== undefined },
-  );
+  const evaluation = evaluateCall(ctx, request, principals.policiesOf(p));
   const allowed = evaluation.decision === 'Allow';
-  ctx.explain?.({ action: request.action, resource, allowed, text: formatExplanation(evaluation) });
+  explainCall(ctx, request, allowed, () => formatExplanation(evaluation));
   if (!allowed) throw auth.denied(accessDeniedMessage(p.arn, request.action, resource, evaluation));
 }
 

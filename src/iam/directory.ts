@@ -12,7 +12,7 @@ import { isoSeconds } from '../core/time.js';
 import { accountRootTrustPolicy, checkPolicyDocument, checkTrustPolicySize, QUOTAS } from './documents.js';
 import { PolicyStore, type PolicyHolder } from './policies.js';
 import { PoliciesOf, type NamedPolicyText } from './policies-of.js';
-import { accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, parsedPolicy, type NamedPolicy, type PrincipalPolicies, type RequestContext } from '../policy/index.js';
+import { accessDeniedMessage, callerOf, evaluateCall, explainCall, formatExplanation, globalConditionKeys, parsedPolicy, type NamedPolicy, type PrincipalPolicies, type RequestContext } from '../policy/index.js';
 
 /** Parsed identity policies by the (frozen, cached) list of their texts. */
 const parsedLists = new WeakMap<readonly NamedPolicyText[], readonly NamedPolicy[]>();
@@ -365,27 +365,17 @@ export class IamDirectory {
     const roleArn = ids.roleArn(accountId, roleName);
     const trust = this.trustPolicyOf(roleArn);
     if (trust === undefined) throw refuse('');
-    const identity = this.policiesOf(caller);
-    const keys = ctx ? globalConditionKeys(ctx) : new Map<string, string>();
     const request: RequestContext = {
       action: 'sts:AssumeRole',
       resource: roleArn,
       resourceAccount: accountId,
-      principal: { arn: caller.arn, accountId: caller.accountId, roleArn: caller.sessionIssuer?.arn },
-      keys,
+      principal: callerOf(caller),
+      keys: ctx ? globalConditionKeys(ctx) : new Map<string, string>(),
     };
-    const evaluation = evaluate(
-      request,
-      {
-        resourcePolicy: { name: `trust policy of role ${roleName}`, type: 'resource-based', document: parsedPolicy(trust, 'trust') },
-        identityPolicies: identity.identityPolicies,
-        sessionPolicies: identity.sessionPolicies,
-        resourcePolicyRequired: true,
-      },
-      { explain: ctx?.explain !== undefined },
-    );
+    const trustPolicy: NamedPolicy = { name: `trust policy of role ${roleName}`, type: 'resource-based', document: parsedPolicy(trust, 'trust') };
+    const evaluation = evaluateCall(ctx, request, this.policiesOf(caller), trustPolicy);
     const allowed = evaluation.decision === 'Allow';
-    ctx?.explain?.({ action: request.action, resource: roleArn, allowed, text: formatExplanation(evaluation) });
+    explainCall(ctx, request, allowed, () => formatExplanation(evaluation));
     if (!allowed) throw new AccessDenied(accessDeniedMessage(caller.arn, 'sts:AssumeRole', roleArn, evaluation));
     return ref;
   }

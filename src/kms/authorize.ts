@@ -6,7 +6,7 @@
 import { AccessDeniedException } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
 import {
-  accessDeniedMessage, evaluate, formatExplanation, globalConditionKeys, LazyConditionKeys, parsedPolicy, type ConditionValue, type Evaluation, type NamedPolicy, type RequestContext,
+  accessDeniedMessage, callerOf, evaluateCall, explainCall, formatExplanation, globalConditionKeys, LazyConditionKeys, parsedPolicy, type ConditionValue, type Evaluation, type NamedPolicy, type RequestContext,
 } from '../policy/index.js';
 import { kmsConditionKeys, type KmsRequestFacts } from './condition-keys.js';
 import { grantNarrows, grantPermits, granteeMatches, type Grant } from './grants.js';
@@ -36,7 +36,7 @@ export function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undef
     action: `kms:${action}`,
     resource: key ? key.arn : '*',
     resourceAccount: key ? key.accountId : accountId,
-    principal: { arn: p.arn, accountId: p.accountId, roleArn: p.sessionIssuer?.arn },
+    principal: callerOf(p),
     keys: new LazyConditionKeys([
       // Tags (ABAC): the key's own cost a store read (cached), so only for a policy that asks.
       // Before the generic aws: group, which would otherwise answer for them.
@@ -73,25 +73,19 @@ function single(name: string, value: string | undefined): Map<string, ConditionV
 /** Evaluates the policies for one action on `key` (explained when the caller asked to see why). */
 function decide(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest): { request: RequestContext; evaluation: Evaluation } {
   const request = requestFor(env, ctx, key, action, req, key.accountId);
-  const identity = env.principals.policiesOf(ctx.principal);
-  const evaluation = evaluate(
-    request,
-    { resourcePolicy: keyPolicyOf(env, key), identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: true },
-    { explain: ctx.explain !== undefined },
-  );
-  return { request, evaluation };
+  return { request, evaluation: evaluateCall(ctx, request, env.principals.policiesOf(ctx.principal), keyPolicyOf(env, key)) };
 }
 
 /** Throws AccessDeniedException unless the policies or a live grant allow `action` on `key`. Returns the grant used, if any. */
 export function authorize(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest = {}): Grant | undefined {
   const { request, evaluation } = decide(env, ctx, key, action, req);
   if (evaluation.decision === 'Allow') {
-    if (ctx.explain) explain(ctx, request, true, formatExplanation(evaluation));
+    explainCall(ctx, request, true, () => formatExplanation(evaluation));
     return undefined;
   }
   // A grant allows what the policies do not, but never against an explicit deny.
   const grant = evaluation.decision === 'ImplicitDeny' && env.facts.grantable(action) ? grantFor(env, ctx, key, action, req) : undefined;
-  if (ctx.explain) explain(ctx, request, grant !== undefined, formatExplanation(evaluation) + '\n' + grantsExplained(env, ctx, key, action, req, grant));
+  explainCall(ctx, request, grant !== undefined, () => formatExplanation(evaluation) + '\n' + grantsExplained(env, ctx, key, action, req, grant));
   if (grant) return grant;
   throw new AccessDeniedException(accessDeniedMessage(ctx.principal.arn, request.action, key.arn, evaluation));
 }
@@ -120,10 +114,6 @@ function grantsExplained(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: 
   })].join('\n');
 }
 
-function explain(ctx: CallContext, request: RequestContext, allowed: boolean, text: string): void {
-  ctx.explain?.({ action: request.action, resource: request.resource, allowed, text });
-}
-
 
 /**
  * Actions on no particular key (CreateKey, ListKeys, ListAliases without a KeyId,
@@ -132,14 +122,9 @@ function explain(ctx: CallContext, request: RequestContext, allowed: boolean, te
  */
 export function authorizeAccountAction(env: KmsEnv, ctx: CallContext, action: string, req: AuthorizeRequest = {}): void {
   const request = requestFor(env, ctx, undefined, action, req, env.keys.accountId);
-  const identity = env.principals.policiesOf(ctx.principal);
-  const evaluation = evaluate(
-    request,
-    { identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: false },
-    { explain: ctx.explain !== undefined },
-  );
+  const evaluation = evaluateCall(ctx, request, env.principals.policiesOf(ctx.principal));
   const allowed = evaluation.decision === 'Allow';
-  if (ctx.explain) explain(ctx, request, allowed, formatExplanation(evaluation));
+  explainCall(ctx, request, allowed, () => formatExplanation(evaluation));
   if (!allowed) throw new AccessDeniedException(accessDeniedMessage(ctx.principal.arn, request.action, '*', evaluation));
 }
 
@@ -158,9 +143,8 @@ export function accessDenied(ctx: CallContext, key: Pick<KmsKey, 'arn'>, action:
 export function lockoutCheck(env: KmsEnv, ctx: CallContext, key: PolicyTarget, text: string): void {
   const target = { ...key, keyManager: 'CUSTOMER' as const, aliasNames: [] };
   const request = requestFor(env, ctx, target, 'PutKeyPolicy', {}, key.accountId);
-  const identity = env.principals.policiesOf(ctx.principal);
   const policy: NamedPolicy = { name: 'the new key policy', type: 'resource-based', document: parsedPolicy(text, 'key') };
-  const evaluation = evaluate(request, { resourcePolicy: policy, identityPolicies: identity.identityPolicies, sessionPolicies: identity.sessionPolicies, resourcePolicyRequired: true }, { explain: ctx.explain !== undefined });
-  if (ctx.explain) explain(ctx, request, evaluation.decision === 'Allow', 'Lockout safety check (kms:PutKeyPolicy under the new policy):\n' + formatExplanation(evaluation));
+  const evaluation = evaluateCall(ctx, request, env.principals.policiesOf(ctx.principal), policy);
+  explainCall(ctx, request, evaluation.decision === 'Allow', () => 'Lockout safety check (kms:PutKeyPolicy under the new policy):\n' + formatExplanation(evaluation));
   if (evaluation.decision !== 'Allow') throw lockoutRefusal();
 }

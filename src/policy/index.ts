@@ -9,3 +9,4 @@ export { accessDeniedMessage } from './message.js';
 export { formatExplanation } from './explain.js';
 export { globalConditionKeys } from './global-keys.js';
 export { LazyConditionKeys } from './lazy-keys.js';
+export { callerOf, evaluateCall, explainCall } from './call.js';
