@@ -1,7 +1,9 @@
 // GenerateDataKey (plaintext and encrypted copy) and GenerateDataKeyWithoutPlaintext (encrypted
 // copy only: what EC2 asks for an encrypted EBS volume).
 import { ValidationException } from '../../errors/index.js';
-import { kmsOperation } from '../operation.js';
+import type { CallContext } from '../../core/call-context.js';
+import type { EncryptionContext } from '../context.js';
+import { kmsOperation, type KmsCall } from '../operation.js';
 import { randomBytesFromPool } from '../random-pool.js';
 import { usableKey } from '../usable-key.js';
 import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
@@ -22,6 +24,15 @@ function dataKeyLength(n: number | undefined, spec: 'AES_256' | 'AES_128' | unde
   return n ?? (spec === 'AES_128' ? 16 : 32);
 }
 
+/** A fresh data key of the requested length, and its copy sealed under the key the request names. */
+function newDataKey(ctx: CallContext, call: KmsCall, p: { KeyId: string; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; EncryptionContext?: EncryptionContext }) {
+  const context = p.EncryptionContext ?? {};
+  const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
+  const key = usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+  const plaintext = randomBytesFromPool(length);
+  return { key, plaintext, blob: seal(call, key, plaintext, context) };
+}
+
 export const GenerateDataKey = kmsOperation({
   name: 'GenerateDataKey',
   description: 'A data key: plaintext and encrypted copy',
@@ -29,11 +40,8 @@ export const GenerateDataKey = kmsOperation({
   ext,
   input,
   run(ctx, p, call) {
-    const context = p.EncryptionContext ?? {};
-    const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
-    const key = usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
-    const plaintext = randomBytesFromPool(length);
-    return { response: { CiphertextBlob: seal(call, key, plaintext, context), Plaintext: plaintext, KeyId: key.arn } };
+    const { key, plaintext, blob } = newDataKey(ctx, call, p);
+    return { response: { CiphertextBlob: blob, Plaintext: plaintext, KeyId: key.arn } };
   },
 });
 
@@ -44,11 +52,7 @@ export const GenerateDataKeyWithoutPlaintext = kmsOperation({
   ext,
   input,
   run(ctx, p, call) {
-    const context = p.EncryptionContext ?? {};
-    const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
-    const key = usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
-    const plaintext = randomBytesFromPool(length);
-    const blob = seal(call, key, plaintext, context);
+    const { key, plaintext, blob } = newDataKey(ctx, call, p);
     plaintext.fill(0);
     return { response: { CiphertextBlob: blob, KeyId: key.arn } };
   },
