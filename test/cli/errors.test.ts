@@ -6,13 +6,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { main } from '../../src/cli/main.js';
 import { parseMap } from '../../src/cli/input.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 let home: string;
 async function ebsim(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(home, args);
 }
 const json = (s: string) => JSON.parse(s) as Record<string, any>;
 

@@ -5,15 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initHome, openEbsim } from '../../src/app/ebsim.js';
-import { main } from '../../src/cli/main.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 let home: string;
 let keyId: string;
 async function ebsim(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(home, args);
 }
 const trailText = () => {
   const app = openEbsim(home);

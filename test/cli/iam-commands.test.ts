@@ -7,20 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEbsim } from '../../src/app/ebsim.js';
-import { main } from '../../src/cli/main.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 let home: string;
 async function ebsim(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(home, args);
 }
 
 /** What the AWS CLI prints for `operation`'s raw API response, or undefined without python3's botocore and awscli. */
 function awsCliPrints(operation: string, response: unknown): string | undefined {
   const script = `
 import sys, json, botocore.session
+import { ebsimIn } from '../helpers/cli.js';
 from botocore.handlers import json_decode_policies
 from awscli.formatter import JSONFormatter
 parsed = json.load(sys.stdin)

@@ -5,16 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Member } from '../../src/api/index.js';
-import { main } from '../../src/cli/main.js';
 import { kebab } from '../../src/cli/input.js';
 import { KMS_OPERATIONS } from '../../src/kms/index.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 let home: string;
 async function ebsim(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(home, args);
 }
 
 beforeAll(async () => {

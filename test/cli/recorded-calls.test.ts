@@ -2,18 +2,15 @@
 // from `ebsim` or over HTTP from the real AWS CLI, as AWS records them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { main } from '../../src/cli/main.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { aliceCredentials, aws, inProcess, newHome, removeHome, trailRecords } from '../server/helpers.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const HAVE_AWS = existsSync('/usr/bin/aws');
 let home: string;
 
 async function ebsim(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(home, args);
 }
 
 /** Runs `fn` and returns the records of `eventName` it added (oldest first). */

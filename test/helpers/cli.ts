@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const EBSIM_BIN = `${REPO}bin/ebsim.js`;
@@ -27,4 +28,18 @@ export function runEbsim(args: string[], env: Record<string, string> = {}): Prom
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+export interface InProcessResult extends RunResult {
+  /** stdout as JSON (the AWS CLI's default output). */
+  json(): Record<string, any>;
+}
+
+/** `ebsim ARGS --home HOME` in this process (the CLI's `main`), with what it printed. */
+export async function ebsimIn(home: string, args: string[]): Promise<InProcessResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  const stdout = out.join('\n');
+  return { code, stdout, stderr: err.join('\n'), json: () => JSON.parse(stdout) };
 }

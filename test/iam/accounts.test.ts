@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initHome } from '../../src/app/ebsim.js';
-import { main } from '../../src/cli/main.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import { lastRecord } from './trail.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const A = '123456789012';
 const B = '111122223333';
@@ -21,10 +21,7 @@ let aliceB: CallContext;
 const doc = (statement: Record<string, unknown>) => JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
 
 async function ebsim(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', h.dir], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(h.dir, args);
 }
 
 /** The section `[profile]` of the home's credentials file, as key = value pairs. */

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { initHome } from '../../src/app/ebsim.js';
-import { main } from '../../src/cli/main.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import { inProcess } from '../server/helpers.js';
 import { lastRecord } from '../iam/trail.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const A = '123456789012'; // owns the keys
 const B = '111122223333'; // the other account
@@ -180,10 +180,7 @@ describe("an operator's view (the console's inventory) is per account", () => {
 
 describe('through the CLI: --account', () => {
   async function ebsim(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main([...args, '--home', h.dir], { out: (t) => out.push(t), err: (t) => err.push(t) });
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+    return ebsimIn(h.dir, args);
   }
 
   it('`ebsim kms encrypt --account B --as Bob --key-id ARN` works; the bare key ID does not; without the identity policy it is denied', async () => {

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
 import { openEbsim } from '../../src/app/ebsim.js';
-import { main } from '../../src/cli/main.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { awsManagedKeyPolicy, defaultKeyPolicy } from '../../src/kms/default-policies.js';
 import { KEY_POLICY_MAX_BYTES, POLICY_MESSAGES, checkKeyPolicy } from '../../src/kms/key-policy.js';
@@ -19,6 +18,7 @@ import type { RunningServer } from '../../src/server/index.js';
 import { GetKeyPolicyCommand, KMSClient, ListKeyPoliciesCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { aliceCredentials, aws, inProcess } from '../server/helpers.js';
 import { noteLocalWrite } from '../../src/store/read-cache.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const ACCOUNT = '123456789012';
 const HAVE_AWS = existsSync('/usr/bin/aws');
@@ -404,10 +404,7 @@ describe('ebsim kms and the AWS CLI', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function ebsim(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main([...args, '--home', h.dir], { out: (t) => out.push(t), err: (t) => err.push(t) });
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+    return ebsimIn(h.dir, args);
   }
 
   const fileText = `{\n  "Version": "2012-10-17",\n  "Statement": [ { "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::${ACCOUNT}:root" }, "Action": "kms:*", "Resource": "*", "Sid": "fr\u00e9d" } ]\n}\n`;

@@ -11,11 +11,10 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { aliceCredentials, inProcess, sleep } from '../server/helpers.js';
-import { main } from '../../src/cli/main.js';
 import { directCall, type CallContext } from '../../src/core/call-context.js';
 import type { RunningServer } from '../../src/server/index.js';
 import type { SigningCredentials } from '../../src/server/sigv4.js';
-import { recordsOf } from '../iam/trail.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -41,10 +40,7 @@ afterAll(async () => {
 // ---- the three entry points ------------------------------------------------------------------
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json(): Record<string, any> }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', h.dir], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n'), json: () => JSON.parse(out.join('\n')) };
+  return ebsimIn(h.dir, args);
 }
 
 /** The line `ebsim` prints for a service error, as the AWS CLI does. */

@@ -12,13 +12,13 @@ import {
 } from '@aws-sdk/client-kms';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { aliceCredentials, aws, inProcess } from '../server/helpers.js';
-import { main } from '../../src/cli/main.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import type { RunningServer } from '../../src/server/index.js';
 import type { SigningCredentials } from '../../src/server/sigv4.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { TAG_MESSAGES } from '../../src/kms/tags.js';
 import { noteLocalWrite } from '../../src/store/read-cache.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const ACCOUNT = '123456789012';
 const HAVE_AWS = existsSync('/usr/bin/aws');
@@ -56,10 +56,7 @@ function failure(fn: () => unknown): { code: string; message: string } {
 }
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', h.dir], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(h.dir, args);
 }
 
 function client(credentials: SigningCredentials = aliceCredentials(h.dir)): KMSClient {

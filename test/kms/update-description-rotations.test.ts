@@ -6,11 +6,11 @@ import * as sdk from '@aws-sdk/client-kms';
 import { DescribeKeyCommand, KMSClient, ListKeyRotationsCommand, RotateKeyOnDemandCommand, UpdateKeyDescriptionCommand } from '@aws-sdk/client-kms';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { aliceCredentials, inProcess } from '../server/helpers.js';
-import { main } from '../../src/cli/main.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import type { RunningServer } from '../../src/server/index.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { noteLocalWrite } from '../../src/store/read-cache.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const ACCOUNT = '123456789012';
 
@@ -48,10 +48,7 @@ function failure(fn: () => unknown): { code: string; message: string } {
 }
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', h.dir], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(h.dir, args);
 }
 
 const records = (name: string) => {

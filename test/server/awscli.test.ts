@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { main } from '../../src/cli/main.js';
 import { aliceCredentials, aws, errorCodeOf, errorLine, newHome, removeHome, sleep, spawnServe, trailCount, trailRecords } from './helpers.js';
+import { ebsimIn } from '../helpers/cli.js';
 
 const HAVE_AWS = existsSync('/usr/bin/aws');
 let home: string;
@@ -18,10 +19,7 @@ const json = (s: string) => JSON.parse(s) as Record<string, any>;
 const cli = (...args: string[]) => aws(server.url, home, args);
 
 async function ebsim(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return ebsimIn(home, args);
 }
 
 async function ok(...args: string[]) {

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initHome } from '../../../src/app/ebsim.js';
-import { main } from '../../../src/cli/main.js';
 import { parseShorthandStructure } from '../../../src/cli/input.js';
 import type { CallContext } from '../../../src/core/call-context.js';
 import { awsManagedKeyPolicy } from '../../../src/kms/default-policies.js';
 import { statementPositions } from '../../../src/iam/statement-positions.js';
 import { errorCode, makeHome, type TestHome } from '../../helpers/home.js';
 import { recordsOf } from '../trail.js';
+import { ebsimIn } from '../../helpers/cli.js';
 
 const ACCOUNT = '123456789012';
 const VOLUME_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -190,10 +190,7 @@ describe('ebsim iam simulate-principal-policy', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   async function ebsim(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main([...args, '--home', home], { out: (t) => out.push(t), err: (t) => err.push(t) });
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+    return ebsimIn(home, args);
   }
 
   it('takes --context-entries in the AWS CLI shorthand, a list value inside included', async () => {
