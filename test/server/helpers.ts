@@ -1,6 +1,6 @@
 // Shared by the server tests: a home with a running endpoint, the real AWS CLI, raw signed
 // requests (our signer, for the cases real clients never produce), and store snapshots.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, type Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -193,3 +193,21 @@ export function trailRecords(home: string, eventName?: string): Record<string, a
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether python3 has boto3 (.ci/run installs python3-boto3; elsewhere its tests skip with that reason). */
+export function hasBoto3(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a boto3 script with the home's credentials file (profile `ebsim`) and no other AWS configuration; resolves with its stdout. */
+export function runBoto3(home: string, script: string, args: string[]): Promise<string> {
+  const env = { ...process.env, AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' };
+  return new Promise<string>((resolve, reject) =>
+    execFile('python3', [script, ...args], { env }, (err, out, errText) => (err ? reject(new Error(`${err.message}\n${errText}`)) : resolve(out))),
+  );
+}

@@ -1,7 +1,6 @@
 // The AWS SDK for JavaScript v3 (@aws-sdk/client-kms, client-cloudtrail) and boto3 against the
 // endpoint (in-process): same results and error codes as the CLI and the domain give.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -13,7 +12,7 @@ import {
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import type { RunningServer } from '../../src/server/index.js';
 import { KmsService } from '../../src/kms/service.js';
-import { aliceCredentials, inProcess, newHome, removeHome, sleep, trailRecords } from './helpers.js';
+import { aliceCredentials, inProcess, newHome, removeHome, sleep, trailRecords, hasBoto3, runBoto3 } from './helpers.js';
 
 let home: string;
 let server: RunningServer;
@@ -146,15 +145,6 @@ describe('@aws-sdk/client-cloudtrail', () => {
   });
 });
 
-function hasBoto3(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // boto3 may not be installed where the tests run; skipped with that reason when it is not.
 describe.skipIf(!hasBoto3())('boto3 (python3 -c "import boto3" works)', () => {
   it('same results and error codes', async () => {
@@ -192,10 +182,7 @@ out['events'] = len(ct.lookup_events(LookupAttributes=[{'AttributeKey': 'EventNa
 print(json.dumps(out))
 `,
     );
-    const env = { ...process.env, AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' };
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile('python3', [script, server.url], { env }, (err, out, errText) => (err ? reject(new Error(`${err.message}\n${errText}`)) : resolve(out))),
-    );
+    const stdout = await runBoto3(home, script, [server.url]);
     const r = JSON.parse(stdout);
     expect(r).toMatchObject({
       arn: 'arn:aws:iam::123456789012:user/Alice',

@@ -1,7 +1,6 @@
 // STS over the wire with the AWS SDK for JavaScript v3: a user assumes a role, and the session's
 // temporary credentials (ASIA key + session token) are then used for KMS through a grant, as
 // EC2's own host does. Each STS call is recorded like the same call from the CLI.
-import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionToken
 import { KMSClient, CreateKeyCommand, CreateGrantCommand, EncryptCommand, DecryptCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import type { RunningServer } from '../../src/server/index.js';
 import { openEbsim } from '../../src/app/ebsim.js';
-import { aliceCredentials, inProcess, newHome, removeHome, sleep, trailRecords } from './helpers.js';
+import { aliceCredentials, inProcess, newHome, removeHome, sleep, trailRecords, hasBoto3, runBoto3 } from './helpers.js';
 
 let home: string;
 let server: RunningServer;
@@ -195,15 +194,6 @@ describe('expired temporary credentials', () => {
   });
 });
 
-function hasBoto3(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // boto3 may not be installed where the tests run; skipped with that reason when it is not (.ci/run installs python3-boto3).
 describe.skipIf(!hasBoto3())('boto3 (python3 -c "import boto3" works): AssumeRole, then KMS through a grant with the session', () => {
   it('assumes a role whose trust policy names the account, and decrypts only within the grant', async () => {
@@ -237,10 +227,7 @@ except ClientError as e:
     out['gdk'] = e.response['Error']['Code']
 print(json.dumps(out))
 `);
-    const env = { ...process.env, AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' };
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile('python3', [script, server.url, keyArn!], { env }, (err, out, errText) => (err ? reject(new Error(`${err.message}\n${errText}`)) : resolve(out))),
-    );
+    const stdout = await runBoto3(home, script, [server.url, keyArn!]);
     // The grant allows Encrypt and Decrypt, not GenerateDataKey: refused, as the role has no policy of its own.
     expect(JSON.parse(stdout)).toEqual({ who: 'arn:aws:sts::123456789012:assumed-role/BotoWorker/boto', plain: 'boto via grant', gdk: 'AccessDeniedException' });
   });
