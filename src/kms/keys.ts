@@ -3,7 +3,7 @@
 // A store belongs to one account and Region; it also finds keys of the home's other accounts in
 // its Region, but only by key ARN or alias ARN, and only for operations that AWS allows across
 // accounts (a bare key ID or alias name always means the caller's own account).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import type { RootKey } from '../store/root-key.js';
@@ -13,8 +13,11 @@ import type { KeyState } from './key-state.js';
 import { isAwsManagedAlias } from './aws-managed-aliases.js';
 import { writeKeyPolicy } from './key-policy.js';
 import { writeKeyTags } from './tags.js';
+import { algorithmsOf, type KeySpec, type KeyUsage } from './key-specs.js';
+import { newKeyMaterial } from './key-material.js';
 
 export type KeyManager = 'CUSTOMER' | 'AWS';
+export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL';
 
 export interface KmsKey {
   keyId: string;
@@ -22,11 +25,11 @@ export interface KmsKey {
   region: string;
   arn: string;
   description: string;
-  keyUsage: 'ENCRYPT_DECRYPT';
-  keySpec: 'SYMMETRIC_DEFAULT';
+  keyUsage: KeyUsage;
+  keySpec: KeySpec;
   keyState: KeyState;
   keyManager: KeyManager;
-  origin: 'AWS_KMS';
+  origin: KeyOrigin;
   createdAt: Date;
   deletionDate?: Date;
   pendingWindowDays?: number;
@@ -42,11 +45,11 @@ interface KeyRow {
   region: string;
   arn: string;
   description: string;
-  key_usage: 'ENCRYPT_DECRYPT';
-  key_spec: 'SYMMETRIC_DEFAULT';
+  key_usage: KeyUsage;
+  key_spec: KeySpec;
   key_state: KeyState;
   key_manager: KeyManager;
-  origin: 'AWS_KMS';
+  origin: KeyOrigin;
   created_at: string;
   deletion_date: string | null;
   pending_window_days: number | null;
@@ -120,19 +123,29 @@ export class KeyStore {
    * Creates a key. `keyId` may be chosen beforehand (CreateKey checks a given policy against the
    * key's ARN first); `policy` is stored as given, else the key has the default for its kind.
    */
-  create(opts: { description: string; keyManager: KeyManager; aliasName?: string; keyId?: string; policy?: string; tags?: ReadonlyMap<string, string> }): KmsKey {
+  create(opts: {
+    description: string;
+    keyManager: KeyManager;
+    keySpec?: KeySpec;
+    keyUsage?: KeyUsage;
+    aliasName?: string;
+    keyId?: string;
+    policy?: string;
+    tags?: ReadonlyMap<string, string>;
+  }): KmsKey {
     const keyId = opts.keyId ?? randomUUID();
     const arn = this.keyArn(keyId);
     const now = new Date().toISOString();
-    const material = randomBytes(32);
+    const keySpec = opts.keySpec ?? 'SYMMETRIC_DEFAULT';
+    const material = newKeyMaterial(keySpec);
     immediate(this.db, () => {
       this.db
         .prepare(
           `INSERT INTO kms_keys (key_id, account_id, region, arn, description, key_usage, key_spec, key_state, key_manager, origin, created_at, rotation_enabled, rotation_period_days, next_rotation_at)
-           VALUES (?, ?, ?, ?, ?, 'ENCRYPT_DECRYPT', 'SYMMETRIC_DEFAULT', 'Enabled', ?, 'AWS_KMS', ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'Enabled', ?, 'AWS_KMS', ?, ?, ?, ?)`,
         )
         // AWS managed keys rotate every year, always.
-        .run(keyId, this.accountId, this.region, arn, opts.description, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0,
+        .run(keyId, this.accountId, this.region, arn, opts.description, opts.keyUsage ?? 'ENCRYPT_DECRYPT', keySpec, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0,
           opts.keyManager === 'AWS' ? 365 : null, opts.keyManager === 'AWS' ? new Date(Date.now() + 365 * 86400_000).toISOString() : null);
       this.insertVersion(keyId, 1, material, null);
       if (opts.aliasName) {
@@ -356,7 +369,7 @@ export class KeyStore {
     return immediate(this.db, () => {
       const current = (this.db.prepare('SELECT current_version FROM kms_keys WHERE key_id = ?').get(key.keyId) as { current_version: number }).current_version;
       const next = current + 1;
-      const material = randomBytes(32);
+      const material = newKeyMaterial(key.keySpec);
       this.insertVersion(key.keyId, next, material, rotationType);
       material.fill(0);
       const nextRotation = key.rotationEnabled && key.rotationPeriodDays ? new Date(Date.now() + key.rotationPeriodDays * 86400_000).toISOString() : null;
@@ -474,6 +487,10 @@ function toKey(r: KeyRow): KmsKey {
   };
 }
 
+const CUSTOMER_MASTER_KEY_SPECS = new Set<string>([
+  'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2',
+]);
+
 /** KeyMetadata as DescribeKey returns it. */
 export function keyMetadata(k: KmsKey): Record<string, unknown> {
   const m: Record<string, unknown> = {
@@ -490,9 +507,10 @@ export function keyMetadata(k: KmsKey): Record<string, unknown> {
   Object.assign(m, {
     Origin: k.origin,
     KeyManager: k.keyManager,
-    CustomerMasterKeySpec: k.keySpec,
+    // The deprecated member names only the specs it had when it was replaced.
+    ...(CUSTOMER_MASTER_KEY_SPECS.has(k.keySpec) ? { CustomerMasterKeySpec: k.keySpec } : {}),
     KeySpec: k.keySpec,
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    ...algorithmsOf(k.keySpec, k.keyUsage),
     MultiRegion: false,
   });
   if (k.pendingWindowDays) m.PendingDeletionWindowInDays = k.pendingWindowDays;

@@ -4,6 +4,8 @@
 import type { CallContext } from '../core/call-context.js';
 import { authorize, type AuthorizeRequest } from './authorize.js';
 import { assertStateAllows } from './key-state.js';
+import { InvalidKeyUsageException } from '../errors/index.js';
+import type { KeyUsage } from './key-specs.js';
 import { aliasArnOf, type KmsKey } from './keys.js';
 import type { KmsCall } from './operation.js';
 
@@ -41,4 +43,21 @@ export function checkKey(ctx: CallContext, call: KmsCall, key: KmsKey, use: KeyU
 /** Names the key in the call's trail record (also when the call then fails). */
 export function touch(call: KmsCall, key: Pick<KmsKey, 'arn' | 'accountId'>): void {
   call.resources.push({ ARN: key.arn, accountId: key.accountId });
+}
+
+/**
+ * A key used for what its KeyUsage does not allow: AWS's InvalidKeyUsageException, worded as AWS
+ * words it ("…key usage is SIGN_VERIFY which is not valid for Encrypt."). Checked after
+ * authorization and key state, as AWS reports those first.
+ */
+export function requireUsage(key: KmsKey, usage: KeyUsage, operation: string): KmsKey {
+  if (key.keyUsage !== usage) throw new InvalidKeyUsageException(`${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
+  return key;
+}
+
+/** Operations only a symmetric encryption key performs (data keys, ReEncrypt's blobs, rotation). */
+export function requireSymmetric(key: KmsKey, operation: string): KmsKey {
+  requireUsage(key, 'ENCRYPT_DECRYPT', operation);
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new InvalidKeyUsageException(`${key.arn} key spec is ${key.keySpec} which is not valid for ${operation}.`);
+  return key;
 }

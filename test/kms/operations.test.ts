@@ -29,10 +29,37 @@ describe('keys', () => {
     expect(m.KeyId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
-  it('CreateKey refuses asymmetric specs (UnsupportedOperationException) and assumed roles (AccessDeniedException)', () => {
-    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'RSA_2048' }))).toBe('UnsupportedOperationException');
+  it('CreateKey refuses spec/usage pairs AWS refuses, SM2 outside China (ValidationException) and assumed roles (AccessDeniedException)', () => {
+    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'HMAC_256', KeyUsage: 'SIGN_VERIFY' }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'SIGN_VERIFY' }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'SM2', KeyUsage: 'SIGN_VERIFY' }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'RSA_2048', CustomerMasterKeySpec: 'RSA_2048' }))).toBe('ValidationException');
     h.app.iam.createRole(alice, 'Reader');
     expect(errorCode(() => kms.call(h.app.as('role/Reader/s1'), 'CreateKey', {}))).toBe('AccessDeniedException');
+  });
+
+  it('CreateKey makes every spec AWS offers with the algorithm lists DescribeKey shows; data keys and rotation refuse non-symmetric keys', () => {
+    const cases: [string, string, Record<string, string[]>][] = [
+      ['RSA_2048', 'ENCRYPT_DECRYPT', { EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] }],
+      ['ECC_NIST_P384', 'KEY_AGREEMENT', { KeyAgreementAlgorithms: ['ECDH'] }],
+      ['ECC_SECG_P256K1', 'SIGN_VERIFY', { SigningAlgorithms: ['ECDSA_SHA_256'] }],
+      ['ECC_NIST_EDWARDS25519', 'SIGN_VERIFY', { SigningAlgorithms: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'] }],
+      ['HMAC_384', 'GENERATE_VERIFY_MAC', { MacAlgorithms: ['HMAC_SHA_384'] }],
+      ['ML_DSA_65', 'SIGN_VERIFY', { SigningAlgorithms: ['ML_DSA_SHAKE_256'] }],
+      ['ML_KEM_768', 'ENCAPSULATE_DECAPSULATE', { EncapsulationAlgorithms: ['ML_KEM'] }],
+    ];
+    for (const [KeySpec, KeyUsage, algorithms] of cases) {
+      const m = kms.call(alice, 'CreateKey', { KeySpec, KeyUsage }).KeyMetadata as Record<string, unknown>;
+      expect(m).toMatchObject({ KeySpec, KeyUsage, ...algorithms });
+      expect(m.EncryptionAlgorithms === undefined).toBe(KeyUsage !== 'ENCRYPT_DECRYPT');
+      const again = kms.call(alice, 'DescribeKey', { KeyId: m.KeyId }).KeyMetadata as Record<string, unknown>;
+      expect(again).toMatchObject({ KeySpec, KeyUsage, ...algorithms });
+      expect(errorCode(() => kms.call(alice, 'GenerateDataKey', { KeyId: m.KeyId, NumberOfBytes: 32 }))).toBe('InvalidKeyUsageException');
+      expect(errorCode(() => kms.call(alice, 'EnableKeyRotation', { KeyId: m.KeyId }))).toBe('UnsupportedOperationException');
+    }
+    // A spec allowing one usage takes it when KeyUsage is left out.
+    expect((kms.call(alice, 'CreateKey', { KeySpec: 'HMAC_256' }).KeyMetadata as { KeyUsage: string }).KeyUsage).toBe('GENERATE_VERIFY_MAC');
   });
 
   it('DescribeKey accepts key ID, key ARN, alias name and alias ARN; unknown ones are NotFoundException', () => {

@@ -1,6 +1,8 @@
-// CreateKey: a symmetric customer managed key (the only kind ebsim models), with the key policy
-// given (checked as PutKeyPolicy checks it) or the default key policy, and its tags (kms/tags.ts).
-import { UnsupportedOperationException } from '../../errors/index.js';
+// CreateKey: a customer managed key of any spec AWS offers outside China (kms/key-specs.ts), with
+// the key policy given (checked as PutKeyPolicy checks it) or the default key policy, and its
+// tags (kms/tags.ts).
+import { UnsupportedOperationException, ValidationException } from '../../errors/index.js';
+import { createKeySpec, KEY_SPECS, KEY_USAGES } from '../key-specs.js';
 import { authorizeAccountAction } from '../authorize.js';
 import { keyMetadata } from '../keys.js';
 import { kmsOperation } from '../operation.js';
@@ -12,19 +14,13 @@ import { camelMetadata } from './metadata.js';
 
 export const CreateKey = kmsOperation({
   name: 'CreateKey',
-  description: 'Create a symmetric customer managed key',
+  description: 'Create a customer managed key (symmetric, RSA, ECC, Ed25519, HMAC, ML-DSA or ML-KEM)',
   readOnly: false,
   ext: { grantable: false },
   input: {
     Description: { kind: 'string', min: 0, max: 8192 },
-    KeyUsage: { kind: 'string', enum: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT', 'ENCAPSULATE_DECAPSULATE'] },
-    KeySpec: {
-      kind: 'string',
-      enum: [
-        'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519',
-        'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2', 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87', 'ML_KEM_512', 'ML_KEM_768', 'ML_KEM_1024',
-      ],
-    },
+    KeyUsage: { kind: 'string', enum: KEY_USAGES },
+    KeySpec: { kind: 'string', enum: KEY_SPECS },
     CustomerMasterKeySpec: {
       kind: 'string',
       enum: ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2'],
@@ -36,12 +32,16 @@ export const CreateKey = kmsOperation({
     BypassPolicyLockoutSafetyCheck: BYPASS_LOCKOUT_CHECK,
   },
   run(ctx, input, call) {
+    const { keys } = call.env;
+    if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
+      throw new ValidationException('You cannot specify both KeySpec and CustomerMasterKeySpec. CustomerMasterKeySpec is deprecated; use KeySpec.');
+    }
+    const { keySpec, keyUsage } = createKeySpec(input.KeySpec ?? input.CustomerMasterKeySpec, input.KeyUsage, keys.region);
     const usage = input.KeyUsage;
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec;
-    if ((usage && usage !== 'ENCRYPT_DECRYPT') || (spec && spec !== 'SYMMETRIC_DEFAULT') || (input.Origin && input.Origin !== 'AWS_KMS') || input.MultiRegion) {
-      throw new UnsupportedOperationException('ebsim supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with AWS_KMS origin in a single Region.');
+    if ((input.Origin && input.Origin !== 'AWS_KMS') || input.MultiRegion) {
+      throw new UnsupportedOperationException('ebsim does not yet model imported key material or multi-Region keys.');
     }
-    const { keys } = call.env;
     const tags = requestTags(input.Tags);
     const tagFacts = tags.size ? { requestTags: tags, tagKeys: [...tags.keys()] } : {};
     authorizeAccountAction(call.env, ctx, 'CreateKey', {
@@ -53,7 +53,7 @@ export const CreateKey = kmsOperation({
     // The lockout check needs the key's ARN: choose its ID first.
     const keyId = keys.newKeyId();
     if (input.Policy !== undefined) acceptPolicy(call.env, ctx, { keyId, arn: keys.keyArn(keyId), accountId: keys.accountId, region: keys.region }, input.Policy, input.BypassPolicyLockoutSafetyCheck);
-    const key = keys.create({ keyId, description: input.Description ?? '', keyManager: 'CUSTOMER', policy: input.Policy, tags });
+    const key = keys.create({ keyId, description: input.Description ?? '', keyManager: 'CUSTOMER', keySpec, keyUsage, policy: input.Policy, tags });
     touch(call, key);
     const metadata = keyMetadata(key);
     return { response: { KeyMetadata: metadata }, responseElements: { keyMetadata: camelMetadata(metadata) } };

@@ -1,6 +1,6 @@
 // Encrypt: up to 4 KiB under a key. The plaintext never reaches the trail (secret member).
 import { kmsOperation } from '../operation.js';
-import { usableKey } from '../usable-key.js';
+import { requireSymmetric, usableKey } from '../usable-key.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
 import { seal, symmetricAlgorithm } from './sealing.js';
 
@@ -19,7 +19,7 @@ export const Encrypt = kmsOperation({
   run(ctx, input, call) {
     const context = input.EncryptionContext ?? {};
     const alg = symmetricAlgorithm(input.EncryptionAlgorithm);
-    const key = usableKey(ctx, call, input.KeyId, { context, encryptionAlgorithm: alg });
+    const key = requireSymmetric(usableKey(ctx, call, input.KeyId, { context, encryptionAlgorithm: alg }), 'Encrypt');
     return { response: { CiphertextBlob: seal(call, key, input.Plaintext, context), KeyId: key.arn, EncryptionAlgorithm: alg } };
   },
 });

@@ -5,7 +5,7 @@ import type { CallContext } from '../../core/call-context.js';
 import type { EncryptionContext } from '../context.js';
 import { kmsOperation, type KmsCall } from '../operation.js';
 import { randomBytesFromPool } from '../random-pool.js';
-import { usableKey } from '../usable-key.js';
+import { requireSymmetric, usableKey } from '../usable-key.js';
 import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
 import { seal } from './sealing.js';
 
@@ -28,7 +28,7 @@ function dataKeyLength(n: number | undefined, spec: 'AES_256' | 'AES_128' | unde
 function newDataKey(ctx: CallContext, call: KmsCall, p: { KeyId: string; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; EncryptionContext?: EncryptionContext }) {
   const context = p.EncryptionContext ?? {};
   const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
-  const key = usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+  const key = requireSymmetric(usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), call.operation);
   const plaintext = randomBytesFromPool(length);
   return { key, plaintext, blob: seal(call, key, plaintext, context) };
 }

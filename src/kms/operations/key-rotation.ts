@@ -1,12 +1,19 @@
 // Rotation: automatic (Enable/DisableKeyRotation; the rotations themselves are the service's own
 // work when due, kms/due-work.ts, recorded as RotateKey service events) and on demand.
 import { createHash } from 'node:crypto';
+import { UnsupportedOperationException } from '../../errors/index.js';
 import type { KmsKey } from '../keys.js';
 import { kmsOperation } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { customerManagedKey } from './managed-key.js';
 import { KEY_ID, KEY_ID_OR_ARN, LIMIT, MARKER } from './members.js';
+
+/** Rotation exists for symmetric encryption keys only (AWS: "not supported on asymmetric or HMAC KMS keys"). */
+function rotatable(key: KmsKey): KmsKey {
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new UnsupportedOperationException(`${key.arn} key spec ${key.keySpec} does not support key rotation.`);
+  return key;
+}
 
 export const EnableKeyRotation = kmsOperation({
   name: 'EnableKeyRotation',
@@ -16,7 +23,7 @@ export const EnableKeyRotation = kmsOperation({
   input: { KeyId: KEY_ID, RotationPeriodInDays: { kind: 'integer', min: 90, max: 2560, doc: 'days between rotations (default 365)' } },
   run(ctx, input, call) {
     const period = input.RotationPeriodInDays ?? 365;
-    const key = customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays });
+    const key = rotatable(customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays }));
     call.env.keys.enableRotation(key.keyId, period, new Date(Date.now() + period * 86400_000));
     return { response: {} };
   },
@@ -60,7 +67,7 @@ export const RotateKeyOnDemand = kmsOperation({
   ext: { keyStates: ['Enabled'], grantable: false },
   input: { KeyId: KEY_ID },
   run(ctx, input, call) {
-    const key = customerManagedKey(ctx, call, input.KeyId);
+    const key = rotatable(customerManagedKey(ctx, call, input.KeyId));
     call.env.keys.rotate(key, 'ON_DEMAND');
     return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
   },
