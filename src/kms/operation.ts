@@ -7,6 +7,7 @@ import type { KeyPolicyStore } from './key-policy.js';
 import type { KeyStore } from './keys.js';
 import type { KeyTagStore } from './tags.js';
 import { KEY_STATES, type KeyState } from './key-state.js';
+import { KEY_ID_OR_ARN } from './operations/members.js';
 
 export interface KmsEnv {
   keys: KeyStore;
@@ -48,12 +49,14 @@ export class KmsFacts {
   private readonly states = new Map<string, readonly KeyState[]>();
   private readonly grantableActions = new Set<string>();
   private readonly crossAccountOps = new Set<string>();
+  private readonly keyIdOnlyOps = new Set<string>();
 
   constructor(operations: readonly KmsOperation[]) {
     for (const op of operations) {
       const ext = op.ext as KmsExt;
       this.states.set(op.name, ext.keyStates ?? KEY_STATES);
       if (ext.crossAccount) this.crossAccountOps.add(op.name);
+      if ((op.input as Members).KeyId === KEY_ID_OR_ARN) this.keyIdOnlyOps.add(op.name);
       for (const action of ext.actions ?? [op.name]) {
         if (ext.grantable) this.grantableActions.add(action);
       }
@@ -67,6 +70,11 @@ export class KmsFacts {
 
   grantable(action: string): boolean {
     return this.grantableActions.has(action);
+  }
+
+  /** Does `operation` take a key ID or key ARN only (its KeyId member is KEY_ID_OR_ARN), refusing aliases? */
+  keyIdOnly(operation: string): boolean {
+    return this.keyIdOnlyOps.has(operation);
   }
 
   /** May `operation` use a key of another account of the home? */

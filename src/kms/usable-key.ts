@@ -12,11 +12,13 @@ import type { KmsCall } from './operation.js';
 export interface KeyUse extends AuthorizeRequest {
   /** The KMS action checked against policy and grants (default: the operation; ReEncrypt checks ReEncryptFrom/ReEncryptTo). */
   action?: string;
+  /** Default: what the operation's KeyId member declares (KEY_ID_OR_ARN refuses aliases). */
   allowAlias?: boolean;
 }
 
 export function usableKey(ctx: CallContext, call: KmsCall, keyIdParam: string, use: KeyUse = {}): KmsKey {
-  const ref = call.env.keys.find(keyIdParam, use.allowAlias ?? true, call.env.facts.crossAccount(call.operation));
+  const { facts } = call.env;
+  const ref = call.env.keys.find(keyIdParam, use.allowAlias ?? !facts.keyIdOnly(call.operation), facts.crossAccount(call.operation));
   const key = 'uncreatedAlias' in ref ? createOnFirstUse(ctx, call, ref.uncreatedAlias, use.action ?? call.operation) : ref;
   return checkKey(ctx, call, key, { keyIdParam, ...use });
 }

@@ -48,7 +48,9 @@ describe('AWS managed keys on first use', () => {
   it('a call the key would not allow creates nothing: Encrypt under alias/aws/rds directly (not through RDS)', () => {
     const before = keyCount();
     expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: 'alias/aws/rds', Plaintext: Buffer.from('x') }))).toBe('AccessDeniedException');
-    expect(errorCode(() => kms.call(alice, 'ScheduleKeyDeletion', { KeyId: 'alias/aws/rds' }))).toBe('AccessDeniedException');
+    // ScheduleKeyDeletion takes a key ID or key ARN only: the alias is refused before anything is looked up.
+    expect(errorCode(() => kms.call(alice, 'ScheduleKeyDeletion', { KeyId: 'alias/aws/rds' }))).toBe('InvalidArnException');
+    expect(errorCode(() => kms.call(alice, 'ListResourceTags', { KeyId: 'alias/aws/rds' }))).toBe('InvalidArnException');
     expect(keyCount()).toBe(before);
   });
 

@@ -4,18 +4,21 @@
 // JSON model the AWS CLI's botocore ships (the SDK's schema carries no bounds).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as sdk from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../src/api/index.js';
 import { KMS_OPERATIONS } from '../../src/kms/index.js';
+import { KmsFacts } from '../../src/kms/operation.js';
 import { makeHome } from '../helpers/home.js';
 import { compareWithSdk, sdkShape, type SdkShape } from '../helpers/sdk-schema.js';
 
 // ---- the SDK's schema ----------------------------------------------------------------------
 
 const exported = sdk as unknown as Record<string, unknown>;
+const require = createRequire(import.meta.url);
 const requestOf = (op: string) => sdkShape(exported[`${op}Request$`]) as Extract<SdkShape, { kind: 'structure' }>;
 
 /** Where the model leaves a member optional and the service requires it (AWS's answer is the same ValidationException). */
@@ -79,6 +82,30 @@ describe('KMS declarations against the SDK model', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+});
+
+describe('which operations take an alias, as the SDK model documents each KeyId', () => {
+  // The SDK ships the API reference's text: "To specify a KMS key, use its key ID, key ARN, alias
+  // name, or alias ARN" where aliases are accepted, "Specify the key ID or key ARN" where not.
+  const dts = readFileSync(join(dirname(require.resolve('@aws-sdk/client-kms')), '../dist-types/models/models_0.d.ts'), 'utf8');
+  const keyIdDoc = (op: string): string | undefined => {
+    const body = new RegExp(`export interface ${op}Request \\{([\\s\\S]*?)\\n\\}`).exec(dts)?.[1];
+    return body && /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*\n\s+KeyId\??:/.exec(body)?.[1];
+  };
+  const facts = new KmsFacts(KMS_OPERATIONS);
+
+  it('an operation refuses aliases exactly when AWS documents its KeyId as key ID or key ARN only', () => {
+    const checked: string[] = [];
+    for (const op of KMS_OPERATIONS) {
+      const doc = keyIdDoc(op.name);
+      // An optional KeyId (ListAliases's filter, RetireGrant's) is resolved in the run, without aliases.
+      if (!doc || !('KeyId' in op.input) || op.name === 'ListAliases' || op.name === 'RetireGrant') continue;
+      const awsTakesAlias = /alias name/.test(doc);
+      expect({ op: op.name, refusesAlias: facts.keyIdOnly(op.name) }).toEqual({ op: op.name, refusesAlias: !awsTakesAlias });
+      checked.push(op.name);
+    }
+    expect(checked).toEqual(expect.arrayContaining(['EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'EnableKeyRotation', 'RotateKeyOnDemand', 'Encrypt', 'DescribeKey']));
   });
 });
 

@@ -3,7 +3,7 @@
 import { KMSInvalidStateException } from '../../errors/index.js';
 import { kmsOperation } from '../operation.js';
 import { customerManagedKey } from './managed-key.js';
-import { KEY_ID } from './members.js';
+import { KEY_ID_OR_ARN } from './members.js';
 
 export const ScheduleKeyDeletion = kmsOperation({
   name: 'ScheduleKeyDeletion',
@@ -11,7 +11,7 @@ export const ScheduleKeyDeletion = kmsOperation({
   readOnly: false,
   ext: { keyStates: ['Enabled', 'Disabled'], grantable: false },
   // The model allows 1-365; the service accepts 7-30, in the model's wording.
-  input: { KeyId: KEY_ID, PendingWindowInDays: { kind: 'integer', min: 7, max: 30, doc: 'waiting period in days (default 30)' } },
+  input: { KeyId: KEY_ID_OR_ARN, PendingWindowInDays: { kind: 'integer', min: 7, max: 30, doc: 'waiting period in days (default 30)' } },
   run(ctx, input, call) {
     const days = input.PendingWindowInDays ?? 30;
     const key = customerManagedKey(ctx, call, input.KeyId, { pendingWindowInDays: input.PendingWindowInDays });
@@ -29,7 +29,7 @@ export const CancelKeyDeletion = kmsOperation({
   description: 'Cancel a scheduled deletion (the key stays Disabled)',
   readOnly: false,
   ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
-  input: { KeyId: KEY_ID },
+  input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = customerManagedKey(ctx, call, input.KeyId);
     if (key.keyState !== 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);

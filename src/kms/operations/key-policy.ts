@@ -51,7 +51,7 @@ export const GetKeyPolicy = kmsOperation({
   ext: { keyStates, grantable: false },
   input: { KeyId: KEY_ID_OR_ARN, PolicyName: POLICY_NAME },
   run(ctx, input, call) {
-    const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
+    const key = usableKey(ctx, call, input.KeyId);
     const name = policyNamed(input.PolicyName, key);
     return {
       response: { Policy: keyPolicyText(call, key), PolicyName: name },
@@ -69,7 +69,7 @@ export const PutKeyPolicy = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN, PolicyName: POLICY_NAME, Policy: { ...POLICY, required: true }, BypassPolicyLockoutSafetyCheck: BYPASS_LOCKOUT_CHECK },
   run(ctx, input, call) {
     // An AWS managed key's policy allows no one kms:PutKeyPolicy: AccessDeniedException.
-    const key = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck });
+    const key = customerManagedKey(ctx, call, input.KeyId, { bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck });
     const name = policyNamed(input.PolicyName, key);
     acceptPolicy(call.env, ctx, key, input.Policy, input.BypassPolicyLockoutSafetyCheck);
     call.env.policies.put(key.keyId, input.Policy);
@@ -88,7 +88,7 @@ export const ListKeyPolicies = kmsOperation({
   ext: { keyStates, grantable: false },
   input: { KeyId: KEY_ID_OR_ARN, Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
-    usableKey(ctx, call, input.KeyId, { allowAlias: false });
+    usableKey(ctx, call, input.KeyId);
     const page = paginate([DEFAULT_POLICY_NAME], input);
     return { response: { PolicyNames: page.items, ...page.tail } };
   },

@@ -7,7 +7,7 @@ import { kmsOperation } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { customerManagedKey } from './managed-key.js';
-import { KEY_ID, KEY_ID_OR_ARN, LIMIT, MARKER } from './members.js';
+import { KEY_ID_OR_ARN, LIMIT, MARKER } from './members.js';
 
 /** Rotation exists for symmetric encryption keys only (AWS: "not supported on asymmetric or HMAC KMS keys"). */
 function rotatable(key: KmsKey): KmsKey {
@@ -20,7 +20,7 @@ export const EnableKeyRotation = kmsOperation({
   description: 'Rotate the key material automatically',
   readOnly: false,
   ext: { keyStates: ['Enabled'], grantable: false },
-  input: { KeyId: KEY_ID, RotationPeriodInDays: { kind: 'integer', min: 90, max: 2560, doc: 'days between rotations (default 365)' } },
+  input: { KeyId: KEY_ID_OR_ARN, RotationPeriodInDays: { kind: 'integer', min: 90, max: 2560, doc: 'days between rotations (default 365)' } },
   run(ctx, input, call) {
     const period = input.RotationPeriodInDays ?? 365;
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays }));
@@ -34,7 +34,7 @@ export const DisableKeyRotation = kmsOperation({
   description: 'Stop automatic rotation',
   readOnly: false,
   ext: { keyStates: ['Enabled'], grantable: false },
-  input: { KeyId: KEY_ID },
+  input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     call.env.keys.disableRotation(customerManagedKey(ctx, call, input.KeyId).keyId);
     return { response: {} };
@@ -46,7 +46,7 @@ export const GetKeyRotationStatus = kmsOperation({
   description: 'Is automatic rotation on?',
   readOnly: true,
   ext: { keyStates: ['Enabled', 'Disabled'], grantable: false, crossAccount: true },
-  input: { KeyId: KEY_ID },
+  input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);
     const response: Record<string, unknown> = { KeyId: key.arn, KeyRotationEnabled: key.rotationEnabled };
@@ -65,7 +65,7 @@ export const RotateKeyOnDemand = kmsOperation({
   description: 'Rotate the key material now (old ciphertexts still decrypt)',
   readOnly: false,
   ext: { keyStates: ['Enabled'], grantable: false },
-  input: { KeyId: KEY_ID },
+  input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId));
     call.env.keys.rotate(key, 'ON_DEMAND');
@@ -95,7 +95,7 @@ export const ListKeyRotations = kmsOperation({
   },
   run(ctx, input, call) {
     // AWS managed keys rotate every year; their policy allows kms:List* to the account.
-    const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
+    const key = usableKey(ctx, call, input.KeyId);
     const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
     // The first key material has no rotation date or type ("not present for the first key material").
     const rotations = call.env.keys

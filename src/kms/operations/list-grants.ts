@@ -26,7 +26,7 @@ export const ListGrants = kmsOperation({
   ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, crossAccount: true },
   input: { KeyId: KEY_ID_OR_ARN, Limit: LIMIT, Marker: MARKER, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL },
   run(ctx, input, call) {
-    const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
+    const key = usableKey(ctx, call, input.KeyId);
     const { GrantId: grantId, GranteePrincipal: grantee } = input;
     const grants = call.env.grants.live(key.keyId).filter((g) => (!grantId || g.grantId === grantId) && (!grantee || g.granteePrincipal === grantee));
     const page = paginate(grants, input);

@@ -50,7 +50,7 @@ export const RevokeGrant = kmsOperation({
   ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, crossAccount: true },
   input: { KeyId: KEY_ID_OR_ARN, GrantId: { ...GRANT_ID, required: true } },
   run(ctx, input, call) {
-    const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
+    const key = usableKey(ctx, call, input.KeyId);
     const grant = call.env.grants.get(input.GrantId);
     if (!grant || grant.keyId !== key.keyId) throw new InvalidGrantIdException(`Grant ID ${input.GrantId} is not valid for ${key.arn}`);
     if (grant.state !== 'live') throw new NotFoundException(`Grant ID ${input.GrantId} not found`);

@@ -25,7 +25,7 @@ export const TagResource = kmsOperation({
   run(ctx, input, call) {
     const tags = requestTags(input.Tags);
     // An AWS managed key's policy allows no one kms:TagResource: AccessDeniedException.
-    const key = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false, requestTags: tags, tagKeys: [...tags.keys()] });
+    const key = customerManagedKey(ctx, call, input.KeyId, { requestTags: tags, tagKeys: [...tags.keys()] });
     call.env.tags.tag(key.keyId, tags);
     return { response: {} };
   },
@@ -39,7 +39,7 @@ export const UntagResource = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN, TagKeys: { kind: 'list', member: TAG_KEY, required: true, doc: 'tag keys, space-separated' } },
   run(ctx, input, call) {
     input.TagKeys.forEach(checkTagKey);
-    const key = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false, tagKeys: input.TagKeys });
+    const key = customerManagedKey(ctx, call, input.KeyId, { tagKeys: input.TagKeys });
     call.env.tags.untag(key.keyId, input.TagKeys);
     // As the KMS Developer Guide's UntagResource record (since December 2022): the key's ARN, though the response has none.
     return { response: {}, responseElements: { keyId: key.arn } };
@@ -54,7 +54,7 @@ export const ListResourceTags = kmsOperation({
   // "If you include a value, it must be between 1 and 50, inclusive. If you do not include a value, it defaults to 50."
   input: { KeyId: KEY_ID_OR_ARN, Limit: { ...LIMIT, max: 50 }, Marker: MARKER },
   run(ctx, input, call) {
-    const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
+    const key = usableKey(ctx, call, input.KeyId);
     const all = [...call.env.tags.tagsOf(key.keyId)].map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
     const page = paginate(all, { Limit: input.Limit ?? 50, Marker: input.Marker });
     return { response: { Tags: page.items, ...page.tail } };

@@ -13,7 +13,7 @@ export const UpdateKeyDescription = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN, Description: { kind: 'string', required: true, min: 0, max: 8192, doc: 'the new description (may be empty)' } },
   run(ctx, input, call) {
     // An AWS managed key's policy allows no one kms:UpdateKeyDescription: AccessDeniedException.
-    const key = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false });
+    const key = customerManagedKey(ctx, call, input.KeyId);
     call.env.keys.updateDescription(key.keyId, input.Description);
     return { response: {} };
   },
