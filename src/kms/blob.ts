@@ -60,7 +60,7 @@ export function sealBlob(material: Uint8Array, head: BlobHeader, plaintext: Uint
 export function parseBlobHeader(blob: Uint8Array): BlobHeader {
   const b = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   if (b.length < HEADER + TAG + 1 || b[0] !== BLOB_VERSION) {
-    throw new InvalidCiphertextException('The ciphertext is invalid or was not produced by ebsim.');
+    throw new InvalidCiphertextException(''); // AWS's message is empty
   }
   return { keyId: bytesToUuid(b.subarray(1, 17)), version: b.readUInt32BE(17) };
 }

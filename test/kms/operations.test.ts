@@ -1,6 +1,7 @@
 // Each KMS operation's success and its errors, through the domain service as the CLI and the
 // HTTP endpoint call it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ON_DEMAND_ROTATION_QUOTA } from '../../src/kms/operations/key-rotation.js';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import { onBehalfOf } from '../../src/core/call-context.js';
@@ -146,7 +147,20 @@ describe('rotation', () => {
     expect(after.readUInt32BE(17)).toBe(2);
     expect(Buffer.from(kms.call(alice, 'Decrypt', { CiphertextBlob: before }).Plaintext as Uint8Array).toString()).toBe('old');
     expect(Buffer.from(kms.call(alice, 'Decrypt', { CiphertextBlob: after }).Plaintext as Uint8Array).toString()).toBe('new');
-    expect(kms.call(alice, 'GetKeyRotationStatus', { KeyId: k.KeyId }).OnDemandRotationStartDate).toBeInstanceOf(Date);
+    // The rotation is complete at once: nothing is in progress, so no OnDemandRotationStartDate.
+    expect(kms.call(alice, 'GetKeyRotationStatus', { KeyId: k.KeyId })).not.toHaveProperty('OnDemandRotationStartDate');
+  });
+
+  it(`RotateKeyOnDemand stops at AWS's quota of ${ON_DEMAND_ROTATION_QUOTA} per key (LimitExceededException); automatic rotations do not count`, () => {
+    const k = createKey();
+    for (let i = 0; i < ON_DEMAND_ROTATION_QUOTA; i++) kms.call(alice, 'RotateKeyOnDemand', { KeyId: k.KeyId });
+    expect(errorCode(() => kms.call(alice, 'RotateKeyOnDemand', { KeyId: k.KeyId }))).toBe('LimitExceededException');
+    const rotations = kms.call(alice, 'ListKeyRotations', { KeyId: k.KeyId, Limit: 100 }).Rotations as unknown[];
+    expect(rotations).toHaveLength(ON_DEMAND_ROTATION_QUOTA);
+    // Aliases are refused by the rotation operations (key ID or key ARN only).
+    kms.call(alice, 'CreateAlias', { AliasName: 'alias/rotate-me', TargetKeyId: k.KeyId });
+    expect(errorCode(() => kms.call(alice, 'EnableKeyRotation', { KeyId: 'alias/rotate-me' }))).toBe('InvalidArnException');
+    expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'alias/my:alias', TargetKeyId: k.KeyId }))).toBe('ValidationException');
   });
 
   it('automatic rotation happens on first use after the rotation date', () => {

@@ -12,6 +12,8 @@ function checkAliasName(name: string): void {
   if (!name.startsWith('alias/') || name.length <= 'alias/'.length) {
     throw new ValidationException(`Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`);
   }
+  // The model's pattern admits ':', the service does not (the developer guide: letters, digits, '/', '_', '-').
+  if (name.includes(':')) throw new ValidationException(`${name} contains invalid characters for an alias`);
   if (name.startsWith('alias/aws/')) {
     throw new InvalidAliasNameException(`Alias ${name} must not begin with alias/aws/, which is reserved for AWS managed keys.`);
   }

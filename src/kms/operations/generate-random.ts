@@ -20,7 +20,7 @@ export const GenerateRandom = kmsOperation({
   },
   run(ctx, input, call) {
     // Optional in the model, required by the service, in its own words.
-    if (input.NumberOfBytes === undefined) throw new ValidationException("1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: Member must not be null");
+    if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.'); // AWS's recorded answer
     authorizeAccountAction(call.env, ctx, 'GenerateRandom');
     return { response: { Plaintext: randomBytesFromPool(input.NumberOfBytes) } };
   },

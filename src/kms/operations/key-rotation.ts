@@ -1,13 +1,16 @@
 // Rotation: automatic (Enable/DisableKeyRotation; the rotations themselves are the service's own
 // work when due, kms/due-work.ts, recorded as RotateKey service events) and on demand.
 import { createHash } from 'node:crypto';
-import { UnsupportedOperationException } from '../../errors/index.js';
+import { LimitExceededException, UnsupportedOperationException } from '../../errors/index.js';
 import type { KmsKey } from '../keys.js';
 import { kmsOperation } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { customerManagedKey } from './managed-key.js';
 import { KEY_ID_OR_ARN, LIMIT, MARKER } from './members.js';
+
+/** The developer guide's quota, the one AWS does not adjust ("a maximum of 25 times per KMS key"; older pages say 10). */
+export const ON_DEMAND_ROTATION_QUOTA = 25;
 
 /** Rotation exists for symmetric encryption keys only (AWS: "not supported on asymmetric or HMAC KMS keys"). */
 function rotatable(key: KmsKey): KmsKey {
@@ -54,8 +57,8 @@ export const GetKeyRotationStatus = kmsOperation({
       response.RotationPeriodInDays = key.rotationPeriodDays ?? 365;
       if (key.nextRotationAt) response.NextRotationDate = key.nextRotationAt;
     }
-    const onDemand = call.env.keys.rotations(key.keyId).filter((r) => r.rotationType === 'ON_DEMAND').pop();
-    if (onDemand) response.OnDemandRotationStartDate = onDemand.createdAt;
+    // OnDemandRotationStartDate names an on-demand rotation still in progress; ebsim's complete at
+    // once (ListKeyRotations lists them), so it never appears.
     return { response };
   },
 });
@@ -68,6 +71,10 @@ export const RotateKeyOnDemand = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId));
+    const done = call.env.keys.rotations(key.keyId).filter((r) => r.rotationType === 'ON_DEMAND').length;
+    if (done >= ON_DEMAND_ROTATION_QUOTA) {
+      throw new LimitExceededException(`${key.arn} has reached the maximum number of on-demand rotations (${ON_DEMAND_ROTATION_QUOTA}).`);
+    }
     call.env.keys.rotate(key, 'ON_DEMAND');
     return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
   },

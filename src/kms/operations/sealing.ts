@@ -38,7 +38,7 @@ export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, c
   // The blob names only its key ID: a key of another account of the home is found by it (AWS's
   // blob carries the key ARN), as Decrypt and ReEncrypt may use keys across accounts.
   const key = keys.getInHome(header.keyId);
-  if (!key) throw new InvalidCiphertextException('The ciphertext refers to a KMS key that does not exist in this account and Region.');
+  if (!key) throw new InvalidCiphertextException(''); // AWS says no more for a blob of an unknown key
   if (keyIdParam !== undefined) {
     const named = keys.resolve(keyIdParam, true, true);
     if (named.keyId !== key.keyId) {
