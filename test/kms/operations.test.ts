@@ -215,7 +215,10 @@ describe('cryptographic operations', () => {
     const b = createKey();
     const blob = kms.call(alice, 'Encrypt', { KeyId: a.KeyId, Plaintext: pt('x') }).CiphertextBlob;
     expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: blob, KeyId: b.KeyId }))).toBe('IncorrectKeyException');
+    expect(() => kms.call(alice, 'Decrypt', { CiphertextBlob: blob, KeyId: b.KeyId })).toThrow('The key ID in the request does not identify a CMK that can perform this operation.');
     expect(kms.call(alice, 'Decrypt', { CiphertextBlob: blob, KeyId: a.Arn }).KeyId).toBe(a.Arn);
+    // A malformed blob: AWS's InvalidCiphertextException has an empty message.
+    expect(() => kms.call(alice, 'Decrypt', { CiphertextBlob: Buffer.alloc(40, 7) })).toThrow(expect.objectContaining({ name: 'InvalidCiphertextException', message: '' }));
   });
 
   it('bounds: Plaintext 1-4096 bytes, CiphertextBlob 1-6144, garbage blobs are InvalidCiphertextException', () => {

@@ -43,7 +43,8 @@ export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, c
     const named = keys.resolve(keyIdParam, true, true);
     if (named.keyId !== key.keyId) {
       touch(call, named);
-      throw new IncorrectKeyException('The key ID in the request does not identify a KMS key that can perform this operation.');
+      // AWS's recorded wording still says CMK.
+      throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
     }
   }
   const usable = checkKey(ctx, call, key, { ...facts, action, context, keyIdParam });
