@@ -1,6 +1,6 @@
 // What each KeySpec may be used for, and with which algorithms: the CreateKey API reference's
 // table as data. Pure: no keys, no storage. SM2 exists only in AWS's China Regions.
-import { ValidationException } from '../errors/index.js';
+import { UnsupportedOperationException, ValidationException } from '../errors/index.js';
 
 export const KEY_SPECS = [
   'SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519',
@@ -72,7 +72,8 @@ export const isAsymmetric = (spec: KeySpec) => !isSymmetric(spec) && !isHmac(spe
 export function createKeySpec(specParam: string | undefined, usageParam: string | undefined, region: string): { keySpec: KeySpec; keyUsage: KeyUsage } {
   const keySpec = (specParam ?? 'SYMMETRIC_DEFAULT') as KeySpec;
   if (keySpec === 'SM2' && !isChinaRegion(region)) {
-    throw new ValidationException(`KeySpec SM2 is not supported in this region (${region}). SM2 keys are available only in AWS China Regions.`);
+    // A peer emulator's recorded AWS answer; SM2 keys exist only in AWS's China Regions.
+    throw new UnsupportedOperationException('KeySpec SM2 is not supported in this Region');
   }
   const allowed = SPEC_USAGES[keySpec];
   const usages = Object.keys(allowed) as KeyUsage[];

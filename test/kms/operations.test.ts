@@ -30,11 +30,11 @@ describe('keys', () => {
     expect(m.KeyId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
-  it('CreateKey refuses spec/usage pairs AWS refuses, SM2 outside China (ValidationException) and assumed roles (AccessDeniedException)', () => {
+  it('CreateKey refuses spec/usage pairs AWS refuses, SM2 outside China (UnsupportedOperationException) and assumed roles (AccessDeniedException)', () => {
     expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' }))).toBe('ValidationException');
     expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'HMAC_256', KeyUsage: 'SIGN_VERIFY' }))).toBe('ValidationException');
     expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'SIGN_VERIFY' }))).toBe('ValidationException');
-    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'SM2', KeyUsage: 'SIGN_VERIFY' }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'SM2', KeyUsage: 'SIGN_VERIFY' }))).toBe('UnsupportedOperationException');
     expect(errorCode(() => kms.call(alice, 'CreateKey', { KeySpec: 'RSA_2048', CustomerMasterKeySpec: 'RSA_2048' }))).toBe('ValidationException');
     h.app.iam.createRole(alice, 'Reader');
     expect(errorCode(() => kms.call(h.app.as('role/Reader/s1'), 'CreateKey', {}))).toBe('AccessDeniedException');
