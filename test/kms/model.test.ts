@@ -35,6 +35,11 @@ const ENUMS: Record<string, string> = {
   'CreateGrant.Operations.member': 'GrantOperation',
   'GenerateRandom.Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
   'ListKeyRotations.IncludeKeyMaterial': 'IncludeKeyMaterial',
+  MacAlgorithm: 'MacAlgorithmSpec',
+  KeyAgreementAlgorithm: 'KeyAgreementAlgorithmSpec',
+  EncapsulationAlgorithm: 'EncapsulationAlgorithmSpec',
+  KeyPairSpec: 'DataKeyPairSpec',
+  'Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
 };
 
 interface Walked {
