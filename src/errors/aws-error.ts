@@ -32,6 +32,8 @@ export const KMSInvalidStateException = awsError('KMSInvalidStateException');
 export const InvalidCiphertextException = awsError('InvalidCiphertextException');
 export const IncorrectKeyException = awsError('IncorrectKeyException');
 export const InvalidKeyUsageException = awsError('InvalidKeyUsageException');
+/** VerifyMac's answer to a MAC that does not verify (AWS answers MacValid true or this, never false). */
+export const KMSInvalidMacException = awsError('KMSInvalidMacException');
 export const InvalidAliasNameException = awsError('InvalidAliasNameException');
 export const InvalidArnException = awsError('InvalidArnException');
 export const InvalidGrantIdException = awsError('InvalidGrantIdException');

@@ -28,6 +28,12 @@ export interface KmsRequestFacts {
   retiringPrincipal?: string;
   /** The encryption algorithm the operation uses (the request's, else SYMMETRIC_DEFAULT). */
   encryptionAlgorithm?: string;
+  /** GenerateMac, VerifyMac: the request's MacAlgorithm (kms:MacAlgorithm). */
+  macAlgorithm?: string;
+  /** DeriveSharedSecret: the request's KeyAgreementAlgorithm (kms:KeyAgreementAlgorithm). */
+  keyAgreementAlgorithm?: string;
+  /** GenerateDataKeyPair*: the request's KeyPairSpec (kms:DataKeyPairSpec). */
+  dataKeyPairSpec?: string;
   /** ReEncrypt: is the destination key the source key? */
   reEncryptOnSameKey?: boolean;
   /** CreateKey, PutKeyPolicy: the parameter, only when the request sent it. */
@@ -94,6 +100,9 @@ export function kmsConditionKeys(ctx: CallContext, key: KmsKey | undefined, acti
   if (WITH_CONTEXT.has(op)) addContext(keys, input.context);
   if (WITH_ALGORITHM.has(op)) set('kms:EncryptionAlgorithm', input.encryptionAlgorithm ?? 'SYMMETRIC_DEFAULT');
   if (WITH_REQUEST_ALIAS.has(op)) set('kms:RequestAlias', requestAlias(input.keyIdParam));
+  if (op === 'GenerateMac' || op === 'VerifyMac') set('kms:MacAlgorithm', input.macAlgorithm);
+  if (op === 'DeriveSharedSecret') set('kms:KeyAgreementAlgorithm', input.keyAgreementAlgorithm);
+  if (op === 'GenerateDataKeyPair' || op === 'GenerateDataKeyPairWithoutPlaintext') set('kms:DataKeyPairSpec', input.dataKeyPairSpec);
   if (op === 'ReEncryptFrom' || op === 'ReEncryptTo') set('kms:ReEncryptOnSameKey', input.reEncryptOnSameKey === undefined ? undefined : bool(input.reEncryptOnSameKey));
   if (op === 'CreateKey' || op === 'PutKeyPolicy') {
     set('kms:BypassPolicyLockoutSafetyCheck', input.bypassPolicyLockoutSafetyCheck === undefined ? undefined : bool(input.bypassPolicyLockoutSafetyCheck));

@@ -107,3 +107,15 @@ function derOid(arcs: readonly number[]): Buffer {
 export function subjectPublicKeyInfo(oid: readonly number[], publicKey: Uint8Array): Buffer {
   return tlv(0x30, Buffer.concat([tlv(0x30, derOid(oid)), tlv(0x03, Buffer.concat([Buffer.from([0]), Buffer.from(publicKey)]))]));
 }
+
+/**
+ * OneAsymmetricKey v1 (RFC 5958, PKCS#8) holding an ML-KEM private key in seed form, the 64-byte
+ * d || z as `seed [0] IMPLICIT OCTET STRING` (RFC 9935): the form AWS's ML-KEM data key pairs
+ * take, 86 bytes for every parameter set.
+ */
+export function seedPrivateKeyInfo(spec: KeySpec, seed: Uint8Array): Buffer {
+  const oid = PQ_OID[spec];
+  if (!oid || !isMlKem(spec) || seed.length !== 64) throw new RangeError(`seedPrivateKeyInfo: a 64-byte ML-KEM seed expected, got ${spec} and ${seed.length} bytes`);
+  const version = Buffer.from([0x02, 0x01, 0x00]);
+  return tlv(0x30, Buffer.concat([version, tlv(0x30, derOid(oid)), tlv(0x04, tlv(0x80, Buffer.from(seed)))]));
+}

@@ -38,6 +38,11 @@ const ENUMS: Record<string, string> = {
   'CreateGrant.Operations.member': 'GrantOperation',
   'GenerateRandom.Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
   'ListKeyRotations.IncludeKeyMaterial': 'IncludeKeyMaterial',
+  MacAlgorithm: 'MacAlgorithmSpec',
+  KeyAgreementAlgorithm: 'KeyAgreementAlgorithmSpec',
+  EncapsulationAlgorithm: 'EncapsulationAlgorithmSpec',
+  KeyPairSpec: 'DataKeyPairSpec',
+  'Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
 };
 
 interface Walked {
@@ -175,7 +180,6 @@ function jsonModel(): { shapes: Record<string, JsonShape>; operations: Record<st
 }
 
 const model = jsonModel();
-const declaredNames = KMS_OPERATIONS.map((op) => op.name);
 
 /** Bounds ebsim enforces more tightly than the model, as the service does. */
 const SERVICE_BOUNDS: Record<string, { min?: number; max?: number }> = {
@@ -185,7 +189,9 @@ const SERVICE_BOUNDS: Record<string, { min?: number; max?: number }> = {
   'ListResourceTags.Limit': { max: 50 },
 };
 
-describe.skipIf(!model || !declaredNames.every((n) => n in model.operations))('KMS declarations against the AWS CLI model', () => {
+// A botocore older than ebsim's newest operations (Encapsulate, Decapsulate came in 2025) still
+// checks every operation and member it has.
+describe.skipIf(!model)('KMS declarations against the AWS CLI model', () => {
   const shapes = model!.shapes;
 
   function check(path: string, m: Member, shapeName: string, problems: string[]): void {
@@ -205,10 +211,10 @@ describe.skipIf(!model || !declaredNames.every((n) => n in model.operations))('K
 
   it('bounds and patterns are the model\'s (or the service\'s, where it is stricter)', () => {
     const problems: string[] = [];
-    for (const op of KMS_OPERATIONS) {
+    for (const op of KMS_OPERATIONS.filter((o) => o.name in model!.operations)) {
       const input = shapes[model!.operations[op.name]!.input!.shape]!;
       for (const [name, m] of Object.entries(op.input as Record<string, Member>)) {
-        if (m.check) continue; // a domain check (encryption context) stands for the generic one
+        if (m.check || !(name in input.members!)) continue; // a domain check (encryption context) stands for the generic one
         check(`${op.name}.${name}`, m, input.members![name]!.shape, problems);
       }
     }

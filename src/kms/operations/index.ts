@@ -7,16 +7,20 @@ import { CreateAlias, DeleteAlias, ListAliases, UpdateAlias } from './aliases.js
 import { CreateGrant } from './create-grant.js';
 import { CreateKey } from './create-key.js';
 import { Decrypt } from './decrypt.js';
+import { DeriveSharedSecret } from './derive-shared-secret.js';
 import { DescribeKey } from './describe-key.js';
 import { DisableKey, EnableKey } from './enable-disable-key.js';
 import { Encrypt } from './encrypt.js';
 import { GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './generate-data-key.js';
+import { GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext } from './generate-data-key-pair.js';
 import { GenerateRandom } from './generate-random.js';
 import { CancelKeyDeletion, ScheduleKeyDeletion } from './key-deletion.js';
+import { Decapsulate, Encapsulate } from './key-encapsulation.js';
 import { GetKeyPolicy, ListKeyPolicies, PutKeyPolicy } from './key-policy.js';
 import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, ListKeyRotations, RotateKeyOnDemand } from './key-rotation.js';
 import { ListGrants, ListRetirableGrants } from './list-grants.js';
 import { ListKeys } from './list-keys.js';
+import { GenerateMac, VerifyMac } from './mac.js';
 import { ReEncrypt } from './re-encrypt.js';
 import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
 import { ListResourceTags, TagResource, UntagResource } from './tags.js';
@@ -26,6 +30,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   CreateKey, DescribeKey, UpdateKeyDescription, ListKeys, CreateAlias, UpdateAlias, DeleteAlias, ListAliases, EnableKey, DisableKey,
   ScheduleKeyDeletion, CancelKeyDeletion, EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations,
   Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom,
+  GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext, GenerateMac, VerifyMac, DeriveSharedSecret, Encapsulate, Decapsulate,
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
   GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
   TagResource, UntagResource, ListResourceTags,
