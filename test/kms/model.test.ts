@@ -106,6 +106,8 @@ describe('which operations take an alias, as the SDK model documents each KeyId'
       const doc = keyIdDoc(op.name);
       // An optional KeyId (ListAliases's filter, RetireGrant's) is resolved in the run, without aliases.
       if (!doc || !('KeyId' in op.input) || op.name === 'ListAliases' || op.name === 'RetireGrant') continue;
+      // Some members (GenerateMac's, VerifyMac's) say neither: their API reference pages allow aliases.
+      if (!/alias name|Specify the key ID or key ARN/.test(doc)) continue;
       const awsTakesAlias = /alias name/.test(doc);
       expect({ op: op.name, refusesAlias: facts.keyIdOnly(op.name) }).toEqual({ op: op.name, refusesAlias: !awsTakesAlias });
       checked.push(op.name);
