@@ -28,6 +28,9 @@ export interface KmsRequestFacts {
   retiringPrincipal?: string;
   /** The encryption algorithm the operation uses (the request's, else SYMMETRIC_DEFAULT). */
   encryptionAlgorithm?: string;
+  /** Sign and Verify: the request's SigningAlgorithm and MessageType (RAW when not sent). */
+  signingAlgorithm?: string;
+  messageType?: string;
   /** ReEncrypt: is the destination key the source key? */
   reEncryptOnSameKey?: boolean;
   /** CreateKey, PutKeyPolicy: the parameter, only when the request sent it. */
@@ -94,6 +97,10 @@ export function kmsConditionKeys(ctx: CallContext, key: KmsKey | undefined, acti
   if (WITH_CONTEXT.has(op)) addContext(keys, input.context);
   if (WITH_ALGORITHM.has(op)) set('kms:EncryptionAlgorithm', input.encryptionAlgorithm ?? 'SYMMETRIC_DEFAULT');
   if (WITH_REQUEST_ALIAS.has(op)) set('kms:RequestAlias', requestAlias(input.keyIdParam));
+  if (op === 'Sign' || op === 'Verify') {
+    set('kms:SigningAlgorithm', input.signingAlgorithm);
+    set('kms:MessageType', input.messageType);
+  }
   if (op === 'ReEncryptFrom' || op === 'ReEncryptTo') set('kms:ReEncryptOnSameKey', input.reEncryptOnSameKey === undefined ? undefined : bool(input.reEncryptOnSameKey));
   if (op === 'CreateKey' || op === 'PutKeyPolicy') {
     set('kms:BypassPolicyLockoutSafetyCheck', input.bypassPolicyLockoutSafetyCheck === undefined ? undefined : bool(input.bypassPolicyLockoutSafetyCheck));

@@ -12,6 +12,7 @@ import { DisableKey, EnableKey } from './enable-disable-key.js';
 import { Encrypt } from './encrypt.js';
 import { GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './generate-data-key.js';
 import { GenerateRandom } from './generate-random.js';
+import { GetPublicKey } from './get-public-key.js';
 import { CancelKeyDeletion, ScheduleKeyDeletion } from './key-deletion.js';
 import { GetKeyPolicy, ListKeyPolicies, PutKeyPolicy } from './key-policy.js';
 import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, ListKeyRotations, RotateKeyOnDemand } from './key-rotation.js';
@@ -19,6 +20,7 @@ import { ListGrants, ListRetirableGrants } from './list-grants.js';
 import { ListKeys } from './list-keys.js';
 import { ReEncrypt } from './re-encrypt.js';
 import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
+import { Sign, Verify } from './sign-verify.js';
 import { ListResourceTags, TagResource, UntagResource } from './tags.js';
 import { UpdateKeyDescription } from './update-key-description.js';
 
@@ -29,6 +31,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
   GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
   TagResource, UntagResource, ListResourceTags,
+  Sign, Verify, GetPublicKey,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {
