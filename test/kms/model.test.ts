@@ -35,6 +35,8 @@ const ENUMS: Record<string, string> = {
   'CreateGrant.Operations.member': 'GrantOperation',
   'GenerateRandom.Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
   'ListKeyRotations.IncludeKeyMaterial': 'IncludeKeyMaterial',
+  SigningAlgorithm: 'SigningAlgorithmSpec',
+  MessageType: 'MessageType',
 };
 
 interface Walked {

@@ -9,13 +9,12 @@ import { ed25519ph } from '@noble/curves/ed25519.js';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import { hasPythonMlDsa, pythonVerify } from '../helpers/python-crypto.js';
+import { storedPrivateKey } from '../helpers/stored-key.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import { algorithmsOf, type KeySpec } from '../../src/kms/key-specs.js';
 import { postQuantumKeys, publicKeyDer } from '../../src/kms/key-material.js';
-import { KeyStore } from '../../src/kms/keys.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { signMessage } from '../../src/kms/signing.js';
-import { RootKey } from '../../src/store/root-key.js';
 
 let h: TestHome;
 let kms: KmsService;
@@ -55,12 +54,8 @@ function publicKey(spec: KeySpec): KeyObject {
   return createPublicKey({ key: Buffer.from(kms.call(alice, 'GetPublicKey', { KeyId: keyId(spec) }).PublicKey as Uint8Array), format: 'der', type: 'spki' });
 }
 
-/** The key's private half, read from the store as an operator could: only so that OpenSSL can sign with the same key. */
-function privateKey(spec: KeySpec): KeyObject {
-  const store = new KeyStore(h.app.db, RootKey.loadOrCreate(h.app.paths.rootKey), '123456789012', 'us-east-1');
-  const material = store.material(store.get(keyId(spec))!, 1)!;
-  return createPrivateKey({ key: material, format: 'der', type: 'pkcs8' });
-}
+/** The key's private half from the store: only so that OpenSSL can sign with the same key. */
+const privateKey = (spec: KeySpec) => storedPrivateKey(h, keyId(spec));
 
 /** OpenSSL's options for an algorithm: PSS with the salt as long as the hash, as AWS's. */
 function opensslKey(alg: string, key: KeyObject) {
