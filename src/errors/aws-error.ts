@@ -30,6 +30,8 @@ export const AlreadyExistsException = awsError('AlreadyExistsException');
 export const DisabledException = awsError('DisabledException');
 export const KMSInvalidStateException = awsError('KMSInvalidStateException');
 export const InvalidCiphertextException = awsError('InvalidCiphertextException');
+/** Verify's answer to a signature that does not verify (AWS answers nothing else: SignatureValid is never false). */
+export const KMSInvalidSignatureException = awsError('KMSInvalidSignatureException');
 export const IncorrectKeyException = awsError('IncorrectKeyException');
 export const InvalidKeyUsageException = awsError('InvalidKeyUsageException');
 /** VerifyMac's answer to a MAC that does not verify (AWS answers MacValid true or this, never false). */

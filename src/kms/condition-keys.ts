@@ -34,6 +34,9 @@ export interface KmsRequestFacts {
   keyAgreementAlgorithm?: string;
   /** GenerateDataKeyPair*: the request's KeyPairSpec (kms:DataKeyPairSpec). */
   dataKeyPairSpec?: string;
+  /** Sign and Verify: the request's SigningAlgorithm and MessageType (RAW when not sent). */
+  signingAlgorithm?: string;
+  messageType?: string;
   /** ReEncrypt: is the destination key the source key? */
   reEncryptOnSameKey?: boolean;
   /** CreateKey, PutKeyPolicy: the parameter, only when the request sent it. */
@@ -103,6 +106,10 @@ export function kmsConditionKeys(ctx: CallContext, key: KmsKey | undefined, acti
   if (op === 'GenerateMac' || op === 'VerifyMac') set('kms:MacAlgorithm', input.macAlgorithm);
   if (op === 'DeriveSharedSecret') set('kms:KeyAgreementAlgorithm', input.keyAgreementAlgorithm);
   if (op === 'GenerateDataKeyPair' || op === 'GenerateDataKeyPairWithoutPlaintext') set('kms:DataKeyPairSpec', input.dataKeyPairSpec);
+  if (op === 'Sign' || op === 'Verify') {
+    set('kms:SigningAlgorithm', input.signingAlgorithm);
+    set('kms:MessageType', input.messageType);
+  }
   if (op === 'ReEncryptFrom' || op === 'ReEncryptTo') set('kms:ReEncryptOnSameKey', input.reEncryptOnSameKey === undefined ? undefined : bool(input.reEncryptOnSameKey));
   if (op === 'CreateKey' || op === 'PutKeyPolicy') {
     set('kms:BypassPolicyLockoutSafetyCheck', input.bypassPolicyLockoutSafetyCheck === undefined ? undefined : bool(input.bypassPolicyLockoutSafetyCheck));

@@ -487,7 +487,8 @@ function toKey(r: KeyRow): KmsKey {
   };
 }
 
-const CUSTOMER_MASTER_KEY_SPECS = new Set<string>([
+/** The specs the deprecated CustomerMasterKeySpec names (those it had when KeySpec replaced it): DescribeKey and GetPublicKey show it for these only. */
+export const CUSTOMER_MASTER_KEY_SPECS: ReadonlySet<string> = new Set<string>([
   'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2',
 ]);
 

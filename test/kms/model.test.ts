@@ -43,6 +43,8 @@ const ENUMS: Record<string, string> = {
   EncapsulationAlgorithm: 'EncapsulationAlgorithmSpec',
   KeyPairSpec: 'DataKeyPairSpec',
   'Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
+  SigningAlgorithm: 'SigningAlgorithmSpec',
+  MessageType: 'MessageType',
 };
 
 interface Walked {

@@ -227,7 +227,8 @@ describe('cryptographic operations', () => {
     expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.alloc(0) }))).toBe('ValidationException');
     expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: Buffer.alloc(6145) }))).toBe('ValidationException');
     expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: Buffer.from('not a blob at all, not at all, not at all, not at all') }))).toBe('InvalidCiphertextException');
-    expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))).toBe('ValidationException');
+    // An RSA algorithm with a symmetric key: AWS's InvalidKeyUsageException (as for SYMMETRIC_DEFAULT with an RSA key).
+    expect(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' })).toThrow('Algorithm RSAES_OAEP_SHA_1 is incompatible with key spec SYMMETRIC_DEFAULT.');
     expect(errorCode(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x'), Bogus: 1 }))).toBe('ValidationException');
   });
 

@@ -1,11 +1,12 @@
-// Decrypt: the key and its material version are named inside the ciphertext blob.
+// Decrypt: a symmetric blob names its key and material version; an RSA ciphertext names nothing,
+// so KeyId and EncryptionAlgorithm say how to decrypt it.
 import { kmsOperation } from '../operation.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './members.js';
-import { symmetricAlgorithm, unseal } from './sealing.js';
+import { decryptAny } from './sealing.js';
 
 export const Decrypt = kmsOperation({
   name: 'Decrypt',
-  description: 'Decrypt a ciphertext blob (the key is named inside it)',
+  description: 'Decrypt a ciphertext blob (the key is named inside it; an RSA ciphertext needs --key-id and --encryption-algorithm)',
   readOnly: true,
   ext: { keyStates: ['Enabled'], grantable: true, crossAccount: true },
   input: {
@@ -16,8 +17,8 @@ export const Decrypt = kmsOperation({
     GrantTokens: GRANT_TOKENS,
   },
   run(ctx, input, call) {
-    const alg = symmetricAlgorithm(input.EncryptionAlgorithm);
-    const { key, plaintext } = unseal(ctx, call, input.CiphertextBlob, input.EncryptionContext ?? {}, input.KeyId, 'Decrypt', { encryptionAlgorithm: alg });
-    return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: alg } };
+    const algorithm = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
+    const { key, plaintext } = decryptAny(ctx, call, { blob: input.CiphertextBlob, context: input.EncryptionContext ?? {}, keyIdParam: input.KeyId, algorithm, action: 'Decrypt' });
+    return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: algorithm } };
   },
 });

@@ -1,8 +1,10 @@
-// Encrypt: up to 4 KiB under a key. The plaintext never reaches the trail (secret member).
+// Encrypt: up to 4 KiB under a symmetric key (a sealed blob), or up to the RSAES-OAEP limit under
+// an RSA ENCRYPT_DECRYPT key (the bare RSA ciphertext). The plaintext never reaches the trail
+// (secret member).
 import { kmsOperation } from '../operation.js';
-import { requireSymmetric, usableKey } from '../usable-key.js';
+import { usableKey } from '../usable-key.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
-import { seal, symmetricAlgorithm } from './sealing.js';
+import { encryptUnder } from './sealing.js';
 
 export const Encrypt = kmsOperation({
   name: 'Encrypt',
@@ -18,8 +20,8 @@ export const Encrypt = kmsOperation({
   },
   run(ctx, input, call) {
     const context = input.EncryptionContext ?? {};
-    const alg = symmetricAlgorithm(input.EncryptionAlgorithm);
-    const key = requireSymmetric(usableKey(ctx, call, input.KeyId, { context, encryptionAlgorithm: alg }), 'Encrypt');
-    return { response: { CiphertextBlob: seal(call, key, input.Plaintext, context), KeyId: key.arn, EncryptionAlgorithm: alg } };
+    const alg = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
+    const key = usableKey(ctx, call, input.KeyId, { context, encryptionAlgorithm: alg });
+    return { response: { CiphertextBlob: encryptUnder(call, key, input.Plaintext, context, alg), KeyId: key.arn, EncryptionAlgorithm: alg } };
   },
 });

@@ -14,6 +14,7 @@ import { Encrypt } from './encrypt.js';
 import { GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './generate-data-key.js';
 import { GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext } from './generate-data-key-pair.js';
 import { GenerateRandom } from './generate-random.js';
+import { GetPublicKey } from './get-public-key.js';
 import { CancelKeyDeletion, ScheduleKeyDeletion } from './key-deletion.js';
 import { Decapsulate, Encapsulate } from './key-encapsulation.js';
 import { GetKeyPolicy, ListKeyPolicies, PutKeyPolicy } from './key-policy.js';
@@ -23,6 +24,7 @@ import { ListKeys } from './list-keys.js';
 import { GenerateMac, VerifyMac } from './mac.js';
 import { ReEncrypt } from './re-encrypt.js';
 import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
+import { Sign, Verify } from './sign-verify.js';
 import { ListResourceTags, TagResource, UntagResource } from './tags.js';
 import { UpdateKeyDescription } from './update-key-description.js';
 
@@ -34,6 +36,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
   GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
   TagResource, UntagResource, ListResourceTags,
+  Sign, Verify, GetPublicKey,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {

@@ -19,6 +19,20 @@ export const GRANT_TOKENS = { kind: 'list', member: { kind: 'string', min: 1, ma
 
 export const ENCRYPTION_ALGORITHM = { kind: 'string', enum: ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] } as const;
 
+/** AWS's SigningAlgorithmSpec. */
+export const SIGNING_ALGORITHM = {
+  kind: 'string',
+  required: true,
+  enum: [
+    'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
+    'ECDSA_SHA_256', 'ECDSA_SHA_384', 'ECDSA_SHA_512', 'ED25519_SHA_512', 'ED25519_PH_SHA_512', 'ML_DSA_SHAKE_256', 'SM2DSA',
+  ],
+} as const;
+/** RAW (KMS hashes), DIGEST (the caller did), EXTERNAL_MU (ML-DSA's μ, FIPS 204 section 6.2); RAW when absent. */
+export const MESSAGE_TYPE = { kind: 'string', enum: ['RAW', 'DIGEST', 'EXTERNAL_MU'], doc: 'RAW (default), DIGEST or EXTERNAL_MU' } as const;
+/** The message Sign and Verify take: up to 4096 bytes, never logged. */
+export const SIGNED_MESSAGE = { kind: 'blob', required: true, min: 1, max: 4096, secret: true } as const;
+
 export const LIMIT = { kind: 'integer', min: 1, max: 1000, doc: 'at most this many items per page' } as const;
 export const MARKER = { kind: 'string', min: 1, max: 1024, doc: 'NextMarker of the previous page' } as const;
 

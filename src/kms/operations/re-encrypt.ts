@@ -1,9 +1,10 @@
 // ReEncrypt: decrypt and encrypt again under another key or context, without the plaintext
-// leaving KMS. Authorized as two actions: ReEncryptFrom on the source key, ReEncryptTo on the destination.
+// leaving KMS; either side may be an RSA ENCRYPT_DECRYPT key (SourceKeyId and the algorithms then
+// say how). Authorized as two actions: ReEncryptFrom on the source key, ReEncryptTo on the destination.
 import { kmsOperation } from '../operation.js';
 import { usableKey } from '../usable-key.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, OPTIONAL_KEY_ID } from './members.js';
-import { blobKeyId, seal, symmetricAlgorithm, unseal } from './sealing.js';
+import { blobKeyId, decryptAny, encryptUnder } from './sealing.js';
 
 export const ReEncrypt = kmsOperation({
   name: 'ReEncrypt',
@@ -22,29 +23,32 @@ export const ReEncrypt = kmsOperation({
   },
   run(ctx, input, call) {
     const destContext = input.DestinationEncryptionContext ?? {};
-    const srcAlg = symmetricAlgorithm(input.SourceEncryptionAlgorithm);
-    const dstAlg = symmetricAlgorithm(input.DestinationEncryptionAlgorithm);
-    // kms:ReEncryptOnSameKey: the destination as named, resolved without side effects (an AWS managed
-    // key not yet created is not the source); errors about it come from its own usableKey below.
-    const sameAs = (sourceKeyId: string) => {
+    const srcAlg = input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
+    const dstAlg = input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
+    // kms:ReEncryptOnSameKey: keys as named, resolved without side effects (an AWS managed key
+    // not yet created is no key); errors about them come from their own usableKey below.
+    const idOf = (keyIdParam: string | undefined) => {
       try {
-        const d = call.env.keys.find(input.DestinationKeyId, true, true);
-        return 'keyId' in d && d.keyId === sourceKeyId;
+        const k = keyIdParam === undefined ? undefined : call.env.keys.find(keyIdParam, true, true);
+        return k && 'keyId' in k ? k.keyId : undefined;
       } catch {
-        return false;
+        return undefined;
       }
     };
-    const sourceKeyId = blobKeyId(input.CiphertextBlob);
-    const sameKey = sourceKeyId !== undefined && sameAs(sourceKeyId);
-    const source = unseal(ctx, call, input.CiphertextBlob, input.SourceEncryptionContext ?? {}, input.SourceKeyId, 'ReEncryptFrom', {
-      encryptionAlgorithm: srcAlg,
-      reEncryptOnSameKey: sameKey,
-    });
+    // The source: the key a symmetric blob names, or (asymmetric ciphertexts name none) SourceKeyId.
+    const sourceKeyId = srcAlg === 'SYMMETRIC_DEFAULT' ? blobKeyId(input.CiphertextBlob) : idOf(input.SourceKeyId);
+    const sameKey = sourceKeyId !== undefined && sourceKeyId === idOf(input.DestinationKeyId);
+    const source = decryptAny(
+      ctx,
+      call,
+      { blob: input.CiphertextBlob, context: input.SourceEncryptionContext ?? {}, keyIdParam: input.SourceKeyId, algorithm: srcAlg, action: 'ReEncryptFrom' },
+      { reEncryptOnSameKey: sameKey },
+    );
     try {
       const dest = usableKey(ctx, call, input.DestinationKeyId, { action: 'ReEncryptTo', context: destContext, encryptionAlgorithm: dstAlg, reEncryptOnSameKey: sameKey });
       return {
         response: {
-          CiphertextBlob: seal(call, dest, source.plaintext, destContext),
+          CiphertextBlob: encryptUnder(call, dest, source.plaintext, destContext, dstAlg),
           SourceKeyId: source.key.arn,
           KeyId: dest.arn,
           SourceEncryptionAlgorithm: srcAlg,

@@ -1,20 +1,70 @@
 // What the cryptographic operations share: the algorithm check, sealing under a key's current
-// material, and unsealing a blob whose header names its key and version.
+// material, unsealing a blob whose header names its key and version, and the routing by key spec
+// between those (symmetric keys) and RSAES-OAEP (RSA ENCRYPT_DECRYPT keys).
 import type { CallContext } from '../../core/call-context.js';
-import { IncorrectKeyException, InvalidCiphertextException, ValidationException } from '../../errors/index.js';
+import { IncorrectKeyException, InvalidCiphertextException, InvalidKeyUsageException, UnsupportedOperationException, ValidationException } from '../../errors/index.js';
 import { openBlob, parseBlobHeader, sealBlob } from '../blob.js';
 import type { EncryptionContext } from '../context.js';
+import { algorithmsOf } from '../key-specs.js';
 import type { KmsKey } from '../keys.js';
 import type { KmsRequestFacts } from '../condition-keys.js';
 import type { KmsCall } from '../operation.js';
-import { checkKey, touch } from '../usable-key.js';
+import { isRsaEncryptionAlgorithm, rsaDecrypt, rsaEncrypt } from '../rsa-encryption.js';
+import { checkKey, requireUsage, touch, usableKey } from '../usable-key.js';
 
-/** Symmetric keys take only SYMMETRIC_DEFAULT (the enum itself is checked by the declaration). */
-export function symmetricAlgorithm(a: string | undefined): 'SYMMETRIC_DEFAULT' {
-  if (a !== undefined && a !== 'SYMMETRIC_DEFAULT') {
-    throw new ValidationException(`The encryption algorithm ${a} is not valid for a symmetric encryption KMS key. Use SYMMETRIC_DEFAULT.`);
+export type EncryptionAlgorithm = 'SYMMETRIC_DEFAULT' | 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256' | 'SM2PKE';
+
+/**
+ * The algorithm must be one of the key's (DescribeKey's EncryptionAlgorithms): else AWS's
+ * InvalidKeyUsageException, "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_4096."
+ */
+function requireEncryptionAlgorithm(key: KmsKey, algorithm: EncryptionAlgorithm): void {
+  if (!(algorithmsOf(key.keySpec, key.keyUsage).EncryptionAlgorithms ?? []).includes(algorithm)) {
+    throw new InvalidKeyUsageException(`Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
   }
-  return 'SYMMETRIC_DEFAULT';
+}
+
+/** An encryption context is a symmetric key's only: AWS refuses one with an asymmetric key. */
+function refuseContext(context: EncryptionContext): void {
+  if (Object.keys(context).length) throw new ValidationException('EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs.');
+}
+
+function rsaAlgorithm(algorithm: EncryptionAlgorithm) {
+  if (!isRsaEncryptionAlgorithm(algorithm)) throw new UnsupportedOperationException(`ebsim does not model ${algorithm} (SM2 keys exist only in AWS China Regions).`);
+  return algorithm;
+}
+
+/**
+ * The ciphertext of Encrypt (and ReEncrypt's destination) under a key already found and
+ * authorized: a sealed blob for a symmetric key, the bare RSAES-OAEP ciphertext for an RSA key.
+ */
+export function encryptUnder(call: KmsCall, key: KmsKey, plaintext: Uint8Array, context: EncryptionContext, algorithm: EncryptionAlgorithm): Buffer {
+  requireUsage(key, 'ENCRYPT_DECRYPT', call.operation);
+  requireEncryptionAlgorithm(key, algorithm);
+  if (algorithm === 'SYMMETRIC_DEFAULT') return seal(call, key, plaintext, context);
+  refuseContext(context);
+  return rsaEncrypt(key.keySpec, call.env.keys.material(key, key.currentVersion)!, rsaAlgorithm(algorithm), plaintext);
+}
+
+/**
+ * Decrypt's (and ReEncrypt's source) work. SYMMETRIC_DEFAULT: the blob names its key, KeyId only
+ * has to agree. An asymmetric algorithm: the ciphertext names nothing, so KeyId says which key.
+ */
+export function decryptAny(
+  ctx: CallContext,
+  call: KmsCall,
+  p: { blob: Uint8Array; context: EncryptionContext; keyIdParam: string | undefined; algorithm: EncryptionAlgorithm; action: string },
+  facts: KmsRequestFacts = {},
+): { key: KmsKey; plaintext: Buffer } {
+  if (p.algorithm === 'SYMMETRIC_DEFAULT') return unseal(ctx, call, p.blob, p.context, p.keyIdParam, p.action, { ...facts, encryptionAlgorithm: p.algorithm });
+  if (p.keyIdParam === undefined) {
+    throw new ValidationException(`${p.action === 'Decrypt' ? 'KeyId' : 'SourceKeyId'} is required when the ciphertext was encrypted under an asymmetric KMS key (EncryptionAlgorithm ${p.algorithm}).`);
+  }
+  const key = usableKey(ctx, call, p.keyIdParam, { ...facts, action: p.action, context: p.context, encryptionAlgorithm: p.algorithm });
+  requireUsage(key, 'ENCRYPT_DECRYPT', call.operation);
+  requireEncryptionAlgorithm(key, p.algorithm);
+  refuseContext(p.context);
+  return { key, plaintext: rsaDecrypt(call.env.keys.material(key, key.currentVersion)!, rsaAlgorithm(p.algorithm), p.blob) };
 }
 
 export function seal(call: KmsCall, key: KmsKey, plaintext: Uint8Array, context: EncryptionContext): Buffer {
