@@ -15,7 +15,8 @@ export interface DeclaredOperation {
 
 /**
  * Adds a subcommand per operation to `c`. `invoke` makes the call (through the service's one
- * invoke path) and returns what is printed. Required members are required flags, as the AWS CLI
+ * invoke path) and returns what is printed (or a promise of it, where the host does part of the
+ * work, as a forced StopInstances unmounts first). Required members are required flags, as the AWS CLI
  * checks them before sending anything, unless `requiredFlags` is false: KMS requires some members
  * the model leaves optional (the AWS CLI sends the call and the service refuses it), so its
  * missing members are the service's ValidationException.
@@ -37,7 +38,7 @@ export function declaredCommands(
         for (const [name, m] of members) o.option(kebab(name), { type: flagType(m), describe: m.doc ?? describeKind(m), ...(demand && m.required ? { demandOption: true } : {}) });
         return o;
       },
-      (a) => {
+      async (a) => {
         const r = rt();
         const params: Record<string, unknown> = {};
         for (const [name, m] of members) {
@@ -45,7 +46,7 @@ export function declaredCommands(
           const v = (a as Record<string, unknown>)[flag];
           if (v !== undefined) params[name] = convert(m, flag, v);
         }
-        r.print(invoke(r, op.name, params));
+        r.print(await invoke(r, op.name, params));
       },
     );
   }

@@ -4,11 +4,23 @@ export interface Instance {
   reservationId: string;
   imageId: string;
   instanceType: string;
-  state: 'pending' | 'running' | 'shutting-down' | 'terminated';
+  state: InstanceStateName;
   availabilityZone: string;
   launchTime: Date;
   clientToken: string | null;
   rootDeviceName: string;
+  /** Why the instance last changed state, when AWS says (a user's stop, a start that failed for its volumes' key). */
+  stateReason: StateReason | null;
+  /** AWS's StateTransitionReason: "User initiated (… GMT)" after a user's stop, else "". */
+  stateTransitionReason: string;
+}
+
+export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+
+/** AWS's StateReason: the code, and the message that repeats it ("Client.InternalError: Client error on launch"). */
+export interface StateReason {
+  code: string;
+  message: string;
 }
 
 export interface Volume {
@@ -42,7 +54,8 @@ export interface Snapshot {
   startTime: Date;
 }
 
-export const INSTANCE_STATE_CODES = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 } as const;
+/** The low byte of AWS's InstanceState.Code for each state name. */
+export const INSTANCE_STATE_CODES: Readonly<Record<InstanceStateName, number>> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
 
 export function volumeShape(v: Volume): Record<string, unknown> {
   return {

@@ -1,7 +1,17 @@
 // EC2 rows in the shared SQLite store.
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
-import type { Instance, Snapshot, Volume } from './model.js';
+import type { Instance, InstanceStateName, Snapshot, StateReason, Volume } from './model.js';
+
+/** An instance with why it is in its state (a row of ec2_instance_state_reasons, if any). */
+const INSTANCE_SELECT = `SELECT i.*, r.code AS reason_code, r.message AS reason_message, r.transition_reason
+  FROM ec2_instances i LEFT JOIN ec2_instance_state_reasons r ON r.instance_id = i.instance_id`;
+
+/** Why an instance changed state: AWS's StateReason (null: none) and StateTransitionReason. */
+export interface StateWhy {
+  reason: StateReason | null;
+  transition: string;
+}
 
 interface VolumeRow {
   volume_id: string; size_gib: number; volume_type: string; availability_zone: string; state: Volume['state'];
@@ -21,16 +31,30 @@ export class Ec2Store {
   }
 
   instance(id: string): Instance | undefined {
-    const r = this.db.prepare('SELECT * FROM ec2_instances WHERE instance_id = ? AND account_id = ?').get(id, this.accountId) as Record<string, string> | undefined;
+    const r = this.db.prepare(`${INSTANCE_SELECT} WHERE i.instance_id = ? AND i.account_id = ?`).get(id, this.accountId) as Record<string, string> | undefined;
     return r && toInstance(r);
   }
 
   instances(): Instance[] {
-    return (this.db.prepare('SELECT * FROM ec2_instances WHERE account_id = ? ORDER BY launch_time').all(this.accountId) as Record<string, string>[]).map(toInstance);
+    return (this.db.prepare(`${INSTANCE_SELECT} WHERE i.account_id = ? ORDER BY i.launch_time`).all(this.accountId) as Record<string, string>[]).map(toInstance);
   }
 
-  setInstanceState(id: string, state: Instance['state']): void {
-    immediate(this.db, () => this.db.prepare('UPDATE ec2_instances SET state = ? WHERE instance_id = ?').run(state, id));
+  instancesIn(state: InstanceStateName): Instance[] {
+    return (this.db.prepare(`${INSTANCE_SELECT} WHERE i.account_id = ? AND i.state = ? ORDER BY i.launch_time`).all(this.accountId, state) as Record<string, string>[]).map(toInstance);
+  }
+
+  /** The instance's new state; with `why`, its StateReason and StateTransitionReason too (else they stay). */
+  setInstanceState(id: string, state: InstanceStateName, why?: StateWhy): void {
+    immediate(this.db, () => {
+      this.db.prepare('UPDATE ec2_instances SET state = ? WHERE instance_id = ?').run(state, id);
+      if (!why) return;
+      this.db
+        .prepare(
+          `INSERT INTO ec2_instance_state_reasons (instance_id, code, message, transition_reason) VALUES (?, ?, ?, ?)
+           ON CONFLICT (instance_id) DO UPDATE SET code = excluded.code, message = excluded.message, transition_reason = excluded.transition_reason`,
+        )
+        .run(id, why.reason?.code ?? null, why.reason?.message ?? null, why.transition);
+    });
   }
 
   insertVolume(v: Volume): void {
@@ -80,6 +104,8 @@ function toInstance(r: Record<string, string>): Instance {
     instanceId: r.instance_id!, reservationId: r.reservation_id!, imageId: r.image_id!, instanceType: r.instance_type!,
     state: r.state as Instance['state'], availabilityZone: r.availability_zone!, launchTime: new Date(r.launch_time!),
     clientToken: r.client_token ?? null, rootDeviceName: r.root_device_name!,
+    stateReason: r.reason_code ? { code: r.reason_code, message: r.reason_message ?? '' } : null,
+    stateTransitionReason: r.transition_reason ?? '',
   };
 }
 

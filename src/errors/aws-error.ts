@@ -66,6 +66,8 @@ export const InvalidVolumeNotFound = awsError('InvalidVolume.NotFound');
 export const InvalidInstanceIDNotFound = awsError('InvalidInstanceID.NotFound');
 export const InvalidSnapshotNotFound = awsError('InvalidSnapshot.NotFound');
 export const IncorrectState = awsError('IncorrectState');
+/** EC2's refusal of an instance operation its state does not allow (stop a terminated instance, start a running one…). */
+export const IncorrectInstanceState = awsError('IncorrectInstanceState');
 export const VolumeInUse = awsError('VolumeInUse');
 export const InvalidVolumeZoneMismatch = awsError('InvalidVolume.ZoneMismatch');
 export const KMSInternalException = awsError('KMSInternalException', 500);

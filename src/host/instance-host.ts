@@ -8,7 +8,7 @@
 // the disk holding the home is full or the database is damaged.
 import type { CallContext } from '../core/call-context.js';
 import { UserError } from '../errors/index.js';
-import type { Ec2Service } from '../ec2/service.js';
+import type { Ec2Service, StopInstancesRequest } from '../ec2/service.js';
 import type { Volume } from '../ec2/model.js';
 import type { IamService } from '../iam/service.js';
 import { decryptVolumeKey, hostCallContext, type DataKeyDecrypter } from './data-key.js';
@@ -94,9 +94,39 @@ export class InstanceHost {
     return ec2.volume(volumeId);
   }
 
-  /** The volume's plaintext data key, decrypted as its instance's role; null for an unencrypted volume. Zero it after use. */
+  /**
+   * The volume's plaintext data key, decrypted as its instance's role; null for an unencrypted
+   * volume. Zero it after use. Only a running instance has a host to serve its volumes.
+   */
   dataKey(volume: Volume): Uint8Array | null {
+    if (volume.instanceId) {
+      const { state } = this.cp.ec2.instance(volume.instanceId);
+      if (state !== 'running') throw new UserError(`${volume.volumeId} is attached to ${volume.instanceId}, which is ${state}: its host serves no volume until it runs (ebsim ec2 start-instances --instance-ids ${volume.instanceId})`);
+    }
     return volume.encrypted ? decryptVolumeKey(this.cp.keys, this.cp.iam, this.cp.ec2.region, volume) : null;
+  }
+
+  // ---- the instance's lifecycle on its host -----------------------------------------------------
+
+  /**
+   * StopInstances as the host carries out `--force`: EC2 records the stop and leaves the
+   * instances whose volumes are still mounted `stopping`; the host unmounts those volumes (the
+   * device daemon flushes and exits, and its copy of the data key goes with it), then EC2
+   * finishes the stop. Without Force it is EC2's call alone (refused while a volume is mounted).
+   */
+  async stopInstances(caller: CallContext, req: StopInstancesRequest): Promise<Record<string, unknown>> {
+    const ec2 = this.cp.ec2;
+    const response = ec2.stopInstances(caller, req);
+    if (!req.Force) return response;
+    const stopping = new Set(req.InstanceIds.filter((id) => ec2.instance(id).state === 'stopping'));
+    if (stopping.size) {
+      const mounted = new Set((await this.status()).volumes.map((v) => v.volumeId));
+      for (const v of ec2.volumesQuietly()) {
+        if (v.instanceId && stopping.has(v.instanceId) && mounted.has(v.volumeId)) await this.unmount(v.volumeId);
+      }
+      ec2.completeStops();
+    }
+    return response;
   }
 
   // ---- mounts (the device daemon) -------------------------------------------------------------

@@ -183,6 +183,25 @@ CREATE TABLE IF NOT EXISTS ec2_snapshots (
   description TEXT NOT NULL DEFAULT '',
   start_time TEXT NOT NULL
 );
+-- Why an instance is in its state (issue 15): AWS's StateReason (code and message) and
+-- StateTransitionReason. New table, so a home made before it still opens; an instance without a
+-- row has neither, as a running instance on AWS.
+CREATE TABLE IF NOT EXISTS ec2_instance_state_reasons (
+  instance_id TEXT PRIMARY KEY REFERENCES ec2_instances(instance_id),
+  code TEXT,
+  message TEXT,
+  transition_reason TEXT NOT NULL DEFAULT ''
+);
+-- EBS encryption by default, per account and Region. No row: disabled, with the AWS managed key
+-- (alias/aws/ebs) as the default key, as in a new AWS account. kms_key_id NULL: that managed key.
+CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  enabled INTEGER NOT NULL DEFAULT 0,
+  kms_key_id TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (account_id, region)
+);
 `;
 
 /**

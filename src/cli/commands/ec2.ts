@@ -1,6 +1,6 @@
 // `ebsim ec2 …`: the declared EC2/EBS operations with the AWS CLI's names, flags and output shapes.
 import type { Argv } from 'yargs';
-import { EC2_OPERATIONS } from '../../ec2/operations/index.js';
+import { EC2_OPERATIONS, type StopInstancesRequest } from '../../ec2/operations/index.js';
 import { declaredCommands } from '../declared-commands.js';
 import type { Runtime } from '../runtime.js';
 
@@ -8,6 +8,8 @@ export function ec2Command(y: Argv, rt: () => Runtime) {
   return y.command('ec2', 'The EC2/EBS control plane (instances, encrypted volumes, snapshots)', (c) =>
     declaredCommands(c, EC2_OPERATIONS, rt, (r, operation, params) => {
       const ctx = r.caller();
+      // A forced stop unmounts the instance's mounted volumes: the host's part (src/host).
+      if (operation === 'StopInstances' && params.Force === true) return r.open().host().stopInstances(ctx, params as unknown as StopInstancesRequest);
       return r.open().ec2(ctx.principal.accountId).call(ctx, operation, params);
     }).demandCommand(1, 'Name an ec2 command (see --help)'),
   );

@@ -3,6 +3,8 @@
 // members). The control plane (../service.ts) carries them out as `Ec2Actions`.
 import type { ServiceDeclaration } from '../../api/index.js';
 import { InternalError, InvalidAction, InvalidParameterValue, MissingParameter, UnauthorizedOperation, type AwsError } from '../../errors/index.js';
+import { ENCRYPTION_DEFAULT_OPERATIONS } from './encryption-defaults.js';
+import { INSTANCE_LIFECYCLE_OPERATIONS } from './instance-lifecycle.js';
 import { INSTANCE_OPERATIONS } from './instances.js';
 import { SNAPSHOT_OPERATIONS } from './snapshots.js';
 import type { Ec2Actions } from './requests.js';
@@ -10,7 +12,7 @@ import { VOLUME_OPERATIONS } from './volumes.js';
 
 export * from './requests.js';
 
-export const EC2_OPERATIONS = [...INSTANCE_OPERATIONS, ...VOLUME_OPERATIONS, ...SNAPSHOT_OPERATIONS] as const;
+export const EC2_OPERATIONS = [...INSTANCE_OPERATIONS, ...INSTANCE_LIFECYCLE_OPERATIONS, ...VOLUME_OPERATIONS, ...SNAPSHOT_OPERATIONS, ...ENCRYPTION_DEFAULT_OPERATIONS] as const;
 
 export const EC2_SERVICE: ServiceDeclaration<Ec2Actions, undefined> = {
   name: 'ec2',

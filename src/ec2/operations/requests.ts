@@ -15,6 +15,12 @@ export interface RunInstancesRequest {
   ClientToken?: string;
 }
 
+export interface StopInstancesRequest {
+  InstanceIds: string[];
+  /** AWS: stop without letting the OS flush. ebsim: the ebsim CLI unmounts the instance's mounted volumes first (src/host). */
+  Force?: boolean;
+}
+
 export interface CreateVolumeRequest {
   Size?: number;
   Encrypted?: boolean;
@@ -33,6 +39,7 @@ export interface AttachVolumeRequest {
 export interface CopySnapshotRequest {
   SourceSnapshotId: string;
   KmsKeyId?: string;
+  Encrypted?: boolean;
   Description?: string;
 }
 
@@ -41,6 +48,9 @@ export interface Ec2Actions {
   runInstances(ctx: CallContext, req: RunInstancesRequest): Outcome;
   describeInstances(ctx: CallContext, ids: string[]): Outcome;
   terminateInstances(ctx: CallContext, ids: string[]): Outcome;
+  stopInstances(ctx: CallContext, req: StopInstancesRequest): Outcome;
+  startInstances(ctx: CallContext, ids: string[]): Outcome;
+  rebootInstances(ctx: CallContext, ids: string[]): Outcome;
   createVolume(ctx: CallContext, req: CreateVolumeRequest): Outcome;
   describeVolumes(ctx: CallContext, ids: string[]): Outcome;
   attachVolume(ctx: CallContext, req: AttachVolumeRequest): Outcome;
@@ -49,6 +59,12 @@ export interface Ec2Actions {
   createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome;
   describeSnapshots(ctx: CallContext, ids: string[]): Outcome;
   copySnapshot(ctx: CallContext, req: CopySnapshotRequest): Outcome;
+  enableEbsEncryptionByDefault(ctx: CallContext): Outcome;
+  disableEbsEncryptionByDefault(ctx: CallContext): Outcome;
+  getEbsEncryptionByDefault(ctx: CallContext): Outcome;
+  getEbsDefaultKmsKeyId(ctx: CallContext): Outcome;
+  modifyEbsDefaultKmsKeyId(ctx: CallContext, keyId: string): Outcome;
+  resetEbsDefaultKmsKeyId(ctx: CallContext): Outcome;
 }
 
 export const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
