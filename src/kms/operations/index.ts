@@ -17,6 +17,7 @@ import { GetKeyPolicy, ListKeyPolicies, PutKeyPolicy } from './key-policy.js';
 import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, ListKeyRotations, RotateKeyOnDemand } from './key-rotation.js';
 import { ListGrants, ListRetirableGrants } from './list-grants.js';
 import { ListKeys } from './list-keys.js';
+import { ReplicateKey, UpdatePrimaryRegion } from './multi-region.js';
 import { ReEncrypt } from './re-encrypt.js';
 import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
 import { ListResourceTags, TagResource, UntagResource } from './tags.js';
@@ -29,6 +30,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
   GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
   TagResource, UntagResource, ListResourceTags,
+  ReplicateKey, UpdatePrimaryRegion,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {

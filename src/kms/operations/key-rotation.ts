@@ -7,6 +7,7 @@ import { kmsOperation } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { customerManagedKey } from './managed-key.js';
+import { refuseReplicaKey } from './multi-region.js';
 import { KEY_ID, KEY_ID_OR_ARN, LIMIT, MARKER } from './members.js';
 
 /** Rotation exists for symmetric encryption keys only (AWS: "not supported on asymmetric or HMAC KMS keys"). */
@@ -24,6 +25,7 @@ export const EnableKeyRotation = kmsOperation({
   run(ctx, input, call) {
     const period = input.RotationPeriodInDays ?? 365;
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays }));
+    refuseReplicaKey(call.env.keys, key);
     call.env.keys.enableRotation(key.keyId, period, new Date(Date.now() + period * 86400_000));
     return { response: {} };
   },
@@ -36,7 +38,9 @@ export const DisableKeyRotation = kmsOperation({
   ext: { keyStates: ['Enabled'], grantable: false },
   input: { KeyId: KEY_ID },
   run(ctx, input, call) {
-    call.env.keys.disableRotation(customerManagedKey(ctx, call, input.KeyId).keyId);
+    const key = customerManagedKey(ctx, call, input.KeyId);
+    refuseReplicaKey(call.env.keys, key);
+    call.env.keys.disableRotation(key.keyId);
     return { response: {} };
   },
 });
@@ -68,6 +72,7 @@ export const RotateKeyOnDemand = kmsOperation({
   input: { KeyId: KEY_ID },
   run(ctx, input, call) {
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId));
+    refuseReplicaKey(call.env.keys, key);
     call.env.keys.rotate(key, 'ON_DEMAND');
     return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
   },
