@@ -184,6 +184,35 @@ describe('ReplicateKey', () => {
     expect(ok.Arn).toBe(arnIn(OTHER, primary.KeyId));
   });
 
+  it('policies see kms:ReplicaRegion, kms:PrimaryRegion and kms:MultiRegion', () => {
+    h.app.iam.call(alice, 'CreateUser', { UserName: 'Paula' });
+    h.app.iam.call(alice, 'PutUserPolicy', {
+      UserName: 'Paula',
+      PolicyName: 'mrk-admin-within-limits',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['kms:CreateKey', 'kms:DescribeKey', 'kms:Encrypt'], Resource: '*' },
+          { Effect: 'Allow', Action: 'kms:ReplicateKey', Resource: '*', Condition: { StringEquals: { 'kms:ReplicaRegion': OTHER } } },
+          { Effect: 'Allow', Action: 'kms:UpdatePrimaryRegion', Resource: '*', Condition: { StringEquals: { 'kms:PrimaryRegion': OTHER } } },
+          { Effect: 'Deny', Action: 'kms:Encrypt', Resource: '*', Condition: { Bool: { 'kms:MultiRegion': 'true' } } },
+        ],
+      }),
+    });
+    const paula = h.app.as('Paula');
+    const home = kmsIn(HOME);
+    const m = home.call(paula, 'CreateKey', { MultiRegion: true }).KeyMetadata as Meta;
+    expect(failure(() => home.call(paula, 'ReplicateKey', { KeyId: m.KeyId, ReplicaRegion: THIRD })).message).toContain('kms:ReplicateKey');
+    expect((home.call(paula, 'ReplicateKey', { KeyId: m.KeyId, ReplicaRegion: OTHER }).ReplicaKeyMetadata as Meta).Arn).toBe(arnIn(OTHER, m.KeyId));
+    call(HOME, 'ReplicateKey', { KeyId: m.KeyId, ReplicaRegion: THIRD });
+    expect(failure(() => home.call(paula, 'UpdatePrimaryRegion', { KeyId: m.KeyId, PrimaryRegion: THIRD })).message).toContain('kms:UpdatePrimaryRegion');
+    expect(home.call(paula, 'UpdatePrimaryRegion', { KeyId: m.KeyId, PrimaryRegion: OTHER })).toEqual({});
+    const denied = failure(() => kmsIn(OTHER).call({ ...paula, region: OTHER }, 'Encrypt', { KeyId: m.KeyId, Plaintext: Buffer.from('x') }));
+    expect(denied.message).toContain('with an explicit deny in an identity-based policy');
+    const single = home.call(paula, 'CreateKey', {}).KeyMetadata as Meta;
+    expect(home.call(paula, 'Encrypt', { KeyId: single.KeyId, Plaintext: Buffer.from('x') }).KeyId).toBe(single.Arn);
+  });
+
   it('is recorded as ReplicateKey in the primary\'s Region and CreateKey in the replica\'s', () => {
     const { keyId } = newSet();
     const rec = recordsOf(h, 'ReplicateKey').pop()!;

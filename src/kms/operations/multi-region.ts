@@ -65,7 +65,7 @@ export const ReplicateKey = kmsOperation({
   },
   run(ctx, input, call) {
     const { keys } = call.env;
-    const primary = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false, bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck });
+    const primary = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false, replicaRegion: input.ReplicaRegion });
     requirePrimaryKey(keys, primary);
     if (primary.origin !== 'AWS_KMS') throw new UnsupportedOperationException('ebsim does not yet replicate multi-Region keys with imported key material.');
     const region = requestedRegion(input.ReplicaRegion, 'ReplicaRegion');
@@ -122,7 +122,7 @@ export const UpdatePrimaryRegion = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN, PrimaryRegion: { ...REGION, doc: 'the Region of the replica key that becomes the primary key' } },
   run(ctx, input, call) {
     const { keys } = call.env;
-    const primary = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false });
+    const primary = customerManagedKey(ctx, call, input.KeyId, { allowAlias: false, primaryRegion: input.PrimaryRegion });
     requirePrimaryKey(keys, primary);
     const region = requestedRegion(input.PrimaryRegion, 'PrimaryRegion');
     // AWS does not document its answer for the Region of the primary key itself: nothing to change.
@@ -132,7 +132,7 @@ export const UpdatePrimaryRegion = kmsOperation({
     const replica = there.keys.resolve(keyArnOf(region, primary.accountId, primary.keyId), false);
     // "kms:UpdatePrimaryRegion on the current replica key (in the replica key's Region)", by its own key policy.
     call.resources.push({ ARN: replica.arn, accountId: replica.accountId });
-    authorize(there, { ...ctx, region }, replica, 'UpdatePrimaryRegion', { keyIdParam: replica.arn });
+    authorize(there, { ...ctx, region }, replica, 'UpdatePrimaryRegion', { keyIdParam: replica.arn, primaryRegion: region });
     assertStateAllows(replica.keyState, call.env.facts.keyStatesOf(call.operation), replica.arn);
     keys.setPrimaryRegion(primary.keyId, region);
     return { response: {} };
