@@ -214,7 +214,7 @@ export class KeyStore {
     return key?.accountId === accountId ? key : undefined;
   }
 
-  /** The stored row of any account in this Region (key IDs are unique in the home), whatever its dates say. */
+  /** The stored row of any account in this Region (key IDs are unique in a Region of the home), whatever its dates say. */
   private stored(keyId: string): KmsKey | undefined {
     return this.keyCache.get(keyId, () => {
       const row = this.byIdInRegion.get(this.sid(keyId), this.region) as KeyRow | undefined;
