@@ -7,6 +7,7 @@ import { Trail } from '../trail/trail.js';
 import { IamService, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_USER, type AccessKey } from '../iam/service.js';
 import { ADMINISTRATOR_ACCESS } from '../iam/aws-managed-policies.js';
 import { directCall, type CallContext } from '../core/call-context.js';
+import { isCommercialRegion } from '../core/regions.js';
 import { KmsService } from '../kms/service.js';
 import { kmsClient } from '../kms/client.js';
 import { Ec2Service } from '../ec2/service.js';
@@ -21,18 +22,22 @@ export interface Ebsim {
   trail: Trail;
   iam: IamService;
   /**
-   * KMS of one account of the home, in its Region: the caller's (`kms(ctx.principal.accountId)`);
-   * by default the home's first account. The home must be initialized.
+   * KMS of one account of the home in one Region: the caller's (`kms(ctx.principal.accountId,
+   * ctx.region)`); by default the home's first account, in the account's own Region. Every
+   * commercial Region exists in every account (core/regions.ts). The home must be initialized.
    */
-  kms(accountId?: string): KmsService;
+  kms(accountId?: string, region?: string): KmsService;
   /** The EC2/EBS control plane of one account of the home (default: the first), in its Region. */
   ec2(accountId?: string): Ec2Service;
   /** The instances' host: data keys, mounts and in-process access. Its mount table needs no database. */
   host(): InstanceHost;
   /** CloudTrail's API (LookupEvents) over the home's trail. */
   cloudtrail(): CloudTrailService;
-  /** A direct call context for `--as` (user name or role/ROLE[/SESSION]) in `accountId` (`--account`; default: the home's first account). */
-  as(spec?: string, userAgent?: string, accountId?: string): CallContext;
+  /**
+   * A direct call context for `--as` (user name or role/ROLE[/SESSION]) in `accountId` (`--account`;
+   * default: the home's first account), calling `region` (`--region`; default: the account's).
+   */
+  as(spec?: string, userAgent?: string, accountId?: string, region?: string): CallContext;
   close(): void;
 }
 
@@ -48,7 +53,8 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
   const paths = ensureHome(home);
   let core: Core | undefined;
   const open = (): Core => (core ??= openCore(paths));
-  // Services per account of the home, made on first use; FIRST stands for the home's first account.
+  // Services per account (and Region) of the home, made on first use; FIRST stands for the home's
+  // first account in its own Region.
   const FIRST = '';
   const kms = new Map<string, KmsService>();
   const ec2 = new Map<string, Ec2Service>();
@@ -73,13 +79,16 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       return open().iam;
     },
     // On the server's hot path: a service already made costs one map lookup, no store read.
-    kms(id?: string) {
-      const made = kms.get(id ?? FIRST);
+    kms(id?: string, inRegion?: string) {
+      const asked = `${id ?? FIRST}/${inRegion ?? ''}`;
+      const made = kms.get(asked);
       if (made) return made;
       const c = open();
-      const { accountId, region } = accountOf(c, id);
-      const service = kms.get(accountId) ?? new KmsService(c.db, c.rootKey, c.trail, c.iam, accountId, region);
-      kms.set(accountId, service).set(id ?? FIRST, service);
+      const { accountId, region: home } = accountOf(c, id);
+      const region = regionOf(inRegion, home);
+      const key = `${accountId}/${region}`;
+      const service = kms.get(key) ?? new KmsService(c.db, c.rootKey, c.trail, c.iam, accountId, region);
+      kms.set(key, service).set(asked, service);
       return service;
     },
     ec2(id?: string) {
@@ -103,10 +112,10 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       }
       return cloudtrail;
     },
-    as(spec = DEFAULT_USER, userAgent?: string, id?: string) {
+    as(spec = DEFAULT_USER, userAgent?: string, id?: string, inRegion?: string) {
       const c = open();
       const { accountId, region } = accountOf(c, id);
-      return directCall(c.iam.resolveAs(spec, accountId), region, userAgent);
+      return directCall(c.iam.resolveAs(spec, accountId), regionOf(inRegion, region), userAgent);
     },
     close() {
       if (!core) return;
@@ -123,6 +132,17 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
     },
   };
   return app;
+}
+
+/** The Region asked for, or the account's own. */
+function regionOf(asked: string | undefined, accountRegion: string): string {
+  return asked === undefined ? accountRegion : requireCommercialRegion(asked);
+}
+
+/** A Region named by the user (`--region`, `init --region`): one of AWS's commercial Regions. */
+function requireCommercialRegion(region: string): string {
+  if (isCommercialRegion(region)) return region;
+  throw new UserError(`${region} is not a commercial AWS Region (for example us-east-1 or eu-west-1); China, GovCloud and ISO Regions are not modelled`);
 }
 
 interface Core {
@@ -182,6 +202,7 @@ export interface InitResult {
  * again changes nothing.
  */
 export function initHome(home: string, accountId?: string, region?: string): InitResult {
+  if (region !== undefined) requireCommercialRegion(region);
   const app = openEbsim(home, { create: true });
   try {
     const first = app.iam.account();

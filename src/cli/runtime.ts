@@ -9,6 +9,8 @@ export interface GlobalArgs {
   as?: string;
   /** The account `--as` names a principal of (default: the home's first account). */
   account?: string;
+  /** The Region calls go to (default: the account's own Region). */
+  region?: string;
   output?: OutputFormat;
   query?: string;
   explain?: boolean;
@@ -36,9 +38,12 @@ export class Runtime {
     return this.app;
   }
 
-  /** The caller named by --as (default: Alice) in the account named by --account (default: the home's first). */
+  /**
+   * The caller named by --as (default: Alice) in the account named by --account (default: the
+   * home's first), calling the Region named by --region (default: the account's own).
+   */
   caller(): CallContext {
-    const ctx = this.open().as(this.args.as, undefined, this.args.account);
+    const ctx = this.open().as(this.args.as, undefined, this.args.account, this.args.region);
     if (!this.args.explain) return ctx;
     // On stderr, so stdout stays the AWS CLI's output (pipes and --query keep working).
     return { ...ctx, explain: (d) => this.io.err(explanation(d)) };

@@ -14,6 +14,7 @@ import type { CallContext } from '../core/call-context.js';
 import type { EncryptionContext } from './context.js';
 import type { GrantConstraints } from './grants.js';
 import type { KmsKey } from './keys.js';
+import { isMultiRegionKeyId } from './multi-region.js';
 
 /** What an operation tells authorization about its request, beyond the caller and the key. */
 export interface KmsRequestFacts {
@@ -54,6 +55,9 @@ export interface KmsRequestFacts {
   requestTags?: ReadonlyMap<string, string>;
   /** The tag keys of the request (aws:TagKeys): CreateKey's and TagResource's, UntagResource's TagKeys. */
   tagKeys?: readonly string[];
+  /** ReplicateKey's ReplicaRegion (kms:ReplicaRegion) and UpdatePrimaryRegion's PrimaryRegion (kms:PrimaryRegion). */
+  replicaRegion?: string;
+  primaryRegion?: string;
   /** The aliases of the request's key (kms:ResourceAliases); filled in from the key store. */
   resourceAliases?: readonly string[];
 }
@@ -96,7 +100,7 @@ export function kmsConditionKeys(ctx: CallContext, key: KmsKey | undefined, acti
   set('kms:KeyUsage', usage);
   set('kms:CustomerMasterKeyUsage', usage);
   set('kms:KeyOrigin', key ? key.origin : op === 'CreateKey' ? (input.origin ?? 'AWS_KMS') : undefined);
-  set('kms:MultiRegion', key ? 'false' : op === 'CreateKey' ? bool(input.multiRegion ?? false) : undefined);
+  set('kms:MultiRegion', key ? bool(isMultiRegionKeyId(key.keyId)) : op === 'CreateKey' ? bool(input.multiRegion ?? false) : undefined);
   if (key && input.resourceAliases) set('kms:ResourceAliases', [...input.resourceAliases]);
 
   // The request's parameters.
@@ -116,6 +120,8 @@ export function kmsConditionKeys(ctx: CallContext, key: KmsKey | undefined, acti
   }
   if (op === 'EnableKeyRotation' && input.rotationPeriodInDays !== undefined) set('kms:RotationPeriodInDays', String(input.rotationPeriodInDays));
   if (op === 'ScheduleKeyDeletion' && input.pendingWindowInDays !== undefined) set('kms:ScheduleKeyDeletionPendingWindowInDays', String(input.pendingWindowInDays));
+  if (op === 'ReplicateKey') set('kms:ReplicaRegion', input.replicaRegion);
+  if (op === 'UpdatePrimaryRegion') set('kms:PrimaryRegion', input.primaryRegion);
 
   // Grants. kms:GrantIsForAWSResource is true when an AWS service integrated with KMS makes the
   // call on the principal's behalf (ebsim: EC2, which sets ctx.viaService).

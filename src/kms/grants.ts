@@ -6,6 +6,7 @@ import { immediate } from '../store/database.js';
 import { ReadCache } from '../store/read-cache.js';
 import type { Principal } from '../core/call-context.js';
 import { contextEquals, contextIncludes, userMap, type EncryptionContext } from './context.js';
+import { publicKeyId, storageKeyId } from './multi-region.js';
 
 export interface GrantConstraints {
   EncryptionContextSubset?: EncryptionContext;
@@ -81,21 +82,27 @@ export function grantIdFromToken(token: string): string | undefined {
   return b.subarray(1, 33).toString('hex');
 }
 
+/** The grants on the keys of one Region (a grant belongs to its key's Region, as at AWS). */
 export class GrantStore {
   private readonly liveForKey;
   private readonly cache: ReadCache<Grant[]>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly region: string,
+  ) {
     this.liveForKey = db.prepare("SELECT * FROM kms_grants WHERE key_id = ? AND state = 'live' ORDER BY created_at, grant_id");
     this.cache = new ReadCache(db);
   }
 
   live(keyId: string): Grant[] {
-    return this.cache.get(keyId, () => (this.liveForKey.all(keyId) as GrantRow[]).map(toGrant));
+    return this.cache.get(keyId, () => (this.liveForKey.all(storageKeyId(keyId, this.region)) as GrantRow[]).map(toGrant));
   }
 
   get(grantId: string): Grant | undefined {
-    const row = this.db.prepare('SELECT * FROM kms_grants WHERE grant_id = ?').get(grantId) as GrantRow | undefined;
+    const row = this.db.prepare('SELECT g.* FROM kms_grants g JOIN kms_keys k ON k.key_id = g.key_id WHERE g.grant_id = ? AND k.region = ?').get(grantId, this.region) as
+      | GrantRow
+      | undefined;
     return row && toGrant(row);
   }
 
@@ -118,7 +125,7 @@ export class GrantStore {
     immediate(this.db, () =>
       this.db
         .prepare('INSERT INTO kms_grants (grant_id, key_id, name, grantee_principal, retiring_principal, issuing_account, operations, constraints, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(grantId, g.keyId, g.name ?? null, g.granteePrincipal, g.retiringPrincipal ?? null, g.issuingAccount, JSON.stringify(g.operations), g.constraints ? JSON.stringify(g.constraints) : null, createdAt.toISOString()),
+        .run(grantId, storageKeyId(g.keyId, this.region), g.name ?? null, g.granteePrincipal, g.retiringPrincipal ?? null, g.issuingAccount, JSON.stringify(g.operations), g.constraints ? JSON.stringify(g.constraints) : null, createdAt.toISOString()),
     );
     return { ...g, grantId, createdAt, state: 'live' };
   }
@@ -130,14 +137,16 @@ export class GrantStore {
   }
 
   retirableBy(principal: string): Grant[] {
-    return (this.db.prepare("SELECT * FROM kms_grants WHERE retiring_principal = ? AND state = 'live' ORDER BY created_at").all(principal) as GrantRow[]).map(toGrant);
+    return (this.db
+      .prepare("SELECT g.* FROM kms_grants g JOIN kms_keys k ON k.key_id = g.key_id WHERE g.retiring_principal = ? AND g.state = 'live' AND k.region = ? ORDER BY g.created_at")
+      .all(principal, this.region) as GrantRow[]).map(toGrant);
   }
 
-  /** Every grant of an account's keys, live or ended (for the console page and the walkthrough). */
+  /** Every grant of an account's keys in this Region, live or ended (for the console page and the walkthrough). */
   all(accountId: string): Grant[] {
     return (this.db
-      .prepare('SELECT g.* FROM kms_grants g JOIN kms_keys k ON k.key_id = g.key_id WHERE k.account_id = ? ORDER BY g.created_at')
-      .all(accountId) as GrantRow[]).map(toGrant);
+      .prepare('SELECT g.* FROM kms_grants g JOIN kms_keys k ON k.key_id = g.key_id WHERE k.account_id = ? AND k.region = ? ORDER BY g.created_at')
+      .all(accountId, this.region) as GrantRow[]).map(toGrant);
   }
 }
 
@@ -159,7 +168,7 @@ function constraintsFromJson(text: string): GrantConstraints {
 function toGrant(r: GrantRow): Grant {
   return {
     grantId: r.grant_id,
-    keyId: r.key_id,
+    keyId: publicKeyId(r.key_id),
     name: r.name ?? undefined,
     granteePrincipal: r.grantee_principal,
     retiringPrincipal: r.retiring_principal ?? undefined,

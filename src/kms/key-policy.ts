@@ -13,6 +13,7 @@ import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import { ReadCache } from '../store/read-cache.js';
 import { policyWhenNoneStored } from './default-policies.js';
+import { storageKeyId } from './multi-region.js';
 
 /** "The key policy size quota is 32 kilobytes (32768 bytes)" (PutKeyPolicy, Policy), counted in UTF-8 bytes. */
 export const KEY_POLICY_MAX_BYTES = 32768;
@@ -145,13 +146,16 @@ export function writeKeyPolicy(db: Db, keyId: string, text: string, at = new Dat
   ).run(keyId, DEFAULT_POLICY_NAME, text, at.toISOString());
 }
 
-/** Policy texts as they were given. A key without one has the default for its kind (default-policies.ts). */
+/** Policy texts as they were given, of the keys of one Region. A key without one has the default for its kind (default-policies.ts). */
 export class KeyPolicyStore {
   private readonly byKey;
   private readonly cache: ReadCache<string | undefined>;
   private readonly parsedCache: ReadCache<unknown>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly region: string,
+  ) {
     this.byKey = db.prepare('SELECT document FROM kms_key_policies WHERE key_id = ? AND policy_name = ?').pluck();
     this.cache = new ReadCache(db);
     this.parsedCache = new ReadCache(db);
@@ -159,7 +163,7 @@ export class KeyPolicyStore {
 
   /** The stored text, if the key's policy was ever given (CreateKey with Policy, PutKeyPolicy). */
   stored(keyId: string): string | undefined {
-    return this.cache.get(keyId, () => this.byKey.get(keyId, DEFAULT_POLICY_NAME) as string | undefined);
+    return this.cache.get(keyId, () => this.byKey.get(storageKeyId(keyId, this.region), DEFAULT_POLICY_NAME) as string | undefined);
   }
 
   /** The key's policy: as stored, else the default for its kind (an AWS managed key's by its `alias/aws/…` alias). */
@@ -178,6 +182,6 @@ export class KeyPolicyStore {
   }
 
   put(keyId: string, text: string): void {
-    immediate(this.db, () => writeKeyPolicy(this.db, keyId, text));
+    immediate(this.db, () => writeKeyPolicy(this.db, storageKeyId(keyId, this.region), text));
   }
 }

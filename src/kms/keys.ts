@@ -2,7 +2,8 @@
 // place that turns a KeyId parameter (key ID, key ARN, alias name or alias ARN) into a key.
 // A store belongs to one account and Region; it also finds keys of the home's other accounts in
 // its Region, but only by key ARN or alias ARN, and only for operations that AWS allows across
-// accounts (a bare key ID or alias name always means the caller's own account).
+// accounts (a bare key ID or alias name always means the caller's own account). A multi-Region
+// key's rows are stored under `mrk-…/REGION` (multi-region.ts): `sid` maps a key ID to its rows here.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
@@ -15,6 +16,10 @@ import { writeKeyPolicy } from './key-policy.js';
 import { writeKeyTags } from './tags.js';
 import { algorithmsOf, type KeySpec, type KeyUsage } from './key-specs.js';
 import { newKeyMaterial } from './key-material.js';
+import {
+  afterSetKeyDeleted, insertReplicaRow, isMultiRegionKeyId, primaryRegionOf, publicKeyId, rowsOfSet, setPrimaryRegion, storageKeyId, syncRelatedKeys,
+  type MultiRegionConfiguration,
+} from './multi-region.js';
 
 export type KeyManager = 'CUSTOMER' | 'AWS';
 export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL';
@@ -70,7 +75,7 @@ export interface KmsAlias {
 export const keyArnOf = (region: string, account: string, keyId: string) => `arn:aws:kms:${region}:${account}:key/${keyId}`;
 export const aliasArnOf = (region: string, account: string, alias: string) => `arn:aws:kms:${region}:${account}:${alias}`;
 
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 /** Unwrapped key material per "keyId/version": kept in process memory only, never on disk. */
 type MaterialCache = Map<string, Buffer>;
 
@@ -119,6 +124,11 @@ export class KeyStore {
     return keyArnOf(this.region, this.accountId, keyId);
   }
 
+  /** The `key_id` the rows of the key `keyId` have in this Region. */
+  private sid(keyId: string): string {
+    return storageKeyId(keyId, this.region);
+  }
+
   /**
    * Creates a key. `keyId` may be chosen beforehand (CreateKey checks a given policy against the
    * key's ARN first); `policy` is stored as given, else the key has the default for its kind.
@@ -145,14 +155,16 @@ export class KeyStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, 'Enabled', ?, 'AWS_KMS', ?, ?, ?, ?)`,
         )
         // AWS managed keys rotate every year, always.
-        .run(keyId, this.accountId, this.region, arn, opts.description, opts.keyUsage ?? 'ENCRYPT_DECRYPT', keySpec, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0,
+        .run(this.sid(keyId), this.accountId, this.region, arn, opts.description, opts.keyUsage ?? 'ENCRYPT_DECRYPT', keySpec, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0,
           opts.keyManager === 'AWS' ? 365 : null, opts.keyManager === 'AWS' ? new Date(Date.now() + 365 * 86400_000).toISOString() : null);
       this.insertVersion(keyId, 1, material, null);
       if (opts.aliasName) {
-        this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, opts.aliasName, keyId, now, now);
+        this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, opts.aliasName, this.sid(keyId), now, now);
       }
-      if (opts.policy !== undefined) writeKeyPolicy(this.db, keyId, opts.policy, new Date(now));
-      if (opts.tags?.size) writeKeyTags(this.db, keyId, opts.tags);
+      if (opts.policy !== undefined) writeKeyPolicy(this.db, this.sid(keyId), opts.policy, new Date(now));
+      if (opts.tags?.size) writeKeyTags(this.db, this.sid(keyId), opts.tags);
+      // A new multi-Region key is the primary key of its set (CreateKey MultiRegion).
+      if (isMultiRegionKeyId(keyId)) setPrimaryRegion(this.db, keyId, this.accountId, this.region);
     });
     material.fill(0);
     return this.get(keyId)!;
@@ -166,11 +178,11 @@ export class KeyStore {
   awsManagedKey(aliasName: string): KmsKey {
     if (!isAwsManagedAlias(aliasName)) throw this.aliasNotFound(aliasName);
     const existing = this.aliasRow(aliasName);
-    if (existing) return this.get(existing.target_key_id)!;
+    if (existing) return this.get(publicKeyId(existing.target_key_id))!;
     const service = aliasName.slice('alias/aws/'.length);
     return immediate(this.db, () => {
       const again = this.aliasTarget.get(this.accountId, this.region, aliasName) as { target_key_id: string } | undefined;
-      if (again) return this.get(again.target_key_id)!;
+      if (again) return this.get(publicKeyId(again.target_key_id))!;
       return this.create({
         // The EBS text is the seed's; AWS words the others per service, which ebsim does not model.
         description: service === 'ebs' ? 'Default key that protects my EBS volumes when no other key is defined' : `Default key that protects my ${service} resources when no other key is defined`,
@@ -202,10 +214,10 @@ export class KeyStore {
     return key?.accountId === accountId ? key : undefined;
   }
 
-  /** The stored row of any account in this Region (key IDs are unique in the home), whatever its dates say. */
+  /** The stored row of any account in this Region (key IDs are unique in a Region of the home), whatever its dates say. */
   private stored(keyId: string): KmsKey | undefined {
     return this.keyCache.get(keyId, () => {
-      const row = this.byIdInRegion.get(keyId, this.region) as KeyRow | undefined;
+      const row = this.byIdInRegion.get(this.sid(keyId), this.region) as KeyRow | undefined;
       return row && toKey(row);
     });
   }
@@ -242,7 +254,7 @@ export class KeyStore {
         if (isAwsManagedAlias(aliasName) && owner === this.accountId) return { uncreatedAlias: aliasName };
         throw this.aliasNotFound(aliasName, owner);
       }
-      keyId = row.target_key_id;
+      keyId = publicKeyId(row.target_key_id);
     } else if (keyIdParam.startsWith('arn:')) {
       const m = /^arn:aws:kms:([^:]+):(\d{12}):key\/(.+)$/.exec(keyIdParam);
       if (!m) throw new NotFoundException(`Invalid arn ${keyIdParam}`);
@@ -263,12 +275,14 @@ export class KeyStore {
     return new NotFoundException(`Alias ${aliasArnOf(this.region, accountId, aliasName)} is not found.`);
   }
 
-  /** The account an ARN names: this store's, or (crossAccount) any; another Region's key does not exist here. */
+  /**
+   * The account an ARN names: this store's, or (crossAccount) any. An ARN of another Region names
+   * nothing here, and AWS says which Region it named ("Invalid arn us-west-2").
+   */
   private arnOwner(arn: string, crossAccount: boolean): string {
     const [, , , region, account] = arn.split(':');
-    if (region !== this.region || (account !== this.accountId && !crossAccount)) {
-      throw new NotFoundException(`Key '${arn}' does not exist`);
-    }
+    if (region !== this.region) throw new NotFoundException(`Invalid arn ${region}`);
+    if (account !== this.accountId && !crossAccount) throw new NotFoundException(`Key '${arn}' does not exist`);
     return account!;
   }
 
@@ -288,8 +302,19 @@ export class KeyStore {
     this.set(keyId, { key_state: 'Disabled' });
   }
 
-  scheduleDeletion(keyId: string, deletionDate: Date, pendingWindowDays: number): void {
-    this.set(keyId, { key_state: 'PendingDeletion', deletion_date: deletionDate.toISOString(), pending_window_days: pendingWindowDays });
+  /**
+   * Schedules a key's deletion; returns its new state. A multi-Region primary key that still has
+   * replicas waits for them: PendingReplicaDeletion, its waiting period not yet begun (multi-region.ts).
+   */
+  scheduleDeletion(keyId: string, deletionDate: Date, pendingWindowDays: number): KeyState {
+    return immediate(this.db, () => {
+      if (this.primaryRegionOf(keyId) === this.region && rowsOfSet(this.db, keyId).length > 1) {
+        this.set(keyId, { key_state: 'PendingReplicaDeletion', deletion_date: null, pending_window_days: pendingWindowDays });
+        return 'PendingReplicaDeletion';
+      }
+      this.set(keyId, { key_state: 'PendingDeletion', deletion_date: deletionDate.toISOString(), pending_window_days: pendingWindowDays });
+      return 'PendingDeletion';
+    });
   }
 
   /** AWS leaves a key whose deletion was cancelled Disabled, not Enabled. */
@@ -298,11 +323,11 @@ export class KeyStore {
   }
 
   enableRotation(keyId: string, periodDays: number, nextRotation: Date): void {
-    this.set(keyId, { rotation_enabled: 1, rotation_period_days: periodDays, next_rotation_at: nextRotation.toISOString() });
+    this.setShared(keyId, { rotation_enabled: 1, rotation_period_days: periodDays, next_rotation_at: nextRotation.toISOString() });
   }
 
   disableRotation(keyId: string): void {
-    this.set(keyId, { rotation_enabled: 0, next_rotation_at: null });
+    this.setShared(keyId, { rotation_enabled: 0, next_rotation_at: null });
   }
 
   updateDescription(keyId: string, description: string): void {
@@ -312,8 +337,16 @@ export class KeyStore {
   private set(keyId: string, fields: Partial<Record<keyof KeyRow, string | number | null>>): void {
     const cols = Object.keys(fields);
     immediate(this.db, () =>
-      this.db.prepare(`UPDATE kms_keys SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE key_id = ?`).run(...Object.values(fields), keyId),
+      this.db.prepare(`UPDATE kms_keys SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE key_id = ?`).run(...Object.values(fields), this.sid(keyId)),
     );
+  }
+
+  /** Changes a property the keys of a multi-Region set share (automatic rotation): on every key of the set. */
+  private setShared(keyId: string, fields: Partial<Record<keyof KeyRow, string | number | null>>): void {
+    immediate(this.db, () => {
+      this.set(keyId, fields);
+      syncRelatedKeys(this.db, this.rootKey, keyId, this.region);
+    });
   }
 
   // ---- lifecycle work that comes due with time -----------------------------------------
@@ -339,14 +372,16 @@ export class KeyStore {
   /** Deletes a key whose waiting period has ended, with its aliases, grants and material. False if it is no longer due (another process did it). */
   deleteIfDue(keyId: string, now = new Date()): boolean {
     const deleted = immediate(this.db, () => {
-      const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+      const sid = this.sid(keyId);
+      const row = this.byId.get(sid, this.accountId, this.region) as KeyRow | undefined;
       if (!row || !isDeletedBy(toKey(row), now)) return false;
-      this.db.prepare('DELETE FROM kms_aliases WHERE target_key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_key_policies WHERE key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_key_tags WHERE key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(keyId);
-      this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kms_aliases WHERE target_key_id = ?').run(sid);
+      this.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(sid);
+      this.db.prepare('DELETE FROM kms_key_policies WHERE key_id = ?').run(sid);
+      this.db.prepare('DELETE FROM kms_key_tags WHERE key_id = ?').run(sid);
+      this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(sid);
+      this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(sid);
+      afterSetKeyDeleted(this.db, keyId, now);
       return true;
     });
     for (const k of this.materials.keys()) if (k.startsWith(`${keyId}/`)) this.materials.delete(k);
@@ -356,7 +391,7 @@ export class KeyStore {
   /** Rotates a key whose automatic rotation is due. False if it is no longer due (another process did it). */
   rotateIfDue(keyId: string, now = new Date()): boolean {
     return immediate(this.db, () => {
-      const row = this.byId.get(keyId, this.accountId, this.region) as KeyRow | undefined;
+      const row = this.byId.get(this.sid(keyId), this.accountId, this.region) as KeyRow | undefined;
       const key = row && toKey(row);
       if (!key || key.keyState !== 'Enabled' || !key.rotationEnabled || !key.nextRotationAt || key.nextRotationAt > now) return false;
       this.rotate(key, 'AUTOMATIC');
@@ -367,13 +402,15 @@ export class KeyStore {
   /** Adds a new version of key material; new ciphertexts use it, old ones still decrypt. */
   rotate(key: KmsKey, rotationType: 'AUTOMATIC' | 'ON_DEMAND'): number {
     return immediate(this.db, () => {
-      const current = (this.db.prepare('SELECT current_version FROM kms_keys WHERE key_id = ?').get(key.keyId) as { current_version: number }).current_version;
+      const current = (this.db.prepare('SELECT current_version FROM kms_keys WHERE key_id = ?').get(this.sid(key.keyId)) as { current_version: number }).current_version;
       const next = current + 1;
       const material = newKeyMaterial(key.keySpec);
       this.insertVersion(key.keyId, next, material, rotationType);
       material.fill(0);
       const nextRotation = key.rotationEnabled && key.rotationPeriodDays ? new Date(Date.now() + key.rotationPeriodDays * 86400_000).toISOString() : null;
-      this.db.prepare('UPDATE kms_keys SET current_version = ?, next_rotation_at = COALESCE(?, next_rotation_at) WHERE key_id = ?').run(next, nextRotation, key.keyId);
+      this.db.prepare('UPDATE kms_keys SET current_version = ?, next_rotation_at = COALESCE(?, next_rotation_at) WHERE key_id = ?').run(next, nextRotation, this.sid(key.keyId));
+      // The keys of a multi-Region set share their material: the new version goes to each of them.
+      syncRelatedKeys(this.db, this.rootKey, key.keyId, this.region);
       return next;
     });
   }
@@ -383,7 +420,7 @@ export class KeyStore {
     const cacheKey = `${key.keyId}/${version}`;
     let m = this.materials.get(cacheKey);
     if (!m) {
-      const row = this.db.prepare('SELECT wrapped_material FROM kms_key_versions WHERE key_id = ? AND version = ?').get(key.keyId, version) as
+      const row = this.db.prepare('SELECT wrapped_material FROM kms_key_versions WHERE key_id = ? AND version = ?').get(storageKeyId(key.keyId, key.region), version) as
         | { wrapped_material: Buffer }
         | undefined;
       if (!row) return undefined;
@@ -394,11 +431,48 @@ export class KeyStore {
   }
 
   rotations(keyId: string): { version: number; createdAt: Date; rotationType: string | null }[] {
-    return (this.db.prepare('SELECT version, created_at, rotation_type FROM kms_key_versions WHERE key_id = ? ORDER BY version').all(keyId) as {
+    return (this.db.prepare('SELECT version, created_at, rotation_type FROM kms_key_versions WHERE key_id = ? ORDER BY version').all(this.sid(keyId)) as {
       version: number;
       created_at: string;
       rotation_type: string | null;
     }[]).map((r) => ({ version: r.version, createdAt: new Date(r.created_at), rotationType: r.rotation_type }));
+  }
+
+  // ---- multi-Region keys (multi-region.ts) --------------------------------------------
+
+  /** The keys of `key`'s multi-Region set in every Region, `key` included, oldest first; none for a single-Region key. */
+  relatedKeys(key: Pick<KmsKey, 'keyId'>, now = new Date()): KmsKey[] {
+    if (!isMultiRegionKeyId(key.keyId)) return [];
+    return rowsOfSet(this.db, key.keyId)
+      .map((r) => toKey(r as unknown as KeyRow))
+      .filter((k) => !isDeletedBy(k, now))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.region.localeCompare(b.region));
+  }
+
+  /** The Region of the primary key of `keyId`'s set (undefined: a single-Region key). */
+  primaryRegionOf(keyId: string): string | undefined {
+    return primaryRegionOf(this.db, keyId);
+  }
+
+  /** Makes the key in `region` the primary key of `keyId`'s set (UpdatePrimaryRegion). */
+  setPrimaryRegion(keyId: string, region: string): void {
+    immediate(this.db, () => setPrimaryRegion(this.db, keyId, this.accountId, region));
+  }
+
+  /**
+   * Creates the replica of `primary` (a key of this store) in `region`: the same key ID, material
+   * and shared properties, its own description, policy and tags. `exists` (which throws) is called
+   * if the set already has a key in `region`; the check is made inside the write lock.
+   */
+  replicate(primary: KmsKey, region: string, opts: { description: string; policy?: string; tags?: ReadonlyMap<string, string>; exists: () => never }): void {
+    immediate(this.db, () => {
+      const rows = rowsOfSet(this.db, primary.keyId);
+      if (rows.some((r) => r.region === region)) opts.exists();
+      const from = rows.find((r) => r.region === this.region)!;
+      const sid = insertReplicaRow(this.db, this.rootKey, from, region, keyArnOf(region, this.accountId, primary.keyId), opts.description, new Date());
+      if (opts.policy !== undefined) writeKeyPolicy(this.db, sid, opts.policy);
+      if (opts.tags?.size) writeKeyTags(this.db, sid, opts.tags);
+    });
   }
 
   // ---- aliases -----------------------------------------------------------------------
@@ -413,7 +487,7 @@ export class KeyStore {
       // Inside the write lock, ask the database itself: the cache may lag another process by 2 ms.
       if (this.aliasTarget.get(this.accountId, this.region, aliasName)) exists();
       const now = new Date().toISOString();
-      this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, aliasName, keyId, now, now);
+      this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, aliasName, this.sid(keyId), now, now);
     });
   }
 
@@ -421,7 +495,7 @@ export class KeyStore {
     immediate(this.db, () =>
       this.db
         .prepare('UPDATE kms_aliases SET target_key_id = ?, updated_at = ? WHERE account_id = ? AND region = ? AND alias_name = ?')
-        .run(keyId, new Date().toISOString(), this.accountId, this.region, aliasName),
+        .run(this.sid(keyId), new Date().toISOString(), this.accountId, this.region, aliasName),
     );
   }
 
@@ -433,13 +507,13 @@ export class KeyStore {
 
   /** The names of a key's aliases (kms:ResourceAliases, an AWS managed key's policy): cached until the next write. */
   aliasNamesOf(keyId: string): readonly string[] {
-    return this.aliasNamesCache.get(keyId, () => this.aliasNamesOfKey.all(keyId) as string[]);
+    return this.aliasNamesCache.get(keyId, () => this.aliasNamesOfKey.all(this.sid(keyId)) as string[]);
   }
 
   listAliases(keyId?: string): KmsAlias[] {
     const rows = this.db
       .prepare(`SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? ${keyId ? 'AND target_key_id = ?' : ''} ORDER BY alias_name`)
-      .all(...[this.accountId, this.region, ...(keyId ? [keyId] : [])]) as {
+      .all(...[this.accountId, this.region, ...(keyId ? [this.sid(keyId)] : [])]) as {
       alias_name: string;
       target_key_id: string;
       created_at: string;
@@ -448,7 +522,7 @@ export class KeyStore {
     return rows.map((r) => ({
       AliasName: r.alias_name,
       AliasArn: aliasArnOf(this.region, this.accountId, r.alias_name),
-      TargetKeyId: r.target_key_id,
+      TargetKeyId: publicKeyId(r.target_key_id),
       CreationDate: new Date(r.created_at),
       LastUpdatedDate: new Date(r.updated_at),
     }));
@@ -456,7 +530,7 @@ export class KeyStore {
 
   private insertVersion(keyId: string, version: number, material: Buffer, rotationType: string | null): void {
     const wrapped = this.rootKey.wrap(material, `${this.keyArn(keyId)}#${version}`);
-    this.db.prepare('INSERT INTO kms_key_versions VALUES (?, ?, ?, ?, ?)').run(keyId, version, wrapped, new Date().toISOString(), rotationType);
+    this.db.prepare('INSERT INTO kms_key_versions VALUES (?, ?, ?, ?, ?)').run(this.sid(keyId), version, wrapped, new Date().toISOString(), rotationType);
   }
 }
 
@@ -467,7 +541,7 @@ function isDeletedBy(key: KmsKey, now: Date): boolean {
 
 function toKey(r: KeyRow): KmsKey {
   return {
-    keyId: r.key_id,
+    keyId: publicKeyId(r.key_id),
     accountId: r.account_id,
     region: r.region,
     arn: r.arn,
@@ -492,8 +566,8 @@ export const CUSTOMER_MASTER_KEY_SPECS: ReadonlySet<string> = new Set<string>([
   'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2',
 ]);
 
-/** KeyMetadata as DescribeKey returns it. */
-export function keyMetadata(k: KmsKey): Record<string, unknown> {
+/** KeyMetadata as DescribeKey returns it; a multi-Region key's with its set (replicas.ts). */
+export function keyMetadata(k: KmsKey, multiRegion?: MultiRegionConfiguration): Record<string, unknown> {
   const m: Record<string, unknown> = {
     AWSAccountId: k.accountId,
     KeyId: k.keyId,
@@ -512,7 +586,8 @@ export function keyMetadata(k: KmsKey): Record<string, unknown> {
     ...(CUSTOMER_MASTER_KEY_SPECS.has(k.keySpec) ? { CustomerMasterKeySpec: k.keySpec } : {}),
     KeySpec: k.keySpec,
     ...algorithmsOf(k.keySpec, k.keyUsage),
-    MultiRegion: false,
+    MultiRegion: isMultiRegionKeyId(k.keyId),
+    ...(multiRegion ? { MultiRegionConfiguration: multiRegion } : {}),
   });
   if (k.pendingWindowDays) m.PendingDeletionWindowInDays = k.pendingWindowDays;
   return m;

@@ -1,6 +1,6 @@
 // What a KMS operation is: an api declaration whose environment is KMS's stores and whose
 // extension says what the key-state table, the grants and AWS managed keys' policy allow.
-import type { Call, Members, OperationDeclaration } from '../api/index.js';
+import type { Call, Members, OperationDeclaration, Recorder } from '../api/index.js';
 import type { IdentityPolicySource } from '../policy/index.js';
 import type { GrantStore } from './grants.js';
 import type { KeyPolicyStore } from './key-policy.js';
@@ -19,6 +19,10 @@ export interface KmsEnv {
   facts: KmsFacts;
   /** The callers' IAM identity and session policies (the IAM directory). */
   principals: IdentityPolicySource;
+  /** The same account's KMS stores in another Region (ReplicateKey, UpdatePrimaryRegion act across Regions). */
+  inRegion(region: string): KmsEnv;
+  /** The trail, for what a call does in another Region (ReplicateKey's CreateKey there). */
+  recorder: Recorder;
 }
 
 export interface KmsExt {

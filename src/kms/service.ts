@@ -51,15 +51,29 @@ export class KmsService {
   private readonly invoker: Invoker<KmsEnv, KmsExt>;
 
   constructor(db: Db, rootKey: RootKey, trail: Trail, principals: IdentityPolicySource, accountId: string, region: string) {
-    this.keys = new KeyStore(db, rootKey, accountId, region);
-    this.grants = new GrantStore(db);
-    const keys = this.keys;
+    const recorder = new Recorder(trail);
+    // Every store is of one Region; an operation that acts in another Region of the account gets its stores here.
+    const envs = new Map<string, KmsEnv>();
+    const inRegion = (r: string): KmsEnv => {
+      let env = envs.get(r);
+      if (!env) {
+        env = {
+          keys: new KeyStore(db, rootKey, accountId, r), grants: new GrantStore(db, r), policies: new KeyPolicyStore(db, r), tags: new KeyTagStore(db, r),
+          facts: FACTS, principals, inRegion, recorder,
+        };
+        envs.set(r, env);
+      }
+      return env;
+    };
+    const env = inRegion(region);
+    const keys = (this.keys = env.keys);
+    this.grants = env.grants;
     this.invoker = new Invoker({
       service: KMS_SERVICE,
-      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), tags: new KeyTagStore(db), facts: FACTS, principals },
-      recorder: new Recorder(trail),
+      env,
+      recorder,
       db,
-      runDueWork: (recorder) => runDueWork(keys, recorder),
+      runDueWork: (rec) => runDueWork(keys, rec),
     });
   }
 

@@ -15,6 +15,7 @@ import { TagException } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import { ReadCache } from '../store/read-cache.js';
+import { storageKeyId } from './multi-region.js';
 
 /** "Tags per KMS key: 50" (KMS quotas). */
 export const MAX_TAGS_PER_KEY = 50;
@@ -63,29 +64,34 @@ export function writeKeyTags(db: Db, keyId: string, tags: ReadonlyMap<string, st
   for (const [k, v] of tags) put.run(keyId, k, v);
 }
 
+/** The tags of the keys of one Region. */
 export class KeyTagStore {
   private readonly byKey;
   private readonly cache: ReadCache<ReadonlyMap<string, string>>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly region: string,
+  ) {
     this.byKey = db.prepare('SELECT tag_key, tag_value FROM kms_key_tags WHERE key_id = ? ORDER BY tag_key').raw();
     this.cache = new ReadCache(db);
   }
 
   /** The key's tags by tag key, ordered by key (ListResourceTags; aws:ResourceTag/… on every decision that asks). Cached until the next write. */
   tagsOf(keyId: string): ReadonlyMap<string, string> {
-    return this.cache.get(keyId, () => new Map(this.byKey.all(keyId) as [string, string][]));
+    return this.cache.get(keyId, () => new Map(this.byKey.all(storageKeyId(keyId, this.region)) as [string, string][]));
   }
 
   /** Adds or replaces tags; refused (TagException) if the key would then have more than 50. */
   tag(keyId: string, tags: ReadonlyMap<string, string>): void {
     immediate(this.db, () => {
       // Inside the write lock, ask the database itself: the cache may lag another process.
-      const existing = new Set((this.byKey.all(keyId) as [string, string][]).map(([k]) => k));
+      const sid = storageKeyId(keyId, this.region);
+      const existing = new Set((this.byKey.all(sid) as [string, string][]).map(([k]) => k));
       let count = existing.size;
       for (const k of tags.keys()) if (!existing.has(k)) count++;
       if (count > MAX_TAGS_PER_KEY) throw new TagException(TAG_MESSAGES.tooMany);
-      writeKeyTags(this.db, keyId, tags);
+      writeKeyTags(this.db, sid, tags);
     });
   }
 
@@ -93,7 +99,7 @@ export class KeyTagStore {
   untag(keyId: string, tagKeys: readonly string[]): void {
     immediate(this.db, () => {
       const del = this.db.prepare('DELETE FROM kms_key_tags WHERE key_id = ? AND tag_key = ?');
-      for (const k of tagKeys) del.run(keyId, k);
+      for (const k of tagKeys) del.run(storageKeyId(keyId, this.region), k);
     });
   }
 }

@@ -3,6 +3,7 @@
 // authorization and for the trail.
 import type { AccessKeyEntry, IamService } from '../iam/service.js';
 import type { Principal } from '../core/call-context.js';
+import { isCommercialRegion } from '../core/regions.js';
 import { amzDateOf, MalformedAuthorization, parseAmzDate, parseAuthorization, signatureMatches, type RequestParts } from './sigv4.js';
 import { expiredToken, incompleteSignature, invalidSignature, missingAuthenticationToken, SIGNATURE_MISMATCH, unrecognizedClient } from './errors.js';
 
@@ -14,10 +15,15 @@ export const MAX_SKEW_MS = 15 * 60_000;
 const KEY_CACHE_MS = 1000;
 
 export interface AuthOptions {
-  /** The account's Region: a credential scope naming another is refused, as AWS does. */
-  region: string;
   /** LocalStack's habit: unknown access keys act as this principal, signature unchecked. */
   acceptAnyAs?: Principal;
+}
+
+/** Who signed a request, and the Region it was signed for: the Region the call goes to. */
+export interface Signer {
+  principal: Principal;
+  /** The credential scope's Region: one endpoint serves every commercial Region, as the scope says. */
+  region: string;
 }
 
 /**
@@ -40,8 +46,8 @@ export class Authenticator {
     private readonly opts: AuthOptions,
   ) {}
 
-  /** The signer of `req`, whose credential scope must name `service` (kms, cloudtrail, sts). */
-  authenticate(req: RequestParts, service: string, now = new Date()): Principal {
+  /** The signer of `req`, whose credential scope must name `service` (kms, cloudtrail, sts) and a commercial Region. */
+  authenticate(req: RequestParts, service: string, now = new Date()): Signer {
     const header = first(req.headers.authorization);
     if (!header) throw missingAuthenticationToken();
     let auth;
@@ -61,7 +67,8 @@ export class Authenticator {
     if (auth.scopeDate !== dateHeader.slice(0, 8)) {
       throw invalidSignature(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${dateHeader.slice(0, 8)}', from '${dateHeader}'.`);
     }
-    if (auth.region !== this.opts.region) {
+    // AWS's endpoints each serve one Region; this one serves them all, so any commercial Region is valid.
+    if (!isCommercialRegion(auth.region)) {
       throw invalidSignature(`Credential should be scoped to a valid region, not '${auth.region}'. `);
     }
     if (auth.service !== service) {
@@ -77,7 +84,7 @@ export class Authenticator {
     }
     const key = this.lookup(auth.accessKeyId);
     if (!key) {
-      if (this.opts.acceptAnyAs) return { ...this.opts.acceptAnyAs, accessKeyId: auth.accessKeyId };
+      if (this.opts.acceptAnyAs) return { principal: { ...this.opts.acceptAnyAs, accessKeyId: auth.accessKeyId }, region: auth.region };
       throw unrecognizedClient();
     }
     // A session's keys are valid only with its token; a user's long-term keys with none.
@@ -85,7 +92,7 @@ export class Authenticator {
     // Only the holder of the token learns that it expired (its expiry is in the token at AWS).
     if (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now.getTime()) throw expiredToken();
     if (!signatureMatches(req, auth, dateHeader, key.secret)) throw invalidSignature(SIGNATURE_MISMATCH);
-    return key.principal;
+    return { principal: key.principal, region: auth.region };
   }
 
   private lookup(accessKeyId: string): KeyEntry {

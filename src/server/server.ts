@@ -64,9 +64,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = openEbsim(opts.home);
   let server: ReturnType<typeof createServer> | undefined;
   try {
-    // The endpoint serves one Region, the home's first account's; each request acts in the account
-    // of the principal that signed it (its KMS, IAM and STS), never in "the" home's.
-    const { region } = app.iam.requireAccount();
+    // The endpoint serves every commercial Region: each request acts in the account of the
+    // principal that signed it (its KMS, IAM and STS), never in "the" home's, and in the Region its
+    // credential scope names, as if it had been sent to that Region's endpoint.
+    app.iam.requireAccount();
     app.kms();
     // A server answers thousands of calls a second: trail inserts move to a worker thread.
     app.trail.useBackgroundWriter();
@@ -78,7 +79,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } else if (opts.asUser !== undefined) {
       throw new UserError('--as-user only applies with --accept-any-credentials');
     }
-    const auth = new Authenticator(app.iam, { region, acceptAnyAs });
+    const auth = new Authenticator(app.iam, { acceptAnyAs });
     const limit = opts.bodyLimit ?? BODY_LIMIT;
     const log = new RequestLog(opts.log === false ? undefined : (opts.log ?? ((l) => process.stderr.write(l))));
     let closing = false;
@@ -90,7 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (target === undefined && isQueryRequest(header(req, 'content-type'))) {
         const action = new URLSearchParams(Buffer.from(body).toString('utf8')).get('Action') ?? '?';
         try {
-          const principal = auth.authenticate(parts, 'sts');
+          const { principal, region } = auth.authenticate(parts, 'sts');
           const ctx: CallContext = { principal, region, sourceIPAddress: sourceIp(req.socket), userAgent: header(req, 'user-agent'), requestId };
           return { status: 200, contentType: STS_CONTENT_TYPE, body: handleSts(app, ctx, body, requestId), label: `sts.${action}`, principal };
         } catch (err) {
@@ -111,15 +112,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               : [undefined, target];
         if (!service) throw unknownOperation(`Operation ${target.slice(0, 200)} is not supported by ebsim.`);
         label = `${service}.${operation.slice(0, 100)}`;
-        principal = auth.authenticate(parts, service);
+        const signer = auth.authenticate(parts, service);
+        principal = signer.principal;
         const ctx: CallContext = {
           principal,
-          region,
+          region: signer.region,
           sourceIPAddress: sourceIp(req.socket),
           userAgent: header(req, 'user-agent'),
           requestId,
         };
-        const result = service === 'kms' ? handleKms(app.kms(principal.accountId), ctx, operation, body) : handleCloudTrail(app, ctx, operation, body);
+        const result = service === 'kms' ? handleKms(app.kms(principal.accountId, signer.region), ctx, operation, body) : handleCloudTrail(app, ctx, operation, body);
         return { status: 200, contentType: JSON_CONTENT_TYPE, body: encodeResult(result), label, principal };
       } catch (err) {
         const e = encodeError(err);

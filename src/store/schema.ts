@@ -139,6 +139,13 @@ CREATE TABLE IF NOT EXISTS kms_key_tags (
   tag_value TEXT NOT NULL,
   PRIMARY KEY (key_id, tag_key)
 );
+-- Multi-Region keys (src/kms/multi-region.ts): which Region holds each set's primary key. The keys
+-- of a set are kms_keys rows stored under 'mrk-…/REGION'; a single-Region key has no row here.
+CREATE TABLE IF NOT EXISTS kms_multi_region_keys (
+  key_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  primary_region TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ec2_instances (
   instance_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,

@@ -27,9 +27,9 @@ describe('Authenticator and temporary credentials', () => {
   it('accepts them until their Expiration, then answers ExpiredTokenException though the key is cached', () => {
     const c = (h.app.iam.callSts(h.app.as('Alice'), 'GetSessionToken', { DurationSeconds: 900 }) as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string; Expiration: string } }).Credentials;
     const creds = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
-    const auth = new Authenticator(h.app.iam, { region: 'us-east-1' });
+    const auth = new Authenticator(h.app.iam, {});
     const now = new Date();
-    expect(auth.authenticate(signed(creds, now), 'kms', now)).toMatchObject({ type: 'IAMUser', name: 'Alice', accessKeyId: c.AccessKeyId });
+    expect(auth.authenticate(signed(creds, now), 'kms', now)).toMatchObject({ principal: { type: 'IAMUser', name: 'Alice', accessKeyId: c.AccessKeyId }, region: 'us-east-1' });
     // Within the cache's second, a request signed (and received) after the Expiration.
     const later = new Date(Date.parse(c.Expiration) + 1000);
     expect(failure(() => auth.authenticate(signed(creds, later), 'kms', later))).toMatchObject({ code: 'ExpiredTokenException', message: 'The security token included in the request is expired' });

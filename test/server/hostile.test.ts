@@ -78,8 +78,8 @@ const tamper = fc.oneof(
     type: /^InvalidSignatureException$/,
     message: /^There were headers present in the request which were not signed\. HeadersNotSigned: /,
   })),
-  // A scope that names another Region or service.
-  fc.record({ region: fc.constantFrom('us-east-1', 'eu-west-1', 'us-west-2', 'US-EAST-1'), service: fc.constantFrom('kms', 's3', 'sts', 'cloudtrail') })
+  // A scope that names a Region outside the commercial partition, or another service.
+  fc.record({ region: fc.constantFrom('us-east-1', 'cn-north-1', 'us-gov-west-1', 'US-EAST-1'), service: fc.constantFrom('kms', 's3', 'sts', 'cloudtrail') })
     .filter((s) => !(s.region === 'us-east-1' && s.service === 'kms'))
     .map(({ region, service }) => ({
       opts: { region, service } as RawOptions,

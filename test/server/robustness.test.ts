@@ -80,9 +80,12 @@ describe('SigV4', () => {
     expect(e).toMatchObject({ type: 'InvalidSignatureException', message: "Credential should be scoped to correct service: 'kms'. " });
   });
 
-  it('the credential scope must name the home\'s Region', async () => {
-    const e = await errorOf(raw(server.url, `${KMS}ListKeys`, '{}', { creds: alice, region: 'eu-west-1' }));
-    expect(e).toMatchObject({ status: 400, type: 'InvalidSignatureException', message: "Credential should be scoped to a valid region, not 'eu-west-1'. " });
+  it('the credential scope must name a commercial Region (any of them: the endpoint serves them all)', async () => {
+    for (const region of ['cn-north-1', 'us-gov-west-1', 'mars-north-1']) {
+      const e = await errorOf(raw(server.url, `${KMS}ListKeys`, '{}', { creds: alice, region }));
+      expect(e).toMatchObject({ status: 400, type: 'InvalidSignatureException', message: `Credential should be scoped to a valid region, not '${region}'. ` });
+    }
+    expect((await raw(server.url, `${KMS}ListAliases`, '{}', { creds: alice, region: 'eu-west-1' })).status).toBe(200);
   });
 
   it('X-Amz-Target, Content-Type and every other x-amz-* header must be signed', async () => {

@@ -8,9 +8,9 @@ import type { Runtime } from '../runtime.js';
 export function kmsCommand(y: Argv, rt: () => Runtime) {
   return y.command('kms', 'The simulated AWS KMS (same operations and flags as `aws kms`)', (c) =>
     declaredCommands(c, KMS_OPERATIONS, rt, (r, operation, params) => {
-      // The caller's account's KMS (a key of another account is named by its ARN).
+      // The caller's account's KMS in the Region called (a key of another account is named by its ARN).
       const ctx = r.caller();
-      return r.open().kms(ctx.principal.accountId).call(ctx, operation, params);
+      return r.open().kms(ctx.principal.accountId, ctx.region).call(ctx, operation, params);
     }, { requiredFlags: false }).demandCommand(
       1,
       'Name a kms operation (see --help)',

@@ -1,10 +1,12 @@
 // CreateKey: a customer managed key of any spec AWS offers outside China (kms/key-specs.ts), with
 // the key policy given (checked as PutKeyPolicy checks it) or the default key policy, and its
-// tags (kms/tags.ts).
+// tags (kms/tags.ts). MultiRegion makes the primary key of a multi-Region set (kms/multi-region.ts),
+// of any spec: "You can create multi-Region KMS keys for all supported KMS key types".
 import { UnsupportedOperationException, ValidationException } from '../../errors/index.js';
 import { createKeySpec, KEY_SPECS, KEY_USAGES } from '../key-specs.js';
 import { authorizeAccountAction } from '../authorize.js';
-import { keyMetadata } from '../keys.js';
+import { describedMetadata } from '../multi-region-metadata.js';
+import { newMultiRegionKeyId } from '../multi-region.js';
 import { kmsOperation } from '../operation.js';
 import { requestTags } from '../tags.js';
 import { touch } from '../usable-key.js';
@@ -39,8 +41,8 @@ export const CreateKey = kmsOperation({
     const { keySpec, keyUsage } = createKeySpec(input.KeySpec ?? input.CustomerMasterKeySpec, input.KeyUsage, keys.region);
     const usage = input.KeyUsage;
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec;
-    if ((input.Origin && input.Origin !== 'AWS_KMS') || input.MultiRegion) {
-      throw new UnsupportedOperationException('ebsim does not yet model imported key material or multi-Region keys.');
+    if (input.Origin && input.Origin !== 'AWS_KMS') {
+      throw new UnsupportedOperationException('ebsim does not yet model imported key material.');
     }
     const tags = requestTags(input.Tags);
     const tagFacts = tags.size ? { requestTags: tags, tagKeys: [...tags.keys()] } : {};
@@ -51,11 +53,11 @@ export const CreateKey = kmsOperation({
     // IAM policy" (Tags in AWS KMS, "Controlling access to tags"): the key does not exist yet.
     if (tags.size) authorizeAccountAction(call.env, ctx, 'TagResource', tagFacts);
     // The lockout check needs the key's ARN: choose its ID first.
-    const keyId = keys.newKeyId();
+    const keyId = input.MultiRegion ? newMultiRegionKeyId() : keys.newKeyId();
     if (input.Policy !== undefined) acceptPolicy(call.env, ctx, { keyId, arn: keys.keyArn(keyId), accountId: keys.accountId, region: keys.region }, input.Policy, input.BypassPolicyLockoutSafetyCheck);
     const key = keys.create({ keyId, description: input.Description ?? '', keyManager: 'CUSTOMER', keySpec, keyUsage, policy: input.Policy, tags });
     touch(call, key);
-    const metadata = keyMetadata(key);
+    const metadata = describedMetadata(keys, key);
     return { response: { KeyMetadata: metadata }, responseElements: { keyMetadata: camelMetadata(metadata) } };
   },
 });

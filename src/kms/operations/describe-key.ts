@@ -1,5 +1,5 @@
-// DescribeKey: a key's metadata.
-import { keyMetadata } from '../keys.js';
+// DescribeKey: a key's metadata (a multi-Region key's with its set).
+import { describedMetadata } from '../multi-region-metadata.js';
 import { kmsOperation } from '../operation.js';
 import { usableKey } from '../usable-key.js';
 import { GRANT_TOKENS, KEY_ID } from './members.js';
@@ -12,6 +12,6 @@ export const DescribeKey = kmsOperation({
   input: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);
-    return { response: { KeyMetadata: keyMetadata(key) } };
+    return { response: { KeyMetadata: describedMetadata(call.env.keys, key) } };
   },
 });

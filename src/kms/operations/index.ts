@@ -22,6 +22,7 @@ import { DisableKeyRotation, EnableKeyRotation, GetKeyRotationStatus, ListKeyRot
 import { ListGrants, ListRetirableGrants } from './list-grants.js';
 import { ListKeys } from './list-keys.js';
 import { GenerateMac, VerifyMac } from './mac.js';
+import { ReplicateKey, UpdatePrimaryRegion } from './multi-region.js';
 import { ReEncrypt } from './re-encrypt.js';
 import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
 import { Sign, Verify } from './sign-verify.js';
@@ -37,6 +38,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
   TagResource, UntagResource, ListResourceTags,
   Sign, Verify, GetPublicKey,
+  ReplicateKey, UpdatePrimaryRegion,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {

@@ -16,10 +16,17 @@ export const ScheduleKeyDeletion = kmsOperation({
     const days = input.PendingWindowInDays ?? 30;
     const key = customerManagedKey(ctx, call, input.KeyId, { pendingWindowInDays: input.PendingWindowInDays });
     const deletionDate = new Date(Date.now() + days * 86400_000);
-    call.env.keys.scheduleDeletion(key.keyId, deletionDate, days);
+    const state = call.env.keys.scheduleDeletion(key.keyId, deletionDate, days);
+    // A multi-Region primary key with replicas has no deletion date until its last replica is deleted.
+    if (state === 'PendingReplicaDeletion') {
+      return {
+        response: { KeyId: key.arn, KeyState: state, PendingWindowInDays: days },
+        responseElements: { keyId: key.arn, keyState: state, pendingWindowInDays: days },
+      };
+    }
     return {
-      response: { KeyId: key.arn, DeletionDate: deletionDate, KeyState: 'PendingDeletion', PendingWindowInDays: days },
-      responseElements: { keyId: key.arn, deletionDate: deletionDate.toISOString(), keyState: 'PendingDeletion', pendingWindowInDays: days },
+      response: { KeyId: key.arn, DeletionDate: deletionDate, KeyState: state, PendingWindowInDays: days },
+      responseElements: { keyId: key.arn, deletionDate: deletionDate.toISOString(), keyState: state, pendingWindowInDays: days },
     };
   },
 });
@@ -32,7 +39,7 @@ export const CancelKeyDeletion = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = customerManagedKey(ctx, call, input.KeyId);
-    if (key.keyState !== 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
+    if (key.keyState !== 'PendingDeletion' && key.keyState !== 'PendingReplicaDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
     call.env.keys.cancelDeletion(key.keyId);
     return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
   },

@@ -7,6 +7,7 @@ import { kmsOperation } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { customerManagedKey } from './managed-key.js';
+import { refuseReplicaKey } from './multi-region.js';
 import { KEY_ID_OR_ARN, LIMIT, MARKER } from './members.js';
 
 /** The developer guide's quota, the one AWS does not adjust ("a maximum of 25 times per KMS key"; older pages say 10). */
@@ -27,6 +28,7 @@ export const EnableKeyRotation = kmsOperation({
   run(ctx, input, call) {
     const period = input.RotationPeriodInDays ?? 365;
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays }));
+    refuseReplicaKey(call.env.keys, key);
     call.env.keys.enableRotation(key.keyId, period, new Date(Date.now() + period * 86400_000));
     return { response: {} };
   },
@@ -39,7 +41,9 @@ export const DisableKeyRotation = kmsOperation({
   ext: { keyStates: ['Enabled'], grantable: false },
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
-    call.env.keys.disableRotation(customerManagedKey(ctx, call, input.KeyId).keyId);
+    const key = customerManagedKey(ctx, call, input.KeyId);
+    refuseReplicaKey(call.env.keys, key);
+    call.env.keys.disableRotation(key.keyId);
     return { response: {} };
   },
 });
@@ -71,6 +75,7 @@ export const RotateKeyOnDemand = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId));
+    refuseReplicaKey(call.env.keys, key);
     const done = call.env.keys.rotations(key.keyId).filter((r) => r.rotationType === 'ON_DEMAND').length;
     if (done >= ON_DEMAND_ROTATION_QUOTA) {
       throw new LimitExceededException(`${key.arn} has reached the maximum number of on-demand rotations (${ON_DEMAND_ROTATION_QUOTA}).`);
