@@ -14,6 +14,8 @@ import { KeyTagStore } from './tags.js';
 import { KmsFacts, type KmsEnv, type KmsExt } from './operation.js';
 import { KMS_OPERATIONS, KMS_SERVICE } from './operations/index.js';
 import { runDueWork } from './due-work.js';
+import { ImportedMaterialStore } from './imported-material.js';
+import { keyUsageTracker } from './last-usage.js';
 
 const FACTS = new KmsFacts(KMS_OPERATIONS);
 
@@ -48,18 +50,22 @@ export interface KmsInventory {
 export class KmsService {
   private readonly keys: KeyStore;
   private readonly grants: GrantStore;
+  private readonly imports: ImportedMaterialStore;
   private readonly invoker: Invoker<KmsEnv, KmsExt>;
 
   constructor(db: Db, rootKey: RootKey, trail: Trail, principals: IdentityPolicySource, accountId: string, region: string) {
     this.keys = new KeyStore(db, rootKey, accountId, region);
     this.grants = new GrantStore(db);
     const keys = this.keys;
+    const imports = (this.imports = new ImportedMaterialStore(db, keys, rootKey));
+    const usage = keyUsageTracker(db);
     this.invoker = new Invoker({
       service: KMS_SERVICE,
-      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), tags: new KeyTagStore(db), facts: FACTS, principals },
+      env: { keys, grants: this.grants, policies: new KeyPolicyStore(db), tags: new KeyTagStore(db), facts: FACTS, principals, imports, usage },
       recorder: new Recorder(trail),
       db,
-      runDueWork: (recorder) => runDueWork(keys, recorder),
+      runDueWork: (recorder) => runDueWork(keys, imports, recorder),
+      succeeded: (call, record) => usage.noteCall(call.operation, call.resources, record),
     });
   }
 
@@ -76,7 +82,7 @@ export class KmsService {
     const keyArn = new Map(keys.map((k) => [k.keyId, k.arn]));
     return {
       keys: keys.map((k) => {
-        const m = keyMetadata(k);
+        const m = keyMetadata(k, this.imports.facts(k));
         return {
           KeyId: k.keyId, Arn: k.arn, KeyState: String(m.KeyState), KeyManager: k.keyManager, Description: k.description,
           RotationEnabled: k.rotationEnabled, KeyVersions: k.currentVersion, NextRotationDate: k.nextRotationAt ?? null,

@@ -35,6 +35,12 @@ const ENUMS: Record<string, string> = {
   'CreateGrant.Operations.member': 'GrantOperation',
   'GenerateRandom.Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
   'ListKeyRotations.IncludeKeyMaterial': 'IncludeKeyMaterial',
+  'GetParametersForImport.WrappingAlgorithm': 'AlgorithmSpec',
+  'GetParametersForImport.WrappingKeySpec': 'WrappingKeySpec',
+  'ImportKeyMaterial.ExpirationModel': 'ExpirationModelType',
+  'ImportKeyMaterial.ImportType': 'ImportType',
+  'CreateCustomKeyStore.CustomKeyStoreType': 'CustomKeyStoreType',
+  XksProxyConnectivity: 'XksProxyConnectivityType',
 };
 
 interface Walked {

@@ -1,7 +1,7 @@
 // Decrypt: the key and its material version are named inside the ciphertext blob.
 import { kmsOperation } from '../operation.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './members.js';
-import { symmetricAlgorithm, unseal } from './sealing.js';
+import { keyMaterialIdOf, symmetricAlgorithm, unseal } from './sealing.js';
 
 export const Decrypt = kmsOperation({
   name: 'Decrypt',
@@ -17,7 +17,7 @@ export const Decrypt = kmsOperation({
   },
   run(ctx, input, call) {
     const alg = symmetricAlgorithm(input.EncryptionAlgorithm);
-    const { key, plaintext } = unseal(ctx, call, input.CiphertextBlob, input.EncryptionContext ?? {}, input.KeyId, 'Decrypt', { encryptionAlgorithm: alg });
-    return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: alg } };
+    const { key, version, plaintext } = unseal(ctx, call, input.CiphertextBlob, input.EncryptionContext ?? {}, input.KeyId, 'Decrypt', { encryptionAlgorithm: alg });
+    return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: alg, ...keyMaterialIdOf(call, key, version) } };
   },
 });

@@ -21,6 +21,11 @@ import { ReEncrypt } from './re-encrypt.js';
 import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
 import { ListResourceTags, TagResource, UntagResource } from './tags.js';
 import { UpdateKeyDescription } from './update-key-description.js';
+import { DeleteImportedKeyMaterial, GetParametersForImport, ImportKeyMaterial } from './import-key-material.js';
+import { GetKeyLastUsage } from './get-key-last-usage.js';
+import {
+  ConnectCustomKeyStore, CreateCustomKeyStore, DeleteCustomKeyStore, DescribeCustomKeyStores, DisconnectCustomKeyStore, UpdateCustomKeyStore,
+} from './custom-key-stores.js';
 
 export const KMS_OPERATIONS: readonly KmsOperation[] = [
   CreateKey, DescribeKey, UpdateKeyDescription, ListKeys, CreateAlias, UpdateAlias, DeleteAlias, ListAliases, EnableKey, DisableKey,
@@ -29,6 +34,8 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant,
   GetKeyPolicy, PutKeyPolicy, ListKeyPolicies,
   TagResource, UntagResource, ListResourceTags,
+  GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial, GetKeyLastUsage,
+  CreateCustomKeyStore, ConnectCustomKeyStore, DisconnectCustomKeyStore, DeleteCustomKeyStore, DescribeCustomKeyStores, UpdateCustomKeyStore,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {

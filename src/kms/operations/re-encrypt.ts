@@ -3,7 +3,7 @@
 import { kmsOperation } from '../operation.js';
 import { usableKey } from '../usable-key.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, OPTIONAL_KEY_ID } from './members.js';
-import { blobKeyId, seal, symmetricAlgorithm, unseal } from './sealing.js';
+import { blobKeyId, keyMaterialIdOf, seal, symmetricAlgorithm, unseal } from './sealing.js';
 
 export const ReEncrypt = kmsOperation({
   name: 'ReEncrypt',
@@ -49,6 +49,7 @@ export const ReEncrypt = kmsOperation({
           KeyId: dest.arn,
           SourceEncryptionAlgorithm: srcAlg,
           DestinationEncryptionAlgorithm: dstAlg,
+          ...materialIds(keyMaterialIdOf(call, source.key, source.version).KeyMaterialId, keyMaterialIdOf(call, dest).KeyMaterialId),
         },
       };
     } finally {
@@ -56,3 +57,8 @@ export const ReEncrypt = kmsOperation({
     }
   },
 });
+
+/** ReEncrypt names the material that opened the blob and the one that sealed the new one. */
+function materialIds(source: string | undefined, destination: string | undefined) {
+  return { ...(source ? { SourceKeyMaterialId: source } : {}), ...(destination ? { DestinationKeyMaterialId: destination } : {}) };
+}

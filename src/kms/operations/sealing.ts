@@ -49,5 +49,11 @@ export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, c
   const usable = checkKey(ctx, call, key, { ...facts, action, context, keyIdParam });
   const material = keys.material(usable, header.version);
   if (!material) throw new InvalidCiphertextException('');
-  return { key: usable, plaintext: openBlob(material, blobBytes, context) };
+  return { key: usable, version: header.version, plaintext: openBlob(material, blobBytes, context) };
+}
+
+/** The KeyMaterialId of one version of a symmetric key's material (Decrypt, ReEncrypt and GenerateDataKey name it). */
+export function keyMaterialIdOf(call: KmsCall, key: KmsKey, version = key.currentVersion): { KeyMaterialId?: string } {
+  const id = call.env.imports.materialIdAt(key, version);
+  return id ? { KeyMaterialId: id } : {};
 }
