@@ -5,9 +5,7 @@
 // secrets. Symmetric material is checked independently: ebsim's blob opens under the imported
 // bytes with @noble/ciphers.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { gcm } from '@noble/ciphers/aes.js';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
@@ -17,6 +15,7 @@ import { KeyStore } from '../../src/kms/keys.js';
 import { RootKey } from '../../src/store/root-key.js';
 import { allRecords } from '../../src/trail/lookup.js';
 import { noteLocalWrite } from '../../src/store/read-cache.js';
+import { blobParts, wrapMaterial, type WrappingAlgorithm } from '../helpers/import-wrap.js';
 
 let h: TestHome;
 let kms: KmsService;
@@ -43,17 +42,7 @@ function failure(fn: () => unknown): { code: string; message: string } {
   throw new Error('expected the call to fail');
 }
 
-type Algorithm = 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256' | 'RSA_AES_KEY_WRAP_SHA_1' | 'RSA_AES_KEY_WRAP_SHA_256';
-
-/** The client's side of an import, as the Developer Guide's OpenSSL steps do it, with node:crypto. */
-export function wrapMaterial(publicKeyDer: Uint8Array, material: Buffer, algorithm: Algorithm): Buffer {
-  const key = createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' });
-  const oaep = (bytes: Buffer) => publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm.endsWith('SHA_1') ? 'sha1' : 'sha256' }, bytes);
-  if (algorithm.startsWith('RSAES_OAEP')) return oaep(material);
-  const aesKey = randomBytes(32);
-  const kwp = createCipheriv('id-aes256-wrap-pad', aesKey, Buffer.from('A65959A6', 'hex'));
-  return Buffer.concat([oaep(aesKey), kwp.update(material), kwp.final()]);
-}
+type Algorithm = WrappingAlgorithm;
 
 /** GetParametersForImport, wrap, ImportKeyMaterial: the whole documented round. */
 function importMaterial(keyId: string, material: Buffer, extra: Record<string, unknown> = {}, algorithm: Algorithm = 'RSAES_OAEP_SHA_256', spec = 'RSA_2048') {
@@ -65,9 +54,8 @@ function importMaterial(keyId: string, material: Buffer, extra: Record<string, u
 
 /** ebsim's blob (kms/blob.ts layout) opened with @noble/ciphers under the material we imported. */
 function openWith(material: Buffer, blob: Uint8Array): Buffer {
-  const b = Buffer.from(blob);
-  const aad = Buffer.concat([b.subarray(0, 33), Buffer.alloc(4)]); // header, then the empty context (count 0)
-  return Buffer.from(gcm(material, b.subarray(21, 33), aad).decrypt(b.subarray(33)));
+  const { nonce, aad, sealed } = blobParts(blob);
+  return Buffer.from(gcm(material, nonce, aad).decrypt(sealed));
 }
 
 const records = (name: string) => {
