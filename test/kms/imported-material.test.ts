@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
+import * as sdk from '@aws-sdk/client-kms';
 import { gcm } from '@noble/ciphers/aes.js';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import type { CallContext } from '../../src/core/call-context.js';
@@ -465,5 +466,40 @@ describe('the trail', () => {
       expect(text).not.toContain(bytes.toString('base64').slice(0, 24));
       expect(text).not.toContain(bytes.toString('hex').slice(0, 24));
     }
+  });
+});
+
+describe('responses against the SDK model', () => {
+  const sdkMembers = (shape: string) => ((sdk as unknown as Record<string, unknown[]>)[`${shape}$`]![4] as string[]);
+  const extra = (answer: Record<string, unknown>, shape: string) => Object.keys(answer).filter((k) => !sdkMembers(shape).includes(k));
+
+  it('every member ebsim answers with is one of the model\'s output members', () => {
+    const k = externalKey();
+    const p = call('GetParametersForImport', { KeyId: k.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+    const imported = call('ImportKeyMaterial', {
+      KeyId: k.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, randomBytes(32), 'RSAES_OAEP_SHA_256'),
+      ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: new Date(Date.now() + 3600_000),
+    });
+    const enc = call('Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.from('m') });
+    const answers: [Record<string, unknown>, string][] = [
+      [p, 'GetParametersForImportResponse'],
+      [imported, 'ImportKeyMaterialResponse'],
+      [describe_(k.KeyId), 'KeyMetadata'],
+      [call('Decrypt', { CiphertextBlob: enc.CiphertextBlob }), 'DecryptResponse'],
+      [call('ReEncrypt', { CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: k.KeyId }), 'ReEncryptResponse'],
+      [call('GenerateDataKey', { KeyId: k.KeyId, NumberOfBytes: 8 }), 'GenerateDataKeyResponse'],
+      [call('GenerateDataKeyWithoutPlaintext', { KeyId: k.KeyId, NumberOfBytes: 8 }), 'GenerateDataKeyWithoutPlaintextResponse'],
+      [call('ListKeyRotations', { KeyId: k.KeyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }).Rotations[0], 'RotationsListEntry'],
+      [call('GetKeyLastUsage', { KeyId: k.KeyId }), 'GetKeyLastUsageResponse'],
+      [call('GetKeyLastUsage', { KeyId: k.KeyId }).KeyLastUsage, 'KeyLastUsageData'],
+      [call('DescribeCustomKeyStores', {}), 'DescribeCustomKeyStoresResponse'],
+      [call('DeleteImportedKeyMaterial', { KeyId: k.KeyId }), 'DeleteImportedKeyMaterialResponse'],
+    ];
+    for (const [answer, shape] of answers) expect(extra(answer, shape), shape).toEqual([]);
+    // The new members are there.
+    expect(answers[2]![0]).toHaveProperty('ValidTo');
+    expect(answers[3]![0]).toHaveProperty('KeyMaterialId');
+    expect(answers[4]![0]).toHaveProperty('SourceKeyMaterialId');
+    expect(answers[5]![0]).toHaveProperty('KeyMaterialId');
   });
 });
