@@ -5,7 +5,7 @@ import { AwsError, ValidationException } from '../errors/index.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Db } from '../store/database.js';
 import { refreshFromDisk } from '../store/read-cache.js';
-import type { TrailResource } from '../trail/record.js';
+import type { TrailRecord, TrailResource } from '../trail/record.js';
 import { validateInput, type Members } from './members.js';
 import { serviceMembers, type Call, type OperationDeclaration, type ServiceDeclaration } from './operation.js';
 import { requestParametersOf, type Recorder } from './recorder.js';
@@ -26,6 +26,8 @@ export interface InvokerOptions<Env, Ext> {
   runDueWork?: (recorder: Recorder) => void;
   /** The callers' identity policies, for a service that declares `authorization`. */
   principals?: IdentityPolicySource;
+  /** Told of each successful call once it is recorded, with its record (KMS: a key's last use, GetKeyLastUsage). */
+  succeeded?: (call: Call<Env>, record: TrailRecord) => void;
 }
 
 export class Invoker<Env, Ext = unknown> {
@@ -84,7 +86,8 @@ export class Invoker<Env, Ext = unknown> {
     }
     // Outside the try: if the trail itself fails here, the call did happen and must not be
     // recorded a second time as failed.
-    record(outcome.responseElements ?? null, undefined, outcome.requestParameters);
+    const recorded = record(outcome.responseElements ?? null, undefined, outcome.requestParameters);
+    this.opts.succeeded?.(call, recorded);
     return outcome.continuation ? outcome.continuation() : outcome.response;
   }
 

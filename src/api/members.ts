@@ -31,6 +31,10 @@ export interface IntegerMember extends MemberCommon {
 export interface BooleanMember extends MemberCommon {
   kind: 'boolean';
 }
+/** A point in time: JSON 1.1 sends epoch seconds; an ISO 8601 string (the CLI's form) is accepted too. Validates to a Date. */
+export interface TimestampMember extends MemberCommon {
+  kind: 'timestamp';
+}
 export interface BlobMember extends MemberCommon {
   kind: 'blob';
   min?: number;
@@ -51,7 +55,7 @@ export interface StructureMember extends MemberCommon {
   members: Members;
 }
 
-export type Member = StringMember | IntegerMember | BooleanMember | BlobMember | ListMember | MapMember | StructureMember;
+export type Member = StringMember | IntegerMember | BooleanMember | TimestampMember | BlobMember | ListMember | MapMember | StructureMember;
 export type MemberKind = Member['kind'];
 export type Members = Readonly<Record<string, Member>>;
 
@@ -69,15 +73,17 @@ export type ValueOf<M> = M extends { check: (...args: never[]) => infer R }
         ? number
         : M extends { kind: 'boolean' }
           ? boolean
-          : M extends { kind: 'blob' }
-            ? Uint8Array
-            : M extends { kind: 'list'; member: infer E }
-              ? ValueOf<E>[]
-              : M extends { kind: 'map'; value: infer V }
-                ? Record<string, ValueOf<V>>
-                : M extends { kind: 'structure'; members: infer S }
-                  ? InputOf<S>
-                  : unknown;
+          : M extends { kind: 'timestamp' }
+            ? Date
+            : M extends { kind: 'blob' }
+              ? Uint8Array
+              : M extends { kind: 'list'; member: infer E }
+                ? ValueOf<E>[]
+                : M extends { kind: 'map'; value: infer V }
+                  ? Record<string, ValueOf<V>>
+                  : M extends { kind: 'structure'; members: infer S }
+                    ? InputOf<S>
+                    : unknown;
 
 type RequiredKeys<Ms> = { [K in keyof Ms]: Ms[K] extends { required: true } ? K : never }[keyof Ms];
 
@@ -139,6 +145,7 @@ export function checkMember(m: Member, v: unknown, field: string): unknown {
     case 'boolean':
       if (typeof v !== 'boolean') throw mustBe(field, 'a boolean');
       return v;
+    case 'timestamp': return checkTimestamp(v, field);
     case 'blob': return checkBlob(m, v, field);
     case 'list': return checkList(m, v, field);
     case 'map': {
@@ -172,6 +179,22 @@ function checkInteger(m: IntegerMember, v: unknown, field: string): number {
   if (m.min !== undefined && v < m.min) throw validationError(v, field, `Member must have value greater than or equal to ${m.min}`);
   if (m.max !== undefined && v > m.max) throw validationError(v, field, `Member must have value less than or equal to ${m.max}`);
   return v;
+}
+
+/** The time a timestamp member's value names (a Date, epoch seconds, or ISO 8601), or undefined if it names none. */
+export function timestampOf(v: unknown): Date | undefined {
+  const d =
+    v instanceof Date ? v
+    : typeof v === 'number' ? new Date(v * 1000)
+    : typeof v === 'string' ? (/^\d+(\.\d+)?$/.test(v) ? new Date(Number(v) * 1000) : new Date(v))
+    : undefined;
+  return d && !Number.isNaN(d.getTime()) ? d : undefined;
+}
+
+function checkTimestamp(v: unknown, field: string): Date {
+  const d = timestampOf(v);
+  if (!d) throw new ValidationException(`1 validation error detected: Value '${String(v)}' at '${field}' failed to satisfy constraint: Member must be a timestamp`);
+  return d;
 }
 
 function checkBlob(m: BlobMember, v: unknown, field: string): Uint8Array {

@@ -2,9 +2,9 @@
 // requestParameters redacted by the operation's declaration (secret members and blobs are
 // never logged) and written durably unless the call was read-only and succeeded.
 import type { CallContext } from '../core/call-context.js';
-import { buildRecord, buildServiceEventRecord, type ServiceEventDescription, type TrailResource } from '../trail/record.js';
+import { buildRecord, buildServiceEventRecord, type ServiceEventDescription, type TrailRecord, type TrailResource } from '../trail/record.js';
 import type { Trail } from '../trail/trail.js';
-import { memberName, type Member, type Members } from './members.js';
+import { memberName, timestampOf, type Member, type Members } from './members.js';
 
 export interface RecordedCall {
   eventSource: string;
@@ -24,10 +24,12 @@ export interface RecordedCall {
 export class Recorder {
   constructor(private readonly trail: Trail) {}
 
-  /** Records one API call made by `ctx`, successful or failed. */
-  call(ctx: CallContext, call: RecordedCall): void {
+  /** Records one API call made by `ctx`, successful or failed; returns the record (its eventID and requestID). */
+  call(ctx: CallContext, call: RecordedCall): TrailRecord {
     const durable = call.durable ?? (call.error !== undefined || call.readOnly !== true);
-    this.trail.append(buildRecord(ctx, call), durable);
+    const record = buildRecord(ctx, call);
+    this.trail.append(record, durable);
+    return record;
   }
 
   /** Records something the service did by itself (AwsServiceEvent). Always durable: it changed state. */
@@ -57,6 +59,7 @@ export function requestParametersOf(params: Record<string, unknown>, members: Me
 }
 
 function logged(m: Member, v: unknown): unknown {
+  if (m.kind === 'timestamp') return loggedTime(v);
   if (v === null || typeof v !== 'object') return v;
   if (m.kind === 'structure' && !Array.isArray(v)) {
     const out = Object.create(null) as Record<string, unknown>;
@@ -70,4 +73,17 @@ function logged(m: Member, v: unknown): unknown {
   }
   if (m.kind === 'list' && Array.isArray(v)) return v.map((x) => logged(m.member, x));
   return v;
+}
+
+const LOGGED_TIME = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', hour12: true,
+});
+
+/**
+ * A timestamp as AWS's Java front end logs it ("May 21, 2025, 5:47:45 AM", UTC: the KMS Developer
+ * Guide's ImportKeyMaterial record); a value that names no time is logged as sent.
+ */
+function loggedTime(v: unknown): unknown {
+  const d = timestampOf(v);
+  return d ? LOGGED_TIME.format(d).replace(/\u202f/g, ' ') : v;
 }

@@ -10,6 +10,7 @@ import { directCall, type CallContext } from '../core/call-context.js';
 import { isCommercialRegion } from '../core/regions.js';
 import { KmsService } from '../kms/service.js';
 import { kmsClient } from '../kms/client.js';
+import { closeKeyUsageTracker } from '../kms/last-usage.js';
 import { Ec2Service } from '../ec2/service.js';
 import { InstanceHost } from '../host/index.js';
 import { CloudTrailService } from '../cloudtrail/service.js';
@@ -125,6 +126,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       ec2.clear();
       host = cloudtrail = undefined;
       try {
+        closeKeyUsageTracker(db);
         trail.close();
       } finally {
         db.close();

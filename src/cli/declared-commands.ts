@@ -65,6 +65,7 @@ function flagType(m: Member): 'string' | 'number' | 'boolean' | 'array' {
 function describeKind(m: Member): string {
   switch (m.kind) {
     case 'blob': return 'base64, or fileb://PATH for raw bytes';
+    case 'timestamp': return 'ISO 8601 time, or seconds since the epoch';
     case 'map': return 'k=v,k2=v2 or JSON';
     case 'structure': return 'JSON';
     case 'list': return m.member.kind === 'structure' ? 'a JSON list (or file://PATH), or items Key=Value,Key2=Value2' : 'space- or comma-separated values';

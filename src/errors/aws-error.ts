@@ -48,6 +48,14 @@ export const TagException = awsError('TagException');
 /** KMS's answer to a key policy it will not take: not JSON, the wrong shape, too large, or one that would lock the caller out. */
 export const MalformedPolicyDocumentException = awsError('MalformedPolicyDocumentException');
 export const AccessDeniedException = awsError('AccessDeniedException');
+// Imported key material (GetParametersForImport, ImportKeyMaterial).
+export const ExpiredImportTokenException = awsError('ExpiredImportTokenException');
+export const InvalidImportTokenException = awsError('InvalidImportTokenException');
+export const IncorrectKeyMaterialException = awsError('IncorrectKeyMaterialException');
+// Custom key stores, which ebsim has none of (kms/operations/custom-key-stores.ts).
+export const CustomKeyStoreNotFoundException = awsError('CustomKeyStoreNotFoundException');
+export const CloudHsmClusterNotFoundException = awsError('CloudHsmClusterNotFoundException');
+export const XksProxyUriUnreachableException = awsError('XksProxyUriUnreachableException');
 /** STS's (query protocol) name for a refusal, with AWS's 403. */
 export const AccessDenied = awsError('AccessDenied', 403);
 export const EntityAlreadyExistsException = awsError('EntityAlreadyExists', 409);

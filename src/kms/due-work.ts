@@ -1,12 +1,16 @@
 // Work KMS does by itself when its time comes, before the next call is served: deleting keys
-// whose waiting period ended, and rotating keys whose automatic rotation is due. Recorded as
-// AWS records it, as service events (DeleteKey, RotateKey). Reads never do this work.
+// whose waiting period ended, rotating keys whose automatic rotation is due, and deleting
+// imported key material whose ValidTo has passed. Recorded as AWS records it, as service events
+// (DeleteKey, RotateKey, DeleteExpiredKeyMaterial). Reads never do this work.
 import type { Recorder } from '../api/index.js';
 import type { KeyStore, KmsKey } from './keys.js';
+import type { ImportedMaterialStore } from './imported-material.js';
 
 const EVENT_SOURCE = 'kms.amazonaws.com';
 
-export function runDueWork(keys: KeyStore, recorder: Recorder, now = new Date()): void {
+export function runDueWork(keys: KeyStore, imports: ImportedMaterialStore, recorder: Recorder, now = new Date()): void {
+  const expiry = imports.nextDueAt();
+  if (expiry !== undefined && expiry <= now.getTime()) expireKeyMaterial(keys, imports, recorder, now);
   const next = keys.nextDueAt();
   if (next === undefined || next > now.getTime()) return;
   const { deletions, rotations } = keys.due(now);
@@ -20,6 +24,15 @@ export function runDueWork(keys: KeyStore, recorder: Recorder, now = new Date())
     if (keys.rotateIfDue(key.keyId, now)) {
       recorder.serviceEvent({ ...event(key, 'RotateKey'), serviceEventDetails: { rotationType: 'AUTOMATIC', keyId: key.keyId } });
     }
+  }
+}
+
+/** "When the key material expires, KMS deletes the key material": the key goes to PendingImport. */
+function expireKeyMaterial(keys: KeyStore, imports: ImportedMaterialStore, recorder: Recorder, now: Date): void {
+  for (const { keyId, version } of imports.due(now)) {
+    const key = keys.getInHome(keyId, now);
+    const keyMaterialId = imports.expireIfDue(keyId, version, now);
+    if (key && keyMaterialId) recorder.serviceEvent({ ...event(key, 'DeleteExpiredKeyMaterial'), serviceEventDetails: { keyId, keyMaterialId } });
   }
 }
 

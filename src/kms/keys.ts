@@ -20,6 +20,7 @@ import {
   afterSetKeyDeleted, insertReplicaRow, isMultiRegionKeyId, primaryRegionOf, publicKeyId, rowsOfSet, setPrimaryRegion, storageKeyId, syncRelatedKeys,
   type MultiRegionConfiguration,
 } from './multi-region.js';
+import { generatedKeyMaterialId } from './key-material-id.js';
 
 export type KeyManager = 'CUSTOMER' | 'AWS';
 export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL';
@@ -142,22 +143,26 @@ export class KeyStore {
     keyId?: string;
     policy?: string;
     tags?: ReadonlyMap<string, string>;
+    /** EXTERNAL: a key for imported material, made without any (PendingImport, version 0 until the first import). */
+    origin?: KeyOrigin;
   }): KmsKey {
     const keyId = opts.keyId ?? randomUUID();
     const arn = this.keyArn(keyId);
     const now = new Date().toISOString();
     const keySpec = opts.keySpec ?? 'SYMMETRIC_DEFAULT';
-    const material = newKeyMaterial(keySpec);
+    const external = opts.origin === 'EXTERNAL';
+    const material = external ? undefined : newKeyMaterial(keySpec);
     immediate(this.db, () => {
       this.db
         .prepare(
-          `INSERT INTO kms_keys (key_id, account_id, region, arn, description, key_usage, key_spec, key_state, key_manager, origin, created_at, rotation_enabled, rotation_period_days, next_rotation_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'Enabled', ?, 'AWS_KMS', ?, ?, ?, ?)`,
+          `INSERT INTO kms_keys (key_id, account_id, region, arn, description, key_usage, key_spec, key_state, key_manager, origin, created_at, rotation_enabled, rotation_period_days, next_rotation_at, current_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         // AWS managed keys rotate every year, always.
-        .run(this.sid(keyId), this.accountId, this.region, arn, opts.description, opts.keyUsage ?? 'ENCRYPT_DECRYPT', keySpec, opts.keyManager, now, opts.keyManager === 'AWS' ? 1 : 0,
-          opts.keyManager === 'AWS' ? 365 : null, opts.keyManager === 'AWS' ? new Date(Date.now() + 365 * 86400_000).toISOString() : null);
-      this.insertVersion(keyId, 1, material, null);
+        .run(this.sid(keyId), this.accountId, this.region, arn, opts.description, opts.keyUsage ?? 'ENCRYPT_DECRYPT', keySpec, external ? 'PendingImport' : 'Enabled', opts.keyManager,
+          external ? 'EXTERNAL' : 'AWS_KMS', now, opts.keyManager === 'AWS' ? 1 : 0,
+          opts.keyManager === 'AWS' ? 365 : null, opts.keyManager === 'AWS' ? new Date(Date.now() + 365 * 86400_000).toISOString() : null, external ? 0 : 1);
+      if (material) this.insertVersion(keyId, 1, material, null);
       if (opts.aliasName) {
         this.db.prepare('INSERT INTO kms_aliases VALUES (?, ?, ?, ?, ?, ?)').run(this.accountId, this.region, opts.aliasName, this.sid(keyId), now, now);
       }
@@ -166,7 +171,7 @@ export class KeyStore {
       // A new multi-Region key is the primary key of its set (CreateKey MultiRegion).
       if (isMultiRegionKeyId(keyId)) setPrimaryRegion(this.db, keyId, this.accountId, this.region);
     });
-    material.fill(0);
+    material?.fill(0);
     return this.get(keyId)!;
   }
 
@@ -380,6 +385,7 @@ export class KeyStore {
       this.db.prepare('DELETE FROM kms_key_policies WHERE key_id = ?').run(sid);
       this.db.prepare('DELETE FROM kms_key_tags WHERE key_id = ?').run(sid);
       this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(sid);
+      this.db.prepare('DELETE FROM kms_imported_materials WHERE key_id = ?').run(sid);
       this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(sid);
       afterSetKeyDeleted(this.db, keyId, now);
       return true;
@@ -475,6 +481,29 @@ export class KeyStore {
     });
   }
 
+  // ---- imported key material (kms/imported-material.ts decides; these only store) -----------
+
+  /** Stores (or replaces) one version's material, wrapped under the root key as generated material is. */
+  putMaterial(keyId: string, version: number, material: Uint8Array): void {
+    const wrapped = this.rootKey.wrap(material, `${this.keyArn(keyId)}#${version}`);
+    immediate(this.db, () =>
+      this.db.prepare('INSERT OR REPLACE INTO kms_key_versions VALUES (?, ?, ?, ?, NULL)').run(keyId, version, wrapped, new Date().toISOString()),
+    );
+    this.materials.delete(`${keyId}/${version}`);
+  }
+
+  /** Deletes one version's material (deleted or expired imported material). */
+  dropMaterial(keyId: string, version: number): void {
+    immediate(this.db, () => this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ? AND version = ?').run(keyId, version));
+    this.materials.get(`${keyId}/${version}`)?.fill(0);
+    this.materials.delete(`${keyId}/${version}`);
+  }
+
+  /** The state and current version imported material leaves a key in. */
+  setImportState(keyId: string, keyState: KeyState, currentVersion?: number): void {
+    this.set(keyId, currentVersion === undefined ? { key_state: keyState } : { key_state: keyState, current_version: currentVersion });
+  }
+
   // ---- aliases -----------------------------------------------------------------------
 
   aliasTargetOf(aliasName: string): string | undefined {
@@ -566,8 +595,19 @@ export const CUSTOMER_MASTER_KEY_SPECS: ReadonlySet<string> = new Set<string>([
   'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2',
 ]);
 
-/** KeyMetadata as DescribeKey returns it; a multi-Region key's with its set (replicas.ts). */
-export function keyMetadata(k: KmsKey, multiRegion?: MultiRegionConfiguration): Record<string, unknown> {
+/** What KeyMetadata shows of a key's imported material (kms/imported-material.ts). */
+export interface ImportedMaterialFacts {
+  ValidTo?: Date;
+  ExpirationModel?: string;
+  CurrentKeyMaterialId?: string;
+}
+
+/**
+ * KeyMetadata as DescribeKey returns it: a multi-Region key's with its set (multi-region-metadata.ts),
+ * a key with Origin EXTERNAL with what its imported material adds.
+ */
+export function keyMetadata(k: KmsKey, extras: { multiRegion?: MultiRegionConfiguration; imported?: ImportedMaterialFacts } = {}): Record<string, unknown> {
+  const { multiRegion, imported = {} } = extras;
   const m: Record<string, unknown> = {
     AWSAccountId: k.accountId,
     KeyId: k.keyId,
@@ -579,8 +619,10 @@ export function keyMetadata(k: KmsKey, multiRegion?: MultiRegionConfiguration): 
     KeyState: k.keyState,
   };
   if (k.deletionDate) m.DeletionDate = k.deletionDate;
+  if (imported.ValidTo) m.ValidTo = imported.ValidTo;
   Object.assign(m, {
     Origin: k.origin,
+    ...(imported.ExpirationModel ? { ExpirationModel: imported.ExpirationModel } : {}),
     KeyManager: k.keyManager,
     // The deprecated member names only the specs it had when it was replaced.
     ...(CUSTOMER_MASTER_KEY_SPECS.has(k.keySpec) ? { CustomerMasterKeySpec: k.keySpec } : {}),
@@ -590,5 +632,8 @@ export function keyMetadata(k: KmsKey, multiRegion?: MultiRegionConfiguration): 
     ...(multiRegion ? { MultiRegionConfiguration: multiRegion } : {}),
   });
   if (k.pendingWindowDays) m.PendingDeletionWindowInDays = k.pendingWindowDays;
+  // "present for symmetric encryption keys with AWS_KMS or EXTERNAL origin"
+  const current = k.origin === 'EXTERNAL' ? imported.CurrentKeyMaterialId : generatedKeyMaterialId(k.arn, k.currentVersion);
+  if (k.keySpec === 'SYMMETRIC_DEFAULT' && current) m.CurrentKeyMaterialId = current;
   return m;
 }

@@ -5,6 +5,8 @@ import type { IdentityPolicySource } from '../policy/index.js';
 import type { GrantStore } from './grants.js';
 import type { KeyPolicyStore } from './key-policy.js';
 import type { KeyStore } from './keys.js';
+import type { ImportedMaterialStore } from './imported-material.js';
+import type { KeyUsageTracker } from './last-usage.js';
 import type { KeyTagStore } from './tags.js';
 import { KEY_STATES, type KeyState } from './key-state.js';
 import { KEY_ID_OR_ARN } from './operations/members.js';
@@ -16,6 +18,10 @@ export interface KmsEnv {
   policies: KeyPolicyStore;
   /** Each key's tags (ListResourceTags, aws:ResourceTag/…). */
   tags: KeyTagStore;
+  /** Imported key material of keys with Origin EXTERNAL, and the import tokens. */
+  imports: ImportedMaterialStore;
+  /** Each key's last cryptographic use (GetKeyLastUsage). */
+  usage: KeyUsageTracker;
   facts: KmsFacts;
   /** The callers' IAM identity and session policies (the IAM directory). */
   principals: IdentityPolicySource;

@@ -14,6 +14,8 @@ import { KeyTagStore } from './tags.js';
 import { KmsFacts, type KmsEnv, type KmsExt } from './operation.js';
 import { KMS_OPERATIONS, KMS_SERVICE } from './operations/index.js';
 import { runDueWork } from './due-work.js';
+import { ImportedMaterialStore } from './imported-material.js';
+import { keyUsageTracker } from './last-usage.js';
 
 const FACTS = new KmsFacts(KMS_OPERATIONS);
 
@@ -48,18 +50,21 @@ export interface KmsInventory {
 export class KmsService {
   private readonly keys: KeyStore;
   private readonly grants: GrantStore;
+  private readonly imports: ImportedMaterialStore;
   private readonly invoker: Invoker<KmsEnv, KmsExt>;
 
   constructor(db: Db, rootKey: RootKey, trail: Trail, principals: IdentityPolicySource, accountId: string, region: string) {
     const recorder = new Recorder(trail);
+    const usage = keyUsageTracker(db);
     // Every store is of one Region; an operation that acts in another Region of the account gets its stores here.
     const envs = new Map<string, KmsEnv>();
     const inRegion = (r: string): KmsEnv => {
       let env = envs.get(r);
       if (!env) {
+        const keys = new KeyStore(db, rootKey, accountId, r);
         env = {
-          keys: new KeyStore(db, rootKey, accountId, r), grants: new GrantStore(db, r), policies: new KeyPolicyStore(db, r), tags: new KeyTagStore(db, r),
-          facts: FACTS, principals, inRegion, recorder,
+          keys, grants: new GrantStore(db, r), policies: new KeyPolicyStore(db, r), tags: new KeyTagStore(db, r),
+          imports: new ImportedMaterialStore(db, keys, rootKey), usage, facts: FACTS, principals, inRegion, recorder,
         };
         envs.set(r, env);
       }
@@ -68,12 +73,14 @@ export class KmsService {
     const env = inRegion(region);
     const keys = (this.keys = env.keys);
     this.grants = env.grants;
+    const imports = (this.imports = env.imports);
     this.invoker = new Invoker({
       service: KMS_SERVICE,
       env,
       recorder,
       db,
-      runDueWork: (rec) => runDueWork(keys, rec),
+      runDueWork: (rec) => runDueWork(keys, imports, rec),
+      succeeded: (call, record) => usage.noteCall(call.operation, call.resources, record),
     });
   }
 
@@ -90,7 +97,7 @@ export class KmsService {
     const keyArn = new Map(keys.map((k) => [k.keyId, k.arn]));
     return {
       keys: keys.map((k) => {
-        const m = keyMetadata(k);
+        const m = keyMetadata(k, { imported: this.imports.facts(k) });
         return {
           KeyId: k.keyId, Arn: k.arn, KeyState: String(m.KeyState), KeyManager: k.keyManager, Description: k.description,
           RotationEnabled: k.rotationEnabled, KeyVersions: k.currentVersion, NextRotationDate: k.nextRotationAt ?? null,

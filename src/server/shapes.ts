@@ -14,6 +14,7 @@ export type Shape =
   | 'integer'
   | 'boolean'
   | 'blob'
+  | 'timestamp'
   | { list: Shape }
   | { map: Shape }
   | { structure: Readonly<Record<string, Shape>> };
@@ -27,6 +28,7 @@ export function shapeOf(m: Member): Shape {
     case 'integer':
     case 'boolean':
     case 'blob':
+    case 'timestamp':
       return m.kind;
     case 'list': return { list: shapeOf(m.member) };
     case 'map': return { map: shapeOf(m.value) };
@@ -65,6 +67,11 @@ export function readShape(shape: Shape, v: unknown, member: string): unknown {
   }
   if (shape === 'boolean') {
     if (typeof v !== 'boolean') throw serialization(`${kindOf(v)} can not be converted to a Boolean`);
+    return v;
+  }
+  // Epoch seconds, as the SDKs send it; a string is left for the domain to parse or refuse.
+  if (shape === 'timestamp') {
+    if (typeof v !== 'number' && typeof v !== 'string') throw serialization(`${kindOf(v)} can not be converted to a Timestamp`);
     return v;
   }
   if (shape === 'blob') {

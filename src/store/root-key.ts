@@ -45,6 +45,23 @@ export class RootKey {
     return Buffer.concat([Buffer.from([WRAP_VERSION]), nonce, body, c.getAuthTag()]);
   }
 
+  /**
+   * Opens bytes this root key wrapped under `label`, or undefined if it did not (a value a caller
+   * handed back, such as an import token, may be anything): never an error about the root key.
+   */
+  open(wrapped: Uint8Array, label: string): Buffer | undefined {
+    const w = Buffer.from(wrapped);
+    if (w.length < 1 + 12 + 16 || w[0] !== WRAP_VERSION) return undefined;
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.key, w.subarray(1, 13));
+      d.setAAD(Buffer.from(label));
+      d.setAuthTag(w.subarray(w.length - 16));
+      return Buffer.concat([d.update(w.subarray(13, w.length - 16)), d.final()]);
+    } catch {
+      return undefined;
+    }
+  }
+
   unwrap(wrapped: Uint8Array, label: string): Buffer {
     const w = Buffer.from(wrapped);
     if (w.length < 1 + 12 + 16 || w[0] !== WRAP_VERSION) throw new Error(`corrupt wrapped key material for ${label}`);

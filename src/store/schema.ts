@@ -146,6 +146,25 @@ CREATE TABLE IF NOT EXISTS kms_multi_region_keys (
   account_id TEXT NOT NULL,
   primary_region TEXT NOT NULL
 );
+-- Imported key material (Origin EXTERNAL), one row per material a key has had: its identifier
+-- (AWS's KeyMaterialId, derived from the key ID and the material), whether it is imported now
+-- (the wrapped bytes are then a kms_key_versions row, deleted when the material is deleted or
+-- expires), its expiry and, for a symmetric key's later materials, its on-demand rotation. A
+-- material with a version above the key's current_version waits for RotateKeyOnDemand
+-- (PENDING_ROTATION). Versions are never reused, so no process can hold stale bytes for one.
+CREATE TABLE IF NOT EXISTS kms_imported_materials (
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  version INTEGER NOT NULL,
+  key_material_id TEXT NOT NULL,
+  description TEXT,
+  import_state TEXT NOT NULL CHECK (import_state IN ('IMPORTED', 'PENDING_IMPORT')),
+  expiration_model TEXT,
+  valid_to TEXT,
+  rotated_at TEXT,
+  PRIMARY KEY (key_id, version),
+  UNIQUE (key_id, key_material_id)
+);
+CREATE INDEX IF NOT EXISTS kms_imported_materials_by_expiry ON kms_imported_materials(valid_to) WHERE import_state = 'IMPORTED' AND valid_to IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ec2_instances (
   instance_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,
@@ -244,4 +263,20 @@ CREATE TABLE IF NOT EXISTS trail.trail_events (
 );
 -- No secondary indexes on the trail: each one costs a third of the insert rate, and lookups
 -- by time or ID scan in seq order (event times grow with seq).
+-- Each key's last successful cryptographic use (GetKeyLastUsage), written at most once a second
+-- per process (kms/last-usage.ts). Here rather than in the state database: like the trail's
+-- records, these writes must not tell other processes that keys changed.
+CREATE TABLE IF NOT EXISTS trail.kms_key_last_usage (
+  key_id TEXT PRIMARY KEY,
+  operation TEXT NOT NULL,
+  used_at TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  request_id TEXT NOT NULL
+);
+-- When tracking began in this home (GetKeyLastUsage's TrackingStartDate for older keys).
+CREATE TABLE IF NOT EXISTS trail.kms_usage_tracking (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  started_at TEXT NOT NULL
+);
+INSERT OR IGNORE INTO trail.kms_usage_tracking VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 `;

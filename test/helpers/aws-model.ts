@@ -46,6 +46,7 @@ const KINDS: Record<Member['kind'], string[]> = {
   string: ['string'],
   integer: ['integer', 'long'],
   boolean: ['boolean'],
+  timestamp: ['timestamp'],
   blob: ['blob'],
   list: ['list'],
   map: ['map'],

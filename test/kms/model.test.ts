@@ -45,6 +45,12 @@ const ENUMS: Record<string, string> = {
   'Recipient.KeyEncryptionAlgorithm': 'KeyEncryptionMechanism',
   SigningAlgorithm: 'SigningAlgorithmSpec',
   MessageType: 'MessageType',
+  'GetParametersForImport.WrappingAlgorithm': 'AlgorithmSpec',
+  'GetParametersForImport.WrappingKeySpec': 'WrappingKeySpec',
+  'ImportKeyMaterial.ExpirationModel': 'ExpirationModelType',
+  'ImportKeyMaterial.ImportType': 'ImportType',
+  'CreateCustomKeyStore.CustomKeyStoreType': 'CustomKeyStoreType',
+  XksProxyConnectivity: 'XksProxyConnectivityType',
 };
 
 interface Walked {

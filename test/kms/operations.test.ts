@@ -276,7 +276,7 @@ describe('cryptographic operations', () => {
   });
 
   it('an unknown operation is UnknownOperationException', () => {
-    expect(errorCode(() => kms.call(alice, 'ImportKeyMaterial', {}))).toBe('UnknownOperationException');
+    expect(errorCode(() => kms.call(alice, 'ExportKeyMaterial', {}))).toBe('UnknownOperationException');
   });
 });
 

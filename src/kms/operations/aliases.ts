@@ -31,7 +31,7 @@ function aliasNotFound(keys: KeyStore, aliasName: string) {
   return new NotFoundException(`Alias ${aliasArnOf(keys.region, keys.accountId, aliasName)} is not found.`);
 }
 
-const ext = { keyStates: ['Enabled', 'Disabled'], grantable: false } as const;
+const ext = { keyStates: ['Enabled', 'Disabled', 'PendingImport'], grantable: false } as const;
 const aliasAndTarget = { AliasName: ALIAS_NAME, TargetKeyId: { ...KEY_ID, doc: 'key ID or key ARN of a customer managed key' } } as const;
 
 export const CreateAlias = kmsOperation({
@@ -71,7 +71,7 @@ export const DeleteAlias = kmsOperation({
   name: 'DeleteAlias',
   description: 'Delete an alias',
   readOnly: false,
-  ext: { ...ext, keyStates: ['Enabled', 'Disabled', 'PendingDeletion'] },
+  ext: { ...ext, keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] },
   input: { AliasName: ALIAS_NAME },
   run(ctx, input, call) {
     const { keys } = call.env;
@@ -88,7 +88,7 @@ export const ListAliases = kmsOperation({
   name: 'ListAliases',
   description: 'List aliases',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'], grantable: false },
   input: { KeyId: { ...OPTIONAL_KEY_ID, doc: 'only the aliases of this key (key ID or key ARN)' }, Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
     const { keys } = call.env;

@@ -10,7 +10,7 @@ export const CreateGrant = kmsOperation({
   name: 'CreateGrant',
   description: 'Let a principal use a key for some operations, optionally with constraints',
   readOnly: false,
-  ext: { keyStates: ['Enabled', 'Disabled'], grantable: true, crossAccount: true },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingImport'], grantable: true, crossAccount: true },
   input: {
     KeyId: KEY_ID_OR_ARN,
     GranteePrincipal: { ...PRINCIPAL, required: true },

@@ -2,7 +2,7 @@
 // so KeyId and EncryptionAlgorithm say how to decrypt it.
 import { kmsOperation } from '../operation.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './members.js';
-import { decryptAny } from './sealing.js';
+import { decryptAny, keyMaterialIdOf } from './sealing.js';
 
 export const Decrypt = kmsOperation({
   name: 'Decrypt',
@@ -18,7 +18,7 @@ export const Decrypt = kmsOperation({
   },
   run(ctx, input, call) {
     const algorithm = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
-    const { key, plaintext } = decryptAny(ctx, call, { blob: input.CiphertextBlob, context: input.EncryptionContext ?? {}, keyIdParam: input.KeyId, algorithm, action: 'Decrypt' });
-    return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: algorithm } };
+    const { key, version, plaintext } = decryptAny(ctx, call, { blob: input.CiphertextBlob, context: input.EncryptionContext ?? {}, keyIdParam: input.KeyId, algorithm, action: 'Decrypt' });
+    return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: algorithm, ...keyMaterialIdOf(call, key, version) } };
   },
 });

@@ -7,7 +7,7 @@ import { kmsOperation, type KmsCall } from '../operation.js';
 import { randomBytesFromPool } from '../random-pool.js';
 import { requireSymmetric, usableKey } from '../usable-key.js';
 import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
-import { seal } from './sealing.js';
+import { keyMaterialIdOf, seal } from './sealing.js';
 
 const input = {
   KeyId: KEY_ID,
@@ -41,7 +41,7 @@ export const GenerateDataKey = kmsOperation({
   input,
   run(ctx, p, call) {
     const { key, plaintext, blob } = newDataKey(ctx, call, p);
-    return { response: { CiphertextBlob: blob, Plaintext: plaintext, KeyId: key.arn } };
+    return { response: { CiphertextBlob: blob, Plaintext: plaintext, KeyId: key.arn, ...keyMaterialIdOf(call, key) } };
   },
 });
 
@@ -54,6 +54,6 @@ export const GenerateDataKeyWithoutPlaintext = kmsOperation({
   run(ctx, p, call) {
     const { key, plaintext, blob } = newDataKey(ctx, call, p);
     plaintext.fill(0);
-    return { response: { CiphertextBlob: blob, KeyId: key.arn } };
+    return { response: { CiphertextBlob: blob, KeyId: key.arn, ...keyMaterialIdOf(call, key) } };
   },
 });

@@ -28,6 +28,11 @@ import { RetireGrant, RevokeGrant } from './retire-revoke-grant.js';
 import { Sign, Verify } from './sign-verify.js';
 import { ListResourceTags, TagResource, UntagResource } from './tags.js';
 import { UpdateKeyDescription } from './update-key-description.js';
+import { DeleteImportedKeyMaterial, GetParametersForImport, ImportKeyMaterial } from './import-key-material.js';
+import { GetKeyLastUsage } from './get-key-last-usage.js';
+import {
+  ConnectCustomKeyStore, CreateCustomKeyStore, DeleteCustomKeyStore, DescribeCustomKeyStores, DisconnectCustomKeyStore, UpdateCustomKeyStore,
+} from './custom-key-stores.js';
 
 export const KMS_OPERATIONS: readonly KmsOperation[] = [
   CreateKey, DescribeKey, UpdateKeyDescription, ListKeys, CreateAlias, UpdateAlias, DeleteAlias, ListAliases, EnableKey, DisableKey,
@@ -39,6 +44,8 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   TagResource, UntagResource, ListResourceTags,
   Sign, Verify, GetPublicKey,
   ReplicateKey, UpdatePrimaryRegion,
+  GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial, GetKeyLastUsage,
+  CreateCustomKeyStore, ConnectCustomKeyStore, DisconnectCustomKeyStore, DeleteCustomKeyStore, DescribeCustomKeyStores, UpdateCustomKeyStore,
 ];
 
 export const KMS_SERVICE: ServiceDeclaration<KmsEnv, KmsExt> = {

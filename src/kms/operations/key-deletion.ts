@@ -9,7 +9,7 @@ export const ScheduleKeyDeletion = kmsOperation({
   name: 'ScheduleKeyDeletion',
   description: 'Delete a key after 7-30 days (state PendingDeletion)',
   readOnly: false,
-  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingImport'], grantable: false },
   // The model allows 1-365; the service accepts 7-30, in the model's wording.
   input: { KeyId: KEY_ID_OR_ARN, PendingWindowInDays: { kind: 'integer', min: 7, max: 30, doc: 'waiting period in days (default 30)' } },
   run(ctx, input, call) {
@@ -35,12 +35,14 @@ export const CancelKeyDeletion = kmsOperation({
   name: 'CancelKeyDeletion',
   description: 'Cancel a scheduled deletion (the key stays Disabled)',
   readOnly: false,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'], grantable: false },
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = customerManagedKey(ctx, call, input.KeyId);
     if (key.keyState !== 'PendingDeletion' && key.keyState !== 'PendingReplicaDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
     call.env.keys.cancelDeletion(key.keyId);
+    // A key that lacks imported material goes back to PendingImport, not Disabled.
+    if (key.origin === 'EXTERNAL') call.env.imports.settle(key.keyId);
     return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
   },
 });

@@ -16,7 +16,7 @@ import { BYPASS_LOCKOUT_CHECK, KEY_ID_OR_ARN, LIMIT, MARKER, POLICY, POLICY_NAME
  * The key-state table of the KMS Developer Guide (key-state.html) has GetKeyPolicy,
  * ListKeyPolicies and PutKeyPolicy succeed in every state, PendingDeletion included.
  */
-const keyStates = ['Enabled', 'Disabled', 'PendingDeletion'] as const;
+const keyStates = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 
 /**
  * AWS has one key policy per key, "default"; any other name names nothing: NotFoundException, in

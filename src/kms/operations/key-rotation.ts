@@ -1,8 +1,10 @@
 // Rotation: automatic (Enable/DisableKeyRotation; the rotations themselves are the service's own
-// work when due, kms/due-work.ts, recorded as RotateKey service events) and on demand.
-import { createHash } from 'node:crypto';
+// work when due, kms/due-work.ts, recorded as RotateKey service events) and on demand. A key with
+// imported material rotates only on demand, to material imported for it (NEW_KEY_MATERIAL).
 import { LimitExceededException, UnsupportedOperationException } from '../../errors/index.js';
 import type { KmsKey } from '../keys.js';
+import type { ImportedMaterial } from '../imported-material.js';
+import { generatedKeyMaterialId } from '../key-material-id.js';
 import { kmsOperation } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
@@ -19,6 +21,12 @@ function rotatable(key: KmsKey): KmsKey {
   return key;
 }
 
+/** Automatic rotation is for material KMS generates: the key-state table's answer for an EXTERNAL key. */
+function automaticallyRotatable(key: KmsKey): KmsKey {
+  if (key.origin === 'EXTERNAL') throw new UnsupportedOperationException(`${key.arn} origin is EXTERNAL which is not valid for this operation.`);
+  return rotatable(key);
+}
+
 export const EnableKeyRotation = kmsOperation({
   name: 'EnableKeyRotation',
   description: 'Rotate the key material automatically',
@@ -27,7 +35,7 @@ export const EnableKeyRotation = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN, RotationPeriodInDays: { kind: 'integer', min: 90, max: 2560, doc: 'days between rotations (default 365)' } },
   run(ctx, input, call) {
     const period = input.RotationPeriodInDays ?? 365;
-    const key = rotatable(customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays }));
+    const key = automaticallyRotatable(customerManagedKey(ctx, call, input.KeyId, { rotationPeriodInDays: input.RotationPeriodInDays }));
     refuseReplicaKey(call.env.keys, key);
     call.env.keys.enableRotation(key.keyId, period, new Date(Date.now() + period * 86400_000));
     return { response: {} };
@@ -41,7 +49,7 @@ export const DisableKeyRotation = kmsOperation({
   ext: { keyStates: ['Enabled'], grantable: false },
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
-    const key = customerManagedKey(ctx, call, input.KeyId);
+    const key = automaticallyRotatable(customerManagedKey(ctx, call, input.KeyId));
     refuseReplicaKey(call.env.keys, key);
     call.env.keys.disableRotation(key.keyId);
     return { response: {} };
@@ -52,7 +60,7 @@ export const GetKeyRotationStatus = kmsOperation({
   name: 'GetKeyRotationStatus',
   description: 'Is automatic rotation on?',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false, crossAccount: true },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingImport'], grantable: false, crossAccount: true },
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);
@@ -80,25 +88,19 @@ export const RotateKeyOnDemand = kmsOperation({
     if (done >= ON_DEMAND_ROTATION_QUOTA) {
       throw new LimitExceededException(`${key.arn} has reached the maximum number of on-demand rotations (${ON_DEMAND_ROTATION_QUOTA}).`);
     }
-    call.env.keys.rotate(key, 'ON_DEMAND');
+    if (key.origin === 'EXTERNAL') call.env.imports.rotate(key);
+    else call.env.keys.rotate(key, 'ON_DEMAND');
     return { response: { KeyId: key.arn }, responseElements: { keyId: key.arn } };
   },
 });
-
-/**
- * A key material's identifier as AWS's BackingKeyIdType has it (64 lowercase hex digits): derived
- * from the key's ARN and the version, so it is stable and reveals nothing of the material.
- */
-function keyMaterialId(key: KmsKey, version: number): string {
-  return createHash('sha256').update(`ebsim key material ${key.arn}#${version}`).digest('hex');
-}
 
 export const ListKeyRotations = kmsOperation({
   name: 'ListKeyRotations',
   description: "List a key's completed rotations (with ALL_KEY_MATERIAL, its first key material too)",
   readOnly: true,
-  // As GetKeyRotationStatus in the key-state table: Enabled and Disabled (unverified for ListKeyRotations).
-  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false },
+  // As GetKeyRotationStatus in the key-state table: Enabled and Disabled (unverified for ListKeyRotations),
+  // and PendingImport, where it tells which imported material is missing.
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingImport'], grantable: false },
   input: {
     KeyId: KEY_ID_OR_ARN,
     IncludeKeyMaterial: { kind: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'], doc: 'ROTATIONS_ONLY (default) or ALL_KEY_MATERIAL' },
@@ -109,13 +111,17 @@ export const ListKeyRotations = kmsOperation({
     // AWS managed keys rotate every year; their policy allows kms:List* to the account.
     const key = usableKey(ctx, call, input.KeyId);
     const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
+    if (key.origin === 'EXTERNAL') {
+      const page = paginate(importedRotations(call.env.imports.materials(key.keyId), key, all), input);
+      return { response: { Rotations: page.items, ...page.tail } };
+    }
     // The first key material has no rotation date or type ("not present for the first key material").
     const rotations = call.env.keys
       .rotations(key.keyId)
       .filter((r) => all || r.rotationType !== null)
       .map((r) => ({
         KeyId: key.keyId,
-        KeyMaterialId: keyMaterialId(key, r.version),
+        KeyMaterialId: generatedKeyMaterialId(key.arn, r.version),
         KeyMaterialState: r.version === key.currentVersion ? 'CURRENT' : 'NON_CURRENT',
         ...(r.rotationType ? { RotationDate: r.createdAt, RotationType: r.rotationType } : {}),
       }));
@@ -123,3 +129,24 @@ export const ListKeyRotations = kmsOperation({
     return { response: { Rotations: page.items, ...page.tail } };
   },
 });
+
+/**
+ * ListKeyRotations of a key with imported material: by default the materials rotated in; with
+ * ALL_KEY_MATERIAL also the first and any pending rotation. Import state, expiry and description
+ * are shown for symmetric keys only, as RotationsListEntry documents.
+ */
+function importedRotations(materials: readonly ImportedMaterial[], key: KmsKey, all: boolean) {
+  const symmetric = key.keySpec === 'SYMMETRIC_DEFAULT';
+  return materials
+    .filter((m) => all || m.rotatedAt)
+    .map((m) => ({
+      KeyId: key.keyId,
+      KeyMaterialId: m.keyMaterialId,
+      ...(symmetric && m.description !== undefined ? { KeyMaterialDescription: m.description } : {}),
+      ...(symmetric ? { ImportState: m.importState } : {}),
+      KeyMaterialState: m.version === key.currentVersion ? 'CURRENT' : m.version > key.currentVersion ? 'PENDING_ROTATION' : 'NON_CURRENT',
+      ...(symmetric && m.expirationModel ? { ExpirationModel: m.expirationModel } : {}),
+      ...(symmetric && m.validTo ? { ValidTo: m.validTo } : {}),
+      ...(m.rotatedAt ? { RotationDate: m.rotatedAt, RotationType: 'ON_DEMAND' } : {}),
+    }));
+}

@@ -23,7 +23,7 @@ export const ListGrants = kmsOperation({
   name: 'ListGrants',
   description: 'List the live grants of a key',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, crossAccount: true },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'], grantable: false, crossAccount: true },
   input: { KeyId: KEY_ID_OR_ARN, Limit: LIMIT, Marker: MARKER, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);
@@ -38,7 +38,7 @@ export const ListRetirableGrants = kmsOperation({
   name: 'ListRetirableGrants',
   description: 'List the grants a principal may retire',
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'], grantable: false },
   input: { RetiringPrincipal: { ...PRINCIPAL, required: true }, Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
     const { keys, grants } = call.env;

@@ -1,7 +1,16 @@
-// KeyMetadata as CloudTrail logs it in responseElements: camelCase names, nested ones too
+// KeyMetadata as the API returns it (with a multi-Region key's set and what a key's imported
+// material adds) and as CloudTrail logs it in responseElements: camelCase names, nested ones too
 // (multiRegionConfiguration.primaryKey.arn, as in the ReplicateKey record of the KMS Developer
 // Guide), ISO dates.
 import { memberName } from '../../api/index.js';
+import type { KmsKey } from '../keys.js';
+import { describedMetadata } from '../multi-region-metadata.js';
+import type { KmsEnv } from '../operation.js';
+
+/** DescribeKey's and CreateKey's KeyMetadata. */
+export function describedKey(env: Pick<KmsEnv, 'imports' | 'keys'>, key: KmsKey): Record<string, unknown> {
+  return describedMetadata(env.keys, key, env.imports.facts(key));
+}
 
 export function camelMetadata(m: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -83,7 +83,7 @@ export const ReplicateKey = kmsOperation({
       acceptPolicy(there, inReplicaRegion, { keyId: primary.keyId, arn, accountId: primary.accountId, region }, input.Policy, input.BypassPolicyLockoutSafetyCheck);
     }
     // A replica there whose waiting period has ended is deleted first, as that Region would have done.
-    runDueWork(there.keys, call.env.recorder);
+    runDueWork(there.keys, there.imports, call.env.recorder);
     keys.replicate(primary, region, {
       description: input.Description ?? '',
       policy: input.Policy,

@@ -4,7 +4,7 @@
 import { kmsOperation } from '../operation.js';
 import { usableKey } from '../usable-key.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, OPTIONAL_KEY_ID } from './members.js';
-import { blobKeyId, decryptAny, encryptUnder } from './sealing.js';
+import { blobKeyId, decryptAny, encryptUnder, keyMaterialIdOf } from './sealing.js';
 
 export const ReEncrypt = kmsOperation({
   name: 'ReEncrypt',
@@ -53,6 +53,7 @@ export const ReEncrypt = kmsOperation({
           KeyId: dest.arn,
           SourceEncryptionAlgorithm: srcAlg,
           DestinationEncryptionAlgorithm: dstAlg,
+          ...materialIds(keyMaterialIdOf(call, source.key, source.version).KeyMaterialId, keyMaterialIdOf(call, dest).KeyMaterialId),
         },
       };
     } finally {
@@ -60,3 +61,8 @@ export const ReEncrypt = kmsOperation({
     }
   },
 });
+
+/** ReEncrypt names the material that opened the blob and the one that sealed the new one. */
+function materialIds(source: string | undefined, destination: string | undefined) {
+  return { ...(source ? { SourceKeyMaterialId: source } : {}), ...(destination ? { DestinationKeyMaterialId: destination } : {}) };
+}

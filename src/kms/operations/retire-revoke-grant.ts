@@ -10,7 +10,7 @@ export const RetireGrant = kmsOperation({
   name: 'RetireGrant',
   description: 'Retire a grant (by token, or key and grant ID)',
   readOnly: false,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: true, crossAccount: true },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'], grantable: true, crossAccount: true },
   input: {
     GrantToken: { kind: 'string', min: 1, max: 8192, secret: true },
     KeyId: { kind: 'string', min: 1, max: 2048, doc: 'key ID or key ARN' },
@@ -47,7 +47,7 @@ export const RevokeGrant = kmsOperation({
   name: 'RevokeGrant',
   description: 'Revoke a grant',
   readOnly: false,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false, crossAccount: true },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'], grantable: false, crossAccount: true },
   input: { KeyId: KEY_ID_OR_ARN, GrantId: { ...GRANT_ID, required: true } },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);

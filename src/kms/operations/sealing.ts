@@ -55,7 +55,7 @@ export function decryptAny(
   call: KmsCall,
   p: { blob: Uint8Array; context: EncryptionContext; keyIdParam: string | undefined; algorithm: EncryptionAlgorithm; action: string },
   facts: KmsRequestFacts = {},
-): { key: KmsKey; plaintext: Buffer } {
+): { key: KmsKey; version: number; plaintext: Buffer } {
   if (p.algorithm === 'SYMMETRIC_DEFAULT') return unseal(ctx, call, p.blob, p.context, p.keyIdParam, p.action, { ...facts, encryptionAlgorithm: p.algorithm });
   if (p.keyIdParam === undefined) {
     throw new ValidationException(`${p.action === 'Decrypt' ? 'KeyId' : 'SourceKeyId'} is required when the ciphertext was encrypted under an asymmetric KMS key (EncryptionAlgorithm ${p.algorithm}).`);
@@ -64,7 +64,7 @@ export function decryptAny(
   requireUsage(key, 'ENCRYPT_DECRYPT', call.operation);
   requireEncryptionAlgorithm(key, p.algorithm);
   refuseContext(p.context);
-  return { key, plaintext: rsaDecrypt(call.env.keys.material(key, key.currentVersion)!, rsaAlgorithm(p.algorithm), p.blob) };
+  return { key, version: key.currentVersion, plaintext: rsaDecrypt(call.env.keys.material(key, key.currentVersion)!, rsaAlgorithm(p.algorithm), p.blob) };
 }
 
 export function seal(call: KmsCall, key: KmsKey, plaintext: Uint8Array, context: EncryptionContext): Buffer {
@@ -100,5 +100,13 @@ export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, c
   const usable = checkKey(ctx, call, key, { ...facts, action, context, keyIdParam });
   const material = keys.material(usable, header.version);
   if (!material) throw new InvalidCiphertextException('');
-  return { key: usable, plaintext: openBlob(material, blobBytes, context) };
+  return { key: usable, version: header.version, plaintext: openBlob(material, blobBytes, context) };
+}
+
+/** The KeyMaterialId of one version of a symmetric key's material (Decrypt, ReEncrypt and GenerateDataKey name it). */
+export function keyMaterialIdOf(call: KmsCall, key: KmsKey, version = key.currentVersion): { KeyMaterialId?: string } {
+  // "present only when the operation uses a symmetric encryption KMS key"
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') return {};
+  const id = call.env.imports.materialIdAt(key, version);
+  return id ? { KeyMaterialId: id } : {};
 }

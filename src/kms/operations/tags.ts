@@ -11,10 +11,10 @@ import { KEY_ID_OR_ARN, LIMIT, MARKER, TAG_KEY, TAGS } from './members.js';
 
 /**
  * The key-state table of the KMS Developer Guide (key-state.html): TagResource and UntagResource
- * on Enabled and Disabled keys, not on a key pending deletion (KMSInvalidStateException);
- * ListResourceTags in every state.
+ * on Enabled, Disabled and PendingImport keys, not on a key pending deletion
+ * (KMSInvalidStateException); ListResourceTags in every state.
  */
-const changeStates = ['Enabled', 'Disabled'] as const;
+const changeStates = ['Enabled', 'Disabled', 'PendingImport'] as const;
 
 export const TagResource = kmsOperation({
   name: 'TagResource',
@@ -50,7 +50,7 @@ export const ListResourceTags = kmsOperation({
   name: 'ListResourceTags',
   description: "List a key's tags",
   readOnly: true,
-  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion'], grantable: false },
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'], grantable: false },
   // "If you include a value, it must be between 1 and 50, inclusive. If you do not include a value, it defaults to 50."
   input: { KeyId: KEY_ID_OR_ARN, Limit: { ...LIMIT, max: 50 }, Marker: MARKER },
   run(ctx, input, call) {

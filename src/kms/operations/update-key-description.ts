@@ -8,8 +8,8 @@ export const UpdateKeyDescription = kmsOperation({
   name: 'UpdateKeyDescription',
   description: "Replace a customer managed key's description",
   readOnly: false,
-  // The key-state table: Enabled and Disabled; a key pending deletion, KMSInvalidStateException.
-  ext: { keyStates: ['Enabled', 'Disabled'], grantable: false },
+  // The key-state table: Enabled, Disabled and PendingImport; a key pending deletion, KMSInvalidStateException.
+  ext: { keyStates: ['Enabled', 'Disabled', 'PendingImport'], grantable: false },
   input: { KeyId: KEY_ID_OR_ARN, Description: { kind: 'string', required: true, min: 0, max: 8192, doc: 'the new description (may be empty)' } },
   run(ctx, input, call) {
     // An AWS managed key's policy allows no one kms:UpdateKeyDescription: AccessDeniedException.
