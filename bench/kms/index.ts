@@ -8,6 +8,7 @@ import { initHome, openEbsim } from '../../src/app/ebsim.js';
 import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
+import { asymmetricRows } from './asymmetric.js';
 
 /** AWS's largest per-account, per-Region quota for these calls (5,500 to 50,000 by Region). */
 const AWS_QUOTA = 50_000;
@@ -65,6 +66,17 @@ export const suite: BenchSuite = {
         plainBest = Math.max(plainBest, recorded(genOn(plainKey)));
         busyBest = Math.max(busyBest, recorded(genOn(busyKey)));
       }
+      ctx.log('Sign, Verify, GenerateMac…');
+      const bare = (fn: () => void) => {
+        const t0 = performance.now();
+        let n = 0;
+        while (performance.now() - t0 < ms) {
+          for (let i = 0; i < 16; i++) fn();
+          n += 16;
+        }
+        return (n * 1000) / (performance.now() - t0);
+      };
+      const asymmetric = asymmetricRows(kms, alice, recorded, bare, ctx.quick ? 2 : 3);
       const written = (app.db.prepare('SELECT count(*) n FROM trail_events').get() as { n: number }).n - countBefore;
       app.close();
       const rows: BenchRow[] = [
@@ -72,10 +84,15 @@ export const suite: BenchSuite = {
         { operation: 'Decrypt (assumed role through a grant)', 'ops/s': Math.round(decOps), 'x AWS quota 50k': decOps / AWS_QUOTA, 'x default policy': null },
         { operation: 'GenerateDataKeyWithoutPlaintext (Alice, default key policy)', 'ops/s': Math.round(plainBest), 'x AWS quota 50k': plainBest / AWS_QUOTA, 'x default policy': 1 },
         { operation: 'same, key policy of 10 statements with conditions', 'ops/s': Math.round(busyBest), 'x AWS quota 50k': busyBest / AWS_QUOTA, 'x default policy': busyBest / plainBest },
+        ...asymmetric,
       ];
       return {
         rows,
-        notes: [`${written} trail records written during the run (one per call)`, 'each figure includes the time to commit every record of the run (trail inserts run on a worker thread)'],
+        notes: [
+          `${written} trail records written during the run (one per call)`,
+          'each figure includes the time to commit every record of the run (trail inserts run on a worker thread)',
+          "x bare call: the same cryptography called directly on the library ebsim uses (@noble/curves, @noble/post-quantum, @noble/hashes), best round of each, rounds interleaved",
+        ],
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });
