@@ -9,6 +9,7 @@ import {
   accessDeniedMessage, callerOf, evaluateCall, explainCall, formatExplanation, globalConditionKeys, LazyConditionKeys, parsedPolicy, type ConditionValue, type Evaluation, type NamedPolicy, type RequestContext,
 } from '../policy/index.js';
 import { kmsConditionKeys, type KmsRequestFacts } from './condition-keys.js';
+import { isMultiRegionKeyId } from './multi-region.js';
 import { grantNarrows, grantPermits, granteeMatches, type Grant } from './grants.js';
 import type { KmsKey } from './keys.js';
 import type { KmsEnv } from './operation.js';
@@ -50,6 +51,8 @@ export function requestFor(env: KmsEnv, ctx: CallContext, key: PolicyKey | undef
       { prefix: 'kms:calleraccount', build: () => single('kms:CallerAccount', key ? p.accountId : undefined) },
       // A key's aliases cost a store read: only for a policy that asks.
       { prefix: 'kms:resourcealiases', build: () => (key ? new Map([['kms:ResourceAliases', [...(key.aliasNames ?? env.keys.aliasNamesOf(key.keyId))]]]) : new Map()) },
+      // A multi-Region key's type needs its set's primary Region (a store read): only when asked.
+      { prefix: 'kms:multiregionkeytype', build: () => single('kms:MultiRegionKeyType', key && isMultiRegionKeyId(key.keyId) ? (env.keys.primaryRegionOf(key.keyId) ?? key.region) === key.region ? 'PRIMARY' : 'REPLICA' : undefined) },
       { prefix: 'kms:', build: () => kmsConditionKeys(ctx, key as KmsKey | undefined, action, req) },
     ]),
   };

@@ -213,6 +213,30 @@ describe('ReplicateKey', () => {
     expect(home.call(paula, 'Encrypt', { KeyId: single.KeyId, Plaintext: Buffer.from('x') }).KeyId).toBe(single.Arn);
   });
 
+  it('policies see kms:MultiRegionKeyType: PRIMARY or REPLICA, as the set stands now', () => {
+    h.app.iam.call(alice, 'CreateUser', { UserName: 'Quinn' });
+    h.app.iam.call(alice, 'PutUserPolicy', {
+      UserName: 'Quinn',
+      PolicyName: 'primaries-only',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' } } }],
+      }),
+    });
+    const quinn = h.app.as('Quinn');
+    const { keyId } = newSet();
+    const encryptIn = (region: string) => () => kmsIn(region).call({ ...quinn, region }, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x') });
+    expect(encryptIn(HOME)().KeyId).toBe(arnIn(HOME, keyId));
+    expect(failure(encryptIn(OTHER)).code).toBe('AccessDeniedException');
+    // Moving the primary moves the answer.
+    call(HOME, 'UpdatePrimaryRegion', { KeyId: keyId, PrimaryRegion: OTHER });
+    expect(encryptIn(OTHER)().KeyId).toBe(arnIn(OTHER, keyId));
+    expect(failure(encryptIn(HOME)).code).toBe('AccessDeniedException');
+    // A single-Region key has no type: the condition is not met.
+    const single = call(HOME, 'CreateKey', {}).KeyMetadata as Meta;
+    expect(failure(() => kmsIn(HOME).call(quinn, 'Encrypt', { KeyId: single.KeyId, Plaintext: Buffer.from('x') })).code).toBe('AccessDeniedException');
+  });
+
   it('is recorded as ReplicateKey in the primary\'s Region and CreateKey in the replica\'s', () => {
     const { keyId } = newSet();
     const rec = recordsOf(h, 'ReplicateKey').pop()!;
