@@ -213,6 +213,20 @@ describe('ReplicateKey', () => {
     expect(home.call(paula, 'Encrypt', { KeyId: single.KeyId, Plaintext: Buffer.from('x') }).KeyId).toBe(single.Arn);
   });
 
+  it('the keys of a set name their shared material with one KeyMaterialId (DescribeKey, ListKeyRotations, Decrypt)', () => {
+    const { keyId } = newSet();
+    const ids = [HOME, OTHER].map((r) => (call(r, 'DescribeKey', { KeyId: keyId }).KeyMetadata as Meta & { CurrentKeyMaterialId: string }).CurrentKeyMaterialId);
+    expect(ids[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(ids[1]).toBe(ids[0]);
+    const listed = [HOME, OTHER].map((r) => (call(r, 'ListKeyRotations', { KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }).Rotations as { KeyMaterialId: string }[])[0]!.KeyMaterialId);
+    expect(listed).toEqual(ids);
+    const blob = call(HOME, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x') }).CiphertextBlob;
+    expect(call(OTHER, 'Decrypt', { CiphertextBlob: blob }).KeyMaterialId).toBe(ids[0]);
+    // Another set's material is another ID.
+    const other = newSet().keyId;
+    expect((call(HOME, 'DescribeKey', { KeyId: other }).KeyMetadata as { CurrentKeyMaterialId: string }).CurrentKeyMaterialId).not.toBe(ids[0]);
+  });
+
   it('policies see kms:MultiRegionKeyType: PRIMARY or REPLICA, as the set stands now', () => {
     h.app.iam.call(alice, 'CreateUser', { UserName: 'Quinn' });
     h.app.iam.call(alice, 'PutUserPolicy', {
