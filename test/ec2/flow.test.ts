@@ -82,7 +82,7 @@ describe.skipIf(skip)(`the seed's flow on a real mount${skip ? ` (skipped: ${ski
     // GNU grep skips the holes of the sparse 8 GiB image; exit status 1 means "no match".
     const grep = spawnSync('grep', ['-c', '-a', 'MARKER-7d1f2', join(home, 'volumes', `${volumeId}.img`)]);
     expect(grep.status).toBe(1);
-  });
+  }, 180_000); // two real mounts and unmounts: slow when the machine is busy, never timed here
 
   it('RevokeGrant: the mount is denied with AccessDeniedException; terminate + re-attach makes the same data readable', async () => {
     const app = openEbsim(home);
