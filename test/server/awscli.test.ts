@@ -39,7 +39,8 @@ async function sameError(awsArgs: string[], ebsimArgs: string[], code: string, c
   return { aws: errorLine(a.stderr), ebsim: errorLine(e.stderr) };
 }
 
-describe.skipIf(!HAVE_AWS)('AWS CLI v2 against ebsim serve', () => {
+// Each test runs many real `aws` processes (about a second each to start): generous timeouts, since a busy machine slows them.
+describe.skipIf(!HAVE_AWS)('AWS CLI v2 against ebsim serve', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     home = newHome();
     server = await spawnServe(home);
