@@ -162,13 +162,22 @@ function mustBe(field: string, what: string) {
   return new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be ${what}`);
 }
 
+/**
+ * A bound violation in AWS's words. A secret member's value is never shown (the message reaches
+ * the trail's errorMessage): AWS's form for sensitive members, "Value at 'plaintext' failed to…".
+ */
+function invalid(m: Member, value: unknown, field: string, constraint: string) {
+  if (m.secret) return new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`);
+  return validationError(value, field, constraint);
+}
+
 function checkString(m: StringMember, v: unknown, field: string): string {
   if (typeof v !== 'string') throw mustBe(field, 'a string');
   const min = m.min ?? 0;
-  if (v.length < min) throw validationError(v, field, `Member must have length greater than or equal to ${min}`);
-  if (m.max !== undefined && v.length > m.max) throw validationError(v, field, `Member must have length less than or equal to ${m.max}`);
-  if (m.pattern && !m.pattern.test(v)) throw validationError(v, field, `Member must satisfy regular expression pattern: ${m.pattern.source}`);
-  if (m.enum && !m.enum.includes(v)) throw validationError(v, field, `Member must satisfy enum value set: [${m.enum.join(', ')}]`);
+  if (v.length < min) throw invalid(m, v, field, `Member must have length greater than or equal to ${min}`);
+  if (m.max !== undefined && v.length > m.max) throw invalid(m, v, field, `Member must have length less than or equal to ${m.max}`);
+  if (m.pattern && !m.pattern.test(v)) throw invalid(m, v, field, `Member must satisfy regular expression pattern: ${m.pattern.source}`);
+  if (m.enum && !m.enum.includes(v)) throw invalid(m, v, field, `Member must satisfy enum value set: [${m.enum.join(', ')}]`);
   return v;
 }
 
@@ -201,17 +210,19 @@ function checkBlob(m: BlobMember, v: unknown, field: string): Uint8Array {
   if (!(v instanceof Uint8Array)) throw mustBe(field, 'a blob');
   // AWS's Java front end names a blob by its buffer.
   const shown = `java.nio.HeapByteBuffer[pos=0 lim=${v.length} cap=${v.length}]`;
-  if (m.min !== undefined && v.length < m.min) throw validationError(shown, field, `Member must have length greater than or equal to ${m.min}`);
-  if (m.max !== undefined && v.length > m.max) throw validationError(shown, field, `Member must have length less than or equal to ${m.max}`);
+  if (m.min !== undefined && v.length < m.min) throw invalid(m, shown, field, `Member must have length greater than or equal to ${m.min}`);
+  if (m.max !== undefined && v.length > m.max) throw invalid(m, shown, field, `Member must have length less than or equal to ${m.max}`);
   return v;
 }
 
 function checkList(m: ListMember, v: unknown, field: string): unknown[] {
   const ofStrings = m.member.kind === 'string' && !m.member.check;
   if (!Array.isArray(v) || (ofStrings && v.some((x) => typeof x !== 'string'))) throw mustBe(field, ofStrings ? 'a list of strings' : 'a list');
-  if (m.min !== undefined && v.length < m.min) throw validationError(`[${v.join(', ')}]`, field, `Member must have length greater than or equal to ${m.min}`);
-  if (m.max !== undefined && v.length > m.max) throw validationError(`[${v.join(', ')}]`, field, `Member must have length less than or equal to ${m.max}`);
-  return v.map((x, i) => checkMember(m.member, x, `${field}.${i + 1}.member`));
+  if (m.min !== undefined && v.length < m.min) throw invalid(m, `[${v.join(', ')}]`, field, `Member must have length greater than or equal to ${m.min}`);
+  if (m.max !== undefined && v.length > m.max) throw invalid(m, `[${v.join(', ')}]`, field, `Member must have length less than or equal to ${m.max}`);
+  // The items of a secret list (grant tokens) are secret too.
+  const item = m.secret ? ({ ...m.member, secret: true } as Member) : m.member;
+  return v.map((x, i) => checkMember(item, x, `${field}.${i + 1}.member`));
 }
 
 function checkStructure(m: StructureMember, v: unknown, field: string): Record<string, unknown> {

@@ -2,6 +2,7 @@
 // HTTP endpoint call it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ON_DEMAND_ROTATION_QUOTA } from '../../src/kms/operations/key-rotation.js';
+import { allRecords } from '../../src/trail/lookup.js';
 import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import { onBehalfOf } from '../../src/core/call-context.js';
@@ -291,5 +292,29 @@ describe('the AWS managed key alias/aws/ebs', () => {
     expect(r.KeyId).toBe(m.Arn);
     expect(errorCode(() => kms.call(alice, 'DisableKey', { KeyId: m.KeyId as string }))).toBe('AccessDeniedException');
     expect(errorCode(() => kms.call(alice, 'CreateAlias', { AliasName: 'alias/mine', TargetKeyId: m.KeyId as string }))).toBe('AccessDeniedException');
+  });
+});
+
+describe('secret members in validation messages', () => {
+  it("a bound violation of a secret member names the member, never its value (AWS's sensitive form), and the trail's errorMessage holds no secret", () => {
+    const k = createKey();
+    expect(() => kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.alloc(4097) })).toThrow(
+      "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096",
+    );
+    const password = 'correct horse battery staple, much too long for a CloudHSM password';
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    expect(errorCode(() => kms.call(alice, 'UpdateCustomKeyStore', { CustomKeyStoreId: 'cks-1234567890abcdef0', KeyStorePassword: password }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'GenerateDataKey', { KeyId: k.KeyId, NumberOfBytes: 32, GrantTokens: ['x'.repeat(8193)] }))).toBe('ValidationException');
+    expect(
+      errorCode(() =>
+        kms.call(alice, 'CreateCustomKeyStore', {
+          CustomKeyStoreName: 'xks', CustomKeyStoreType: 'EXTERNAL_KEY_STORE', XksProxyUriEndpoint: 'https://proxy.example.com', XksProxyUriPath: '/kms/xks/v1',
+          XksProxyConnectivity: 'PUBLIC_ENDPOINT', XksProxyAuthenticationCredential: { AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', RawSecretAccessKey: secret },
+        }),
+      ),
+    ).toBe('ValidationException');
+    const trail = JSON.stringify(allRecords(h.app.db));
+    expect(trail).toContain("Value at 'keyStorePassword'");
+    for (const s of [password, secret, 'x'.repeat(100)]) expect(trail).not.toContain(s);
   });
 });
