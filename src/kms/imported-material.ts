@@ -180,6 +180,11 @@ export class ImportedMaterialStore {
   }
 
   /** RotateKeyOnDemand on a symmetric EXTERNAL key: the material pending rotation becomes current. */
+  /** How many on-demand rotations have made imported material current (the quota counts them). */
+  onDemandRotations(key: KmsKey): number {
+    return this.materials(key.keyId).filter((m) => m.rotatedAt !== undefined).length;
+  }
+
   rotate(key: KmsKey, now = new Date()): string {
     return immediate(this.db, () => {
       const { current_version: currentVersion } = this.db.prepare('SELECT current_version FROM kms_keys WHERE key_id = ?').get(key.keyId) as { current_version: number };

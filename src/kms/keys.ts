@@ -423,6 +423,9 @@ export class KeyStore {
 
   /** Unwrapped material of one version (cached in memory: the simulated HSM's working set). */
   material(key: KmsKey, version: number): Buffer | undefined {
+    // No blob is sealed under a version beyond the current one (imported material pending
+    // rotation): refusing it keeps such material out of every process's cache until it is current.
+    if (version > key.currentVersion) return undefined;
     const cacheKey = `${key.keyId}/${version}`;
     let m = this.materials.get(cacheKey);
     if (!m) {

@@ -29,10 +29,8 @@ interface UsageRow {
   request_id: string;
 }
 
-const keyIdOf = (arn: string) => {
-  const i = arn.indexOf(':key/');
-  return i < 0 ? undefined : arn.slice(i + ':key/'.length);
-};
+/** A key's usage is kept by its ARN: the keys of a multi-Region set share a key ID, not a use. */
+const isKeyArn = (arn: string) => arn.includes(':key/');
 
 export class KeyUsageTracker {
   private pending = new Map<string, KeyUse>();
@@ -59,8 +57,7 @@ export class KeyUsageTracker {
   noteCall(operation: string, resources: readonly TrailResource[], record: TrailRecord): void {
     if (!TRACKED_OPERATIONS.has(operation)) return;
     for (const r of resources) {
-      const keyId = keyIdOf(r.ARN);
-      if (keyId) this.pending.set(keyId, { operation, at: record.eventTime, eventId: record.eventID, requestId: record.requestID ?? record.eventID });
+      if (isKeyArn(r.ARN)) this.pending.set(r.ARN, { operation, at: record.eventTime, eventId: record.eventID, requestId: record.requestID ?? record.eventID });
     }
     const since = Date.now() - this.lastFlush;
     if (since >= FLUSH_INTERVAL_MS) this.flushQuietly();
@@ -68,10 +65,10 @@ export class KeyUsageTracker {
   }
 
   /** The key's last use: this process's newest, else the stored one. */
-  lastUse(keyId: string): KeyUse | undefined {
-    const mine = this.pending.get(keyId);
+  lastUse(keyArn: string): KeyUse | undefined {
+    const mine = this.pending.get(keyArn);
     if (mine) return mine;
-    const row = this.byKey.get(keyId) as UsageRow | undefined;
+    const row = this.byKey.get(keyArn) as UsageRow | undefined;
     return row && { operation: row.operation, at: row.used_at, eventId: row.event_id, requestId: row.request_id };
   }
 

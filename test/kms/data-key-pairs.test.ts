@@ -72,7 +72,7 @@ describe('GenerateDataKeyPair', () => {
   for (const { spec, type, details, hash } of CLASSICAL) {
     it(`${spec}: a DER SubjectPublicKeyInfo and a PKCS#8 private key OpenSSL parses, that sign and verify; Decrypt of the blob returns the private key`, () => {
       const out = pair(spec);
-      expect(Object.keys(out).sort()).toEqual(['KeyId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PrivateKeyPlaintext', 'PublicKey']);
+      expect(Object.keys(out).sort()).toEqual(['KeyId', 'KeyMaterialId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PrivateKeyPlaintext', 'PublicKey']);
       expect(out).toMatchObject({ KeyId: key.Arn, KeyPairSpec: spec });
       const publicKey = createPublicKey({ key: bytes(out.PublicKey), format: 'der', type: 'spki' });
       const privateKey = createPrivateKey({ key: bytes(out.PrivateKeyPlaintext), format: 'der', type: 'pkcs8' });
@@ -130,7 +130,7 @@ print(json.dumps({'pkcs8': k.private_bytes(s.Encoding.DER, s.PrivateFormat.PKCS8
 describe('GenerateDataKeyPairWithoutPlaintext', () => {
   it('has no plaintext private key; Decrypt of the blob gives the private key of the public key', () => {
     const out = withoutPlaintext('ECC_NIST_P384');
-    expect(Object.keys(out).sort()).toEqual(['KeyId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PublicKey']);
+    expect(Object.keys(out).sort()).toEqual(['KeyId', 'KeyMaterialId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PublicKey']);
     expect(out).toMatchObject({ KeyId: key.Arn, KeyPairSpec: 'ECC_NIST_P384' });
     const privateKey = createPrivateKey({ key: decrypt(out.PrivateKeyCiphertextBlob), format: 'der', type: 'pkcs8' });
     const publicKey = createPublicKey({ key: bytes(out.PublicKey), format: 'der', type: 'spki' });
@@ -232,7 +232,7 @@ describe('through the CLI and the HTTP endpoint', () => {
     expect(signsForPublicKey(privateKey, createPublicKey({ key: Buffer.from(out.PublicKey, 'base64'), format: 'der', type: 'spki' }), null)).toBe(true);
     const without = await ebsimIn(h.dir, ['kms', 'generate-data-key-pair-without-plaintext', '--key-id', key.KeyId, '--key-pair-spec', 'ML_KEM_768']);
     expect(without.code, without.stderr).toBe(0);
-    expect(Object.keys(without.json()).sort()).toEqual(['KeyId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PublicKey']);
+    expect(Object.keys(without.json()).sort()).toEqual(['KeyId', 'KeyMaterialId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PublicKey']);
   });
 
   it("@aws-sdk/client-kms: responses use the model's output members", async () => {
@@ -267,7 +267,7 @@ print(json.dumps({'private': p['PrivateKeyPlaintext'].hex(), 'decrypted': plain.
     const r = JSON.parse(await runBoto3(h.dir, script, [server.url, key.KeyId]));
     expect(r.decrypted).toBe(r.private);
     expect(signsForPublicKey(createPrivateKey({ key: Buffer.from(r.private, 'hex'), format: 'der', type: 'pkcs8' }), createPublicKey({ key: Buffer.from(r.public, 'hex'), format: 'der', type: 'spki' }), 'sha256')).toBe(true);
-    expect(r.without).toEqual(['KeyId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PublicKey']);
+    expect(r.without).toEqual(['KeyId', 'KeyMaterialId', 'KeyPairSpec', 'PrivateKeyCiphertextBlob', 'PublicKey']);
     expect(r.sm2).toBe('UnsupportedOperationException');
   });
 });

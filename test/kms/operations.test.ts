@@ -318,3 +318,29 @@ describe('secret members in validation messages', () => {
     for (const s of [password, secret, 'x'.repeat(100)]) expect(trail).not.toContain(s);
   });
 });
+
+describe('keys of other kinds where a symmetric key is expected', () => {
+  it('UpdateAlias moves an alias only to a key of the same type and usage (ValidationException otherwise)', () => {
+    const a = createKey();
+    const b = createKey();
+    const mac = kms.call(alice, 'CreateKey', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }).KeyMetadata as { KeyId: string };
+    const rsa = kms.call(alice, 'CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }).KeyMetadata as { KeyId: string };
+    kms.call(alice, 'CreateAlias', { AliasName: 'alias/same-kind', TargetKeyId: a.KeyId });
+    expect(errorCode(() => kms.call(alice, 'UpdateAlias', { AliasName: 'alias/same-kind', TargetKeyId: mac.KeyId }))).toBe('ValidationException');
+    expect(errorCode(() => kms.call(alice, 'UpdateAlias', { AliasName: 'alias/same-kind', TargetKeyId: rsa.KeyId }))).toBe('ValidationException');
+    expect((kms.call(alice, 'DescribeKey', { KeyId: 'alias/same-kind' }).KeyMetadata as { KeyId: string }).KeyId).toBe(a.KeyId);
+    kms.call(alice, 'UpdateAlias', { AliasName: 'alias/same-kind', TargetKeyId: b.KeyId });
+    expect((kms.call(alice, 'DescribeKey', { KeyId: 'alias/same-kind' }).KeyMetadata as { KeyId: string }).KeyId).toBe(b.KeyId);
+  });
+
+  it("a blob whose header names an HMAC or signing key is refused before that key's material is used as an AES key", () => {
+    const k = createKey();
+    const blob = Buffer.from(kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: pt('x') }).CiphertextBlob as Uint8Array);
+    for (const [KeySpec, KeyUsage] of [['HMAC_256', 'GENERATE_VERIFY_MAC'], ['ECC_NIST_P256', 'SIGN_VERIFY']]) {
+      const other = (kms.call(alice, 'CreateKey', { KeySpec, KeyUsage }).KeyMetadata as { KeyId: string }).KeyId;
+      const forged = Buffer.from(blob);
+      Buffer.from(other.replace(/-/g, ''), 'hex').copy(forged, 1); // the header's key ID (bytes 1-16)
+      expect(errorCode(() => kms.call(alice, 'Decrypt', { CiphertextBlob: forged }))).toBe('InvalidKeyUsageException');
+    }
+  });
+});

@@ -2,7 +2,8 @@
 import type { CallContext } from '../../core/call-context.js';
 import { AlreadyExistsException, InvalidAliasNameException, NotFoundException, ValidationException } from '../../errors/index.js';
 import { authorizeAccountAction } from '../authorize.js';
-import { aliasArnOf, type KeyStore } from '../keys.js';
+import { aliasArnOf, type KeyStore, type KmsKey } from '../keys.js';
+import { isHmac } from '../key-specs.js';
 import { kmsOperation, type KmsCall } from '../operation.js';
 import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
@@ -17,6 +18,11 @@ function checkAliasName(name: string): void {
   if (name.startsWith('alias/aws/')) {
     throw new InvalidAliasNameException(`Alias ${name} must not begin with alias/aws/, which is reserved for AWS managed keys.`);
   }
+}
+
+/** The kinds UpdateAlias keeps apart. */
+function keyClass(key: KmsKey): 'symmetric' | 'HMAC' | 'asymmetric' {
+  return key.keySpec === 'SYMMETRIC_DEFAULT' ? 'symmetric' : isHmac(key.keySpec) ? 'HMAC' : 'asymmetric';
 }
 
 /** An alias can point only at a customer managed key, never at an alias or an AWS managed key. */
@@ -62,6 +68,14 @@ export const UpdateAlias = kmsOperation({
     checkAliasName(input.AliasName);
     if (!keys.aliasTargetOf(input.AliasName)) throw aliasNotFound(keys, input.AliasName);
     const key = targetKey(ctx, call, input.TargetKeyId);
+    // "the new target KMS key must be the same type as the current target KMS key (both symmetric or
+    // both asymmetric or both HMAC) and they must have the same key usage" (UpdateAlias, TargetKeyId)
+    const current = keys.resolve(input.AliasName);
+    if (keyClass(current) !== keyClass(key) || current.keyUsage !== key.keyUsage) {
+      throw new ValidationException(
+        `${input.AliasName} points at a ${keyClass(current)} ${current.keyUsage} key; the new target ${key.arn} is a ${keyClass(key)} ${key.keyUsage} key. An alias can only be moved to a key of the same type and key usage.`,
+      );
+    }
     keys.retargetAlias(input.AliasName, key.keyId);
     return { response: {} };
   },

@@ -12,7 +12,7 @@ import { kmsOperation, type KmsCall } from '../operation.js';
 import { RECIPIENT, refuseRecipient } from '../recipient.js';
 import { requireSymmetric, usableKey } from '../usable-key.js';
 import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
-import { seal } from './sealing.js';
+import { keyMaterialIdOf, seal } from './sealing.js';
 
 /** AWS's DataKeyPairSpec. */
 const KEY_PAIR_SPEC = {
@@ -66,7 +66,7 @@ export const GenerateDataKeyPair = kmsOperation({
   input: { ...input, Recipient: RECIPIENT },
   run(ctx, p, call) {
     const { key, privateKey, publicKey, blob } = newDataKeyPair(ctx, call, p);
-    return { response: { PrivateKeyCiphertextBlob: blob, PrivateKeyPlaintext: privateKey, PublicKey: publicKey, KeyId: key.arn, KeyPairSpec: p.KeyPairSpec } };
+    return { response: { PrivateKeyCiphertextBlob: blob, PrivateKeyPlaintext: privateKey, PublicKey: publicKey, KeyId: key.arn, KeyPairSpec: p.KeyPairSpec, ...keyMaterialIdOf(call, key) } };
   },
 });
 
@@ -79,6 +79,6 @@ export const GenerateDataKeyPairWithoutPlaintext = kmsOperation({
   run(ctx, p, call) {
     const { key, privateKey, publicKey, blob } = newDataKeyPair(ctx, call, p);
     privateKey.fill(0);
-    return { response: { PrivateKeyCiphertextBlob: blob, PublicKey: publicKey, KeyId: key.arn, KeyPairSpec: p.KeyPairSpec } };
+    return { response: { PrivateKeyCiphertextBlob: blob, PublicKey: publicKey, KeyId: key.arn, KeyPairSpec: p.KeyPairSpec, ...keyMaterialIdOf(call, key) } };
   },
 });

@@ -14,7 +14,7 @@ export const GetKeyLastUsage = kmsOperation({
   input: { KeyId: KEY_ID_OR_ARN },
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId, { allowAlias: false });
-    const use = call.env.usage.lastUse(key.keyId);
+    const use = call.env.usage.lastUse(key.arn);
     const started = call.env.usage.trackingStartDate();
     return {
       response: {

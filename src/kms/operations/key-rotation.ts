@@ -84,7 +84,7 @@ export const RotateKeyOnDemand = kmsOperation({
   run(ctx, input, call) {
     const key = rotatable(customerManagedKey(ctx, call, input.KeyId));
     refuseReplicaKey(call.env.keys, key);
-    const done = call.env.keys.rotations(key.keyId).filter((r) => r.rotationType === 'ON_DEMAND').length;
+    const done = key.origin === 'EXTERNAL' ? call.env.imports.onDemandRotations(key) : call.env.keys.rotations(key.keyId).filter((r) => r.rotationType === 'ON_DEMAND').length;
     if (done >= ON_DEMAND_ROTATION_QUOTA) {
       throw new LimitExceededException(`${key.arn} has reached the maximum number of on-demand rotations (${ON_DEMAND_ROTATION_QUOTA}).`);
     }

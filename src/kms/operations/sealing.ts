@@ -10,7 +10,7 @@ import type { KmsKey } from '../keys.js';
 import type { KmsRequestFacts } from '../condition-keys.js';
 import type { KmsCall } from '../operation.js';
 import { isRsaEncryptionAlgorithm, rsaDecrypt, rsaEncrypt } from '../rsa-encryption.js';
-import { checkKey, requireUsage, touch, usableKey } from '../usable-key.js';
+import { checkKey, requireSymmetric, requireUsage, touch, usableKey } from '../usable-key.js';
 
 export type EncryptionAlgorithm = 'SYMMETRIC_DEFAULT' | 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256' | 'SM2PKE';
 
@@ -97,7 +97,9 @@ export function unseal(ctx: CallContext, call: KmsCall, blobBytes: Uint8Array, c
       throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
     }
   }
-  const usable = checkKey(ctx, call, key, { ...facts, action, context, keyIdParam });
+  // Only a symmetric encryption key seals blobs: a header naming any other key is refused before
+  // its material is used as an AES key.
+  const usable = requireSymmetric(checkKey(ctx, call, key, { ...facts, action, context, keyIdParam }), call.operation);
   const material = keys.material(usable, header.version);
   if (!material) throw new InvalidCiphertextException('');
   return { key: usable, version: header.version, plaintext: openBlob(material, blobBytes, context) };
