@@ -1,7 +1,7 @@
 // `ebsim walkthrough`: replays the seed in a fresh home, explaining each call and showing its
 // CloudTrail record beside the seed's; then mounts the volume and teaches by failure. It exits
 // non-zero if any step does not behave as taught, so it doubles as an end-to-end test.
-import { mkdtempSync, rmSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -10,6 +10,9 @@ import { AwsError } from '../errors/index.js';
 import { allRecords, type TrailRecord } from '../trail/index.js';
 import { findMissingPrerequisite } from '../device/index.js';
 import { compareWithSeed, seedRecords } from './seed.js';
+import { helloBytes, MARKER, sectorViews, tweakBytes, writeAndLocate, type LocatedFile } from './evidence.js';
+import { proveAbsentFromImage, proveIndependentDecryption, proveSectorIsCiphertext, proveTweakSeparatesSectors } from './proofs.js';
+import { sideBySide } from './format.js';
 
 export interface WalkthroughOptions {
   home?: string;
@@ -131,29 +134,47 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
       (no plaintext key is ever stored), serves the decrypted device over FUSE, attaches it with losetup and mounts ext4.`);
     const ec2 = app.ec2();
     const host = app.host();
-    const image = host.imagePath(volumeId);
     const missing = findMissingPrerequisite();
-    const marker = 'Hello from ebsim: this line is plaintext only inside the mount.\n';
     let mounted = false;
+    let files: LocatedFile[];
     if (!missing) {
       const mnt = join(home, 'mnt');
       await host.mount(alice, { volumeId, mountpoint: mnt, format: 'ext4' });
       mountedVolume = volumeId;
       mounted = true;
-      writeFileSync(join(mnt, 'hello.txt'), marker);
-      out(`  mounted at ${mnt}; wrote hello.txt`);
+      files = writeAndLocate(mnt);
+      out(`  mounted at ${mnt}; wrote hello.txt and tweak.bin; filefrag: hello.txt is in sector ${files[0]!.sectors.join(', ')}, tweak.bin in ${files[1]!.sectors.join(', ')}`);
       await host.unmount(volumeId);
       mountedVolume = undefined;
       out('  unmounted (everything flushed to the backing image)');
     } else {
       out(`  A real mount is not possible here (${missing.message}); using the in-process block device instead.`);
-      await host.write(alice, volumeId, 0, Buffer.from(marker));
+      files = [{ name: 'hello.txt', bytes: helloBytes(), sectors: [1000], how: 'written there' }, { name: 'tweak.bin', bytes: tweakBytes(), sectors: [2000, 2001], how: 'written there' }];
+      for (const f of files) await host.write(alice, volumeId, f.sectors[0]! * 4096, f.bytes);
     }
     for (const r of newRecords()) showRecord(r);
-    const firstData = firstNonZeroSector(image);
-    out(`\n  The backing image ${image} (sparse, 8 GiB) at its first written sector (${firstData}), as stored on disk:`);
-    out(hexdump(readAt(image, firstData * 4096, 64)));
-    check('the plaintext marker never appears in the backing image', !readAt(image, 0, 4096 * 64).includes(Buffer.from('Hello from ebsim')));
+    const key = host.dataKey(host.volume(volumeId))!;
+    try {
+      const image = { volumeId, imagePath: host.imagePath(volumeId), sizeBytes: host.sizeBytes(volumeId) };
+      const [hello] = await sectorViews(image, key, files[0]!.sectors);
+      const tweak = await sectorViews(image, key, files[1]!.sectors);
+      check('ebsim\'s device reads the files\' bytes back at the sectors the file system named',
+        hello!.plaintext.equals(files[0]!.bytes) && Buffer.concat(tweak.map((t) => t.plaintext)).equals(files[1]!.bytes));
+      out(`\n  Sector ${hello!.sector} of ${image.imagePath}: on disk (left) and decrypted (right)`);
+      out(sideBySide(hello!.onDisk, hello!.plaintext, 4));
+      for (const p of [
+        proveSectorIsCiphertext(hello!, Buffer.from(MARKER)),
+        proveIndependentDecryption(key, hello!),
+        proveTweakSeparatesSectors(tweak[0]!, tweak[1]!),
+        proveAbsentFromImage(image.imagePath, [{ what: 'the marker', bytes: Buffer.from(MARKER) }]),
+      ]) {
+        check(p.claim, p.holds);
+        out(`       ${p.detail}`);
+      }
+    } finally {
+      key.fill(0);
+    }
+    newRecords();
     await pause();
 
     say('4. Lesson: the grant is scoped to the volume\'s encryption context', `The instance's role asks KMS to decrypt the volume's
@@ -219,30 +240,4 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     app?.close();
     if (temporary) rmSync(home, { recursive: true, force: true });
   }
-}
-
-function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(length);
-    const n = readSync(fd, b, 0, length, offset);
-    return b.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function firstNonZeroSector(path: string): number {
-  const chunk = readAt(path, 0, 4096 * 1024);
-  for (let s = 0; s * 4096 < chunk.length; s++) if (chunk.subarray(s * 4096, (s + 1) * 4096).some((x) => x !== 0)) return s;
-  return 0;
-}
-
-function hexdump(b: Buffer): string {
-  const lines: string[] = [];
-  for (let i = 0; i < b.length; i += 16) {
-    const row = b.subarray(i, i + 16);
-    lines.push(`    ${i.toString(16).padStart(8, '0')}  ${[...row].map((x) => x.toString(16).padStart(2, '0')).join(' ')}  ${[...row].map((x) => (x >= 32 && x < 127 ? String.fromCharCode(x) : '.')).join('')}`);
-  }
-  return lines.join('\n');
 }
