@@ -1,7 +1,7 @@
 // What the walkthrough writes into its volume to prove things about the backing image, and how
 // it finds those bytes again: through the file system (filefrag) while mounted, then sector by
 // sector on disk and through ebsim's block device (the decrypted view) once unmounted.
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withVolumeDevice } from '../host/index.js';
 import { fileSectorsByFilefrag } from './file-blocks.js';
@@ -40,14 +40,45 @@ function writeSynced(path: string, data: Buffer): void {
   }
 }
 
+/** Writes a file into a mounted file system, flushed to the device, and asks the file system where it is. */
+export function writeFileAndLocate(mountpoint: string, name: string, bytes: Buffer): LocatedFile {
+  const path = join(mountpoint, name);
+  writeSynced(path, bytes);
+  return { name, bytes, sectors: fileSectorsByFilefrag(path).sectors, how: `filefrag -v ${name}` };
+}
+
 /** Writes hello.txt and tweak.bin into a mounted file system and asks it where they are. */
 export function writeAndLocate(mountpoint: string): LocatedFile[] {
-  return [['hello.txt', helloBytes()], ['tweak.bin', tweakBytes()]].map(([name, bytes]) => {
-    const path = join(mountpoint, name as string);
-    writeSynced(path, bytes as Buffer);
-    const found = fileSectorsByFilefrag(path);
-    return { name: name as string, bytes: bytes as Buffer, sectors: found.sectors, how: `filefrag -v ${name as string}` };
-  });
+  return [writeFileAndLocate(mountpoint, 'hello.txt', helloBytes()), writeFileAndLocate(mountpoint, 'tweak.bin', tweakBytes())];
+}
+
+/**
+ * The home's regular files, for the search for the data key: the database and its journal, the
+ * mount state, logs, credentials. Not the volume images (step 5 reads its volume's image whole),
+ * and nothing under a mount point inside the home (the FUSE device and the mounted file system
+ * serve decrypted data: they are not on disk).
+ */
+export function homeFiles(home: string): string[] {
+  const dev = statSync(home).dev;
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (sameDevice(p, dev)) walk(p);
+      } else if (e.isFile() && !e.name.endsWith('.img')) files.push(p);
+    }
+  };
+  walk(home);
+  return files;
+}
+
+function sameDevice(path: string, dev: number): boolean {
+  try {
+    return lstatSync(path).dev === dev;
+  } catch {
+    return false; // a mount point whose server is gone (ENOTCONN): not the home's disk either
+  }
 }
 
 export interface VolumeImage {

@@ -40,7 +40,7 @@ export function proveSectorIsCiphertext(v: SectorView, marker: Uint8Array): Proo
   return {
     claim: `sector ${v.sector} on disk is ciphertext, not the file's bytes`,
     holds: inFile && !onDisk && !v.onDisk.equals(v.plaintext),
-    detail: `${same} of ${v.plaintext.length} bytes equal the file's (chance: about ${Math.round(v.plaintext.length / 256)}); marker ${onDisk ? 'FOUND' : 'absent'} on disk, ${inFile ? 'present' : 'MISSING'} in the file`,
+    detail: `${same} of ${v.plaintext.length} bytes equal the file's (about ${Math.round(v.plaintext.length / 256)} by chance); marker ${onDisk ? 'FOUND' : 'absent'} on disk${inFile ? '' : ', MISSING from the file'}`,
   };
 }
 
@@ -67,11 +67,11 @@ export function proveTweakSeparatesSectors(a: SectorView, b: SectorView): Proof 
 }
 
 /** None of `needles` appears anywhere in the whole image (every byte read, holes included). */
-export function proveAbsentFromImage(imagePath: string, needles: { what: string; bytes: Uint8Array }[]): Proof & { scan: ImageScan } {
+export function proveAbsentFromImage(imagePath: string, needles: { what: string; bytes: Uint8Array }[], claim?: string): Proof & { scan: ImageScan } {
   const scan = scanImage(imagePath, needles.map((n) => n.bytes));
   const found = scan.hits.map((h) => `${needles[h.needle]!.what} at byte ${h.offset}`);
   return {
-    claim: `${needles.map((n) => n.what).join(' and ')} appear${needles.length > 1 ? '' : 's'} nowhere in the backing image`,
+    claim: claim ?? `${needles.map((n) => n.what).join(' and ')} appear${needles.length > 1 ? '' : 's'} nowhere in the backing image`,
     holds: scan.hits.length === 0,
     detail: `read all ${mib(scan.bytesScanned)} (${mib(scan.dataBlocks * 4096)} written, the rest holes): ${found.length ? `FOUND ${found.slice(0, 3).join(', ')}` : 'no match'}`,
     scan,
