@@ -13,6 +13,8 @@ export class Session {
   readonly failures: string[] = [];
   private readonly seed = seedRecords();
   private readonly seedShown = new Set<string>();
+  /** KMS records compared with the seed's record of the same call, and found to carry every field. */
+  private readonly conforming: string[] = [];
   private seen = 0;
 
   constructor(
@@ -70,16 +72,33 @@ export class Session {
    */
   records(records: TrailRecord[], compareToSeed = true): void {
     for (const l of recordTable(records, this.keyName)) this.out(l);
-    const compared: string[] = [];
     for (const r of records) {
       const s = compareToSeed ? this.seed.find((x) => x.eventName === r.eventName && sameKindOfCaller(x, r)) : undefined;
       if (this.full) this.fullRecord(r, s);
       if (!s || r.eventSource !== 'kms.amazonaws.com') continue;
       const c = compareWithSeed(r, s);
-      if (c.missing.length === 0) compared.push(r.eventName);
+      if (c.missing.length === 0) this.conforming.push(r.eventName);
       else this.check(`the ${r.eventName} record has every field of the seed's`, false, `missing: ${c.missing.join(', ')}`);
     }
-    if (compared.length) this.check(`every field of the seed's record is here: ${[...new Set(compared)].join(', ')}${this.full ? '' : ' (--full: both)'}`, true);
+  }
+
+  /** The seed-conformance checks in one line (each failure was printed where it happened). */
+  seedSummary(): void {
+    const names = [...new Set(this.conforming)];
+    this.check(`each of the ${this.conforming.length} KMS records made as in the seed (${names.join(', ')}) has every field of the seed's record${this.full ? '' : ' (--full: side by side)'}`,
+      this.conforming.length > 0);
+  }
+
+  /** A step's set-up, already taught in earlier steps: one line naming its records (all of them with --full). */
+  setup(what: string, records: TrailRecord[]): void {
+    if (this.full) {
+      this.say(`${what}:`);
+      return this.records(records);
+    }
+    const counts = new Map<string, number>();
+    for (const r of records) counts.set(r.eventName, (counts.get(r.eventName) ?? 0) + 1);
+    this.say(`${what} (records: ${[...counts].map(([n, c]) => (c > 1 ? `${n} ×${c}` : n)).join(', ')}; --full shows them).`);
+    if (records.some((r) => r.errorCode)) this.check('the set-up succeeded', false, records.filter((r) => r.errorCode).map((r) => `${r.eventName}: ${r.errorCode}`).join('; '));
   }
 
   private fullRecord(r: TrailRecord, s: TrailRecord | undefined): void {

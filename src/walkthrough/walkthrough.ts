@@ -18,6 +18,7 @@ import { helloBytes, homeFiles, MARKER, sectorViews, tweakBytes, writeAndLocate,
 import { proveAbsentFromFiles, proveAbsentFromImage, proveIndependentDecryption, proveSectorIsCiphertext, proveTweakSeparatesSectors, readImageSector } from './proofs.js';
 import { decryptSectorWithOpenssl } from './openssl-xts.js';
 import { sideBySide, wrap } from './format.js';
+import { explainVolume, renderEnvelope } from '../envelope/index.js';
 
 export interface WalkthroughOptions {
   home?: string;
@@ -63,7 +64,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
 
   try {
     out(`ebsim walkthrough: the KMS guide's "Amazon EC2 example two" (the seed), replayed and explained.`);
-    out(wrap(`Home: ${home}${temporary ? ' (temporary)' : ''}. --full: records as JSON beside the seed's; --step: pause.`));
+    out(wrap(`Home: ${home}${temporary ? ' (temporary)' : ''} · --full: records as JSON · --step: pause`));
     initHome(home);
     app = openEbsim(home);
     s.startTrail();
@@ -96,7 +97,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     await s.step('2. The grant: the instance\'s role may decrypt this one data key', WHY.grant());
     s.records(launch.slice(2));
     const grant = kms.inventory().grants.find((g) => g.GrantId === volume.grantId);
-    s.check(`the grant: to ${grant?.GranteePrincipal}, for ${grant?.Operations.join(',')}, with aws:ebs:id=${volumeId}`,
+    s.check(`the grant: ${grant?.Operations.join(',')} for the host of ${instanceId}, with aws:ebs:id=${volumeId}`,
       grant?.GranteePrincipal === `${app.iam.account()!.accountId}:aws:ec2-infrastructure:${instanceId}` &&
         grant.Constraints?.EncryptionContextSubset?.['aws:ebs:id'] === volumeId && grant.Operations.join() === 'Decrypt');
     s.check('CreateGrant shares RunInstances\' request ID: one request of Alice\'s caused both', launch[2]?.requestID === launch[0]?.requestID);
@@ -108,7 +109,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     await s.expectError('Decrypt with another volume\'s context', 'AccessDeniedException', () =>
       kms.call(hostCtx, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': 'vol-00000000000000000' } }));
     s.records(s.newRecords());
-    s.say('Alice\'s own key (alias/alice), which her key policy lets her use: a data key made with one context, opened with another:');
+    s.say('With Alice\'s own key (alias/alice), a data key made with one context, opened with another:');
     const cmk = (kms.call(alice, 'CreateKey', { Description: 'walkthrough volumes' }).KeyMetadata as { KeyId: string }).KeyId;
     kms.call(alice, 'CreateAlias', { AliasName: 'alias/alice', TargetKeyId: cmk });
     const own = kms.call(alice, 'GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/alice', NumberOfBytes: 64, EncryptionContext: { purpose: 'walkthrough' } }).CiphertextBlob as Uint8Array;
@@ -118,7 +119,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
 
     // ---- 4. the plaintext key, and the mount -------------------------------------------------
     await s.step('4. Mounting: where the plaintext data key lives', WHY.plaintextKey());
-    s.say('(The first Decrypt below is the walkthrough\'s own copy of the data key, to check the host\'s work with OpenSSL.)');
+    s.say('(The first Decrypt: the walkthrough\'s own copy of the key, to check the host with OpenSSL.)');
     const key = host.dataKey(volume)!;
     const image = { volumeId, imagePath: host.imagePath(volumeId), sizeBytes: volume.sizeGiB * GIB };
     const keyHalves = [{ what: 'K1', bytes: key.subarray(0, 32) }, { what: 'K2', bytes: key.subarray(32) }];
@@ -129,7 +130,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
         const m = await host.mount(alice, { volumeId, mountpoint: mnt, format: 'ext4' });
         mountedVolumes.add(volumeId);
         files = writeAndLocate(mnt);
-        s.say(`Mounted at ${mnt}: device daemon (pid ${m.daemonPid}, holding the key) → FUSE → ${m.loopDevice} → ext4.`);
+        s.say(`Mounted at mnt/ in the home: daemon (pid ${m.daemonPid}, holding the key) → FUSE → ${m.loopDevice} → ext4.`);
         const scanned = homeFiles(home);
         s.check('while mounted, the data key is in no file of the home (database, logs, mount state…)', ...proofArgs(proveAbsentFromFiles(scanned, keyHalves, '')));
         await host.unmount(volumeId);
@@ -147,7 +148,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
       const [hello] = await sectorViews(image, key, files[0]!.sectors);
       const tweak = await sectorViews(image, key, files[1]!.sectors);
       const at = hello!.sector * 4096;
-      s.say(`${files[0]!.how === 'chosen' ? 'hello.txt was written at' : 'The file system (filefrag -v) puts hello.txt in'} sector ${hello!.sector}, ${(at / (1 << 20)).toFixed(1)} MiB into ${image.imagePath}; tweak.bin in ${files[1]!.sectors.join(' and ')}.`);
+      s.say(`${files[0]!.how === 'chosen' ? 'Written at' : 'filefrag -v:'} hello.txt in sector ${hello!.sector} (${(at / (1 << 20)).toFixed(1)} MiB into the image), tweak.bin in ${files[1]!.sectors.join(' and ')}.`);
       s.check('ebsim\'s device reads the files back at those sectors',
         hello!.plaintext.equals(files[0]!.bytes) && tweak.length === 2 && Buffer.concat(tweak.map((t) => t.plaintext)).equals(files[1]!.bytes));
       out(sideBySide(hello!.onDisk, hello!.plaintext, 4));
@@ -158,6 +159,8 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
         proveTweakSeparatesSectors(tweak[0]!, tweak[1]!),
         proveAbsentFromImage(image.imagePath, [{ what: 'the marker', bytes: marker }, ...keyHalves], 'neither the marker nor the data key (either half) is anywhere in the backing image'),
       ]) s.check(p.claim, p.holds, p.detail);
+      const head = (v: { sector: number; onDisk: Buffer }) => `${v.sector}: ${[...v.onDisk.subarray(0, 8)].map((x) => x.toString(16).padStart(2, '0')).join(' ')} …`;
+      out(`       the two sectors on disk: ${head(tweak[0]!)}   ${head(tweak[1]!)}`);
     } finally {
       key.fill(0);
     }
@@ -194,9 +197,16 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     s.check(`a new data key is encrypted under the new material: its blob names version ${parseBlobHeader(fresh).version}`, parseBlobHeader(fresh).version === 2);
     s.records(s.newRecords());
 
+    // ---- 10. the envelope, link by link ------------------------------------------------------------
+    await s.step('10. The envelope of a volume, link by link (ebsim explain)', WHY.explain(volumeId));
+    const envelope = await explainVolume(app, volumeId);
+    out(renderEnvelope(envelope));
+    s.check('ebsim explain finds the broken link: the grant, revoked in step 7, by the RevokeGrant record',
+      envelope.Broken.length === 1 && envelope.Broken[0]!.Link === 'Grant' && envelope.Broken[0]!.BrokenBy?.EventName === 'RevokeGrant');
+
+    s.seedSummary();
     out(`\n== Done: ${s.failures.length === 0 ? 'every step behaved as taught' : `${s.failures.length} step(s) did not behave as taught: ${s.failures.join('; ')}`} ==`);
-    out(temporary ? 'The home was temporary and is removed now; pass --home DIR to keep it and look around:' : `Look around: ebsim … --home ${home}`);
-    out(`  ebsim trail records · ebsim trail diagram · ebsim explain ${volumeId} (pass --home DIR)`);
+    out(wrap(`Look around${temporary ? ' (with --home DIR: this home was temporary)' : ` (--home ${home})`}: ebsim trail records · ebsim trail diagram · ebsim explain ${volumeId}`));
     return { home, failures: s.failures, mounted: canMount };
   } finally {
     process.off('SIGINT', onSignal);
@@ -224,8 +234,7 @@ async function disabledWhileMounted(app: Ebsim, s: Session, alice: CallContext, 
   const keyArn = host.volume(vol).kmsKeyArn!;
   app.ec2().attachVolume(alice, { VolumeId: vol, InstanceId: instanceId, Device: '/dev/sdf' });
   const key = host.dataKey(host.volume(vol))!; // the walkthrough's copy, to check the disk with OpenSSL
-  s.say(`Alice's own key (alias/alice) protects a second volume, ${vol}, attached to the instance:`);
-  s.records(s.newRecords());
+  s.setup(`${vol}, under Alice's own key alias/alice, attached`, s.newRecords());
   const image = host.imagePath(vol);
   const note = Buffer.from('written after DisableKey: the daemon still had the data key\n'.repeat(70).slice(0, 4095) + '\n');
   try {
@@ -236,7 +245,7 @@ async function disabledWhileMounted(app: Ebsim, s: Session, alice: CallContext, 
       mounted.add(vol);
       kms.call(alice, 'DisableKey', { KeyId: keyArn });
       located = writeFileAndLocate(mnt, 'after-disable.txt', note);
-      s.say(`Mounted ${vol} at ${mnt}; Alice disabled the key; then wrote and flushed after-disable.txt (sector ${located.sectors[0]}).`);
+      s.say(`Mounted it; Alice disabled the key; then wrote and flushed after-disable.txt (sector ${located.sectors[0]}).`);
       await host.unmount(vol);
       mounted.delete(vol);
     } else {
@@ -249,7 +258,7 @@ async function disabledWhileMounted(app: Ebsim, s: Session, alice: CallContext, 
       s.say(`${vol} served in this process; Alice disabled the key; then the device wrote sector ${located.sectors[0]}.`);
     }
     const sector = located.sectors[0]!;
-    s.check('the write after DisableKey reached the disk, encrypted with the data key (OpenSSL decrypts it)',
+    s.check('the write made after DisableKey is on disk, encrypted (OpenSSL decrypts it)',
       decryptSectorWithOpenssl(key, sector, readImageSector(image, sector)).equals(note));
     await s.expectError('the next mount (its Decrypt) while the key is disabled', 'DisabledException', async () => {
       if (!canMount) return host.dataKey(host.volume(vol));

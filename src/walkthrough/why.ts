@@ -41,6 +41,9 @@ export const WHY = {
   rotation: () =>
     `key rotation. Rotating a CMK adds new key material for new data keys and keeps the old, so data keys
     encrypted before still decrypt. Volumes are not re-encrypted: their data keys did not change.`,
+  explain: (volumeId: string) =>
+    `the envelope is a chain: a broken link stops the next mount. ebsim explain ${volumeId} shows each link
+    from the CMK to the image, and marks a broken one with what it breaks and the record that broke it.`,
 } as const;
 
 export type WhyTopic = keyof typeof WHY;
