@@ -16,6 +16,7 @@ export class Session {
   /** KMS records compared with the seed's record of the same call, and found to carry every field. */
   private readonly conforming: string[] = [];
   private seen = 0;
+  private steps = 0;
 
   constructor(
     private readonly app: () => Ebsim,
@@ -32,7 +33,7 @@ export class Session {
 
   /** A step's title and its "why", then the pause of --step: the reader reads before anything runs. */
   async step(title: string, why: string): Promise<void> {
-    this.out(`\n== ${title} ==`);
+    this.out(`\n== ${++this.steps}. ${title} ==`);
     this.out(wrap(`Why: ${why}`, WIDTH));
     if (this.ask) await this.ask('  [Enter] run this step ');
   }

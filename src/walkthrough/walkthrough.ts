@@ -4,7 +4,7 @@
 // teaches by failure. It exits non-zero if any step does not behave as taught, so it doubles as
 // an end-to-end test. Compact by default (about 150 lines); --full adds every record as JSON
 // beside the seed's.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -17,7 +17,9 @@ import { WHY } from './why.js';
 import { helloBytes, homeFiles, MARKER, sectorViews, tweakBytes, writeAndLocate, writeFileAndLocate, type LocatedFile } from './evidence.js';
 import { proveAbsentFromFiles, proveAbsentFromImage, proveIndependentDecryption, proveSectorIsCiphertext, proveTweakSeparatesSectors, readImageSector } from './proofs.js';
 import { decryptSectorWithOpenssl } from './openssl-xts.js';
-import { sideBySide, wrap } from './format.js';
+import { recordTable, sideBySide, wrap } from './format.js';
+import { allRecords } from '../trail/index.js';
+import { ADMINISTRATOR_ACCESS } from '../iam/aws-managed-policies.js';
 import { explainVolume, renderEnvelope } from '../envelope/index.js';
 
 export interface WalkthroughOptions {
@@ -82,7 +84,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     const instanceId = (run.Instances as { InstanceId: string }[])[0]!.InstanceId;
     const volumeId = ((run.Instances as Record<string, unknown>[])[0]!.BlockDeviceMappings as { DeviceName: string; Ebs: { VolumeId: string } }[]).find((m) => m.DeviceName === '/dev/sdb')!.Ebs.VolumeId;
     const launch = s.newRecords();
-    await s.step('1. Envelope encryption: Alice launches an instance with an encrypted volume', WHY.envelope());
+    await s.step('Envelope encryption: Alice launches an instance with an encrypted volume', WHY.envelope());
     s.say(`Alice runs an m3.medium with an 8 GiB encrypted /dev/sdb (${volumeId}), as in the seed. She names no key, so EC2 uses the AWS managed key aws/ebs, which KMS creates on first use.`);
     s.check('the trail holds RunInstances, then the three KMS calls it caused, in the seed\'s order',
       JSON.stringify(launch.map((r) => r.eventName)) === JSON.stringify(['RunInstances', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'Decrypt']));
@@ -94,7 +96,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
       !('plaintext' in ((launch[1]?.responseElements ?? {}) as object)) && volume.kmsKeyArn!.endsWith(header.keyId));
 
     // ---- 2. the grant ------------------------------------------------------------------------
-    await s.step('2. The grant: the instance\'s role may decrypt this one data key', WHY.grant());
+    await s.step('The grant: the instance\'s role may decrypt this one data key', WHY.grant());
     s.records(launch.slice(2));
     const grant = kms.inventory().grants.find((g) => g.GrantId === volume.grantId);
     s.check(`the grant: ${grant?.Operations.join(',')} for the host of ${instanceId}, with aws:ebs:id=${volumeId}`,
@@ -103,7 +105,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     s.check('CreateGrant shares RunInstances\' request ID: one request of Alice\'s caused both', launch[2]?.requestID === launch[0]?.requestID);
 
     // ---- 3. the encryption context -----------------------------------------------------------
-    await s.step('3. The encryption context: bound into the data key, checked on every Decrypt', WHY.context(volumeId));
+    await s.step('The encryption context: bound into the data key, checked on every Decrypt', WHY.context(volumeId));
     const hostCtx = host.callContext(instanceId);
     s.say('The host\'s role asks KMS to decrypt the volume\'s data key with another volume\'s context:');
     await s.expectError('Decrypt with another volume\'s context', 'AccessDeniedException', () =>
@@ -118,7 +120,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     s.records(s.newRecords());
 
     // ---- 4. the plaintext key, and the mount -------------------------------------------------
-    await s.step('4. Mounting: where the plaintext data key lives', WHY.plaintextKey());
+    await s.step('Mounting: where the plaintext data key lives', WHY.plaintextKey());
     s.say('(The first Decrypt: the walkthrough\'s own copy of the key, to check the host with OpenSSL.)');
     const key = host.dataKey(volume)!;
     const image = { volumeId, imagePath: host.imagePath(volumeId), sizeBytes: volume.sizeGiB * GIB };
@@ -144,7 +146,7 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
       s.records(s.newRecords());
 
       // ---- 5. XTS, proven on the image ------------------------------------------------------
-      await s.step('5. XTS: what the backing image holds', WHY.xts());
+      await s.step('XTS: what the backing image holds', WHY.xts());
       const [hello] = await sectorViews(image, key, files[0]!.sectors);
       const tweak = await sectorViews(image, key, files[1]!.sectors);
       const at = hello!.sector * 4096;
@@ -166,8 +168,12 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     }
     s.newRecords();
 
+    // ---- a stolen image ---------------------------------------------------------------------------
+    await s.step('A stolen image is useless without KMS', WHY.stolen());
+    await stolenImage(s, home, host.imagePath(volumeId), blob, volumeId);
+
     // ---- 6. the key policy ---------------------------------------------------------------------
-    await s.step('6. The key policy: Alice cannot decrypt her own volume\'s data key', WHY.keyPolicy(alice.region));
+    await s.step('The key policy: Alice cannot decrypt her own volume\'s data key', WHY.keyPolicy(alice.region));
     let why = '';
     await s.expectError('Alice decrypting the data key herself', 'AccessDeniedException', () =>
       kms.call({ ...alice, explain: (d) => (why += d.text) }, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': volumeId } }));
@@ -177,17 +183,17 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     s.records(s.newRecords(), false);
 
     // ---- 7. revoking the grant ----------------------------------------------------------------
-    await s.step('7. Revoking the grant: the host can no longer read the volume', WHY.revoke());
+    await s.step('Revoking the grant: the host can no longer read the volume', WHY.revoke());
     kms.call(alice, 'RevokeGrant', { KeyId: volume.kmsKeyArn!, GrantId: volume.grantId! });
     await s.expectError('the host\'s next mount (its Decrypt) after RevokeGrant', 'AccessDeniedException', () => host.dataKey(host.volume(volumeId)));
     s.records(s.newRecords());
 
     // ---- 8. a key disabled while mounted --------------------------------------------------------
-    await s.step('8. A key disabled while mounted keeps working until unmount', WHY.disabled());
+    await s.step('A key disabled while mounted keeps working until unmount', WHY.disabled());
     await disabledWhileMounted(app, s, alice, instanceId, home, canMount, mountedVolumes);
 
     // ---- 9. rotation --------------------------------------------------------------------------------
-    await s.step('9. Key rotation keeps old data readable', WHY.rotation());
+    await s.step('Key rotation keeps old data readable', WHY.rotation());
     kms.call(alice, 'RotateKeyOnDemand', { KeyId: cmk });
     const vol2 = ec2.volumesQuietly().find((v) => v.kmsKeyArn?.endsWith(cmk))!;
     const again = host.dataKey(host.volume(vol2.volumeId));
@@ -198,10 +204,10 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     s.records(s.newRecords());
 
     // ---- 10. the envelope, link by link ------------------------------------------------------------
-    await s.step('10. The envelope of a volume, link by link (ebsim explain)', WHY.explain(volumeId));
+    await s.step('The envelope of a volume, link by link (ebsim explain)', WHY.explain(volumeId));
     const envelope = await explainVolume(app, volumeId);
     out(renderEnvelope(envelope));
-    s.check('ebsim explain finds the broken link: the grant, revoked in step 7, by the RevokeGrant record',
+    s.check('ebsim explain finds the broken link: the grant, revoked above, by the RevokeGrant record',
       envelope.Broken.length === 1 && envelope.Broken[0]!.Link === 'Grant' && envelope.Broken[0]!.BrokenBy?.EventName === 'RevokeGrant');
 
     s.seedSummary();
@@ -215,6 +221,31 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
     rl?.close();
     app?.close();
     if (temporary) rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A thief copies the backing image and the encrypted data key into a home of their own (another
+ * account, another KMS), and asks that KMS to decrypt the data key: refused, and the image alone
+ * holds nothing but ciphertext (checked in the previous step).
+ */
+async function stolenImage(s: Session, home: string, imagePath: string, blob: Uint8Array, volumeId: string): Promise<void> {
+  const thiefHome = join(home, 'thief');
+  initHome(thiefHome, '210987654321');
+  const thief = openEbsim(thiefHome);
+  try {
+    thief.iam.createUser(undefined, 'Mallory');
+    thief.iam.attachUserPolicy(undefined, 'Mallory', ADMINISTRATOR_ACCESS);
+    const copy = join(thiefHome, 'stolen.img');
+    linkSync(imagePath, copy); // the same bytes a copy would hold, without writing 8 GiB
+    s.say('Mallory (account 210987654321, another home) has the image and the encrypted data key:');
+    await s.expectError('Mallory\'s Decrypt of the data key', 'InvalidCiphertextException', () =>
+      thief.kms().call(thief.as('Mallory'), 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': volumeId } }));
+    thief.trail.flush();
+    for (const l of recordTable(allRecords(thief.db).filter((r) => r.eventSource === 'kms.amazonaws.com'), (arn) => arn.split('/').pop()!.split('-')[0]!)) s.out(l);
+    s.say('Her KMS has no such key: the CMK never left Alice\'s. (On AWS the blob names a key in Alice\'s account, whose policy does not let Mallory in: refused too.)');
+  } finally {
+    thief.close();
   }
 }
 

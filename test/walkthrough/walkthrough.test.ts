@@ -17,6 +17,7 @@ const WHYS = [
   'Why: the encryption context.',
   'Why: where the plaintext key lives.',
   'Why: XTS.',
+  'Why: a stolen image.',
   'Why: the key policy.',
   'Why: revoking the grant.',
   'Why: a key disabled while mounted.',
@@ -49,6 +50,8 @@ describe('ebsim walkthrough', () => {
     // The lessons.
     expect(w.text).toContain("ok   KMS's reason (ebsim --explain): the aws/ebs key policy's kms:ViaService condition");
     expect(w.text).toContain('ok   the write made after DisableKey is on disk, encrypted (OpenSSL decrypts it)');
+    expect(w.text).toContain("ok   Mallory's Decrypt of the data key is refused with InvalidCiphertextException");
+    expect(w.text).toMatch(/^ {2}Decrypt +Mallory +- +vol-[0-9a-f]{17} +InvalidCiphertextException$/m);
     // The envelope view finds the grant revoked in step 7, and the record that did it.
     expect(w.text).toMatch(/✗ the grant was revoked: the next mount fails with AccessDeniedException\n +broken by RevokeGrant \(Alice, /);
     expect(w.text).toContain('ok   the next mount (its Decrypt) while the key is disabled is refused with DisabledException');
