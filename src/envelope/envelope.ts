@@ -6,7 +6,7 @@
 // material is touched (the console shows the same view).
 import { statSync } from 'node:fs';
 import type { Ebsim } from '../app/ebsim.js';
-import { parseBlobHeader } from '../kms/index.js';
+import { parseBlobHeader, type KmsInventory } from '../kms/index.js';
 import { KeyPolicyStore } from '../kms/key-policy.js';
 import { lookupEvents, type TrailRecord } from '../trail/index.js';
 import type { Volume } from '../ec2/model.js';
@@ -88,12 +88,23 @@ export interface Envelope {
   Notes: string[];
 }
 
+/** What every volume's envelope reads once: KMS's inventory and the host's mount table. */
+export interface EnvelopeContext {
+  inventory: KmsInventory;
+  mounts: VolumeStatus[];
+}
+
+export async function envelopeContext(app: Ebsim): Promise<EnvelopeContext> {
+  return { inventory: app.kms().inventory(), mounts: (await app.host().status().catch(() => ({ volumes: [] as VolumeStatus[] }))).volumes };
+}
+
 /** The envelope of `volumeId` in the home's first account (InvalidVolume.NotFound if there is none). */
-export async function explainVolume(app: Ebsim, volumeId: string): Promise<Envelope> {
+export async function explainVolume(app: Ebsim, volumeId: string, context?: EnvelopeContext): Promise<Envelope> {
+  const ctx = context ?? (await envelopeContext(app));
   const ec2 = app.ec2();
   const host = app.host();
   const v = ec2.volume(volumeId);
-  const status = (await host.status().catch(() => ({ volumes: [] as VolumeStatus[] }))).volumes.find((s) => s.volumeId === volumeId);
+  const status = ctx.mounts.find((s) => s.volumeId === volumeId);
   const mounted = status ? { Mountpoint: status.state.mountpoint, DaemonPid: status.daemonPids[0] ?? status.state.daemonPid, Healthy: status.healthy, Problems: status.problems } : null;
   const instance = v.instanceId ? ec2.instance(v.instanceId) : null;
   const env: Envelope = {
@@ -121,8 +132,8 @@ export async function explainVolume(app: Ebsim, volumeId: string): Promise<Envel
   const broken = (link: LinkName, problem: string, consequence: string, by: TrailRef | null = null) => env.Broken.push({ Link: link, Problem: problem, Consequence: consequence, BrokenBy: by });
 
   if (v.encrypted) {
-    linkKey(app, v, env, broken, nextMount);
-    linkGrant(app, v, env, broken, nextMount, instance?.state ?? null);
+    linkKey(app, ctx.inventory, v, env, broken, nextMount);
+    linkGrant(app, ctx.inventory, v, env, broken, nextMount, instance?.state ?? null);
   } else {
     env.Notes.push('not encrypted: no envelope; the image holds the data as written');
   }
@@ -139,10 +150,9 @@ export async function explainVolume(app: Ebsim, volumeId: string): Promise<Envel
 
 type Broken = (link: LinkName, problem: string, consequence: string, by?: TrailRef | null) => void;
 
-function linkKey(app: Ebsim, v: Volume, env: Envelope, broken: Broken, nextMount: (error: string) => string): void {
+function linkKey(app: Ebsim, inv: KmsInventory, v: Volume, env: Envelope, broken: Broken, nextMount: (error: string) => string): void {
   const arn = v.kmsKeyArn!;
   const keyId = arn.split('/').pop()!;
-  const inv = app.kms().inventory();
   const key = inv.keys.find((k) => k.Arn === arn);
   const aliases = inv.aliases.filter((a) => a.TargetKeyId === keyId).map((a) => a.AliasName);
   const [, , , region, account] = arn.split(':') as [string, string, string, string, string];
@@ -175,14 +185,14 @@ function linkKey(app: Ebsim, v: Volume, env: Envelope, broken: Broken, nextMount
   }
 }
 
-function linkGrant(app: Ebsim, v: Volume, env: Envelope, broken: Broken, nextMount: (error: string) => string, instanceState: string | null): void {
+function linkGrant(app: Ebsim, inv: KmsInventory, v: Volume, env: Envelope, broken: Broken, nextMount: (error: string) => string, instanceState: string | null): void {
   if (!v.grantId) {
     // EC2 retires a volume's grant when its instance stops or ends, and makes a new one at the next start or attach.
     if (v.instanceId && instanceState === 'running') broken('Grant', 'the volume has no grant', nextMount('AccessDeniedException'));
     else if (v.instanceId) env.Notes.push('no grant while the instance is not running (a stop retires it): the next start creates a new one');
     return;
   }
-  const g = app.kms().inventory().grants.find((x) => x.GrantId === v.grantId);
+  const g = inv.grants.find((x) => x.GrantId === v.grantId);
   env.Grant = g
     ? { GrantId: g.GrantId, GranteePrincipal: g.GranteePrincipal, Operations: g.Operations, Constraints: g.Constraints, State: g.State }
     : { GrantId: v.grantId, GranteePrincipal: '', Operations: [], Constraints: null, State: 'missing' };
