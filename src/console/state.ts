@@ -15,7 +15,7 @@ async function volumeEnvelopes(app: Ebsim, volumeIds: string[], trailSeq: number
   const cached = envelopes.get(app);
   if (cached?.key === key) return cached.byVolume;
   const byVolume = new Map<string, Envelope>();
-  for (const id of volumeIds) byVolume.set(id, await explainVolume(app, id, context));
+  for (const id of volumeIds) byVolume.set(id, await explainVolume(app, id, { context }));
   envelopes.set(app, { key, byVolume });
   return byVolume;
 }

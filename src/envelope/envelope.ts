@@ -94,15 +94,22 @@ export interface EnvelopeContext {
   mounts: VolumeStatus[];
 }
 
-export async function envelopeContext(app: Ebsim): Promise<EnvelopeContext> {
-  return { inventory: app.kms().inventory(), mounts: (await app.host().status().catch(() => ({ volumes: [] as VolumeStatus[] }))).volumes };
+/** `accountId`: an account of the home (default: its first), as `--account` names one. */
+export async function envelopeContext(app: Ebsim, accountId?: string): Promise<EnvelopeContext> {
+  return { inventory: app.kms(accountId).inventory(), mounts: (await app.host().status().catch(() => ({ volumes: [] as VolumeStatus[] }))).volumes };
 }
 
-/** The envelope of `volumeId` in the home's first account (InvalidVolume.NotFound if there is none). */
-export async function explainVolume(app: Ebsim, volumeId: string, context?: EnvelopeContext): Promise<Envelope> {
-  const ctx = context ?? (await envelopeContext(app));
-  const ec2 = app.ec2();
-  const host = app.host();
+export interface ExplainOptions {
+  /** The account of the home the volume is in (default: the first). */
+  accountId?: string;
+  /** KMS's inventory and the mount table, read once for many volumes (the console). */
+  context?: EnvelopeContext;
+}
+
+/** The envelope of `volumeId` (InvalidVolume.NotFound if the account has no such volume). */
+export async function explainVolume(app: Ebsim, volumeId: string, opts: ExplainOptions = {}): Promise<Envelope> {
+  const ctx = opts.context ?? (await envelopeContext(app, opts.accountId));
+  const ec2 = app.ec2(opts.accountId);
   const v = ec2.volume(volumeId);
   const status = ctx.mounts.find((s) => s.volumeId === volumeId);
   const mounted = status ? { Mountpoint: status.state.mountpoint, DaemonPid: status.daemonPids[0] ?? status.state.daemonPid, Healthy: status.healthy, Problems: status.problems } : null;
@@ -122,7 +129,7 @@ export async function explainVolume(app: Ebsim, volumeId: string, context?: Enve
       Mounted: mounted,
       PlaintextKeyIn: v.encrypted && mounted?.DaemonPid && status?.daemonAlive ? `the device daemon's memory (pid ${mounted.DaemonPid})` : null,
     },
-    Image: imageFacts(host.imagePath(v.volumeId), v.sizeGiB * GIB),
+    Image: imageFacts(ec2.imagePath(v.volumeId), v.sizeGiB * GIB),
     Healthy: true,
     Broken: [],
     Notes: [],

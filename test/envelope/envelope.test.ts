@@ -152,6 +152,17 @@ describe('ebsim explain on the command line', () => {
   });
 });
 
+describe('ebsim explain --account', () => {
+  it('explains a volume of another account of the home, which the first account does not have', async () => {
+    expect((await ebsimIn(home.dir, ['init', '--account-id', '210987654321'])).code).toBe(0);
+    const made = await ebsimIn(home.dir, ['ec2', 'create-volume', '--size', '1', '--encrypted', '--account', '210987654321']);
+    const vol = made.json().VolumeId as string;
+    const e = await ebsimIn(home.dir, ['explain', vol, '--account', '210987654321', '--output', 'json']);
+    expect(e.json()).toMatchObject({ VolumeId: vol, Key: { KeyArn: expect.stringContaining(':210987654321:key/'), Aliases: ['alias/aws/ebs'] } });
+    expect((await ebsimIn(home.dir, ['explain', vol])).stderr).toContain('(InvalidVolume.NotFound)');
+  });
+});
+
 describe('policy summaries', () => {
   it('one line per statement: effect, principal, actions, conditions', () => {
     const lines = summarizePolicy(JSON.stringify({

@@ -16,7 +16,7 @@ export function explainCommand(y: Argv, rt: () => Runtime) {
         .example('$0 explain vol-0123456789abcdef0 --output json --query Broken', 'only the broken links, as JSON'),
     async (a) => {
       const r = rt();
-      const envelope = await explainVolume(r.open(), a['volume-id']).catch((err: unknown) => {
+      const envelope = await explainVolume(r.open(), a['volume-id'], { accountId: r.args.account }).catch((err: unknown) => {
         // explain is no AWS operation: a volume that does not exist is DescribeVolumes' answer.
         if (err instanceof AwsError && !err.operation) err.operation = 'DescribeVolumes';
         throw err;
