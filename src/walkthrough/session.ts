@@ -134,7 +134,11 @@ export class Session {
   }
 }
 
-/** The seed's record of a call is its roles': EC2 for a user, or the host's assumed role. A lesson's own caller is not compared. */
+/**
+ * The seed's record of a call is its callers': Alice herself (signed in to the console, in 2014), EC2
+ * for her, or the host's assumed role. A lesson's call by another kind of caller is not compared.
+ */
 function sameKindOfCaller(seed: TrailRecord, ours: TrailRecord): boolean {
-  return seed.userIdentity.type === ours.userIdentity.type && Boolean(seed.userIdentity.invokedBy) === Boolean(ours.userIdentity.invokedBy);
+  const forSomeone = (r: TrailRecord) => r.userIdentity.invokedBy === 'AWS Internal';
+  return seed.userIdentity.type === ours.userIdentity.type && forSomeone(seed) === forSomeone(ours);
 }
