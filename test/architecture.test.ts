@@ -16,9 +16,10 @@ const LAYER: Record<string, number> = {
   ec2: 5,
   host: 6,
   app: 7,
-  walkthrough: 8, console: 8,
-  server: 9,
-  cli: 10,
+  envelope: 8,
+  walkthrough: 9, console: 9,
+  server: 10,
+  cli: 11,
 };
 
 function sourceFiles(dir: string): string[] {

@@ -27,7 +27,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('as', { type: 'string', global: true, describe: 'act as an IAM user NAME or role/ROLE[/SESSION] (default Alice)' })
     .option('account', { type: 'string', global: true, describe: "act in this account of the home (12 digits; default the home's first account): --as names a principal of it" })
     .option('region', { type: 'string', global: true, describe: "call this AWS Region (a commercial Region: us-east-1, eu-west-1…; default the account's own): each Region has its own keys, aliases and grants" })
-    .option('output', { type: 'string', global: true, choices: ['json', 'text', 'table'], default: 'json' })
+    .option('output', { type: 'string', global: true, choices: ['json', 'text', 'table'], describe: 'json (the default), text or table, as the AWS CLI prints them; `explain` draws a diagram unless given' })
     .option('query', { type: 'string', global: true, describe: 'print only this part of the response: a JMESPath of names and [N] indexes (Policy, KeyMetadata.Arn, Keys[0].KeyId)' })
     .option('explain', { type: 'boolean', global: true, describe: 'show on stderr why each call was allowed or denied: every policy statement and grant, matched or not, and why (ebsim\'s extra; not in the trail)' })
     .middleware((a) => {

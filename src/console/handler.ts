@@ -1,8 +1,18 @@
-// Serves the console: GET / (the page), GET /console/api/state (JSON). Read-only, no key material.
+// Serves the console: GET / (the page), GET /console/api/state (JSON), GET /console/api/volumes/ID
+// (a volume's envelope), GET /console/api/events/ID (one trail record). Read-only, no key material.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ebsim } from '../app/ebsim.js';
 import { CONSOLE_PAGE } from './page.js';
-import { consoleState } from './state.js';
+import { consoleEnvelope, consoleEvent, consoleState } from './state.js';
+import { renderEnvelope } from '../envelope/index.js';
+
+const VOLUME = /^\/console\/api\/volumes\/(vol-[0-9a-f]{8,17})$/;
+const EVENT = /^\/console\/api\/events\/([0-9a-f-]{36})$/;
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
 
 /**
  * Handles the request if it is for the console; returns false to let the caller handle it.
@@ -22,9 +32,19 @@ export async function handleConsoleRequest(app: Ebsim, req: IncomingMessage, res
     return true;
   }
   if (path === '/console/api/state') {
-    const body = JSON.stringify(await consoleState(app));
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(body);
+    json(res, 200, await consoleState(app));
+    return true;
+  }
+  const volume = VOLUME.exec(path ?? '');
+  if (volume) {
+    const envelope = await consoleEnvelope(app, volume[1]!);
+    json(res, envelope ? 200 : 404, envelope ? { Envelope: envelope, Text: renderEnvelope(envelope) } : { message: `The volume '${volume[1]}' does not exist.` });
+    return true;
+  }
+  const event = EVENT.exec(path ?? '');
+  if (event) {
+    const record = consoleEvent(app, event[1]!);
+    json(res, record ? 200 : 404, record ?? { message: `No event ${event[1]} in the trail.` });
     return true;
   }
   return false;

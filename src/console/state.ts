@@ -1,8 +1,30 @@
 // What the console page shows: keys, aliases, grants, instances, volumes with their mount state,
-// and the trail. Metadata only: never key material, blobs or plaintext data keys.
+// their key and the health of their envelope, warnings for broken links, and the trail. Metadata
+// only: never key material, blobs or plaintext data keys.
 import type { Ebsim } from '../app/ebsim.js';
 import { volumeStatus } from '../device/index.js';
-import { buildDiagram, callerName, toSvg, type TrailRecord } from '../trail/index.js';
+import { envelopeContext, explainVolume, type BrokenLink, type Envelope } from '../envelope/index.js';
+import { buildDiagram, callerName, lookupEvents, toSvg, type TrailRecord } from '../trail/index.js';
+
+/** The envelopes of the last poll, recomputed only when the trail or the mount table changed. */
+const envelopes = new WeakMap<Ebsim, { key: string; byVolume: Map<string, Envelope> }>();
+
+async function volumeEnvelopes(app: Ebsim, volumeIds: string[], trailSeq: number): Promise<Map<string, Envelope>> {
+  const context = await envelopeContext(app);
+  const key = JSON.stringify([trailSeq, volumeIds, context.mounts.map((m) => [m.volumeId, m.healthy, m.daemonAlive])]);
+  const cached = envelopes.get(app);
+  if (cached?.key === key) return cached.byVolume;
+  const byVolume = new Map<string, Envelope>();
+  for (const id of volumeIds) byVolume.set(id, await explainVolume(app, id, { context }));
+  envelopes.set(app, { key, byVolume });
+  return byVolume;
+}
+
+/** A broken link as the console's warnings list it. */
+export interface VolumeWarning extends BrokenLink {
+  VolumeId: string;
+  Mounted: boolean;
+}
 
 const counters = new WeakMap<Ebsim, { seq: number; total: number; denied: number }>();
 
@@ -21,6 +43,10 @@ export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record
     .get(c.seq) as { n: number; denied: number; last: number | null };
   if (added.last !== null) counters.set(app, { seq: added.last, total: c.total + added.n, denied: c.denied + added.denied });
   const { total, denied } = counters.get(app) ?? c;
+  const live = ec2.volumesQuietly().filter((v) => v.state !== 'deleted');
+  const env = await volumeEnvelopes(app, live.map((v) => v.volumeId), counters.get(app)?.seq ?? 0);
+  const aliasOf = new Map(kms.aliases.map((a) => [a.TargetKeyId, a.AliasName]));
+  const warnings: VolumeWarning[] = [...env.values()].flatMap((e) => e.Broken.map((b) => ({ VolumeId: e.VolumeId, Mounted: Boolean(e.Host.Mounted?.Healthy), ...b })));
   const recent = (app.db.prepare('SELECT record FROM trail_events ORDER BY seq DESC LIMIT ?').all(trailLimit) as { record: string }[])
     .map((r) => JSON.parse(r.record) as TrailRecord)
     .reverse();
@@ -31,18 +57,43 @@ export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record
     aliases: kms.aliases,
     grants: kms.grants,
     instances: ec2.describeInstancesQuietly(),
-    volumes: ec2.volumesQuietly().map((v) => {
+    volumes: live.map((v) => {
       const m = mounts.get(v.volumeId);
+      const e = env.get(v.volumeId);
+      const keyId = v.kmsKeyArn?.split('/').pop();
       return {
         VolumeId: v.volumeId, SizeGiB: v.sizeGiB, State: v.state, Encrypted: v.encrypted, KmsKeyId: v.kmsKeyArn, InstanceId: v.instanceId, Device: v.device,
+        Key: keyId ? { KeyId: keyId, Alias: aliasOf.get(keyId) ?? null, KeyState: e?.Key?.KeyState ?? null } : null,
         Mount: m ? { Mountpoint: m.state.mountpoint, LoopDevice: m.state.loopDevice, Healthy: m.healthy } : null,
+        Healthy: e?.Healthy ?? true,
+        Broken: e?.Broken.map((b) => b.Problem) ?? [],
       };
     }),
+    warnings,
     trail: {
       total,
       denied,
-      events: recent.map((r) => ({ eventID: r.eventID, eventTime: r.eventTime, eventName: r.eventName, eventSource: r.eventSource, caller: callerName(r), errorCode: r.errorCode ?? null })).reverse(),
+      events: recent.map((r) => ({ eventID: r.eventID, requestID: r.requestID, eventTime: r.eventTime, eventName: r.eventName, eventSource: r.eventSource, caller: callerName(r), errorCode: r.errorCode ?? null })).reverse(),
       diagramSvg: toSvg(buildDiagram(recent.slice(-60))),
     },
   };
+}
+
+/** One volume's envelope, for the console's envelope view (GET /console/api/volumes/VOLUME-ID). */
+export async function consoleEnvelope(app: Ebsim, volumeId: string): Promise<Envelope | null> {
+  if (!app.iam.account()) return null;
+  try {
+    return await explainVolume(app, volumeId);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'InvalidVolume.NotFound') return null;
+    throw err;
+  }
+}
+
+/** One trail record, whole (GET /console/api/events/EVENT-ID): what a timeline row opens. */
+export function consoleEvent(app: Ebsim, eventId: string): TrailRecord | null {
+  if (!app.iam.account()) return null;
+  app.trail.flush(false);
+  const [event] = lookupEvents(app.db, { LookupAttributes: [{ AttributeKey: 'EventId', AttributeValue: eventId }], MaxResults: 1 }).Events;
+  return event ? (JSON.parse(event.CloudTrailEvent) as TrailRecord) : null;
 }

@@ -1,19 +1,37 @@
-// `ebsim walkthrough`: replays the seed in a fresh home, explaining each call and showing its
-// CloudTrail record beside the seed's; then mounts the volume and teaches by failure. It exits
-// non-zero if any step does not behave as taught, so it doubles as an end-to-end test.
-import { mkdtempSync, rmSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+// `ebsim walkthrough`: replays the seed (the KMS guide's "Amazon EC2 example two") in a fresh home,
+// each step opening with why it works as it does, then one line per CloudTrail record, then the
+// checks; then mounts the volume, proves on the real backing image that it is encrypted, and
+// teaches by failure. It exits non-zero if any step does not behave as taught, so it doubles as
+// an end-to-end test. Compact by default (about 150 lines); --full adds every record as JSON
+// beside the seed's.
+import { linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { initHome, openEbsim, type Ebsim } from '../app/ebsim.js';
-import { AwsError } from '../errors/index.js';
-import { allRecords, type TrailRecord } from '../trail/index.js';
 import { findMissingPrerequisite } from '../device/index.js';
-import { compareWithSeed, seedRecords } from './seed.js';
+import { parseBlobHeader } from '../kms/index.js';
+import type { CallContext } from '../core/call-context.js';
+import { Session } from './session.js';
+import { WHY } from './why.js';
+import { helloBytes, homeFiles, MARKER, sectorViews, tweakBytes, writeAndLocate, writeFileAndLocate, type LocatedFile } from './evidence.js';
+import { proveAbsentFromFiles, proveAbsentFromImage, proveIndependentDecryption, proveSectorIsCiphertext, proveTweakSeparatesSectors, readImageSector } from './proofs.js';
+import { decryptSectorWithOpenssl } from './openssl-xts.js';
+import { recordTable, sideBySide, wrap } from './format.js';
+import { allRecords } from '../trail/index.js';
+import { ADMINISTRATOR_ACCESS } from '../iam/aws-managed-policies.js';
+import { explainVolume, renderEnvelope } from '../envelope/index.js';
 
 export interface WalkthroughOptions {
   home?: string;
+  /** Wait for Enter after each step's explanation (on a TTY). */
   step?: boolean;
+  /** Print every record as JSON beside the seed's. */
+  full?: boolean;
+  /** How --step waits (default: a readline question on a TTY; tests pass their own). */
+  ask?: (prompt: string) => Promise<unknown>;
+  /** Serve the volumes in this process even where a real mount is possible (the path taken without FUSE). */
+  inProcess?: boolean;
   out?: (text: string) => void;
 }
 
@@ -23,194 +41,179 @@ export interface WalkthroughResult {
   mounted: boolean;
 }
 
+const GIB = 1024 ** 3;
+
 export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<WalkthroughResult> {
   const out = opts.out ?? ((t: string) => process.stdout.write(t + '\n'));
   const temporary = !opts.home;
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'ebsim-walkthrough-'));
-  const failures: string[] = [];
-  const interactive = Boolean(opts.step && process.stdin.isTTY);
-  const rl = interactive ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
-  const seed = seedRecords();
+  const rl = opts.step && !opts.ask && process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
+  const ask = opts.step ? (opts.ask ?? (rl ? (p: string) => rl.question(p) : undefined)) : undefined;
   let app: Ebsim | undefined;
-  let mountedVolume: string | undefined;
-  let seen = 0;
-
-  const pause = async () => {
-    if (rl) await rl.question('\n  [Enter] next step ');
-  };
-  const say = (title: string, text: string) => out(`\n== ${title} ==\n${text.replace(/^\s+/gm, '').trim()}`);
-  const check = (what: string, ok: boolean) => {
-    out(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
-    if (!ok) failures.push(what);
-  };
-  const newRecords = (): TrailRecord[] => {
-    app!.trail.flush();
-    const all = allRecords(app!.db);
-    const fresh = all.slice(seen);
-    seen = all.length;
-    return fresh;
-  };
-  /** A record, beside the seed's record of the same call when `withSeed` (the seed's calls are its roles'; a lesson's may be another caller's). */
-  const showRecord = (r: TrailRecord, withSeed = true) => {
-    out(`\n  CloudTrail: ${r.eventName} by ${r.userIdentity.arn as string}${r.userIdentity.invokedBy ? ` (invokedBy ${r.userIdentity.invokedBy as string})` : ''}${r.errorCode ? `  -> ${r.errorCode}` : ''}`);
-    out(JSON.stringify(r, null, 2).split('\n').map((l) => '    ' + l).join('\n'));
-    const s = withSeed ? seed.find((x) => x.eventName === r.eventName) : undefined;
-    if (s) {
-      out(`\n  The seed's ${r.eventName} record (AWS, 2014), for comparison:`);
-      out(JSON.stringify(s, null, 2).split('\n').map((l) => '    ' + l).join('\n'));
-      const c = compareWithSeed(r, s);
-      out(`  beside the seed's ${r.eventName} record: ${c.missing.length === 0 ? 'every field of the seed is here' : `missing ${c.missing.join(', ')}`}` +
-        `${c.extra.length ? `; extra: ${c.extra.join(', ')}` : ''}`);
-      out(`  values that differ (IDs, times, addresses are ours): ${c.differingValues.slice(0, 8).join(', ')}${c.differingValues.length > 8 ? ', …' : ''}`);
-      if (r.eventSource === 'kms.amazonaws.com') check(`${r.eventName} record has every field of the seed's`, c.missing.length === 0);
-    }
-  };
-  const expectError = (what: string, code: string, fn: () => unknown) => {
-    try {
-      fn();
-      check(`${what} is refused with ${code}`, false);
-    } catch (err) {
-      const got = err instanceof AwsError ? err.code : String(err);
-      out(`  ${got}: ${(err as Error).message}`);
-      check(`${what} is refused with ${code}`, got === code);
-    }
-  };
+  const s = new Session(() => app!, out, opts.full ?? false, ask);
+  const mountedVolumes = new Set<string>();
+  const missing = opts.inProcess ? { message: 'asked to serve the volumes in this process' } : findMissingPrerequisite();
+  const canMount = !missing;
 
   const cleanup = async () => {
-    if (mountedVolume && app) await app.host().unmount(mountedVolume).catch(() => {});
+    for (const v of mountedVolumes) await app?.host().unmount(v).catch(() => {});
+    mountedVolumes.clear();
     if (app) await app.host().cleanup().catch(() => {});
-    mountedVolume = undefined;
   };
-  const onSignal = () => {
-    void cleanup().finally(() => process.exit(130));
-  };
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
-    say('1. An account and an IAM user', `A fresh ebsim home at ${home}: account 123456789012 and the IAM user Alice,
-      with an access key in ${join(home, 'credentials')} (profile "ebsim") for the AWS CLI and SDKs.`);
+    out(`ebsim walkthrough: the KMS guide's "Amazon EC2 example two" (the seed), replayed and explained.`);
+    out(wrap(`Home: ${home}${temporary ? ' (temporary)' : ''} · --full: records as JSON · --step: pause`));
     initHome(home);
     app = openEbsim(home);
-    seen = allRecords(app.db).length;
+    s.startTrail();
     const alice = app.as('Alice');
-    await pause();
+    const kms = app.kms();
+    const ec2 = app.ec2();
+    const host = app.host();
 
-    say('2. Alice launches an instance with an encrypted volume (RunInstances)', `Alice asks EC2 for an m3.medium with an 8 GiB
-      encrypted volume at /dev/sdb, as in the seed. She names no key, so EC2 uses the AWS managed key alias/aws/ebs,
-      which KMS creates on first use. Alice could not use that key directly: its policy allows it only through EC2.`);
-    const run = app.ec2().runInstances(alice, {
+    // ---- 1. envelope encryption -------------------------------------------------------------
+    const run = ec2.runInstances(alice, {
       ImageId: 'ami-b66ed3de',
       InstanceType: 'm3.medium',
       BlockDeviceMappings: [{ DeviceName: '/dev/sdb', Ebs: { VolumeSize: 8, DeleteOnTermination: false, VolumeType: 'gp2', Encrypted: true } }],
     });
-    const instance = (run.Instances as Record<string, any>[])[0]!;
-    const volumeId = (instance.BlockDeviceMappings as { DeviceName: string; Ebs: { VolumeId: string } }[]).find((m) => m.DeviceName === '/dev/sdb')!.Ebs.VolumeId;
-    const records = newRecords();
-    check('the trail holds RunInstances, GenerateDataKeyWithoutPlaintext, CreateGrant, Decrypt in that order',
-      JSON.stringify(records.map((r) => r.eventName)) === JSON.stringify(['RunInstances', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'Decrypt']));
-    const explain: Record<string, string> = {
-      RunInstances: `EC2 records Alice's request. Instance ${instance.InstanceId as string}, volume ${volumeId}.`,
-      GenerateDataKeyWithoutPlaintext: `EC2, for Alice ("invokedBy": "AWS Internal"), asks KMS for a 64-byte data key (two AES-256 keys: XTS needs
-        both) encrypted under the CMK, bound to the encryption context {"aws:ebs:id": "${volumeId}"}. Only the encrypted copy
-        comes back: EC2 stores it with the volume; the plaintext exists nowhere yet.`,
-      CreateGrant: `EC2, again for Alice, lets the instance's infrastructure role decrypt that data key. The grantee
-        "123456789012:aws:ec2-infrastructure:${instance.InstanceId as string}" is the role's session for this one instance,
-        and the constraint encryptionContextSubset {"aws:ebs:id": "${volumeId}"} limits the grant to this one volume.
-        The record shares RunInstances' requestID: one request of Alice's caused both.`,
-      Decrypt: `The instance's host, as the assumed role aws:ec2-infrastructure/${instance.InstanceId as string}, decrypts the data
-        key with the volume's context. The grant allows it; nothing else would: roles have no permissions of their own.`,
-    };
-    for (const r of records) {
-      say(`   ${r.eventName}`, explain[r.eventName] ?? '');
-      showRecord(r);
-      await pause();
+    const instanceId = (run.Instances as { InstanceId: string }[])[0]!.InstanceId;
+    const volumeId = ((run.Instances as Record<string, unknown>[])[0]!.BlockDeviceMappings as { DeviceName: string; Ebs: { VolumeId: string } }[]).find((m) => m.DeviceName === '/dev/sdb')!.Ebs.VolumeId;
+    const launch = s.newRecords();
+    await s.step('Envelope encryption: Alice launches an instance with an encrypted volume', WHY.envelope());
+    s.say(`Alice runs an m3.medium with an 8 GiB encrypted /dev/sdb (${volumeId}), as in the seed. She names no key, so EC2 uses the AWS managed key aws/ebs, which KMS creates on first use.`);
+    s.check('the trail holds RunInstances, then the three KMS calls it caused, in the seed\'s order',
+      JSON.stringify(launch.map((r) => r.eventName)) === JSON.stringify(['RunInstances', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'Decrypt']));
+    s.records(launch.slice(0, 2));
+    const volume = host.volume(volumeId);
+    const blob = volume.encryptedDataKey!;
+    const header = parseBlobHeader(blob);
+    s.check(`EC2 got no plaintext key, and keeps the encrypted one: ${blob.length} bytes naming key ${header.keyId.split('-')[0]}…, v${header.version}`,
+      !('plaintext' in ((launch[1]?.responseElements ?? {}) as object)) && volume.kmsKeyArn!.endsWith(header.keyId));
+
+    // ---- 2. the grant ------------------------------------------------------------------------
+    await s.step('The grant: the instance\'s role may decrypt this one data key', WHY.grant());
+    s.records(launch.slice(2));
+    const grant = kms.inventory().grants.find((g) => g.GrantId === volume.grantId);
+    s.check(`the grant: ${grant?.Operations.join(',')} for the host of ${instanceId}, with aws:ebs:id=${volumeId}`,
+      grant?.GranteePrincipal === `${app.iam.account()!.accountId}:aws:ec2-infrastructure:${instanceId}` &&
+        grant.Constraints?.EncryptionContextSubset?.['aws:ebs:id'] === volumeId && grant.Operations.join() === 'Decrypt');
+    s.check('CreateGrant shares RunInstances\' request ID: one request of Alice\'s caused both', launch[2]?.requestID === launch[0]?.requestID);
+
+    // ---- 3. the encryption context -----------------------------------------------------------
+    await s.step('The encryption context: bound into the data key, checked on every Decrypt', WHY.context(volumeId));
+    const hostCtx = host.callContext(instanceId);
+    s.say('The host\'s role asks KMS to decrypt the volume\'s data key with another volume\'s context:');
+    await s.expectError('Decrypt with another volume\'s context', 'AccessDeniedException', () =>
+      kms.call(hostCtx, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': 'vol-00000000000000000' } }));
+    s.records(s.newRecords());
+    s.say('With Alice\'s own key (alias/alice), a data key made with one context, opened with another:');
+    const cmk = (kms.call(alice, 'CreateKey', { Description: 'walkthrough volumes' }).KeyMetadata as { KeyId: string }).KeyId;
+    kms.call(alice, 'CreateAlias', { AliasName: 'alias/alice', TargetKeyId: cmk });
+    const own = kms.call(alice, 'GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/alice', NumberOfBytes: 64, EncryptionContext: { purpose: 'walkthrough' } }).CiphertextBlob as Uint8Array;
+    await s.expectError('Decrypt of that blob with {"purpose": "other"}', 'InvalidCiphertextException', () =>
+      kms.call(alice, 'Decrypt', { CiphertextBlob: own, EncryptionContext: { purpose: 'other' } }));
+    s.records(s.newRecords());
+
+    // ---- 4. the plaintext key, and the mount -------------------------------------------------
+    await s.step('Mounting: where the plaintext data key lives', WHY.plaintextKey());
+    s.say('(The first Decrypt: the walkthrough\'s own copy of the key, to check the host with OpenSSL.)');
+    const key = host.dataKey(volume)!;
+    const image = { volumeId, imagePath: host.imagePath(volumeId), sizeBytes: volume.sizeGiB * GIB };
+    const keyHalves = [{ what: 'K1', bytes: key.subarray(0, 32) }, { what: 'K2', bytes: key.subarray(32) }];
+    let files: LocatedFile[];
+    try {
+      if (canMount) {
+        const mnt = join(home, 'mnt');
+        const m = await host.mount(alice, { volumeId, mountpoint: mnt, format: 'ext4' });
+        mountedVolumes.add(volumeId);
+        files = writeAndLocate(mnt);
+        s.say(`Mounted at mnt/ in the home: daemon (pid ${m.daemonPid}, holding the key) → FUSE → ${m.loopDevice} → ext4.`);
+        const scanned = homeFiles(home);
+        s.check('while mounted, the data key is in no file of the home (database, logs, mount state…)', ...proofArgs(proveAbsentFromFiles(scanned, keyHalves, '')));
+        await host.unmount(volumeId);
+        mountedVolumes.delete(volumeId);
+      } else {
+        s.say(`A real mount is not possible here (${missing.message}): the volume is served in this process instead, and the files are written at sectors of the walkthrough's choosing.`);
+        files = [{ name: 'hello.txt', bytes: helloBytes(), sectors: [33_000], how: 'chosen' }, { name: 'tweak.bin', bytes: tweakBytes(), sectors: [34_000, 34_001], how: 'chosen' }];
+        for (const f of files) await host.write(alice, volumeId, f.sectors[0]! * 4096, f.bytes);
+        s.check('the data key is in no file of the home (database, logs…)', ...proofArgs(proveAbsentFromFiles(homeFiles(home), keyHalves, '')));
+      }
+      s.records(s.newRecords());
+
+      // ---- 5. XTS, proven on the image ------------------------------------------------------
+      await s.step('XTS: what the backing image holds', WHY.xts());
+      const [hello] = await sectorViews(image, key, files[0]!.sectors);
+      const tweak = await sectorViews(image, key, files[1]!.sectors);
+      const at = hello!.sector * 4096;
+      s.say(`${files[0]!.how === 'chosen' ? 'Written at' : 'filefrag -v:'} hello.txt in sector ${hello!.sector} (${(at / (1 << 20)).toFixed(1)} MiB into the image), tweak.bin in ${files[1]!.sectors.join(' and ')}.`);
+      s.check('ebsim\'s device reads the files back at those sectors',
+        hello!.plaintext.equals(files[0]!.bytes) && tweak.length === 2 && Buffer.concat(tweak.map((t) => t.plaintext)).equals(files[1]!.bytes));
+      out(sideBySide(hello!.onDisk, hello!.plaintext, 4));
+      const marker = Buffer.from(MARKER);
+      for (const p of [
+        proveSectorIsCiphertext(hello!, marker),
+        proveIndependentDecryption(key, hello!),
+        proveTweakSeparatesSectors(tweak[0]!, tweak[1]!),
+        proveAbsentFromImage(image.imagePath, [{ what: 'the marker', bytes: marker }, ...keyHalves], 'neither the marker nor the data key (either half) is anywhere in the backing image'),
+      ]) s.check(p.claim, p.holds, p.detail);
+      const head = (v: { sector: number; onDisk: Buffer }) => `${v.sector}: ${[...v.onDisk.subarray(0, 8)].map((x) => x.toString(16).padStart(2, '0')).join(' ')} …`;
+      out(`       the two sectors on disk: ${head(tweak[0]!)}   ${head(tweak[1]!)}`);
+    } finally {
+      key.fill(0);
     }
+    s.newRecords();
 
-    say('3. Mounting the volume', `Mounting plays the instance's host: it decrypts the data key again as the instance's role
-      (no plaintext key is ever stored), serves the decrypted device over FUSE, attaches it with losetup and mounts ext4.`);
-    const ec2 = app.ec2();
-    const host = app.host();
-    const image = host.imagePath(volumeId);
-    const missing = findMissingPrerequisite();
-    const marker = 'Hello from ebsim: this line is plaintext only inside the mount.\n';
-    let mounted = false;
-    if (!missing) {
-      const mnt = join(home, 'mnt');
-      await host.mount(alice, { volumeId, mountpoint: mnt, format: 'ext4' });
-      mountedVolume = volumeId;
-      mounted = true;
-      writeFileSync(join(mnt, 'hello.txt'), marker);
-      out(`  mounted at ${mnt}; wrote hello.txt`);
-      await host.unmount(volumeId);
-      mountedVolume = undefined;
-      out('  unmounted (everything flushed to the backing image)');
-    } else {
-      out(`  A real mount is not possible here (${missing.message}); using the in-process block device instead.`);
-      await host.write(alice, volumeId, 0, Buffer.from(marker));
-    }
-    for (const r of newRecords()) showRecord(r);
-    const firstData = firstNonZeroSector(image);
-    out(`\n  The backing image ${image} (sparse, 8 GiB) at its first written sector (${firstData}), as stored on disk:`);
-    out(hexdump(readAt(image, firstData * 4096, 64)));
-    check('the plaintext marker never appears in the backing image', !readAt(image, 0, 4096 * 64).includes(Buffer.from('Hello from ebsim')));
-    await pause();
+    // ---- a stolen image ---------------------------------------------------------------------------
+    await s.step('A stolen image is useless without KMS', WHY.stolen());
+    await stolenImage(s, home, host.imagePath(volumeId), blob, volumeId);
 
-    say('4. Lesson: the grant is scoped to the volume\'s encryption context', `The instance's role asks KMS to decrypt the volume's
-      data key with another context. The grant's constraint does not match, so KMS refuses, and the trail says so.`);
-    const hostContext = host.callContext(instance.InstanceId as string);
-    const blob = host.volume(volumeId).encryptedDataKey!;
-    expectError('Decrypt with the wrong encryption context', 'AccessDeniedException', () =>
-      app!.kms().call(hostContext, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': 'vol-00000000000000000' } }));
-    for (const r of newRecords()) showRecord(r);
-    await pause();
-
-    say('5. Lesson: Alice cannot decrypt her own volume\'s data key', `Alice launched the instance, so why not decrypt the data
-      key herself? Because the key is AWS's managed key aws/ebs, and its key policy lets the account's principals use it only
-      through EC2: a condition kms:ViaService = ec2.${alice.region}.amazonaws.com. EC2 calls with that value on her behalf; Alice
-      calling KMS directly does not. Here is KMS's decision, statement by statement (ebsim's --explain):`);
+    // ---- 6. the key policy ---------------------------------------------------------------------
+    await s.step('The key policy: Alice cannot decrypt her own volume\'s data key', WHY.keyPolicy(alice.region));
     let why = '';
-    expectError('Alice decrypting the data key herself', 'AccessDeniedException', () =>
-      app!.kms().call({ ...alice, explain: (d) => (why += d.text) }, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': volumeId } }));
-    out(why.split('\n').map((l) => '    ' + l).join('\n'));
-    check('the refusal comes from the aws/ebs key policy\'s kms:ViaService condition',
-      /Condition StringEquals kms:ViaService: request has \(absent\); policy wants ec2\.[\w-]+\.amazonaws\.com \(not met\)/.test(why));
-    for (const r of newRecords()) showRecord(r, false);
-    await pause();
+    await s.expectError('Alice decrypting the data key herself', 'AccessDeniedException', () =>
+      kms.call({ ...alice, explain: (d) => (why += d.text) }, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': volumeId } }));
+    const condition = why.split('\n').find((l) => l.includes('kms:ViaService')) ?? '';
+    s.check('KMS\'s reason (ebsim --explain): the aws/ebs key policy\'s kms:ViaService condition',
+      /Condition StringEquals kms:ViaService: request has \(absent\); policy wants ec2\.[\w-]+\.amazonaws\.com \(not met\)/.test(why), condition.trim());
+    s.records(s.newRecords(), false);
 
-    say('6. Lesson: revoke the grant, and the host can no longer read the volume', `Alice revokes the grant. The data is still
-      on disk, encrypted, intact; but the instance's role cannot decrypt the data key, so the volume cannot be mounted.`);
-    const v = host.volume(volumeId);
-    app.kms().call(alice, 'RevokeGrant', { KeyId: v.kmsKeyArn!, GrantId: v.grantId! });
-    expectError('mounting after RevokeGrant', 'AccessDeniedException', () => host.dataKey(host.volume(volumeId)));
-    for (const r of newRecords()) showRecord(r);
-    await pause();
+    // ---- 7. revoking the grant ----------------------------------------------------------------
+    await s.step('Revoking the grant: the host can no longer read the volume', WHY.revoke());
+    kms.call(alice, 'RevokeGrant', { KeyId: volume.kmsKeyArn!, GrantId: volume.grantId! });
+    await s.expectError('the host\'s next mount (its Decrypt) after RevokeGrant', 'AccessDeniedException', () => host.dataKey(host.volume(volumeId)));
+    s.records(s.newRecords());
 
-    say('7. Lesson: a disabled key, then enabled again', `For keys she manages, Alice decides. A volume under her own
-      customer managed key: disable the key and the host is refused (DisabledException); enable it and it works again.`);
-    const cmk = app.kms().call(alice, 'CreateKey', { Description: 'walkthrough volumes' }).KeyMetadata as { KeyId: string };
-    const vol2 = ec2.createVolume(alice, { Size: 1, Encrypted: true, KmsKeyId: cmk.KeyId }).VolumeId as string;
-    ec2.attachVolume(alice, { VolumeId: vol2, InstanceId: instance.InstanceId as string, Device: '/dev/sdf' });
-    app.kms().call(alice, 'DisableKey', { KeyId: cmk.KeyId });
-    expectError('reading a volume whose key is disabled', 'DisabledException', () => host.dataKey(host.volume(vol2)));
-    app.kms().call(alice, 'EnableKey', { KeyId: cmk.KeyId });
-    const again = host.dataKey(host.volume(vol2));
-    check('after EnableKey the host decrypts the data key again', again?.length === 64);
+    // ---- 8. a key disabled while mounted --------------------------------------------------------
+    await s.step('A key disabled while mounted keeps working until unmount', WHY.disabled());
+    await disabledWhileMounted(app, s, alice, instanceId, home, canMount, mountedVolumes);
+
+    // ---- 9. rotation --------------------------------------------------------------------------------
+    await s.step('Key rotation keeps old data readable', WHY.rotation());
+    kms.call(alice, 'RotateKeyOnDemand', { KeyId: cmk });
+    const vol2 = ec2.volumesQuietly().find((v) => v.kmsKeyArn?.endsWith(cmk))!;
+    const again = host.dataKey(host.volume(vol2.volumeId));
+    s.check(`${vol2.volumeId}'s data key (its blob names version ${parseBlobHeader(vol2.encryptedDataKey!).version}) still decrypts after rotation`, again?.length === 64);
     again?.fill(0);
-    newRecords();
-    await pause();
+    const fresh = kms.call(alice, 'GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/alice', NumberOfBytes: 64, EncryptionContext: { purpose: 'walkthrough' } }).CiphertextBlob as Uint8Array;
+    s.check(`a new data key is encrypted under the new material: its blob names version ${parseBlobHeader(fresh).version}`, parseBlobHeader(fresh).version === 2);
+    s.records(s.newRecords());
 
-    say('8. Lesson: key rotation keeps old data readable', `Rotating the CMK adds new key material; new data keys are encrypted
-      under it, while the volume's existing data key, encrypted under the old material, still decrypts.`);
-    app.kms().call(alice, 'RotateKeyOnDemand', { KeyId: cmk.KeyId });
-    const afterRotation = host.dataKey(host.volume(vol2));
-    check('the volume\'s data key still decrypts after rotation', afterRotation?.length === 64);
-    afterRotation?.fill(0);
-    newRecords();
+    // ---- 10. the envelope, link by link ------------------------------------------------------------
+    await s.step('The envelope of a volume, link by link (ebsim explain)', WHY.explain(volumeId));
+    const envelope = await explainVolume(app, volumeId);
+    out(renderEnvelope(envelope));
+    s.check('ebsim explain finds the broken link: the grant, revoked above, by the RevokeGrant record',
+      envelope.Broken.length === 1 && envelope.Broken[0]!.Link === 'Grant' && envelope.Broken[0]!.BrokenBy?.EventName === 'RevokeGrant');
 
-    say('Done', failures.length === 0 ? 'Every step behaved as taught.' : `Steps that did not behave as taught: ${failures.join('; ')}`);
-    out(`The trail: ebsim trail records --home ${home}${temporary ? ' (a temporary home, removed now; pass --home DIR to keep it)' : ''}`);
-    return { home, failures, mounted };
+    s.seedSummary();
+    out(`\n== Done: ${s.failures.length === 0 ? 'every step behaved as taught' : `${s.failures.length} step(s) did not behave as taught: ${s.failures.join('; ')}`} ==`);
+    out(wrap(`Look around${temporary ? ' (with --home DIR: this home was temporary)' : ` (--home ${home})`}: ebsim trail records · ebsim trail diagram · ebsim explain ${volumeId}`));
+    return { home, failures: s.failures, mounted: canMount };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -221,28 +224,92 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
   }
 }
 
-function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
+/**
+ * A thief copies the backing image and the encrypted data key into a home of their own (another
+ * account, another KMS), and asks that KMS to decrypt the data key: refused, and the image alone
+ * holds nothing but ciphertext (checked in the previous step).
+ */
+async function stolenImage(s: Session, home: string, imagePath: string, blob: Uint8Array, volumeId: string): Promise<void> {
+  const thiefHome = join(home, 'thief');
+  initHome(thiefHome, '210987654321');
+  const thief = openEbsim(thiefHome);
   try {
-    const b = Buffer.alloc(length);
-    const n = readSync(fd, b, 0, length, offset);
-    return b.subarray(0, n);
+    thief.iam.createUser(undefined, 'Mallory');
+    thief.iam.attachUserPolicy(undefined, 'Mallory', ADMINISTRATOR_ACCESS);
+    const copy = join(thiefHome, 'stolen.img');
+    linkSync(imagePath, copy); // the same bytes a copy would hold, without writing 8 GiB
+    s.say('Mallory (account 210987654321, another home) has the image and the encrypted data key:');
+    await s.expectError('Mallory\'s Decrypt of the data key', 'InvalidCiphertextException', () =>
+      thief.kms().call(thief.as('Mallory'), 'Decrypt', { CiphertextBlob: blob, EncryptionContext: { 'aws:ebs:id': volumeId } }));
+    thief.trail.flush();
+    for (const l of recordTable(allRecords(thief.db).filter((r) => r.eventSource === 'kms.amazonaws.com'), (arn) => arn.split('/').pop()!.split('-')[0]!)) s.out(l);
+    s.say('Her KMS has no such key: the CMK never left Alice\'s. (On AWS the blob names a key in Alice\'s account, whose policy does not let Mallory in: refused too.)');
   } finally {
-    closeSync(fd);
+    thief.close();
   }
 }
 
-function firstNonZeroSector(path: string): number {
-  const chunk = readAt(path, 0, 4096 * 1024);
-  for (let s = 0; s * 4096 < chunk.length; s++) if (chunk.subarray(s * 4096, (s + 1) * 4096).some((x) => x !== 0)) return s;
-  return 0;
+function proofArgs(p: { holds: boolean; detail: string }): [boolean, string] {
+  return [p.holds, p.detail];
 }
 
-function hexdump(b: Buffer): string {
-  const lines: string[] = [];
-  for (let i = 0; i < b.length; i += 16) {
-    const row = b.subarray(i, i + 16);
-    lines.push(`    ${i.toString(16).padStart(8, '0')}  ${[...row].map((x) => x.toString(16).padStart(2, '0')).join(' ')}  ${[...row].map((x) => (x >= 32 && x < 127 ? String.fromCharCode(x) : '.')).join('')}`);
+/**
+ * Step 8: a volume under Alice's key, mounted; the key disabled; a file written and flushed after
+ * that (the daemon still holds the data key); unmount; the next mount refused; the key enabled; the
+ * file read back from a fresh mount. Without FUSE, the same with the device held open in-process.
+ */
+async function disabledWhileMounted(app: Ebsim, s: Session, alice: CallContext, instanceId: string, home: string, canMount: boolean, mounted: Set<string>): Promise<void> {
+  const kms = app.kms();
+  const host = app.host();
+  const vol = app.ec2().createVolume(alice, { Size: 1, Encrypted: true, KmsKeyId: 'alias/alice' }).VolumeId as string;
+  const keyArn = host.volume(vol).kmsKeyArn!;
+  app.ec2().attachVolume(alice, { VolumeId: vol, InstanceId: instanceId, Device: '/dev/sdf' });
+  const key = host.dataKey(host.volume(vol))!; // the walkthrough's copy, to check the disk with OpenSSL
+  s.setup(`${vol}, under Alice's own key alias/alice, attached`, s.newRecords());
+  const image = host.imagePath(vol);
+  const note = Buffer.from('written after DisableKey: the daemon still had the data key\n'.repeat(70).slice(0, 4095) + '\n');
+  try {
+    let located: LocatedFile;
+    if (canMount) {
+      const mnt = join(home, 'mnt2');
+      await host.mount(alice, { volumeId: vol, mountpoint: mnt, format: 'ext4' });
+      mounted.add(vol);
+      kms.call(alice, 'DisableKey', { KeyId: keyArn });
+      located = writeFileAndLocate(mnt, 'after-disable.txt', note);
+      s.say(`Mounted it; Alice disabled the key; then wrote and flushed after-disable.txt (sector ${located.sectors[0]}).`);
+      await host.unmount(vol);
+      mounted.delete(vol);
+    } else {
+      located = { name: 'after-disable.txt', bytes: note, sectors: [5000], how: 'chosen' };
+      await host.withDevice(alice, vol, undefined, async (dev) => {
+        kms.call(alice, 'DisableKey', { KeyId: keyArn });
+        await dev.write(located.sectors[0]! * 4096, note);
+        await dev.flush();
+      });
+      s.say(`${vol} served in this process; Alice disabled the key; then the device wrote sector ${located.sectors[0]}.`);
+    }
+    const sector = located.sectors[0]!;
+    s.check('the write made after DisableKey is on disk, encrypted (OpenSSL decrypts it)',
+      decryptSectorWithOpenssl(key, sector, readImageSector(image, sector)).equals(note));
+    await s.expectError('the next mount (its Decrypt) while the key is disabled', 'DisabledException', async () => {
+      if (!canMount) return host.dataKey(host.volume(vol));
+      await host.mount(alice, { volumeId: vol, mountpoint: join(home, 'mnt2'), format: 'none' });
+      mounted.add(vol);
+    });
+    kms.call(alice, 'EnableKey', { KeyId: keyArn });
+    let readBack: Buffer;
+    if (canMount) {
+      await host.mount(alice, { volumeId: vol, mountpoint: join(home, 'mnt2'), format: 'none' });
+      mounted.add(vol);
+      readBack = readFileSync(join(home, 'mnt2', 'after-disable.txt'));
+      await host.unmount(vol);
+      mounted.delete(vol);
+    } else {
+      readBack = await host.read(alice, vol, sector * 4096, 4096);
+    }
+    s.check('after EnableKey the volume mounts again, and the file is there', readBack.equals(note));
+    s.records(s.newRecords());
+  } finally {
+    key.fill(0);
   }
-  return lines.join('\n');
 }

@@ -59,4 +59,48 @@ describe.skipIf(skip)(`console page${skip ? ` (skipped: ${skip})` : ''}`, () => 
     await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
     expect(existsSync(join(ARTIFACTS, 'console.png'))).toBe(true);
   }, 60_000);
+
+  it('warns of broken links, shows each volume\'s key and envelope, and opens a timeline row\'s whole record', async () => {
+    const alice = cli.as('Alice');
+    const ec2 = cli.ec2();
+    const instance = (ec2.runInstances(alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!.InstanceId;
+    const vol = ec2.createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
+    ec2.attachVolume(alice, { VolumeId: vol, InstanceId: instance, Device: '/dev/sdf' });
+    const v = cli.host().volume(vol);
+    cli.kms().call(alice, 'RevokeGrant', { KeyId: v.kmsKeyArn!, GrantId: v.grantId! });
+    expect(() => cli.host().dataKey(cli.host().volume(vol))).toThrow(/not authorized/);
+    cli.trail.flush();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    await page.goto(server.url + '/');
+    // The warning: the broken link, its consequence, and the record that broke it.
+    const warning = page.locator(`#warning-list li[data-warning="${vol}"]`);
+    await warning.waitFor({ timeout: 15_000 });
+    expect(await warning.textContent()).toMatch(/the grant was revoked — the next mount fails with AccessDeniedException \(RevokeGrant by Alice, /);
+    // The volumes table: the key, and the envelope's health.
+    const row = page.locator(`tr[data-volume="${vol}"]`);
+    expect(await row.textContent()).toContain('alias/aws/ebs');
+    expect(await row.textContent()).toContain('✗ the grant was revoked');
+    // A volume's row opens its envelope.
+    await row.click();
+    await page.waitForFunction(() => document.getElementById('details-body')!.textContent!.includes('REVOKED'), undefined, { timeout: 15_000 });
+    const envelope = await page.textContent('#details-body');
+    expect(envelope).toMatch(/CMK +alias\/aws\/ebs/);
+    expect(envelope).toContain('broken by RevokeGrant (Alice, ');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'console-envelope.png'), fullPage: true });
+    // A refused call's row opens its whole record, its error first.
+    const denied = page.locator('#trail tr.denied[data-event="Decrypt"]').first();
+    const eventId = await denied.getAttribute('data-event-id');
+    await denied.click();
+    await page.waitForFunction((id) => document.getElementById('details-title')!.textContent!.includes(id!), eventId, { timeout: 15_000 });
+    expect(await page.textContent('#details-error')).toMatch(/^AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role\/aws:ec2-infrastructure\//);
+    const record = JSON.parse((await page.textContent('#details-body'))!);
+    expect(record).toMatchObject({ eventID: eventId, eventName: 'Decrypt', errorCode: 'AccessDeniedException', requestParameters: { encryptionContext: { 'aws:ebs:id': vol } } });
+    await page.screenshot({ path: join(ARTIFACTS, 'console-record.png'), fullPage: true });
+    // Unknown IDs are a 404 with a message, not an error page.
+    const missing = await fetch(server.url + '/console/api/volumes/vol-00000000000000000');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ message: "The volume 'vol-00000000000000000' does not exist." });
+    expect((await fetch(server.url + '/console/api/events/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { trailCommand } from './trail.js';
 import { ec2Command } from './ec2.js';
 import { volumeCommand } from './volume.js';
 import { walkthroughCommand } from './walkthrough.js';
+import { explainCommand } from './explain.js';
 import { doctorCommand } from './doctor.js';
 import { serveCommand } from './serve.js';
 
@@ -19,6 +20,7 @@ export function registerCommands(y: Argv, rt: () => Runtime): Argv {
   trailCommand(y, rt);
   ec2Command(y, rt);
   volumeCommand(y, rt);
+  explainCommand(y, rt);
   walkthroughCommand(y, rt);
   doctorCommand(y, rt);
   serveCommand(y, rt);

@@ -6,11 +6,16 @@ import type { Runtime } from '../runtime.js';
 export function walkthroughCommand(y: Argv, rt: () => Runtime) {
   return y.command(
     'walkthrough',
-    'Replay the KMS guide\'s "Amazon EC2 example two" step by step, with each CloudTrail record beside the seed\'s',
-    (o) => o.option('step', { type: 'boolean', default: false, describe: 'wait for Enter between steps (on a TTY)' }),
+    'Replay the KMS guide\'s "Amazon EC2 example two" step by step: why each step works as it does, its CloudTrail records, and checks on the real encrypted image',
+    (o) =>
+      o
+        .option('step', { type: 'boolean', default: false, describe: 'wait for Enter after each step\'s explanation (on a TTY)' })
+        .option('full', { type: 'boolean', default: false, describe: 'print every CloudTrail record as JSON, beside the seed\'s record of the same call' })
+        .example('$0 walkthrough', 'the compact run (about 150 lines), in a temporary home')
+        .example('$0 walkthrough --full --home /tmp/w', 'every record as JSON, keeping the home to look around in'),
     async (a) => {
       const r = rt();
-      const result = await runWalkthrough({ home: r.args.home, step: a.step, out: (t) => r.io.out(t) });
+      const result = await runWalkthrough({ home: r.args.home, step: a.step, full: a.full, out: (t) => r.io.out(t) });
       if (result.failures.length) throw new UserError(`walkthrough: ${result.failures.length} step(s) did not behave as taught`);
     },
   );
