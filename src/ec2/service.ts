@@ -16,6 +16,8 @@ import { AwsError, IncorrectInstanceState, IncorrectState, InvalidInstanceIDNotF
 import { copyImage, createImage, deleteImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
+import { progressReporter, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
+import type { CopyProgress } from '../device/image-store.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
   USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
@@ -62,14 +64,14 @@ export class Ec2Service {
       attachVolume: (ctx, req) => this.attach(ctx, req),
       detachVolume: (_ctx, req) => this.detach(req),
       deleteVolume: (ctx, req) => this.delete(ctx, req),
-      createSnapshot: (ctx, req) => this.snapshot(ctx, req),
+      createSnapshot: (ctx, req) => this.createSnapshotOutcome(ctx, req),
       describeSnapshots: (_ctx, ids) => this.describeSnapshotsOutcome(ids),
       copySnapshot: (ctx, req) => this.copy(ctx, req),
       ...this.encryptionDefaultActions(),
     };
     // A forced stop waits for the host to let go of the instance's volumes; each call first
     // finishes the stops whose volumes are closed now (see completeStops).
-    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db, principals: iam, runDueWork: () => this.completeStops() });
+    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db, principals: iam, runDueWork: () => this.runDueWork() });
   }
 
   /**
@@ -255,6 +257,12 @@ export class Ec2Service {
     };
   }
 
+  /** Before every EC2 call: forced stops whose volumes are closed, and copies whose makers died. */
+  private runDueWork(): void {
+    this.completeStops();
+    settleInterruptedCopies(this.store, (id) => this.imagePath(id));
+  }
+
   /**
    * Finishes forced stops: an instance `stopping` whose volumes nothing has open any more is
    * `stopped`. Run before every EC2 call, and by the host once it has unmounted them.
@@ -383,34 +391,78 @@ export class Ec2Service {
 
   // ---- snapshots ---------------------------------------------------------------------
 
-  private snapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome {
+  /**
+   * CreateSnapshot: the snapshot shares the volume's data key and its encryption context
+   * (`aws:ebs:id` = the volume's ID, the KMS developer guide's "Amazon EBS encryption context"), so
+   * no KMS call is made. Answered and recorded `pending`; then the volume's image is copied
+   * (sparse: holes stay holes), its Progress on the row, and the snapshot is `completed` once the
+   * copy is committed (image-jobs.ts).
+   */
+  private createSnapshotOutcome(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome {
     const v = this.requireVolume(req.VolumeId);
+    if (v.state !== 'available' && v.state !== 'in-use') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
     // A copy taken while a device daemon or an in-process writer has the image open could hold
     // half-written sectors: take the image's writer lock for the copy (see src/device/lock.ts).
     const image = this.imagePath(v.volumeId);
-    const lock = ExclusiveLock.tryAcquire(imageLockFile(image));
-    if (!lock) {
+    const sourceLock = ExclusiveLock.tryAcquire(imageLockFile(image));
+    if (!sourceLock) {
       const pid = lockHolder(imageLockFile(image));
       throw new IncorrectState(`The volume '${v.volumeId}' is open for writing on its host${pid ? ` (pid ${pid})` : ''}; ebsim snapshots only a volume nothing is writing to: unmount it first (ebsim volume unmount ${v.volumeId}).`);
     }
     const snapshotId = newSnapshotId();
+    let targetLock: ExclusiveLock | undefined;
+    const snap: Snapshot = {
+      snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'pending', encrypted: v.encrypted, kmsKeyArn: v.kmsKeyArn, encryptedDataKey: v.encryptedDataKey,
+      description: req.Description ?? '', startTime: new Date(), progress: 0, stateMessage: null, contextId: v.volumeId, sourceId: v.volumeId,
+    };
     try {
-      const blob = v.encrypted ? this.rewrapDataKey(ctx, v.encryptedDataKey!, v.volumeId, v.kmsKeyArn!, snapshotId) : null;
-      copySparse(image, this.imagePath(snapshotId));
-      return this.recordSnapshot(v, snapshotId, blob, req.Description);
-    } finally {
-      lock.release();
+      targetLock = reserveImage(this.imagePath(snapshotId));
+      this.store.insertSnapshot(snap);
+    } catch (err) {
+      targetLock?.release();
+      sourceLock.release();
+      throw err;
     }
+    // AWS answers a new snapshot with an empty Progress (the AWS CLI's create-snapshot example).
+    const response = { ...snapshotShape(snap, this.accountId), Progress: '' };
+    return {
+      response,
+      requestParameters: { volumeId: v.volumeId, description: snap.description },
+      responseElements: { snapshotId, volumeId: v.volumeId, status: 'pending', startTime: snap.startTime.getTime(), progress: '', ownerId: this.accountId, volumeSize: v.sizeGiB, encrypted: v.encrypted },
+      continuation: () => {
+        try {
+          this.makeImage(ctx, snapshotId, 'snapshot', (onProgress) => writeImageCopy(image, this.imagePath(snapshotId), { onProgress }));
+        } finally {
+          targetLock!.release();
+          sourceLock.release();
+        }
+        return response;
+      },
+    };
   }
 
-  private recordSnapshot(v: Volume, snapshotId: string, blob: { keyArn: string; blob: Buffer } | null, description: string | undefined): Outcome {
-    const snap: Snapshot = { snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'completed', encrypted: v.encrypted, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: description ?? '', startTime: new Date() };
-    this.store.insertSnapshot(snap);
-    return {
-      response: snapshotShape(snap, this.accountId),
-      requestParameters: { volumeId: v.volumeId, description: snap.description },
-      responseElements: { snapshotId, volumeId: v.volumeId, status: 'pending', volumeSize: v.sizeGiB, encrypted: v.encrypted },
-    };
+  /**
+   * Runs the work that makes a new snapshot's or volume's image (and, for a copy, its data key),
+   * reporting progress, then gives the resource its final state: `completed` / `available`, or
+   * `error` with why. A KMS refusal is the resource's state, as AWS reports a copy's failure in
+   * its StateMessage; any other failure (the disk) is thrown as well.
+   */
+  private makeImage(ctx: CallContext, resourceId: string, kind: 'snapshot' | 'volume', work: (onProgress: CopyProgress) => void): void {
+    const onProgress = progressReporter((percent, done, total) => {
+      if (kind === 'snapshot') this.store.setProgress(resourceId, percent);
+      ctx.progress?.({ resourceId, done, total });
+    });
+    try {
+      work(onProgress);
+    } catch (err) {
+      const message = err instanceof AwsError ? `${err.operation ? `The KMS call ${err.operation} failed: ` : ''}(${err.code}) ${err.message}` : `ebsim could not write the image: ${(err as Error).message}`;
+      if (kind === 'snapshot') this.store.finishSnapshot(resourceId, 'error', message);
+      else this.store.setVolumeState(resourceId, 'error', message);
+      if (!(err instanceof AwsError)) throw err;
+      return;
+    }
+    if (kind === 'snapshot') this.store.finishSnapshot(resourceId, 'completed');
+    else this.store.setVolumeState(resourceId, 'available');
   }
 
   private describeSnapshotsOutcome(ids: string[]): Outcome {
@@ -427,9 +479,9 @@ export class Ec2Service {
       throw new InvalidParameterValue(`ebsim cannot encrypt an unencrypted snapshot while copying it${!req.KmsKeyId && !req.Encrypted ? ' (EBS encryption by default is enabled in this Region, so the copy would have to be encrypted)' : ''}.`);
     }
     const snapshotId = newSnapshotId();
-    const blob = src.encrypted ? this.rewrapDataKey(ctx, src.encryptedDataKey!, src.snapshotId, req.KmsKeyId ?? src.kmsKeyArn!, snapshotId) : null;
+    const blob = src.encrypted ? this.rewrapDataKey(ctx, src.encryptedDataKey!, src.contextId, req.KmsKeyId ?? src.kmsKeyArn!, snapshotId) : null;
     copySparse(this.imagePath(src.snapshotId), this.imagePath(snapshotId));
-    const snap: Snapshot = { ...src, snapshotId, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date() };
+    const snap: Snapshot = { ...src, snapshotId, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date(), contextId: snapshotId, sourceId: src.snapshotId, progress: 100, stateMessage: null };
     this.store.insertSnapshot(snap);
     return { response: { SnapshotId: snapshotId }, responseElements: { snapshotId } };
   }
@@ -476,6 +528,11 @@ export class Ec2Service {
     return this.requireVolume(volumeId);
   }
 
+  /** A snapshot's record, read without a DescribeSnapshots trail record. */
+  snapshot(snapshotId: string): Snapshot {
+    return this.requireSnapshot(snapshotId);
+  }
+
   instance(instanceId: string): Instance {
     return this.requireInstance(instanceId);
   }
@@ -511,7 +568,7 @@ export class Ec2Service {
     let kmsKeyArn: string | null = null;
     let blob: Buffer | null = null;
     if (snap?.encrypted) {
-      const r = this.rewrapDataKey(ctx, snap.encryptedDataKey!, snap.snapshotId, req.KmsKeyId ?? snap.kmsKeyArn!, volumeId);
+      const r = this.rewrapDataKey(ctx, snap.encryptedDataKey!, snap.contextId, req.KmsKeyId ?? snap.kmsKeyArn!, volumeId);
       kmsKeyArn = r.keyArn;
       blob = r.blob;
     } else if (encrypted) {
@@ -526,7 +583,7 @@ export class Ec2Service {
     const volume: Volume = {
       volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${this.region}a`, state: 'available',
       encrypted, kmsKeyArn, encryptedDataKey: blob, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
-      instanceId: null, device: null, attachTime: null, deleteOnTermination, grantId: null,
+      instanceId: null, device: null, attachTime: null, deleteOnTermination, grantId: null, stateMessage: null,
     };
     this.store.insertVolume(volume);
     return volume;
