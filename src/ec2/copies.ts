@@ -66,8 +66,9 @@ export function copyUnderKey(
   onKey(made);
   const lent = keys.unwrapForCopy(ctx, target.id, source.key ? [source.key, made] : [made]);
   try {
-    const [from, to] = source.key ? lent.plaintexts : [null, lent.plaintexts[0]!];
-    writeImageCopy(source.imagePath, target.imagePath, { ...image, keys: { from: from!, to: to! } });
+    const from = source.key ? lent.plaintexts[0]! : null;
+    const to = lent.plaintexts[source.key ? 1 : 0]!;
+    writeImageCopy(source.imagePath, target.imagePath, { ...image, keys: { from, to } });
   } finally {
     lent.release();
   }

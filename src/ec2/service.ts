@@ -12,10 +12,12 @@ import { Invoker, Recorder, type Outcome } from '../api/index.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
-import { AwsError, IncorrectInstanceState, IncorrectState, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
+import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
 import { copyImage, createImage, deleteImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
+import { copyUnderKey } from './copies.js';
+import { EbsDataKeys, type WrappedDataKey } from './ebs-keys.js';
 import { progressReporter, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
 import type { CopyProgress } from '../device/image-store.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
@@ -23,7 +25,7 @@ import {
   USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
 } from './instance-states.js';
 import { hostAddressOf, newInstanceId, newReservationId, newSnapshotId, newVolumeId } from './ids.js';
-import { INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
+import { COPIED_SNAPSHOT_VOLUME_ID, INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
 import {
   EC2_SERVICE, runInstancesParameters,
   type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type Ec2Actions, type RunInstancesRequest, type StopInstancesRequest,
@@ -40,6 +42,7 @@ export class Ec2Service {
   private readonly store: Ec2Store;
   private readonly defaults: EbsEncryptionDefaults;
   private readonly invoker: Invoker<Ec2Actions, undefined>;
+  private readonly keys: EbsDataKeys;
 
   constructor(
     db: Db,
@@ -52,6 +55,7 @@ export class Ec2Service {
   ) {
     this.store = new Ec2Store(db, accountId);
     this.defaults = new EbsEncryptionDefaults(db, accountId, region);
+    this.keys = new EbsDataKeys(kms, iam, accountId, region);
     const actions: Ec2Actions = {
       runInstances: (ctx, req) => this.launch(ctx, req),
       describeInstances: (_ctx, ids) => this.describeInstancesOutcome(ids),
@@ -470,20 +474,57 @@ export class Ec2Service {
     return { response: { Snapshots: snaps.map((s) => snapshotShape(s, this.accountId)) } };
   }
 
-  /** Copies a snapshot; with --kms-key-id its data key is re-encrypted (ReEncrypt) under another CMK. The data itself is untouched. */
+  /**
+   * CopySnapshot: the copy's data key is bound to its own ID (the KMS developer guide). Answered
+   * and recorded `pending` with AWS's placeholder VolumeId; then, by copies.ts's model: under the
+   * source's key, the same data key (ReEncrypt) and a sparse copy; under another key
+   * (`KmsKeyId`, which needs `Encrypted`), or from an unencrypted source made encrypted
+   * (`Encrypted`, or encryption by default, with the default key), a new data key and every
+   * written sector re-encrypted. A KMS refusal leaves the copy in `error` with its StateMessage.
+   */
   private copy(ctx: CallContext, req: CopySnapshotRequest): Outcome {
-    const src = this.requireSnapshot(req.SourceSnapshotId);
-    // A copy of an unencrypted snapshot that must be encrypted (asked for, or by default) would
-    // need its data re-encrypted, which ebsim does not do yet: refuse rather than copy it in clear.
-    if (!src.encrypted && (req.KmsKeyId || req.Encrypted || this.defaults.enabled())) {
-      throw new InvalidParameterValue(`ebsim cannot encrypt an unencrypted snapshot while copying it${!req.KmsKeyId && !req.Encrypted ? ' (EBS encryption by default is enabled in this Region, so the copy would have to be encrypted)' : ''}.`);
+    if (req.SourceRegion !== undefined && req.SourceRegion !== this.region) {
+      throw new InvalidParameterValue(`ebsim models EC2 and EBS in the account's own Region (${this.region}) only: it cannot copy from ${req.SourceRegion}.`);
     }
+    const src = this.requireSnapshot(req.SourceSnapshotId);
+    if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency('The parameter KmsKeyId requires the parameter Encrypted to be set.');
+    if (src.state !== 'completed') throw new IncorrectState(`Snapshot '${src.snapshotId}' is in the '${src.state}' state; only a completed snapshot can be copied.`);
+    // Copies of encrypted snapshots stay encrypted; Encrypted=false cannot undo encryption by default.
+    const encrypted = src.encrypted || req.Encrypted === true || this.defaults.enabled();
     const snapshotId = newSnapshotId();
-    const blob = src.encrypted ? this.rewrapDataKey(ctx, src.encryptedDataKey!, src.contextId, req.KmsKeyId ?? src.kmsKeyArn!, snapshotId) : null;
-    copySparse(this.imagePath(src.snapshotId), this.imagePath(snapshotId));
-    const snap: Snapshot = { ...src, snapshotId, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date(), contextId: snapshotId, sourceId: src.snapshotId, progress: 100, stateMessage: null };
-    this.store.insertSnapshot(snap);
-    return { response: { SnapshotId: snapshotId }, responseElements: { snapshotId } };
+    const snap: Snapshot = {
+      snapshotId, volumeId: COPIED_SNAPSHOT_VOLUME_ID, volumeSize: src.volumeSize, state: 'pending', encrypted, kmsKeyArn: null, encryptedDataKey: null,
+      description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date(), progress: 0, stateMessage: null, contextId: snapshotId, sourceId: src.snapshotId,
+    };
+    const lock = reserveImage(this.imagePath(snapshotId));
+    try {
+      this.store.insertSnapshot(snap);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const response = { SnapshotId: snapshotId };
+    return {
+      response,
+      responseElements: { snapshotId },
+      continuation: () => {
+        try {
+          this.makeImage(ctx, snapshotId, 'snapshot', (onProgress) =>
+            copyUnderKey(
+              this.keys, ctx,
+              { imagePath: this.imagePath(src.snapshotId), key: wrappedKeyOf(src) },
+              { id: snapshotId, imagePath: this.imagePath(snapshotId) },
+              encrypted ? { encrypted: true, keyId: req.KmsKeyId, defaultKeyId: this.defaults.keyForNewVolume() } : { encrypted: false },
+              (k) => this.store.setSnapshotKey(snapshotId, k.keyArn, k.blob),
+              onProgress,
+            ),
+          );
+        } finally {
+          lock.release();
+        }
+        return response;
+      },
+    };
   }
 
   /** For the console: current state without a DescribeInstances/DescribeVolumes record. */
@@ -723,6 +764,11 @@ export class Ec2Service {
     if (!s) throw new InvalidSnapshotNotFound(`The snapshot '${id}' does not exist.`);
     return s;
   }
+}
+
+/** A snapshot's data key as copies.ts takes it; null when it is not encrypted. */
+function wrappedKeyOf(s: Snapshot): WrappedDataKey | null {
+  return s.encrypted && s.encryptedDataKey && s.kmsKeyArn ? { keyArn: s.kmsKeyArn, blob: s.encryptedDataKey, contextId: s.contextId } : null;
 }
 
 /** The encryption context EBS binds every data key to. */

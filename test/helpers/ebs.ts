@@ -3,7 +3,7 @@
 // cipher per sector, tweak = the sector number as a 16-byte little-endian integer), independent of
 // src/xts.
 import * as fs from 'node:fs';
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import type { TestHome } from './home.js';
 import { allRecords, type TrailRecord } from '../../src/trail/index.js';
 import type { CallContext } from '../../src/core/call-context.js';
@@ -58,6 +58,19 @@ export function writtenSectors(file: string): number[] {
     fs.closeSync(fd);
   }
   return out;
+}
+
+/** SHA-256 of a whole image, read in chunks (images are 1 GiB and sparse). */
+export function imageDigest(file: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const chunk = Buffer.alloc(1 << 20);
+  try {
+    for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0; ) hash.update(chunk.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 const tweak = (sector: number) => {

@@ -38,6 +38,8 @@ export interface AttachVolumeRequest {
 
 export interface CopySnapshotRequest {
   SourceSnapshotId: string;
+  /** Only the account's own Region: EC2/EBS exist there alone in ebsim. */
+  SourceRegion?: string;
   KmsKeyId?: string;
   Encrypted?: boolean;
   Description?: string;
