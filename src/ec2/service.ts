@@ -13,12 +13,12 @@ import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
 import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
-import { copyImage, createImage, deleteImage } from '../device/image-store.js';
+import { deleteImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
 import { copyUnderKey } from './copies.js';
-import { EbsDataKeys, type WrappedDataKey } from './ebs-keys.js';
-import { progressReporter, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
+import { asBuffer, ebsContext, EbsDataKeys, type WrappedDataKey } from './ebs-keys.js';
+import { progressReporter, reserveImage, settleInterruptedCopies, writeEmptyImage, writeImageCopy } from './image-jobs.js';
 import type { CopyProgress } from '../device/image-store.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
@@ -35,6 +35,8 @@ export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, Crea
 
 export const EBS_DEFAULT_KEY = EBS_MANAGED_KEY_ALIAS;
 const GIB = 1024 ** 3;
+/** EC2's words when a request names a KMS key without asking for encryption. */
+const KMS_KEY_NEEDS_ENCRYPTED = 'The parameter KmsKeyId requires the parameter Encrypted to be set.';
 /** The XML namespace EC2's newer actions carry in their CloudTrail responseElements. */
 const EC2_XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -156,6 +158,7 @@ export class Ec2Service {
     if (!req.ImageId || !/^ami-[0-9a-f]{8,17}$/.test(req.ImageId)) throw new InvalidParameterValue(`Invalid id: "${req.ImageId ?? ''}" (expecting "ami-...")`);
     if (!req.InstanceType) throw new InvalidParameterValue('The request must contain the parameter InstanceType');
     const mappings = [...(req.BlockDeviceMappings ?? [])];
+    for (const m of mappings) if (m.Ebs?.KmsKeyId !== undefined && m.Ebs.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     const rootDeviceName = '/dev/xvda';
     if (!mappings.some((m) => m.DeviceName === rootDeviceName)) mappings.unshift({ DeviceName: rootDeviceName, Ebs: { VolumeSize: 8, DeleteOnTermination: true, VolumeType: 'gp2' } });
     const instance: Instance = {
@@ -177,8 +180,14 @@ export class Ec2Service {
       try {
         for (const m of mappings) {
           const ebs = m.Ebs ?? {};
-          const volume = this.provisionVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
-          this.attachInternal(ctx, volume, instance, m.DeviceName, ctx.requestId);
+          const created = this.acceptVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
+          const refused = created.make();
+          if (refused) {
+            // The launch's volumes go with the instance (AWS keeps no volume of a failed launch).
+            this.store.updateVolume(created.volume.volumeId, { state: 'deleted' });
+            throw refused;
+          }
+          this.attachInternal(ctx, this.store.volume(created.volume.volumeId)!, instance, m.DeviceName, ctx.requestId);
         }
         this.store.setInstanceState(instance.instanceId, 'running');
       } catch (err) {
@@ -319,12 +328,23 @@ export class Ec2Service {
 
   // ---- volumes -----------------------------------------------------------------------
 
+  /**
+   * CreateVolume: answered and recorded `creating` (the KMS developer guide's "Amazon EC2 example
+   * one": the CreateVolume record, then the GenerateDataKeyWithoutPlaintext it causes); then the
+   * volume gets its data key and image and is `available`, or `error` if KMS refused.
+   */
   private createVolumeOutcome(ctx: CallContext, req: CreateVolumeRequest): Outcome {
-    const volume = this.provisionVolume(ctx, req, false);
+    const created = this.acceptVolume(ctx, req, false);
+    const v = created.volume;
     return {
-      response: volumeShape(volume),
-      requestParameters: { size: req.Size, zone: volume.availabilityZone, volumeType: volume.volumeType, encrypted: volume.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) },
-      responseElements: { volumeId: volume.volumeId, size: volume.sizeGiB, status: volume.state, encrypted: volume.encrypted },
+      response: volumeShape(v),
+      requestParameters: { size: req.Size, zone: v.availabilityZone, volumeType: v.volumeType, encrypted: v.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) },
+      responseElements: { volumeId: v.volumeId, size: v.sizeGiB, zone: v.availabilityZone, status: 'creating', createTime: v.createdAt.getTime(), volumeType: v.volumeType, encrypted: v.encrypted, ...(v.snapshotId ? { snapshotId: v.snapshotId } : {}) },
+      continuation: () => {
+        created.make();
+        // AWS's answer: the volume as it is being created, with the key it is created under.
+        return { ...volumeShape(this.store.volume(v.volumeId)!), State: 'creating' };
+      },
     };
   }
 
@@ -449,9 +469,10 @@ export class Ec2Service {
    * Runs the work that makes a new snapshot's or volume's image (and, for a copy, its data key),
    * reporting progress, then gives the resource its final state: `completed` / `available`, or
    * `error` with why. A KMS refusal is the resource's state, as AWS reports a copy's failure in
-   * its StateMessage; any other failure (the disk) is thrown as well.
+   * its StateMessage, and is returned (a launch ends for it); any other failure (the disk) is
+   * thrown as well.
    */
-  private makeImage(ctx: CallContext, resourceId: string, kind: 'snapshot' | 'volume', work: (onProgress: CopyProgress) => void): void {
+  private makeImage(ctx: CallContext, resourceId: string, kind: 'snapshot' | 'volume', work: (onProgress: CopyProgress) => void): AwsError | undefined {
     const onProgress = progressReporter((percent, done, total) => {
       if (kind === 'snapshot') this.store.setProgress(resourceId, percent);
       ctx.progress?.({ resourceId, done, total });
@@ -463,10 +484,11 @@ export class Ec2Service {
       if (kind === 'snapshot') this.store.finishSnapshot(resourceId, 'error', message);
       else this.store.setVolumeState(resourceId, 'error', message);
       if (!(err instanceof AwsError)) throw err;
-      return;
+      return err;
     }
     if (kind === 'snapshot') this.store.finishSnapshot(resourceId, 'completed');
     else this.store.setVolumeState(resourceId, 'available');
+    return undefined;
   }
 
   private describeSnapshotsOutcome(ids: string[]): Outcome {
@@ -487,7 +509,7 @@ export class Ec2Service {
       throw new InvalidParameterValue(`ebsim models EC2 and EBS in the account's own Region (${this.region}) only: it cannot copy from ${req.SourceRegion}.`);
     }
     const src = this.requireSnapshot(req.SourceSnapshotId);
-    if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency('The parameter KmsKeyId requires the parameter Encrypted to be set.');
+    if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     if (src.state !== 'completed') throw new IncorrectState(`Snapshot '${src.snapshotId}' is in the '${src.state}' state; only a completed snapshot can be copied.`);
     // Copies of encrypted snapshots stay encrypted; Encrypted=false cannot undo encryption by default.
     const encrypted = src.encrypted || req.Encrypted === true || this.defaults.enabled();
@@ -593,47 +615,69 @@ export class Ec2Service {
 
   // ---- internals ---------------------------------------------------------------------
 
-  private provisionVolume(ctx: CallContext, req: CreateVolumeRequest, deleteOnTermination: boolean): Volume {
+  /**
+   * A new volume, checked and stored `creating` with its image's writer lock held (image-jobs.ts);
+   * `make` gives it its data key and image (copies.ts for one from a snapshot), releases the lock
+   * and returns KMS's refusal, if any, the volume then being `error`.
+   */
+  private acceptVolume(ctx: CallContext, req: CreateVolumeRequest, deleteOnTermination: boolean): { volume: Volume; make: () => AwsError | undefined } {
+    if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     const snap = req.SnapshotId ? this.requireSnapshot(req.SnapshotId) : undefined;
+    if (snap && snap.state !== 'completed') throw new IncorrectState(`Snapshot '${snap.snapshotId}' is in the '${snap.state}' state; a volume is created only from a completed snapshot.`);
     const size = req.Size ?? snap?.volumeSize;
     if (size === undefined || !Number.isInteger(size) || size < 1 || size > 16384) throw new InvalidParameterValue(`Volume size must be an integer between 1 and 16384 GiB; got ${size}`);
     if (snap && size < snap.volumeSize) throw new InvalidParameterValue(`Volume of ${size}GiB is too small; minimum is ${snap.volumeSize}GiB`);
     // Encryption by default encrypts every new volume: Encrypted=false cannot opt out ("you cannot
-    // disable it for individual volumes", the EBS user guide), it is taken as not set.
-    const byDefault = this.defaults.enabled();
-    const encrypted = Boolean(req.Encrypted || req.KmsKeyId || snap?.encrypted || byDefault);
-    if (snap && !snap.encrypted && encrypted) {
-      throw new InvalidParameterValue(`ebsim cannot create an encrypted volume from an unencrypted snapshot${!req.Encrypted && !req.KmsKeyId ? ' (EBS encryption by default is enabled in this Region, so the volume would have to be encrypted)' : ''}.`);
-    }
+    // disable it for individual volumes", the EBS user guide), it is taken as not set. A volume
+    // from an encrypted snapshot is always encrypted.
+    const encrypted = Boolean(req.Encrypted || snap?.encrypted || this.defaults.enabled());
     const volumeId = newVolumeId();
-    let kmsKeyArn: string | null = null;
-    let blob: Buffer | null = null;
-    if (snap?.encrypted) {
-      const r = this.rewrapDataKey(ctx, snap.encryptedDataKey!, snap.contextId, req.KmsKeyId ?? snap.kmsKeyArn!, volumeId);
-      kmsKeyArn = r.keyArn;
-      blob = r.blob;
-    } else if (encrypted) {
-      // The seed's first KMS call: EC2, for the caller, asks for a 64-byte data key bound to the volume.
-      // Without a KmsKeyId, the account's default key for EBS encryption in this Region.
-      const r = this.kms.generateDataKeyWithoutPlaintext(onBehalfOf(ctx, 'ec2'), { KeyId: req.KmsKeyId ?? this.defaults.keyForNewVolume(), NumberOfBytes: 64, EncryptionContext: ebsContext(volumeId) });
-      kmsKeyArn = r.KeyId;
-      blob = asBuffer(r.CiphertextBlob);
-    }
-    if (snap) copySparse(this.imagePath(snap.snapshotId), this.imagePath(volumeId), size * GIB);
-    else createImage(this.imagePath(volumeId), size * GIB);
     const volume: Volume = {
-      volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${this.region}a`, state: 'available',
-      encrypted, kmsKeyArn, encryptedDataKey: blob, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
+      volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${this.region}a`, state: 'creating',
+      encrypted, kmsKeyArn: null, encryptedDataKey: null, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
       instanceId: null, device: null, attachTime: null, deleteOnTermination, grantId: null, stateMessage: null,
     };
-    this.store.insertVolume(volume);
-    return volume;
+    const image = this.imagePath(volumeId);
+    const lock = reserveImage(image);
+    try {
+      this.store.insertVolume(volume);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const setKey = (k: WrappedDataKey) => this.store.updateVolume(volumeId, { kms_key_arn: k.keyArn, encrypted_data_key: k.blob });
+    // Without a KmsKeyId, the account's default key for EBS encryption in this Region.
+    const defaultKeyId = this.defaults.keyForNewVolume();
+    const make = () => {
+      try {
+        return this.makeImage(ctx, volumeId, 'volume', (onProgress) => {
+          if (snap) {
+            copyUnderKey(
+              this.keys, ctx,
+              { imagePath: this.imagePath(snap.snapshotId), key: wrappedKeyOf(snap) },
+              { id: volumeId, imagePath: image, sizeBytes: size * GIB },
+              encrypted ? { encrypted: true, keyId: req.KmsKeyId, defaultKeyId } : { encrypted: false },
+              setKey,
+              onProgress,
+            );
+            return;
+          }
+          // The seed's first KMS call: EC2, for the caller, asks for a 64-byte data key bound to the volume.
+          if (encrypted) setKey(this.keys.generate(ctx, req.KmsKeyId ?? defaultKeyId, volumeId));
+          writeEmptyImage(image, size * GIB);
+        });
+      } finally {
+        lock.release();
+      }
+    };
+    return { volume, make };
   }
 
   private attachInternal(ctx: CallContext, volume: Volume, instance: Instance, device: string, requestId: string | undefined): void {
     if (instance.state !== 'pending' && instance.state !== 'running' && instance.state !== 'stopped') throw new IncorrectState(`Instance '${instance.instanceId}' is not 'running'.`);
     const v = this.store.volume(volume.volumeId)!;
     if (v.state === 'in-use') throw new VolumeInUse(`${v.volumeId} is already attached to an instance`);
+    if (v.state !== 'available') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
     if (this.store.volumes().some((x) => x.instanceId === instance.instanceId && x.device === device)) {
       throw new InvalidParameterValue(`Attachment point ${device} is already in use`);
     }
@@ -714,16 +758,6 @@ export class Ec2Service {
     this.store.updateVolume(v.volumeId, { grant_id: null });
   }
 
-  private rewrapDataKey(ctx: CallContext, blob: Buffer, fromId: string, toKey: string, toId: string): { blob: Buffer; keyArn: string } {
-    const r = this.kms.reEncrypt(onBehalfOf(ctx, 'ec2'), {
-      CiphertextBlob: blob,
-      SourceEncryptionContext: ebsContext(fromId),
-      DestinationKeyId: toKey,
-      DestinationEncryptionContext: ebsContext(toId),
-    });
-    return { blob: asBuffer(r.CiphertextBlob), keyArn: r.KeyId };
-  }
-
   private instanceShape(i: Instance): Record<string, unknown> {
     const volumes = this.store.volumes().filter((v) => v.instanceId === i.instanceId);
     return {
@@ -769,21 +803,6 @@ export class Ec2Service {
 /** A snapshot's data key as copies.ts takes it; null when it is not encrypted. */
 function wrappedKeyOf(s: Snapshot): WrappedDataKey | null {
   return s.encrypted && s.encryptedDataKey && s.kmsKeyArn ? { keyArn: s.kmsKeyArn, blob: s.encryptedDataKey, contextId: s.contextId } : null;
-}
-
-/** The encryption context EBS binds every data key to. */
-function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
-  return { 'aws:ebs:id': volumeOrSnapshotId };
-}
-
-/** A view of the same bytes (no copy), so zeroing the Buffer zeroes the key. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function copySparse(from: string, to: string, sizeBytes?: number): void {
-  if (!existsSync(from)) throw new IncorrectState(`backing image ${from} is missing`);
-  copyImage(from, to, sizeBytes);
 }
 
 function runInstancesResponse(i: Instance, accountId: string): Record<string, unknown> {

@@ -92,12 +92,7 @@ export class Ec2Store {
     });
   }
 
-  /** Records what a new volume is made from (CreateVolume from a snapshot). */
-  setVolumeSource(id: string, sourceId: string): void {
-    immediate(this.db, () => this.upsertDetails(id, { source_id: sourceId, context_id: id, progress: 0 }));
-  }
-
-  updateVolume(id: string, fields: Partial<Record<keyof VolumeRow, string | number | null>>): void {
+  updateVolume(id: string, fields: Partial<Record<keyof VolumeRow, string | number | Buffer | null>>): void {
     const cols = Object.keys(fields);
     immediate(this.db, () => this.db.prepare(`UPDATE ec2_volumes SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE volume_id = ?`).run(...Object.values(fields), id));
   }

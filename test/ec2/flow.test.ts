@@ -145,7 +145,7 @@ describe.skipIf(skip)(`the seed's flow on a real mount${skip ? ` (skipped: ${ski
 
   it('DisableKey: mount fails with DisabledException; EnableKey: it works again', async () => {
     const key = (await ebsim('kms', 'create-key')).json().KeyMetadata;
-    const vol = (await ebsim('ec2', 'create-volume', '--size', '1', '--kms-key-id', key.KeyId)).json();
+    const vol = (await ebsim('ec2', 'create-volume', '--size', '1', '--encrypted', '--kms-key-id', key.KeyId)).json();
     const inst = (await ebsim('ec2', 'run-instances', '--image-id', 'ami-0123abcd', '--instance-type', 't3.micro')).json().Instances[0].InstanceId;
     expect((await ebsim('ec2', 'attach-volume', '--volume-id', vol.VolumeId, '--instance-id', inst, '--device', '/dev/sdf')).code).toBe(0);
     await ebsim('kms', 'disable-key', '--key-id', key.KeyId);
