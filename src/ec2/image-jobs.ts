@@ -12,7 +12,8 @@ import { copyImage, createImage, type CopyProgress } from '../device/image-store
 import { reencryptImage } from '../device/image-reencrypt.js';
 import { discardPartialImage, writeImageAtomically } from '../device/image-commit.js';
 import { ExclusiveLock, imageLockFile } from '../device/lock.js';
-import { IncorrectState } from '../errors/index.js';
+import type { CallContext } from '../core/call-context.js';
+import { AwsError, IncorrectState } from '../errors/index.js';
 import type { Ec2Store } from './store.js';
 
 /** AWS's StateMessage for a copy whose maker is gone (ebsim's wording). */
@@ -84,4 +85,29 @@ function settle(image: string, finish: (committed: boolean) => void): void {
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Runs the work that makes a new snapshot's or volume's image (and, for a copy, its data key),
+ * reporting progress, then gives the resource its final state: `completed` / `available`, or
+ * `error` with why. A KMS refusal is the resource's state, as AWS reports a copy's failure in its
+ * StateMessage, and is returned (a launch ends for it); any other failure (the disk) is thrown.
+ */
+export function makeImage(store: Ec2Store, ctx: CallContext, resourceId: string, kind: 'snapshot' | 'volume', work: (onProgress: CopyProgress) => void): AwsError | undefined {
+  const onProgress = progressReporter((percent, done, total) => {
+    if (kind === 'snapshot') store.setProgress(resourceId, percent);
+    ctx.progress?.({ resourceId, done, total });
+  });
+  try {
+    work(onProgress);
+  } catch (err) {
+    const message = err instanceof AwsError ? `${err.operation ? `The KMS call ${err.operation} failed: ` : ''}(${err.code}) ${err.message}` : `ebsim could not write the image: ${(err as Error).message}`;
+    if (kind === 'snapshot') store.finishSnapshot(resourceId, 'error', message);
+    else store.setVolumeState(resourceId, 'error', message);
+    if (!(err instanceof AwsError)) throw err;
+    return err;
+  }
+  if (kind === 'snapshot') store.finishSnapshot(resourceId, 'completed');
+  else store.setVolumeState(resourceId, 'available');
+  return undefined;
 }

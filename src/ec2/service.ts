@@ -12,20 +12,21 @@ import { Invoker, Recorder, type Outcome } from '../api/index.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
-import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
+import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
 import { deleteImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
-import { copyUnderKey } from './copies.js';
-import { asBuffer, ebsContext, EbsDataKeys, type WrappedDataKey } from './ebs-keys.js';
-import { progressReporter, reserveImage, settleInterruptedCopies, writeEmptyImage, writeImageCopy } from './image-jobs.js';
-import type { CopyProgress } from '../device/image-store.js';
+import { asBuffer, ebsContext, EbsDataKeys } from './ebs-keys.js';
+import type { EbsParts } from './ebs-parts.js';
+import { KMS_KEY_NEEDS_ENCRYPTED, SnapshotOperations } from './snapshots.js';
+import { acceptVolume } from './volume-creation.js';
+import { settleInterruptedCopies } from './image-jobs.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
   USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
 } from './instance-states.js';
-import { hostAddressOf, newInstanceId, newReservationId, newSnapshotId, newVolumeId } from './ids.js';
-import { COPIED_SNAPSHOT_VOLUME_ID, INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
+import { hostAddressOf, newInstanceId, newReservationId } from './ids.js';
+import { INSTANCE_STATE_CODES, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
 import {
   EC2_SERVICE, runInstancesParameters,
   type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type Ec2Actions, type RunInstancesRequest, type StopInstancesRequest,
@@ -34,9 +35,6 @@ import {
 export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, RunInstancesRequest, StopInstancesRequest } from './operations/index.js';
 
 export const EBS_DEFAULT_KEY = EBS_MANAGED_KEY_ALIAS;
-const GIB = 1024 ** 3;
-/** EC2's words when a request names a KMS key without asking for encryption. */
-const KMS_KEY_NEEDS_ENCRYPTED = 'The parameter KmsKeyId requires the parameter Encrypted to be set.';
 /** The XML namespace EC2's newer actions carry in their CloudTrail responseElements. */
 const EC2_XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -44,7 +42,8 @@ export class Ec2Service {
   private readonly store: Ec2Store;
   private readonly defaults: EbsEncryptionDefaults;
   private readonly invoker: Invoker<Ec2Actions, undefined>;
-  private readonly keys: EbsDataKeys;
+  private readonly parts: EbsParts;
+  private readonly snapshots: SnapshotOperations;
 
   constructor(
     db: Db,
@@ -57,7 +56,8 @@ export class Ec2Service {
   ) {
     this.store = new Ec2Store(db, accountId);
     this.defaults = new EbsEncryptionDefaults(db, accountId, region);
-    this.keys = new EbsDataKeys(kms, iam, accountId, region);
+    this.parts = { store: this.store, keys: new EbsDataKeys(kms, iam, accountId, region), defaults: this.defaults, accountId, region, imagePath: (id) => this.imagePath(id) };
+    this.snapshots = new SnapshotOperations(this.parts);
     const actions: Ec2Actions = {
       runInstances: (ctx, req) => this.launch(ctx, req),
       describeInstances: (_ctx, ids) => this.describeInstancesOutcome(ids),
@@ -70,9 +70,9 @@ export class Ec2Service {
       attachVolume: (ctx, req) => this.attach(ctx, req),
       detachVolume: (_ctx, req) => this.detach(req),
       deleteVolume: (ctx, req) => this.delete(ctx, req),
-      createSnapshot: (ctx, req) => this.createSnapshotOutcome(ctx, req),
-      describeSnapshots: (_ctx, ids) => this.describeSnapshotsOutcome(ids),
-      copySnapshot: (ctx, req) => this.copy(ctx, req),
+      createSnapshot: (ctx, req) => this.snapshots.create(ctx, req),
+      describeSnapshots: (_ctx, ids) => this.snapshots.describe(ids),
+      copySnapshot: (ctx, req) => this.snapshots.copy(ctx, req),
       ...this.encryptionDefaultActions(),
     };
     // A forced stop waits for the host to let go of the instance's volumes; each call first
@@ -180,7 +180,7 @@ export class Ec2Service {
       try {
         for (const m of mappings) {
           const ebs = m.Ebs ?? {};
-          const created = this.acceptVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
+          const created = acceptVolume(this.parts, this.snapshots, ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
           const refused = created.make();
           if (refused) {
             // The launch's volumes go with the instance (AWS keeps no volume of a failed launch).
@@ -334,7 +334,7 @@ export class Ec2Service {
    * volume gets its data key and image and is `available`, or `error` if KMS refused.
    */
   private createVolumeOutcome(ctx: CallContext, req: CreateVolumeRequest): Outcome {
-    const created = this.acceptVolume(ctx, req, false);
+    const created = acceptVolume(this.parts, this.snapshots, ctx, req, false);
     const v = created.volume;
     return {
       response: volumeShape(v),
@@ -413,142 +413,6 @@ export class Ec2Service {
     return this.store.volumes().filter((v) => v.instanceId === i.instanceId).flatMap((v) => this.openOnHost(v) ?? []);
   }
 
-  // ---- snapshots ---------------------------------------------------------------------
-
-  /**
-   * CreateSnapshot: the snapshot shares the volume's data key and its encryption context
-   * (`aws:ebs:id` = the volume's ID, the KMS developer guide's "Amazon EBS encryption context"), so
-   * no KMS call is made. Answered and recorded `pending`; then the volume's image is copied
-   * (sparse: holes stay holes), its Progress on the row, and the snapshot is `completed` once the
-   * copy is committed (image-jobs.ts).
-   */
-  private createSnapshotOutcome(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome {
-    const v = this.requireVolume(req.VolumeId);
-    if (v.state !== 'available' && v.state !== 'in-use') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
-    // A copy taken while a device daemon or an in-process writer has the image open could hold
-    // half-written sectors: take the image's writer lock for the copy (see src/device/lock.ts).
-    const image = this.imagePath(v.volumeId);
-    const sourceLock = ExclusiveLock.tryAcquire(imageLockFile(image));
-    if (!sourceLock) {
-      const pid = lockHolder(imageLockFile(image));
-      throw new IncorrectState(`The volume '${v.volumeId}' is open for writing on its host${pid ? ` (pid ${pid})` : ''}; ebsim snapshots only a volume nothing is writing to: unmount it first (ebsim volume unmount ${v.volumeId}).`);
-    }
-    const snapshotId = newSnapshotId();
-    let targetLock: ExclusiveLock | undefined;
-    const snap: Snapshot = {
-      snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'pending', encrypted: v.encrypted, kmsKeyArn: v.kmsKeyArn, encryptedDataKey: v.encryptedDataKey,
-      description: req.Description ?? '', startTime: new Date(), progress: 0, stateMessage: null, contextId: v.volumeId, sourceId: v.volumeId,
-    };
-    try {
-      targetLock = reserveImage(this.imagePath(snapshotId));
-      this.store.insertSnapshot(snap);
-    } catch (err) {
-      targetLock?.release();
-      sourceLock.release();
-      throw err;
-    }
-    // AWS answers a new snapshot with an empty Progress (the AWS CLI's create-snapshot example).
-    const response = { ...snapshotShape(snap, this.accountId), Progress: '' };
-    return {
-      response,
-      requestParameters: { volumeId: v.volumeId, description: snap.description },
-      responseElements: { snapshotId, volumeId: v.volumeId, status: 'pending', startTime: snap.startTime.getTime(), progress: '', ownerId: this.accountId, volumeSize: v.sizeGiB, encrypted: v.encrypted },
-      continuation: () => {
-        try {
-          this.makeImage(ctx, snapshotId, 'snapshot', (onProgress) => writeImageCopy(image, this.imagePath(snapshotId), { onProgress }));
-        } finally {
-          targetLock!.release();
-          sourceLock.release();
-        }
-        return response;
-      },
-    };
-  }
-
-  /**
-   * Runs the work that makes a new snapshot's or volume's image (and, for a copy, its data key),
-   * reporting progress, then gives the resource its final state: `completed` / `available`, or
-   * `error` with why. A KMS refusal is the resource's state, as AWS reports a copy's failure in
-   * its StateMessage, and is returned (a launch ends for it); any other failure (the disk) is
-   * thrown as well.
-   */
-  private makeImage(ctx: CallContext, resourceId: string, kind: 'snapshot' | 'volume', work: (onProgress: CopyProgress) => void): AwsError | undefined {
-    const onProgress = progressReporter((percent, done, total) => {
-      if (kind === 'snapshot') this.store.setProgress(resourceId, percent);
-      ctx.progress?.({ resourceId, done, total });
-    });
-    try {
-      work(onProgress);
-    } catch (err) {
-      const message = err instanceof AwsError ? `${err.operation ? `The KMS call ${err.operation} failed: ` : ''}(${err.code}) ${err.message}` : `ebsim could not write the image: ${(err as Error).message}`;
-      if (kind === 'snapshot') this.store.finishSnapshot(resourceId, 'error', message);
-      else this.store.setVolumeState(resourceId, 'error', message);
-      if (!(err instanceof AwsError)) throw err;
-      return err;
-    }
-    if (kind === 'snapshot') this.store.finishSnapshot(resourceId, 'completed');
-    else this.store.setVolumeState(resourceId, 'available');
-    return undefined;
-  }
-
-  private describeSnapshotsOutcome(ids: string[]): Outcome {
-    const snaps = ids.length ? ids.map((id) => this.requireSnapshot(id)) : this.store.snapshots();
-    return { response: { Snapshots: snaps.map((s) => snapshotShape(s, this.accountId)) } };
-  }
-
-  /**
-   * CopySnapshot: the copy's data key is bound to its own ID (the KMS developer guide). Answered
-   * and recorded `pending` with AWS's placeholder VolumeId; then, by copies.ts's model: under the
-   * source's key, the same data key (ReEncrypt) and a sparse copy; under another key
-   * (`KmsKeyId`, which needs `Encrypted`), or from an unencrypted source made encrypted
-   * (`Encrypted`, or encryption by default, with the default key), a new data key and every
-   * written sector re-encrypted. A KMS refusal leaves the copy in `error` with its StateMessage.
-   */
-  private copy(ctx: CallContext, req: CopySnapshotRequest): Outcome {
-    if (req.SourceRegion !== undefined && req.SourceRegion !== this.region) {
-      throw new InvalidParameterValue(`ebsim models EC2 and EBS in the account's own Region (${this.region}) only: it cannot copy from ${req.SourceRegion}.`);
-    }
-    const src = this.requireSnapshot(req.SourceSnapshotId);
-    if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
-    if (src.state !== 'completed') throw new IncorrectState(`Snapshot '${src.snapshotId}' is in the '${src.state}' state; only a completed snapshot can be copied.`);
-    // Copies of encrypted snapshots stay encrypted; Encrypted=false cannot undo encryption by default.
-    const encrypted = src.encrypted || req.Encrypted === true || this.defaults.enabled();
-    const snapshotId = newSnapshotId();
-    const snap: Snapshot = {
-      snapshotId, volumeId: COPIED_SNAPSHOT_VOLUME_ID, volumeSize: src.volumeSize, state: 'pending', encrypted, kmsKeyArn: null, encryptedDataKey: null,
-      description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date(), progress: 0, stateMessage: null, contextId: snapshotId, sourceId: src.snapshotId,
-    };
-    const lock = reserveImage(this.imagePath(snapshotId));
-    try {
-      this.store.insertSnapshot(snap);
-    } catch (err) {
-      lock.release();
-      throw err;
-    }
-    const response = { SnapshotId: snapshotId };
-    return {
-      response,
-      responseElements: { snapshotId },
-      continuation: () => {
-        try {
-          this.makeImage(ctx, snapshotId, 'snapshot', (onProgress) =>
-            copyUnderKey(
-              this.keys, ctx,
-              { imagePath: this.imagePath(src.snapshotId), key: wrappedKeyOf(src) },
-              { id: snapshotId, imagePath: this.imagePath(snapshotId) },
-              encrypted ? { encrypted: true, keyId: req.KmsKeyId, defaultKeyId: this.defaults.keyForNewVolume() } : { encrypted: false },
-              (k) => this.store.setSnapshotKey(snapshotId, k.keyArn, k.blob),
-              onProgress,
-            ),
-          );
-        } finally {
-          lock.release();
-        }
-        return response;
-      },
-    };
-  }
-
   /** For the console: current state without a DescribeInstances/DescribeVolumes record. */
   describeInstancesQuietly(): Record<string, unknown>[] {
     return this.store.instances().map((i) => ({ InstanceId: i.instanceId, State: i.state, InstanceType: i.instanceType, LaunchTime: i.launchTime.toISOString() }));
@@ -593,7 +457,7 @@ export class Ec2Service {
 
   /** A snapshot's record, read without a DescribeSnapshots trail record. */
   snapshot(snapshotId: string): Snapshot {
-    return this.requireSnapshot(snapshotId);
+    return this.snapshots.require(snapshotId);
   }
 
   instance(instanceId: string): Instance {
@@ -614,64 +478,6 @@ export class Ec2Service {
   }
 
   // ---- internals ---------------------------------------------------------------------
-
-  /**
-   * A new volume, checked and stored `creating` with its image's writer lock held (image-jobs.ts);
-   * `make` gives it its data key and image (copies.ts for one from a snapshot), releases the lock
-   * and returns KMS's refusal, if any, the volume then being `error`.
-   */
-  private acceptVolume(ctx: CallContext, req: CreateVolumeRequest, deleteOnTermination: boolean): { volume: Volume; make: () => AwsError | undefined } {
-    if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
-    const snap = req.SnapshotId ? this.requireSnapshot(req.SnapshotId) : undefined;
-    if (snap && snap.state !== 'completed') throw new IncorrectState(`Snapshot '${snap.snapshotId}' is in the '${snap.state}' state; a volume is created only from a completed snapshot.`);
-    const size = req.Size ?? snap?.volumeSize;
-    if (size === undefined || !Number.isInteger(size) || size < 1 || size > 16384) throw new InvalidParameterValue(`Volume size must be an integer between 1 and 16384 GiB; got ${size}`);
-    if (snap && size < snap.volumeSize) throw new InvalidParameterValue(`Volume of ${size}GiB is too small; minimum is ${snap.volumeSize}GiB`);
-    // Encryption by default encrypts every new volume: Encrypted=false cannot opt out ("you cannot
-    // disable it for individual volumes", the EBS user guide), it is taken as not set. A volume
-    // from an encrypted snapshot is always encrypted.
-    const encrypted = Boolean(req.Encrypted || snap?.encrypted || this.defaults.enabled());
-    const volumeId = newVolumeId();
-    const volume: Volume = {
-      volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${this.region}a`, state: 'creating',
-      encrypted, kmsKeyArn: null, encryptedDataKey: null, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
-      instanceId: null, device: null, attachTime: null, deleteOnTermination, grantId: null, stateMessage: null,
-    };
-    const image = this.imagePath(volumeId);
-    const lock = reserveImage(image);
-    try {
-      this.store.insertVolume(volume);
-    } catch (err) {
-      lock.release();
-      throw err;
-    }
-    const setKey = (k: WrappedDataKey) => this.store.updateVolume(volumeId, { kms_key_arn: k.keyArn, encrypted_data_key: k.blob });
-    // Without a KmsKeyId, the account's default key for EBS encryption in this Region.
-    const defaultKeyId = this.defaults.keyForNewVolume();
-    const make = () => {
-      try {
-        return this.makeImage(ctx, volumeId, 'volume', (onProgress) => {
-          if (snap) {
-            copyUnderKey(
-              this.keys, ctx,
-              { imagePath: this.imagePath(snap.snapshotId), key: wrappedKeyOf(snap) },
-              { id: volumeId, imagePath: image, sizeBytes: size * GIB },
-              encrypted ? { encrypted: true, keyId: req.KmsKeyId, defaultKeyId } : { encrypted: false },
-              setKey,
-              onProgress,
-            );
-            return;
-          }
-          // The seed's first KMS call: EC2, for the caller, asks for a 64-byte data key bound to the volume.
-          if (encrypted) setKey(this.keys.generate(ctx, req.KmsKeyId ?? defaultKeyId, volumeId));
-          writeEmptyImage(image, size * GIB);
-        });
-      } finally {
-        lock.release();
-      }
-    };
-    return { volume, make };
-  }
 
   private attachInternal(ctx: CallContext, volume: Volume, instance: Instance, device: string, requestId: string | undefined): void {
     if (instance.state !== 'pending' && instance.state !== 'running' && instance.state !== 'stopped') throw new IncorrectState(`Instance '${instance.instanceId}' is not 'running'.`);
@@ -792,17 +598,6 @@ export class Ec2Service {
     if (!i) throw new InvalidInstanceIDNotFound(`The instance ID '${id}' does not exist`);
     return i;
   }
-
-  private requireSnapshot(id: string): Snapshot {
-    const s = this.store.snapshot(id);
-    if (!s) throw new InvalidSnapshotNotFound(`The snapshot '${id}' does not exist.`);
-    return s;
-  }
-}
-
-/** A snapshot's data key as copies.ts takes it; null when it is not encrypted. */
-function wrappedKeyOf(s: Snapshot): WrappedDataKey | null {
-  return s.encrypted && s.encryptedDataKey && s.kmsKeyArn ? { keyArn: s.kmsKeyArn, blob: s.encryptedDataKey, contextId: s.contextId } : null;
 }
 
 function runInstancesResponse(i: Instance, accountId: string): Record<string, unknown> {
