@@ -118,6 +118,14 @@ export function transformImage(from: string, to: string, opts: TransformOptions)
   }
 }
 
+/** Grows an image to `sizeBytes` (the new space is holes, read as zeros); never shrinks one. */
+export function growImage(imagePath: string, sizeBytes: number): void {
+  checkSize(sizeBytes);
+  const { size } = fs.statSync(imagePath);
+  if (sizeBytes < size) throw new ImageStoreError(`cannot shrink ${imagePath} from ${size} to ${sizeBytes} bytes`, 'EINVAL');
+  fs.truncateSync(imagePath, sizeBytes);
+}
+
 /** Deletes an image; a missing one is not an error. Its `.lock` file stays (see lock.ts). */
 export function deleteImage(imagePath: string): void {
   fs.rmSync(imagePath, { force: true });

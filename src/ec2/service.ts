@@ -13,7 +13,7 @@ import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
 import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
-import { deleteImage } from '../device/image-store.js';
+import { deleteImage, growImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
 import { asBuffer, ebsContext, EbsDataKeys } from './ebs-keys.js';
@@ -29,12 +29,13 @@ import { hostAddressOf, newInstanceId, newReservationId } from './ids.js';
 import { INSTANCE_STATE_CODES, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
 import {
   EC2_SERVICE, runInstancesParameters,
-  type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type Ec2Actions, type RunInstancesRequest, type StopInstancesRequest,
+  type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type DetachVolumeRequest, type Ec2Actions, type ModifyVolumeRequest, type RunInstancesRequest, type StopInstancesRequest,
 } from './operations/index.js';
 
-export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, RunInstancesRequest, StopInstancesRequest } from './operations/index.js';
+export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, DetachVolumeRequest, ModifyVolumeRequest, RunInstancesRequest, StopInstancesRequest } from './operations/index.js';
 
 export const EBS_DEFAULT_KEY = EBS_MANAGED_KEY_ALIAS;
+const GIB = 1024 ** 3;
 /** The XML namespace EC2's newer actions carry in their CloudTrail responseElements. */
 const EC2_XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -69,10 +70,12 @@ export class Ec2Service {
       describeVolumes: (_ctx, ids) => this.describeVolumesOutcome(ids),
       attachVolume: (ctx, req) => this.attach(ctx, req),
       detachVolume: (_ctx, req) => this.detach(req),
+      modifyVolume: (ctx, req) => this.modify(ctx, req),
       deleteVolume: (ctx, req) => this.delete(ctx, req),
       createSnapshot: (ctx, req) => this.snapshots.create(ctx, req),
       describeSnapshots: (_ctx, ids) => this.snapshots.describe(ids),
       copySnapshot: (ctx, req) => this.snapshots.copy(ctx, req),
+      deleteSnapshot: (_ctx, req) => this.snapshots.delete(req),
       ...this.encryptionDefaultActions(),
     };
     // A forced stop waits for the host to let go of the instance's volumes; each call first
@@ -124,8 +127,12 @@ export class Ec2Service {
     return this.call(ctx, 'AttachVolume', { ...req });
   }
 
-  detachVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+  detachVolume(ctx: CallContext, req: DetachVolumeRequest): Record<string, unknown> {
     return this.call(ctx, 'DetachVolume', { ...req });
+  }
+
+  modifyVolume(ctx: CallContext, req: ModifyVolumeRequest): Record<string, unknown> {
+    return this.call(ctx, 'ModifyVolume', { ...req });
   }
 
   deleteVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
@@ -142,6 +149,10 @@ export class Ec2Service {
 
   copySnapshot(ctx: CallContext, req: CopySnapshotRequest): Record<string, unknown> {
     return this.call(ctx, 'CopySnapshot', { ...req });
+  }
+
+  deleteSnapshot(ctx: CallContext, req: { SnapshotId: string }): Record<string, unknown> {
+    return this.call(ctx, 'DeleteSnapshot', { ...req });
   }
 
   imagePath(volumeOrSnapshotId: string): string {
@@ -365,7 +376,36 @@ export class Ec2Service {
     };
   }
 
-  private detach(req: { VolumeId: string }): Outcome {
+  /**
+   * ModifyVolume, growing only: the image grows (the new sectors are holes, read as zeros) and the
+   * data key stays, so no KMS call. AWS answers `modifying` and optimizes for a while; ebsim is
+   * done at once. A mounted volume keeps its old size until it is mounted again.
+   */
+  private modify(ctx: CallContext, req: ModifyVolumeRequest): Outcome {
+    const v = this.requireVolume(req.VolumeId);
+    if (v.state !== 'available' && v.state !== 'in-use') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
+    const size = req.Size;
+    if (size === undefined) throw new InvalidParameterValue('ebsim models only growing a volume: give Size (--size GiB).');
+    if (!Number.isInteger(size) || size < 1 || size > 16384) throw new InvalidParameterValue(`Volume size must be an integer between 1 and 16384 GiB; got ${size}`);
+    if (size < v.sizeGiB) throw new InvalidParameterValue('New size cannot be smaller than existing size');
+    if (size === v.sizeGiB) throw new InvalidParameterValue(`The volume is already ${size} GiB: ebsim models only growing it.`);
+    growImage(this.imagePath(v.volumeId), size * GIB);
+    this.store.updateVolume(v.volumeId, { size_gib: size });
+    const modification = {
+      VolumeId: v.volumeId, ModificationState: 'modifying', TargetSize: size, TargetVolumeType: v.volumeType, OriginalSize: v.sizeGiB, OriginalVolumeType: v.volumeType, Progress: 0, StartTime: new Date(),
+    };
+    return {
+      response: { VolumeModification: modification },
+      responseElements: {
+        ModifyVolumeResponse: {
+          xmlns: EC2_XMLNS, requestId: ctx.requestId,
+          volumeModification: { volumeId: v.volumeId, modificationState: 'modifying', targetSize: size, targetVolumeType: v.volumeType, originalSize: v.sizeGiB, originalVolumeType: v.volumeType, progress: 0, startTime: modification.StartTime.getTime() },
+        },
+      },
+    };
+  }
+
+  private detach(req: DetachVolumeRequest): Outcome {
     const v = this.requireVolume(req.VolumeId);
     if (v.state !== 'in-use' || !v.instanceId) throw new IncorrectState(`Volume '${v.volumeId}' is in the 'available' state.`);
     this.refuseIfOpenOnHost(v, 'detaches');

@@ -1,10 +1,11 @@
-// The snapshot operations: CreateSnapshot, CopySnapshot, DescribeSnapshots. A snapshot's image is
+// The snapshot operations: CreateSnapshot, CopySnapshot, DescribeSnapshots, DeleteSnapshot. A snapshot's image is
 // made after the call is recorded (image-jobs.ts): `pending` with AWS's Progress, then `completed`
 // or `error`. How a copy gets its data key is copies.ts's model.
 import type { Outcome } from '../api/index.js';
 import type { CallContext } from '../core/call-context.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
-import { IncorrectState, InvalidParameterDependency, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound } from '../errors/index.js';
+import { IncorrectState, InvalidParameterDependency, InvalidParameterValue, InvalidSnapshotInUse, InvalidSnapshotNotFound, InvalidVolumeNotFound } from '../errors/index.js';
+import { deleteImage } from '../device/image-store.js';
 import { copyUnderKey } from './copies.js';
 import type { EbsParts } from './ebs-parts.js';
 import type { WrappedDataKey } from './ebs-keys.js';
@@ -120,6 +121,21 @@ export class SnapshotOperations {
         return response;
       },
     };
+  }
+
+  /**
+   * DeleteSnapshot: the row, then the image (a crash in between leaves an orphan file, never a
+   * snapshot without its image). No KMS call: a snapshot holds no grant. A snapshot still being
+   * made, or one a copy or a new volume is being made from, is refused.
+   */
+  delete(req: { SnapshotId: string }): Outcome {
+    const s = this.require(req.SnapshotId);
+    if (s.state === 'pending') throw new IncorrectState(`Snapshot '${s.snapshotId}' is in the 'pending' state; ebsim deletes a snapshot once it is completed (or error).`);
+    const user = this.p.store.snapshotsIn('pending').find((x) => x.sourceId === s.snapshotId)?.snapshotId ?? this.p.store.volumesIn('creating').find((v) => v.snapshotId === s.snapshotId)?.volumeId;
+    if (user) throw new InvalidSnapshotInUse(`The snapshot ${s.snapshotId} is currently in use by ${user}`);
+    this.p.store.deleteSnapshot(s.snapshotId);
+    deleteImage(this.p.imagePath(s.snapshotId));
+    return { response: {}, responseElements: { _return: true } };
   }
 
   describe(ids: string[]): Outcome {

@@ -1,6 +1,6 @@
 // `ebsim ec2 …`: the declared EC2/EBS operations with the AWS CLI's names, flags and output shapes.
 import type { Argv } from 'yargs';
-import { EC2_OPERATIONS, type StopInstancesRequest } from '../../ec2/operations/index.js';
+import { EC2_OPERATIONS, type DetachVolumeRequest, type StopInstancesRequest } from '../../ec2/operations/index.js';
 import type { Ec2Service } from '../../ec2/service.js';
 import { UserError } from '../../errors/index.js';
 import { declaredCommands } from '../declared-commands.js';
@@ -19,6 +19,8 @@ export function ec2Command(y: Argv, rt: () => Runtime) {
       if (caller.region !== ec2.region) throw new UserError(`--region ${caller.region}: ebsim models EC2 and EBS in the account's own Region (${ec2.region}) only`);
       // A forced stop unmounts the instance's mounted volumes: the host's part (src/host).
       if (operation === 'StopInstances' && params.Force === true) return r.open().host().stopInstances(caller, params as unknown as StopInstancesRequest);
+      // A forced detach unmounts the volume first, likewise.
+      if (operation === 'DetachVolume' && params.Force === true) return r.open().host().detachVolume(caller, params as unknown as DetachVolumeRequest);
       if (!IMAGE_MAKERS.has(operation)) return ec2.call(caller, operation, params);
       // ebsim makes the image before answering: a bar on a terminal while it does (after a
       // moment, so quick copies draw nothing), and a note if it ended in `error`, which AWS

@@ -38,4 +38,13 @@ export const SNAPSHOT_OPERATIONS = [
     requestParameters: (p) => defined({ sourceRegion: str(p.SourceRegion), sourceSnapshotId: str(p.SourceSnapshotId), description: str(p.Description), encrypted: typeof p.Encrypted === 'boolean' ? p.Encrypted : undefined, kmsKeyId: str(p.KmsKeyId) }),
     run: (ctx, input, { env }) => env.copySnapshot(ctx, input as unknown as CopySnapshotRequest),
   }),
+  op({
+    name: 'DeleteSnapshot',
+    description: 'Delete a snapshot and its image (no KMS call: a snapshot holds no grant)',
+    readOnly: false,
+    input: { SnapshotId: { kind: 'string', required: true } },
+    ext: undefined,
+    requestParameters: (p) => defined({ snapshotId: str(p.SnapshotId) }),
+    run: (ctx, input, { env }) => env.deleteSnapshot(ctx, { SnapshotId: input.SnapshotId as string }),
+  }),
 ] as const;
