@@ -1,6 +1,7 @@
 // bench/device: fio through loop + ext4 on the ebsim volume (encrypted), on the same FUSE path
 // with encryption off (the ceiling), on a plain directory of the disk, and on gocryptfs where
 // installed. Each target is cross-checked with a small fio --verify run before it is timed.
+// Then the image copies of snapshots and restores (reencrypt.ts): re-encryption vs a plain copy.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import { run as runCommand, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
 import { tuning } from '../../src/device/tuning.js';
+import { reencryptionRows } from './reencrypt.js';
 
 const MiB = 1 << 20;
 const PASS_JS = 'ebsim pass-through (js)';
@@ -97,6 +99,13 @@ async function gocryptfsTarget(root: string): Promise<Target> {
 }
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
+  // The image copies need no mount: measured first, and whatever the fio part can do.
+  const copies = reencryptionRows(ctx);
+  const fio = await runFio(ctx);
+  return { ...fio, rows: [...fio.rows, ...copies.rows], notes: [...(fio.notes ?? []), ...copies.notes] };
+}
+
+async function runFio(ctx: BenchContext): Promise<BenchResult> {
   const missing = findMissingPrerequisite();
   if (missing) return { rows: [], notes: [`skipped: ${missing.message}`] };
   if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
@@ -220,6 +229,6 @@ function pairedRatios(
 
 export const suite: BenchSuite = {
   name: 'device',
-  description: 'fio on the mounted volume: ebsim encrypted vs its pass-through ceiling, the plain disk and gocryptfs',
+  description: 'fio on the mounted volume: ebsim encrypted vs its pass-through ceiling, the plain disk and gocryptfs; image re-encryption vs a plain file copy',
   run,
 };

@@ -38,6 +38,11 @@ export interface CallContext {
    * policy statement and grant, matched or not, and why). ebsim's extra: never recorded.
    */
   explain?: (decision: { action: string; resource: string; allowed: boolean; text: string }) => void;
+  /**
+   * Told how far a long copy the call makes has gone (a snapshot's or volume's image): the CLI
+   * draws a progress bar from it on a terminal. ebsim's extra, like `explain`: never recorded.
+   */
+  progress?: (p: { resourceId: string; done: number; total: number }) => void;
   /** Shared with an enclosing call (CreateGrant inside RunInstances shares its requestID). */
   requestId?: string;
   /** Whether the request came over TLS (aws:SecureTransport). Undefined: an in-process call, which crosses no network (counted as secure). */

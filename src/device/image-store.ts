@@ -51,12 +51,33 @@ export function createImage(imagePath: string, sizeBytes: number): void {
   fs.closeSync(fd);
 }
 
+/** Told how far a copy is: `done` of `total` bytes of the source scanned. */
+export type CopyProgress = (done: number, total: number) => void;
+
 /**
  * Copies an image to a new file, keeping it sparse: only blocks that are not all zeros are
  * written. `sizeBytes` (default: the source's size) may grow the copy, never shrink it. The
  * source must not change during the copy (the caller holds its writer lock).
  */
-export function copyImage(from: string, to: string, sizeBytes?: number): CopyResult {
+export function copyImage(from: string, to: string, sizeBytes?: number, onProgress?: CopyProgress): CopyResult {
+  return transformImage(from, to, { sizeBytes, onProgress, cloneable: true });
+}
+
+export interface TransformOptions {
+  sizeBytes?: number;
+  onProgress?: CopyProgress;
+  /** Each run of written blocks, in place, before it is written: `sector` is its first 4 KiB block. */
+  transform?: (run: Buffer, sector: number) => void;
+  /** Whether a reflink clone may stand in for the copy (only when the bytes are copied as they are). */
+  cloneable?: boolean;
+}
+
+/**
+ * The copy behind copyImage and the re-encrypting copy (image-reencrypt.ts): every run of
+ * written blocks of `from`, through `transform` if given, to the same offset of a new file `to`;
+ * holes stay holes.
+ */
+export function transformImage(from: string, to: string, opts: TransformOptions): CopyResult {
   let src: number;
   try {
     src = fs.openSync(from, 'r');
@@ -66,19 +87,24 @@ export function copyImage(from: string, to: string, sizeBytes?: number): CopyRes
   }
   try {
     const st = fs.fstatSync(src);
-    const size = sizeBytes ?? st.size;
+    const size = opts.sizeBytes ?? st.size;
     checkSize(size);
     if (size < st.size) throw new ImageStoreError(`cannot copy ${from} (${st.size} bytes) into ${size} bytes: a copy never shrinks an image`, 'EINVAL');
     fs.mkdirSync(path.dirname(to), { recursive: true });
-    if (tryClone(from, to)) {
+    if (opts.cloneable && !opts.transform && tryClone(from, to)) {
       fs.truncateSync(to, size);
+      opts.onProgress?.(st.size, st.size);
       return { bytesWritten: 0, method: 'clone' };
     }
     const dst = openTarget(to);
-    let bytesWritten: number;
+    let bytesWritten = 0;
     try {
       fs.ftruncateSync(dst, size);
-      bytesWritten = copyDataBlocks(from, src, dst, st);
+      forEachDataRun(from, src, st, (run, offset) => {
+        opts.transform?.(run, offset / BLOCK);
+        fs.writeSync(dst, run, 0, run.length, offset);
+        bytesWritten += run.length;
+      }, opts.onProgress);
       fs.fsyncSync(dst);
     } catch (err) {
       fs.closeSync(dst);
@@ -90,6 +116,14 @@ export function copyImage(from: string, to: string, sizeBytes?: number): CopyRes
   } finally {
     fs.closeSync(src);
   }
+}
+
+/** Grows an image to `sizeBytes` (the new space is holes, read as zeros); never shrinks one. */
+export function growImage(imagePath: string, sizeBytes: number): void {
+  checkSize(sizeBytes);
+  const { size } = fs.statSync(imagePath);
+  if (sizeBytes < size) throw new ImageStoreError(`cannot shrink ${imagePath} from ${size} to ${sizeBytes} bytes`, 'EINVAL');
+  fs.truncateSync(imagePath, sizeBytes);
 }
 
 /** Deletes an image; a missing one is not an error. Its `.lock` file stays (see lock.ts). */
@@ -124,36 +158,38 @@ function tryClone(from: string, to: string): boolean {
   }
 }
 
-/** Writes every non-zero block of `src` to `dst` at the same offset; returns the bytes written. */
-function copyDataBlocks(from: string, src: number, dst: number, st: fs.Stats): number {
+/**
+ * Calls `visit` with every maximal run of non-zero blocks of `src` and its offset, in order; the
+ * run is a view of a reused buffer, the visitor's to change until it returns.
+ */
+function forEachDataRun(from: string, src: number, st: fs.Stats, visit: (run: Buffer, offset: number) => void, onProgress?: CopyProgress): void {
   // Allocated bytes left to account for, where st_blocks is exact; Infinity: scan to the end.
   let unaccounted = exactAllocation(from) ? st.blocks * 512 : Infinity;
-  if (unaccounted === 0) return 0;
-  const reader = ChunkReader.open(from, src);
+  const reader = unaccounted === 0 ? undefined : ChunkReader.open(from, src);
   const zero = Buffer.alloc(CHUNK);
-  let written = 0;
   try {
-    for (let off = 0; off < st.size && unaccounted > 0; off += CHUNK) {
+    for (let off = 0; reader && off < st.size && unaccounted > 0; off += CHUNK) {
       const len = Math.min(CHUNK, st.size - off);
       const buf = reader.read(len, off);
-      if (buf.equals(zero.subarray(0, len))) continue;
-      // Runs of non-zero blocks become one write each; zero blocks stay holes.
-      let run = -1;
-      for (let b = 0; b <= len; b += BLOCK) {
-        const data = b < len && !buf.subarray(b, Math.min(b + BLOCK, len)).equals(zero.subarray(0, Math.min(BLOCK, len - b)));
-        if (data) unaccounted -= BLOCK;
-        if (data && run < 0) run = b;
-        if (!data && run >= 0) {
-          fs.writeSync(dst, buf, run, b - run, off + run);
-          written += b - run;
-          run = -1;
+      if (!buf.equals(zero.subarray(0, len))) {
+        // Runs of non-zero blocks become one visit each; zero blocks stay holes.
+        let run = -1;
+        for (let b = 0; b <= len; b += BLOCK) {
+          const data = b < len && !buf.subarray(b, Math.min(b + BLOCK, len)).equals(zero.subarray(0, Math.min(BLOCK, len - b)));
+          if (data) unaccounted -= BLOCK;
+          if (data && run < 0) run = b;
+          if (!data && run >= 0) {
+            visit(buf.subarray(run, b), off + run);
+            run = -1;
+          }
         }
       }
+      onProgress?.(off + len, st.size);
     }
   } finally {
-    reader.close();
+    reader?.close();
   }
-  return written;
+  onProgress?.(st.size, st.size);
 }
 
 /**

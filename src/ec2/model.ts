@@ -28,7 +28,7 @@ export interface Volume {
   sizeGiB: number;
   volumeType: string;
   availabilityZone: string;
-  state: 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted';
+  state: VolumeStateName;
   encrypted: boolean;
   kmsKeyArn: string | null;
   encryptedDataKey: Buffer | null;
@@ -40,18 +40,37 @@ export interface Volume {
   attachTime: Date | null;
   deleteOnTermination: boolean;
   grantId: string | null;
+  /** Why a volume is in state `error` (ebsim's; AWS reports it as an event, not in DescribeVolumes). */
+  stateMessage: string | null;
 }
+
+/** `creating` until its data key and image are made; `error` if that failed. */
+export type VolumeStateName = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'error';
+
+/** The placeholder volume ID of snapshots made by CopySnapshot ("an arbitrary volume ID that should not be used for any purpose"). */
+export const COPIED_SNAPSHOT_VOLUME_ID = 'vol-ffffffff';
 
 export interface Snapshot {
   snapshotId: string;
   volumeId: string;
   volumeSize: number;
-  state: 'pending' | 'completed';
+  state: 'pending' | 'completed' | 'error';
   encrypted: boolean;
   kmsKeyArn: string | null;
   encryptedDataKey: Buffer | null;
   description: string;
   startTime: Date;
+  /** Percent of the image copied (AWS's Progress). */
+  progress: number;
+  /** Why the snapshot is in state `error` (AWS's StateMessage). */
+  stateMessage: string | null;
+  /**
+   * The `aws:ebs:id` its data key is bound to: the volume's ID for CreateSnapshot (the snapshot
+   * shares the volume's data key), its own for CopySnapshot.
+   */
+  contextId: string;
+  /** The volume (CreateSnapshot) or snapshot (CopySnapshot) it was made from. */
+  sourceId: string | null;
 }
 
 /** The low byte of AWS's InstanceState.Code for each state name. */
@@ -80,10 +99,11 @@ export function snapshotShape(s: Snapshot, ownerId: string): Record<string, unkn
     Encrypted: s.encrypted,
     ...(s.kmsKeyArn ? { KmsKeyId: s.kmsKeyArn } : {}),
     OwnerId: ownerId,
-    Progress: '100%',
+    Progress: `${s.progress}%`,
     SnapshotId: s.snapshotId,
     StartTime: s.startTime,
     State: s.state,
+    ...(s.state === 'error' && s.stateMessage ? { StateMessage: s.stateMessage } : {}),
     VolumeId: s.volumeId,
     VolumeSize: s.volumeSize,
   };

@@ -12,22 +12,27 @@ import { Invoker, Recorder, type Outcome } from '../api/index.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
-import { AwsError, IncorrectInstanceState, IncorrectState, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidSnapshotNotFound, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
-import { copyImage, createImage, deleteImage } from '../device/image-store.js';
+import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
+import { deleteImage, growImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
+import { asBuffer, ebsContext, EbsDataKeys } from './ebs-keys.js';
+import type { EbsParts } from './ebs-parts.js';
+import { KMS_KEY_NEEDS_ENCRYPTED, SnapshotOperations } from './snapshots.js';
+import { acceptVolume } from './volume-creation.js';
+import { settleInterruptedCopies } from './image-jobs.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
   USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
 } from './instance-states.js';
-import { hostAddressOf, newInstanceId, newReservationId, newSnapshotId, newVolumeId } from './ids.js';
-import { INSTANCE_STATE_CODES, snapshotShape, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
+import { hostAddressOf, newInstanceId, newReservationId } from './ids.js';
+import { INSTANCE_STATE_CODES, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
 import {
   EC2_SERVICE, runInstancesParameters,
-  type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type Ec2Actions, type RunInstancesRequest, type StopInstancesRequest,
+  type AttachVolumeRequest, type CopySnapshotRequest, type CreateVolumeRequest, type DetachVolumeRequest, type Ec2Actions, type ModifyVolumeRequest, type RunInstancesRequest, type StopInstancesRequest,
 } from './operations/index.js';
 
-export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, RunInstancesRequest, StopInstancesRequest } from './operations/index.js';
+export type { AttachVolumeRequest, BlockDeviceMapping, CopySnapshotRequest, CreateVolumeRequest, DetachVolumeRequest, ModifyVolumeRequest, RunInstancesRequest, StopInstancesRequest } from './operations/index.js';
 
 export const EBS_DEFAULT_KEY = EBS_MANAGED_KEY_ALIAS;
 const GIB = 1024 ** 3;
@@ -38,6 +43,8 @@ export class Ec2Service {
   private readonly store: Ec2Store;
   private readonly defaults: EbsEncryptionDefaults;
   private readonly invoker: Invoker<Ec2Actions, undefined>;
+  private readonly parts: EbsParts;
+  private readonly snapshots: SnapshotOperations;
 
   constructor(
     db: Db,
@@ -50,6 +57,8 @@ export class Ec2Service {
   ) {
     this.store = new Ec2Store(db, accountId);
     this.defaults = new EbsEncryptionDefaults(db, accountId, region);
+    this.parts = { store: this.store, keys: new EbsDataKeys(kms, iam, accountId, region), defaults: this.defaults, accountId, region, imagePath: (id) => this.imagePath(id) };
+    this.snapshots = new SnapshotOperations(this.parts);
     const actions: Ec2Actions = {
       runInstances: (ctx, req) => this.launch(ctx, req),
       describeInstances: (_ctx, ids) => this.describeInstancesOutcome(ids),
@@ -61,15 +70,17 @@ export class Ec2Service {
       describeVolumes: (_ctx, ids) => this.describeVolumesOutcome(ids),
       attachVolume: (ctx, req) => this.attach(ctx, req),
       detachVolume: (_ctx, req) => this.detach(req),
+      modifyVolume: (ctx, req) => this.modify(ctx, req),
       deleteVolume: (ctx, req) => this.delete(ctx, req),
-      createSnapshot: (ctx, req) => this.snapshot(ctx, req),
-      describeSnapshots: (_ctx, ids) => this.describeSnapshotsOutcome(ids),
-      copySnapshot: (ctx, req) => this.copy(ctx, req),
+      createSnapshot: (ctx, req) => this.snapshots.create(ctx, req),
+      describeSnapshots: (_ctx, ids) => this.snapshots.describe(ids),
+      copySnapshot: (ctx, req) => this.snapshots.copy(ctx, req),
+      deleteSnapshot: (_ctx, req) => this.snapshots.delete(req),
       ...this.encryptionDefaultActions(),
     };
     // A forced stop waits for the host to let go of the instance's volumes; each call first
     // finishes the stops whose volumes are closed now (see completeStops).
-    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db, principals: iam, runDueWork: () => this.completeStops() });
+    this.invoker = new Invoker({ service: EC2_SERVICE, env: actions, recorder: new Recorder(trail), db, principals: iam, runDueWork: () => this.runDueWork() });
   }
 
   /**
@@ -116,8 +127,12 @@ export class Ec2Service {
     return this.call(ctx, 'AttachVolume', { ...req });
   }
 
-  detachVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
+  detachVolume(ctx: CallContext, req: DetachVolumeRequest): Record<string, unknown> {
     return this.call(ctx, 'DetachVolume', { ...req });
+  }
+
+  modifyVolume(ctx: CallContext, req: ModifyVolumeRequest): Record<string, unknown> {
+    return this.call(ctx, 'ModifyVolume', { ...req });
   }
 
   deleteVolume(ctx: CallContext, req: { VolumeId: string }): Record<string, unknown> {
@@ -136,6 +151,10 @@ export class Ec2Service {
     return this.call(ctx, 'CopySnapshot', { ...req });
   }
 
+  deleteSnapshot(ctx: CallContext, req: { SnapshotId: string }): Record<string, unknown> {
+    return this.call(ctx, 'DeleteSnapshot', { ...req });
+  }
+
   imagePath(volumeOrSnapshotId: string): string {
     return join(this.volumesDir, `${volumeOrSnapshotId}.img`);
   }
@@ -150,6 +169,7 @@ export class Ec2Service {
     if (!req.ImageId || !/^ami-[0-9a-f]{8,17}$/.test(req.ImageId)) throw new InvalidParameterValue(`Invalid id: "${req.ImageId ?? ''}" (expecting "ami-...")`);
     if (!req.InstanceType) throw new InvalidParameterValue('The request must contain the parameter InstanceType');
     const mappings = [...(req.BlockDeviceMappings ?? [])];
+    for (const m of mappings) if (m.Ebs?.KmsKeyId !== undefined && m.Ebs.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     const rootDeviceName = '/dev/xvda';
     if (!mappings.some((m) => m.DeviceName === rootDeviceName)) mappings.unshift({ DeviceName: rootDeviceName, Ebs: { VolumeSize: 8, DeleteOnTermination: true, VolumeType: 'gp2' } });
     const instance: Instance = {
@@ -171,8 +191,14 @@ export class Ec2Service {
       try {
         for (const m of mappings) {
           const ebs = m.Ebs ?? {};
-          const volume = this.provisionVolume(ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
-          this.attachInternal(ctx, volume, instance, m.DeviceName, ctx.requestId);
+          const created = acceptVolume(this.parts, this.snapshots, ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
+          const refused = created.make();
+          if (refused) {
+            // The launch's volumes go with the instance (AWS keeps no volume of a failed launch).
+            this.store.updateVolume(created.volume.volumeId, { state: 'deleted' });
+            throw refused;
+          }
+          this.attachInternal(ctx, this.store.volume(created.volume.volumeId)!, instance, m.DeviceName, ctx.requestId);
         }
         this.store.setInstanceState(instance.instanceId, 'running');
       } catch (err) {
@@ -255,6 +281,12 @@ export class Ec2Service {
     };
   }
 
+  /** Before every EC2 call: forced stops whose volumes are closed, and copies whose makers died. */
+  private runDueWork(): void {
+    this.completeStops();
+    settleInterruptedCopies(this.store, (id) => this.imagePath(id));
+  }
+
   /**
    * Finishes forced stops: an instance `stopping` whose volumes nothing has open any more is
    * `stopped`. Run before every EC2 call, and by the host once it has unmounted them.
@@ -307,12 +339,23 @@ export class Ec2Service {
 
   // ---- volumes -----------------------------------------------------------------------
 
+  /**
+   * CreateVolume: answered and recorded `creating` (the KMS developer guide's "Amazon EC2 example
+   * one": the CreateVolume record, then the GenerateDataKeyWithoutPlaintext it causes); then the
+   * volume gets its data key and image and is `available`, or `error` if KMS refused.
+   */
   private createVolumeOutcome(ctx: CallContext, req: CreateVolumeRequest): Outcome {
-    const volume = this.provisionVolume(ctx, req, false);
+    const created = acceptVolume(this.parts, this.snapshots, ctx, req, false);
+    const v = created.volume;
     return {
-      response: volumeShape(volume),
-      requestParameters: { size: req.Size, zone: volume.availabilityZone, volumeType: volume.volumeType, encrypted: volume.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) },
-      responseElements: { volumeId: volume.volumeId, size: volume.sizeGiB, status: volume.state, encrypted: volume.encrypted },
+      response: volumeShape(v),
+      requestParameters: { size: req.Size, zone: v.availabilityZone, volumeType: v.volumeType, encrypted: v.encrypted, ...(req.KmsKeyId ? { kmsKeyId: req.KmsKeyId } : {}), ...(req.SnapshotId ? { snapshotId: req.SnapshotId } : {}) },
+      responseElements: { volumeId: v.volumeId, size: v.sizeGiB, zone: v.availabilityZone, status: 'creating', createTime: v.createdAt.getTime(), volumeType: v.volumeType, encrypted: v.encrypted, ...(v.snapshotId ? { snapshotId: v.snapshotId } : {}) },
+      continuation: () => {
+        created.make();
+        // AWS's answer: the volume as it is being created, with the key it is created under.
+        return { ...volumeShape(this.store.volume(v.volumeId)!), State: 'creating' };
+      },
     };
   }
 
@@ -333,7 +376,36 @@ export class Ec2Service {
     };
   }
 
-  private detach(req: { VolumeId: string }): Outcome {
+  /**
+   * ModifyVolume, growing only: the image grows (the new sectors are holes, read as zeros) and the
+   * data key stays, so no KMS call. AWS answers `modifying` and optimizes for a while; ebsim is
+   * done at once. A mounted volume keeps its old size until it is mounted again.
+   */
+  private modify(ctx: CallContext, req: ModifyVolumeRequest): Outcome {
+    const v = this.requireVolume(req.VolumeId);
+    if (v.state !== 'available' && v.state !== 'in-use') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
+    const size = req.Size;
+    if (size === undefined) throw new InvalidParameterValue('ebsim models only growing a volume: give Size (--size GiB).');
+    if (!Number.isInteger(size) || size < 1 || size > 16384) throw new InvalidParameterValue(`Volume size must be an integer between 1 and 16384 GiB; got ${size}`);
+    if (size < v.sizeGiB) throw new InvalidParameterValue('New size cannot be smaller than existing size');
+    if (size === v.sizeGiB) throw new InvalidParameterValue(`The volume is already ${size} GiB: ebsim models only growing it.`);
+    growImage(this.imagePath(v.volumeId), size * GIB);
+    this.store.updateVolume(v.volumeId, { size_gib: size });
+    const modification = {
+      VolumeId: v.volumeId, ModificationState: 'modifying', TargetSize: size, TargetVolumeType: v.volumeType, OriginalSize: v.sizeGiB, OriginalVolumeType: v.volumeType, Progress: 0, StartTime: new Date(),
+    };
+    return {
+      response: { VolumeModification: modification },
+      responseElements: {
+        ModifyVolumeResponse: {
+          xmlns: EC2_XMLNS, requestId: ctx.requestId,
+          volumeModification: { volumeId: v.volumeId, modificationState: 'modifying', targetSize: size, targetVolumeType: v.volumeType, originalSize: v.sizeGiB, originalVolumeType: v.volumeType, progress: 0, startTime: modification.StartTime.getTime() },
+        },
+      },
+    };
+  }
+
+  private detach(req: DetachVolumeRequest): Outcome {
     const v = this.requireVolume(req.VolumeId);
     if (v.state !== 'in-use' || !v.instanceId) throw new IncorrectState(`Volume '${v.volumeId}' is in the 'available' state.`);
     this.refuseIfOpenOnHost(v, 'detaches');
@@ -381,59 +453,6 @@ export class Ec2Service {
     return this.store.volumes().filter((v) => v.instanceId === i.instanceId).flatMap((v) => this.openOnHost(v) ?? []);
   }
 
-  // ---- snapshots ---------------------------------------------------------------------
-
-  private snapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome {
-    const v = this.requireVolume(req.VolumeId);
-    // A copy taken while a device daemon or an in-process writer has the image open could hold
-    // half-written sectors: take the image's writer lock for the copy (see src/device/lock.ts).
-    const image = this.imagePath(v.volumeId);
-    const lock = ExclusiveLock.tryAcquire(imageLockFile(image));
-    if (!lock) {
-      const pid = lockHolder(imageLockFile(image));
-      throw new IncorrectState(`The volume '${v.volumeId}' is open for writing on its host${pid ? ` (pid ${pid})` : ''}; ebsim snapshots only a volume nothing is writing to: unmount it first (ebsim volume unmount ${v.volumeId}).`);
-    }
-    const snapshotId = newSnapshotId();
-    try {
-      const blob = v.encrypted ? this.rewrapDataKey(ctx, v.encryptedDataKey!, v.volumeId, v.kmsKeyArn!, snapshotId) : null;
-      copySparse(image, this.imagePath(snapshotId));
-      return this.recordSnapshot(v, snapshotId, blob, req.Description);
-    } finally {
-      lock.release();
-    }
-  }
-
-  private recordSnapshot(v: Volume, snapshotId: string, blob: { keyArn: string; blob: Buffer } | null, description: string | undefined): Outcome {
-    const snap: Snapshot = { snapshotId, volumeId: v.volumeId, volumeSize: v.sizeGiB, state: 'completed', encrypted: v.encrypted, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: description ?? '', startTime: new Date() };
-    this.store.insertSnapshot(snap);
-    return {
-      response: snapshotShape(snap, this.accountId),
-      requestParameters: { volumeId: v.volumeId, description: snap.description },
-      responseElements: { snapshotId, volumeId: v.volumeId, status: 'pending', volumeSize: v.sizeGiB, encrypted: v.encrypted },
-    };
-  }
-
-  private describeSnapshotsOutcome(ids: string[]): Outcome {
-    const snaps = ids.length ? ids.map((id) => this.requireSnapshot(id)) : this.store.snapshots();
-    return { response: { Snapshots: snaps.map((s) => snapshotShape(s, this.accountId)) } };
-  }
-
-  /** Copies a snapshot; with --kms-key-id its data key is re-encrypted (ReEncrypt) under another CMK. The data itself is untouched. */
-  private copy(ctx: CallContext, req: CopySnapshotRequest): Outcome {
-    const src = this.requireSnapshot(req.SourceSnapshotId);
-    // A copy of an unencrypted snapshot that must be encrypted (asked for, or by default) would
-    // need its data re-encrypted, which ebsim does not do yet: refuse rather than copy it in clear.
-    if (!src.encrypted && (req.KmsKeyId || req.Encrypted || this.defaults.enabled())) {
-      throw new InvalidParameterValue(`ebsim cannot encrypt an unencrypted snapshot while copying it${!req.KmsKeyId && !req.Encrypted ? ' (EBS encryption by default is enabled in this Region, so the copy would have to be encrypted)' : ''}.`);
-    }
-    const snapshotId = newSnapshotId();
-    const blob = src.encrypted ? this.rewrapDataKey(ctx, src.encryptedDataKey!, src.snapshotId, req.KmsKeyId ?? src.kmsKeyArn!, snapshotId) : null;
-    copySparse(this.imagePath(src.snapshotId), this.imagePath(snapshotId));
-    const snap: Snapshot = { ...src, snapshotId, kmsKeyArn: blob?.keyArn ?? null, encryptedDataKey: blob?.blob ?? null, description: req.Description ?? `Copied from ${src.snapshotId}`, startTime: new Date() };
-    this.store.insertSnapshot(snap);
-    return { response: { SnapshotId: snapshotId }, responseElements: { snapshotId } };
-  }
-
   /** For the console: current state without a DescribeInstances/DescribeVolumes record. */
   describeInstancesQuietly(): Record<string, unknown>[] {
     return this.store.instances().map((i) => ({ InstanceId: i.instanceId, State: i.state, InstanceType: i.instanceType, LaunchTime: i.launchTime.toISOString() }));
@@ -476,6 +495,11 @@ export class Ec2Service {
     return this.requireVolume(volumeId);
   }
 
+  /** A snapshot's record, read without a DescribeSnapshots trail record. */
+  snapshot(snapshotId: string): Snapshot {
+    return this.snapshots.require(snapshotId);
+  }
+
   instance(instanceId: string): Instance {
     return this.requireInstance(instanceId);
   }
@@ -495,47 +519,11 @@ export class Ec2Service {
 
   // ---- internals ---------------------------------------------------------------------
 
-  private provisionVolume(ctx: CallContext, req: CreateVolumeRequest, deleteOnTermination: boolean): Volume {
-    const snap = req.SnapshotId ? this.requireSnapshot(req.SnapshotId) : undefined;
-    const size = req.Size ?? snap?.volumeSize;
-    if (size === undefined || !Number.isInteger(size) || size < 1 || size > 16384) throw new InvalidParameterValue(`Volume size must be an integer between 1 and 16384 GiB; got ${size}`);
-    if (snap && size < snap.volumeSize) throw new InvalidParameterValue(`Volume of ${size}GiB is too small; minimum is ${snap.volumeSize}GiB`);
-    // Encryption by default encrypts every new volume: Encrypted=false cannot opt out ("you cannot
-    // disable it for individual volumes", the EBS user guide), it is taken as not set.
-    const byDefault = this.defaults.enabled();
-    const encrypted = Boolean(req.Encrypted || req.KmsKeyId || snap?.encrypted || byDefault);
-    if (snap && !snap.encrypted && encrypted) {
-      throw new InvalidParameterValue(`ebsim cannot create an encrypted volume from an unencrypted snapshot${!req.Encrypted && !req.KmsKeyId ? ' (EBS encryption by default is enabled in this Region, so the volume would have to be encrypted)' : ''}.`);
-    }
-    const volumeId = newVolumeId();
-    let kmsKeyArn: string | null = null;
-    let blob: Buffer | null = null;
-    if (snap?.encrypted) {
-      const r = this.rewrapDataKey(ctx, snap.encryptedDataKey!, snap.snapshotId, req.KmsKeyId ?? snap.kmsKeyArn!, volumeId);
-      kmsKeyArn = r.keyArn;
-      blob = r.blob;
-    } else if (encrypted) {
-      // The seed's first KMS call: EC2, for the caller, asks for a 64-byte data key bound to the volume.
-      // Without a KmsKeyId, the account's default key for EBS encryption in this Region.
-      const r = this.kms.generateDataKeyWithoutPlaintext(onBehalfOf(ctx, 'ec2'), { KeyId: req.KmsKeyId ?? this.defaults.keyForNewVolume(), NumberOfBytes: 64, EncryptionContext: ebsContext(volumeId) });
-      kmsKeyArn = r.KeyId;
-      blob = asBuffer(r.CiphertextBlob);
-    }
-    if (snap) copySparse(this.imagePath(snap.snapshotId), this.imagePath(volumeId), size * GIB);
-    else createImage(this.imagePath(volumeId), size * GIB);
-    const volume: Volume = {
-      volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${this.region}a`, state: 'available',
-      encrypted, kmsKeyArn, encryptedDataKey: blob, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
-      instanceId: null, device: null, attachTime: null, deleteOnTermination, grantId: null,
-    };
-    this.store.insertVolume(volume);
-    return volume;
-  }
-
   private attachInternal(ctx: CallContext, volume: Volume, instance: Instance, device: string, requestId: string | undefined): void {
     if (instance.state !== 'pending' && instance.state !== 'running' && instance.state !== 'stopped') throw new IncorrectState(`Instance '${instance.instanceId}' is not 'running'.`);
     const v = this.store.volume(volume.volumeId)!;
     if (v.state === 'in-use') throw new VolumeInUse(`${v.volumeId} is already attached to an instance`);
+    if (v.state !== 'available') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
     if (this.store.volumes().some((x) => x.instanceId === instance.instanceId && x.device === device)) {
       throw new InvalidParameterValue(`Attachment point ${device} is already in use`);
     }
@@ -616,16 +604,6 @@ export class Ec2Service {
     this.store.updateVolume(v.volumeId, { grant_id: null });
   }
 
-  private rewrapDataKey(ctx: CallContext, blob: Buffer, fromId: string, toKey: string, toId: string): { blob: Buffer; keyArn: string } {
-    const r = this.kms.reEncrypt(onBehalfOf(ctx, 'ec2'), {
-      CiphertextBlob: blob,
-      SourceEncryptionContext: ebsContext(fromId),
-      DestinationKeyId: toKey,
-      DestinationEncryptionContext: ebsContext(toId),
-    });
-    return { blob: asBuffer(r.CiphertextBlob), keyArn: r.KeyId };
-  }
-
   private instanceShape(i: Instance): Record<string, unknown> {
     const volumes = this.store.volumes().filter((v) => v.instanceId === i.instanceId);
     return {
@@ -660,27 +638,6 @@ export class Ec2Service {
     if (!i) throw new InvalidInstanceIDNotFound(`The instance ID '${id}' does not exist`);
     return i;
   }
-
-  private requireSnapshot(id: string): Snapshot {
-    const s = this.store.snapshot(id);
-    if (!s) throw new InvalidSnapshotNotFound(`The snapshot '${id}' does not exist.`);
-    return s;
-  }
-}
-
-/** The encryption context EBS binds every data key to. */
-function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
-  return { 'aws:ebs:id': volumeOrSnapshotId };
-}
-
-/** A view of the same bytes (no copy), so zeroing the Buffer zeroes the key. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function copySparse(from: string, to: string, sizeBytes?: number): void {
-  if (!existsSync(from)) throw new IncorrectState(`backing image ${from} is missing`);
-  copyImage(from, to, sizeBytes);
 }
 
 function runInstancesResponse(i: Instance, accountId: string): Record<string, unknown> {

@@ -17,8 +17,11 @@ interface VolumeRow {
   volume_id: string; size_gib: number; volume_type: string; availability_zone: string; state: Volume['state'];
   encrypted: number; kms_key_arn: string | null; encrypted_data_key: Buffer | null; snapshot_id: string | null;
   sector_size: number; created_at: string; instance_id: string | null; device: string | null; attach_time: string | null;
-  delete_on_termination: number; grant_id: string | null;
+  delete_on_termination: number; grant_id: string | null; state_message?: string | null;
 }
+
+const VOLUME_SELECT = 'SELECT v.*, d.state_message FROM ec2_volumes v LEFT JOIN ec2_image_details d ON d.resource_id = v.volume_id';
+const SNAPSHOT_SELECT = 'SELECT s.*, d.source_id, d.context_id, d.progress, d.state_message FROM ec2_snapshots s LEFT JOIN ec2_image_details d ON d.resource_id = s.snapshot_id';
 
 export class Ec2Store {
   constructor(private readonly db: Db, private readonly accountId: string) {}
@@ -69,33 +72,84 @@ export class Ec2Store {
   }
 
   volume(id: string): Volume | undefined {
-    const r = this.db.prepare('SELECT * FROM ec2_volumes WHERE volume_id = ? AND account_id = ?').get(id, this.accountId) as VolumeRow | undefined;
+    const r = this.db.prepare(`${VOLUME_SELECT} WHERE v.volume_id = ? AND v.account_id = ?`).get(id, this.accountId) as VolumeRow | undefined;
     return r && toVolume(r);
   }
 
   volumes(): Volume[] {
-    return (this.db.prepare("SELECT * FROM ec2_volumes WHERE account_id = ? AND state <> 'deleted' ORDER BY created_at").all(this.accountId) as VolumeRow[]).map(toVolume);
+    return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.state <> 'deleted' ORDER BY v.created_at`).all(this.accountId) as VolumeRow[]).map(toVolume);
   }
 
-  updateVolume(id: string, fields: Partial<Record<keyof VolumeRow, string | number | null>>): void {
+  volumesIn(state: Volume['state']): Volume[] {
+    return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.state = ? ORDER BY v.created_at`).all(this.accountId, state) as VolumeRow[]).map(toVolume);
+  }
+
+  /** A volume's new state; `error` with why (kept for the CLI's note; not in AWS's Volume shape). */
+  setVolumeState(id: string, state: Volume['state'], message: string | null = null): void {
+    immediate(this.db, () => {
+      this.db.prepare('UPDATE ec2_volumes SET state = ? WHERE volume_id = ?').run(state, id);
+      if (state === 'error') this.upsertDetails(id, { state_message: message });
+    });
+  }
+
+  updateVolume(id: string, fields: Partial<Record<keyof VolumeRow, string | number | Buffer | null>>): void {
     const cols = Object.keys(fields);
     immediate(this.db, () => this.db.prepare(`UPDATE ec2_volumes SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE volume_id = ?`).run(...Object.values(fields), id));
   }
 
   insertSnapshot(s: Snapshot): void {
-    immediate(this.db, () =>
+    immediate(this.db, () => {
       this.db.prepare('INSERT INTO ec2_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-        s.snapshotId, this.accountId, s.volumeId, s.volumeSize, s.state, s.encrypted ? 1 : 0, s.kmsKeyArn, s.encryptedDataKey, s.description, s.startTime.toISOString()),
-    );
+        s.snapshotId, this.accountId, s.volumeId, s.volumeSize, s.state, s.encrypted ? 1 : 0, s.kmsKeyArn, s.encryptedDataKey, s.description, s.startTime.toISOString());
+      this.upsertDetails(s.snapshotId, { source_id: s.sourceId, context_id: s.contextId, progress: s.progress, state_message: s.stateMessage });
+    });
   }
 
   snapshot(id: string): Snapshot | undefined {
-    const r = this.db.prepare('SELECT * FROM ec2_snapshots WHERE snapshot_id = ? AND account_id = ?').get(id, this.accountId) as Record<string, unknown> | undefined;
+    const r = this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.snapshot_id = ? AND s.account_id = ?`).get(id, this.accountId) as Record<string, unknown> | undefined;
     return r && toSnapshot(r);
   }
 
   snapshots(): Snapshot[] {
-    return (this.db.prepare('SELECT * FROM ec2_snapshots WHERE account_id = ? ORDER BY start_time').all(this.accountId) as Record<string, unknown>[]).map(toSnapshot);
+    return (this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.account_id = ? ORDER BY s.start_time`).all(this.accountId) as Record<string, unknown>[]).map(toSnapshot);
+  }
+
+  snapshotsIn(state: Snapshot['state']): Snapshot[] {
+    return (this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.account_id = ? AND s.state = ? ORDER BY s.start_time`).all(this.accountId, state) as Record<string, unknown>[]).map(toSnapshot);
+  }
+
+  /** The snapshot's data key once EC2 has it (a copy's comes after the CopySnapshot record). */
+  setSnapshotKey(id: string, kmsKeyArn: string, encryptedDataKey: Buffer): void {
+    immediate(this.db, () => this.db.prepare('UPDATE ec2_snapshots SET kms_key_arn = ?, encrypted_data_key = ? WHERE snapshot_id = ?').run(kmsKeyArn, encryptedDataKey, id));
+  }
+
+  setProgress(id: string, percent: number): void {
+    immediate(this.db, () => this.upsertDetails(id, { progress: percent }));
+  }
+
+  /** `completed` (100%) or `error` with AWS's StateMessage. */
+  finishSnapshot(id: string, state: 'completed' | 'error', message: string | null = null): void {
+    immediate(this.db, () => {
+      this.db.prepare('UPDATE ec2_snapshots SET state = ? WHERE snapshot_id = ?').run(state, id);
+      this.upsertDetails(id, state === 'completed' ? { progress: 100, state_message: null } : { state_message: message });
+    });
+  }
+
+  deleteSnapshot(id: string): void {
+    immediate(this.db, () => {
+      this.db.prepare('DELETE FROM ec2_snapshots WHERE snapshot_id = ?').run(id);
+      this.db.prepare('DELETE FROM ec2_image_details WHERE resource_id = ?').run(id);
+    });
+  }
+
+  private upsertDetails(id: string, fields: Partial<Record<'source_id' | 'context_id' | 'progress' | 'state_message', string | number | null>>): void {
+    const cols = Object.keys(fields);
+    this.db
+      .prepare(
+        `INSERT INTO ec2_image_details (resource_id, ${cols.join(', ')}) VALUES (?, ${cols.map(() => '?').join(', ')})
+         ON CONFLICT (resource_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      )
+      .run(id, ...Object.values(fields));
   }
 }
 
@@ -115,6 +169,7 @@ function toVolume(r: VolumeRow): Volume {
     encrypted: r.encrypted === 1, kmsKeyArn: r.kms_key_arn, encryptedDataKey: r.encrypted_data_key, snapshotId: r.snapshot_id,
     sectorSize: r.sector_size, createdAt: new Date(r.created_at), instanceId: r.instance_id, device: r.device,
     attachTime: r.attach_time ? new Date(r.attach_time) : null, deleteOnTermination: r.delete_on_termination === 1, grantId: r.grant_id,
+    stateMessage: r.state === 'error' ? (r.state_message ?? null) : null,
   };
 }
 
@@ -123,5 +178,10 @@ function toSnapshot(r: Record<string, unknown>): Snapshot {
     snapshotId: r.snapshot_id as string, volumeId: r.volume_id as string, volumeSize: r.volume_size as number, state: r.state as Snapshot['state'],
     encrypted: r.encrypted === 1, kmsKeyArn: (r.kms_key_arn as string) ?? null, encryptedDataKey: (r.encrypted_data_key as Buffer) ?? null,
     description: r.description as string, startTime: new Date(r.start_time as string),
+    progress: (r.progress as number | null) ?? 100,
+    stateMessage: (r.state_message as string | null) ?? null,
+    // A snapshot of an older ebsim (no row) had its data key re-encrypted to its own ID.
+    contextId: (r.context_id as string | null) ?? (r.snapshot_id as string),
+    sourceId: (r.source_id as string | null) ?? null,
   };
 }

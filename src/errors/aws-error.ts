@@ -69,6 +69,9 @@ export const DeleteConflict = awsError('DeleteConflict', 409);
 export const InvalidInput = awsError('InvalidInput');
 export const InvalidParameterValue = awsError('InvalidParameterValue');
 export const MissingParameter = awsError('MissingParameter');
+/** EC2's answer to a parameter given without the one it needs (KmsKeyId without Encrypted). */
+export const InvalidParameterDependency = awsError('InvalidParameterDependency');
+export const InvalidSnapshotInUse = awsError('InvalidSnapshot.InUse');
 export const UnauthorizedOperation = awsError('UnauthorizedOperation', 403);
 export const InvalidVolumeNotFound = awsError('InvalidVolume.NotFound');
 export const InvalidInstanceIDNotFound = awsError('InvalidInstanceID.NotFound');

@@ -8,7 +8,7 @@
 // the disk holding the home is full or the database is damaged.
 import type { CallContext } from '../core/call-context.js';
 import { UserError } from '../errors/index.js';
-import type { Ec2Service, StopInstancesRequest } from '../ec2/service.js';
+import type { DetachVolumeRequest, Ec2Service, StopInstancesRequest } from '../ec2/service.js';
 import type { Volume } from '../ec2/model.js';
 import type { IamService } from '../iam/service.js';
 import { decryptVolumeKey, hostCallContext, type DataKeyDecrypter } from './data-key.js';
@@ -127,6 +127,16 @@ export class InstanceHost {
       ec2.completeStops();
     }
     return response;
+  }
+
+  /**
+   * DetachVolume as the host carries out `--force`: a mounted volume is unmounted first (the
+   * device daemon flushes and exits), then EC2 detaches it. Without Force it is EC2's call alone
+   * (refused while the volume is open on the host).
+   */
+  async detachVolume(caller: CallContext, req: DetachVolumeRequest): Promise<Record<string, unknown>> {
+    if (req.Force && (await this.status()).volumes.some((v) => v.volumeId === req.VolumeId)) await this.unmount(req.VolumeId);
+    return this.cp.ec2.detachVolume(caller, req);
   }
 
   // ---- mounts (the device daemon) -------------------------------------------------------------

@@ -91,7 +91,16 @@ export interface ListGrantsResponse {
   NextMarker?: string;
 }
 
+export interface DescribeKeyRequest {
+  KeyId: string;
+}
+
+export interface DescribeKeyResponse {
+  KeyMetadata: { KeyId: string; Arn: string; KeyState: string };
+}
+
 export interface KmsClient {
+  describeKey(ctx: CallContext, req: DescribeKeyRequest): DescribeKeyResponse;
   decrypt(ctx: CallContext, req: DecryptRequest): DecryptResponse;
   generateDataKeyWithoutPlaintext(ctx: CallContext, req: GenerateDataKeyWithoutPlaintextRequest): CiphertextResponse;
   reEncrypt(ctx: CallContext, req: ReEncryptRequest): ReEncryptResponse;
@@ -104,6 +113,10 @@ export interface KmsClient {
 export function kmsClient(kms: Pick<KmsService, 'call'>): KmsClient {
   const call = (ctx: CallContext, operation: string, params: object) => kms.call(ctx, operation, params as Record<string, unknown>);
   return {
+    describeKey(ctx, req) {
+      const m = call(ctx, 'DescribeKey', req).KeyMetadata as Record<string, unknown>;
+      return { KeyMetadata: { KeyId: m.KeyId as string, Arn: m.Arn as string, KeyState: m.KeyState as string } };
+    },
     decrypt(ctx, req) {
       const r = call(ctx, 'Decrypt', req);
       return { Plaintext: r.Plaintext as Uint8Array, KeyId: r.KeyId as string };

@@ -218,6 +218,17 @@ CREATE TABLE IF NOT EXISTS ec2_instance_state_reasons (
   message TEXT,
   transition_reason TEXT NOT NULL DEFAULT ''
 );
+-- How a snapshot's or volume's image was made (issue 15): the volume or snapshot it copies, the
+-- aws:ebs:id its data key is bound to (a snapshot of a volume shares the volume's), how far the
+-- copy is (percent) and why it failed. New table, so a home made before it still opens: a
+-- snapshot without a row is complete and its data key is bound to its own ID, as ebsim made them.
+CREATE TABLE IF NOT EXISTS ec2_image_details (
+  resource_id TEXT PRIMARY KEY,
+  source_id TEXT,
+  context_id TEXT,
+  progress INTEGER NOT NULL DEFAULT 100,
+  state_message TEXT
+);
 -- EBS encryption by default, per account and Region. No row: disabled, with the AWS managed key
 -- (alias/aws/ebs) as the default key, as in a new AWS account. kms_key_id NULL: that managed key.
 CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (

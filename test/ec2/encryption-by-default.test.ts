@@ -36,9 +36,9 @@ function recordsDuring(fn: () => unknown): TrailRecord[] {
 
 const names = (recs: TrailRecord[]) => recs.map((r) => r.eventName);
 const named = (recs: TrailRecord[], name: string) => recs.find((r) => r.eventName === name)!;
-// CreateVolume is recorded once it has its data key, so after the GenerateDataKeyWithoutPlaintext
-// it causes (AWS's "example one" records it first: issue 15's CreateVolume work changes that).
-const CREATE_ENCRYPTED = ['GenerateDataKeyWithoutPlaintext', 'CreateVolume'];
+// CreateVolume is recorded first, then the GenerateDataKeyWithoutPlaintext it causes, as AWS's
+// "Amazon EC2 example one" shows.
+const CREATE_ENCRYPTED = ['CreateVolume', 'GenerateDataKeyWithoutPlaintext'];
 const viaEc2 = (r: TrailRecord) => (r.userIdentity as { invokedBy?: string }).invokedBy === 'AWS Internal';
 
 interface VolumeShape {
@@ -137,17 +137,20 @@ describe('encryption by default enabled', () => {
     expect(call('CreateVolume', { Size: 1, Encrypted: true, KmsKeyId: other.Arn })).toMatchObject({ Encrypted: true, KmsKeyId: other.Arn });
   });
 
-  it('an unencrypted snapshot can be neither restored nor copied unencrypted: refused, in words that name encryption by default', () => {
+  it('an unencrypted snapshot is restored and copied encrypted under the default key, without being asked', () => {
     call('DisableEbsEncryptionByDefault');
     const plain = call('CreateVolume', { Size: 1 }) as unknown as VolumeShape;
     expect(plain.Encrypted).toBe(false);
     const snap = call('CreateSnapshot', { VolumeId: plain.VolumeId }) as { SnapshotId: string };
     call('EnableEbsEncryptionByDefault');
-    const restore = recordsDuring(() => expect(errorCode(() => call('CreateVolume', { SnapshotId: snap.SnapshotId }))).toBe('InvalidParameterValue'));
-    expect(restore[0]!.errorMessage).toContain('EBS encryption by default is enabled');
-    expect(names(restore)).toEqual(['CreateVolume']);
-    const copy = recordsDuring(() => expect(errorCode(() => call('CopySnapshot', { SourceSnapshotId: snap.SnapshotId }))).toBe('InvalidParameterValue'));
-    expect(copy[0]!.errorMessage).toContain('EBS encryption by default is enabled');
+    let restored: VolumeShape | undefined;
+    const restore = recordsDuring(() => (restored = call('CreateVolume', { SnapshotId: snap.SnapshotId }) as unknown as VolumeShape));
+    expect(names(restore)).toEqual(['CreateVolume', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'Decrypt', 'RetireGrant']);
+    expect(ec2().volume(restored!.VolumeId)).toMatchObject({ encrypted: true, state: 'available' });
+    let copy: { SnapshotId: string } | undefined;
+    const recs = recordsDuring(() => (copy = call('CopySnapshot', { SourceSnapshotId: snap.SnapshotId }) as { SnapshotId: string }));
+    expect(names(recs)).toEqual(['CopySnapshot', 'GenerateDataKeyWithoutPlaintext', 'CreateGrant', 'Decrypt', 'RetireGrant']);
+    expect(ec2().snapshot(copy!.SnapshotId)).toMatchObject({ encrypted: true, state: 'completed' });
   });
 
   it('Disable: volumes are unencrypted unless asked, and then still under the default key; Reset: back to alias/aws/ebs', () => {
@@ -169,11 +172,15 @@ describe('encryption by default enabled', () => {
     expect(named(create, 'GenerateDataKeyWithoutPlaintext').requestParameters).toMatchObject({ keyId: 'alias/aws/ebs' });
   });
 
-  it('a default key that does not exist is accepted (AWS checks it asynchronously); the next encrypted volume fails on its GenerateDataKeyWithoutPlaintext', () => {
+  it('a default key that does not exist is accepted (AWS checks it asynchronously); the next encrypted volume fails on its GenerateDataKeyWithoutPlaintext, and is error', () => {
     const missing = '0b0b0b0b-1111-2222-3333-444444444444';
     expect(call('ModifyEbsDefaultKmsKeyId', { KmsKeyId: missing })).toEqual({ KmsKeyId: `arn:aws:kms:us-east-1:${A}:key/${missing}` });
-    const recs = recordsDuring(() => expect(errorCode(() => call('CreateVolume', { Size: 1, Encrypted: true }))).toBe('NotFoundException'));
-    expect(recs.map((r) => [r.eventName, r.errorCode])).toEqual([['GenerateDataKeyWithoutPlaintext', 'NotFoundException'], ['CreateVolume', 'Client.NotFoundException']]);
+    let v: VolumeShape | undefined;
+    const recs = recordsDuring(() => (v = call('CreateVolume', { Size: 1, Encrypted: true }) as unknown as VolumeShape));
+    expect(recs.map((r) => [r.eventName, r.errorCode])).toEqual([['CreateVolume', undefined], ['GenerateDataKeyWithoutPlaintext', 'NotFoundException']]);
+    expect(v).toMatchObject({ State: 'creating', Encrypted: true });
+    expect(ec2().volume(v!.VolumeId)).toMatchObject({ state: 'error', kmsKeyArn: null });
+    expect(ec2().volume(v!.VolumeId).stateMessage).toContain('NotFoundException');
     call('ResetEbsDefaultKmsKeyId');
   });
 

@@ -22,7 +22,7 @@ describe('EC2 over the KMS client', () => {
     const dir = join(__dirname, '..', '..', 'src', 'ec2');
     const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     const imports = files.flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/^import (type )?.*from '(?:\.\.\/)+kms\/([^']+)'/gm)].map((m) => `${f}: ${m[1] ?? ''}${m[2]}`));
-    expect(imports).toEqual(['service.ts: type client.js']);
+    expect(imports.sort()).toEqual(['ebs-keys.ts: type client.js', 'service.ts: type client.js']);
   });
 
   it('a revoked grant is found out through ListGrants (EC2 for the caller): re-attaching creates a new one, and no RetireGrant is attempted on it', () => {

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { UsageError, UserError } from '../../errors/index.js';
 import { readParamFile } from '../input.js';
 import type { Runtime } from '../runtime.js';
+import { terminalProgress } from '../progress.js';
 
 const GIB = 1024 ** 3;
 /** One `volume read` returns at most this much (it is held in memory, and printed as base64 without --out). */
@@ -137,9 +138,8 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
         async (a) => {
           const r = rt();
           checkWritableTarget(a.out);
-          const tty = process.stderr.isTTY && !process.env.CI;
-          await r.open().host().export(() => r.caller(), a['volume-id'], a.out, { instanceId: a.instance, onProgress: tty ? progress : undefined });
-          if (tty) process.stderr.write('\n');
+          const bar = terminalProgress();
+          await r.open().host().export(() => r.caller(), a['volume-id'], a.out, { instanceId: a.instance, onProgress: bar.update }).finally(() => bar.end());
           r.print({ VolumeId: a['volume-id'], Exported: a.out });
         },
       )
@@ -149,9 +149,8 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
         (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
-          const tty = process.stderr.isTTY && !process.env.CI;
-          const result = await r.open().host().prefill(() => r.caller(), a['volume-id'], { instanceId: a.instance, onProgress: tty ? progress : undefined });
-          if (tty) process.stderr.write('\n');
+          const bar = terminalProgress();
+          const result = await r.open().host().prefill(() => r.caller(), a['volume-id'], { instanceId: a.instance, onProgress: bar.update }).finally(() => bar.end());
           r.print({ VolumeId: a['volume-id'], SectorsFilled: result.sectorsFilled });
         },
       )
@@ -161,12 +160,4 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
       })
       .demandCommand(1, 'Name a volume command (see --help)'),
   );
-}
-
-const progress = (done: number, total: number) => process.stderr.write(`\r${progressBar(done, total)}`);
-
-export function progressBar(done: number, total: number, width = 30): string {
-  const f = total ? done / total : 1;
-  const n = Math.round(f * width);
-  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${(f * 100).toFixed(0).padStart(3)}%  ${(done / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB`;
 }

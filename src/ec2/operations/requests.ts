@@ -36,8 +36,22 @@ export interface AttachVolumeRequest {
   Device: string;
 }
 
+export interface DetachVolumeRequest {
+  VolumeId: string;
+  /** AWS: detach without waiting for the OS. ebsim: the ebsim CLI unmounts the volume first (src/host). */
+  Force?: boolean;
+}
+
+export interface ModifyVolumeRequest {
+  VolumeId: string;
+  /** GiB; only growing is modelled. */
+  Size?: number;
+}
+
 export interface CopySnapshotRequest {
   SourceSnapshotId: string;
+  /** Only the account's own Region: EC2/EBS exist there alone in ebsim. */
+  SourceRegion?: string;
   KmsKeyId?: string;
   Encrypted?: boolean;
   Description?: string;
@@ -54,11 +68,13 @@ export interface Ec2Actions {
   createVolume(ctx: CallContext, req: CreateVolumeRequest): Outcome;
   describeVolumes(ctx: CallContext, ids: string[]): Outcome;
   attachVolume(ctx: CallContext, req: AttachVolumeRequest): Outcome;
-  detachVolume(ctx: CallContext, req: { VolumeId: string }): Outcome;
+  detachVolume(ctx: CallContext, req: DetachVolumeRequest): Outcome;
+  modifyVolume(ctx: CallContext, req: ModifyVolumeRequest): Outcome;
   deleteVolume(ctx: CallContext, req: { VolumeId: string }): Outcome;
   createSnapshot(ctx: CallContext, req: { VolumeId: string; Description?: string }): Outcome;
   describeSnapshots(ctx: CallContext, ids: string[]): Outcome;
   copySnapshot(ctx: CallContext, req: CopySnapshotRequest): Outcome;
+  deleteSnapshot(ctx: CallContext, req: { SnapshotId: string }): Outcome;
   enableEbsEncryptionByDefault(ctx: CallContext): Outcome;
   disableEbsEncryptionByDefault(ctx: CallContext): Outcome;
   getEbsEncryptionByDefault(ctx: CallContext): Outcome;

@@ -7,7 +7,7 @@ const op = declareOperation<Ec2Actions, undefined>;
 export const SNAPSHOT_OPERATIONS = [
   op({
     name: 'CreateSnapshot',
-    description: 'Snapshot a volume',
+    description: 'Snapshot a volume: an encrypted volume\'s snapshot shares its data key (no KMS call); pending with Progress while its image is copied',
     readOnly: false,
     input: { VolumeId: volumeId, Description: { kind: 'string' } },
     ext: undefined,
@@ -25,17 +25,26 @@ export const SNAPSHOT_OPERATIONS = [
   }),
   op({
     name: 'CopySnapshot',
-    description: 'Copy a snapshot; --kms-key-id re-encrypts its data key under another CMK (ReEncrypt)',
+    description: 'Copy a snapshot; under another key (--encrypted --kms-key-id), or from an unencrypted one (--encrypted), with a new data key and every written sector re-encrypted',
     readOnly: false,
     input: {
       SourceSnapshotId: { kind: 'string', required: true },
       SourceRegion: { kind: 'string' },
-      KmsKeyId: { kind: 'string' },
-      Encrypted: { kind: 'boolean' },
+      KmsKeyId: { kind: 'string', doc: 'the copy\'s KMS key (needs --encrypted); default: the source\'s key, or the default KMS key for an unencrypted source' },
+      Encrypted: { kind: 'boolean', doc: 'encrypt the copy of an unencrypted snapshot (copies of encrypted snapshots always are)' },
       Description: { kind: 'string' },
     },
     ext: undefined,
-    requestParameters: (p) => defined({ sourceSnapshotId: str(p.SourceSnapshotId), kmsKeyId: str(p.KmsKeyId) }),
+    requestParameters: (p) => defined({ sourceRegion: str(p.SourceRegion), sourceSnapshotId: str(p.SourceSnapshotId), description: str(p.Description), encrypted: typeof p.Encrypted === 'boolean' ? p.Encrypted : undefined, kmsKeyId: str(p.KmsKeyId) }),
     run: (ctx, input, { env }) => env.copySnapshot(ctx, input as unknown as CopySnapshotRequest),
+  }),
+  op({
+    name: 'DeleteSnapshot',
+    description: 'Delete a snapshot and its image (no KMS call: a snapshot holds no grant)',
+    readOnly: false,
+    input: { SnapshotId: { kind: 'string', required: true } },
+    ext: undefined,
+    requestParameters: (p) => defined({ snapshotId: str(p.SnapshotId) }),
+    run: (ctx, input, { env }) => env.deleteSnapshot(ctx, { SnapshotId: input.SnapshotId as string }),
   }),
 ] as const;

@@ -1,6 +1,6 @@
 // CreateVolume, DescribeVolumes, AttachVolume, DetachVolume, DeleteVolume.
 import { declareOperation } from '../../api/index.js';
-import { defined, ids, itemSet, str, volumeId, type AttachVolumeRequest, type CreateVolumeRequest, type Ec2Actions } from './requests.js';
+import { defined, ids, itemSet, str, volumeId, type AttachVolumeRequest, type CreateVolumeRequest, type DetachVolumeRequest, type Ec2Actions } from './requests.js';
 
 const op = declareOperation<Ec2Actions, undefined>;
 
@@ -41,12 +41,21 @@ export const VOLUME_OPERATIONS = [
   }),
   op({
     name: 'DetachVolume',
-    description: 'Detach a volume (the grant stays)',
+    description: 'Detach a volume (the grant stays); refused while it is mounted, unless --force (the CLI unmounts it first)',
     readOnly: false,
-    input: { VolumeId: volumeId },
+    input: { VolumeId: volumeId, Force: { kind: 'boolean', doc: 'unmount the volume first if it is mounted (the ebsim CLI does; AWS: detach without waiting for the OS)' } },
     ext: undefined,
-    requestParameters: (p) => defined({ volumeId: str(p.VolumeId) }),
-    run: (ctx, input, { env }) => env.detachVolume(ctx, { VolumeId: input.VolumeId as string }),
+    requestParameters: (p) => defined({ volumeId: str(p.VolumeId), force: p.Force === true }),
+    run: (ctx, input, { env }) => env.detachVolume(ctx, input as unknown as DetachVolumeRequest),
+  }),
+  op({
+    name: 'ModifyVolume',
+    description: 'Grow a volume (--size GiB): its image grows sparse, the data key stays; grow the file system yourself (resize2fs)',
+    readOnly: false,
+    input: { VolumeId: volumeId, Size: { kind: 'integer', doc: 'the new size in GiB, larger than the current one' } },
+    ext: undefined,
+    requestParameters: (p) => ({ ModifyVolumeRequest: defined({ VolumeId: str(p.VolumeId), Size: typeof p.Size === 'number' ? p.Size : undefined }) }),
+    run: (ctx, input, { env }) => env.modifyVolume(ctx, { VolumeId: input.VolumeId as string, Size: input.Size as number | undefined }),
   }),
   op({
     name: 'DeleteVolume',

@@ -1,0 +1,123 @@
+// EBS's data keys as EC2 handles them with KMS, each step an authorized, recorded KMS call:
+// - a new volume's or copy's data key: GenerateDataKeyWithoutPlaintext, EC2 for the caller;
+// - the same data key bound to another volume or snapshot under the same KMS key: ReEncrypt, EC2
+//   for the caller, so the plaintext never leaves KMS ("How EBS encryption works": under the same
+//   key "AWS KMS uses the same data key"; the public API that does that is ReEncrypt);
+// - plaintext keys for a copy that re-encrypts the data: a grant per key to EC2's infrastructure
+//   role (session named after the resource being made), then that session's Decrypt through it;
+//   the keys are zeroed and the grants retired when the copy ends.
+import { onBehalfOf, type CallContext } from '../core/call-context.js';
+import { AwsError } from '../errors/index.js';
+import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
+import type { KmsClient } from '../kms/client.js';
+import { hostAddressOf } from './ids.js';
+
+/** A data key as EBS stores it: encrypted under `keyArn`, bound to `{"aws:ebs:id": contextId}`. */
+export interface WrappedDataKey {
+  keyArn: string;
+  blob: Buffer;
+  contextId: string;
+}
+
+/** Plaintext data keys lent to a copy; `release` zeroes them and retires their grants. */
+export interface UnwrappedKeys {
+  plaintexts: Buffer[];
+  release(): void;
+}
+
+/** The encryption context EBS binds every data key to. */
+export function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
+  return { 'aws:ebs:id': volumeOrSnapshotId };
+}
+
+export class EbsDataKeys {
+  constructor(
+    private readonly kms: KmsClient,
+    private readonly iam: IamService,
+    private readonly accountId: string,
+    private readonly region: string,
+  ) {}
+
+  /** A new 64-byte data key under `keyId`, bound to `forId` (the seed's GenerateDataKeyWithoutPlaintext). */
+  generate(ctx: CallContext, keyId: string, forId: string): WrappedDataKey {
+    const r = this.kms.generateDataKeyWithoutPlaintext(onBehalfOf(ctx, 'ec2'), { KeyId: keyId, NumberOfBytes: 64, EncryptionContext: ebsContext(forId) });
+    return { keyArn: r.KeyId, blob: asBuffer(r.CiphertextBlob), contextId: forId };
+  }
+
+  /** The same data key, under the same KMS key, bound to `toId` instead (ReEncrypt). */
+  rebind(ctx: CallContext, key: WrappedDataKey, toId: string): WrappedDataKey {
+    const r = this.kms.reEncrypt(onBehalfOf(ctx, 'ec2'), {
+      CiphertextBlob: key.blob,
+      SourceEncryptionContext: ebsContext(key.contextId),
+      DestinationKeyId: key.keyArn,
+      DestinationEncryptionContext: ebsContext(toId),
+    });
+    return { keyArn: r.KeyId, blob: asBuffer(r.CiphertextBlob), contextId: toId };
+  }
+
+  /** The ARN of the key a request names by ID, alias or ARN (DescribeKey), to tell "the same key" from another. */
+  keyArn(ctx: CallContext, keyId: string): string {
+    return this.kms.describeKey(onBehalfOf(ctx, 'ec2'), { KeyId: keyId }).KeyMetadata.Arn;
+  }
+
+  /** EC2's infrastructure working on `resourceId`: the role aws:ec2-infrastructure, session named after it. */
+  workerContext(resourceId: string): CallContext {
+    return {
+      principal: this.iam.sessionPrincipal(`arn:aws:iam::${this.accountId}:role/${EC2_INFRASTRUCTURE_ROLE}`, resourceId, ''),
+      region: this.region,
+      sourceIPAddress: hostAddressOf(resourceId),
+    };
+  }
+
+  /** The grantee EC2 names for that session, in the seed's form ("ACCOUNT:aws:ec2-infrastructure:ID"). */
+  workerGrantee(resourceId: string): string {
+    return `${this.accountId}:${EC2_INFRASTRUCTURE_ROLE}:${resourceId}`;
+  }
+
+  /**
+   * The plaintexts of `keys` for the infrastructure making `workerId`: for each key a grant
+   * (Decrypt only, constrained to the key's context; EC2 for the caller, sharing the call's
+   * request ID), then the worker's Decrypt through the grants. On any refusal what was made is
+   * undone (keys zeroed, grants retired) and the refusal thrown.
+   */
+  unwrapForCopy(ctx: CallContext, workerId: string, keys: readonly WrappedDataKey[]): UnwrappedKeys {
+    const grants: { keyArn: string; grantId: string }[] = [];
+    const plaintexts: Buffer[] = [];
+    const release = () => {
+      for (const p of plaintexts) p.fill(0);
+      for (const g of grants) this.retire(ctx, g.keyArn, g.grantId);
+      grants.length = 0;
+    };
+    try {
+      for (const k of keys) {
+        const { GrantId } = this.kms.createGrant(onBehalfOf(ctx, 'ec2', ctx.requestId), {
+          KeyId: k.keyArn,
+          GranteePrincipal: this.workerGrantee(workerId),
+          Operations: ['Decrypt'],
+          Constraints: { EncryptionContextSubset: ebsContext(k.contextId) },
+        });
+        grants.push({ keyArn: k.keyArn, grantId: GrantId });
+      }
+      const worker = this.workerContext(workerId);
+      for (const k of keys) plaintexts.push(asBuffer(this.kms.decrypt(worker, { CiphertextBlob: k.blob, EncryptionContext: ebsContext(k.contextId) }).Plaintext));
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return { plaintexts, release };
+  }
+
+  /** RetireGrant, EC2 for the caller; a failure is in the trail and does not stop the caller. */
+  private retire(ctx: CallContext, keyArn: string, grantId: string): void {
+    try {
+      this.kms.retireGrant(onBehalfOf(ctx, 'ec2'), { KeyId: keyArn, GrantId: grantId });
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+    }
+  }
+}
+
+/** A view of the same bytes (no copy), so zeroing the Buffer zeroes the key. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

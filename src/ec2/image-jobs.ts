@@ -1,0 +1,113 @@
+// The images EBS takes time to make (a snapshot, a snapshot's copy, a volume from a snapshot), made
+// so that a crash never passes for a finished copy:
+// - the new image's writer lock is taken before its row exists (`pending` / `creating`) and held
+//   until the row has its final state, so "row in progress, lock free" means its maker died;
+// - the image is written under a temporary name and committed by name at the end
+//   (src/device/image-commit.ts), so "the final image exists" means the copy finished;
+// - before each EC2 call, every row in progress whose lock is free is settled: `completed` /
+//   `available` if its image was committed (the process died between the commit and the row's
+//   update), else `error`, its temporary file removed.
+import { existsSync } from 'node:fs';
+import { copyImage, createImage, type CopyProgress } from '../device/image-store.js';
+import { reencryptImage } from '../device/image-reencrypt.js';
+import { discardPartialImage, writeImageAtomically } from '../device/image-commit.js';
+import { ExclusiveLock, imageLockFile } from '../device/lock.js';
+import type { CallContext } from '../core/call-context.js';
+import { AwsError, IncorrectState } from '../errors/index.js';
+import type { Ec2Store } from './store.js';
+
+/** AWS's StateMessage for a copy whose maker is gone (ebsim's wording). */
+export const INTERRUPTED = 'The copy was interrupted: the process making it ended before it finished (ebsim); delete it and copy again.';
+
+/** The 64-byte XTS keys of a re-encrypting copy (null: plaintext on that side). */
+export interface ImageKeys {
+  from: Uint8Array | null;
+  to: Uint8Array | null;
+}
+
+/** Takes a new image's writer lock; the caller holds it until the image's row has its final state. */
+export function reserveImage(imagePath: string): ExclusiveLock {
+  const lock = ExclusiveLock.tryAcquire(imageLockFile(imagePath));
+  if (!lock) throw new IncorrectState(`the image ${imagePath} is already being written`);
+  return lock;
+}
+
+/** A new empty (sparse) image, committed whole. */
+export function writeEmptyImage(imagePath: string, sizeBytes: number): void {
+  writeImageAtomically(imagePath, (tmp) => createImage(tmp, sizeBytes));
+}
+
+/**
+ * `to` made from `from`: its bytes as they are (a sparse copy) when `keys` is undefined, else
+ * every written sector re-encrypted from `keys.from` to `keys.to`; committed whole.
+ */
+export function writeImageCopy(from: string, to: string, opts: { sizeBytes?: number; keys?: ImageKeys; onProgress?: CopyProgress }): void {
+  if (!existsSync(from)) throw new IncorrectState(`backing image ${from} is missing`);
+  writeImageAtomically(to, (tmp) =>
+    opts.keys
+      ? reencryptImage(from, tmp, { fromKey: opts.keys.from, toKey: opts.keys.to, sizeBytes: opts.sizeBytes, onProgress: opts.onProgress })
+      : copyImage(from, tmp, opts.sizeBytes, opts.onProgress),
+  );
+}
+
+/**
+ * Reports a copy's progress as whole percents, at most once per percent: to the snapshot's row
+ * (AWS's Progress, seen by other processes while the copy runs) and to whoever watches. 100% is
+ * reported only by the final state, after the commit.
+ */
+export function progressReporter(report: (percent: number, done: number, total: number) => void): CopyProgress {
+  let last = -1;
+  return (done, total) => {
+    const percent = Math.min(99, total > 0 ? Math.floor((done * 100) / total) : 0);
+    if (percent === last && done < total) return;
+    last = percent;
+    report(percent, done, total);
+  };
+}
+
+/** Settles the copies whose makers died (see the top of this file). */
+export function settleInterruptedCopies(store: Ec2Store, imagePath: (id: string) => string): void {
+  for (const s of store.snapshotsIn('pending')) {
+    settle(imagePath(s.snapshotId), (done) => (done ? store.finishSnapshot(s.snapshotId, 'completed') : store.finishSnapshot(s.snapshotId, 'error', INTERRUPTED)));
+  }
+  for (const v of store.volumesIn('creating')) {
+    settle(imagePath(v.volumeId), (done) => store.setVolumeState(v.volumeId, done ? 'available' : 'error', done ? null : INTERRUPTED));
+  }
+}
+
+function settle(image: string, finish: (committed: boolean) => void): void {
+  const lock = ExclusiveLock.tryAcquire(imageLockFile(image));
+  if (!lock) return; // its maker is still at work
+  try {
+    const committed = existsSync(image);
+    if (!committed) discardPartialImage(image);
+    finish(committed);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Runs the work that makes a new snapshot's or volume's image (and, for a copy, its data key),
+ * reporting progress, then gives the resource its final state: `completed` / `available`, or
+ * `error` with why. A KMS refusal is the resource's state, as AWS reports a copy's failure in its
+ * StateMessage, and is returned (a launch ends for it); any other failure (the disk) is thrown.
+ */
+export function makeImage(store: Ec2Store, ctx: CallContext, resourceId: string, kind: 'snapshot' | 'volume', work: (onProgress: CopyProgress) => void): AwsError | undefined {
+  const onProgress = progressReporter((percent, done, total) => {
+    if (kind === 'snapshot') store.setProgress(resourceId, percent);
+    ctx.progress?.({ resourceId, done, total });
+  });
+  try {
+    work(onProgress);
+  } catch (err) {
+    const message = err instanceof AwsError ? `${err.operation ? `The KMS call ${err.operation} failed: ` : ''}(${err.code}) ${err.message}` : `ebsim could not write the image: ${(err as Error).message}`;
+    if (kind === 'snapshot') store.finishSnapshot(resourceId, 'error', message);
+    else store.setVolumeState(resourceId, 'error', message);
+    if (!(err instanceof AwsError)) throw err;
+    return err;
+  }
+  if (kind === 'snapshot') store.finishSnapshot(resourceId, 'completed');
+  else store.setVolumeState(resourceId, 'available');
+  return undefined;
+}
