@@ -313,7 +313,11 @@ export class KeyStore {
    */
   scheduleDeletion(keyId: string, deletionDate: Date, pendingWindowDays: number): KeyState {
     return immediate(this.db, () => {
-      if (this.primaryRegionOf(keyId) === this.region && rowsOfSet(this.db, keyId).length > 1) {
+      // Replicas whose waiting period has ended are gone for every caller, even before due work removes their rows.
+      const liveReplicas = rowsOfSet(this.db, keyId).filter(
+        (r) => r.region !== this.region && !(r.key_state === 'PendingDeletion' && r.deletion_date !== null && Date.parse(r.deletion_date) <= Date.now()),
+      );
+      if (this.primaryRegionOf(keyId) === this.region && liveReplicas.length > 0) {
         this.set(keyId, { key_state: 'PendingReplicaDeletion', deletion_date: null, pending_window_days: pendingWindowDays });
         return 'PendingReplicaDeletion';
       }
@@ -387,7 +391,8 @@ export class KeyStore {
       this.db.prepare('DELETE FROM kms_key_versions WHERE key_id = ?').run(sid);
       this.db.prepare('DELETE FROM kms_imported_materials WHERE key_id = ?').run(sid);
       this.db.prepare('DELETE FROM kms_keys WHERE key_id = ?').run(sid);
-      afterSetKeyDeleted(this.db, keyId, now);
+      // The primary's own waiting period starts when its last replica's ended, not when this process noticed.
+      afterSetKeyDeleted(this.db, keyId, row.deletion_date ? new Date(row.deletion_date) : now);
       return true;
     });
     for (const k of this.materials.keys()) if (k.startsWith(`${keyId}/`)) this.materials.delete(k);

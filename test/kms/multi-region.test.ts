@@ -377,6 +377,29 @@ describe('deleting a set', () => {
     expect(days).toBeLessThanOrEqual(7);
   });
 
+  it("the primary's waiting period runs from its last replica's deletion date, however late the deletion is noticed", () => {
+    const { keyId } = newSet();
+    call(HOME, 'ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 });
+    call(OTHER, 'ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 });
+    // The replica's period ended three days ago; no one called KMS in its Region since.
+    const ended = new Date(Date.now() - 3 * 86400_000);
+    h.app.db.prepare('UPDATE kms_keys SET deletion_date = ? WHERE key_id = ?').run(ended.toISOString(), `${keyId}/${OTHER}`);
+    noteLocalWrite(h.app.db);
+    call(OTHER, 'ListKeys');
+    const days = ((describe_(HOME, keyId).DeletionDate as Date).getTime() - Date.now()) / 86400_000;
+    expect(days).toBeGreaterThan(3.9);
+    expect(days).toBeLessThan(4.01);
+  });
+
+  it('a replica whose waiting period has ended does not hold back its primary, even before its row is removed', () => {
+    const { keyId } = newSet();
+    call(OTHER, 'ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 });
+    h.app.db.prepare('UPDATE kms_keys SET deletion_date = ? WHERE key_id = ?').run(new Date(Date.now() - 1000).toISOString(), `${keyId}/${OTHER}`);
+    noteLocalWrite(h.app.db);
+    // No call in OTHER since: the replica's row is still stored.
+    expect(call(HOME, 'ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 })).toMatchObject({ KeyState: 'PendingDeletion' });
+  });
+
   it('CancelKeyDeletion of a primary in PendingReplicaDeletion leaves it Disabled, as for any key', () => {
     const { keyId, primary } = newSet();
     call(HOME, 'ScheduleKeyDeletion', { KeyId: keyId });
