@@ -93,28 +93,32 @@ export function authorize(env: KmsEnv, ctx: CallContext, key: PolicyKey, action:
   throw new AccessDeniedException(accessDeniedMessage(ctx.principal.arn, request.action, key.arn, evaluation));
 }
 
+/** The first of the caller's live grants on the key (oldest first) that allows this request: read by (key, grantee), never all of the key's grants. */
 function grantFor(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest): Grant | undefined {
   const context = req.context ?? {};
   return env.grants
-    .live(key.keyId)
+    .forGrantee(key.keyId, ctx.principal)
     .find((g) => granteeMatches(g.granteePrincipal, ctx.principal) && grantPermits(g, action, context) && (!req.newGrant || grantNarrows(g, req.newGrant)));
 }
 
 function grantsExplained(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string, req: AuthorizeRequest, used: Grant | undefined): string {
   if (!env.facts.grantable(action)) return `Grants: kms:${action} is not a grant operation.`;
-  const live = env.grants.live(key.keyId);
-  if (live.length === 0) return 'Grants: the key has no live grants.';
+  const total = key.keyId ? env.grants.liveCount(key.keyId) : 0;
+  if (total === 0) return 'Grants: the key has no live grants.';
   const context = req.context ?? {};
-  return ['Grants:', ...live.map((g) => {
-    const why = !granteeMatches(g.granteePrincipal, ctx.principal)
-      ? `grantee ${g.granteePrincipal} is not the caller`
-      : !grantPermits(g, action, context)
-        ? `operations ${g.operations.join(',')}${g.constraints ? ` with constraints ${JSON.stringify(g.constraints)}` : ''} do not allow kms:${action} with encryption context ${JSON.stringify(context)}`
-        : req.newGrant && !grantNarrows(g, req.newGrant)
-          ? 'the new grant would allow more than this one'
-          : 'allows it';
+  // Only the caller's grants can allow the call: the others are counted, not listed (a key may have 50,000).
+  const mine = env.grants.forGrantee(key.keyId, ctx.principal);
+  const others = total - mine.length;
+  const lines = mine.map((g) => {
+    const why = !grantPermits(g, action, context)
+      ? `operations ${g.operations.join(',')}${g.constraints ? ` with constraints ${JSON.stringify(g.constraints)}` : ''} do not allow kms:${action} with encryption context ${JSON.stringify(context)}`
+      : req.newGrant && !grantNarrows(g, req.newGrant)
+        ? 'the new grant would allow more than this one'
+        : 'allows it';
     return `  ${g === used ? '✓' : '✗'} grant ${g.grantId.slice(0, 12)}…: ${why}`;
-  })].join('\n');
+  });
+  if (others > 0) lines.push(`  ✗ ${others} other live grant${others === 1 ? '' : 's'}: the grantee is not the caller`);
+  return ['Grants:', ...lines].join('\n');
 }
 
 

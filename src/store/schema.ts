@@ -121,6 +121,29 @@ CREATE TABLE IF NOT EXISTS kms_grants (
   ended_at TEXT
 );
 CREATE INDEX IF NOT EXISTS kms_grants_by_key ON kms_grants(key_id, state);
+-- A key may hold 50,000 live grants: every question asked of them goes through an index on the
+-- live ones, never a scan of the key's grants. Authorization asks by (key, grantee); ListGrants
+-- pages in (created_at, grant_id) order, by key or by key and grantee; CreateGrant's idempotency
+-- asks by name; ListRetirableGrants by retiring principal.
+CREATE INDEX IF NOT EXISTS kms_grants_live_by_grantee ON kms_grants(key_id, grantee_principal, created_at, grant_id) WHERE state = 'live';
+CREATE INDEX IF NOT EXISTS kms_grants_live_in_order ON kms_grants(key_id, created_at, grant_id) WHERE state = 'live';
+CREATE INDEX IF NOT EXISTS kms_grants_live_by_name ON kms_grants(key_id, name, created_at, grant_id) WHERE state = 'live' AND name IS NOT NULL;
+CREATE INDEX IF NOT EXISTS kms_grants_live_by_retiring ON kms_grants(retiring_principal, created_at, grant_id) WHERE state = 'live' AND retiring_principal IS NOT NULL;
+-- Each key's number of live grants (the grants-per-key quota), kept by triggers so that every
+-- writer of kms_grants (key deletion included, and an older ebsim on the same home) keeps it true.
+CREATE TABLE IF NOT EXISTS kms_grant_counts (
+  key_id TEXT PRIMARY KEY,
+  live INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS kms_grants_count_insert AFTER INSERT ON kms_grants WHEN NEW.state = 'live' BEGIN
+  INSERT INTO kms_grant_counts (key_id, live) VALUES (NEW.key_id, 1) ON CONFLICT (key_id) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS kms_grants_count_end AFTER UPDATE OF state ON kms_grants WHEN OLD.state = 'live' AND NEW.state <> 'live' BEGIN
+  UPDATE kms_grant_counts SET live = live - 1 WHERE key_id = OLD.key_id;
+END;
+CREATE TRIGGER IF NOT EXISTS kms_grants_count_delete AFTER DELETE ON kms_grants WHEN OLD.state = 'live' BEGIN
+  UPDATE kms_grant_counts SET live = live - 1 WHERE key_id = OLD.key_id;
+END;
 -- A key's policy document, exactly as given (GetKeyPolicy returns it byte for byte). A key without
 -- a row has AWS's default policy for its kind (src/kms/default-policies.ts): homes made before key
 -- policies were stored open unchanged. AWS names every key policy "default".
@@ -253,6 +276,12 @@ export const MIGRATIONS: readonly { ifTable: string; unlessTable: string; sql: s
     unlessTable: 'iam_attachments',
     sql: `INSERT OR IGNORE INTO iam_attachments (principal_arn, policy_arn, attached_at)
           SELECT arn, 'arn:aws:iam::aws:policy/AdministratorAccess', strftime('%Y-%m-%dT%H:%M:%SZ', 'now') FROM principals WHERE kind = 'user'`,
+  },
+  // Grants made before their counts were kept: count them once (the triggers keep the counts from then on).
+  {
+    ifTable: 'kms_grants',
+    unlessTable: 'kms_grant_counts',
+    sql: `INSERT OR REPLACE INTO kms_grant_counts (key_id, live) SELECT key_id, count(*) FROM kms_grants WHERE state = 'live' GROUP BY key_id`,
   },
 ];
 

@@ -1,9 +1,9 @@
 // ListGrants (the live grants of a key) and ListRetirableGrants (those a principal may retire).
+import { InvalidMarkerException } from '../../errors/index.js';
 import { authorizeAccountAction } from '../authorize.js';
-import type { Grant } from '../grants.js';
+import { cursorOf, type Grant, type GrantCursor } from '../grants.js';
 import type { KmsKey } from '../keys.js';
 import { kmsOperation } from '../operation.js';
-import { paginate } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { GRANT_ID, KEY_ID_OR_ARN, LIMIT, MARKER, PRINCIPAL } from './members.js';
 
@@ -28,8 +28,9 @@ export const ListGrants = kmsOperation({
   run(ctx, input, call) {
     const key = usableKey(ctx, call, input.KeyId);
     const { GrantId: grantId, GranteePrincipal: grantee } = input;
-    const grants = call.env.grants.live(key.keyId).filter((g) => (!grantId || g.grantId === grantId) && (!grantee || g.granteePrincipal === grantee));
-    const page = paginate(grants, input);
+    const limit = input.Limit ?? DEFAULT_LIMIT;
+    const rows = call.env.grants.page(key.keyId, { grantId: grantId || undefined, grantee: grantee || undefined, after: cursorFrom(input.Marker), limit });
+    const page = pageOf(rows, limit);
     return { response: { Grants: page.items.map((g) => grantListEntry(g, key)), ...page.tail } };
   },
 });
@@ -44,12 +45,36 @@ export const ListRetirableGrants = kmsOperation({
     const { keys, grants } = call.env;
     // An IAM-policy action (AWS: kms:ListRetirableGrants on "*"); being the retiring principal is not enough.
     authorizeAccountAction(call.env, ctx, 'ListRetirableGrants');
-    const entries = grants.retirableBy(input.RetiringPrincipal).flatMap((g) => {
+    const limit = input.Limit ?? DEFAULT_LIMIT;
+    const page = pageOf(grants.retirableBy(input.RetiringPrincipal, { after: cursorFrom(input.Marker), limit }), limit);
+    const entries = page.items.flatMap((g) => {
       // A grant of another account's key may name the caller as its retiring principal.
       const key = keys.getInHome(g.keyId);
       return key ? [grantListEntry(g, key)] : [];
     });
-    const page = paginate(entries, input);
-    return { response: { Grants: page.items, ...page.tail } };
+    return { response: { Grants: entries, ...page.tail } };
   },
 });
+
+/** As the other List operations (paginate.ts). */
+const DEFAULT_LIMIT = 100;
+const MARKER_PREFIX = 'ebsim:grant:';
+
+/**
+ * Pages by keyset, not by offset: the marker names the last grant returned (its creation time and
+ * ID), so each page is one index range read, however deep into 50,000 grants it starts.
+ */
+function pageOf(rows: Grant[], limit: number): { items: Grant[]; tail: { Truncated: boolean; NextMarker?: string } } {
+  if (rows.length <= limit) return { items: rows, tail: { Truncated: false } };
+  const items = rows.slice(0, limit);
+  const last = cursorOf(items[items.length - 1]!);
+  return { items, tail: { Truncated: true, NextMarker: Buffer.from(`${MARKER_PREFIX}${last.createdAt} ${last.grantId}`).toString('base64url') } };
+}
+
+function cursorFrom(marker: string | undefined): GrantCursor | undefined {
+  if (marker === undefined) return undefined;
+  const decoded = Buffer.from(marker, 'base64url').toString();
+  const m = decoded.startsWith(MARKER_PREFIX) ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([0-9a-f]{64})$/.exec(decoded.slice(MARKER_PREFIX.length)) : null;
+  if (!m) throw new InvalidMarkerException('Marker is invalid');
+  return { createdAt: m[1]!, grantId: m[2]! };
+}
