@@ -2,10 +2,12 @@
 // HTTP server, benchmarks). The main thread hands over the record objects (structured cloning
 // shares their common identity object, about 0.7 us a record, where JSON.stringify alone costs
 // 4 us), the worker serializes and inserts them; for a durable append the main thread blocks on a
-// shared counter until the worker has committed: "durable before the call returns" holds.
+// shared counter until the worker has committed: "durable before the call returns" holds. The
+// worker indexes what it inserts with the main thread's own indexer (postings.ts, from its text).
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { TrailRecord } from './record.js';
+import { createTrailIndexer } from './postings.js';
 
 export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
 
@@ -32,7 +34,14 @@ function rowOf(r) {
   return [r.eventID, r.eventTime, r.eventSource, r.eventName, usernameOf(r), r.userIdentity.accessKeyId ?? null,
     r.readOnly === undefined ? null : r.readOnly ? 1 : 0, JSON.stringify((r.resources ?? []).map((x) => x.ARN)), JSON.stringify(r)];
 }
-const write = db.transaction((rows) => { for (const row of rows) insert.run(...row); });
+// The LookupEvents index, from the same function the main thread uses (postings.ts).
+const createTrailIndexer = ${createTrailIndexer.toString()};
+const indexer = createTrailIndexer(db);
+const write = db.transaction((rows) => {
+  const seqRows = [];
+  for (const row of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), row]);
+  indexer.commit(seqRows);
+});
 parentPort.on('message', (m) => {
   if (m.close) {
     // Close the database on this thread before it ends: a native handle torn down at process

@@ -2,18 +2,21 @@
 // committed before the call returns; records of read-only calls are group-committed within
 // FLUSH_WINDOW_MS (and at process exit), which is what lets Decrypt run at tens of thousands
 // per second. Long-running processes may move the inserts to a worker thread
-// (`useBackgroundWriter`), keeping the same guarantees.
+// (`useBackgroundWriter`), keeping the same guarantees. Every commit also writes the lookup
+// index of its records (postings.ts), in the same transaction.
 import type { Db } from '../store/database.js';
 import type { TrailRecord, TrailResource } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type TrailRow } from './background-writer.js';
+import { createTrailIndexer, type TrailIndexer } from './postings.js';
 
 export const FLUSH_WINDOW_MS = 20;
-const FLUSH_BATCH = 2000;
+export const FLUSH_BATCH = 2000;
 
 export class Trail {
   private pending: TrailRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly insert;
+  private readonly indexer: TrailIndexer;
   private background: BackgroundTrailWriter | undefined;
   private readonly onExit = () => this.flush();
 
@@ -23,6 +26,7 @@ export class Trail {
     private readonly trailPath: string,
   ) {
     this.insert = db.prepare(TRAIL_INSERT);
+    this.indexer = createTrailIndexer(db);
     process.on('exit', this.onExit);
   }
 
@@ -76,7 +80,13 @@ export class Trail {
     }
     if (batch.length === 0) return;
     this.db.transaction(() => {
-      for (const r of batch) this.insert.run(...rowOf(r));
+      const rows: [number, TrailRow][] = [];
+      for (const r of batch) {
+        const row = rowOf(r);
+        rows.push([Number(this.insert.run(...row).lastInsertRowid), row]);
+      }
+      // In the same transaction: a committed record is always found by LookupEvents.
+      this.indexer.commit(rows);
     }).immediate();
   }
 
