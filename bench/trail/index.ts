@@ -166,7 +166,7 @@ export const suite: BenchSuite = {
 
       // Inserts at this size: the same records into each trail, interleaved rounds, best of each.
       const batch = ctx.quick ? 10_000 : 40_000;
-      const rounds = ctx.quick ? 3 : 5;
+      const rounds = ctx.quick ? 5 : 7;
       const plain = new Database(plainPath, { timeout: 30_000 });
       plain.pragma('journal_mode = WAL');
       plain.pragma('synchronous = FULL');
