@@ -163,7 +163,7 @@ function openCore(paths: HomePaths): Core {
   }
   try {
     const rootKey = loadRootKey(paths, db);
-    const trail = new Trail(db, paths.trail);
+    const trail = new Trail(db, paths.trail, paths.delivered);
     return { db, rootKey, trail, iam: new IamService(db, trail) };
   } catch (err) {
     db.close();

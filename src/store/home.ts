@@ -14,6 +14,8 @@ export interface HomePaths {
   volumes: string;
   run: string;
   logs: string;
+  /** The trail's records past its retention, as CloudTrail log files (AWSLogs/…, src/trail/retention.ts). */
+  delivered: string;
 }
 
 export function resolveHome(explicit?: string): string {
@@ -30,6 +32,7 @@ export function homePaths(dir: string): HomePaths {
     volumes: join(dir, 'volumes'),
     run: join(dir, 'run'),
     logs: join(dir, 'logs'),
+    delivered: join(dir, 'delivered'),
   };
 }
 

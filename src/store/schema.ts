@@ -328,6 +328,20 @@ CREATE TABLE IF NOT EXISTS trail.trail_index_state (
   hi INTEGER NOT NULL,
   gen INTEGER NOT NULL DEFAULT 0
 );
+-- The retention (src/trail/retention.ts): no row, 90 days and no cap on the number of records.
+CREATE TABLE IF NOT EXISTS trail.trail_retention (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  days INTEGER NOT NULL,
+  max_records INTEGER
+);
+-- Deliveries under way: the seq range being written to log files, dropped with its rows.
+CREATE TABLE IF NOT EXISTS trail.trail_deliveries (
+  id INTEGER PRIMARY KEY,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  files TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
 INSERT OR IGNORE INTO trail.trail_index_state (id, lo, hi) SELECT 1, coalesce(max(seq), 0) + 1, coalesce(max(seq), 0) FROM trail.trail_events;
 -- Each key's last successful cryptographic use (GetKeyLastUsage), written at most once a second
 -- per process (kms/last-usage.ts). Here rather than in the state database: like the trail's

@@ -8,6 +8,7 @@ import type { Db } from '../store/database.js';
 import type { TrailRecord, TrailResource } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type TrailRow } from './background-writer.js';
 import { createTrailIndexer, type TrailIndexer } from './postings.js';
+import { RetentionWorker } from './retention.js';
 
 export const FLUSH_WINDOW_MS = 20;
 export const FLUSH_BATCH = 2000;
@@ -18,22 +19,29 @@ export class Trail {
   private readonly insert;
   private readonly indexer: TrailIndexer;
   private background: BackgroundTrailWriter | undefined;
+  private retention: RetentionWorker | undefined;
   private readonly onExit = () => this.flush();
 
   constructor(
     private readonly db: Db,
     /** The trail database file, for the background writer's own connection. */
     private readonly trailPath: string,
+    /** Where records past the retention are delivered as log files (retention.ts); none: a long-running process applies no retention. */
+    private readonly deliveryDir?: string,
   ) {
     this.insert = db.prepare(TRAIL_INSERT);
     this.indexer = createTrailIndexer(db);
     process.on('exit', this.onExit);
   }
 
-  /** Inserts from a worker thread from now on (for servers and benchmarks; a CLI call need not pay its start-up). */
+  /**
+   * Inserts from a worker thread from now on (for servers and benchmarks; a CLI call need not pay
+   * its start-up), and applies the retention on another every minute (a server's trail stays bounded).
+   */
   useBackgroundWriter(): void {
     this.flush();
     this.background ??= new BackgroundTrailWriter(this.trailPath);
+    if (this.deliveryDir) this.retention ??= new RetentionWorker(this.trailPath, this.deliveryDir);
   }
 
   /**
@@ -94,6 +102,8 @@ export class Trail {
     this.flush();
     this.background?.close();
     this.background = undefined;
+    this.retention?.close();
+    this.retention = undefined;
     process.off('exit', this.onExit);
   }
 }

@@ -1,7 +1,7 @@
 // `ebsim trail …`: CloudTrail's API (derived from its declarations) and the trail's own views.
 import type { Argv } from 'yargs';
 import { writeFileSync } from 'node:fs';
-import { allRecords, exportTrail, buildDiagram, toMermaid, toSvg, toHtml } from '../../trail/index.js';
+import { allRecords, applyRetention, exportTrail, buildDiagram, retentionSettings, setRetention, toMermaid, toSvg, toHtml } from '../../trail/index.js';
 import { CLOUDTRAIL_OPERATIONS } from '../../cloudtrail/index.js';
 import { declaredCommands } from '../declared-commands.js';
 import type { Runtime } from '../runtime.js';
@@ -35,6 +35,27 @@ export function trailCommand(y: Argv, rt: () => Runtime) {
             writeFileSync(a.out, text);
             r.print({ Format: a.format, File: a.out, Calls: d.arrows.length, Participants: d.participants });
           } else r.io.out(text);
+        },
+      )
+      .command(
+        'retention',
+        'Keep the trail bounded: records older than --days (default 90), and the oldest past --max-records, are delivered as gzip\'d log files under $EBSIM_HOME/delivered (the export layout), then dropped from the database. Sets the retention if asked, applies it now (`ebsim serve` applies it every minute)',
+        (o) =>
+          o
+            .option('days', { type: 'number', describe: 'keep records this many days (1 to 36500)' })
+            .option('max-records', { type: 'number', describe: 'keep at most this many records (0: no cap)' }),
+        (a) => {
+          const r = rt();
+          const app = r.open();
+          const settings = a.days === undefined && a.maxRecords === undefined ? retentionSettings(app.db) : setRetention(app.db, { days: a.days, maxRecords: a.maxRecords });
+          // Records still waiting in this process's queue belong in the database before the oldest leave it.
+          app.trail.flush();
+          const run = applyRetention(app.db, app.paths.delivered);
+          r.print({
+            RetentionDays: settings.days,
+            MaxRecords: settings.maxRecords ?? null,
+            Delivered: { Records: run.records, Files: run.files.length, Directory: app.paths.delivered },
+          });
         },
       )
       .demandCommand(1, 'Name a trail command (see --help)'),
