@@ -74,7 +74,7 @@ describe('STS AssumeRole over the wire', () => {
     // The grant's constraint holds for the session: another context is refused.
     expect((await failure(kmsAsSession.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x'), EncryptionContext: { job: '8' } })))).name).toBe('AccessDeniedException');
     // A session token that is not the session's own is refused.
-    const forged = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: { ...session, sessionToken: 'x' + session.sessionToken.slice(1) }, maxAttempts: 1 });
+    const forged = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: { ...session, sessionToken: (session.sessionToken[0] === 'x' ? 'y' : 'x') + session.sessionToken.slice(1) }, maxAttempts: 1 });
     clients.push(forged);
     expect((await failure(forged.send(new DescribeKeyCommand({ KeyId: key.KeyId })))).name).toBe('UnrecognizedClientException');
 
