@@ -7,6 +7,9 @@ import type { CallContext } from '../../src/core/call-context.js';
 import { KeyStore } from '../../src/kms/keys.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { RootKey } from '../../src/store/root-key.js';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { RunningServer } from '../../src/server/index.js';
+import { aliceCredentials, inProcess } from '../server/helpers.js';
 import { makeHome, type TestHome } from './home.js';
 
 export const ACCOUNT = '123456789012';
@@ -66,4 +69,29 @@ export function failure(fn: () => unknown): { code: string; message: string } {
     return { code: (err as { code: string }).code, message: (err as Error).message };
   }
   throw new Error('expected the call to fail');
+}
+
+/** A keyTestHome served over HTTP, with an SDK client signing as Alice. */
+export interface ServedKeyTestHome {
+  h: KeyTestHome;
+  server: RunningServer;
+  client: KMSClient;
+  /** Destroys the client, stops the server and removes the home. */
+  close(): Promise<void>;
+}
+
+export async function servedKeyTestHome(prefix: string): Promise<ServedKeyTestHome> {
+  const h = keyTestHome(prefix);
+  const server = await inProcess(h.dir);
+  const client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: aliceCredentials(h.dir), maxAttempts: 1 });
+  return {
+    h,
+    server,
+    client,
+    async close() {
+      client.destroy();
+      await server.close();
+      h.cleanup();
+    },
+  };
 }

@@ -15,10 +15,10 @@ import { ml_kem512, ml_kem768, ml_kem1024 } from '@noble/post-quantum/ml-kem.js'
 import type { RunningServer } from '../../src/server/index.js';
 import { ebsimIn } from '../helpers/cli.js';
 import { errorCode } from '../helpers/home.js';
-import { failure, keyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
+import { failure, servedKeyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
 import { hasPythonMlKem, python } from '../helpers/python-crypto.js';
 import { recordsOf } from '../iam/trail.js';
-import { aliceCredentials, hasBoto3, inProcess, runBoto3 } from '../server/helpers.js';
+import { hasBoto3, runBoto3 } from '../server/helpers.js';
 
 /** What OpenSSL reports for each classical spec, and how to sign with it. */
 const CLASSICAL = [
@@ -44,17 +44,13 @@ let server: RunningServer;
 let client: KMSClient;
 let key: { KeyId: string; Arn: string };
 
+let close: () => Promise<void>;
+
 beforeAll(async () => {
-  h = keyTestHome('ebsim-dkp-');
-  server = await inProcess(h.dir);
-  client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: aliceCredentials(h.dir), maxAttempts: 1 });
+  ({ h, server, client, close } = await servedKeyTestHome('ebsim-dkp-'));
   key = h.kms.call(h.alice, 'CreateKey', {}).KeyMetadata as typeof key;
 });
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-  h.cleanup();
-});
+afterAll(() => close?.());
 
 const bytes = (v: unknown) => Buffer.from(v as Uint8Array);
 const pair = (KeyPairSpec: string, extra: Record<string, unknown> = {}) => h.kms.call(h.alice, 'GenerateDataKeyPair', { KeyId: key.KeyId, KeyPairSpec, EncryptionContext: CONTEXT, ...extra });

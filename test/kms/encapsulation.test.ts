@@ -16,10 +16,10 @@ import { postQuantumKeys, publicKeyDer } from '../../src/kms/key-material.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { ebsimIn } from '../helpers/cli.js';
 import { errorCode } from '../helpers/home.js';
-import { failure, keyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
+import { failure, servedKeyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
 import { hasPythonMlKem, python } from '../helpers/python-crypto.js';
 import { recordsOf } from '../iam/trail.js';
-import { aliceCredentials, hasBoto3, inProcess, runBoto3 } from '../server/helpers.js';
+import { hasBoto3, runBoto3 } from '../server/helpers.js';
 
 const SPECS = [
   { spec: 'ML_KEM_512', kem: ml_kem512, acvp: 'ML-KEM-512', cipherText: 768, publicKey: 800, py: undefined },
@@ -36,16 +36,12 @@ let h: KeyTestHome;
 let server: RunningServer;
 let client: KMSClient;
 
+let close: () => Promise<void>;
+
 beforeAll(async () => {
-  h = keyTestHome('ebsim-mlkem-');
-  server = await inProcess(h.dir);
-  client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: aliceCredentials(h.dir), maxAttempts: 1 });
+  ({ h, server, client, close } = await servedKeyTestHome('ebsim-mlkem-'));
 });
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-  h.cleanup();
-});
+afterAll(() => close?.());
 
 const kemKey = (spec: Spec = 'ML_KEM_768') => h.kms.call(h.alice, 'CreateKey', { KeySpec: spec, KeyUsage: 'ENCAPSULATE_DECAPSULATE' }).KeyMetadata as { KeyId: string; Arn: string };
 const encapsulate = (KeyId: string) => h.kms.call(h.alice, 'Encapsulate', { KeyId, EncapsulationAlgorithm: 'ML_KEM' });

@@ -13,9 +13,9 @@ import { publicKeyDer } from '../../src/kms/key-material.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { ebsimIn } from '../helpers/cli.js';
 import { errorCode } from '../helpers/home.js';
-import { failure, keyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
+import { failure, servedKeyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
 import { recordsOf } from '../iam/trail.js';
-import { aliceCredentials, hasBoto3, inProcess, runBoto3 } from '../server/helpers.js';
+import { hasBoto3, runBoto3 } from '../server/helpers.js';
 
 const CURVES = [
   { spec: 'ECC_NIST_P256', curve: 'prime256v1', bytes: 32 },
@@ -28,16 +28,12 @@ let h: KeyTestHome;
 let server: RunningServer;
 let client: KMSClient;
 
+let close: () => Promise<void>;
+
 beforeAll(async () => {
-  h = keyTestHome('ebsim-ecdh-');
-  server = await inProcess(h.dir);
-  client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: aliceCredentials(h.dir), maxAttempts: 1 });
+  ({ h, server, client, close } = await servedKeyTestHome('ebsim-ecdh-'));
 });
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-  h.cleanup();
-});
+afterAll(() => close?.());
 
 const agreementKey = (spec: Spec = 'ECC_NIST_P256') => h.kms.call(h.alice, 'CreateKey', { KeySpec: spec, KeyUsage: 'KEY_AGREEMENT' }).KeyMetadata as { KeyId: string; Arn: string };
 const peerOf = (curve: string) => generateKeyPairSync('ec', { namedCurve: curve });

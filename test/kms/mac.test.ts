@@ -12,9 +12,9 @@ import { GenerateMacCommand, KMSClient, KMSInvalidMacException, VerifyMacCommand
 import type { RunningServer } from '../../src/server/index.js';
 import { ebsimIn } from '../helpers/cli.js';
 import { errorCode } from '../helpers/home.js';
-import { failure, keyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
+import { failure, servedKeyTestHome, type KeyTestHome } from '../helpers/kms-keys.js';
 import { recordsOf } from '../iam/trail.js';
-import { aliceCredentials, hasBoto3, inProcess, runBoto3 } from '../server/helpers.js';
+import { hasBoto3, runBoto3 } from '../server/helpers.js';
 
 const SPECS = [
   { spec: 'HMAC_224', alg: 'HMAC_SHA_224', hash: 'sha224', bytes: 28 },
@@ -27,16 +27,12 @@ let h: KeyTestHome;
 let server: RunningServer;
 let client: KMSClient;
 
+let close: () => Promise<void>;
+
 beforeAll(async () => {
-  h = keyTestHome('ebsim-mac-');
-  server = await inProcess(h.dir);
-  client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: aliceCredentials(h.dir), maxAttempts: 1 });
+  ({ h, server, client, close } = await servedKeyTestHome('ebsim-mac-'));
 });
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-  h.cleanup();
-});
+afterAll(() => close?.());
 
 const hmacKey = (spec = 'HMAC_256') => h.kms.call(h.alice, 'CreateKey', { KeySpec: spec, KeyUsage: 'GENERATE_VERIFY_MAC' }).KeyMetadata as { KeyId: string; Arn: string };
 const generate = (KeyId: string, Message: Uint8Array, MacAlgorithm = 'HMAC_SHA_256') => h.kms.call(h.alice, 'GenerateMac', { KeyId, Message, MacAlgorithm });
