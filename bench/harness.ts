@@ -8,6 +8,25 @@ export interface BenchContext {
   quick: boolean;
   /** Progress and notes go to stderr so stdout stays a clean table or JSON document. */
   log(message: string): void;
+  /** `--matrix small|full`: sweep instead of the suite's fixed jobs (suites that have a sweep). */
+  matrix?: Matrix;
+  /** Steps done of a known total (a sweep's cells x rounds): drawn as a bar with the time left. */
+  progress?(done: number, total: number, label: string): void;
+}
+
+export type Matrix = 'small' | 'full';
+
+/**
+ * One measured quantity with every round kept, so that a comparison of two runs can tell a
+ * change from the noise measured in the runs themselves (bench/compare.ts). `id` is unique
+ * within the suite and stable from run to run; `params` are the sweep coordinates.
+ */
+export interface Measurement {
+  id: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  rounds: number[];
+  params?: Record<string, string | number>;
 }
 
 export interface BenchResult {
@@ -15,6 +34,8 @@ export interface BenchResult {
   notes?: string[];
   /** Raw measurements behind the rows (JSON output only), e.g. every round of every target. */
   samples?: unknown;
+  /** Every round of every figure, for saved runs, `bench compare` and `bench report`. */
+  measurements?: Measurement[];
 }
 
 export interface BenchSuite {

@@ -1,5 +1,13 @@
-// `npm run bench [-- SUITE ...] [--json] [--quick]`: runs the named suites (all by default).
-import { formatTable, type BenchSuite } from './harness.js';
+// `npm run bench [-- SUITE ...] [--json] [--quick] [--matrix small|full] [--out DIR]`: runs the
+// named suites (all by default) and saves the run as JSON under bench/results/ (or DIR).
+// `npm run bench -- compare A.json B.json` and `npm run bench -- report RUN.json [...]`: see
+// compare.ts and report/.
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { formatTable, type BenchSuite, type Matrix } from './harness.js';
+import { machineInfo, saveRun, loadRun, RUN_SCHEMA, type RunRecord } from './record.js';
+import { compareRuns, formatComparison } from './compare.js';
+import { countBar } from '../src/cli/progress.js';
 
 const SUITES = ['kms', 'grants', 'trail', 'xts', 'device', 'server', 'policy'] as const;
 // Loaded on demand, so one suite's missing prerequisites never stop the others.
@@ -7,9 +15,48 @@ const suites: Record<string, () => Promise<BenchSuite>> = Object.fromEntries(
   SUITES.map((name) => [name, async () => ((await import(`./${name}/index.js`)) as { suite: BenchSuite }).suite]),
 );
 
+/** The repository (dist/bench/run.js is two levels below it). */
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const DEFAULT_RESULTS = join(REPO, 'bench', 'results');
+
+/** `--name value` or `--name=value`, removed from argv. */
+function takeOption(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${name}`) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+      argv.splice(i, 2);
+      return v;
+    }
+    if (argv[i]!.startsWith(`--${name}=`)) return argv.splice(i, 1)[0]!.slice(name.length + 3);
+  }
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'compare') {
+    const files = argv.slice(1).filter((a) => !a.startsWith('--'));
+    if (files.length !== 2) {
+      process.stderr.write('usage: npm run bench -- compare A.json B.json\n');
+      return 2;
+    }
+    const [a, b] = files.map(loadRun) as [RunRecord, RunRecord];
+    process.stdout.write(formatComparison(compareRuns(a, b), files[0]!, files[1]!));
+    return 0;
+  }
+  if (argv[0] === 'report') {
+    const { reportCommand } = await import('./report/command.js');
+    return reportCommand(argv.slice(1));
+  }
   const json = argv.includes('--json');
   const quick = argv.includes('--quick') || process.env.EBSIM_BENCH_QUICK === '1';
+  const outDir = takeOption(argv, 'out') ?? DEFAULT_RESULTS;
+  const matrixArg = takeOption(argv, 'matrix');
+  if (matrixArg !== undefined && matrixArg !== 'small' && matrixArg !== 'full') {
+    process.stderr.write(`--matrix: expected small or full, got ${matrixArg}\n`);
+    return 2;
+  }
+  const matrix = matrixArg as Matrix | undefined;
   const named = argv.filter((a) => !a.startsWith('--'));
   const unknown = named.filter((n) => !(n in suites));
   if (unknown.length > 0) {
@@ -17,7 +64,15 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const chosen = named.length > 0 ? named : Object.keys(suites);
-  const report: Record<string, unknown> = {};
+  const run: RunRecord = {
+    schema: RUN_SCHEMA,
+    time: new Date().toISOString(),
+    argv: process.argv.slice(2),
+    quick,
+    matrix: matrix ?? null,
+    machine: await machineInfo(REPO),
+    suites: {},
+  };
   for (const name of chosen) {
     let suite: BenchSuite;
     try {
@@ -32,20 +87,28 @@ async function main(argv: string[]): Promise<number> {
     const log = (m: string) => {
       if (tty) process.stderr.write(`\r\x1b[K[bench ${name}] ${m}`);
     };
-    const result = await suite.run({ quick, log });
+    const started = Date.now();
+    const progress = (done: number, total: number, label: string) => {
+      if (tty) process.stderr.write(`\r\x1b[K[bench ${name}] ${countBar(done, total, Date.now() - started)} ${label}`);
+    };
+    const result = await suite.run({ quick, log, matrix, progress });
     if (tty) process.stderr.write('\r\x1b[K');
-    report[name] = { description: suite.description, ...result };
+    run.suites[name] = { description: suite.description, seconds: (Date.now() - started) / 1000, ...result };
     if (!json) {
       process.stdout.write(`\n## ${name}: ${suite.description}\n\n${formatTable(result.rows)}\n`);
       for (const n of result.notes ?? []) process.stdout.write(`  note: ${n}\n`);
     }
   }
-  if (json) process.stdout.write(JSON.stringify({ machine: machineInfo(), suites: report }, null, 2) + '\n');
+  run.machine.loadavg.end = (await import('node:os')).loadavg()[0]!;
+  const file = saveRun(run, outDir);
+  if (json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
+  process.stderr.write(`[bench] saved ${file}\n`);
   return 0;
 }
 
-function machineInfo() {
-  return { node: process.version, platform: process.platform, arch: process.arch, time: new Date().toISOString() };
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exitCode = 2;
 }
-
-process.exitCode = await main(process.argv.slice(2));

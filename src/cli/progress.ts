@@ -42,3 +42,23 @@ export function terminalProgress(opts: { stream?: Terminal; env?: NodeJS.Process
     },
   };
 }
+
+/** "1m05s": whole seconds, minutes and hours when they are needed. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h ? `${h}h${String(m).padStart(2, '0')}m${sec}s` : m ? `${m}m${sec}s` : `${s % 60}s`;
+}
+
+/**
+ * A bar over steps (a benchmark sweep's cells), with the time left estimated from the pace so
+ * far: elapsed / done x (total - done). Nothing is estimated before the first step is done.
+ */
+export function countBar(done: number, total: number, elapsedMs: number, width = 30): string {
+  const f = total ? Math.min(1, done / total) : 1;
+  const n = Math.round(f * width);
+  const eta = done > 0 && done < total ? ` ETA ${formatDuration((elapsedMs / done) * (total - done))}` : done >= total ? ' done' : '';
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${(f * 100).toFixed(0).padStart(3)}%  ${done}/${total}${eta}`;
+}
