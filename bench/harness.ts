@@ -73,3 +73,29 @@ export function opsPerSecond(fn: () => void, minMs: number): number {
     batch = Math.min(batch * 2, 1 << 16);
   }
 }
+
+/**
+ * For suites that keep no rounds: every number of every row as a one-round measurement, named by
+ * the row's text cells and the column, so that `bench compare` still shows their ratios (and,
+ * with one round, flags nothing). Columns in ms or seconds are lower-is-better.
+ */
+export function measurementsFromRows(rows: BenchRow[]): Measurement[] {
+  const out: Measurement[] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    // Coordinates: text cells, and integers in one-word columns (sector, batch, connections).
+    const coordinate = (k: string, v: BenchValue) => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v) && /^[a-z]+$/.test(k) && k !== 'errors');
+    const label = Object.entries(row)
+      .filter(([k, v]) => coordinate(k, v))
+      .map(([k, v]) => (typeof v === 'string' ? v : `${k}=${v}`))
+      .join(' ');
+    for (const [col, v] of Object.entries(row)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || coordinate(col, v)) continue;
+      const id = `${label} | ${col}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ id, unit: col, better: /\bms\b|seconds|latency|\bs\)$/i.test(col) ? 'lower' : 'higher', rounds: [v] });
+    }
+  }
+  return out;
+}

@@ -4,7 +4,7 @@
 // compare.ts and report/.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { formatTable, type BenchSuite, type Matrix } from './harness.js';
+import { formatTable, measurementsFromRows, type BenchSuite, type Matrix } from './harness.js';
 import { machineInfo, saveRun, loadRun, RUN_SCHEMA, type RunRecord } from './record.js';
 import { compareRuns, formatComparison } from './compare.js';
 import { countBar } from '../src/cli/progress.js';
@@ -93,7 +93,8 @@ async function main(argv: string[]): Promise<number> {
     };
     const result = await suite.run({ quick, log, matrix, progress });
     if (tty) process.stderr.write('\r\x1b[K');
-    run.suites[name] = { description: suite.description, seconds: (Date.now() - started) / 1000, ...result };
+    const measurements = result.measurements ?? measurementsFromRows(result.rows);
+    run.suites[name] = { description: suite.description, seconds: (Date.now() - started) / 1000, ...result, measurements };
     if (!json) {
       process.stdout.write(`\n## ${name}: ${suite.description}\n\n${formatTable(result.rows)}\n`);
       for (const n of result.notes ?? []) process.stdout.write(`  note: ${n}\n`);

@@ -7,6 +7,7 @@ import { ctr } from '@noble/ciphers/aes.js';
 import { opsPerSecond, type BenchContext, type BenchResult, type BenchRow, type BenchSuite } from '../harness.js';
 import { availableEngines, createSectorCipher, type EngineName, type SectorSize } from '../../src/xts/index.js';
 import { nativeFeatures, setNativeWide } from '../../src/xts/native.js';
+import { xtsSweep } from './sweep.js';
 
 const SECTOR_SIZES: SectorSize[] = [512, 4096];
 const AESNI_ONLY = ' (aesni only)';
@@ -55,6 +56,7 @@ function perSectorXts(key: Buffer, sectorSize: number) {
 }
 
 function run(ctx: BenchContext): Promise<BenchResult> {
+  if (ctx.matrix) return xtsSweep(ctx, ctx.matrix);
   const minMs = ctx.quick ? 100 : 400;
   const rounds = ctx.quick ? 3 : 5;
   const notes: string[] = [];
