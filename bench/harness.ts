@@ -36,6 +36,8 @@ export interface BenchResult {
   samples?: unknown;
   /** Every round of every figure, for saved runs, `bench compare` and `bench report`. */
   measurements?: Measurement[];
+  /** References or prerequisites absent here, with the reason: reported, never replaced by made-up figures. */
+  missing?: Record<string, string>;
 }
 
 export interface BenchSuite {

@@ -7,19 +7,22 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BenchContext, BenchResult, BenchRow, BenchSuite } from '../harness.js';
+import { measurementsFromRows, type BenchContext, type BenchResult, type BenchRow, type BenchSuite, type Measurement } from '../harness.js';
 import { daemonReadPages, daemonThreadpoolSize, fuseInitPreload } from '../../src/device/daemon-client.js';
 import { run as runCommand, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
 import { tuning } from '../../src/device/tuning.js';
 import { reencryptionRows } from './reencrypt.js';
+import { deviceSweep } from './sweep.js';
 
 const MiB = 1 << 20;
 const PASS_JS = 'ebsim pass-through (js)';
 const PASS_NATIVE = 'ebsim pass-through (native)';
 const CEILING = 'ebsim pass-through (best of js, native)';
 const EBSIM_TARGETS = ['ebsim encrypted', PASS_JS, PASS_NATIVE];
+/** The peer's binary; EBSIM_GOCRYPTFS names another (a test names a missing one to check the run without it). */
+export const GOCRYPTFS = process.env.EBSIM_GOCRYPTFS || 'gocryptfs';
 
 /** Rounds for the ebsim targets, and for the references (disk, gocryptfs): EBSIM_BENCH_ROUNDS overrides the first. */
 function roundPlan(quick: boolean): { rounds: number; referenceRounds: number } {
@@ -42,7 +45,7 @@ const JOBS: Job[] = [
   { name: 'rand_write', rw: 'randwrite', bs: '4k', iodepth: 16 },
 ];
 
-function fio(args: string[]): Promise<string> {
+export function fio(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile('fio', args, { maxBuffer: 32 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`fio ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
   );
@@ -60,7 +63,7 @@ async function runJob(dir: string, job: Job, sizeMiB: number, seconds: number): 
   return job.bs === '4k' ? Math.round(side.iops) : Math.round(side.bw_bytes / MiB);
 }
 
-async function verify(dir: string): Promise<void> {
+export async function verify(dir: string): Promise<void> {
   await fio([
     '--name=verify', `--filename=${path.join(dir, 'verify.fio')}`, '--size=16M', '--rw=randwrite', '--bs=4k,128k', '--direct=1',
     '--ioengine=libaio', '--iodepth=8', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1',
@@ -68,13 +71,13 @@ async function verify(dir: string): Promise<void> {
   fs.rmSync(path.join(dir, 'verify.fio'), { force: true });
 }
 
-interface Target {
+export interface Target {
   name: string;
   dir: string;
   stop: () => Promise<void>;
 }
 
-async function ebsimTarget(root: string, name: string, passThrough: 'js' | 'native' | null, sizeBytes: number): Promise<Target> {
+export async function ebsimTarget(root: string, name: string, passThrough: 'js' | 'native' | null, sizeBytes: number): Promise<Target> {
   const stateDir = path.join(root, 'run');
   const volumeId = `vol-bench${passThrough ? `plain${passThrough}` : 'xts'}00000000`.slice(0, 21);
   const mountpoint = path.join(root, `mnt-${volumeId}`);
@@ -84,7 +87,7 @@ async function ebsimTarget(root: string, name: string, passThrough: 'js' | 'nati
   return { name, dir: mountpoint, stop: () => unmountVolume(volumeId, stateDir) };
 }
 
-async function gocryptfsTarget(root: string): Promise<Target> {
+export async function gocryptfsTarget(root: string): Promise<Target> {
   const cipher = path.join(root, 'gocryptfs-cipher');
   const plain = path.join(root, 'gocryptfs-plain');
   const pass = path.join(root, 'gocryptfs-pass');
@@ -93,16 +96,22 @@ async function gocryptfsTarget(root: string): Promise<Target> {
   fs.writeFileSync(pass, 'bench-only-password\n', { mode: 0o600 });
   const run = (args: string[]) =>
     new Promise<void>((resolve, reject) => execFile(args[0]!, args.slice(1), (err, _o, e) => (err ? reject(new Error(`${args.join(' ')}: ${e}`)) : resolve())));
-  await run(['gocryptfs', '-q', '-init', '-passfile', pass, cipher]);
-  await run(['gocryptfs', '-q', '-passfile', pass, cipher, plain]);
+  await run([GOCRYPTFS, '-q', '-init', '-passfile', pass, cipher]);
+  await run([GOCRYPTFS, '-q', '-passfile', pass, cipher, plain]);
   return { name: 'gocryptfs', dir: plain, stop: () => run(['fusermount', '-u', plain]) };
 }
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
+  if (ctx.matrix) return deviceSweep(ctx, ctx.matrix);
   // The image copies need no mount: measured first, and whatever the fio part can do.
   const copies = reencryptionRows(ctx);
   const fio = await runFio(ctx);
-  return { ...fio, rows: [...fio.rows, ...copies.rows], notes: [...(fio.notes ?? []), ...copies.notes] };
+  return {
+    ...fio,
+    rows: [...fio.rows, ...copies.rows],
+    notes: [...(fio.notes ?? []), ...copies.notes],
+    measurements: [...(fio.measurements ?? []), ...measurementsFromRows(copies.rows)],
+  };
 }
 
 async function runFio(ctx: BenchContext): Promise<BenchResult> {
@@ -135,7 +144,7 @@ async function runFio(ctx: BenchContext): Promise<BenchResult> {
       return { name: 'plain disk', dir, stop: async () => {} };
     }],
   ];
-  if (which('gocryptfs')) makers.push(['gocryptfs', () => gocryptfsTarget(root)]);
+  if (which(GOCRYPTFS)) makers.push(['gocryptfs', () => gocryptfsTarget(root)]);
   else notes.push('gocryptfs not installed: no peer row');
   const targets: Target[] = [];
   try {
@@ -188,7 +197,10 @@ async function runFio(ctx: BenchContext): Promise<BenchResult> {
     rows.push(jobRow('  paired ratio, lowest - highest round', (k) => `${round2(Math.min(...paired[k]!))} - ${round2(Math.max(...paired[k]!))}`));
   }
   ratio('ebsim encrypted', 'gocryptfs', 'ratio encrypted / gocryptfs (target >= 2 sequential)');
-  return { rows, notes, samples: Object.fromEntries(samples) };
+  const measurements: Measurement[] = [...samples].flatMap(([target, jobs]) =>
+    Object.entries(jobs).map(([job, rounds]) => ({ id: `${target} ${job}`, unit: job.startsWith('rand') ? 'IOPS' : 'MiB/s', better: 'higher' as const, rounds, params: { target, job } })),
+  );
+  return { rows, notes, samples: Object.fromEntries(samples), measurements };
 }
 
 function rotate<T>(xs: T[], by: number): T[] {
