@@ -9,6 +9,7 @@ import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
 import { asymmetricRows } from './asymmetric.js';
+import { kmsConcurrency } from './concurrency.js';
 
 /** AWS's largest per-account, per-Region quota for these calls (5,500 to 50,000 by Region). */
 const AWS_QUOTA = 50_000;
@@ -17,6 +18,7 @@ export const suite: BenchSuite = {
   name: 'kms',
   description: 'in-process KMS calls per second, each recorded in the trail',
   async run(ctx) {
+    if (ctx.matrix) return kmsConcurrency(ctx, ctx.matrix);
     const dir = mkdtempSync(join(tmpdir(), 'ebsim-bench-kms-'));
     try {
       initHome(dir);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initHome, openEbsim } from '../../src/app/ebsim.js';
 import { signRequest } from '../../src/server/sigv4.js';
-import type { BenchRow, BenchSuite } from '../harness.js';
+import type { BenchContext, BenchRow, BenchSuite, Measurement } from '../harness.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/ebsim.js', import.meta.url));
 const TARGET_RPS = 5500;
@@ -20,6 +20,19 @@ const TARGET_P99_MS = 50;
 const CRLF2 = Buffer.from('\r\n\r\n');
 const CONTENT_LENGTH = Buffer.from('Content-Length: ');
 const CONTENT_LENGTH_LC = Buffer.from('content-length: ');
+
+/** Connections per cell, rounds and milliseconds per cell: fixed cells, or `--matrix small|full`. */
+export function serverPlan(ctx: Pick<BenchContext, 'quick' | 'matrix'>): { connections: number[]; rounds: number; ms: number } {
+  if (ctx.matrix === 'small') return { connections: [1, 4, 16, 64], rounds: 2, ms: 1000 };
+  if (ctx.matrix === 'full') return { connections: [1, 2, 4, 8, 16, 32, 64, 128], rounds: 3, ms: 3000 };
+  return { connections: [1, 8, 64], rounds: 1, ms: ctx.quick ? 1500 : 5000 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const k = s.length >> 1;
+  return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
+}
 
 interface Endpoint {
   host: string;
@@ -161,7 +174,6 @@ export const suite: BenchSuite = {
         Decrypt: signedRequest(ep, creds, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: context }),
         GenerateDataKeyWithoutPlaintext: signedRequest(ep, creds, 'GenerateDataKeyWithoutPlaintext', { KeyId: keyId, NumberOfBytes: 64, EncryptionContext: context }),
       };
-      const ms = ctx.quick ? 1500 : 5000;
       const trailCount = () => {
         const app = openEbsim(dir);
         try {
@@ -174,28 +186,58 @@ export const suite: BenchSuite = {
       const before = trailCount();
       let sent = 0;
       ctx.log('warm-up…');
-      sent += (await load(ep, requests.Decrypt, 8, ctx.quick ? 500 : 1500)).requests;
+      sent += (await load(ep, requests.Decrypt, 8, ctx.quick || ctx.matrix === 'small' ? 500 : 1500)).requests;
       const rows: BenchRow[] = [];
       const notes: string[] = [];
-      for (const [op, request] of Object.entries(requests)) {
-        for (const connections of [1, 8, 64]) {
-          ctx.log(`${op}, ${connections} connection(s)…`);
-          const r = await load(ep, request, connections, ms);
+      const plan = serverPlan(ctx);
+      const measurements: Measurement[] = [];
+      const cells = Object.keys(requests).flatMap((op) => plan.connections.map((connections) => ({ op: op as keyof typeof requests, connections })));
+      const total = plan.rounds * cells.length;
+      let done = 0;
+      const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; errors: number }>();
+      // Rounds interleaved over the cells, so that a busy moment of the machine touches them all.
+      for (let round = 0; round < plan.rounds; round++) {
+        for (const { op, connections } of cells) {
+          const label = `${op}, ${connections} connection(s)`;
+          if (ctx.matrix) ctx.progress?.(done++, total, `round ${round + 1}/${plan.rounds} ${label}`);
+          else ctx.log(`${label}…`);
+          const r = await load(ep, requests[op], connections, plan.ms);
           sent += r.requests;
-          const row: BenchRow = { operation: op, connections, 'req/s': Math.round(r.rps), 'p50 ms': r.p50, 'p99 ms': r.p99, errors: r.errors };
-          if (op === 'Decrypt' && connections === 64) {
-            const met = r.rps >= TARGET_RPS && r.p99 < TARGET_P99_MS;
-            row.target = `${TARGET_RPS}/s, p99<${TARGET_P99_MS}ms: ${met ? 'met' : 'MISSED'}`;
-          }
-          rows.push(row);
+          const key = `${op} ${connections}`;
+          const acc = results.get(key) ?? { rps: [], p50: [], p99: [], errors: 0 };
+          acc.rps.push(r.rps);
+          acc.p50.push(r.p50);
+          acc.p99.push(r.p99);
+          acc.errors += r.errors;
+          results.set(key, acc);
         }
+      }
+      if (ctx.matrix) ctx.progress?.(total, total, 'done');
+      for (const { op, connections } of cells) {
+        const acc = results.get(`${op} ${connections}`)!;
+        const params = { operation: op, connections };
+        const id = `${op} connections=${connections}`;
+        measurements.push(
+          { id: `${id} req/s`, unit: 'req/s', better: 'higher', rounds: acc.rps, params },
+          { id: `${id} p50 ms`, unit: 'ms', better: 'lower', rounds: acc.p50, params },
+          { id: `${id} p99 ms`, unit: 'ms', better: 'lower', rounds: acc.p99, params },
+        );
+        const rps = median(acc.rps);
+        const p99 = median(acc.p99);
+        const row: BenchRow = { operation: op, connections, 'req/s': Math.round(rps), 'p50 ms': median(acc.p50), 'p99 ms': p99, errors: acc.errors };
+        if (plan.rounds > 1) row['req/s rounds'] = `${Math.round(Math.min(...acc.rps))}-${Math.round(Math.max(...acc.rps))}`;
+        if (op === 'Decrypt' && connections === 64) {
+          const met = rps >= TARGET_RPS && p99 < TARGET_P99_MS;
+          row.target = `${TARGET_RPS}/s, p99<${TARGET_P99_MS}ms: ${met ? 'met' : 'MISSED'}`;
+        }
+        rows.push(row);
       }
       child.kill('SIGTERM');
       const code = await exited;
       const recorded = trailCount() - before;
       notes.push(`${sent} signed requests sent, ${recorded} trail records written (${recorded === sent ? 'one per request' : 'MISMATCH'}); server exit ${code}`);
-      notes.push(`${ms} ms per cell; the server logged one line per request to a file; requests signed once, verified by the server on every call`);
-      return { rows, notes };
+      notes.push(`${plan.ms} ms per cell, ${plan.rounds} round(s), figures the median of rounds; the server logged one line per request to a file; requests signed once, verified by the server on every call`);
+      return { rows, notes, measurements };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
