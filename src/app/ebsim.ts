@@ -16,6 +16,8 @@ import { InstanceHost } from '../host/index.js';
 import { CloudTrailService } from '../cloudtrail/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
+import { join } from 'node:path';
+import { DEFAULT_ENDPOINT_URL, writeHomeConfig } from './aws-config.js';
 
 export interface Ebsim {
   paths: HomePaths;
@@ -193,6 +195,9 @@ export interface InitResult {
   credentialsFile: string;
   /** The profile of the credentials file that holds the account's Alice: `ebsim` for the home's first account, `ebsim-ID` for others. */
   profile: string;
+  /** The home's AWS config file: the same profile with its Region and ebsim's endpoint for KMS, STS and CloudTrail. */
+  configFile: string;
+  endpointUrl: string;
   created: boolean;
 }
 
@@ -203,7 +208,7 @@ export interface InitResult {
  * `region`, default the first account's), and without one the first account is meant. Running it
  * again changes nothing.
  */
-export function initHome(home: string, accountId?: string, region?: string): InitResult {
+export function initHome(home: string, accountId?: string, region?: string, endpointUrl = DEFAULT_ENDPOINT_URL): InitResult {
   if (region !== undefined) requireCommercialRegion(region);
   const app = openEbsim(home, { create: true });
   try {
@@ -227,6 +232,9 @@ export function initHome(home: string, accountId?: string, region?: string): Ini
       created = true;
     }
     const alice = dir.resolveAs(DEFAULT_USER);
+    // Written on every run (it holds no secret): homes made before it existed get it too.
+    const configFile = join(app.paths.dir, 'config');
+    writeHomeConfig(configFile, { profile, region: account.region, endpointUrl });
     return {
       home: app.paths.dir,
       accountId: account.accountId,
@@ -235,6 +243,8 @@ export function initHome(home: string, accountId?: string, region?: string): Ini
       accessKeyId: alice.accessKeyId,
       credentialsFile: app.paths.credentials,
       profile,
+      configFile,
+      endpointUrl,
       created,
     };
   } finally {

@@ -18,6 +18,8 @@ import { handleSts, isQueryRequest, STS_CONTENT_TYPE, stsError } from './sts-han
 import type { RequestParts } from './sigv4.js';
 import { RequestLog } from './request-log.js';
 
+import { addCorsHeaders, answerPreflight, parseCorsOrigin } from './cors.js';
+
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 4599;
 /** AWS's own limit for a KMS request is far lower; 1 MiB bounds memory per connection. */
@@ -37,6 +39,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open. */
   keepAliveTimeoutMs?: number;
+  /** `--cors ORIGIN`: the one browser origin allowed to call (preflights answered); off if unset. */
+  cors?: string;
   /** One line per request; false to keep quiet. Default: stderr. */
   log?: ((line: string) => void) | false;
 }
@@ -144,7 +148,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log.request(req, answer, requestId, started);
     };
 
+    const cors = opts.cors === undefined ? undefined : parseCorsOrigin(opts.cors);
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      if (cors !== undefined) {
+        if (req.method === 'OPTIONS') return answerPreflight(cors, req, res);
+        addCorsHeaders(cors, req, res);
+      }
       // GET is never an AWS API call here: it is the console page (or nothing).
       if (req.method === 'GET') {
         void handleConsoleRequest(app, req, res, consoleHost)

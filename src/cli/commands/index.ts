@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import type { Runtime } from '../runtime.js';
 import { initCommand } from './init.js';
+import { envCommand } from './env.js';
 import { iamCommand, stsCommand } from './iam.js';
 import { kmsCommand } from './kms.js';
 import { trailCommand } from './trail.js';
@@ -14,6 +15,7 @@ import { serveCommand } from './serve.js';
 
 export function registerCommands(y: Argv, rt: () => Runtime): Argv {
   initCommand(y, rt);
+  envCommand(y, rt);
   iamCommand(y, rt);
   stsCommand(y, rt);
   kmsCommand(y, rt);

@@ -14,6 +14,7 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
         .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP port (0: any free port)' })
         .option('accept-any-credentials', { type: 'boolean', default: false, describe: 'UNSAFE: unknown access keys (e.g. test/test) act as --as-user, signature unchecked' })
         .option('as-user', { type: 'string', describe: 'the IAM user unknown access keys act as (default Alice)' })
+        .option('cors', { type: 'string', describe: 'allow browser SDKs on this one origin (e.g. http://localhost:3000): answer CORS preflights, add Access-Control-Allow-* headers; off by default' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no per-request log lines' }),
     async (a) => {
       const r = rt();
@@ -23,6 +24,7 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
         port: a.port,
         acceptAnyCredentials: a['accept-any-credentials'],
         asUser: a['as-user'],
+        cors: a.cors,
         log: a.quiet ? false : (line) => process.stderr.write(line),
       });
       if (a['accept-any-credentials']) {
