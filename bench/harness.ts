@@ -81,22 +81,32 @@ export function opsPerSecond(fn: () => void, minMs: number): number {
  * the row's text cells and the column, so that `bench compare` still shows their ratios (and,
  * with one round, flags nothing). Columns in ms or seconds are lower-is-better.
  */
+/** Columns whose numbers say which case a row is (not what was measured), and columns of verdicts. */
+const COORDINATES = new Set(['sector', 'batch', 'bytes', 'request', 'bs', 'qd', 'connections', 'threads', 'live grants']);
+const VERDICTS = new Set(['target', 'met']);
+
+/** A rate ("/s" in the column or the row's label) is better higher; a time (ms, µs, seconds) lower. */
+function lowerIsBetter(label: string, col: string): boolean {
+  if (/\/s\b/.test(col) || /\/s\)/.test(label)) return false;
+  return /\b(ms|seconds|latency)\b|µs/.test(`${label} ${col}`);
+}
+
 export function measurementsFromRows(rows: BenchRow[]): Measurement[] {
   const out: Measurement[] = [];
   const seen = new Set<string>();
   for (const row of rows) {
-    // Coordinates: text cells, and integers in one-word columns (sector, batch, connections).
-    const coordinate = (k: string, v: BenchValue) => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v) && /^[a-z]+$/.test(k) && k !== 'errors');
-    const label = Object.entries(row)
-      .filter(([k, v]) => coordinate(k, v))
-      .map(([k, v]) => (typeof v === 'string' ? v : `${k}=${v}`))
-      .join(' ');
+    // Coordinates: the text cells and the numbers of known coordinate columns; a verdict column
+    // (target, met) only when nothing else names the row (bench/device calls its rows' name "target").
+    const named = (k: string, v: BenchValue) => (typeof v === 'string' && !VERDICTS.has(k)) || (typeof v === 'number' && COORDINATES.has(k));
+    const cells = Object.entries(row);
+    const parts = cells.some(([k, v]) => typeof v === 'string' && named(k, v)) ? cells.filter(([k, v]) => named(k, v)) : cells.filter(([k, v]) => typeof v === 'string' || named(k, v));
+    const label = parts.map(([k, v]) => (typeof v === 'string' ? v : `${k}=${v}`)).join(' ');
     for (const [col, v] of Object.entries(row)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || coordinate(col, v)) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || COORDINATES.has(col)) continue;
       const id = `${label} | ${col}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      out.push({ id, unit: col, better: /\bms\b|seconds|latency|\bs\)$/i.test(col) ? 'lower' : 'higher', rounds: [v] });
+      out.push({ id, unit: col, better: lowerIsBetter(label, col) ? 'lower' : 'higher', rounds: [v] });
     }
   }
   return out;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareMeasurements, compareRuns, formatComparison, median, roundStats } from '../../bench/compare.js';
-import type { Measurement } from '../../bench/harness.js';
+import { measurementsFromRows, type Measurement } from '../../bench/harness.js';
 import { RUN_SCHEMA, type RunRecord } from '../../bench/record.js';
 
 const m = (id: string, rounds: number[], better: Measurement['better'] = 'higher'): Measurement => ({ id, unit: 'MB/s', better, rounds });
@@ -135,5 +135,29 @@ describe('npm run bench -- compare (the built command)', () => {
       err = String((e as { stderr: string }).stderr);
     }
     expect(err).toContain('not a saved ebsim bench run');
+  });
+});
+
+describe('measurementsFromRows (suites that keep no rounds)', () => {
+  it('names each figure by its row\'s text and coordinates, leaves verdicts out of the name, and knows rates from times', () => {
+    const ms = measurementsFromRows([
+      { measure: 'Decrypt through a grant (calls/s)', 'live grants': 50000, value: 6843, 'x 1 grant': 1.1, target: '>= 0.8' },
+      { measure: 'CreateGrant (µs/call)', 'live grants': 10, value: 13200, 'x 1 grant': null, target: null },
+      { operation: 'Decrypt', connections: 64, 'req/s': 7100, 'p99 ms': 14, target: '5500/s: met' },
+    ]);
+    expect(ms.map((m) => [m.id, m.better, m.rounds])).toEqual([
+      ['Decrypt through a grant (calls/s) live grants=50000 | value', 'higher', [6843]],
+      ['Decrypt through a grant (calls/s) live grants=50000 | x 1 grant', 'higher', [1.1]],
+      ['CreateGrant (µs/call) live grants=10 | value', 'lower', [13200]],
+      ['Decrypt connections=64 | req/s', 'higher', [7100]],
+      ['Decrypt connections=64 | p99 ms', 'lower', [14]],
+    ]);
+  });
+});
+
+describe('measurementsFromRows, rows named only by a "target" column', () => {
+  it('keeps that name (bench/device calls its targets so)', () => {
+    const ms = measurementsFromRows([{ target: 'image copy: plain', 'image copy MiB/s': 300 }, { target: 'image copy: re-encryption', 'image copy MiB/s': 107 }]);
+    expect(ms.map((m) => m.id)).toEqual(['image copy: plain | image copy MiB/s', 'image copy: re-encryption | image copy MiB/s']);
   });
 });
