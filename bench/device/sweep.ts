@@ -120,7 +120,7 @@ export async function deviceSweep(ctx: BenchContext, matrix: Matrix): Promise<Be
         }
       }
     }
-    ctx.progress?.(total, total, 'done');
+    ctx.progress?.(total, total, '');
   } finally {
     for (const t of targets) await t.stop().catch((err: Error) => ctx.log(`stop ${t.name}: ${err.message}`));
     await cleanupStale(path.join(root, 'run')).catch(() => {});

@@ -47,7 +47,7 @@ export async function kmsConcurrency(ctx: BenchContext, matrix: Matrix): Promise
         m.rounds.push(await once(home, keyId, Number(m.params!.threads), plan.ms));
       }
     }
-    ctx.progress?.(total, total, 'done');
+    ctx.progress?.(total, total, '');
     const written = before() - startCount;
     app.close();
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;

@@ -212,7 +212,7 @@ export const suite: BenchSuite = {
           results.set(key, acc);
         }
       }
-      if (ctx.matrix) ctx.progress?.(total, total, 'done');
+      if (ctx.matrix) ctx.progress?.(total, total, '');
       for (const { op, connections } of cells) {
         const acc = results.get(`${op} ${connections}`)!;
         const params = { operation: op, connections };

@@ -127,7 +127,7 @@ export function xtsSweep(ctx: BenchContext, matrix: Matrix): Promise<BenchResult
     setNativeWide(true);
     measurements.push(...ms.map((x) => x.m));
   }
-  ctx.progress?.(total, total, 'done');
+  ctx.progress?.(total, total, '');
 
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const ossl = new Map(measurements.filter((m) => m.params!.engine === 'openssl').map((m) => [m.params!.request, med(m.rounds)]));
