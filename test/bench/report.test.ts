@@ -103,6 +103,14 @@ function expectedCharts(run: RunRecord): Map<string, Map<string, Map<number, num
     if (m.id.endsWith('p99 ms')) add('server-p99', String(m.params!.operation), Number(m.params!.connections), m.rounds);
   }
   for (const m of ms('kms').filter((x) => x.params?.threads !== undefined)) add('kms-threads', 'GenerateDataKeyWithoutPlaintext', Number(m.params!.threads), m.rounds);
+  // Spread: per suite, each measurement's (max - min) / median in %, sorted, at x = its rank in %.
+  for (const suite of Object.keys(run.suites)) {
+    const spreads = ms(suite)
+      .filter((m) => m.rounds.length >= 2 && mid(m.rounds) !== 0)
+      .map((m) => ((Math.max(...m.rounds) - Math.min(...m.rounds)) / mid(m.rounds)) * 100)
+      .sort((a, b) => a - b);
+    spreads.forEach((v, i) => add('spread', suite, ((i + 1) / spreads.length) * 100, [v]));
+  }
   return charts;
 }
 
@@ -181,8 +189,9 @@ describe('bench report: the figures drawn', () => {
   it('equal a hand-built run\'s medians and round ranges, point for point', () => {
     // device: 2 modes x 2 targets x (3 block sizes x 2 queue depths shown + 3 queue depths);
     // xts: 512-byte sectors 2 engines x 4 requests + openssl at 3, 4096-byte 2 x 3 + 3;
-    // server: req/s and p99 at 3 connection counts; kms: 3 thread counts.
-    expect(checkRun(handRun())).toBe(2 * 2 * (3 * 2 + 3) + (2 * 4 + 3) + (2 * 3 + 3) + 2 * 3 + 3);
+    // server: req/s and p99 at 3 connection counts; kms: 3 thread counts; the spread chart: one
+    // point per measurement of two rounds or more (all of them: device 72, xts 3 + 8 + 6, server 6, kms 3).
+    expect(checkRun(handRun())).toBe(2 * 2 * (3 * 2 + 3) + (2 * 4 + 3) + (2 * 3 + 3) + 2 * 3 + 3 + (72 + 17 + 6 + 3));
   });
 
   it('fail the check when one number is drawn wrong (the check can fail)', () => {
