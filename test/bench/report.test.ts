@@ -2,7 +2,7 @@
 // SVG through its own axis ticks (the expected points are worked out here from the JSON, not by
 // the report's code); the page is self-contained and renders in Debian's chromium; the README's
 // "Measured here" table is what the generator makes of the run it names.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -278,5 +278,31 @@ describe('README: the figures', () => {
       expect(readFileSync(join(REPO, 'docs/bench', `${id}.svg`), 'utf8')).toBe(renderChart(charts.get(id)!) + '\n');
     }
     checkRun(run);
+  });
+});
+
+describe('npm run bench -- report (the built command)', () => {
+  it('writes the page and one SVG per chart, and prints the table, from a saved run', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'ebsim-h18-report-'));
+    try {
+      const file = join(dir, 'run.json');
+      const run = handRun();
+      writeFileSync(file, JSON.stringify(run));
+      const bin = join(REPO, 'dist/bench/run.js');
+      execFileSync(process.execPath, [bin, 'report', file, '--svg-dir', join(dir, 'svg')], { stdio: 'pipe' });
+      expect(readFileSync(join(dir, 'run.html'), 'utf8')).toBe(renderHtml(run, file));
+      const ids = chartsFor(run).map((c) => c.id);
+      expect(readdirSync(join(dir, 'svg')).sort()).toEqual(ids.map((id) => `${id}.svg`).sort());
+      execFileSync(process.execPath, [bin, 'report', file, '--out', join(dir, 'other.html')], { stdio: 'pipe' });
+      expect(readFileSync(join(dir, 'other.html'), 'utf8')).toBe(renderHtml(run, file));
+      const md = execFileSync(process.execPath, [bin, 'report', file, '--markdown'], { encoding: 'utf8' });
+      expect(md).toBe(measuredHere(run, file) + '\n');
+      expect(() => execFileSync(process.execPath, [bin, 'report', file, '--bogus'], { stdio: 'pipe' })).toThrow(/unknown option --bogus/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
