@@ -36,12 +36,13 @@ export class Trail {
 
   /**
    * Inserts from a worker thread from now on (for servers and benchmarks; a CLI call need not pay
-   * its start-up), and applies the retention on another every minute (a server's trail stays bounded).
+   * its start-up), and applies the retention on another every minute (a server's trail stays
+   * bounded), unless `retention` is false (the other processes of `ebsim serve --workers`: one applies it).
    */
-  useBackgroundWriter(): void {
+  useBackgroundWriter(opts: { retention?: boolean } = {}): void {
     this.flush();
     this.background ??= new BackgroundTrailWriter(this.trailPath);
-    if (this.deliveryDir) this.retention ??= new RetentionWorker(this.trailPath, this.deliveryDir);
+    if (this.deliveryDir && opts.retention !== false) this.retention ??= new RetentionWorker(this.trailPath, this.deliveryDir);
   }
 
   /**
