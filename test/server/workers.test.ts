@@ -11,6 +11,7 @@ import { CreateKeyCommand, EncryptCommand, GenerateRandomCommand, KMSClient, Lis
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { aliceCredentials, newHome, removeHome, sleep, spawnServe, trailRecords } from './helpers.js';
+import { runEbsim } from '../helpers/cli.js';
 
 let home: string;
 let serve: Awaited<ReturnType<typeof spawnServe>>;
@@ -128,5 +129,14 @@ describe('ebsim serve --workers 2', () => {
       }
       expect(alive, `worker ${pid} still running`).toBe(false);
     }
+  }, 60_000);
+
+  it('a worker that cannot start fails the whole command with its reason, once (the command's pipes close only when its workers are gone)', async () => {
+    const r = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', '2', '--as-user', 'Bob']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('ebsim: --as-user only applies with --accept-any-credentials');
+    expect(r.stdout).not.toMatch(/listening/);
+    const zero = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', '0']);
+    expect([zero.code, zero.stderr.trim()]).toEqual([1, 'ebsim: --workers must be a whole number of processes, at least 1, not 0']);
   }, 60_000);
 });
