@@ -94,7 +94,7 @@ function concurrencyCharts(run: RunRecord): ChartSpec[] {
       yLabel: 'requests/s',
       xScale: 'log',
       yScale: 'linear',
-      series: group(server.filter((m) => m.unit === 'req/s'), (m) => String(m.params!.operation), (m) => Number(m.params!.connections)),
+      series: group(server.filter((m) => m.unit === 'req/s'), (m) => [m.params!.server, m.params!.operation].filter((x) => x !== undefined).join(' · '), (m) => Number(m.params!.connections)),
     });
     charts.push({
       id: 'server-p99',
@@ -103,7 +103,7 @@ function concurrencyCharts(run: RunRecord): ChartSpec[] {
       yLabel: 'p99 ms',
       xScale: 'log',
       yScale: 'linear',
-      series: group(server.filter((m) => m.id.endsWith('p99 ms')), (m) => String(m.params!.operation), (m) => Number(m.params!.connections)),
+      series: group(server.filter((m) => m.id.endsWith('p99 ms')), (m) => [m.params!.server, m.params!.operation].filter((x) => x !== undefined).join(' · '), (m) => Number(m.params!.connections)),
     });
   }
   const kms = withParams(run, 'kms', ['threads']);

@@ -14,15 +14,17 @@ import { openDatabase, type Db } from '../../src/store/database.js';
 import { TRAIL_SCHEMA } from '../../src/store/schema.js';
 import { TRAIL_INSERT, type TrailRow } from '../../src/trail/background-writer.js';
 import { lookupEvents, type LookupQuery } from '../../src/trail/lookup.js';
-import { createTrailIndexer, type TrailIndexer } from '../../src/trail/postings.js';
-import { assertStorable, FLUSH_BATCH, rowOf } from '../../src/trail/trail.js';
+import { createTrailIndexer, type IndexedColumns, type TrailIndexer } from '../../src/trail/postings.js';
+import { assertStorable, FLUSH_BATCH, indexedColumns, rowOf } from '../../src/trail/trail.js';
 import type { TrailRecord } from '../../src/trail/record.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
-import { accessKeyOf, eventIdOf, keyArn, RARE_EVENT_NAME, syntheticRecord, syntheticRow, UNCOMMON_EVENT_SOURCE, userName } from './synthetic.js';
+import { ACCOUNT, accessKeyOf, eventIdOf, keyArn, RARE_EVENT_NAME, syntheticRecord, syntheticRow, UNCOMMON_EVENT_SOURCE, userName } from './synthetic.js';
 
 const START = Date.UTC(2026, 0, 1);
 const PER_SECOND = 100;
 const TARGET_MS = 50;
+/** LookupEvents answers for the caller's account in the Region called: every synthetic record's. */
+const SCOPE = { account: ACCOUNT, region: 'us-east-1' };
 
 /** trail_events as TRAIL_SCHEMA makes it, in a file of its own: the trail before the lookup index. */
 function preIndexTable(): string {
@@ -35,11 +37,11 @@ function preIndexTable(): string {
 function insertRecords(db: Db, records: TrailRecord[], indexer: TrailIndexer | undefined): void {
   const insert = db.prepare(TRAIL_INSERT);
   const tx = db.transaction((batch: TrailRecord[]) => {
-    const rows: [number, TrailRow][] = [];
+    const rows: [number, IndexedColumns][] = [];
     for (const r of batch) {
       assertStorable(r);
       const row = rowOf(r);
-      rows.push([Number(insert.run(...row).lastInsertRowid), row]);
+      rows.push([Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
     }
     indexer?.commit(rows);
   });
@@ -95,7 +97,8 @@ export const suite: BenchSuite = {
       for (let last = 0; ;) {
         const page = read.all(last) as unknown[][];
         if (page.length === 0) break;
-        db.transaction(() => bulk.commit(page.map((r) => [r[0] as number, r.slice(1) as unknown as TrailRow] as const)))();
+        // Every synthetic record is the account's, in us-east-1 (syntheticRow).
+        db.transaction(() => bulk.commit(page.map((r) => [r[0] as number, [...r.slice(1), 'us-east-1', ACCOUNT, ACCOUNT, null] as unknown as IndexedColumns] as const)))();
         last = page[page.length - 1]![0] as number;
         ctx.log(`indexing: ${last.toLocaleString('en')} of ${n.toLocaleString('en')}…`);
       }
@@ -105,7 +108,7 @@ export const suite: BenchSuite = {
       notes.push(`seeded ${n.toLocaleString('en')} records in ${seedS.toFixed(0)} s, indexed them in ${indexS.toFixed(0)} s (setup, not measured)`);
 
       // Lookups: each case's first page (median of its values), then five next pages.
-      const cases: { attribute: string; kind: string; queries: LookupQuery[] }[] = [
+      const cases: { attribute: string; kind: string; queries: LookupQuery[]; scope?: typeof SCOPE }[] = [
         { attribute: 'EventName', kind: 'common (Decrypt, half the trail)', queries: [{ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'Decrypt' }] }] },
         { attribute: 'EventName', kind: 'rare (10 in a million)', queries: [{ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: RARE_EVENT_NAME }] }] },
         { attribute: 'EventName', kind: 'absent', queries: [{ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'PutKeyPolicy' }] }] },
@@ -127,14 +130,16 @@ export const suite: BenchSuite = {
         { attribute: 'EventName + time', kind: 'rare, 10 minutes in the middle', queries: [{ ...window, LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: RARE_EVENT_NAME }] }] },
         { attribute: 'Username + time', kind: 'one user, first hour', queries: [{ ...early, LookupAttributes: [{ AttributeKey: 'Username', AttributeValue: userName(5) }] }] },
         { attribute: 'ResourceName + time', kind: 'one key, 10 minutes in the middle', queries: [{ ...window, LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: keyArn(8) }] }] },
+        { attribute: 'another account', kind: 'none of the records are its', queries: [{}, { LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'Decrypt' }] }], scope: { account: '111122223333', region: 'us-east-1' } },
+        { attribute: 'another Region', kind: 'none of the records are in it', queries: [{}], scope: { account: ACCOUNT, region: 'eu-west-1' } },
       );
       // Cross-check: the index's answer is the scan's (the lookup as it was before the index).
       ctx.log('cross-checking the index against a scan…');
       const check = db.prepare("SELECT seq FROM trail_events WHERE username = ? AND event_time >= ? AND event_time <= ? ORDER BY seq DESC LIMIT 50").pluck();
-      const viaIndex = lookupEvents(db, { ...early, LookupAttributes: [{ AttributeKey: 'Username', AttributeValue: userName(5) }] }).Events.map((e) => e.EventId);
+      const viaIndex = lookupEvents(db, { ...early, LookupAttributes: [{ AttributeKey: 'Username', AttributeValue: userName(5) }] }, SCOPE).Events.map((e) => e.EventId);
       const viaScan = (check.all(userName(5), early.StartTime.toISOString().slice(0, 19) + 'Z', early.EndTime.toISOString().slice(0, 19) + 'Z') as number[]).map((seq) => eventIdOf(seq - 1));
       if (JSON.stringify(viaIndex) !== JSON.stringify(viaScan) || viaIndex.length === 0) throw new Error('the index and the scan disagree');
-      const one = lookupEvents(db, { LookupAttributes: [{ AttributeKey: 'EventId', AttributeValue: eventIdOf(n - 3) }] }).Events;
+      const one = lookupEvents(db, { LookupAttributes: [{ AttributeKey: 'EventId', AttributeValue: eventIdOf(n - 3) }] }, SCOPE).Events;
       if (one.length !== 1 || one[0]!.EventId !== eventIdOf(n - 3)) throw new Error('EventId lookup did not find its record');
 
       const rows: BenchRow[] = [];
@@ -150,14 +155,15 @@ export const suite: BenchSuite = {
         const nexts: number[] = [];
         let events = 0;
         for (const q of c.queries) {
-          lookupEvents(db, q); // warm: the first touch of a value reads its pages from the OS
+          const scope = c.scope ?? SCOPE;
+          lookupEvents(db, q, scope); // warm: the first touch of a value reads its pages from the OS
           for (let rep = 0; rep < 3; rep++) {
-            let page = lookupEvents(db, q);
-            firsts.push(ms(() => (page = lookupEvents(db, q))));
+            let page = lookupEvents(db, q, scope);
+            firsts.push(ms(() => (page = lookupEvents(db, q, scope))));
             events = Math.max(events, page.Events.length);
             for (let k = 0; k < 5 && page.NextToken; k++) {
               const token = page.NextToken;
-              nexts.push(ms(() => (page = lookupEvents(db, { ...q, NextToken: token }))));
+              nexts.push(ms(() => (page = lookupEvents(db, { ...q, NextToken: token }, scope))));
             }
           }
         }

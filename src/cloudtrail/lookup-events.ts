@@ -1,5 +1,7 @@
 // LookupEvents: the trail's events, newest first, filtered by one attribute and a time window.
-// CloudTrail records the lookup itself as a read-only management event.
+// As CloudTrail's event history, it holds the caller's account's events in the Region called
+// (the Region of the CLI's --region, or of the request's credential scope). CloudTrail records
+// the lookup itself as a read-only management event.
 import { declareOperation } from '../api/index.js';
 import { ValidationException } from '../errors/index.js';
 import type { Db } from '../store/database.js';
@@ -44,8 +46,8 @@ export const lookupEventsOperation = declareOperation<CloudTrailEnv, undefined>(
     NextToken: { kind: 'string' },
   },
   ext: undefined,
-  run(_ctx, input, call) {
-    const result = lookupEvents(call.env.db, input as LookupQuery);
+  run(ctx, input, call) {
+    const result = lookupEvents(call.env.db, input as LookupQuery, { account: ctx.principal.accountId, region: ctx.region });
     return { response: result as unknown as Record<string, unknown>, responseElements: null };
   },
 });

@@ -43,6 +43,10 @@ export interface ServerOptions {
   cors?: string;
   /** One line per request; false to keep quiet. Default: stderr. */
   log?: ((line: string) => void) | false;
+  /** Apply the trail's retention on a worker thread (default true; one process of a cluster does). */
+  retention?: boolean;
+  /** Name this process in an `x-ebsim-worker` response header (its pid; `ebsim serve --workers`). */
+  workerHeader?: boolean;
 }
 
 export interface RunningServer {
@@ -74,7 +78,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     app.iam.requireAccount();
     app.kms();
     // A server answers thousands of calls a second: trail inserts move to a worker thread.
-    app.trail.useBackgroundWriter();
+    app.trail.useBackgroundWriter({ retention: opts.retention });
     let acceptAnyAs: Principal | undefined;
     if (opts.acceptAnyCredentials) {
       const name = opts.asUser ?? DEFAULT_USER;
@@ -141,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         'Content-Length': Buffer.byteLength(answer.body),
         'x-amzn-RequestId': requestId,
       };
+      if (opts.workerHeader) headers['x-ebsim-worker'] = process.pid;
       // While shutting down, each connection is closed after its answer.
       if (close || closing) headers.Connection = 'close';
       res.writeHead(answer.status, headers);

@@ -35,8 +35,11 @@ export function openDatabase(path: string, trailPath: string): Db {
   return db;
 }
 
+/** The tables of both files, the trail's as `trail.NAME`. */
 function tablesOf(db: Db): Set<string> {
-  return new Set(db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+  const main = db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table'").pluck().all() as string[];
+  const trail = db.prepare("SELECT 'trail.' || name FROM trail.sqlite_master WHERE type = 'table'").pluck().all() as string[];
+  return new Set([...main, ...trail]);
 }
 
 /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock taken at the start). */

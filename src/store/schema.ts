@@ -268,6 +268,7 @@ CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (
  * Changes of meaning for homes made by an older ebsim, each run once: when `ifTable` existed
  * before this open and `unlessTable` did not.
  */
+/** Run once, in the transaction that makes the schema, when `ifTable` existed and `unlessTable` did not (trail tables as `trail.NAME`). */
 export const MIGRATIONS: readonly { ifTable: string; unlessTable: string; sql: string }[] = [
   // Before identity policies existed, every IAM user could use every customer managed key (a
   // fixed rule). Such users keep that power as AdministratorAccess; new users start with nothing.
@@ -282,6 +283,13 @@ export const MIGRATIONS: readonly { ifTable: string; unlessTable: string; sql: s
     ifTable: 'kms_grants',
     unlessTable: 'kms_grant_counts',
     sql: `INSERT OR REPLACE INTO kms_grant_counts (key_id, live) SELECT key_id, count(*) FROM kms_grants WHERE state = 'live' GROUP BY key_id`,
+  },
+  // A lookup index from before it had scopes (its terms name no account or Region): dropped, and
+  // every row left below the index's range, to be found by scan and indexed again a slice per commit.
+  {
+    ifTable: 'trail.trail_postings',
+    unlessTable: 'trail.trail_scopes',
+    sql: `DELETE FROM trail.trail_postings; UPDATE trail.trail_index_state SET lo = hi + 1, gen = gen + 1 WHERE id = 1`,
   },
 ];
 
@@ -319,6 +327,10 @@ CREATE TABLE IF NOT EXISTS trail.trail_postings (
 );
 CREATE INDEX IF NOT EXISTS trail.trail_postings_open ON trail_postings(term) WHERE closed = 0;
 CREATE INDEX IF NOT EXISTS trail.trail_postings_closed ON trail_postings(term, first_seq, last_seq, min_t, max_t, n) WHERE closed = 1;
+-- The scopes (an account and a Region) the index has terms for; a home-wide lookup reads each.
+CREATE TABLE IF NOT EXISTS trail.trail_scopes (
+  scope TEXT PRIMARY KEY
+) WITHOUT ROWID;
 -- The seq range the index covers, and a generation that anything but a writer's commit bumps
 -- when it changes the index (retention). Made once: a trail from before the index starts with
 -- all of its rows below the range (each commit then indexes a slice of them).

@@ -34,12 +34,16 @@ function rowOf(r) {
   return [r.eventID, r.eventTime, r.eventSource, r.eventName, usernameOf(r), r.userIdentity.accessKeyId ?? null,
     r.readOnly === undefined ? null : r.readOnly ? 1 : 0, JSON.stringify((r.resources ?? []).map((x) => x.ARN)), JSON.stringify(r)];
 }
+// The same as indexedColumns() in trail.ts.
+function indexedColumns(row, r) {
+  return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, r.userIdentity.accountId ?? null, r.errorCode ?? null];
+}
 // The LookupEvents index, from the same function the main thread uses (postings.ts).
 const createTrailIndexer = ${createTrailIndexer.toString()};
 const indexer = createTrailIndexer(db);
 const write = db.transaction((rows) => {
   const seqRows = [];
-  for (const row of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), row]);
+  for (const [row, r] of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
   indexer.commit(seqRows);
 });
 parentPort.on('message', (m) => {
@@ -56,7 +60,7 @@ parentPort.on('message', (m) => {
   const rows = [];
   let failed = false;
   for (const r of m.records) {
-    try { rows.push(rowOf(r)); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
+    try { rows.push([rowOf(r), r]); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
   }
   try { write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
   if (failed) Atomics.store(committed, 1, m.seq);

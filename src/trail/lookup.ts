@@ -2,7 +2,7 @@
 import type { Db } from '../store/database.js';
 import { validationError, ValidationException } from '../errors/index.js';
 import type { TrailRecord } from './record.js';
-import { bucketTerm, strideOfTerm } from './postings.js';
+import { bucketTerm, scopedTerm, scopeKey, strideOfTerm } from './postings.js';
 
 export const LOOKUP_ATTRIBUTE_KEYS = [
   'EventId', 'EventName', 'ReadOnly', 'Username', 'ResourceType', 'ResourceName', 'EventSource', 'AccessKeyId',
@@ -34,6 +34,16 @@ export interface LookupEvent {
   CloudTrailEvent: string;
 }
 
+/**
+ * Whose event history a lookup reads: CloudTrail's LookupEvents answers for the caller's account
+ * in the Region called. Without one, every account and Region of the home (the console's and
+ * `ebsim explain`'s view, which are not CloudTrail calls).
+ */
+export interface LookupScope {
+  account: string;
+  region: string;
+}
+
 export interface LookupResult {
   Events: LookupEvent[];
   NextToken?: string;
@@ -46,7 +56,11 @@ interface Row {
 
 /** What one lookup asks for: the index term (undefined: every record), a check on the row itself, the time window and where the page starts. */
 interface Plan {
+  /** The term within a scope ('n:Decrypt', 'u#7', '*'). */
   term?: string;
+  /** The scopes whose chunks hold the answer (scopeKey), and the same as an SQL condition for rows outside the index. */
+  scopes?: string[];
+  scopeWhere?: { sql: string; args: unknown[] };
   /** The value's 32-bit hash, for a bucketed term (its bucket holds other values too). */
   hash?: number;
   /** SQL conditions on trail_events that a returned row must meet (the attribute and the times), with their arguments. */
@@ -62,8 +76,20 @@ interface Plan {
 /** Chunks read per query while walking a term's postings. */
 const CHUNK_PAGE = 64;
 
-/** Newest first, as CloudTrail returns them. */
-export function lookupEvents(db: Db, q: LookupQuery): LookupResult {
+/**
+ * The SQL twin of the indexer's scopesOf (postings.ts): a row is in an account's history if the
+ * account called, or if the call used its resource and was not refused for access.
+ */
+function scopeCondition(scope: LookupScope): { sql: string; args: unknown[] } {
+  return {
+    sql: `json_extract(record, '$.awsRegion') = ? AND (coalesce(json_extract(record, '$.userIdentity.accountId'), json_extract(record, '$.recipientAccountId')) = ?
+      OR (json_extract(record, '$.recipientAccountId') = ? AND coalesce(json_extract(record, '$.errorCode'), '') <> 'AccessDeniedException'))`,
+    args: [scope.region, scope.account, scope.account],
+  };
+}
+
+/** Newest first, as CloudTrail returns them; within `scope` if given. */
+export function lookupEvents(db: Db, q: LookupQuery, scope?: LookupScope): LookupResult {
   const where: string[] = [];
   const args: unknown[] = [];
   let term: string | undefined;
@@ -106,9 +132,14 @@ export function lookupEvents(db: Db, q: LookupQuery): LookupResult {
     if (!Number.isInteger(before) || before <= 0) throw new ValidationException('Invalid NextToken.');
   }
   if (none) return { Events: [] };
-  // A time window alone is asked of the term every record has.
-  if (term === undefined && (q.StartTime || q.EndTime)) term = '*';
-  const rows = findRows(db, { term, hash, where, args, from, to, before }, max + 1);
+  // A time window alone, or a scope, is asked of the term every record has.
+  if (term === undefined && (q.StartTime || q.EndTime || scope)) term = '*';
+  const plan: Plan = { term, hash, where, args, from, to, before };
+  if (scope) {
+    plan.scopes = [scopeKey(scope.account, scope.region)];
+    plan.scopeWhere = scopeCondition(scope);
+  }
+  const rows = findRows(db, plan, max + 1);
   const page = rows.slice(0, max);
   const result: LookupResult = { Events: page.map((r) => toLookupEvent(JSON.parse(r.record) as TrailRecord)) };
   if (rows.length > max) result.NextToken = Buffer.from(String(page[page.length - 1]!.seq)).toString('base64url');
@@ -118,14 +149,20 @@ export function lookupEvents(db: Db, q: LookupQuery): LookupResult {
 /**
  * Up to `want` matching rows, newest (highest seq) first: rows above the index's range and below
  * it by scanning, as LookupEvents always did (normally there are none), the rest through the
- * term's postings, each candidate checked against the row.
+ * term's postings in each scope asked (a lookup across scopes merges theirs), each candidate
+ * checked against the row.
  */
 function findRows(db: Db, plan: Plan, want: number): Row[] {
   /** Matching rows with seq in (above, below), by the table's own order (rowid bounds, one of each: SQLite uses one bound per side). */
   const scan = (above: number, below: number, limit: number): Row[] => {
     if (limit <= 0 || below - above <= 1) return [];
     const where = [...plan.where, 'seq > ?', 'seq < ?'];
-    return db.prepare(`SELECT seq, record FROM trail_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`).all(...plan.args, above, below, limit) as Row[];
+    const args = [...plan.args, above, below];
+    if (plan.scopeWhere) {
+      where.push(`(${plan.scopeWhere.sql})`);
+      args.push(...plan.scopeWhere.args);
+    }
+    return db.prepare(`SELECT seq, record FROM trail_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`).all(...args, limit) as Row[];
   };
   if (plan.term === undefined) {
     return db.prepare('SELECT seq, record FROM trail_events WHERE seq < ? ORDER BY seq DESC LIMIT ?').all(plan.before, want) as Row[];
@@ -133,7 +170,21 @@ function findRows(db: Db, plan: Plan, want: number): Row[] {
   const range = db.prepare('SELECT lo, hi FROM trail_index_state WHERE id = 1').get() as { lo: number; hi: number } | undefined;
   if (!range) return scan(0, plan.before, want);
   const out = scan(range.hi, plan.before, want);
-  if (out.length < want) fromPostings(db, plan, range, want, out);
+  if (out.length < want) {
+    const scopes = plan.scopes ?? (db.prepare('SELECT scope FROM trail_scopes').pluck().all() as string[]);
+    const found = scopes.map((scope) => {
+      const rows: Row[] = [];
+      fromPostings(db, plan, scopedTerm(scope, plan.term!), range, want - out.length, rows);
+      return rows;
+    });
+    if (found.length === 1) out.push(...found[0]!);
+    else {
+      // A record of two scopes (a cross-account call) is found in both: once is enough.
+      const merged = new Map<number, Row>();
+      for (const rows of found) for (const r of rows) merged.set(r.seq, r);
+      out.push(...[...merged.values()].sort((a, b) => b.seq - a.seq).slice(0, want - out.length));
+    }
+  }
   if (out.length < want) out.push(...scan(0, Math.min(plan.before, range.lo), want - out.length));
   return out;
 }
@@ -155,9 +206,8 @@ function wordsOf(entries: Buffer): Uint32Array {
 }
 
 /** Walks the term's chunks newest first, skipping those outside the window, and fetches the rows of their entries. */
-function fromPostings(db: Db, plan: Plan, range: { lo: number; hi: number }, want: number, out: Row[]): void {
-  const term = plan.term!;
-  const stride = strideOfTerm(term);
+function fromPostings(db: Db, plan: Plan, term: string, range: { lo: number; hi: number }, want: number, out: Row[]): void {
+  const stride = strideOfTerm(plan.term!);
   // The term's open chunk (its newest), then its closed ones, newest first, picked by the covering
   // index (SQLite reads a chunk's entries only for those the index lets through).
   const openChunk = db.prepare('SELECT first_seq, n, entries FROM trail_postings WHERE term = ? AND closed = 0 AND first_seq < ? AND last_seq >= ? AND max_t >= ? AND min_t <= ?');

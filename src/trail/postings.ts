@@ -4,7 +4,15 @@
 // records), where an SQLite index per attribute costs a b-tree insert per attribute per record
 // (eight of them took the insert rate to a third).
 //
-// Terms: '*' (every record), 'n:NAME', 's:SOURCE', 'r:0|1' (readOnly), 'y' (has resources), and
+// Terms are per scope, an account and a Region ('123456789012 us-east-1|n:Decrypt'), because
+// LookupEvents answers for the caller's account in the Region called, as CloudTrail's event
+// history does: a lookup then reads only its own scope's chunks, however big the others are. A
+// record is in the scope of the caller's account and, for a call that used another account's
+// resource, of that account too (AWS logs such a call in both accounts; a cross-account call
+// refused for access only in the caller's); its Region is its awsRegion. trail_scopes lists the
+// scopes, for the home-wide views (the console, `ebsim explain`) that look across them all.
+//
+// Terms within a scope: '*' (every record), 'n:NAME', 's:SOURCE', 'r:0|1' (readOnly), 'y' (has resources), and
 // for the attributes with many values (Username, AccessKeyId, ResourceName, EventId) one of 16
 // buckets per attribute ('u#7'), each entry carrying the value's 32-bit hash: a commit then
 // writes at most 16 terms per attribute, not one per instance session or event ID. Every hit is
@@ -26,8 +34,14 @@
 // thread runs this very function from its source text (background-writer.ts).
 import type { Database } from 'better-sqlite3';
 
-/** [event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names JSON, …] */
-export type IndexedColumns = readonly [string, string, string, string, string | null, string | null, number | null, string, ...unknown[]];
+/**
+ * [event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names JSON,
+ *  awsRegion, recipientAccountId, userIdentity.accountId, errorCode]: trail_events' columns and the record's place.
+ */
+export type IndexedColumns = readonly [
+  string, string, string, string, string | null, string | null, number | null, string,
+  string | null, string | null, string | null, string | null,
+];
 
 export interface TrailIndexer {
   /**
@@ -62,9 +76,16 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000): Trai
   const state = db.prepare('SELECT lo, hi, gen FROM trail_index_state WHERE id = 1');
   const setState = db.prepare('UPDATE trail_index_state SET lo = ?, hi = ? WHERE id = 1');
   const minSeq = db.prepare('SELECT min(seq) FROM trail_events').pluck();
+  // Rows this connection did not insert: their place read from the stored record.
   const rowsBetween = db.prepare(
-    'SELECT seq, event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names FROM trail_events WHERE seq > ? AND seq < ? ORDER BY seq',
+    `SELECT seq, event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names,
+       json_extract(record, '$.awsRegion'), json_extract(record, '$.recipientAccountId'), json_extract(record, '$.userIdentity.accountId'), json_extract(record, '$.errorCode')
+     FROM trail_events WHERE seq > ? AND seq < ? ORDER BY seq`,
   ).raw();
+  const addScope = db.prepare('INSERT OR IGNORE INTO trail_scopes (scope) VALUES (?)');
+  const scopesStored = db.prepare('SELECT scope FROM trail_scopes').pluck();
+  // The scopes already listed (reloaded with the chunk cache: a rolled-back commit's are not).
+  let knownScopes = new Set<string>();
   const openChunk = db.prepare('SELECT id, first_seq, last_seq, n, min_t, max_t, entries FROM trail_postings WHERE term = ? AND closed = 0');
   const insertChunk = db.prepare('INSERT INTO trail_postings (term, first_seq, last_seq, min_t, max_t, n, closed, entries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const updateChunk = db.prepare('UPDATE trail_postings SET last_seq = ?, min_t = ?, max_t = ?, n = ?, closed = ?, entries = ? WHERE id = ?');
@@ -101,6 +122,17 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000): Trai
     } catch {
       return []; // not a list of ARNs: no resource terms (a scan would still find the row by its column)
     }
+  };
+
+  /**
+   * The scopes a row is in (lookup.ts's scopeKey and scopeCondition say the same): its Region,
+   * with the caller's account, and the account whose resource it used unless refused for access.
+   */
+  const scopesOf = (c: IndexedColumns): string[] => {
+    const region = c[8] || '-';
+    const caller = c[10] || c[9] || '-';
+    const recipient = c[9];
+    return recipient && recipient !== caller && c[11] !== 'AccessDeniedException' ? [caller + ' ' + region, recipient + ' ' + region] : [caller + ' ' + region];
   };
 
   /** The terms of one row (lookup.ts asks for the same). */
@@ -190,16 +222,35 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000): Trai
   };
 
   const write = (rows: Iterable<readonly [number, IndexedColumns]>, onTop: boolean) => {
-    const batch = newBatch();
-    for (const [seq, c] of rows) collect(batch, seq, c);
-    if (batch.all.length) append('*', batch.all, 2, onTop);
-    if (batch.withResources.length) append('y', batch.withResources, 2, onTop);
-    for (const [name, p] of batch.names) append('n:' + name, p, 2, onTop);
-    for (const [source, p] of batch.sources) append('s:' + source, p, 2, onTop);
-    batch.readOnly.forEach((p, v) => p.length && append('r:' + v, p, 2, onTop));
-    batch.buckets.forEach((slots, which) => {
-      for (let b = 0; b < BUCKETS; b++) if (slots[b]) append(PREFIXES[which] + '#' + b, slots[b]!, 3, onTop);
-    });
+    // Nearly always one scope a commit: its batch is kept at hand.
+    const batches = new Map<string, Batch>();
+    let lastScope = '';
+    let last: Batch | undefined;
+    for (const [seq, c] of rows) {
+      for (const scope of scopesOf(c)) {
+        if (scope !== lastScope) {
+          last = batches.get(scope);
+          if (!last) batches.set(scope, (last = newBatch()));
+          lastScope = scope;
+        }
+        collect(last!, seq, c);
+      }
+    }
+    for (const [scope, batch] of batches) {
+      if (!knownScopes.has(scope)) {
+        addScope.run(scope);
+        knownScopes.add(scope);
+      }
+      const at = scope + '|';
+      if (batch.all.length) append(at + '*', batch.all, 2, onTop);
+      if (batch.withResources.length) append(at + 'y', batch.withResources, 2, onTop);
+      for (const [name, p] of batch.names) append(at + 'n:' + name, p, 2, onTop);
+      for (const [source, p] of batch.sources) append(at + 's:' + source, p, 2, onTop);
+      batch.readOnly.forEach((p, v) => p.length && append(at + 'r:' + v, p, 2, onTop));
+      batch.buckets.forEach((slots, which) => {
+        for (let b = 0; b < BUCKETS; b++) if (slots[b]) append(at + PREFIXES[which] + '#' + b, slots[b]!, 3, onTop);
+      });
+    }
   };
 
   return {
@@ -208,7 +259,10 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000): Trai
       if (!s) return;
       // Until this commit has written everything, the cache is not to be trusted (a failed
       // statement leaves chunks changed in memory only).
-      if (`${s.hi}/${s.gen}` !== mark) open = new Map();
+      if (`${s.hi}/${s.gen}` !== mark) {
+        open = new Map();
+        knownScopes = new Set(scopesStored.all() as string[]);
+      }
       mark = '';
       let { lo, hi } = s;
       const mine = rows.filter((r) => r[0] > hi);
@@ -253,7 +307,17 @@ export function bucketTerm(prefix: 'u' | 'a' | 'k' | 'e', value: string): { term
   return { term: `${prefix}#${hash & (BUCKETS - 1)}`, hash };
 }
 
-/** The bytes of one entry in a term's chunks: bucketed terms carry the value's hash. */
+/** The bytes of one entry in a term's chunks (its part after the scope): bucketed terms carry the value's hash. */
 export function strideOfTerm(term: string): number {
-  return term.includes('#') ? 12 : 8;
+  return /^[uake]#\d+$/.test(term) ? 12 : 8;
+}
+
+/** A scope's name, as the indexer writes it: the account and the Region. */
+export function scopeKey(account: string, region: string): string {
+  return `${account} ${region}`;
+}
+
+/** A term of one scope. */
+export function scopedTerm(scope: string, term: string): string {
+  return `${scope}|${term}`;
 }

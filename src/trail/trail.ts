@@ -7,7 +7,7 @@
 import type { Db } from '../store/database.js';
 import type { TrailRecord, TrailResource } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type TrailRow } from './background-writer.js';
-import { createTrailIndexer, type TrailIndexer } from './postings.js';
+import { createTrailIndexer, type IndexedColumns, type TrailIndexer } from './postings.js';
 import { RetentionWorker } from './retention.js';
 
 export const FLUSH_WINDOW_MS = 20;
@@ -36,12 +36,13 @@ export class Trail {
 
   /**
    * Inserts from a worker thread from now on (for servers and benchmarks; a CLI call need not pay
-   * its start-up), and applies the retention on another every minute (a server's trail stays bounded).
+   * its start-up), and applies the retention on another every minute (a server's trail stays
+   * bounded), unless `retention` is false (the other processes of `ebsim serve --workers`: one applies it).
    */
-  useBackgroundWriter(): void {
+  useBackgroundWriter(opts: { retention?: boolean } = {}): void {
     this.flush();
     this.background ??= new BackgroundTrailWriter(this.trailPath);
-    if (this.deliveryDir) this.retention ??= new RetentionWorker(this.trailPath, this.deliveryDir);
+    if (this.deliveryDir && opts.retention !== false) this.retention ??= new RetentionWorker(this.trailPath, this.deliveryDir);
   }
 
   /**
@@ -88,10 +89,10 @@ export class Trail {
     }
     if (batch.length === 0) return;
     this.db.transaction(() => {
-      const rows: [number, TrailRow][] = [];
+      const rows: [number, IndexedColumns][] = [];
       for (const r of batch) {
         const row = rowOf(r);
-        rows.push([Number(this.insert.run(...row).lastInsertRowid), row]);
+        rows.push([Number(this.insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
       }
       // In the same transaction: a committed record is always found by LookupEvents.
       this.indexer.commit(rows);
@@ -141,6 +142,11 @@ export function rowOf(r: TrailRecord): TrailRow {
     JSON.stringify((r.resources ?? []).map((x: TrailResource) => x.ARN)),
     JSON.stringify(r),
   ];
+}
+
+/** What the lookup index takes of a row: its columns (but the record's text) and the record's place (account, Region, whether refused). The worker has a copy. */
+export function indexedColumns(row: TrailRow, r: TrailRecord): IndexedColumns {
+  return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, (r.userIdentity.accountId as string | undefined) ?? null, r.errorCode ?? null];
 }
 
 /** CloudTrail's "Username": the IAM user name, or the session name of an assumed role. */

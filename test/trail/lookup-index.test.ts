@@ -9,9 +9,9 @@ import Database from 'better-sqlite3';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { lookupEvents, LOOKUP_ATTRIBUTE_KEYS, type LookupAttributeKey, type LookupQuery } from '../../src/trail/lookup.js';
-import { rowOf, Trail, usernameOf } from '../../src/trail/trail.js';
+import { indexedColumns, rowOf, Trail, usernameOf } from '../../src/trail/trail.js';
 import { TRAIL_INSERT } from '../../src/trail/background-writer.js';
-import { bucketTerm, createTrailIndexer } from '../../src/trail/postings.js';
+import { bucketTerm, createTrailIndexer, scopedTerm, scopeKey } from '../../src/trail/postings.js';
 import type { TrailRecord } from '../../src/trail/record.js';
 
 const T0 = Date.UTC(2026, 2, 1);
@@ -165,7 +165,7 @@ describe('the index answers as a scan of every record would', () => {
       expect(state).toEqual({ lo: 1, hi: all.length });
       for (const q of queries(all, rand, 150)) expect(allPages(t.db, q), JSON.stringify(q)).toEqual(expected(all, q));
       // No bucketed attribute ever has more than 16 terms (what a commit writes at most per attribute).
-      for (const p of ['u', 'a', 'k', 'e']) expect(t.db.prepare(`SELECT count(DISTINCT term) FROM trail_postings WHERE term LIKE '${p}#%'`).pluck().get()).toBeLessThanOrEqual(16);
+      for (const p of ['u', 'a', 'k', 'e']) expect(t.db.prepare(`SELECT count(DISTINCT term) FROM trail_postings WHERE term LIKE '%|${p}#%'`).pluck().get()).toBeLessThanOrEqual(16);
     } finally {
       t.close();
     }
@@ -283,12 +283,12 @@ describe('rows the index did not write', () => {
             const r = record(rand, 400 + i);
             if (keep) all.push(r);
             const row = rowOf(r);
-            return [Number(insert.run(...row).lastInsertRowid), row] as const;
+            return [Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)] as const;
           });
           indexer.commit(rows);
         })();
       commit(50, true);
-      t.db.exec("CREATE TEMP TRIGGER full_disk BEFORE UPDATE ON trail.trail_postings WHEN NEW.term LIKE 'e#%' BEGIN SELECT RAISE(ABORT, 'disk full, say'); END");
+      t.db.exec("CREATE TEMP TRIGGER full_disk BEFORE UPDATE ON trail.trail_postings WHEN NEW.term LIKE '%|e#%' BEGIN SELECT RAISE(ABORT, 'disk full, say'); END");
       expect(() => commit(50, false)).toThrow('disk full');
       t.db.exec('DROP TRIGGER full_disk');
       // The rolled-back rows' seqs are used again by these.
@@ -321,7 +321,7 @@ describe('the background writer indexes what it writes', () => {
       t.trail.flush();
       expect(t.db.prepare('SELECT hi FROM trail_index_state').pluck().get()).toBe(3000);
       const { term } = bucketTerm('e', all[1234]!.eventID);
-      expect(t.db.prepare('SELECT sum(n) FROM trail_postings WHERE term = ?').pluck().get(term)).toBeGreaterThan(0);
+      expect(t.db.prepare('SELECT sum(n) FROM trail_postings WHERE term = ?').pluck().get(scopedTerm(scopeKey('123456789012', 'us-east-1'), term))).toBeGreaterThan(0);
       for (const q of queries(all, rand, 60)) expect(allPages(t.db, q)).toEqual(expected(all, q));
     } finally {
       t.close();

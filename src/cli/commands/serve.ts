@@ -1,7 +1,9 @@
 // `ebsim serve`: the KMS, CloudTrail (LookupEvents) and STS (GetCallerIdentity) endpoint for
 // the AWS CLI and SDKs, until SIGTERM or SIGINT.
 import type { Argv } from 'yargs';
-import { startServer, DEFAULT_HOST, DEFAULT_PORT } from '../../server/index.js';
+import { availableParallelism } from 'node:os';
+import { startServer, DEFAULT_HOST, DEFAULT_PORT, type ServerOptions } from '../../server/index.js';
+import { isClusterWorker, runClusterWorker, startCluster } from '../../server/cluster.js';
 import type { Runtime } from '../runtime.js';
 
 export function serveCommand(y: Argv, rt: () => Runtime) {
@@ -15,18 +17,23 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
         .option('accept-any-credentials', { type: 'boolean', default: false, describe: 'UNSAFE: unknown access keys (e.g. test/test) act as --as-user, signature unchecked' })
         .option('as-user', { type: 'string', describe: 'the IAM user unknown access keys act as (default Alice)' })
         .option('cors', { type: 'string', describe: 'allow browser SDKs on this one origin (e.g. http://localhost:3000): answer CORS preflights, add Access-Control-Allow-* headers; off by default' })
-        .option('quiet', { type: 'boolean', default: false, describe: 'no per-request log lines' }),
+        .option('quiet', { type: 'boolean', default: false, describe: 'no per-request log lines' })
+        .option('workers', { type: 'number', describe: 'processes serving the port (default: one per core); each response names its process in x-ebsim-worker' }),
     async (a) => {
       const r = rt();
-      const server = await startServer({
+      const options: ServerOptions = {
         home: r.home,
         host: a.host,
         port: a.port,
         acceptAnyCredentials: a['accept-any-credentials'],
         asUser: a['as-user'],
         cors: a.cors,
-        log: a.quiet ? false : (line) => process.stderr.write(line),
-      });
+        log: a.quiet ? false : (line) => void process.stderr.write(line),
+      };
+      // A process of `--workers N` (the same command line, forked by the primary below).
+      if (isClusterWorker()) return runClusterWorker(options);
+      const workers = a.workers ?? availableParallelism();
+      const server = workers === 1 ? await startServer(options) : await startCluster(workers, (line) => process.stderr.write(line));
       if (a['accept-any-credentials']) {
         const user = a['as-user'] ?? 'Alice';
         r.io.err(
@@ -52,6 +59,7 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
         process.on('SIGTERM', onTerm);
         process.on('SIGINT', onInt);
       });
+      if ('pids' in server) r.io.err(`ebsim: ${workers} worker processes (pids ${server.pids().join(', ')})`);
       r.io.out(`ebsim KMS endpoint listening on ${server.url}`);
       await stopped;
     },
