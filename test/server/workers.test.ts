@@ -131,7 +131,7 @@ describe('ebsim serve --workers 2', () => {
     }
   }, 60_000);
 
-  it('a worker that cannot start fails the whole command with its reason, once (the command's pipes close only when its workers are gone)', async () => {
+  it('a worker that cannot start fails the whole command with its reason, once (the command’s pipes close only when its workers are gone)', async () => {
     const r = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', '2', '--as-user', 'Bob']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('ebsim: --as-user only applies with --accept-any-credentials');
