@@ -33,6 +33,8 @@ export interface Addon {
   unmapImage(map: ImageMap): void;
   ioStats(): [number, number, number];
   setMapCheck(on: boolean): boolean;
+  /** lseek SEEK_DATA (hole false) or SEEK_HOLE (hole true): the offset, or -1 (ENXIO); throws where unsupported. */
+  seekData(fd: number, offset: number, hole: boolean): number;
 }
 
 export type AddonLoad = { addon: Addon; reason: null } | { addon: null; reason: string };
