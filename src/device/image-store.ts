@@ -54,6 +54,39 @@ export function createImage(imagePath: string, sizeBytes: number): void {
   fs.closeSync(fd);
 }
 
+/** Names of file system types (statfs f_type) for messages. */
+const FS_NAMES = new Map([[0xef53, 'ext4'], [0x58465342, 'XFS'], [0x01021994, 'tmpfs'], [0x9123683e, 'btrfs'], [0x2fc12fc1, 'ZFS']]);
+
+/**
+ * Null if the file system that will hold `imagePath` can hold a file of `sizeBytes`, else why not.
+ * ext4 (4 KiB blocks) holds files up to 16 TiB - 4 KiB, so a 16 TiB volume (EBS's largest) needs
+ * another one (XFS, btrfs, tmpfs). Tried for real: a sparse probe file, truncated and removed.
+ */
+export function imageSizeProblem(imagePath: string, sizeBytes: number): string | null {
+  checkSize(sizeBytes);
+  const dir = path.dirname(imagePath);
+  fs.mkdirSync(dir, { recursive: true });
+  const probe = path.join(dir, `.size-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = fs.openSync(probe, 'wx', 0o600);
+  try {
+    fs.ftruncateSync(fd, sizeBytes);
+    return null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EFBIG' && (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    let fsName = 'its file system';
+    try {
+      const t = fs.statfsSync(dir).type;
+      fsName = FS_NAMES.get(t) ?? `file system type 0x${t.toString(16)}`;
+    } catch {
+      // keep the generic name
+    }
+    return `${dir} is on ${fsName}, which cannot hold a file of ${sizeBytes} bytes (${(err as NodeJS.ErrnoException).code}); put the ebsim home on XFS, btrfs or tmpfs for volumes this large (ext4 holds at most 16 TiB - 4 KiB)`;
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(probe, { force: true });
+  }
+}
+
 /** Told how far a copy is: `done` of `total` bytes of the source scanned. */
 export type CopyProgress = (done: number, total: number) => void;
 
