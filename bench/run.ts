@@ -1,7 +1,7 @@
 // `npm run bench [-- SUITE ...] [--json] [--quick]`: runs the named suites (all by default).
 import { formatTable, type BenchSuite } from './harness.js';
 
-const SUITES = ['kms', 'grants', 'trail', 'xts', 'device', 'server', 'policy'] as const;
+const SUITES = ['kms', 'grants', 'trail', 'xts', 'device', 'server', 'policy', 'scale'] as const;
 // Loaded on demand, so one suite's missing prerequisites never stop the others.
 const suites: Record<string, () => Promise<BenchSuite>> = Object.fromEntries(
   SUITES.map((name) => [name, async () => ((await import(`./${name}/index.js`)) as { suite: BenchSuite }).suite]),
