@@ -78,7 +78,7 @@ describeRealMount('a 16 TiB volume', () => {
     const loop = status.state.loopDevice!;
     expect(Number(execFileSync('blockdev', ['--getsize64', loop], { encoding: 'utf8' }).trim())).toBe(SIZE);
     // mkfs wrote ext4's own metadata (group descriptors and their backups: ~250 MB for 16 TiB),
-    // not the 256 GiB of inode tables nor a zeroed journal.
+    // not the 64 GiB of inode tables nor a zeroed journal.
     const afterMkfs = allocated(image);
     expect(afterMkfs).toBeLessThan(512 * 1024 ** 2);
 
