@@ -235,7 +235,7 @@ static uint64_t path_blocks[PATH_COUNT]; // blocks each path has processed (path
 AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int enc, int stream, const uint8_t *src, uint8_t *data,
                             size_t unit_len, size_t units, uint64_t tlo, uint64_t thi) {
   const size_t nblocks = unit_len / 16;
-  const int path = xts_path; // once per call: setPath() from another thread never splits a request
+  const int path = __atomic_load_n(&xts_path, __ATOMIC_RELAXED); // once per call: a setPath() meanwhile never splits a request
   uint64_t wide_blocks = 0;
   __m128i tweaks[TWEAK_BATCH];
   size_t done = 0;
@@ -421,7 +421,7 @@ static napi_value js_set_path(napi_env env, napi_callback_info info) {
   for (int i = 0; i < PATH_COUNT; i++) {
     if (strcmp(name, PATH_NAMES[i]) != 0) continue;
     if (xts_unsupported_reason() || !path_ok[i]) return throw_error(env, "name: this CPU does not support that path");
-    xts_path = i;
+    __atomic_store_n(&xts_path, i, __ATOMIC_RELAXED); // the device's I/O threads read it concurrently
     return NULL;
   }
   return throw_error(env, "name: unknown path");

@@ -76,6 +76,10 @@ describe('failed EC2 calls in the trail', () => {
     expect(recs[0]!.errorMessage).toContain('There is not enough capacity to fulfill your EBS volume provision request. (ebsim: ');
     expect((ec2.describeVolumes(alice).Volumes as unknown[]).length).toBe(before);
     expect(readdirSync(path.join(h.dir, 'volumes')).filter((f) => f.startsWith('.size-probe'))).toEqual([]);
+    // Growing a volume to 16 TiB there: the same answer, the volume unchanged.
+    const small = ec2.createVolume(alice, { Size: 1 }) as { VolumeId: string };
+    expect(errorCode(() => ec2.modifyVolume(alice, { VolumeId: small.VolumeId, Size: 16384 }))).toBe('InsufficientVolumeCapacity');
+    expect((ec2.describeVolumes(alice, [small.VolumeId]).Volumes as { Size: number }[])[0]!.Size).toBe(1);
   });
 
   it('RunInstances with an invalid image ID: one record, the request as EC2 logs it', () => {
