@@ -66,9 +66,9 @@ export async function machineInfo(repoDir: string): Promise<MachineInfo> {
   let xts: MachineInfo['xts'] = { engine: null, path: null, reason: 'src/xts not loadable' };
   try {
     const { selectedEngine } = await import('../src/xts/index.js');
-    const { nativeFeatures } = await import('../src/xts/native.js');
+    const { currentXtsPath } = await import('../src/xts/native.js');
     const sel = selectedEngine();
-    xts = { engine: sel.name, path: nativeFeatures(), reason: sel.reason };
+    xts = { engine: sel.name, path: currentXtsPath(), reason: sel.reason };
   } catch (err) {
     xts.reason = (err as Error).message;
   }

@@ -9,7 +9,7 @@ import { machineInfo, saveRun, loadRun, RUN_SCHEMA, type RunRecord } from './rec
 import { compareRuns, formatComparison } from './compare.js';
 import { countBar } from '../src/cli/progress.js';
 
-const SUITES = ['kms', 'grants', 'trail', 'xts', 'device', 'server', 'policy'] as const;
+const SUITES = ['kms', 'grants', 'trail', 'xts', 'device', 'server', 'policy', 'scale'] as const;
 // Loaded on demand, so one suite's missing prerequisites never stop the others.
 const suites: Record<string, () => Promise<BenchSuite>> = Object.fromEntries(
   SUITES.map((name) => [name, async () => ((await import(`./${name}/index.js`)) as { suite: BenchSuite }).suite]),

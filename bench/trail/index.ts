@@ -17,7 +17,7 @@ import { lookupEvents, type LookupQuery } from '../../src/trail/lookup.js';
 import { createTrailIndexer, type IndexedColumns, type TrailIndexer } from '../../src/trail/postings.js';
 import { assertStorable, FLUSH_BATCH, indexedColumns, rowOf } from '../../src/trail/trail.js';
 import type { TrailRecord } from '../../src/trail/record.js';
-import type { BenchRow, BenchSuite } from '../harness.js';
+import type { BenchContext, BenchResult, BenchRow, BenchSuite } from '../harness.js';
 import { ACCOUNT, accessKeyOf, eventIdOf, keyArn, RARE_EVENT_NAME, syntheticRecord, syntheticRow, UNCOMMON_EVENT_SOURCE, userName } from './synthetic.js';
 
 const START = Date.UTC(2026, 0, 1);
@@ -51,8 +51,13 @@ function insertRecords(db: Db, records: TrailRecord[], indexer: TrailIndexer | u
 export const suite: BenchSuite = {
   name: 'trail',
   description: 'LookupEvents over a big trail: page latency per attribute, insert rate with the index',
-  async run(ctx) {
-    const asked = Number(process.env.EBSIM_BENCH_TRAIL_RECORDS ?? (ctx.quick ? 1_000_000 : 10_000_000));
+  run: (ctx) => trailAtSize(ctx, Number(process.env.EBSIM_BENCH_TRAIL_RECORDS ?? (ctx.quick ? 1_000_000 : 10_000_000))),
+};
+
+/** The whole trail measurement on a trail of `asked` records (fewer if the disk is short); bench/scale runs it at several sizes. */
+export async function trailAtSize(ctx: BenchContext, asked: number): Promise<BenchResult> {
+  // (One block: the body the suite's run had, indented as it was.)
+  {
     const dir = mkdtempSync(join(tmpdir(), 'ebsim-bench-trail-'));
     const notes: string[] = [`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical)`];
     // Two trails of about 1.7 KB a record (with and without the index) and a WAL: fewer records
@@ -218,9 +223,9 @@ export const suite: BenchSuite = {
       before.close();
       rows.push({ lookup: 'EventName, as before the index (scan)', value: 'rare (10 in a million)', 'events on page 1': null, 'first page ms': scanMs, 'next page ms': null, target: 'reference' });
       notes.push('page latencies: median over repetitions (and values); next page: following NextToken five times', `trail of ${n.toLocaleString('en')} records, ${PER_SECOND} a second`);
-      return { rows, notes };
+      return { rows, notes, samples: { records: n } };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  },
-};
+  }
+}

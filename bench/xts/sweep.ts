@@ -7,7 +7,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import type { BenchContext, BenchResult, BenchRow, Matrix, Measurement } from '../harness.js';
 import { opsPerSecond } from '../harness.js';
 import { availableEngines, createSectorCipher, type EngineName, type SectorSize } from '../../src/xts/index.js';
-import { nativeFeatures, setNativeWide } from '../../src/xts/native.js';
+import { useXtsPath, xtsPaths } from '../../src/xts/native.js';
 
 const KiB = 1024;
 export const XTS_MATRIX: Record<Matrix, { sectors: SectorSize[]; requests: number[]; rounds: number; minMs: number; opensslSeconds: number }> = {
@@ -23,22 +23,13 @@ export interface CipherPath {
   use(): void;
 }
 
-/**
- * Every engine available here, the native addon once per code path the CPU supports. Today the
- * addon has one switch (VAES-512 on or off); this is the one function to change when src/xts
- * lists its paths itself.
- */
+/** Every engine available here, the native addon once per code path this CPU supports (forced). */
 export function cipherPaths(): CipherPath[] {
+  const widest = xtsPaths().at(-1);
   const out: CipherPath[] = [];
   for (const e of availableEngines().filter((x) => x.available)) {
-    if (e.name !== 'native') {
-      out.push({ engine: e.name, path: e.name === 'node' ? 'openssl' : 'js', use: () => setNativeWide(true) });
-      continue;
-    }
-    setNativeWide(true);
-    const widest = nativeFeatures() ?? 'aesni';
-    out.push({ engine: 'native', path: widest, use: () => setNativeWide(true) });
-    if (widest !== 'aesni') out.push({ engine: 'native', path: 'aesni', use: () => setNativeWide(false) });
+    if (e.name !== 'native') out.push({ engine: e.name, path: e.name === 'node' ? 'openssl' : 'js', use: () => widest && useXtsPath(widest) });
+    else for (const path of [...xtsPaths()].reverse()) out.push({ engine: 'native', path, use: () => useXtsPath(path) });
   }
   return out;
 }
@@ -124,7 +115,8 @@ export function xtsSweep(ctx: BenchContext, matrix: Matrix): Promise<BenchResult
         m.rounds.push((opsPerSecond(() => c.encrypt(buf, first), plan.minMs) * request) / 1e6);
       }
     }
-    setNativeWide(true);
+    const widest = xtsPaths().at(-1);
+    if (widest) useXtsPath(widest);
     measurements.push(...ms.map((x) => x.m));
   }
   ctx.progress?.(total, total, '');

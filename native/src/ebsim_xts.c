@@ -4,9 +4,12 @@
 //   supported() -> string | null            null if usable, else why not (no AES-NI, not x86)
 //   expandKeys(key: Uint8Array(32|64), sched: Uint8Array(720)) -> rounds (10 or 14)
 //   crypt(sched, rounds, data: Uint8Array, unitLen, tweak: Uint8Array(16), encrypt: boolean)
-//   features() -> "aesni" | "aesni+vaes512";  setWide(on) -> whether the VAES-512 path is on
-// Units of 32+ blocks run 32 blocks at a time on VAES (AVX-512) where the CPU has it, else
-// LANES blocks at a time on AES-NI; the tweak chain is the same either way.
+//   paths() -> the code paths this CPU supports, narrowest first: "aesni" [, "vaes256"] [, "vaes512"]
+//   path() -> the one crypt() uses now (default: the widest);  setPath(name) -> selects one
+//   pathBlocks() -> blocks each path has processed, [aesni, vaes256, vaes512]
+// Units long enough run a group of blocks at a time on VAES where the CPU has it: 32 blocks on
+// 512-bit registers (AVX-512), 16 on 256-bit ones (AVX2 + VAES, e.g. AMD Zen 3, Intel Alder
+// Lake); the rest, LANES blocks at a time on AES-NI. The tweak chain is the same on every path.
 // sched holds three 15-entry round-key arrays: K1 encryption, K1 decryption, K2 encryption.
 // It lives in a JS-owned buffer so a cipher needs no native finalizer.
 #include "ebsim_addon.h"
@@ -36,6 +39,18 @@ static int cpu_has_vaes512(void) {
   if ((lo & 0xe6) != 0xe6) return 0;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
   return (b & bit_AVX512F) && (b & bit_AVX512BW) && (c & bit_VAES) && (c & bit_VPCLMULQDQ);
+}
+
+// VAES on 256-bit registers: 2 blocks per instruction, VEX-encoded, so AVX-512 is not needed.
+// Needs AVX and AVX2 (256-bit integer shifts) and the OS saving the YMM state (XCR0 bits 1,2).
+static int cpu_has_vaes256(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !(c & bit_AVX)) return 0;
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 0x6) != 0x6) return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  return (b & bit_AVX2) && (c & bit_VAES) && (c & bit_VPCLMULQDQ);
 }
 
 // Prefix-XOR of the four words (w0, w0^w1, w0^w1^w2, ...) plus the SubWord/RotWord term t:
@@ -159,13 +174,69 @@ VAES512 static __m128i vaes_unit(const __m128i *rk, int nr, int enc, int stream,
   return enc ? vaes_unit_body(rk, 10, 1, 0, in, p, groups, t) : vaes_unit_body(rk, 10, 0, 0, in, p, groups, t);
 }
 
-static int use_vaes512 = 0; // set at load if the CPU and OS support it; tests can turn it off
+#define VAES256 __attribute__((target("avx2,vaes,vpclmulqdq,aes,sse4.1")))
+#define VAES256_INLINE static inline __attribute__((always_inline, target("avx2,vaes,vpclmulqdq,aes,sse4.1")))
+
+// Each 128-bit lane times alpha^n (n <= 56), as mul_alpha4_x4: shift left n bits; the n bits
+// leaving the low qword enter the high one; those leaving the top fold back times 0x87
+// (carry-less; measured faster here than the same fold in shifts and XORs).
+VAES256_INLINE __m256i mul_alpha_x2(__m256i x, int n) {
+  const __m256i c = _mm256_srli_epi64(x, 64 - n);
+  const __m256i y = _mm256_xor_si256(_mm256_slli_epi64(x, n), _mm256_bslli_epi128(c, 8));
+  return _mm256_xor_si256(y, _mm256_clmulepi64_epi128(c, _mm256_set1_epi64x(0x87), 0x01));
+}
+
+// ymm registers in flight: 16 blocks (6 and 10 measured slower). Only 16 ymm registers exist
+// without AVX-512, so the round keys stay in memory and the registers hold blocks and tweaks.
+#define WIDE256 8
+
+VAES256_INLINE __m128i vaes256_unit_body(const __m128i *rk128, int nr, int enc, int stream, const uint8_t *in, uint8_t *p, size_t groups, __m128i t) {
+  __m256i rk[15];
+  for (int i = 0; i <= nr; i++) rk[i] = _mm256_broadcastsi128_si256(rk128[i]);
+  // Register j holds the tweaks of blocks 2j and 2j+1: t*a^2j, t*a^(2j+1). The next group's
+  // register j is this one times a^16: eight short independent chains rather than one long one.
+  __m256i tw[WIDE256];
+  tw[0] = _mm256_inserti128_si256(_mm256_castsi128_si256(t), mul_alpha(t), 1);
+  for (int j = 1; j < WIDE256; j++) tw[j] = mul_alpha_x2(tw[j - 1], 2);
+  for (size_t g = 0; g < groups; g++, in += 32 * WIDE256, p += 32 * WIDE256) {
+    __m256i x[WIDE256];
+    for (int j = 0; j < WIDE256; j++)
+      x[j] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(in + 32 * j)), _mm256_xor_si256(tw[j], rk[0]));
+    for (int r = 1; r < nr; r++)
+      for (int j = 0; j < WIDE256; j++) x[j] = enc ? _mm256_aesenc_epi128(x[j], rk[r]) : _mm256_aesdec_epi128(x[j], rk[r]);
+    for (int j = 0; j < WIDE256; j++) {
+      const __m256i k = _mm256_xor_si256(rk[nr], tw[j]);
+      x[j] = enc ? _mm256_aesenclast_epi128(x[j], k) : _mm256_aesdeclast_epi128(x[j], k);
+      if (stream) _mm256_stream_si256((__m256i *)(p + 32 * j), x[j]);
+      else _mm256_storeu_si256((__m256i *)(p + 32 * j), x[j]);
+      tw[j] = mul_alpha_x2(tw[j], 2 * WIDE256);
+    }
+  }
+  return _mm256_castsi256_si128(tw[0]); // lane 0: the tweak of the first block not processed
+}
+
+// As vaes_unit, on 256-bit registers: the first groups*16 blocks; returns the next tweak.
+// (Batching a request's units into one call, so the round keys are broadcast once, measured no faster.)
+VAES256 static __m128i vaes256_unit(const __m128i *rk, int nr, int enc, int stream, const uint8_t *in, uint8_t *p, size_t groups, __m128i t) {
+  if (stream) return nr == 14 ? vaes256_unit_body(rk, 14, 1, 1, in, p, groups, t) : vaes256_unit_body(rk, 10, 1, 1, in, p, groups, t);
+  if (nr == 14) return enc ? vaes256_unit_body(rk, 14, 1, 0, in, p, groups, t) : vaes256_unit_body(rk, 14, 0, 0, in, p, groups, t);
+  return enc ? vaes256_unit_body(rk, 10, 1, 0, in, p, groups, t) : vaes256_unit_body(rk, 10, 0, 0, in, p, groups, t);
+}
+
+// The code paths, narrowest first; their names are the JS API's.
+enum { PATH_AESNI, PATH_VAES256, PATH_VAES512, PATH_COUNT };
+static const char *const PATH_NAMES[PATH_COUNT] = {"aesni", "vaes256", "vaes512"};
+static int path_ok[PATH_COUNT];    // set at load from cpuid and xgetbv
+static int xts_path = PATH_AESNI;  // the widest supported at load; setPath() may change it
+static uint64_t path_blocks[PATH_COUNT]; // blocks each path has processed (pathBlocks(): tests prove the forced path ran)
 
 // One function body for both directions and both key sizes; always_inline lets the compiler
 // specialise it for the constant `enc` and `nr` of each caller below.
 AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int enc, int stream, const uint8_t *src, uint8_t *data,
                             size_t unit_len, size_t units, uint64_t tlo, uint64_t thi) {
   const size_t nblocks = unit_len / 16;
+  const int path = __atomic_load_n(&xts_path, __ATOMIC_RELAXED); // once per call: a setPath() meanwhile never splits a request
+  uint64_t wide_blocks = 0;
   __m128i tweaks[TWEAK_BATCH];
   size_t done = 0;
   while (done < units) {
@@ -189,10 +260,16 @@ AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int en
       uint8_t *p = data + (done + u) * unit_len;
       const uint8_t *in = src + (done + u) * unit_len;
       size_t b = 0;
-      if (use_vaes512 && nblocks >= 4 * WIDE) {
+      if (path == PATH_VAES512 && nblocks >= 4 * WIDE) {
         const size_t groups = nblocks / (4 * WIDE);
         t = vaes_unit(rk, nr, enc, stream, in, p, groups, t);
         b = groups * 4 * WIDE;
+        wide_blocks += b;
+      } else if (path == PATH_VAES256 && nblocks >= 2 * WIDE256) {
+        const size_t groups = nblocks / (2 * WIDE256);
+        t = vaes256_unit(rk, nr, enc, stream, in, p, groups, t);
+        b = groups * 2 * WIDE256;
+        wide_blocks += b;
       }
       for (; b + LANES <= nblocks; b += LANES) {
         __m128i tw[LANES], x[LANES];
@@ -225,6 +302,9 @@ AESNI_INLINE void xts_units(const __m128i *rk, const __m128i *tk, int nr, int en
     }
     done += chunk;
   }
+  // Once per call, relaxed: the device's I/O threads call this concurrently.
+  __atomic_fetch_add(&path_blocks[path], wide_blocks, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&path_blocks[PATH_AESNI], units * nblocks - wide_blocks, __ATOMIC_RELAXED);
 }
 
 // Encrypts or decrypts `units` data units from src into data; src may be data (in place) or a
@@ -271,17 +351,23 @@ AESNI void xts_stream_copy(uint8_t *dst, const uint8_t *src, size_t len) {
 
 // cpuid is slow (a VM exit under a hypervisor), so it runs once, at module load.
 static int aesni_ok = -1;
-static int vaes512_ok = 0;
 const char *xts_unsupported_reason(void) {
   if (aesni_ok < 0) {
     aesni_ok = cpu_has_aesni();
-    vaes512_ok = aesni_ok && cpu_has_vaes512();
-    use_vaes512 = vaes512_ok;
+    path_ok[PATH_AESNI] = aesni_ok;
+    path_ok[PATH_VAES256] = aesni_ok && cpu_has_vaes256();
+    path_ok[PATH_VAES512] = aesni_ok && cpu_has_vaes512();
+    for (int i = 0; i < PATH_COUNT; i++)
+      if (path_ok[i]) xts_path = i;
   }
   return aesni_ok ? NULL : "CPU lacks AES-NI or SSE4.1 (cpuid leaf 1)";
 }
 #else
-static int vaes512_ok = 0, use_vaes512 = 0;
+enum { PATH_AESNI, PATH_VAES256, PATH_VAES512, PATH_COUNT };
+static const char *const PATH_NAMES[PATH_COUNT] = {"aesni", "vaes256", "vaes512"};
+static int path_ok[PATH_COUNT];
+static int xts_path = PATH_AESNI;
+static uint64_t path_blocks[PATH_COUNT];
 const char *xts_unsupported_reason(void) { return "not an x86 CPU: the AES-NI engine is x86-only"; }
 static int expand_keys(const uint8_t *key, size_t len, uint8_t *sched) { (void)key; (void)len; (void)sched; return 0; }
 void xts_crypt_from(const uint8_t *sched, int nr, int enc, int stream, const uint8_t *src, uint8_t *data, size_t unit_len,
@@ -300,24 +386,57 @@ static napi_value js_supported(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// features() -> "aesni" or "aesni+vaes512": the code path crypt() uses now.
-static napi_value js_features(napi_env env, napi_callback_info info) {
+// paths() -> string[]: the code paths this CPU supports, narrowest first (empty without AES-NI).
+static napi_value js_paths(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value out;
-  napi_create_string_utf8(env, xts_unsupported_reason() ? "" : use_vaes512 ? "aesni+vaes512" : "aesni", NAPI_AUTO_LENGTH, &out);
+  napi_value out, name;
+  uint32_t n = 0;
+  napi_create_array(env, &out);
+  if (xts_unsupported_reason()) return out;
+  for (int i = 0; i < PATH_COUNT; i++) {
+    if (!path_ok[i]) continue;
+    napi_create_string_utf8(env, PATH_NAMES[i], NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, out, n++, name);
+  }
   return out;
 }
 
-// setWide(on) -> boolean: enables the 512-bit VAES path if the CPU has it (default on); tests
-// and the benchmark turn it off to exercise and measure the plain AES-NI path too.
-static napi_value js_set_wide(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
-  bool on = false;
+// path() -> the code path crypt() uses now ("" without AES-NI).
+static napi_value js_path(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_string_utf8(env, xts_unsupported_reason() ? "" : PATH_NAMES[xts_path], NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+// setPath(name): selects a code path this CPU supports (tests and the benchmark force each one);
+// a name the CPU lacks or that does not exist throws, and the path in use stays as it was.
+static napi_value js_set_path(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len = 0;
+  napi_value argv[1];
+  char name[16];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) return throw_error(env, "on: expected a boolean");
-  use_vaes512 = on && vaes512_ok;
-  napi_get_boolean(env, use_vaes512 != 0, &out);
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok)
+    return throw_error(env, "name: expected a string");
+  for (int i = 0; i < PATH_COUNT; i++) {
+    if (strcmp(name, PATH_NAMES[i]) != 0) continue;
+    if (xts_unsupported_reason() || !path_ok[i]) return throw_error(env, "name: this CPU does not support that path");
+    __atomic_store_n(&xts_path, i, __ATOMIC_RELAXED); // the device's I/O threads read it concurrently
+    return NULL;
+  }
+  return throw_error(env, "name: unknown path");
+}
+
+// pathBlocks() -> number[]: 16-byte blocks each path (in paths' order of PATH_NAMES: aesni,
+// vaes256, vaes512) has processed since load; a VAES path's leftover blocks count under aesni.
+static napi_value js_path_blocks(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, n;
+  napi_create_array(env, &out);
+  for (int i = 0; i < PATH_COUNT; i++) {
+    napi_create_double(env, (double)__atomic_load_n(&path_blocks[i], __ATOMIC_RELAXED), &n);
+    napi_set_element(env, out, (uint32_t)i, n);
+  }
   return out;
 }
 
@@ -374,8 +493,10 @@ void xts_define_exports(napi_env env, napi_value exports) {
     {"supported", NULL, js_supported, NULL, NULL, NULL, napi_default, NULL},
     {"expandKeys", NULL, js_expand_keys, NULL, NULL, NULL, napi_default, NULL},
     {"crypt", NULL, js_crypt, NULL, NULL, NULL, napi_default, NULL},
-    {"features", NULL, js_features, NULL, NULL, NULL, napi_default, NULL},
-    {"setWide", NULL, js_set_wide, NULL, NULL, NULL, napi_default, NULL},
+    {"paths", NULL, js_paths, NULL, NULL, NULL, napi_default, NULL},
+    {"path", NULL, js_path, NULL, NULL, NULL, napi_default, NULL},
+    {"setPath", NULL, js_set_path, NULL, NULL, NULL, napi_default, NULL},
+    {"pathBlocks", NULL, js_path_blocks, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -80,9 +80,18 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  // A zombie still answers kill(0); it is dead for our purposes.
+  // A zombie still answers kill(0); it is dead for our purposes. But a thread-group leader shows
+  // Z as soon as its own thread ends, while the process's other threads (a daemon's FUSE workers
+  // finishing a request) still run and still hold its files and locks: alive until every thread is.
   try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (!/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))) return true;
+    return fs.readdirSync(`/proc/${pid}/task`).some((t) => {
+      try {
+        return !/^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'));
+      } catch {
+        return false; // that thread ended meanwhile
+      }
+    });
   } catch {
     return false;
   }

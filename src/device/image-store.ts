@@ -1,8 +1,10 @@
 // Backing images: create, copy and delete sparse files of an exact size, without shelling out.
 //
-// A copy must stay sparse (an 8 GiB volume that holds 1 MiB of data costs 1 MiB on the host), and
-// Node has no lseek(SEEK_DATA), so the copy reads the source and writes only the 4 KiB blocks that
-// are not all zeros. Two shortcuts keep it cheap where they are sound:
+// A copy must stay sparse (an 8 GiB volume that holds 1 MiB of data costs 1 MiB on the host): it
+// reads the source's data and writes only the 4 KiB blocks that are not all zeros. Node has no
+// lseek(SEEK_DATA); the native addon has (dataExtents below), and with it a copy reads only the
+// file's data extents, so a 16 TiB image that holds 250 MiB costs 250 MiB of reads, not 16 TiB.
+// Without the addon it reads the whole file, with two shortcuts where they are sound:
 // - a reflink clone (FICLONE) where the file system offers one: instant, and shares every extent;
 // - on file systems whose st_blocks counts every allocated block and never less than the data
 //   (ext2/3/4, XFS, tmpfs: no compression), the scan stops once the non-zero blocks found account
@@ -11,6 +13,7 @@
 // cache fills it with zero pages and is several times slower.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadAddon } from '../xts/addon.js';
 
 const BLOCK = 4096;
 const CHUNK = 1 << 20;
@@ -49,6 +52,39 @@ export function createImage(imagePath: string, sizeBytes: number): void {
     throw err;
   }
   fs.closeSync(fd);
+}
+
+/** Names of file system types (statfs f_type) for messages. */
+const FS_NAMES = new Map([[0xef53, 'ext4'], [0x58465342, 'XFS'], [0x01021994, 'tmpfs'], [0x9123683e, 'btrfs'], [0x2fc12fc1, 'ZFS']]);
+
+/**
+ * Null if the file system that will hold `imagePath` can hold a file of `sizeBytes`, else why not.
+ * ext4 (4 KiB blocks) holds files up to 16 TiB - 4 KiB, so a 16 TiB volume (EBS's largest) needs
+ * another one (XFS, btrfs, tmpfs). Tried for real: a sparse probe file, truncated and removed.
+ */
+export function imageSizeProblem(imagePath: string, sizeBytes: number): string | null {
+  checkSize(sizeBytes);
+  const dir = path.dirname(imagePath);
+  fs.mkdirSync(dir, { recursive: true });
+  const probe = path.join(dir, `.size-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = fs.openSync(probe, 'wx', 0o600);
+  try {
+    fs.ftruncateSync(fd, sizeBytes);
+    return null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EFBIG' && (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    let fsName = 'its file system';
+    try {
+      const t = fs.statfsSync(dir).type;
+      fsName = FS_NAMES.get(t) ?? `file system type 0x${t.toString(16)}`;
+    } catch {
+      // keep the generic name
+    }
+    return `${dir} is on ${fsName}, which cannot hold a file of ${sizeBytes} bytes (${(err as NodeJS.ErrnoException).code}); put the ebsim home on XFS, btrfs or tmpfs for volumes this large (ext4 holds at most 16 TiB - 4 KiB)`;
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(probe, { force: true });
+  }
 }
 
 /** Told how far a copy is: `done` of `total` bytes of the source scanned. */
@@ -159,6 +195,31 @@ function tryClone(from: string, to: string): boolean {
 }
 
 /**
+ * The data extents of an open file in order, as [start, end) byte offsets rounded out to 4 KiB
+ * blocks, from lseek(SEEK_DATA / SEEK_HOLE) in the native addon; null where that is unavailable
+ * (no addon, or a file system without it), and the caller must read the whole file.
+ * Everything outside them is holes. Costs one lseek pair per extent, whatever the file's size.
+ */
+export function dataExtents(fd: number, size: number): Array<[number, number]> | null {
+  const addon = loadAddon().addon;
+  if (!addon) return null;
+  const out: Array<[number, number]> = [];
+  try {
+    for (let off = 0; off < size; ) {
+      const start = addon.seekData(fd, off, false);
+      if (start < 0 || start >= size) break;
+      const hole = addon.seekData(fd, start, true);
+      const end = Math.min(size, hole < 0 ? size : hole);
+      out.push([start - (start % BLOCK), Math.min(size, Math.ceil(end / BLOCK) * BLOCK)]);
+      off = end;
+    }
+  } catch {
+    return null; // EINVAL: this file system has no SEEK_DATA
+  }
+  return out;
+}
+
+/**
  * Calls `visit` with every maximal run of non-zero blocks of `src` and its offset, in order; the
  * run is a view of a reused buffer, the visitor's to change until it returns.
  */
@@ -167,9 +228,11 @@ function forEachDataRun(from: string, src: number, st: fs.Stats, visit: (run: Bu
   let unaccounted = exactAllocation(from) ? st.blocks * 512 : Infinity;
   const reader = unaccounted === 0 ? undefined : ChunkReader.open(from, src);
   const zero = Buffer.alloc(CHUNK);
+  // Only the data extents where the file system says where they are; else the whole file.
+  const ranges = (reader && dataExtents(src, st.size)) || [[0, st.size] as [number, number]];
   try {
-    for (let off = 0; reader && off < st.size && unaccounted > 0; off += CHUNK) {
-      const len = Math.min(CHUNK, st.size - off);
+    for (const [start, end] of ranges) for (let off = start; reader && off < end && unaccounted > 0; off += CHUNK) {
+      const len = Math.min(CHUNK, end - off);
       const buf = reader.read(len, off);
       if (!buf.equals(zero.subarray(0, len))) {
         // Runs of non-zero blocks become one visit each; zero blocks stay holes.

@@ -8,12 +8,12 @@
 //   `available` if its image was committed (the process died between the commit and the row's
 //   update), else `error`, its temporary file removed.
 import { existsSync } from 'node:fs';
-import { copyImage, createImage, type CopyProgress } from '../device/image-store.js';
+import { copyImage, createImage, imageSizeProblem, type CopyProgress } from '../device/image-store.js';
 import { reencryptImage } from '../device/image-reencrypt.js';
 import { discardPartialImage, writeImageAtomically } from '../device/image-commit.js';
 import { ExclusiveLock, imageLockFile } from '../device/lock.js';
 import type { CallContext } from '../core/call-context.js';
-import { AwsError, IncorrectState } from '../errors/index.js';
+import { AwsError, IncorrectState, InsufficientVolumeCapacity } from '../errors/index.js';
 import type { Ec2Store } from './store.js';
 
 /** AWS's StateMessage for a copy whose maker is gone (ebsim's wording). */
@@ -30,6 +30,15 @@ export function reserveImage(imagePath: string): ExclusiveLock {
   const lock = ExclusiveLock.tryAcquire(imageLockFile(imagePath));
   if (!lock) throw new IncorrectState(`the image ${imagePath} is already being written`);
   return lock;
+}
+
+/**
+ * Refuses, before anything is stored, an image the home's file system cannot hold (a 16 TiB
+ * volume on ext4): AWS's answer when it cannot provision a volume, with ebsim's reason.
+ */
+export function requireRoomForImage(imagePath: string, sizeBytes: number): void {
+  const problem = imageSizeProblem(imagePath, sizeBytes);
+  if (problem) throw new InsufficientVolumeCapacity(`There is not enough capacity to fulfill your EBS volume provision request. (ebsim: ${problem})`);
 }
 
 /** A new empty (sparse) image, committed whole. */

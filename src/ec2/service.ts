@@ -20,7 +20,7 @@ import { asBuffer, ebsContext, EbsDataKeys } from './ebs-keys.js';
 import type { EbsParts } from './ebs-parts.js';
 import { KMS_KEY_NEEDS_ENCRYPTED, SnapshotOperations } from './snapshots.js';
 import { acceptVolume } from './volume-creation.js';
-import { settleInterruptedCopies } from './image-jobs.js';
+import { requireRoomForImage, settleInterruptedCopies } from './image-jobs.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
   USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
@@ -389,6 +389,7 @@ export class Ec2Service {
     if (!Number.isInteger(size) || size < 1 || size > 16384) throw new InvalidParameterValue(`Volume size must be an integer between 1 and 16384 GiB; got ${size}`);
     if (size < v.sizeGiB) throw new InvalidParameterValue('New size cannot be smaller than existing size');
     if (size === v.sizeGiB) throw new InvalidParameterValue(`The volume is already ${size} GiB: ebsim models only growing it.`);
+    requireRoomForImage(this.imagePath(v.volumeId), size * GIB);
     growImage(this.imagePath(v.volumeId), size * GIB);
     this.store.updateVolume(v.volumeId, { size_gib: size });
     const modification = {

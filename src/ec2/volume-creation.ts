@@ -5,7 +5,7 @@ import { AwsError, IncorrectState, InvalidParameterDependency, InvalidParameterV
 import { copyUnderKey } from './copies.js';
 import type { EbsParts } from './ebs-parts.js';
 import type { WrappedDataKey } from './ebs-keys.js';
-import { makeImage, reserveImage, writeEmptyImage } from './image-jobs.js';
+import { makeImage, requireRoomForImage, reserveImage, writeEmptyImage } from './image-jobs.js';
 import { newVolumeId } from './ids.js';
 import type { Volume } from './model.js';
 import type { CreateVolumeRequest } from './operations/index.js';
@@ -42,6 +42,7 @@ export function acceptVolume(p: EbsParts, snapshots: SnapshotOperations, ctx: Ca
     instanceId: null, device: null, attachTime: null, deleteOnTermination, grantId: null, stateMessage: null,
   };
   const image = p.imagePath(volumeId);
+  requireRoomForImage(image, size * GIB);
   const lock = reserveImage(image);
   try {
     p.store.insertVolume(volume);

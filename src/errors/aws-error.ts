@@ -89,6 +89,8 @@ export const InvalidAction = awsError('InvalidAction');
 /** A failure that is not the caller's: CloudTrail, IAM and STS say InternalFailure, EC2 InternalError. */
 export const InternalFailure = awsError('InternalFailure', 500);
 export const InternalError = awsError('InternalError', 500);
+/** EC2: a volume the service cannot provision (ebsim: its home's file system cannot hold the image). */
+export const InsufficientVolumeCapacity = awsError('InsufficientVolumeCapacity', 500);
 
 /** ebsim's own precondition failures (no home yet, missing system tool…): not an AWS error. */
 export class UserError extends Error {

@@ -21,8 +21,10 @@ export interface Addon {
   supported(): string | null;
   expandKeys(key: Uint8Array, sched: Uint8Array): number;
   crypt(sched: Uint8Array, rounds: number, data: Uint8Array, unitLen: number, tweak: Uint8Array, encrypt: boolean): void;
-  features(): string;
-  setWide(on: boolean): boolean;
+  paths(): string[];
+  path(): string;
+  setPath(name: string): void;
+  pathBlocks(): [number, number, number];
   readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number, holes: number) => void, map?: ImageMap | null): void;
   /** cb null: at once, through the mapping only; the hole count, or -1 if not served. */
   readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: null, map: ImageMap): number;
@@ -31,6 +33,8 @@ export interface Addon {
   unmapImage(map: ImageMap): void;
   ioStats(): [number, number, number];
   setMapCheck(on: boolean): boolean;
+  /** lseek SEEK_DATA (hole false) or SEEK_HOLE (hole true): the offset, or -1 (ENXIO); throws where unsupported. */
+  seekData(fd: number, offset: number, hole: boolean): number;
 }
 
 export type AddonLoad = { addon: Addon; reason: null } | { addon: null; reason: string };

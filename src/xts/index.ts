@@ -8,6 +8,7 @@ import { nobleEngine } from './noble.js';
 import { nodeEngine } from './node.js';
 
 export type { EngineName } from './core.js';
+export { currentXtsPath, ENV_XTS_PATH, useXtsPath, withXtsPath, XTS_PATHS, xtsPathBlocks, xtsPaths, type XtsPath } from './native.js';
 
 export type SectorSize = 512 | 4096;
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { main } from '../../src/cli/main.js';
 import { runEbsim, ebsimIn } from '../helpers/cli.js';
+import { currentXtsPath, xtsPaths } from '../../src/xts/index.js';
 
 let home: string;
 async function ebsim(...args: string[]) {
@@ -108,5 +109,8 @@ describe('ebsim doctor and --version', () => {
     const report = JSON.parse(d.join(''));
     expect(report.XtsEngines.map((e: { name: string }) => e.name)).toEqual(['native', 'node', 'noble']);
     expect(typeof report.RealMounts.Available).toBe('boolean');
+    // The native engine's code path in use, among the ones this CPU has.
+    const paths = xtsPaths();
+    expect(report.XtsNativePath).toBe(paths.length ? `${currentXtsPath()} (this CPU has: ${paths.join(', ')}; EBSIM_XTS_PATH forces one)` : 'none (native engine unavailable)');
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vites
 import { BlockDevice, INLINE_MAX_BYTES, SECTOR_SIZE } from '../../src/device/block-device.js';
 import { DeviceIOError, NoSpaceError } from '../../src/device/errors.js';
 import { NativeSectorStore } from '../../src/device/native-sector-store.js';
-import { setNativeWide } from '../../src/xts/native.js';
+import { currentXtsPath, useXtsPath, xtsPaths } from '../../src/xts/native.js';
 import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
 
 const dir = tempDir();
@@ -24,11 +24,12 @@ afterEach(() => {
 const sector = (b: Buffer, s: number) => b.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE);
 
 describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
-  // Both code paths of the addon (VAES-512 where the CPU has it, and plain AES-NI), each also
-  // with the streaming stores of writes through the mapping.
-  for (const wide of [true, false]) it(`is on by default with the native engine, writes what OpenSSL writes, and leaves the source of a non-scratch write alone (${wide ? 'widest path' : 'AES-NI only'})`, async () => {
-    setNativeWide(wide);
-    onTestFinished(() => void setNativeWide(true));
+  // Every code path of the addon this CPU has (AES-NI; VAES on 256- and 512-bit registers), each
+  // also with the streaming stores of writes through the mapping.
+  const initialPath = currentXtsPath();
+  for (const xtsPath of xtsPaths()) it(`is on by default with the native engine, writes what OpenSSL writes, and leaves the source of a non-scratch write alone (XTS path ${xtsPath})`, async () => {
+    useXtsPath(xtsPath);
+    onTestFinished(() => void (initialPath && useXtsPath(initialPath)));
     const mappedBefore = NativeSectorStore.mappedIO().writes;
     const key = xtsKey();
     const p = image();

@@ -1,7 +1,9 @@
 // A refused EC2 call is recorded once, as AWS records it: errorCode "Client.CODE", the message,
 // the request in EC2's shape, and no responseElements. Through the CLI and in-process alike.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { imageSizeProblem } from '../../src/device/image-store.js';
 import { main } from '../../src/cli/main.js';
 import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
 import { allRecords, type TrailRecord } from '../../src/trail/index.js';
@@ -55,6 +57,29 @@ describe('failed EC2 calls in the trail', () => {
     });
     expect(recs.map((r) => [r.eventName, r.errorCode])).toEqual([['AttachVolume', 'Client.InvalidParameterValue']]);
     expect(recs[0]!.errorMessage).toContain('/dev/nope is not a valid EBS device name');
+  });
+
+  it('CreateVolume of 16384 GiB (EBS gp3 maximum) on a home whose file system cannot hold it (ext4): Server.InsufficientVolumeCapacity saying why, no volume left behind; 16385 GiB is InvalidParameterValue', () => {
+    const alice = h.app.as();
+    const ec2 = h.app.ec2();
+    const before = (ec2.describeVolumes(alice).Volumes as unknown[]).length;
+    expect(errorCode(() => ec2.createVolume(alice, { Size: 16385 }))).toBe('InvalidParameterValue');
+    const problem = imageSizeProblem(path.join(h.dir, 'volumes', 'probe.img'), 16384 * 1024 ** 3);
+    const recs = recordsDuring(() => {
+      if (problem) expect(errorCode(() => ec2.createVolume(alice, { Size: 16384, Encrypted: true }))).toBe('InsufficientVolumeCapacity');
+      else ec2.createVolume(alice, { Size: 16384, Encrypted: true }); // XFS, btrfs, tmpfs: it fits
+    });
+    if (!problem) return; // test/device/huge-volume.test.ts covers a 16 TiB volume for real
+    expect(problem).toMatch(/cannot hold a file of 17592186044416 bytes \(EFBIG\); put the ebsim home on XFS, btrfs or tmpfs/);
+    // Refused before anything was made: no volume, no data key (no KMS call), no probe file.
+    expect(recs.map((r) => [r.eventName, r.errorCode])).toEqual([['CreateVolume', 'Server.InsufficientVolumeCapacity']]);
+    expect(recs[0]!.errorMessage).toContain('There is not enough capacity to fulfill your EBS volume provision request. (ebsim: ');
+    expect((ec2.describeVolumes(alice).Volumes as unknown[]).length).toBe(before);
+    expect(readdirSync(path.join(h.dir, 'volumes')).filter((f) => f.startsWith('.size-probe'))).toEqual([]);
+    // Growing a volume to 16 TiB there: the same answer, the volume unchanged.
+    const small = ec2.createVolume(alice, { Size: 1 }) as { VolumeId: string };
+    expect(errorCode(() => ec2.modifyVolume(alice, { VolumeId: small.VolumeId, Size: 16384 }))).toBe('InsufficientVolumeCapacity');
+    expect((ec2.describeVolumes(alice, [small.VolumeId]).Volumes as { Size: number }[])[0]!.Size).toBe(1);
   });
 
   it('RunInstances with an invalid image ID: one record, the request as EC2 logs it', () => {

@@ -71,6 +71,8 @@ describe('engine selection', () => {
         probe: () => ({ available: false, reason: 'native addon not built (test)' }),
         create: () => { throw new Error('unavailable'); },
       },
+      xtsPaths: () => [],
+      currentXtsPath: () => null,
     }));
     vi.resetModules();
     const xts = await import('../../src/xts/index.js');

@@ -1,32 +1,24 @@
 // Shared by the XTS tests: the engines that can run here, and node:crypto's own aes-xts as oracle.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { availableEngines, type EngineName } from '../../src/xts/index.js';
-import { nativeFeatures, setNativeWide } from '../../src/xts/native.js';
+import { withXtsPath, xtsPaths, type XtsPath } from '../../src/xts/native.js';
 
 export const ENGINES: EngineName[] = availableEngines().filter((e) => e.available).map((e) => e.name);
 
-/** An engine and, for native on a VAES CPU, which of its two code paths. */
+/** An engine and, for native, which of its code paths (every one this CPU supports is tested). */
 export interface Variant {
   label: string;
   engine: EngineName;
-  wide?: boolean;
+  path?: XtsPath;
 }
 
 export const VARIANTS: Variant[] = ENGINES.flatMap((engine): Variant[] =>
-  engine === 'native' && nativeFeatures() === 'aesni+vaes512'
-    ? [{ label: 'native/vaes512', engine, wide: true }, { label: 'native/aesni', engine, wide: false }]
-    : [{ label: engine, engine }],
+  engine === 'native' ? xtsPaths().map((path) => ({ label: `native/${path}`, engine, path })) : [{ label: engine, engine }],
 );
 
-/** Runs `fn` with the variant's native code path selected, then restores the default. */
+/** Runs `fn` with the variant's native code path forced, then restores the one in use before. */
 export function using<T>(v: Variant, fn: () => T): T {
-  if (v.wide === undefined) return fn();
-  setNativeWide(v.wide);
-  try {
-    return fn();
-  } finally {
-    setNativeWide(true);
-  }
+  return v.path === undefined ? fn() : withXtsPath(v.path, fn);
 }
 
 /** Sector-by-sector reference: a fresh OpenSSL aes-xts cipher per data unit. */

@@ -1,7 +1,7 @@
 // `ebsim doctor` (and `ebsim --version`): what this machine gives ebsim, and what is missing.
 import type { Argv } from 'yargs';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableEngines, selectedEngine } from '../../xts/index.js';
+import { availableEngines, currentXtsPath, selectedEngine, xtsPaths } from '../../xts/index.js';
 import { findMissingPrerequisite } from '../../device/index.js';
 import type { Runtime } from '../runtime.js';
 
@@ -23,6 +23,7 @@ export function doctorReport(): Record<string, unknown> {
     Node: process.version,
     XtsEngine: engine,
     XtsEngines: availableEngines(),
+    XtsNativePath: currentXtsPath() ? `${currentXtsPath()} (this CPU has: ${xtsPaths().join(', ')}; EBSIM_XTS_PATH forces one)` : 'none (native engine unavailable)',
     RealMounts: missing ? { Available: false, Missing: missing.message } : { Available: true },
     AwsCliV2: existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'missing (apt-get install awscli)',
   };
