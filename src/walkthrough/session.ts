@@ -76,7 +76,8 @@ export class Session {
     for (const r of records) {
       const s = compareToSeed ? this.seed.find((x) => x.eventName === r.eventName && sameKindOfCaller(x, r)) : undefined;
       if (this.full) this.fullRecord(r, s);
-      if (!s || r.eventSource !== 'kms.amazonaws.com') continue;
+      // A refused call's record has no response to compare: its errorCode says what happened.
+      if (!s || r.eventSource !== 'kms.amazonaws.com' || r.errorCode) continue;
       const c = compareWithSeed(r, s);
       if (c.missing.length === 0) this.conforming.push(r.eventName);
       else this.check(`the ${r.eventName} record has every field of the seed's`, false, `missing: ${c.missing.join(', ')}`);

@@ -16,6 +16,13 @@ export const RetireGrant = kmsOperation({
     KeyId: { kind: 'string', min: 1, max: 2048, doc: 'key ID or key ARN' },
     GrantId: GRANT_ID,
   },
+  // As the KMS developer guide's RetireGrant record shows: requestParameters null, the grant's ID
+  // in additionalEventData (named by GrantId, or found in the token, which is never logged).
+  requestParameters: () => null,
+  additionalEventData: (p) => {
+    const grantId = typeof p.GrantId === 'string' ? p.GrantId : typeof p.GrantToken === 'string' ? grantIdFromToken(p.GrantToken) : undefined;
+    return grantId ? { grantId } : undefined;
+  },
   run(ctx, input, call) {
     const { keys, grants } = call.env;
     let grantId: string;
