@@ -1,6 +1,12 @@
-// CreateSnapshot, DescribeSnapshots, CopySnapshot.
+// CreateSnapshot, DescribeSnapshots, CopySnapshot, DeleteSnapshot, and the snapshot's attributes (sharing).
 import { declareOperation } from '../../api/index.js';
-import { defined, ids, itemSet, str, volumeId, type CopySnapshotRequest, type Ec2Actions } from './requests.js';
+import type { Member } from '../../api/index.js';
+import { modifySnapshotAttributeParameters } from '../snapshot-sharing.js';
+import { defined, ids, itemSet, str, volumeId, type CopySnapshotRequest, type Ec2Actions, type ModifySnapshotAttributeRequest } from './requests.js';
+
+/** A list of createVolumePermission entries: {UserId} or {Group: "all"}. */
+const PERMISSIONS: Member = { kind: 'list', member: { kind: 'structure', members: { UserId: { kind: 'string' }, Group: { kind: 'string', enum: ['all'] } } } };
+const ATTRIBUTE = { kind: 'string', required: true, enum: ['productCodes', 'createVolumePermission'] } as const;
 
 const op = declareOperation<Ec2Actions, undefined>;
 
@@ -46,5 +52,39 @@ export const SNAPSHOT_OPERATIONS = [
     ext: undefined,
     requestParameters: (p) => defined({ snapshotId: str(p.SnapshotId) }),
     run: (ctx, input, { env }) => env.deleteSnapshot(ctx, { SnapshotId: input.SnapshotId as string }),
+  }),
+  op({
+    name: 'ModifySnapshotAttribute',
+    description: 'Share a snapshot with accounts (createVolumePermission add/remove); an encrypted one needs a customer managed key whose policy lets them use it',
+    readOnly: false,
+    input: {
+      SnapshotId: { kind: 'string', required: true },
+      Attribute: { kind: 'string', enum: ['productCodes', 'createVolumePermission'] },
+      CreateVolumePermission: { kind: 'structure', members: { Add: PERMISSIONS, Remove: PERMISSIONS }, doc: 'Add=[{UserId=ACCOUNT}|{Group=all}] or Remove=[…]' },
+      UserIds: ids('account IDs (with --operation-type)'),
+      GroupNames: ids('groups: all (with --operation-type)'),
+      OperationType: { kind: 'string', enum: ['add', 'remove'] },
+    },
+    ext: undefined,
+    requestParameters: modifySnapshotAttributeParameters,
+    run: (ctx, input, { env }) => env.modifySnapshotAttribute(ctx, input as unknown as ModifySnapshotAttributeRequest),
+  }),
+  op({
+    name: 'DescribeSnapshotAttribute',
+    description: 'The accounts (or group all) that may create volumes from a snapshot or copy it',
+    readOnly: true,
+    input: { SnapshotId: { kind: 'string', required: true }, Attribute: ATTRIBUTE },
+    ext: undefined,
+    requestParameters: (p) => defined({ snapshotId: str(p.SnapshotId), attribute: str(p.Attribute) }),
+    run: (ctx, input, { env }) => env.describeSnapshotAttribute(ctx, { SnapshotId: input.SnapshotId as string, Attribute: input.Attribute as string }),
+  }),
+  op({
+    name: 'ResetSnapshotAttribute',
+    description: 'Share a snapshot with no account again (clears createVolumePermission)',
+    readOnly: false,
+    input: { SnapshotId: { kind: 'string', required: true }, Attribute: ATTRIBUTE },
+    ext: undefined,
+    requestParameters: (p) => defined({ snapshotId: str(p.SnapshotId), attribute: str(p.Attribute) }),
+    run: (ctx, input, { env }) => env.resetSnapshotAttribute(ctx, { SnapshotId: input.SnapshotId as string, Attribute: input.Attribute as string }),
   }),
 ] as const;
