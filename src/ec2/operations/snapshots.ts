@@ -60,7 +60,7 @@ export const SNAPSHOT_OPERATIONS = [
     input: {
       SnapshotId: { kind: 'string', required: true },
       Attribute: { kind: 'string', enum: ['productCodes', 'createVolumePermission'] },
-      CreateVolumePermission: { kind: 'structure', members: { Add: PERMISSIONS, Remove: PERMISSIONS }, doc: 'Add=[{UserId=ACCOUNT}|{Group=all}] or Remove=[…]' },
+      CreateVolumePermission: { kind: 'structure', members: { Add: PERMISSIONS, Remove: PERMISSIONS }, doc: 'JSON: {"Add":[{"UserId":"ACCOUNT"}]}, {"Add":[{"Group":"all"}]} or {"Remove":[…]}' },
       UserIds: ids('account IDs (with --operation-type)'),
       GroupNames: ids('groups: all (with --operation-type)'),
       OperationType: { kind: 'string', enum: ['add', 'remove'] },
