@@ -62,7 +62,9 @@ export class Session {
   /** The key's alias without "alias/" (or the key ID's first block): short enough for a table. */
   keyName = (arn: string): string => {
     const keyId = arn.split('/').pop()!;
-    const alias = this.app().kms().inventory().aliases.find((a) => a.TargetKeyId === keyId);
+    // The key's own account and Region (a lesson may use another account's keys).
+    const [, , , region, account] = arn.split(':');
+    const alias = this.app().kms(account || undefined, region || undefined).inventory().aliases.find((a) => a.TargetKeyId === keyId);
     return alias ? alias.AliasName.replace(/^alias\//, '') : keyId.split('-')[0]!;
   };
 

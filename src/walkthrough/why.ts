@@ -54,6 +54,10 @@ export const WHY = {
     `stop and start. A stopped instance has no host: EC2 retires its grants, and the start asks KMS
     again, with the caller's permissions: EC2 creates the grant for the caller. With a customer managed key
     (${key}) that takes kms:CreateGrant in the caller's policy: without it the instance goes back to stopped.`,
+  share: (other: string) =>
+    `sharing a snapshot. Sharing (createVolumePermission) lets account ${other} name the snapshot, not
+    read it: its data key is under Alice's KMS key, so the copy needs EC2 to make a grant on that key for
+    the copier, which Alice's key policy must allow. The copy is then re-encrypted under a key of its own.`,
 } as const;
 
 export type WhyTopic = keyof typeof WHY;

@@ -21,7 +21,7 @@ describe('ebsim walkthrough --lesson', () => {
     expect(w.text).not.toContain('FAIL');
     expect(w.lines.filter((l) => [...l].length > 100)).toEqual([]);
     expect(w.text).not.toContain('Why: envelope encryption.');
-    for (const why of ['Why: a snapshot keeps the volume\'s context.', 'Why: restoring under another key.', 'Why: stop and start.']) expect(w.text).toContain(why);
+    for (const why of ['Why: a snapshot keeps the volume\'s context.', 'Why: restoring under another key.', 'Why: stop and start.', 'Why: sharing a snapshot.']) expect(w.text).toContain(why);
     // A snapshot keeps the volume's context: CreateSnapshot alone; the snapshot's key opens with the volume's ID only.
     expect(w.text).toMatch(new RegExp(`^ {2}CreateSnapshot +Alice +- +- +ok$`, 'm'));
     expect(w.text).toMatch(new RegExp(`^ {2}Decrypt +Alice +alice +snap-${ID} +InvalidCiphertextException$`, 'm'));
@@ -39,6 +39,12 @@ describe('ebsim walkthrough --lesson', () => {
     expect(w.text).toMatch(/is back to stopped, with AWS's StateReason: Client\.InternalError: Client\s+error on launch/);
     expect(w.text).toMatch(new RegExp(`^ {2}Decrypt +host i-${ID} +alice +vol-${ID} +ok$`, 'm'));
     expect(w.text).toMatch(/^ {2}RebootInstances +Bob +- +- +ok$/m);
+    // Sharing with another account: its copy is refused until the key policy lets it in, then re-encrypted under its own key.
+    expect(w.text).toMatch(/^ {2}ModifySnapshotAttribute +Alice +- +- +ok$/m);
+    expect(w.text).toMatch(new RegExp(`^ {2}CreateGrant +EC2 for Bea +alice +vol-${ID} +AccessDeniedException$`, 'm'));
+    expect(w.text).toMatch(new RegExp(`^ {2}Decrypt +EC2 snap-${ID} +alice +vol-${ID} +ok$`, 'm'));
+    expect(w.text).toMatch(new RegExp(`^ {2}Decrypt +EC2 snap-${ID} +bea +snap-${ID} +ok$`, 'm'));
+    expect(w.text).toMatch(/ok {3}Bea's data key \(she may open it\) decrypts her copy's sector 1000 to what Alice wrote/);
   }, 120_000);
 
   it('one lesson runs alone, numbered from 1', async () => {
@@ -51,6 +57,6 @@ describe('ebsim walkthrough --lesson', () => {
   it('an unknown lesson is the user\'s mistake, named with the lessons there are', () => {
     expect(() => lessonsNamed(['snapshots'])).toThrow(UserError);
     expect(() => lessonsNamed(['snapshots'])).toThrow(`the lessons are ${LESSONS.map((l) => l.name).join(', ')} (or all)`);
-    expect(lessonsNamed(['all']).map((l) => l.name)).toEqual(['snapshot-context', 'restore-reencrypts', 'stop-start']);
+    expect(lessonsNamed(['all']).map((l) => l.name)).toEqual(['snapshot-context', 'restore-reencrypts', 'stop-start', 'share-snapshot']);
   });
 });

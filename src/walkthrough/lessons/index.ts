@@ -7,10 +7,11 @@ import type { Lesson } from './lesson.js';
 import { restoreReencrypts } from './restore-reencrypts.js';
 import { snapshotContext } from './snapshot-context.js';
 import { stopStart } from './stop-start.js';
+import { shareSnapshot } from './share-snapshot.js';
 
 export type { Lesson, LessonContext } from './lesson.js';
 
-export const LESSONS: readonly Lesson[] = [snapshotContext, restoreReencrypts, stopStart];
+export const LESSONS: readonly Lesson[] = [snapshotContext, restoreReencrypts, stopStart, shareSnapshot];
 
 export const LESSON_NAMES: readonly string[] = LESSONS.map((l) => l.name);
 
