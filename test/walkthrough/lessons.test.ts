@@ -5,6 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { runWalkthrough } from '../../src/walkthrough/walkthrough.js';
 import { LESSONS, lessonsNamed } from '../../src/walkthrough/lessons/index.js';
 import { UserError } from '../../src/errors/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ebsimIn } from '../helpers/cli.js';
 
 async function walk(lessons: string[]) {
   const lines: string[] = [];
@@ -52,6 +56,23 @@ describe('ebsim walkthrough --lesson', () => {
     expect(w.failures).toEqual([]);
     expect(w.text).toContain('== 1. Stop and start: the start needs kms:CreateGrant, as on AWS ==');
     expect(w.text).not.toContain('Why: a snapshot keeps');
+  }, 60_000);
+
+  it('through the CLI: --lesson NAME runs that lesson in the home given; an unknown name is refused before anything is made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ebsim-h15-lesson-'));
+    try {
+      const home = join(dir, 'home');
+      const r = await ebsimIn(home, ['walkthrough', '--lesson', 'snapshot-context']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('== 1. A snapshot keeps the volume\'s data key and its context ==');
+      expect(r.stdout).toContain('== Done: every step behaved as taught ==');
+      const bad = await ebsimIn(join(dir, 'other'), ['walkthrough', '--lesson', 'snapshots']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('Invalid values');
+      expect(bad.stdout).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('an unknown lesson is the user\'s mistake, named with the lessons there are', () => {
