@@ -83,20 +83,3 @@ function granteeOf(p: CreateVolumePermission): string {
   if (p.UserId === undefined || !/^\d{12}$/.test(p.UserId)) throw new InvalidParameterValue(`Value (${p.UserId ?? ''}) for parameter UserId is invalid. An AWS account ID is 12 digits.`);
   return p.UserId;
 }
-
-/** CloudTrail's requestParameters for ModifySnapshotAttribute, in EC2's item-set shape, from the request as sent. */
-export function modifySnapshotAttributeParameters(p: Record<string, unknown>): Record<string, unknown> {
-  const items = (list: unknown) => ({
-    items: (Array.isArray(list) ? list : []).map((x: Record<string, unknown>) => (x && typeof x === 'object' ? (x.Group !== undefined ? { group: x.Group } : { userId: x.UserId }) : x)),
-  });
-  const cvp = (p.CreateVolumePermission ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = { snapshotId: p.SnapshotId };
-  const perm: Record<string, unknown> = {};
-  if (cvp.Add !== undefined) perm.add = items(cvp.Add);
-  if (cvp.Remove !== undefined) perm.remove = items(cvp.Remove);
-  const legacy = [...(Array.isArray(p.UserIds) ? p.UserIds.map((u) => ({ UserId: u })) : []), ...(Array.isArray(p.GroupNames) ? p.GroupNames.map((g) => ({ Group: g })) : [])];
-  if (legacy.length) perm[p.OperationType === 'remove' ? 'remove' : 'add'] = items(legacy);
-  if (Object.keys(perm).length) out.createVolumePermission = perm;
-  out.attributeType = 'CREATE_VOLUME_PERMISSION';
-  return out;
-}

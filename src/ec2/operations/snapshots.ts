@@ -1,7 +1,6 @@
 // CreateSnapshot, DescribeSnapshots, CopySnapshot, DeleteSnapshot, and the snapshot's attributes (sharing).
 import { declareOperation } from '../../api/index.js';
 import type { Member } from '../../api/index.js';
-import { modifySnapshotAttributeParameters } from '../snapshot-sharing.js';
 import { defined, ids, itemSet, str, volumeId, type CopySnapshotRequest, type Ec2Actions, type ModifySnapshotAttributeRequest } from './requests.js';
 
 /** A list of createVolumePermission entries: {UserId} or {Group: "all"}. */
@@ -88,3 +87,20 @@ export const SNAPSHOT_OPERATIONS = [
     run: (ctx, input, { env }) => env.resetSnapshotAttribute(ctx, { SnapshotId: input.SnapshotId as string, Attribute: input.Attribute as string }),
   }),
 ] as const;
+
+/** CloudTrail's requestParameters for ModifySnapshotAttribute, in EC2's item-set shape, from the request as sent. */
+function modifySnapshotAttributeParameters(p: Record<string, unknown>): Record<string, unknown> {
+  const items = (list: unknown) => ({
+    items: (Array.isArray(list) ? list : []).map((x: Record<string, unknown>) => (x && typeof x === 'object' ? (x.Group !== undefined ? { group: x.Group } : { userId: x.UserId }) : x)),
+  });
+  const cvp = (p.CreateVolumePermission ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = { snapshotId: p.SnapshotId };
+  const perm: Record<string, unknown> = {};
+  if (cvp.Add !== undefined) perm.add = items(cvp.Add);
+  if (cvp.Remove !== undefined) perm.remove = items(cvp.Remove);
+  const legacy = [...(Array.isArray(p.UserIds) ? p.UserIds.map((u) => ({ UserId: u })) : []), ...(Array.isArray(p.GroupNames) ? p.GroupNames.map((g) => ({ Group: g })) : [])];
+  if (legacy.length) perm[p.OperationType === 'remove' ? 'remove' : 'add'] = items(legacy);
+  if (Object.keys(perm).length) out.createVolumePermission = perm;
+  out.attributeType = 'CREATE_VOLUME_PERMISSION';
+  return out;
+}
