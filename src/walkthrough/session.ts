@@ -64,7 +64,13 @@ export class Session {
     const keyId = arn.split('/').pop()!;
     // The key's own account and Region (a lesson may use another account's keys).
     const [, , , region, account] = arn.split(':');
-    const alias = this.app().kms(account || undefined, region || undefined).inventory().aliases.find((a) => a.TargetKeyId === keyId);
+    let aliases: { AliasName: string; TargetKeyId?: string }[] = [];
+    try {
+      aliases = this.app().kms(account || undefined, region || undefined).inventory().aliases;
+    } catch {
+      // an account this home does not have: the key ID names it
+    }
+    const alias = aliases.find((a) => a.TargetKeyId === keyId);
     return alias ? alias.AliasName.replace(/^alias\//, '') : keyId.split('-')[0]!;
   };
 
