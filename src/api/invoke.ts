@@ -60,6 +60,7 @@ export class Invoker<Env, Ext = unknown> {
         eventName: name,
         requestParameters: logged !== undefined ? logged : op?.requestParameters ? op.requestParameters(params) : requestParametersOf(params, op?.input ?? {}, this.members),
         responseElements,
+        additionalEventData: op?.additionalEventData?.(params),
         readOnly: service.omitFromRecords?.includes('readOnly') ? undefined : (op?.readOnly ?? false),
         resources: service.omitFromRecords?.includes('resources') ? undefined : uniqueResources(call.resources),
         error,

@@ -48,6 +48,11 @@ export interface OperationDeclaration<Env = unknown, Ext = unknown, M extends Me
    * item sets) rather than the input's members. Gets the request as sent, valid or not.
    */
   requestParameters?(params: Record<string, unknown>): unknown;
+  /**
+   * CloudTrail's additionalEventData, from the request as sent, where the service records it
+   * (KMS's RetireGrant: the grant's ID, its requestParameters null). Absent: no such field.
+   */
+  additionalEventData?(params: Record<string, unknown>): Record<string, unknown> | undefined;
   run(ctx: CallContext, input: InputOf<M>, call: Call<Env>): Outcome;
 }
 

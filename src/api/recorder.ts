@@ -11,6 +11,7 @@ export interface RecordedCall {
   eventName: string;
   requestParameters: unknown;
   responseElements?: unknown;
+  additionalEventData?: Record<string, unknown>;
   /** Omitted from the record when undefined (EC2's records carry no readOnly, as in the seed). */
   readOnly?: boolean;
   resources?: TrailResource[];

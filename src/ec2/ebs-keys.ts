@@ -25,6 +25,15 @@ export interface UnwrappedKeys {
   release(): void;
 }
 
+/**
+ * The retiring principal of the grants EBS makes: the KMS guide's "Examining grants" shows an EBS
+ * grant (grantee the aws:ec2-infrastructure session) whose RetiringPrincipal is an account's root;
+ * ebsim names the volume's account (docs/known-differences.md).
+ */
+export function ebsRetiringPrincipal(accountId: string): string {
+  return `arn:aws:iam::${accountId}:root`;
+}
+
 /** The encryption context EBS binds every data key to. */
 export function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
   return { 'aws:ebs:id': volumeOrSnapshotId };
@@ -60,6 +69,11 @@ export class EbsDataKeys {
     return this.kms.describeKey(onBehalfOf(ctx, 'ec2'), { KeyId: keyId }).KeyMetadata.Arn;
   }
 
+  /** Whether the key is an AWS managed key (aws/ebs), asked of KMS (DescribeKey, EC2 for the caller). */
+  isAwsManaged(ctx: CallContext, keyArn: string): boolean {
+    return this.kms.describeKey(onBehalfOf(ctx, 'ec2'), { KeyId: keyArn }).KeyMetadata.KeyManager === 'AWS';
+  }
+
   /** EC2's infrastructure working on `resourceId`: the role aws:ec2-infrastructure, session named after it. */
   workerContext(resourceId: string): CallContext {
     return {
@@ -93,6 +107,7 @@ export class EbsDataKeys {
         const { GrantId } = this.kms.createGrant(onBehalfOf(ctx, 'ec2', ctx.requestId), {
           KeyId: k.keyArn,
           GranteePrincipal: this.workerGrantee(workerId),
+          RetiringPrincipal: ebsRetiringPrincipal(this.accountId),
           Operations: ['Decrypt'],
           Constraints: { EncryptionContextSubset: ebsContext(k.contextId) },
         });

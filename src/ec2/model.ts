@@ -71,6 +71,8 @@ export interface Snapshot {
   contextId: string;
   /** The volume (CreateSnapshot) or snapshot (CopySnapshot) it was made from. */
   sourceId: string | null;
+  /** The account that owns it (as read from the store; absent on a snapshot being made: the caller's). */
+  ownerId?: string;
 }
 
 /** The low byte of AWS's InstanceState.Code for each state name. */
@@ -98,7 +100,7 @@ export function snapshotShape(s: Snapshot, ownerId: string): Record<string, unkn
     Description: s.description,
     Encrypted: s.encrypted,
     ...(s.kmsKeyArn ? { KmsKeyId: s.kmsKeyArn } : {}),
-    OwnerId: ownerId,
+    OwnerId: s.ownerId ?? ownerId,
     Progress: `${s.progress}%`,
     SnapshotId: s.snapshotId,
     StartTime: s.startTime,

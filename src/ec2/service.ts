@@ -16,10 +16,11 @@ import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDepen
 import { deleteImage, growImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
-import { asBuffer, ebsContext, EbsDataKeys } from './ebs-keys.js';
+import { asBuffer, ebsContext, ebsRetiringPrincipal, EbsDataKeys } from './ebs-keys.js';
 import type { EbsParts } from './ebs-parts.js';
 import { KMS_KEY_NEEDS_ENCRYPTED, SnapshotOperations } from './snapshots.js';
 import { acceptVolume } from './volume-creation.js';
+import { SnapshotSharing } from './snapshot-sharing.js';
 import { requireRoomForImage, settleInterruptedCopies } from './image-jobs.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
@@ -45,6 +46,7 @@ export class Ec2Service {
   private readonly invoker: Invoker<Ec2Actions, undefined>;
   private readonly parts: EbsParts;
   private readonly snapshots: SnapshotOperations;
+  private readonly sharing: SnapshotSharing;
 
   constructor(
     db: Db,
@@ -59,6 +61,7 @@ export class Ec2Service {
     this.defaults = new EbsEncryptionDefaults(db, accountId, region);
     this.parts = { store: this.store, keys: new EbsDataKeys(kms, iam, accountId, region), defaults: this.defaults, accountId, region, imagePath: (id) => this.imagePath(id) };
     this.snapshots = new SnapshotOperations(this.parts);
+    this.sharing = new SnapshotSharing(this.parts, this.snapshots);
     const actions: Ec2Actions = {
       runInstances: (ctx, req) => this.launch(ctx, req),
       describeInstances: (_ctx, ids) => this.describeInstancesOutcome(ids),
@@ -69,13 +72,16 @@ export class Ec2Service {
       createVolume: (ctx, req) => this.createVolumeOutcome(ctx, req),
       describeVolumes: (_ctx, ids) => this.describeVolumesOutcome(ids),
       attachVolume: (ctx, req) => this.attach(ctx, req),
-      detachVolume: (_ctx, req) => this.detach(req),
+      detachVolume: (ctx, req) => this.detach(ctx, req),
       modifyVolume: (ctx, req) => this.modify(ctx, req),
       deleteVolume: (ctx, req) => this.delete(ctx, req),
       createSnapshot: (ctx, req) => this.snapshots.create(ctx, req),
       describeSnapshots: (_ctx, ids) => this.snapshots.describe(ids),
       copySnapshot: (ctx, req) => this.snapshots.copy(ctx, req),
       deleteSnapshot: (_ctx, req) => this.snapshots.delete(req),
+      modifySnapshotAttribute: (ctx, req) => this.sharing.modify(ctx, req),
+      describeSnapshotAttribute: (_ctx, req) => this.sharing.describe(req),
+      resetSnapshotAttribute: (_ctx, req) => this.sharing.reset(req),
       ...this.encryptionDefaultActions(),
     };
     // A forced stop waits for the host to let go of the instance's volumes; each call first
@@ -234,12 +240,18 @@ export class Ec2Service {
     const now = new Date();
     const changes = ids.map((id) => {
       const before = this.requireInstance(id).state;
-      this.terminateInternal(ctx, id, { reason: USER_INITIATED_SHUTDOWN, transition: userInitiated(now) });
+      this.store.setInstanceState(id, 'terminated', { reason: USER_INITIATED_SHUTDOWN, transition: userInitiated(now) });
       return { CurrentState: { Code: 48, Name: 'terminated' }, InstanceId: id, PreviousState: { Code: INSTANCE_STATE_CODES[before], Name: before } };
     });
+    const response = { TerminatingInstances: changes };
     return {
-      response: { TerminatingInstances: changes },
+      response,
       responseElements: { instancesSet: { items: changes.map((c) => ({ instanceId: c.InstanceId, currentState: { code: 48, name: 'terminated' } })) } },
+      // After the record, as AWS's calls follow the call that causes them: the volumes' grants retired, DeleteOnTermination's volumes deleted.
+      continuation: () => {
+        for (const id of ids) this.releaseVolumesOf(ctx, id);
+        return response;
+      },
     };
   }
 
@@ -406,15 +418,23 @@ export class Ec2Service {
     };
   }
 
-  private detach(req: DetachVolumeRequest): Outcome {
+  /**
+   * DetachVolume: the instance's role no longer needs the volume's data key, so EC2 retires the
+   * grant (after the DetachVolume record, as a stop does); attaching again makes a new one.
+   */
+  private detach(ctx: CallContext, req: DetachVolumeRequest): Outcome {
     const v = this.requireVolume(req.VolumeId);
     if (v.state !== 'in-use' || !v.instanceId) throw new IncorrectState(`Volume '${v.volumeId}' is in the 'available' state.`);
     this.refuseIfOpenOnHost(v, 'detaches');
-    // Detach keeps the grant: re-attaching to the same instance needs no new one.
     this.store.updateVolume(v.volumeId, { state: 'available', instance_id: null, device: null, attach_time: null });
+    const response = { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'detaching', VolumeId: v.volumeId };
     return {
-      response: { AttachTime: v.attachTime, Device: v.device, InstanceId: v.instanceId, State: 'detaching', VolumeId: v.volumeId },
+      response,
       responseElements: { volumeId: v.volumeId, instanceId: v.instanceId, device: v.device, status: 'detaching' },
+      continuation: () => {
+        this.retireGrant(ctx, this.store.volume(v.volumeId)!);
+        return response;
+      },
     };
   }
 
@@ -422,8 +442,8 @@ export class Ec2Service {
     const v = this.requireVolume(req.VolumeId);
     if (v.state === 'in-use') throw new VolumeInUse(`Volume ${v.volumeId} is currently attached to ${v.instanceId}`);
     this.refuseIfOpenOnHost(v, 'deletes');
-    this.deleteInternal(ctx, v);
-    return { response: {}, responseElements: { _return: true } };
+    // The record first, then the calls it causes (a grant left by a revoked detach, say).
+    return { response: {}, responseElements: { _return: true }, continuation: () => (this.deleteInternal(ctx, this.store.volume(v.volumeId)!), {}) };
   }
 
   /**
@@ -549,6 +569,7 @@ export class Ec2Service {
       grantId = this.kms.createGrant(onBehalfOf(ctx, 'ec2', requestId), {
         KeyId: v.kmsKeyArn!,
         GranteePrincipal: grantee,
+        RetiringPrincipal: ebsRetiringPrincipal(this.accountId),
         Operations: ['Decrypt'],
         Constraints: { EncryptionContextSubset: ebsContext(v.volumeId) },
       }).GrantId;
@@ -564,6 +585,11 @@ export class Ec2Service {
 
   private terminateInternal(ctx: CallContext, instanceId: string, why: StateWhy): void {
     this.store.setInstanceState(instanceId, 'terminated', why);
+    this.releaseVolumesOf(ctx, instanceId);
+  }
+
+  /** A terminated instance's volumes: detached, their grants retired, those with DeleteOnTermination deleted. */
+  private releaseVolumesOf(ctx: CallContext, instanceId: string): void {
     for (const v of this.store.volumes().filter((x) => x.instanceId === instanceId)) {
       this.store.updateVolume(v.volumeId, { state: 'available', instance_id: null, device: null, attach_time: null });
       const fresh = this.store.volume(v.volumeId)!;
@@ -593,11 +619,14 @@ export class Ec2Service {
     }
   }
 
-  /** Terminate and delete retire the volume's grant (a RetireGrant record, EC2 for the caller). */
-  private retireGrant(ctx: CallContext, v: Volume, live = this.liveGrant(ctx, v)): void {
+  /**
+   * Detach, stop, terminate and delete retire the volume's grant: ListGrants, then RetireGrant,
+   * EC2 for the caller, sharing the call's request ID (as CreateGrant shares RunInstances').
+   */
+  private retireGrant(ctx: CallContext, v: Volume, live = this.liveGrant(ctx, v, ctx.requestId)): void {
     if (live) {
       try {
-        this.kms.retireGrant(onBehalfOf(ctx, 'ec2'), { KeyId: v.kmsKeyArn!, GrantId: live.GrantId });
+        this.kms.retireGrant(onBehalfOf(ctx, 'ec2', ctx.requestId), { KeyId: v.kmsKeyArn!, GrantId: live.GrantId });
       } catch (err) {
         if (!(err instanceof AwsError)) throw err; // the failure is in the trail; the volume lets go of the grant all the same
       }

@@ -82,7 +82,7 @@ export class SnapshotOperations {
     if (req.SourceRegion !== undefined && req.SourceRegion !== this.p.region) {
       throw new InvalidParameterValue(`ebsim models EC2 and EBS in the account's own Region (${this.p.region}) only: it cannot copy from ${req.SourceRegion}.`);
     }
-    const src = this.require(req.SourceSnapshotId);
+    const { snapshot: src, shared } = this.requireUsable(req.SourceSnapshotId);
     if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     if (src.state !== 'completed') throw new IncorrectState(`Snapshot '${src.snapshotId}' is in the '${src.state}' state; only a completed snapshot can be copied.`);
     // Copies of encrypted snapshots stay encrypted; Encrypted=false cannot undo encryption by default.
@@ -110,7 +110,7 @@ export class SnapshotOperations {
               this.p.keys, ctx,
               { imagePath: this.p.imagePath(src.snapshotId), key: wrappedKeyOf(src) },
               { id: snapshotId, imagePath: this.p.imagePath(snapshotId) },
-              encrypted ? { encrypted: true, keyId: req.KmsKeyId, defaultKeyId: this.p.defaults.keyForNewVolume() } : { encrypted: false },
+              encrypted ? { encrypted: true, keyId: targetKeyId(req.KmsKeyId, shared, this.p.defaults.keyForNewVolume()), defaultKeyId: this.p.defaults.keyForNewVolume() } : { encrypted: false },
               (k) => this.p.store.setSnapshotKey(snapshotId, k.keyArn, k.blob),
               onProgress,
             ),
@@ -143,6 +143,19 @@ export class SnapshotOperations {
     return { response: { Snapshots: snaps.map((s) => snapshotShape(s, this.p.accountId)) } };
   }
 
+  /**
+   * A snapshot this account may copy or create a volume from: its own, or another account's whose
+   * createVolumePermission names this account or "all" (snapshot-sharing.ts). Any other is not
+   * found, as on AWS.
+   */
+  requireUsable(id: string): { snapshot: Snapshot; shared: boolean } {
+    const own = this.p.store.snapshot(id);
+    if (own) return { snapshot: own, shared: false };
+    const shared = this.p.store.sharedSnapshot(id);
+    if (shared) return { snapshot: shared, shared: true };
+    throw new InvalidSnapshotNotFound(`The snapshot '${id}' does not exist.`);
+  }
+
   require(id: string): Snapshot {
     const s = this.p.store.snapshot(id);
     if (!s) throw new InvalidSnapshotNotFound(`The snapshot '${id}' does not exist.`);
@@ -154,6 +167,15 @@ export class SnapshotOperations {
     if (!v || v.state === 'deleted') throw new InvalidVolumeNotFound(`The volume '${id}' does not exist.`);
     return v;
   }
+}
+
+/**
+ * The KMS key a copy or restore is made under: the request's; else, from another account's
+ * shared snapshot, this account's default key (the owner's key is not this account's to default
+ * to: the data is re-encrypted under a key it owns); else the source's own (undefined).
+ */
+export function targetKeyId(requested: string | undefined, shared: boolean, defaultKeyId: string): string | undefined {
+  return requested ?? (shared ? defaultKeyId : undefined);
 }
 
 /** A snapshot's data key as copies.ts takes it; null when it is not encrypted. */

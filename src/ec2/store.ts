@@ -135,8 +135,39 @@ export class Ec2Store {
     });
   }
 
+  /**
+   * A snapshot of another account of the home that this account may use: its createVolumePermission
+   * names this account or the group "all".
+   */
+  sharedSnapshot(id: string): Snapshot | undefined {
+    const r = this.db
+      .prepare(`${SNAPSHOT_SELECT} WHERE s.snapshot_id = ? AND s.account_id <> ? AND EXISTS (SELECT 1 FROM ec2_snapshot_permissions p WHERE p.snapshot_id = s.snapshot_id AND p.grantee IN (?, 'all'))`)
+      .get(id, this.accountId, this.accountId) as Record<string, unknown> | undefined;
+    return r && toSnapshot(r);
+  }
+
+  /** The snapshot's createVolumePermission: account IDs, and "all" for the public group, in order. */
+  snapshotPermissions(id: string): string[] {
+    return (this.db.prepare('SELECT grantee FROM ec2_snapshot_permissions WHERE snapshot_id = ? ORDER BY grantee').all(id) as { grantee: string }[]).map((r) => r.grantee);
+  }
+
+  /** Adds (`add`) or removes the grantees from the snapshot's createVolumePermission, in one transaction. */
+  changeSnapshotPermissions(id: string, grantees: readonly string[], add: boolean): void {
+    immediate(this.db, () => {
+      const stmt = add
+        ? this.db.prepare('INSERT OR IGNORE INTO ec2_snapshot_permissions (snapshot_id, grantee) VALUES (?, ?)')
+        : this.db.prepare('DELETE FROM ec2_snapshot_permissions WHERE snapshot_id = ? AND grantee = ?');
+      for (const g of grantees) stmt.run(id, g);
+    });
+  }
+
+  clearSnapshotPermissions(id: string): void {
+    immediate(this.db, () => this.db.prepare('DELETE FROM ec2_snapshot_permissions WHERE snapshot_id = ?').run(id));
+  }
+
   deleteSnapshot(id: string): void {
     immediate(this.db, () => {
+      this.db.prepare('DELETE FROM ec2_snapshot_permissions WHERE snapshot_id = ?').run(id);
       this.db.prepare('DELETE FROM ec2_snapshots WHERE snapshot_id = ?').run(id);
       this.db.prepare('DELETE FROM ec2_image_details WHERE resource_id = ?').run(id);
     });
@@ -183,5 +214,6 @@ function toSnapshot(r: Record<string, unknown>): Snapshot {
     // A snapshot of an older ebsim (no row) had its data key re-encrypted to its own ID.
     contextId: (r.context_id as string | null) ?? (r.snapshot_id as string),
     sourceId: (r.source_id as string | null) ?? null,
+    ownerId: r.account_id as string,
   };
 }

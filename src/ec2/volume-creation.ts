@@ -9,7 +9,7 @@ import { makeImage, requireRoomForImage, reserveImage, writeEmptyImage } from '.
 import { newVolumeId } from './ids.js';
 import type { Volume } from './model.js';
 import type { CreateVolumeRequest } from './operations/index.js';
-import { KMS_KEY_NEEDS_ENCRYPTED, wrappedKeyOf, type SnapshotOperations } from './snapshots.js';
+import { KMS_KEY_NEEDS_ENCRYPTED, targetKeyId, wrappedKeyOf, type SnapshotOperations } from './snapshots.js';
 
 const GIB = 1024 ** 3;
 
@@ -26,7 +26,8 @@ export interface NewVolume {
  */
 export function acceptVolume(p: EbsParts, snapshots: SnapshotOperations, ctx: CallContext, req: CreateVolumeRequest, deleteOnTermination: boolean): NewVolume {
   if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
-  const snap = req.SnapshotId ? snapshots.require(req.SnapshotId) : undefined;
+  const usable = req.SnapshotId ? snapshots.requireUsable(req.SnapshotId) : undefined;
+  const snap = usable?.snapshot;
   if (snap && snap.state !== 'completed') throw new IncorrectState(`Snapshot '${snap.snapshotId}' is in the '${snap.state}' state; a volume is created only from a completed snapshot.`);
   const size = req.Size ?? snap?.volumeSize;
   if (size === undefined || !Number.isInteger(size) || size < 1 || size > 16384) throw new InvalidParameterValue(`Volume size must be an integer between 1 and 16384 GiB; got ${size}`);
@@ -61,7 +62,7 @@ export function acceptVolume(p: EbsParts, snapshots: SnapshotOperations, ctx: Ca
             p.keys, ctx,
             { imagePath: p.imagePath(snap.snapshotId), key: wrappedKeyOf(snap) },
             { id: volumeId, imagePath: image, sizeBytes: size * GIB },
-            encrypted ? { encrypted: true, keyId: req.KmsKeyId, defaultKeyId } : { encrypted: false },
+            encrypted ? { encrypted: true, keyId: targetKeyId(req.KmsKeyId, usable!.shared, defaultKeyId), defaultKeyId } : { encrypted: false },
             setKey,
             onProgress,
           );

@@ -72,6 +72,10 @@ export const MissingParameter = awsError('MissingParameter');
 /** EC2's answer to a parameter given without the one it needs (KmsKeyId without Encrypted). */
 export const InvalidParameterDependency = awsError('InvalidParameterDependency');
 export const InvalidSnapshotInUse = awsError('InvalidSnapshot.InUse');
+/** EC2's refusal of two parameters that cannot go together (adding and removing permissions in one call). */
+export const InvalidParameterCombination = awsError('InvalidParameterCombination');
+/** EC2's refusal of what the resource does not allow (making an encrypted snapshot public). */
+export const OperationNotPermitted = awsError('OperationNotPermitted');
 export const UnauthorizedOperation = awsError('UnauthorizedOperation', 403);
 export const InvalidVolumeNotFound = awsError('InvalidVolume.NotFound');
 export const InvalidInstanceIDNotFound = awsError('InvalidInstanceID.NotFound');

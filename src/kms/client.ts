@@ -96,7 +96,8 @@ export interface DescribeKeyRequest {
 }
 
 export interface DescribeKeyResponse {
-  KeyMetadata: { KeyId: string; Arn: string; KeyState: string };
+  /** KeyManager: AWS for an AWS managed key (aws/ebs), CUSTOMER for a customer managed one. */
+  KeyMetadata: { KeyId: string; Arn: string; KeyState: string; KeyManager: string };
 }
 
 export interface KmsClient {
@@ -115,7 +116,7 @@ export function kmsClient(kms: Pick<KmsService, 'call'>): KmsClient {
   return {
     describeKey(ctx, req) {
       const m = call(ctx, 'DescribeKey', req).KeyMetadata as Record<string, unknown>;
-      return { KeyMetadata: { KeyId: m.KeyId as string, Arn: m.Arn as string, KeyState: m.KeyState as string } };
+      return { KeyMetadata: { KeyId: m.KeyId as string, Arn: m.Arn as string, KeyState: m.KeyState as string, KeyManager: m.KeyManager as string } };
     },
     decrypt(ctx, req) {
       const r = call(ctx, 'Decrypt', req);

@@ -252,6 +252,14 @@ CREATE TABLE IF NOT EXISTS ec2_image_details (
   progress INTEGER NOT NULL DEFAULT 100,
   state_message TEXT
 );
+-- A snapshot's createVolumePermission (ModifySnapshotAttribute): the accounts, or the group
+-- "all", that may copy it or create volumes from it. New table, so a home made before it still
+-- opens: a snapshot without rows is shared with no one, as a new snapshot on AWS.
+CREATE TABLE IF NOT EXISTS ec2_snapshot_permissions (
+  snapshot_id TEXT NOT NULL,
+  grantee TEXT NOT NULL,
+  PRIMARY KEY (snapshot_id, grantee)
+);
 -- EBS encryption by default, per account and Region. No row: disabled, with the AWS managed key
 -- (alias/aws/ebs) as the default key, as in a new AWS account. kms_key_id NULL: that managed key.
 CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (

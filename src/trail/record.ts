@@ -23,6 +23,8 @@ export interface TrailRecord {
   errorMessage?: string;
   requestParameters: unknown;
   responseElements: unknown;
+  /** What the service records beside the request (KMS's RetireGrant: the grant's ID). */
+  additionalEventData?: Record<string, unknown>;
   requestID?: string;
   eventID: string;
   readOnly?: boolean;
@@ -50,6 +52,7 @@ export interface CallDescription {
   eventName: string;
   requestParameters: unknown;
   responseElements?: unknown;
+  additionalEventData?: Record<string, unknown>;
   /** Omitted for EC2's own records, as in the seed's RunInstances record. */
   readOnly?: boolean;
   resources?: TrailResource[];
@@ -104,6 +107,7 @@ export function buildRecord(ctx: CallContext, call: CallDescription, now = new D
   }
   r.requestParameters = call.requestParameters ?? null;
   r.responseElements = call.responseElements ?? null;
+  if (call.additionalEventData !== undefined) r.additionalEventData = call.additionalEventData;
   r.requestID = ctx.requestId ?? randomUUID();
   r.eventID = randomUUID();
   if (call.readOnly !== undefined) r.readOnly = call.readOnly;

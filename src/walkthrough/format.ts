@@ -24,13 +24,17 @@ export interface RecordCells {
 
 const EBS_CONTEXT_KEY = 'aws:ebs:id';
 
-/** Who called, and for whom: "Alice", "EC2 for Alice", "host i-…" (the instance's role, aws:ec2-infrastructure, in the instance's session). */
+/**
+ * Who called, and for whom: "Alice", "EC2 for Alice", "host i-…" (the instance's role,
+ * aws:ec2-infrastructure, in the instance's session), "EC2 vol-…" (that role in a session
+ * named after a volume or snapshot EC2 is making: a copy that re-encrypts).
+ */
 export function callerOf(r: TrailRecord): string {
   const id = r.userIdentity;
   const arn = String(id.arn ?? '');
   if (id.type === 'AssumedRole') {
     const [, role, session] = /:assumed-role\/(.+)\/([^/]+)$/.exec(arn) ?? [];
-    if (role === 'aws:ec2-infrastructure') return `host ${session}`;
+    if (role === 'aws:ec2-infrastructure') return session?.startsWith('i-') ? `host ${session}` : `EC2 ${session}`;
     return role ? `${role}/${session}` : arn;
   }
   const name = String(id.userName ?? arn);
@@ -46,6 +50,19 @@ export function contextOf(r: TrailRecord): Record<string, string> | undefined {
   return c && typeof c === 'object' ? c : undefined;
 }
 
+const contextText = (ctx: Record<string, string>) => Object.entries(ctx).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** ReEncrypt's two contexts as "FROM→TO" (one EBS context key: "aws:ebs:id=vol-…→snap-…"). */
+function reEncryptContext(r: TrailRecord): string | undefined {
+  const p = (r.requestParameters ?? {}) as { sourceEncryptionContext?: Record<string, string>; destinationEncryptionContext?: Record<string, string> };
+  const from = p.sourceEncryptionContext;
+  const to = p.destinationEncryptionContext;
+  if (!from && !to) return undefined;
+  const ebsOnly = (c: Record<string, string> | undefined) => c !== undefined && Object.keys(c).length === 1 && EBS_CONTEXT_KEY in c;
+  if (ebsOnly(from) && ebsOnly(to)) return `${EBS_CONTEXT_KEY}=${from![EBS_CONTEXT_KEY]}→${to![EBS_CONTEXT_KEY]}`;
+  return `${from ? contextText(from) : '-'}→${to ? contextText(to) : '-'}`;
+}
+
 export function recordCells(r: TrailRecord, keyName: (arn: string) => string): RecordCells {
   const keyArn = (r.resources ?? []).find((x) => x.ARN.includes(':key/'))?.ARN;
   const ctx = contextOf(r);
@@ -53,7 +70,7 @@ export function recordCells(r: TrailRecord, keyName: (arn: string) => string): R
     call: r.eventName,
     caller: callerOf(r),
     key: keyArn ? keyName(keyArn) : '-',
-    context: ctx ? Object.entries(ctx).map(([k, v]) => `${k}=${v}`).join(',') : '-',
+    context: reEncryptContext(r) ?? (ctx ? contextText(ctx) : '-'),
     result: r.errorCode ?? 'ok',
   };
 }

@@ -62,7 +62,15 @@ export class Session {
   /** The key's alias without "alias/" (or the key ID's first block): short enough for a table. */
   keyName = (arn: string): string => {
     const keyId = arn.split('/').pop()!;
-    const alias = this.app().kms().inventory().aliases.find((a) => a.TargetKeyId === keyId);
+    // The key's own account and Region (a lesson may use another account's keys).
+    const [, , , region, account] = arn.split(':');
+    let aliases: { AliasName: string; TargetKeyId?: string }[] = [];
+    try {
+      aliases = this.app().kms(account || undefined, region || undefined).inventory().aliases;
+    } catch {
+      // an account this home does not have: the key ID names it
+    }
+    const alias = aliases.find((a) => a.TargetKeyId === keyId);
     return alias ? alias.AliasName.replace(/^alias\//, '') : keyId.split('-')[0]!;
   };
 
@@ -76,7 +84,8 @@ export class Session {
     for (const r of records) {
       const s = compareToSeed ? this.seed.find((x) => x.eventName === r.eventName && sameKindOfCaller(x, r)) : undefined;
       if (this.full) this.fullRecord(r, s);
-      if (!s || r.eventSource !== 'kms.amazonaws.com') continue;
+      // A refused call's record has no response to compare: its errorCode says what happened.
+      if (!s || r.eventSource !== 'kms.amazonaws.com' || r.errorCode) continue;
       const c = compareWithSeed(r, s);
       if (c.missing.length === 0) this.conforming.push(r.eventName);
       else this.check(`the ${r.eventName} record has every field of the seed's`, false, `missing: ${c.missing.join(', ')}`);

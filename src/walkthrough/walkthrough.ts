@@ -2,8 +2,9 @@
 // each step opening with why it works as it does, then one line per CloudTrail record, then the
 // checks; then mounts the volume, proves on the real backing image that it is encrypted, and
 // teaches by failure. It exits non-zero if any step does not behave as taught, so it doubles as
-// an end-to-end test. Compact by default (about 150 lines); --full adds every record as JSON
-// beside the seed's.
+// an end-to-end test. Compact by default (about 160 lines); --full adds every record as JSON
+// beside the seed's. The EBS lifecycle beyond the seed is taught by further lessons, each run on
+// its own with --lesson NAME (lessons/), so the default run stays compact.
 import { linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { recordTable, sideBySide, wrap } from './format.js';
 import { allRecords } from '../trail/index.js';
 import { ADMINISTRATOR_ACCESS } from '../iam/aws-managed-policies.js';
 import { explainVolume, renderEnvelope } from '../envelope/index.js';
+import { LESSONS, lessonsNamed } from './lessons/index.js';
 
 export interface WalkthroughOptions {
   home?: string;
@@ -28,6 +30,8 @@ export interface WalkthroughOptions {
   step?: boolean;
   /** Print every record as JSON beside the seed's. */
   full?: boolean;
+  /** Run these further lessons (lessons/; "all": every one) instead of the seed's steps. */
+  lessons?: readonly string[];
   /** How --step waits (default: a readline question on a TTY; tests pass their own). */
   ask?: (prompt: string) => Promise<unknown>;
   /** Serve the volumes in this process even where a real mount is possible (the path taken without FUSE). */
@@ -45,6 +49,7 @@ const GIB = 1024 ** 3;
 
 export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<WalkthroughResult> {
   const out = opts.out ?? ((t: string) => process.stdout.write(t + '\n'));
+  const lessons = lessonsNamed(opts.lessons ?? []); // before anything is made: a misspelt name is the user's mistake
   const temporary = !opts.home;
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'ebsim-walkthrough-'));
   const rl = opts.step && !opts.ask && process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
@@ -64,13 +69,25 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  const done = (lookAt: string): WalkthroughResult => {
+    out(`\n== Done: ${s.failures.length === 0 ? 'every step behaved as taught' : `${s.failures.length} step(s) did not behave as taught: ${s.failures.join('; ')}`} ==`);
+    out(wrap(`Look around${temporary ? ' (with --home DIR: this home was temporary)' : ` (--home ${home})`}: ebsim trail records · ebsim trail diagram${lookAt}`));
+    return { home, failures: s.failures, mounted: canMount };
+  };
+
   try {
-    out(`ebsim walkthrough: the KMS guide's "Amazon EC2 example two" (the seed), replayed and explained.`);
+    out(wrap(lessons.length
+      ? `ebsim walkthrough: ${lessons.length === 1 ? 'a lesson' : `${lessons.length} lessons`} on the EBS lifecycle (${lessons.map((l) => l.name).join(', ')}).`
+      : `ebsim walkthrough: the KMS guide's "Amazon EC2 example two" (the seed), replayed and explained.`));
     out(wrap(`Home: ${home}${temporary ? ' (temporary)' : ''} · --full: records as JSON · --step: pause`));
     initHome(home);
     app = openEbsim(home);
     s.startTrail();
     const alice = app.as('Alice');
+    if (lessons.length) {
+      for (const l of lessons) await l.run({ app, s, alice });
+      return done(' · ebsim ec2 describe-snapshots');
+    }
     const kms = app.kms();
     const ec2 = app.ec2();
     const host = app.host();
@@ -211,9 +228,9 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
       envelope.Broken.length === 1 && envelope.Broken[0]!.Link === 'Grant' && envelope.Broken[0]!.BrokenBy?.EventName === 'RevokeGrant');
 
     s.seedSummary();
-    out(`\n== Done: ${s.failures.length === 0 ? 'every step behaved as taught' : `${s.failures.length} step(s) did not behave as taught: ${s.failures.join('; ')}`} ==`);
-    out(wrap(`Look around${temporary ? ' (with --home DIR: this home was temporary)' : ` (--home ${home})`}: ebsim trail records · ebsim trail diagram · ebsim explain ${volumeId}`));
-    return { home, failures: s.failures, mounted: canMount };
+    const result = done(` · ebsim explain ${volumeId}`);
+    out(wrap(`More lessons, each on its own: ebsim walkthrough --lesson ${LESSONS.map((l) => l.name).join('|')}|all`));
+    return result;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

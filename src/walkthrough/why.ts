@@ -42,6 +42,22 @@ export const WHY = {
   explain: (volumeId: string) =>
     `the envelope is a chain: a broken link stops the next mount. ebsim explain VOLUME-ID shows each
     link from the CMK to the image; a broken one with what it breaks and the record that broke it.`,
+  snapshotContext: () =>
+    `a snapshot keeps the volume's context. A snapshot is the volume's sectors as they are on disk, so it
+    keeps the volume's data key, encrypted as it was, bound to {"aws:ebs:id": VOLUME-ID}: no KMS call.
+    Whoever may open the volume's data key may open the snapshot's. A copy is bound to its own ID.`,
+  reencrypt: (key: string) =>
+    `restoring under another key. A data key is bound to one KMS key: a volume under ${key} needs a data key
+    made under ${key}, so EC2 makes one, opens both keys as its infrastructure through grants, and decrypts
+    and encrypts every written sector. The same plaintext, other ciphertext; the grants retired when done.`,
+  stopStart: (key: string) =>
+    `stop and start. A stopped instance has no host: EC2 retires its grants, and the start asks KMS
+    again, with the caller's permissions: EC2 creates the grant for the caller. With a customer managed key
+    (${key}) that takes kms:CreateGrant in the caller's policy: without it the instance goes back to stopped.`,
+  share: (other: string) =>
+    `sharing a snapshot. Sharing (createVolumePermission) lets account ${other} name the snapshot, not
+    read it: its data key is under Alice's KMS key, so the copy needs EC2 to make a grant on that key for
+    the copier, which Alice's key policy must allow. The copy is then re-encrypted under a key of its own.`,
 } as const;
 
 export type WhyTopic = keyof typeof WHY;

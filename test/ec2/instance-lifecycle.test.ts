@@ -88,7 +88,9 @@ describe('stop, start, reboot in the trail', () => {
       requestParameters: { instancesSet: { items: [{ instanceId }] }, force: false },
       responseElements: { instancesSet: { items: [{ instanceId, currentState: { code: 64, name: 'stopping' }, previousState: { code: 16, name: 'running' } }] } },
     });
-    expect(recs[2]!.requestParameters).toMatchObject({ grantId });
+    // The KMS developer guide's RetireGrant record: requestParameters null, the grant in additionalEventData.
+    expect(recs[2]!.requestParameters).toBeNull();
+    expect(recs[2]!.additionalEventData).toEqual({ grantId });
     expect(liveGrantees(keyArn)).not.toContain(GRANTEE(instanceId));
     const i = described(instanceId);
     expect(i.State).toEqual({ Code: 80, Name: 'stopped' });
@@ -157,6 +159,24 @@ describe('stop, start, reboot in the trail', () => {
     const contextOf = (r: TrailRecord) => ((r.requestParameters as { encryptionContext?: Record<string, string>; constraints?: { encryptionContextSubset: Record<string, string> } }).encryptionContext ?? (r.requestParameters as { constraints: { encryptionContextSubset: Record<string, string> } }).constraints.encryptionContextSubset)['aws:ebs:id'];
     expect(start.slice(1).map(contextOf).sort()).toEqual([volumeId, volumeId, vol.VolumeId, vol.VolumeId].sort());
     expect(described(instanceId).State.Name).toBe('running');
+  });
+});
+
+describe('grants as EBS makes them', () => {
+  it('grantee the instance\'s role session, retiring principal the account\'s root (ListRetirableGrants finds it); terminate retires it after the TerminateInstances record', () => {
+    const { instanceId, volumeId, keyArn } = launch();
+    const grantId = ec2().volume(volumeId).grantId!;
+    const root = `arn:aws:iam::${ACCOUNT}:root`;
+    const listed = (kms(alice, 'ListGrants', { KeyId: keyArn, GrantId: grantId }).Grants as Record<string, unknown>[])[0];
+    expect(listed).toMatchObject({ GranteePrincipal: GRANTEE(instanceId), RetiringPrincipal: root, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { 'aws:ebs:id': volumeId } } });
+    const retirable = kms(alice, 'ListRetirableGrants', { RetiringPrincipal: root, Limit: 1000 }).Grants as { GrantId: string }[];
+    expect(retirable.map((g) => g.GrantId)).toContain(grantId);
+    const recs = recordsDuring(() => ec2().terminateInstances(alice, [instanceId]));
+    // The record first, then the calls it causes (AWS's order); the volume outlives the instance, without its grant.
+    expect(brief(recs)).toEqual([['TerminateInstances', 'Alice', 'ok'], ['ListGrants', 'Alice via EC2', 'ok'], ['RetireGrant', 'Alice via EC2', 'ok']]);
+    expect(recs[2]).toMatchObject({ requestParameters: null, additionalEventData: { grantId }, requestID: recs[0]!.requestID });
+    expect(liveGrantees(keyArn)).not.toContain(GRANTEE(instanceId));
+    expect(ec2().volume(volumeId)).toMatchObject({ state: 'available', instanceId: null, grantId: null });
   });
 });
 

@@ -25,7 +25,7 @@ describe('EC2 over the KMS client', () => {
     expect(imports.sort()).toEqual(['ebs-keys.ts: type client.js', 'service.ts: type client.js']);
   });
 
-  it('a revoked grant is found out through ListGrants (EC2 for the caller): re-attaching creates a new one, and no RetireGrant is attempted on it', () => {
+  it('a revoked grant is found out through ListGrants (EC2 for the caller): the detach attempts no RetireGrant on it; re-attaching creates a new one, the next detach retires it', () => {
     const ec2 = h.app.ec2();
     const kms = h.app.kms();
     const alice = h.app.as();
@@ -34,29 +34,39 @@ describe('EC2 over the KMS client', () => {
     ec2.attachVolume(alice, { VolumeId: vol.VolumeId, InstanceId: inst, Device: '/dev/sdf' });
     const first = ec2.volume(vol.VolumeId).grantId!;
     kms.call(alice, 'RevokeGrant', { KeyId: vol.KmsKeyId, GrantId: first });
+
+    // The detach asks KMS whether the grant is live (it is not): no RetireGrant.
+    const beforeDetach = allRecords(h.app.db).length;
     ec2.detachVolume(alice, { VolumeId: vol.VolumeId });
+    const detach = recordsSince(beforeDetach);
+    expect(detach.map((r) => r.eventName)).toEqual(['DetachVolume', 'ListGrants']);
+    const [, list] = detach;
+    expect(list!.userIdentity.invokedBy).toBe('AWS Internal');
+    expect(list).toMatchObject({ readOnly: true, requestParameters: { keyId: vol.KmsKeyId, grantId: first } });
+    expect(list!.errorCode).toBeUndefined();
+    expect(list!.requestID).toBe(detach[0]!.requestID);
+    expect(ec2.volume(vol.VolumeId).grantId).toBeNull();
 
     const before = allRecords(h.app.db).length;
     ec2.attachVolume(alice, { VolumeId: vol.VolumeId, InstanceId: inst, Device: '/dev/sdf' });
     const attach = recordsSince(before);
-    expect(attach.map((r) => r.eventName)).toEqual(['ListGrants', 'CreateGrant', 'Decrypt', 'AttachVolume']);
-    const [list, grant] = attach;
-    expect(list!.userIdentity.invokedBy).toBe('AWS Internal');
-    expect(list).toMatchObject({ readOnly: true, requestParameters: { keyId: vol.KmsKeyId, grantId: first } });
-    expect(list!.errorCode).toBeUndefined();
-    expect(list!.requestID).toBe(grant!.requestID);
+    expect(attach.map((r) => r.eventName)).toEqual(['CreateGrant', 'Decrypt', 'AttachVolume']);
     const second = ec2.volume(vol.VolumeId).grantId!;
     expect(second).not.toBe(first);
 
-    // Deleting retires the live grant: asked, then retired, both as EC2 for Alice.
+    // The next detach retires the live grant: asked, then retired, both as EC2 for Alice, after the DetachVolume record.
+    const beforeSecond = allRecords(h.app.db).length;
     ec2.detachVolume(alice, { VolumeId: vol.VolumeId });
-    const beforeDelete = allRecords(h.app.db).length;
-    ec2.deleteVolume(alice, { VolumeId: vol.VolumeId });
-    const del = recordsSince(beforeDelete);
-    expect(del.map((r) => r.eventName)).toEqual(['ListGrants', 'RetireGrant', 'DeleteVolume']);
-    expect(del[1]).toMatchObject({ userIdentity: { invokedBy: 'AWS Internal' } });
-    expect(del[1]!.errorCode).toBeUndefined();
+    const again = recordsSince(beforeSecond);
+    expect(again.map((r) => r.eventName)).toEqual(['DetachVolume', 'ListGrants', 'RetireGrant']);
+    expect(again[2]).toMatchObject({ userIdentity: { invokedBy: 'AWS Internal' }, requestParameters: null, additionalEventData: { grantId: second } });
+    expect(again[2]!.errorCode).toBeUndefined();
     expect(kms.call(alice, 'ListGrants', { KeyId: vol.KmsKeyId }).Grants).toEqual([]);
+
+    // Deleting a detached volume: no grant left, no KMS call.
+    const beforeDelete = recordsSince(0).length;
+    ec2.deleteVolume(alice, { VolumeId: vol.VolumeId });
+    expect(recordsSince(beforeDelete).map((r) => r.eventName)).toEqual(['DeleteVolume']);
   });
 
   it('the host\'s decrypted data key is the bytes KMS returned, as a Buffer the caller can zero', () => {

@@ -46,7 +46,9 @@ describeRealMount('detach-volume --force of a mounted volume', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toMatchObject({ VolumeId: volumeId, InstanceId: instanceId, State: 'detaching' });
     const recs = allRecords(home.app.db).slice(before);
-    expect(recs.map((x) => [x.eventName, x.requestParameters])).toEqual([['DetachVolume', { volumeId, force: true }]]);
+    // The detach, then EC2 retires the instance's grant on the volume (RetireGrant in the KMS guide's shape).
+    expect(recs.map((x) => [x.eventName, x.requestParameters])).toEqual([['DetachVolume', { volumeId, force: true }], ['ListGrants', expect.anything()], ['RetireGrant', null]]);
+    expect(recs[2]!.additionalEventData).toEqual({ grantId: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await host.status()).volumes).toEqual([]);
     expect(ec2.volume(volumeId).state).toBe('available');
 

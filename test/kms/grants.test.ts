@@ -5,6 +5,7 @@ import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import { grantPermits, grantNarrows, grantIdFromToken, newGrantToken } from '../../src/kms/grants.js';
 import type { KmsService } from '../../src/kms/service.js';
+import { allRecords } from '../../src/trail/index.js';
 
 let h: TestHome;
 let kms: KmsService;
@@ -96,6 +97,36 @@ describe('grants in the service', () => {
   it('a grantee without RetireGrant in the grant may not retire it', () => {
     const g = kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['Decrypt'] });
     expect(errorCode(() => kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: g.GrantId }))).toBe('AccessDeniedException');
+  });
+
+  it('RetireGrant is recorded as the KMS guide\'s example: requestParameters null, the grant ID in additionalEventData (by ID or by token, refused or not)', () => {
+    const records = () => (h.app.trail.flush(), allRecords(h.app.db).filter((r) => r.eventName === 'RetireGrant'));
+    const seen = records().length;
+    const byId = kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['Decrypt'] }) as { GrantId: string };
+    const byToken = kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['Decrypt'] }) as { GrantId: string; GrantToken: string };
+    expect(errorCode(() => kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: byId.GrantId }))).toBe('AccessDeniedException');
+    kms.call(alice, 'RetireGrant', { KeyId: keyId, GrantId: byId.GrantId });
+    kms.call(alice, 'RetireGrant', { GrantToken: byToken.GrantToken });
+    const [refused, retired, tokened] = records().slice(seen);
+    expect(refused).toMatchObject({ requestParameters: null, additionalEventData: { grantId: byId.GrantId }, errorCode: 'AccessDeniedException' });
+    expect(retired).toMatchObject({ requestParameters: null, responseElements: null, additionalEventData: { grantId: byId.GrantId }, readOnly: false, resources: [{ ARN: keyArn }] });
+    expect(tokened).toMatchObject({ requestParameters: null, additionalEventData: { grantId: byToken.GrantId } });
+    expect(JSON.stringify(tokened)).not.toContain(byToken.GrantToken);
+    // The field sits where AWS's example has it: after responseElements, before requestID.
+    const keys = Object.keys(retired!);
+    expect(keys.indexOf('additionalEventData')).toBe(keys.indexOf('responseElements') + 1);
+  });
+
+  it('an account root named as retiring principal stands for the account\'s principals', () => {
+    const g = kms.call(alice, 'CreateGrant', {
+      KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', RetiringPrincipal: 'arn:aws:iam::123456789012:root', Operations: ['Decrypt'],
+    }) as { GrantId: string };
+    const other = kms.call(alice, 'CreateGrant', {
+      KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', RetiringPrincipal: 'arn:aws:iam::111122223333:root', Operations: ['Decrypt'],
+    }) as { GrantId: string };
+    // The role (not a grantee allowed RetireGrant, not an IAM user) retires through its account.
+    kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: g.GrantId });
+    expect(errorCode(() => kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: other.GrantId }))).toBe('AccessDeniedException');
   });
 
   it('a grantee with CreateGrant may create narrower grants only', () => {

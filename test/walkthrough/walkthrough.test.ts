@@ -55,6 +55,9 @@ describe('ebsim walkthrough', () => {
     // The envelope view finds the grant revoked in step 7, and the record that did it.
     expect(w.text).toMatch(/✗ the grant was revoked: the next mount fails with AccessDeniedException\n +broken by RevokeGrant \(Alice, /);
     expect(w.text).toContain('ok   the next mount (its Decrypt) while the key is disabled is refused with DisabledException');
+    // The lessons beyond the seed are named, each run on its own (--lesson), not in this run.
+    expect(w.text.replace(/\s+/g, ' ')).toContain('More lessons, each on its own: ebsim walkthrough --lesson snapshot-context|restore-reencrypts|stop-start|share-snapshot|all');
+    expect(w.text).not.toContain('Why: stop and start.');
   }, 180_000);
 
   it('--full prints each record as JSON beside the seed\'s, the seed\'s own records once each', async () => {

@@ -57,6 +57,23 @@ export interface CopySnapshotRequest {
   Description?: string;
 }
 
+/** One entry of a snapshot's createVolumePermission: an account, or the group "all". */
+export interface CreateVolumePermission {
+  UserId?: string;
+  Group?: string;
+}
+
+export interface ModifySnapshotAttributeRequest {
+  SnapshotId: string;
+  /** Only createVolumePermission can be modified. */
+  Attribute?: string;
+  CreateVolumePermission?: { Add?: CreateVolumePermission[]; Remove?: CreateVolumePermission[] };
+  /** The older form: account IDs and groups with OperationType add or remove. */
+  UserIds?: string[];
+  GroupNames?: string[];
+  OperationType?: string;
+}
+
 /** What the control plane does for each operation. */
 export interface Ec2Actions {
   runInstances(ctx: CallContext, req: RunInstancesRequest): Outcome;
@@ -75,6 +92,9 @@ export interface Ec2Actions {
   describeSnapshots(ctx: CallContext, ids: string[]): Outcome;
   copySnapshot(ctx: CallContext, req: CopySnapshotRequest): Outcome;
   deleteSnapshot(ctx: CallContext, req: { SnapshotId: string }): Outcome;
+  modifySnapshotAttribute(ctx: CallContext, req: ModifySnapshotAttributeRequest): Outcome;
+  describeSnapshotAttribute(ctx: CallContext, req: { SnapshotId: string; Attribute: string }): Outcome;
+  resetSnapshotAttribute(ctx: CallContext, req: { SnapshotId: string; Attribute: string }): Outcome;
   enableEbsEncryptionByDefault(ctx: CallContext): Outcome;
   disableEbsEncryptionByDefault(ctx: CallContext): Outcome;
   getEbsEncryptionByDefault(ctx: CallContext): Outcome;

@@ -41,7 +41,7 @@ export const VOLUME_OPERATIONS = [
   }),
   op({
     name: 'DetachVolume',
-    description: 'Detach a volume (the grant stays); refused while it is mounted, unless --force (the CLI unmounts it first)',
+    description: 'Detach a volume (EC2 retires its grant); refused while it is mounted, unless --force (the CLI unmounts it first)',
     readOnly: false,
     input: { VolumeId: volumeId, Force: { kind: 'boolean', doc: 'unmount the volume first if it is mounted (the ebsim CLI does; AWS: detach without waiting for the OS)' } },
     ext: undefined,

@@ -16,6 +16,13 @@ export const RetireGrant = kmsOperation({
     KeyId: { kind: 'string', min: 1, max: 2048, doc: 'key ID or key ARN' },
     GrantId: GRANT_ID,
   },
+  // As the KMS developer guide's RetireGrant record shows: requestParameters null, the grant's ID
+  // in additionalEventData (named by GrantId, or found in the token, which is never logged).
+  requestParameters: () => null,
+  additionalEventData: (p) => {
+    const grantId = typeof p.GrantId === 'string' ? p.GrantId : typeof p.GrantToken === 'string' ? grantIdFromToken(p.GrantToken) : undefined;
+    return grantId ? { grantId } : undefined;
+  },
   run(ctx, input, call) {
     const { keys, grants } = call.env;
     let grantId: string;
@@ -33,8 +40,11 @@ export const RetireGrant = kmsOperation({
     if (key) touch(call, key);
     if (!grant || grant.state !== 'live' || !key || grant.keyId !== key.keyId) throw new NotFoundException(`Grant ID ${grantId} not found`);
     const p = ctx.principal;
+    // An account named as retiring principal (its root ARN, as EBS's grants name one) stands for
+    // its principals, as a key policy's root principal does.
+    const retiringAccount = /^arn:aws:iam::(\d{12}):root$/.exec(grant.retiringPrincipal ?? '')?.[1];
     const mayRetire =
-      (grant.retiringPrincipal !== undefined && granteeMatches(grant.retiringPrincipal, p)) ||
+      (grant.retiringPrincipal !== undefined && (granteeMatches(grant.retiringPrincipal, p) || retiringAccount === p.accountId)) ||
       (granteeMatches(grant.granteePrincipal, p) && grant.operations.includes('RetireGrant')) ||
       (p.type === 'IAMUser' && p.accountId === key.accountId);
     if (!mayRetire) throw new AccessDeniedException(`User: ${p.arn} is not authorized to perform: kms:RetireGrant on resource: ${key.arn}`);
