@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { allRecords, applyRetention, exportTrail, buildDiagram, retentionSettings, setRetention, toMermaid, toSvg, toHtml } from '../../trail/index.js';
 import { CLOUDTRAIL_OPERATIONS } from '../../cloudtrail/index.js';
 import { declaredCommands } from '../declared-commands.js';
+import { CLOUDTRAIL_PAGINATORS } from '../pagination.js';
 import type { Runtime } from '../runtime.js';
 
 export function trailCommand(y: Argv, rt: () => Runtime) {
   return y.command('trail', 'The CloudTrail trail of every call', (c) =>
-    declaredCommands(c, CLOUDTRAIL_OPERATIONS, rt, (r, operation, params) => r.open().cloudtrail().call(r.caller(), operation, params))
+    declaredCommands(c, CLOUDTRAIL_OPERATIONS, rt, (r, operation, params) => r.open().cloudtrail().call(r.caller(), operation, params), { service: 'trail', paginators: CLOUDTRAIL_PAGINATORS })
       .command('records', 'Print every record as {"Records": [...]}, oldest first, as in a CloudTrail log file', (o) => o, () => {
         const r = rt();
         r.io.out(JSON.stringify({ Records: allRecords(r.open().db) }, null, 2));
