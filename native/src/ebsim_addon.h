@@ -29,4 +29,6 @@ void xts_stream_copy(uint8_t *dst, const uint8_t *src, size_t len);
 // Each file's JS functions, defined on the module's exports by ebsim_addon.c.
 void xts_define_exports(napi_env env, napi_value exports);
 void sector_io_define_exports(napi_env env, napi_value exports);
+// ebsim_seek.c: lseek(SEEK_DATA/SEEK_HOLE), so export and verify skip a sparse image's holes.
+void seek_define_exports(napi_env env, napi_value exports);
 #endif

@@ -133,14 +133,15 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
       )
       .command(
         'export <volume-id> <out>',
-        'Decrypt a whole volume to a plain (sparse) image',
+        'Decrypt a whole volume to a plain sparse image: only written sectors are read (SEEK_DATA), holes stay holes, memory stays bounded',
         (o) => o.positional('volume-id', { type: 'string', demandOption: true }).positional('out', { type: 'string', demandOption: true }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
           checkWritableTarget(a.out);
           const bar = terminalProgress();
-          await r.open().host().export(() => r.caller(), a['volume-id'], a.out, { instanceId: a.instance, onProgress: bar.update }).finally(() => bar.end());
-          r.print({ VolumeId: a['volume-id'], Exported: a.out });
+          const x = await r.open().host().export(() => r.caller(), a['volume-id'], a.out, { instanceId: a.instance, onProgress: bar.update }).finally(() => bar.end());
+          // What was read and what was skipped: only the image's data extents are decrypted.
+          r.print({ VolumeId: a['volume-id'], Exported: a.out, SizeBytes: x.bytesRead + x.bytesSkipped, BytesDecrypted: x.bytesRead, BytesWritten: x.bytesWritten, HoleBytesSkipped: x.bytesSkipped, HolesFoundBy: x.method === 'SEEK_DATA' ? 'lseek SEEK_DATA/SEEK_HOLE' : 'scanning the image for non-zero sectors' });
         },
       )
       .command(
