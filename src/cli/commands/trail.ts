@@ -25,7 +25,7 @@ export function trailCommand(y: Argv, rt: () => Runtime) {
       )
       .command(
         'diagram',
-        'A sequence diagram of the trail: one lifeline per principal and service, one arrow per call, denied calls marked',
+        'A sequence diagram of the trail: lifelines in boxes that fit their names, one arrow per call labelled with its volume, key and encryption context, the calls of one request grouped (cause first), denied calls marked, a legend; in HTML, click an arrow to read its record',
         (o) => o.option('format', { choices: ['mermaid', 'svg', 'html'] as const, default: 'mermaid' as const }).option('out', { type: 'string', describe: 'write to a file' }),
         (a) => {
           const r = rt();
