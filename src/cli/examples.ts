@@ -81,3 +81,30 @@ export function exampleOf(service: string, op: ExampleSource): Example {
     .map(([name, m]) => (m.kind === 'boolean' ? `--${kebab(name)}` : `--${kebab(name)} ${valueFor(name, m)}`));
   return { command: ['ebsim', service, kebab(op.name), ...flags].filter(Boolean).join(' '), description: op.description.split(/(?<=[.:;])\s/)[0]!.replace(/[.:;]$/, '') };
 }
+
+/** Examples for the commands that are ebsim's own (not an AWS operation), by command path. */
+export const OWN: Record<string, Example> = Object.assign(Object.create(null) as Record<string, Example>, {
+  'volume mount': { command: `ebsim volume mount ${VOLUME} /mnt/data --instance ${INSTANCE}`, description: 'attach, decrypt the data key as the instance\'s role, and mount ext4 (root, FUSE)' },
+  'volume unmount': { command: `ebsim volume unmount ${VOLUME}`, description: 'unmount; the device daemon flushes and exits, and its copy of the data key with it' },
+  'volume status': { command: 'ebsim volume status --output table', description: 'what is mounted where, and whether every piece is healthy' },
+  'volume inspect': { command: `ebsim volume inspect ${VOLUME} --query '[BackingImage,Cipher]' --output text`, description: 'the image and the cipher, for an independent check' },
+  'volume read': { command: `ebsim volume read ${VOLUME} --offset 0 --length 4096 --out first-sector.bin`, description: 'read decrypted bytes without FUSE or root' },
+  'volume write': { command: `ebsim volume write ${VOLUME} --offset 1048576 --file notes.txt`, description: 'write bytes through the in-process device' },
+  'volume export': { command: `ebsim volume export ${VOLUME} plain.img`, description: 'decrypt to a sparse plain image, reading only the written sectors' },
+  'volume verify': { command: `ebsim volume verify ${VOLUME} --file /mnt/data/notes.txt`, description: 'check a file\'s sectors on disk decrypt (with OpenSSL) to the file' },
+  'volume prefill': { command: `ebsim volume prefill ${VOLUME}`, description: 'fill the never-written sectors with encrypted zeros' },
+  'volume cleanup': { command: 'ebsim volume cleanup', description: 'undo what a crash left behind' },
+  'trail records': { command: "ebsim trail records | jq '.Records[] | [.eventName, .userIdentity.arn]'", description: 'every record, as in a CloudTrail log file' },
+  'trail export': { command: 'ebsim trail export ./trail-logs', description: 'gzip\'d log files in CloudTrail\'s layout' },
+  'trail diagram': { command: 'ebsim trail diagram --format html --out trail.html', description: 'the trail as a sequence diagram; click an arrow to read its record' },
+  'trail retention': { command: 'ebsim trail retention --days 30', description: 'keep 30 days of records (older ones are delivered as log files first)' },
+  explain: { command: `ebsim explain ${VOLUME}`, description: 'the volume\'s envelope, link by link, and what a broken link breaks' },
+  walkthrough: { command: 'ebsim walkthrough --step', description: 'the why-first tour, pausing after each explanation' },
+  doctor: { command: "ebsim doctor --query 'Checks[?!Ok]'", description: 'what this machine lacks, check by check' },
+  version: { command: 'ebsim --version', description: 'the version and the XTS engine in use' },
+});
+
+/** The example to end `ebsim PATH --help` with, for ebsim's own commands (declared ones carry theirs). */
+export function ownExample(path: string[]): Example | undefined {
+  return OWN[path.join(' ')];
+}

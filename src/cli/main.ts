@@ -6,6 +6,7 @@ import { AwsError, UsageError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
 import { Runtime, type GlobalArgs, type Io } from './runtime.js';
 import { registerCommands } from './commands/index.js';
+import { ownExample } from './examples.js';
 
 export const EXIT = { ok: 0, awsError: 254, usage: 252, failure: 1 } as const;
 
@@ -56,7 +57,13 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       if (output) helpText = output;
       if (err) throw err;
     });
-    if (helpText) io.out(helpText);
+    if (helpText) {
+      // ebsim's own commands end their help with an example too, as the declared ones do.
+      const words = argv.filter((t) => !t.startsWith('-'));
+      const example = ownExample(words.slice(0, 2)) ?? ownExample(words.slice(0, 1));
+      const own = example && !helpText.includes('Example:') ? `\n\nExample: ${example.description}\n  ${example.command}` : '';
+      io.out(helpText + own);
+    }
   } catch (err) {
     code = report(err, operation, io, runtime?.home);
   }

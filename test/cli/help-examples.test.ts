@@ -5,7 +5,7 @@ import { KMS_OPERATIONS } from '../../src/kms/index.js';
 import { EC2_OPERATIONS } from '../../src/ec2/operations/index.js';
 import { IAM_OPERATIONS, STS_OPERATIONS } from '../../src/iam/operations/index.js';
 import { CLOUDTRAIL_OPERATIONS } from '../../src/cloudtrail/index.js';
-import { exampleOf } from '../../src/cli/examples.js';
+import { exampleOf, OWN } from '../../src/cli/examples.js';
 import { kebab } from '../../src/cli/input.js';
 import { allPages } from '../../src/cli/pagination.js';
 import { main } from '../../src/cli/main.js';
@@ -38,6 +38,15 @@ describe('--help examples', () => {
     const example = text.slice(text.indexOf('Example:'));
     expect(example).toContain('ebsim ec2 run-instances --block-device-mappings');
     expect(example).toContain('"Ebs":{"VolumeSize":8,"Encrypted":true}');
+  });
+
+  it("ebsim's own commands (volume, trail, explain, doctor…) end their --help with an example of that command", async () => {
+    expect(Object.keys(OWN).length).toBeGreaterThan(15);
+    for (const [path, ex] of Object.entries(OWN)) {
+      const text = await help(path.split(' '));
+      expect(text, path).toContain(`Example: ${ex.description}\n  ${ex.command}`);
+      expect(ex.command.startsWith(path === 'version' ? 'ebsim --version' : `ebsim ${path}`), path).toBe(true);
+    }
   });
 
   it('kms decrypt --help ends with its example', async () => {

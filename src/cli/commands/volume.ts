@@ -152,8 +152,7 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
           o
             .positional('volume-id', { type: 'string', demandOption: true })
             .option('file', { type: 'string', describe: 'a file on the mounted volume: its sectors (found by filefrag) against its contents read through the mount' })
-            .option('instance', { type: 'string' })
-            .epilogue('Example: check a file you wrote on the mounted volume\n  ebsim volume verify vol-0123456789abcdef0 --file /mnt/data/notes.txt'),
+            .option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
           const bar = terminalProgress({ after: 300 });
