@@ -1,5 +1,6 @@
 // Builds the optional addon native/build/Release/ebsim_xts.node with node-gyp: the native XTS
-// engine (src/ebsim_xts.c) and the block device's native sector I/O (src/ebsim_sector_io.c).
+// engine (src/ebsim_xts.c), the block device's native sector I/O (src/ebsim_sector_io.c) and
+// lseek(SEEK_DATA/SEEK_HOLE) for export and verify (src/ebsim_seek.c).
 // Run by `npm install` through `prepare`. Never fails the install: without the addon ebsim
 // falls back to the node:crypto engine and says why (ebsim doctor).
 import { spawnSync } from 'node:child_process';
