@@ -6,6 +6,8 @@ import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
 import { kebab, parseBlob, parseMap, parseShorthandStructure, parseStructure, parseText, readParamFile } from './input.js';
 import type { Runtime } from './runtime.js';
+import { allPages, type Paginator } from './pagination.js';
+import { exampleOf } from './examples.js';
 
 export interface DeclaredOperation {
   name: string;
@@ -26,7 +28,7 @@ export function declaredCommands(
   operations: readonly DeclaredOperation[],
   rt: () => Runtime,
   invoke: (r: Runtime, operation: string, params: Record<string, unknown>) => unknown,
-  opts: { requiredFlags?: boolean } = {},
+  opts: { requiredFlags?: boolean; paginators?: ReadonlyMap<string, Paginator>; service?: string } = {},
 ): Argv {
   const demand = opts.requiredFlags ?? true;
   for (const op of operations) {
@@ -36,7 +38,9 @@ export function declaredCommands(
       op.description,
       (o) => {
         for (const [name, m] of members) o.option(kebab(name), { type: flagType(m), describe: m.doc ?? describeKind(m), ...(demand && m.required ? { demandOption: true } : {}) });
-        return o;
+        const ex = exampleOf(opts.service ?? '', op);
+        // As the AWS CLI's help ends: what the example does, then the command on its own line (long JSON stays whole).
+        return o.epilogue(`Example: ${ex.description}\n  ${ex.command}`);
       },
       async (a) => {
         const r = rt();
@@ -46,7 +50,8 @@ export function declaredCommands(
           const v = (a as Record<string, unknown>)[flag];
           if (v !== undefined) params[name] = convert(m, flag, v);
         }
-        r.print(await invoke(r, op.name, params));
+        // List operations page through every page, as the AWS CLI does by default.
+        r.print(await allPages(opts.paginators?.get(op.name), params, (p) => invoke(r, op.name, p)));
       },
     );
   }

@@ -6,12 +6,16 @@ import { AwsError, UsageError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
 import { Runtime, type GlobalArgs, type Io } from './runtime.js';
 import { registerCommands } from './commands/index.js';
+import { ownExample } from './examples.js';
 
 export const EXIT = { ok: 0, awsError: 254, usage: 252, failure: 1 } as const;
 
 const stdio: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  get columns() {
+    return process.stdout.isTTY ? process.stdout.columns : undefined;
+  },
 };
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
@@ -28,11 +32,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .option('account', { type: 'string', global: true, describe: "act in this account of the home (12 digits; default the home's first account): --as names a principal of it" })
     .option('region', { type: 'string', global: true, describe: "call this AWS Region (a commercial Region: us-east-1, eu-west-1…; default the account's own): each Region has its own keys, aliases and grants" })
     .option('output', { type: 'string', global: true, choices: ['json', 'text', 'table'], describe: 'json (the default), text or table, as the AWS CLI prints them; `explain` draws a diagram unless given' })
-    .option('query', { type: 'string', global: true, describe: 'print only this part of the response: a JMESPath of names and [N] indexes (Policy, KeyMetadata.Arn, Keys[0].KeyId)' })
+    .option('query', { type: 'string', global: true, describe: 'print only this part of the response: a JMESPath expression, as the AWS CLI takes (KeyMetadata.Arn, Keys[].KeyId, Volumes[?State==`in-use`].VolumeId)' })
     .option('explain', { type: 'boolean', global: true, describe: 'show on stderr why each call was allowed or denied: every policy statement and grant, matched or not, and why (ebsim\'s extra; not in the trail)' })
     .middleware((a) => {
-      runtime = new Runtime(a as GlobalArgs, io);
       operation = String(a._.slice(1, 2)[0] ?? a._[0] ?? '');
+      runtime = new Runtime(a as GlobalArgs, io, operation ? pascal(operation) : '');
     })
     .strict()
     .demandCommand(1, 'Name a command (see --help)')
@@ -53,7 +57,13 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       if (output) helpText = output;
       if (err) throw err;
     });
-    if (helpText) io.out(helpText);
+    if (helpText) {
+      // ebsim's own commands end their help with an example too, as the declared ones do.
+      const words = argv.filter((t) => !t.startsWith('-'));
+      const example = ownExample(words.slice(0, 2)) ?? ownExample(words.slice(0, 1));
+      const own = example && !helpText.includes('Example:') ? `\n\nExample: ${example.description}\n  ${example.command}` : '';
+      io.out(helpText + own);
+    }
   } catch (err) {
     code = report(err, operation, io, runtime?.home);
   }

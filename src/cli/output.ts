@@ -1,12 +1,23 @@
-// Prints results the way the AWS CLI does: JSON (4-space indent, blobs as base64, ISO dates),
-// text (tab-separated, one line per list item, prefixed with the list's name) or a table.
+// Prints results the way the AWS CLI v2 does: the response made plain as the CLI sees it (blobs
+// as base64, timestamps in Python's ISO 8601), then --query (JMESPath, the `jmespath` package:
+// the AWS CLI uses the same language), then json (4-space indent), text or table.
+import jmespath from 'jmespath';
 import { UsageError } from '../errors/index.js';
+import { awsTable } from './aws-table.js';
+import { awsTextLines } from './aws-text.js';
 
 export type OutputFormat = 'json' | 'text' | 'table';
 
+/** A timestamp as the AWS CLI v2 prints it: Python's datetime.isoformat() in UTC. */
+export function awsTimestamp(d: Date): string {
+  const iso = d.toISOString();
+  const ms = d.getUTCMilliseconds();
+  return `${iso.slice(0, 19)}${ms ? `.${String(ms * 1000).padStart(6, '0')}` : ''}+00:00`;
+}
+
 export function toPlain(value: unknown): unknown {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return awsTimestamp(value);
   if (Array.isArray(value)) return value.map(toPlain);
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toPlain(v)]));
@@ -15,69 +26,47 @@ export function toPlain(value: unknown): unknown {
 }
 
 /**
- * The part of a response a `--query` names, for the JMESPath subset scripts use: names joined by
- * dots, each with optional [N] indexes (`Policy`, `KeyMetadata.Arn`, `Keys[0].KeyId`). A missing
- * name is null, as JMESPath has it; any other expression is a usage error.
+ * Checks a --query before anything is called, as the AWS CLI parses it with its arguments: a bad
+ * expression is a usage error, and nothing is created on the way.
  */
-export function query(value: unknown, expression: string): unknown {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*)*$/.test(expression)) {
-    throw new UsageError(`--query: ebsim understands names, dots and [N] indexes only (such as KeyMetadata.Arn or Keys[0].KeyId), not ${JSON.stringify(expression)}`);
+export function checkQuery(expression: string): void {
+  try {
+    (jmespath as unknown as { compile(e: string): unknown }).compile(expression);
+  } catch (err) {
+    throw new UsageError(`Bad value for --query ${expression}: Invalid jmespath expression: ${(err as Error).message}`);
   }
-  let v: unknown = value;
-  for (const step of expression.match(/[A-Za-z_][A-Za-z0-9_]*|\[\d+\]/g)!) {
-    if (v === null || v === undefined) return null;
-    if (step.startsWith('[')) v = Array.isArray(v) ? v[Number(step.slice(1, -1))] : null;
-    else v = typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Date) && Object.prototype.hasOwnProperty.call(v, step) ? (v as Record<string, unknown>)[step] : null;
+}
+
+/** The part of a (plain) response a JMESPath expression names; null where it names nothing. */
+export function query(plain: unknown, expression: string): unknown {
+  try {
+    return jmespath.search(plain, expression) ?? null;
+  } catch (err) {
+    // Type errors (a function given the wrong kind of value) surface only while searching.
+    throw new UsageError(`--query ${expression}: ${(err as Error).message}`);
   }
-  return v ?? null;
 }
 
-export function render(value: unknown, format: OutputFormat): string {
-  const plain = toPlain(value);
-  // The AWS CLI prints nothing for an operation with an empty response (put-user-policy,
-  // attach-role-policy…), not "{}".
-  if (plain && typeof plain === 'object' && !Array.isArray(plain) && Object.keys(plain).length === 0) return '';
-  if (format === 'json') return JSON.stringify(plain, null, 4);
-  if (format === 'text') return textLines(plain, '').join('\n');
-  return tableOf(plain);
+export interface RenderOptions {
+  /** The table's title: the operation's name, as the AWS CLI uses (ListKeys, DescribeVolumes). */
+  title?: string;
+  /** Columns the table may take (the AWS CLI: the terminal's, or 80 when not a terminal). */
+  width?: number;
 }
 
-function scalar(v: unknown): string {
-  return v === null || v === undefined ? 'None' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
-
-function textLines(v: unknown, prefix: string): string[] {
-  if (Array.isArray(v)) return v.flatMap((item) => (item && typeof item === 'object' ? textLines(item, prefix) : [`${prefix ? prefix + '\t' : ''}${scalar(item)}`]));
-  if (!v || typeof v !== 'object') return [scalar(v)];
-  const entries = Object.entries(v as Record<string, unknown>);
-  const scalars = entries.filter(([, x]) => !x || typeof x !== 'object' || isStringList(x)).sort(([a], [b]) => a.localeCompare(b));
-  const nested = entries.filter(([, x]) => x && typeof x === 'object' && !isStringList(x));
-  const lines: string[] = [];
-  if (scalars.length) {
-    const vals = scalars.map(([, x]) => (Array.isArray(x) ? x.join('\t') : scalar(x)));
-    lines.push((prefix ? [prefix, ...vals] : vals).join('\t'));
+/**
+ * What to print for a result, or undefined to print nothing: an operation with an empty response
+ * (create-alias, disable-key) prints nothing in every format, and a table of nothing is nothing.
+ */
+export function render(value: unknown, format: OutputFormat, expression?: string, opts: RenderOptions = {}): string | undefined {
+  let plain = toPlain(value);
+  const empty = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
+  if (expression === undefined && empty(plain)) return undefined;
+  if (expression !== undefined) plain = query(plain, expression);
+  if (format === 'json') return empty(plain) ? undefined : JSON.stringify(plain, null, 4);
+  if (format === 'text') {
+    const lines = awsTextLines(plain);
+    return lines.length ? lines.join('\n') : undefined;
   }
-  for (const [k, x] of nested) lines.push(...textLines(x, k.toUpperCase()));
-  return lines;
-}
-
-function isStringList(x: unknown): boolean {
-  return Array.isArray(x) && x.every((i) => typeof i !== 'object' || i === null);
-}
-
-function tableOf(v: unknown): string {
-  const rows: [string, string][] = [];
-  const walk = (x: unknown, path: string) => {
-    if (x && typeof x === 'object' && !isStringList(x)) {
-      for (const [k, y] of Object.entries(x as Record<string, unknown>)) walk(y, path ? `${path}.${k}` : k);
-    } else {
-      rows.push([path, Array.isArray(x) ? x.join(', ') : scalar(x)]);
-    }
-  };
-  walk(v, '');
-  if (rows.length === 0) return '';
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  const bar = `+${'-'.repeat(w0 + 2)}+${'-'.repeat(w1 + 2)}+`;
-  return [bar, ...rows.map(([a, b]) => `| ${a.padEnd(w0)} | ${b.padEnd(w1)} |`), bar].join('\n');
+  return awsTable(plain, opts.title ?? '', opts.width) || undefined;
 }

@@ -2,7 +2,7 @@
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
 import { resolveHome } from '../store/home.js';
 import type { CallContext } from '../core/call-context.js';
-import { query, render, type OutputFormat } from './output.js';
+import { checkQuery, render, type OutputFormat } from './output.js';
 
 export interface GlobalArgs {
   home?: string;
@@ -19,6 +19,8 @@ export interface GlobalArgs {
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** The terminal's width, where stdout is one (tables fit it; the AWS CLI assumes 80 otherwise). */
+  columns?: number;
 }
 
 export class Runtime {
@@ -27,7 +29,11 @@ export class Runtime {
   constructor(
     readonly args: GlobalArgs,
     readonly io: Io,
-  ) {}
+    /** The operation's name, the title of `--output table` (ListKeys, as the AWS CLI titles it). */
+    readonly operationName = '',
+  ) {
+    if (args.query !== undefined) checkQuery(args.query);
+  }
 
   get home(): string {
     return resolveHome(this.args.home);
@@ -50,8 +56,8 @@ export class Runtime {
   }
 
   print(value: unknown): void {
-    const text = render(this.args.query === undefined ? value : query(value, this.args.query), this.args.output ?? 'json');
-    if (text) this.io.out(text);
+    const text = render(value, this.args.output ?? 'json', this.args.query, { title: this.operationName, width: this.io.columns ?? 80 });
+    if (text !== undefined) this.io.out(text);
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 //
 // A copy must stay sparse (an 8 GiB volume that holds 1 MiB of data costs 1 MiB on the host): it
 // reads the source's data and writes only the 4 KiB blocks that are not all zeros. Node has no
-// lseek(SEEK_DATA); the native addon has (dataExtents below), and with it a copy reads only the
+// lseek(SEEK_DATA); the native addon has (seekDataExtents in data-extents.ts), and with it a copy reads only the
 // file's data extents, so a 16 TiB image that holds 250 MiB costs 250 MiB of reads, not 16 TiB.
 // Without the addon it reads the whole file, with two shortcuts where they are sound:
 // - a reflink clone (FICLONE) where the file system offers one: instant, and shares every extent;
@@ -13,7 +13,7 @@
 // cache fills it with zero pages and is several times slower.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadAddon } from '../xts/addon.js';
+import { seekDataExtents } from './data-extents.js';
 
 const BLOCK = 4096;
 const CHUNK = 1 << 20;
@@ -195,31 +195,6 @@ function tryClone(from: string, to: string): boolean {
 }
 
 /**
- * The data extents of an open file in order, as [start, end) byte offsets rounded out to 4 KiB
- * blocks, from lseek(SEEK_DATA / SEEK_HOLE) in the native addon; null where that is unavailable
- * (no addon, or a file system without it), and the caller must read the whole file.
- * Everything outside them is holes. Costs one lseek pair per extent, whatever the file's size.
- */
-export function dataExtents(fd: number, size: number): Array<[number, number]> | null {
-  const addon = loadAddon().addon;
-  if (!addon) return null;
-  const out: Array<[number, number]> = [];
-  try {
-    for (let off = 0; off < size; ) {
-      const start = addon.seekData(fd, off, false);
-      if (start < 0 || start >= size) break;
-      const hole = addon.seekData(fd, start, true);
-      const end = Math.min(size, hole < 0 ? size : hole);
-      out.push([start - (start % BLOCK), Math.min(size, Math.ceil(end / BLOCK) * BLOCK)]);
-      off = end;
-    }
-  } catch {
-    return null; // EINVAL: this file system has no SEEK_DATA
-  }
-  return out;
-}
-
-/**
  * Calls `visit` with every maximal run of non-zero blocks of `src` and its offset, in order; the
  * run is a view of a reused buffer, the visitor's to change until it returns.
  */
@@ -229,7 +204,7 @@ function forEachDataRun(from: string, src: number, st: fs.Stats, visit: (run: Bu
   const reader = unaccounted === 0 ? undefined : ChunkReader.open(from, src);
   const zero = Buffer.alloc(CHUNK);
   // Only the data extents where the file system says where they are; else the whole file.
-  const ranges = (reader && dataExtents(src, st.size)) || [[0, st.size] as [number, number]];
+  const ranges: Iterable<[number, number]> = (reader && seekDataExtents(src, st.size)) || [[0, st.size]];
   try {
     for (const [start, end] of ranges) for (let off = start; reader && off < end && unaccounted > 0; off += CHUNK) {
       const len = Math.min(CHUNK, end - off);

@@ -19,7 +19,6 @@ export {
 export { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 export {
   cleanupStale,
-  exportVolume,
   lockImage,
   mountVolume,
   openVolumeDevice,
@@ -34,3 +33,5 @@ export {
   type VolumeStatus,
 } from './mount.js';
 export { checkMountPrerequisites, findMissingPrerequisite } from './prerequisites.js';
+export { exportVolume, type ExportResult } from './export.js';
+export { dataExtents, type ExtentMethod } from './data-extents.js';

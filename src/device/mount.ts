@@ -215,25 +215,6 @@ export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint
   return BlockDevice.open({ imagePath, sizeBytes, key, create: false });
 }
 
-/** Decrypts a whole volume to a plain image (kept sparse: zero chunks are skipped). */
-export async function exportVolume(device: BlockDevice, outPath: string, onProgress?: (done: number, total: number) => void): Promise<void> {
-  const CHUNK = 1 << 20;
-  const fd = fs.openSync(outPath, 'w', 0o600);
-  try {
-    fs.ftruncateSync(fd, device.size);
-    const buf = Buffer.alloc(CHUNK);
-    const zero = Buffer.alloc(CHUNK);
-    for (let off = 0; off < device.size; off += CHUNK) {
-      const n = await device.readInto(off, buf.subarray(0, Math.min(CHUNK, device.size - off)));
-      if (!buf.subarray(0, n).equals(zero.subarray(0, n))) fs.writeSync(fd, buf, 0, n, off);
-      onProgress?.(off + n, device.size);
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 function ensureImage(imagePath: string, sizeBytes: number): void {
   if (!fs.existsSync(imagePath)) return createImage(imagePath, sizeBytes);
   const size = fs.statSync(imagePath).size;

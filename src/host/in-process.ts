@@ -5,7 +5,8 @@
 // and in-process access takes the same lock before the data key is even decrypted, so the two
 // (or two in-process users) never have one image open at once. The lock itself lives in
 // src/device/lock.ts, below EC2, which checks it before detaching, deleting or snapshotting.
-import { exportVolume, lockImage, openVolumeDevice } from '../device/mount.js';
+import { lockImage, openVolumeDevice } from '../device/mount.js';
+import { exportVolume, type ExportResult } from '../device/export.js';
 import { prefillVolume } from '../device/prefill.js';
 import type { BlockDevice } from '../device/block-device.js';
 
@@ -53,8 +54,8 @@ export async function writeRange(dev: BlockDevice, offset: number, data: Uint8Ar
   return n;
 }
 
-export function exportTo(dev: BlockDevice, out: string, onProgress?: Progress): Promise<void> {
-  return exportVolume(dev, out, onProgress);
+export function exportTo(dev: BlockDevice, image: string, out: string, onProgress?: Progress): Promise<ExportResult> {
+  return exportVolume(dev, image, out, onProgress);
 }
 
 export function prefill(dev: BlockDevice, imagePath: string, onProgress?: Progress): Promise<{ sectorsFilled: number }> {

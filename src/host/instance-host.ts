@@ -14,6 +14,7 @@ import type { IamService } from '../iam/service.js';
 import { decryptVolumeKey, hostCallContext, type DataKeyDecrypter } from './data-key.js';
 import { freeDeviceName, mountStatus, startMount, stopMount, cleanupMounts, type MountedVolume, type UnmountOptions, type VolumeFormat, type VolumeStatus } from './mounts.js';
 import { exportTo, prefill, readRange, withVolumeDevice, writeRange, type Progress } from './in-process.js';
+import type { ExportResult } from '../device/export.js';
 import type { BlockDevice } from '../device/block-device.js';
 
 const GIB = 1024 ** 3;
@@ -180,9 +181,10 @@ export class InstanceHost {
     return this.withDevice(caller, volumeId, instanceId, (dev) => writeRange(dev, offset, data));
   }
 
-  /** Decrypts the whole volume to a plain, sparse image at `out`. */
-  export(caller: Caller, volumeId: string, out: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<void> {
-    return this.withDevice(caller, volumeId, opts.instanceId, (dev) => exportTo(dev, out, opts.onProgress));
+  /** Decrypts the whole volume to a plain, sparse image at `out`, reading only the image's data extents. */
+  export(caller: Caller, volumeId: string, out: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<ExportResult> {
+    const image = this.imagePath(volumeId);
+    return this.withDevice(caller, volumeId, opts.instanceId, (dev) => exportTo(dev, image, out, opts.onProgress));
   }
 
   /** Writes encrypted zeros into every never-written sector (see src/device/prefill.ts). */

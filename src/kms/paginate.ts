@@ -15,6 +15,6 @@ export function paginate<T>(all: T[], page: { Limit?: number; Marker?: string })
   const truncated = start + limit < all.length;
   return {
     items,
-    tail: truncated ? { Truncated: true, NextMarker: Buffer.from(`ebsim:${start + limit}`).toString('base64url') } : { Truncated: false },
+    tail: truncated ? { NextMarker: Buffer.from(`ebsim:${start + limit}`).toString('base64url'), Truncated: true } : { Truncated: false },
   };
 }

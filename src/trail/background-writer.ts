@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { TrailRecord } from './record.js';
 import { createTrailIndexer } from './postings.js';
+import { READ_ONLY_EVENT_NAME } from './read-only.js';
 
 export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
 
@@ -32,12 +33,13 @@ function usernameOf(r) {
 }
 function rowOf(r) {
   return [r.eventID, r.eventTime, r.eventSource, r.eventName, usernameOf(r), r.userIdentity.accessKeyId ?? null,
-    r.readOnly === undefined ? null : r.readOnly ? 1 : 0, JSON.stringify((r.resources ?? []).map((x) => x.ARN)), JSON.stringify(r)];
+    (r.readOnly ?? READ_ONLY_EVENT_NAME.test(r.eventName)) ? 1 : 0, JSON.stringify((r.resources ?? []).map((x) => x.ARN)), JSON.stringify(r)];
 }
 // The same as indexedColumns() in trail.ts.
 function indexedColumns(row, r) {
   return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, r.userIdentity.accountId ?? null, r.errorCode ?? null];
 }
+const READ_ONLY_EVENT_NAME = ${READ_ONLY_EVENT_NAME.toString()};
 // The LookupEvents index, from the same function the main thread uses (postings.ts).
 const createTrailIndexer = ${createTrailIndexer.toString()};
 const indexer = createTrailIndexer(db);

@@ -3,6 +3,7 @@ import type { Db } from '../store/database.js';
 import { validationError, ValidationException } from '../errors/index.js';
 import type { TrailRecord } from './record.js';
 import { bucketTerm, scopedTerm, scopeKey, strideOfTerm } from './postings.js';
+import { readOnlyOf } from './read-only.js';
 
 export const LOOKUP_ATTRIBUTE_KEYS = [
   'EventId', 'EventName', 'ReadOnly', 'Username', 'ResourceType', 'ResourceName', 'EventSource', 'AccessKeyId',
@@ -265,7 +266,7 @@ function toLookupEvent(r: TrailRecord): LookupEvent {
   const e: LookupEvent = {
     EventId: r.eventID,
     EventName: r.eventName,
-    ReadOnly: String(r.readOnly ?? false),
+    ReadOnly: String(readOnlyOf(r)),
     EventTime: new Date(r.eventTime),
     EventSource: r.eventSource,
     Resources: (r.resources ?? []).map((x) => ({ ResourceType: 'AWS::KMS::Key', ResourceName: x.ARN })),

@@ -9,6 +9,7 @@ import type { TrailRecord, TrailResource } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type TrailRow } from './background-writer.js';
 import { createTrailIndexer, type IndexedColumns, type TrailIndexer } from './postings.js';
 import { RetentionWorker } from './retention.js';
+import { readOnlyOf } from './read-only.js';
 
 export const FLUSH_WINDOW_MS = 20;
 export const FLUSH_BATCH = 2000;
@@ -138,7 +139,7 @@ export function rowOf(r: TrailRecord): TrailRow {
     r.eventName,
     usernameOf(r),
     (r.userIdentity.accessKeyId as string | undefined) ?? null,
-    r.readOnly === undefined ? null : r.readOnly ? 1 : 0,
+    readOnlyOf(r) ? 1 : 0,
     JSON.stringify((r.resources ?? []).map((x: TrailResource) => x.ARN)),
     JSON.stringify(r),
   ];

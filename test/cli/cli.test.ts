@@ -1,6 +1,6 @@
 // The CLI in-process (main(argv) with captured output) and as a real process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { main } from '../../src/cli/main.js';
@@ -112,5 +112,15 @@ describe('ebsim doctor and --version', () => {
     // The native engine's code path in use, among the ones this CPU has.
     const paths = xtsPaths();
     expect(report.XtsNativePath).toBe(paths.length ? `${currentXtsPath()} (this CPU has: ${paths.join(', ')}; EBSIM_XTS_PATH forces one)` : 'none (native engine unavailable)');
-  });
+    // Each check says what it looked at and what it found: FUSE, loop devices, the AWS CLI, the XTS engine, gocryptfs, chromium.
+    const checks = new Map((report.Checks as { Check: string; Ok: boolean; Found: string; Why: string }[]).map((c) => [c.Check, c]));
+    for (const name of ['XTS engine chosen', 'FUSE device', 'loop devices', 'AWS CLI v2', 'gocryptfs', 'chromium', 'real mounts (all of the above)']) {
+      expect(checks.get(name)?.Found, name).toBeTruthy();
+      expect(checks.get(name)?.Why, name).toBeTruthy();
+    }
+    expect(checks.get('XTS engine chosen')!.Found).toMatch(/^(native|node|noble): /);
+    expect(checks.get('FUSE device')!.Ok).toBe(existsSync('/dev/fuse'));
+    expect(checks.get('AWS CLI v2')!.Ok).toBe(existsSync('/usr/bin/aws'));
+    if (checks.get('AWS CLI v2')!.Ok) expect(checks.get('AWS CLI v2')!.Found).toMatch(/aws-cli\/2\./);
+  }, 60_000);
 });

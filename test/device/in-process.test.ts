@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MissingPrerequisiteError } from '../../src/device/errors.js';
-import { exportVolume, openVolumeDevice, statePaths } from '../../src/device/mount.js';
+import { openVolumeDevice, statePaths } from '../../src/device/mount.js';
+import { exportVolume } from '../../src/device/export.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
 import { tempDir, xtsKey } from './helpers.js';
 
@@ -22,7 +23,7 @@ describe('in-process volume access', () => {
     expect((await again.read(3_000_001, 18)).toString()).toBe('exported plaintext');
     const out = path.join(dir, 'plain.img');
     const seen: number[] = [];
-    await exportVolume(again, out, (done) => seen.push(done));
+    await exportVolume(again, img, out, (done) => seen.push(done));
     await again.close();
     const plain = fs.readFileSync(out);
     expect(plain.length).toBe(size);

@@ -426,10 +426,12 @@ describe('ebsim kms and the AWS CLI', () => {
     const missing = await ebsim('kms', 'put-key-policy', '--key-id', KeyId, '--policy', `file://${join(dir, 'nope.json')}`);
     expect(missing.code).toBe(252);
     expect(missing.stderr).toContain(`Error parsing parameter '--policy': Unable to load paramfile file://${join(dir, 'nope.json')}: no such file or directory`);
-    // --query: a name that is not there is null (text: None, as the AWS CLI prints it); JMESPath beyond names and indexes is refused.
+    // --query: a name that is not there is null (text: None, as the AWS CLI prints it); any JMESPath works, a malformed one is refused.
     expect((await ebsim('kms', 'get-key-policy', '--key-id', KeyId, '--output', 'text', '--query', 'Nothing.Here')).stdout).toBe('None');
-    const fancy = await ebsim('kms', 'list-key-policies', '--key-id', KeyId, '--query', 'PolicyNames[?@]');
-    expect(fancy.code).toBe(252);
+    const fancy = await ebsim('kms', 'list-key-policies', '--key-id', KeyId, '--query', 'PolicyNames[?@ == `default`]', '--output', 'text');
+    expect([fancy.code, fancy.stdout]).toEqual([0, 'default']);
+    const malformed = await ebsim('kms', 'list-key-policies', '--key-id', KeyId, '--query', 'PolicyNames[?');
+    expect(malformed.code).toBe(252);
   });
 
   describe.skipIf(!HAVE_AWS)('the real AWS CLI against the HTTP endpoint', () => {

@@ -9,13 +9,14 @@ import Database from 'better-sqlite3';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { lookupEvents, LOOKUP_ATTRIBUTE_KEYS, type LookupAttributeKey, type LookupQuery } from '../../src/trail/lookup.js';
+import { readOnlyOf } from '../../src/trail/read-only.js';
 import { indexedColumns, rowOf, Trail, usernameOf } from '../../src/trail/trail.js';
 import { TRAIL_INSERT } from '../../src/trail/background-writer.js';
 import { bucketTerm, createTrailIndexer, scopedTerm, scopeKey } from '../../src/trail/postings.js';
 import type { TrailRecord } from '../../src/trail/record.js';
 
 const T0 = Date.UTC(2026, 2, 1);
-const NAMES = ['Decrypt', 'Encrypt', 'CreateGrant', 'RunInstances', 'AssumeRole'];
+const NAMES = ['Decrypt', 'Encrypt', 'CreateGrant', 'RunInstances', 'AssumeRole', 'DescribeVolumes'];
 const SOURCES = ['kms.amazonaws.com', 'ec2.amazonaws.com', 'sts.amazonaws.com'];
 // Enough values that several share each of the 16 buckets.
 const USERS = Array.from({ length: 40 }, (_, i) => `user-${i}`);
@@ -76,7 +77,8 @@ function expected(all: TrailRecord[], q: LookupQuery): string[] {
       case 'EventSource': return r.eventSource === v;
       case 'Username': return usernameOf(r) === v;
       case 'AccessKeyId': return r.userIdentity.accessKeyId === v;
-      case 'ReadOnly': return r.readOnly !== undefined && String(r.readOnly) === v;
+      // CloudTrail's classification: the record's readOnly, else Describe*/Get*/List*/Lookup* (src/trail/read-only.ts).
+      case 'ReadOnly': return String(readOnlyOf(r)) === v;
       case 'ResourceName': return (r.resources ?? []).some((x) => x.ARN === v);
       case 'ResourceType': return v === 'AWS::KMS::Key' && (r.resources ?? []).length > 0;
     }

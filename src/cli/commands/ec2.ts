@@ -4,6 +4,7 @@ import { EC2_OPERATIONS, type DetachVolumeRequest, type StopInstancesRequest } f
 import type { Ec2Service } from '../../ec2/service.js';
 import { UserError } from '../../errors/index.js';
 import { declaredCommands } from '../declared-commands.js';
+import { EC2_PAGINATORS } from '../pagination.js';
 import { terminalProgress } from '../progress.js';
 import type { Runtime } from '../runtime.js';
 
@@ -36,7 +37,7 @@ export function ec2Command(y: Argv, rt: () => Runtime) {
       const failed = failureOf(ec2, operation, response);
       if (failed) r.io.err(`ebsim: note: ${failed}`);
       return response;
-    }).demandCommand(1, 'Name an ec2 command (see --help)'),
+    }, { service: 'ec2', paginators: EC2_PAGINATORS }).demandCommand(1, 'Name an ec2 command (see --help)'),
   );
 }
 

@@ -3,11 +3,12 @@
 import type { Argv } from 'yargs';
 import { IAM_OPERATIONS, STS_OPERATIONS } from '../../iam/operations/index.js';
 import { declaredCommands } from '../declared-commands.js';
+import { IAM_PAGINATORS } from '../pagination.js';
 import type { Runtime } from '../runtime.js';
 
 export function iamCommand(y: Argv, rt: () => Runtime) {
   return y.command('iam', 'IAM users, roles, access keys and policies', (c) =>
-    declaredCommands(c, IAM_OPERATIONS, rt, (r, operation, params) => decodePolicyDocuments(r.open().iam.call(r.caller(), operation, params))).demandCommand(
+    declaredCommands(c, IAM_OPERATIONS, rt, (r, operation, params) => decodePolicyDocuments(r.open().iam.call(r.caller(), operation, params)), { service: 'iam', paginators: IAM_PAGINATORS }).demandCommand(
       1,
       'Name an iam command (see --help)',
     ),
@@ -16,7 +17,7 @@ export function iamCommand(y: Argv, rt: () => Runtime) {
 
 export function stsCommand(y: Argv, rt: () => Runtime) {
   return y.command('sts', 'STS: assumed-role sessions and identity', (c) =>
-    declaredCommands(c, STS_OPERATIONS, rt, (r, operation, params) => r.open().iam.callSts(r.caller(), operation, params)).demandCommand(1, 'Name an sts command (see --help)'),
+    declaredCommands(c, STS_OPERATIONS, rt, (r, operation, params) => r.open().iam.callSts(r.caller(), operation, params), { service: 'sts' }).demandCommand(1, 'Name an sts command (see --help)'),
   );
 }
 

@@ -3,6 +3,7 @@
 import type { Argv } from 'yargs';
 import { KMS_OPERATIONS } from '../../kms/index.js';
 import { declaredCommands } from '../declared-commands.js';
+import { KMS_PAGINATORS } from '../pagination.js';
 import type { Runtime } from '../runtime.js';
 
 export function kmsCommand(y: Argv, rt: () => Runtime) {
@@ -11,7 +12,7 @@ export function kmsCommand(y: Argv, rt: () => Runtime) {
       // The caller's account's KMS in the Region called (a key of another account is named by its ARN).
       const ctx = r.caller();
       return r.open().kms(ctx.principal.accountId, ctx.region).call(ctx, operation, params);
-    }, { requiredFlags: false }).demandCommand(
+    }, { requiredFlags: false, service: 'kms', paginators: KMS_PAGINATORS }).demandCommand(
       1,
       'Name a kms operation (see --help)',
     ),

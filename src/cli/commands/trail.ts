@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { allRecords, applyRetention, exportTrail, buildDiagram, retentionSettings, setRetention, toMermaid, toSvg, toHtml } from '../../trail/index.js';
 import { CLOUDTRAIL_OPERATIONS } from '../../cloudtrail/index.js';
 import { declaredCommands } from '../declared-commands.js';
+import { CLOUDTRAIL_PAGINATORS } from '../pagination.js';
 import type { Runtime } from '../runtime.js';
 
 export function trailCommand(y: Argv, rt: () => Runtime) {
   return y.command('trail', 'The CloudTrail trail of every call', (c) =>
-    declaredCommands(c, CLOUDTRAIL_OPERATIONS, rt, (r, operation, params) => r.open().cloudtrail().call(r.caller(), operation, params))
+    declaredCommands(c, CLOUDTRAIL_OPERATIONS, rt, (r, operation, params) => r.open().cloudtrail().call(r.caller(), operation, params), { service: 'trail', paginators: CLOUDTRAIL_PAGINATORS })
       .command('records', 'Print every record as {"Records": [...]}, oldest first, as in a CloudTrail log file', (o) => o, () => {
         const r = rt();
         r.io.out(JSON.stringify({ Records: allRecords(r.open().db) }, null, 2));
@@ -24,7 +25,7 @@ export function trailCommand(y: Argv, rt: () => Runtime) {
       )
       .command(
         'diagram',
-        'A sequence diagram of the trail: one lifeline per principal and service, one arrow per call, denied calls marked',
+        'A sequence diagram of the trail: lifelines in boxes that fit their names, one arrow per call labelled with its volume, key and encryption context, the calls of one request grouped (cause first), denied calls marked, a legend; in HTML, click an arrow to read its record',
         (o) => o.option('format', { choices: ['mermaid', 'svg', 'html'] as const, default: 'mermaid' as const }).option('out', { type: 'string', describe: 'write to a file' }),
         (a) => {
           const r = rt();

@@ -68,7 +68,7 @@ function pageOf(rows: Grant[], limit: number): { items: Grant[]; tail: { Truncat
   if (rows.length <= limit) return { items: rows, tail: { Truncated: false } };
   const items = rows.slice(0, limit);
   const last = cursorOf(items[items.length - 1]!);
-  return { items, tail: { Truncated: true, NextMarker: Buffer.from(`${MARKER_PREFIX}${last.createdAt} ${last.grantId}`).toString('base64url') } };
+  return { items, tail: { NextMarker: Buffer.from(`${MARKER_PREFIX}${last.createdAt} ${last.grantId}`).toString('base64url'), Truncated: true } };
 }
 
 function cursorFrom(marker: string | undefined): GrantCursor | undefined {
