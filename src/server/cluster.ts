@@ -8,6 +8,7 @@
 // (trail/postings.ts). A request is served, and recorded, by the one worker that read it.
 // Worker 1 alone applies the trail's retention.
 import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { UserError } from '../errors/index.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 
@@ -16,6 +17,11 @@ type ToWorker = { type: 'stop' };
 type FromWorker = { type: 'listening'; url: string; host: string; port: number } | { type: 'failed'; message: string; userError: boolean };
 
 const INDEX_ENV = 'EBSIM_SERVE_WORKER';
+
+/** At most this many processes: each is a whole server (a Node process with its own SQLite connections). */
+export function maxWorkers(): number {
+  return Math.max(16, 4 * availableParallelism());
+}
 
 export interface RunningCluster extends Pick<RunningServer, 'url' | 'host' | 'port' | 'close'> {
   /** The workers' process IDs now (a worker that died is replaced). */
@@ -28,6 +34,8 @@ export interface RunningCluster extends Pick<RunningServer, 'url' | 'host' | 'po
  */
 export function startCluster(workers: number, log: (line: string) => void): Promise<RunningCluster> {
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be a whole number of processes, at least 1, not ${workers}`);
+  // A typo (--workers 10000) must not fork until the machine runs out of memory.
+  if (workers > maxWorkers()) throw new UserError(`--workers ${workers}: at most ${maxWorkers()} processes on this machine (4 per core, at least 16)`);
   const running = new Map<number, Worker>(); // by index, 1..workers
   let closing = false;
   let address: Extract<FromWorker, { type: 'listening' }> | undefined;

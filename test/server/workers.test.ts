@@ -11,6 +11,7 @@ import { CreateKeyCommand, EncryptCommand, GenerateRandomCommand, KMSClient, Lis
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { aliceCredentials, newHome, removeHome, sleep, spawnServe, trailRecords } from './helpers.js';
+import { availableParallelism } from 'node:os';
 import { runEbsim } from '../helpers/cli.js';
 
 let home: string;
@@ -138,5 +139,17 @@ describe('ebsim serve --workers 2', () => {
     expect(r.stdout).not.toMatch(/listening/);
     const zero = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', '0']);
     expect([zero.code, zero.stderr.trim()]).toEqual([1, 'ebsim: --workers must be a whole number of processes, at least 1, not 0']);
+  }, 60_000);
+
+  it('refuses a --workers count that is negative, not a number or far beyond the cores, before forking anything', async () => {
+    const max = Math.max(16, 4 * availableParallelism());
+    for (const [n, message] of [
+      ['-3', 'ebsim: --workers must be a whole number of processes, at least 1, not -3'],
+      ['many', 'ebsim: --workers must be a whole number of processes, at least 1, not NaN'],
+      ['100000', `ebsim: --workers 100000: at most ${max} processes on this machine (4 per core, at least 16)`],
+    ]) {
+      const r = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', n!]);
+      expect([r.code, r.stderr.trim(), r.stdout], n).toEqual([1, message, '']);
+    }
   }, 60_000);
 });
