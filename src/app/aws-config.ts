@@ -72,7 +72,8 @@ export type UserConfigOutcome = 'added' | 'unchanged' | 'kept';
 /**
  * Adds ebsim's sections to the user's own config file (~/.aws/config) without clobbering: if
  * either section already exists and differs, the file is left as it was ("kept"); the caller
- * tells the user. Other sections, comments and the file's mode stay as they were.
+ * tells the user. Other sections and comments stay as they were, and so does the file's mode but
+ * for group and other permissions, dropped when the profile carries an access key.
  */
 export function addToUserConfig(path: string, spec: ProfileSpec): UserConfigOutcome {
   const ours = configSections(spec);
@@ -83,7 +84,8 @@ export function addToUserConfig(path: string, spec: ProfileSpec): UserConfigOutc
     return old.includes(ours) ? 'unchanged' : 'kept';
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const mode = existsSync(path) ? statSync(path).mode & 0o777 : 0o600;
+  // The profile carries a secret access key: never readable by group or others, whatever the file was.
+  const mode = existsSync(path) ? statSync(path).mode & (spec.keys ? 0o700 : 0o777) : 0o600;
   writeAtomically(path, `${old}${old === '' || old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n'}${ours}`, mode);
   return 'added';
 }

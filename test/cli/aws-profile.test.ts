@@ -109,7 +109,7 @@ describe('ebsim init and ebsim env', () => {
     expect(bad.stderr).toContain('account 999999999999 is not in this home');
   });
 
-  it('--aws-config adds the profile with its key to ~/.aws/config, keeping what was there; again changes nothing', async () => {
+  it('--aws-config adds the profile with its key to ~/.aws/config, keeping what was there but group/other access; again changes nothing', async () => {
     mkdirSync(join(fakeHome, '.aws'), { mode: 0o700 });
     const mine = '# my settings\n[default]\nregion = ap-south-1\n\n[profile work]\nregion = eu-central-1\n';
     writeFileSync(join(fakeHome, '.aws', 'config'), mine, { mode: 0o640 });
@@ -120,7 +120,8 @@ describe('ebsim init and ebsim env', () => {
     expect(after.startsWith(`${mine}\n[profile ebsim]\nregion = us-east-1\nservices = ebsim\naws_access_key_id = AKIA`)).toBe(true);
     const key = /aws_access_key_id = (\S+)/.exec(readFileSync(join(home, 'credentials'), 'utf8'))![1]!;
     expect(after).toContain(`aws_access_key_id = ${key}\n`);
-    expect(statSync(join(fakeHome, '.aws', 'config')).mode & 0o777).toBe(0o640);
+    // It now holds a secret access key: no longer group-readable.
+    expect(statSync(join(fakeHome, '.aws', 'config')).mode & 0o777).toBe(0o600);
     const again = await runEbsim(['init', '--home', home, '--aws-config'], { HOME: fakeHome, AWS_CONFIG_FILE: '' });
     expect(JSON.parse(again.stdout).awsConfig.outcome).toBe('unchanged');
     expect(readFileSync(join(fakeHome, '.aws', 'config'), 'utf8')).toBe(after);
