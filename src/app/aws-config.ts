@@ -4,7 +4,7 @@
 // config file: https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
 // (AWS CLI v2 from 2.13, JavaScript SDK v3, boto3 from 1.28; Debian 12's AWS CLI 2.9 ignores
 // them and still needs --endpoint-url).
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -75,7 +75,10 @@ export type UserConfigOutcome = 'added' | 'unchanged' | 'kept';
  * tells the user. Other sections and comments stay as they were, and so does the file's mode but
  * for group and other permissions, dropped when the profile carries an access key.
  */
-export function addToUserConfig(path: string, spec: ProfileSpec): UserConfigOutcome {
+export function addToUserConfig(configPath: string, spec: ProfileSpec): UserConfigOutcome {
+  // A symlinked config (a dotfiles repository) is written where it points: the rename would
+  // otherwise put a plain file in the link's place.
+  const path = existsSync(configPath) ? realpathSync(configPath) : configPath;
   const ours = configSections(spec);
   const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const present = headers(old).filter((h) => ownNames(spec.profile).includes(h));

@@ -4,7 +4,7 @@
 // `ebsim serve`: the JavaScript SDK v3 with AWS_PROFILE alone, and Debian's AWS CLI 2.9, which
 // predates service endpoints in the config file (2.13) and still needs --endpoint-url.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,25 @@ describe('ebsim init and ebsim env', () => {
     const again = await runEbsim(['init', '--home', home, '--aws-config'], { HOME: fakeHome, AWS_CONFIG_FILE: '' });
     expect(JSON.parse(again.stdout).awsConfig.outcome).toBe('unchanged');
     expect(readFileSync(join(fakeHome, '.aws', 'config'), 'utf8')).toBe(after);
+  });
+
+  it('--aws-config writes through a symlinked ~/.aws/config, the link kept', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'ebsim-review-userhome3-'));
+    try {
+      mkdirSync(join(other, 'dotfiles'));
+      mkdirSync(join(other, '.aws'));
+      const mine = '[profile work]\nregion = eu-central-1\n';
+      writeFileSync(join(other, 'dotfiles', 'aws-config'), mine, { mode: 0o600 });
+      symlinkSync(join(other, 'dotfiles', 'aws-config'), join(other, '.aws', 'config'));
+      const r = await runEbsim(['init', '--home', home, '--aws-config'], { HOME: other, AWS_CONFIG_FILE: '' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).awsConfig.outcome).toBe('added');
+      expect(lstatSync(join(other, '.aws', 'config')).isSymbolicLink()).toBe(true);
+      const text = readFileSync(join(other, 'dotfiles', 'aws-config'), 'utf8');
+      expect(text.startsWith(`${mine}\n[profile ebsim]\n`)).toBe(true);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('never clobbers a [profile ebsim] of the user\'s own', async () => {
