@@ -146,6 +146,22 @@ describe('ebsim init and ebsim env', () => {
     }
   });
 
+  it('--aws-config without the home\'s credentials file says so in the CLI\'s words, writing nothing there', async () => {
+    const h = mkdtempSync(join(tmpdir(), 'ebsim-review-nocreds-'));
+    const other = mkdtempSync(join(tmpdir(), 'ebsim-review-userhome4-'));
+    try {
+      expect((await runEbsim(['init', '--home', h])).code).toBe(0);
+      rmSync(join(h, 'credentials'));
+      const r = await runEbsim(['init', '--home', h, '--aws-config'], { HOME: other, AWS_CONFIG_FILE: '' });
+      expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, `ebsim: ${join(h, 'credentials')} has no access key for profile ebsim: nothing to add to ~/.aws/config (restore that file, or create an access key for Alice and write it there)`]);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(other, '.aws'))).toBe(false);
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('never clobbers a [profile ebsim] of the user\'s own', async () => {
     const other = mkdtempSync(join(tmpdir(), 'ebsim-h18-userhome2-'));
     try {
