@@ -7,9 +7,26 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { UserError } from '../errors/index.js';
 
 /** `ebsim serve`'s default address (src/server's DEFAULT_HOST and DEFAULT_PORT; a test keeps them equal). */
 export const DEFAULT_ENDPOINT_URL = 'http://127.0.0.1:4599';
+
+/**
+ * `ebsim init --endpoint-url`: an http(s) URL, as the config file's endpoint_url takes it. It
+ * goes into the file as a line's value, so nothing that could end the line or start a section.
+ */
+export function requireEndpointUrl(endpointUrl: string): void {
+  let url: URL | undefined;
+  try {
+    url = /\s/.test(endpointUrl) ? undefined : new URL(endpointUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UserError(`--endpoint-url ${JSON.stringify(endpointUrl)}: expected an http or https URL such as ${DEFAULT_ENDPOINT_URL}`);
+  }
+}
 
 /** The services ebsim serves, by their key in a `services` section (the SDKs' service IDs, snake_case). */
 export const SERVED = ['kms', 'sts', 'cloudtrail'] as const;

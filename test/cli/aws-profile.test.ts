@@ -162,6 +162,19 @@ describe('ebsim init and ebsim env', () => {
     }
   });
 
+  it('refuses an --endpoint-url that is not an http(s) URL before writing anything', async () => {
+    const h = mkdtempSync(join(tmpdir(), 'ebsim-review-badurl-'));
+    try {
+      for (const bad of ['not a url', 'localhost:4599', 'ftp://127.0.0.1:4599', 'http://127.0.0.1:4599\n[profile default]']) {
+        const r = await runEbsim(['init', '--home', h, '--endpoint-url', bad]);
+        expect([r.code, r.stderr.trim()], bad).toEqual([1, `ebsim: --endpoint-url ${JSON.stringify(bad)}: expected an http or https URL such as ${DEFAULT_ENDPOINT_URL}`]);
+        expect(existsSync(join(h, 'config')), bad).toBe(false);
+      }
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+    }
+  });
+
   it('never clobbers a [profile ebsim] of the user\'s own', async () => {
     const other = mkdtempSync(join(tmpdir(), 'ebsim-h18-userhome2-'));
     try {
