@@ -50,7 +50,15 @@ export function startCluster(workers: number, log: (line: string) => void): Prom
   return new Promise<RunningCluster>((resolve, reject) => {
     let started = 0;
     let failed = false;
+    /** All workers listened once: the cluster is up, and a failure from now on is one worker's. */
+    let up = false;
     const fail = (err: Error) => {
+      if (up) {
+        // A replacement that cannot start: the others keep serving (killing them would leave the
+        // primary with nothing to serve and no word of why); it is not forked again.
+        log(`${new Date().toISOString()} error ${err.message}\n`);
+        return;
+      }
       if (failed) return;
       failed = true;
       closing = true;
@@ -61,21 +69,37 @@ export function startCluster(workers: number, log: (line: string) => void): Prom
       const worker = cluster.fork({ [INDEX_ENV]: String(index) });
       running.set(index, worker);
       let listening = false;
+      let reported = false;
       worker.on('message', (m: FromWorker) => {
-        if (m.type === 'failed') fail(m.userError ? new UserError(m.message) : new Error(m.message));
+        if (m.type === 'failed') {
+          reported = true;
+          const text = up ? `worker ${index} (pid ${worker.process.pid}) could not start: ${m.message}` : m.message;
+          fail(m.userError ? new UserError(text) : new Error(text));
+        }
         else if (m.type === 'listening' && !listening) {
           listening = true;
           listeningNow.add(worker);
           // Told to stop while it was starting (its "stop" would have found no listener yet).
           if (closing) return stop(worker);
           address ??= m;
-          if (++started === workers && !failed) resolve(handle);
+          if (++started === workers && !failed) {
+            up = true;
+            resolve(handle);
+          }
         }
       });
       worker.on('exit', (code, signal) => {
         if (running.get(index) === worker) running.delete(index);
         if (closing) return;
-        if (!listening) return fail(new Error(`ebsim serve: worker ${index} exited before listening (${signal ?? `code ${code}`})`));
+        if (!listening) {
+          if (!reported) fail(new Error(`ebsim serve: worker ${index} exited before listening (${signal ?? `code ${code}`})`));
+          if (up && running.size === 0) {
+            // Nothing left to serve the port: the command ends, failed, rather than hang or exit quietly.
+            log(`${new Date().toISOString()} error no worker left; stopping\n`);
+            process.exitCode = 1;
+          }
+          return;
+        }
         // A worker that dies while serving (a crash, the OOM killer) is replaced; its acknowledged
         // calls are in the trail already (durable records before the answer, read-only ones in its queue are lost with it).
         log(`${new Date().toISOString()} error worker ${index} (pid ${worker.process.pid}) exited (${signal ?? `code ${code}`}); starting another\n`);
