@@ -4,12 +4,29 @@
 // config file: https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
 // (AWS CLI v2 from 2.13, JavaScript SDK v3, boto3 from 1.28; Debian 12's AWS CLI 2.9 ignores
 // them and still needs --endpoint-url).
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { UserError } from '../errors/index.js';
 
 /** `ebsim serve`'s default address (src/server's DEFAULT_HOST and DEFAULT_PORT; a test keeps them equal). */
 export const DEFAULT_ENDPOINT_URL = 'http://127.0.0.1:4599';
+
+/**
+ * `ebsim init --endpoint-url`: an http(s) URL, as the config file's endpoint_url takes it. It
+ * goes into the file as a line's value, so nothing that could end the line or start a section.
+ */
+export function requireEndpointUrl(endpointUrl: string): void {
+  let url: URL | undefined;
+  try {
+    url = /\s/.test(endpointUrl) ? undefined : new URL(endpointUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UserError(`--endpoint-url ${JSON.stringify(endpointUrl)}: expected an http or https URL such as ${DEFAULT_ENDPOINT_URL}`);
+  }
+}
 
 /** The services ebsim serves, by their key in a `services` section (the SDKs' service IDs, snake_case). */
 export const SERVED = ['kms', 'sts', 'cloudtrail'] as const;
@@ -72,9 +89,13 @@ export type UserConfigOutcome = 'added' | 'unchanged' | 'kept';
 /**
  * Adds ebsim's sections to the user's own config file (~/.aws/config) without clobbering: if
  * either section already exists and differs, the file is left as it was ("kept"); the caller
- * tells the user. Other sections, comments and the file's mode stay as they were.
+ * tells the user. Other sections and comments stay as they were, and so does the file's mode but
+ * for group and other permissions, dropped when the profile carries an access key.
  */
-export function addToUserConfig(path: string, spec: ProfileSpec): UserConfigOutcome {
+export function addToUserConfig(configPath: string, spec: ProfileSpec): UserConfigOutcome {
+  // A symlinked config (a dotfiles repository) is written where it points: the rename would
+  // otherwise put a plain file in the link's place.
+  const path = existsSync(configPath) ? realpathSync(configPath) : configPath;
   const ours = configSections(spec);
   const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const present = headers(old).filter((h) => ownNames(spec.profile).includes(h));
@@ -83,7 +104,8 @@ export function addToUserConfig(path: string, spec: ProfileSpec): UserConfigOutc
     return old.includes(ours) ? 'unchanged' : 'kept';
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const mode = existsSync(path) ? statSync(path).mode & 0o777 : 0o600;
+  // The profile carries a secret access key: never readable by group or others, whatever the file was.
+  const mode = existsSync(path) ? statSync(path).mode & (spec.keys ? 0o700 : 0o777) : 0o600;
   writeAtomically(path, `${old}${old === '' || old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n'}${ours}`, mode);
   return 'added';
 }

@@ -17,7 +17,7 @@ import { CloudTrailService } from '../cloudtrail/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
 import { homeFailure } from '../store/failure.js';
 import { join } from 'node:path';
-import { DEFAULT_ENDPOINT_URL, writeHomeConfig } from './aws-config.js';
+import { DEFAULT_ENDPOINT_URL, requireEndpointUrl, writeHomeConfig } from './aws-config.js';
 
 export interface Ebsim {
   paths: HomePaths;
@@ -210,6 +210,7 @@ export interface InitResult {
  */
 export function initHome(home: string, accountId?: string, region?: string, endpointUrl = DEFAULT_ENDPOINT_URL): InitResult {
   if (region !== undefined) requireCommercialRegion(region);
+  requireEndpointUrl(endpointUrl);
   const app = openEbsim(home, { create: true });
   try {
     const first = app.iam.account();

@@ -8,6 +8,7 @@
 // (trail/postings.ts). A request is served, and recorded, by the one worker that read it.
 // Worker 1 alone applies the trail's retention.
 import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { UserError } from '../errors/index.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 
@@ -16,6 +17,11 @@ type ToWorker = { type: 'stop' };
 type FromWorker = { type: 'listening'; url: string; host: string; port: number } | { type: 'failed'; message: string; userError: boolean };
 
 const INDEX_ENV = 'EBSIM_SERVE_WORKER';
+
+/** At most this many processes: each is a whole server (a Node process with its own SQLite connections). */
+export function maxWorkers(): number {
+  return Math.max(16, 4 * availableParallelism());
+}
 
 export interface RunningCluster extends Pick<RunningServer, 'url' | 'host' | 'port' | 'close'> {
   /** The workers' process IDs now (a worker that died is replaced). */
@@ -28,6 +34,8 @@ export interface RunningCluster extends Pick<RunningServer, 'url' | 'host' | 'po
  */
 export function startCluster(workers: number, log: (line: string) => void): Promise<RunningCluster> {
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be a whole number of processes, at least 1, not ${workers}`);
+  // A typo (--workers 10000) must not fork until the machine runs out of memory.
+  if (workers > maxWorkers()) throw new UserError(`--workers ${workers}: at most ${maxWorkers()} processes on this machine (4 per core, at least 16)`);
   const running = new Map<number, Worker>(); // by index, 1..workers
   let closing = false;
   let address: Extract<FromWorker, { type: 'listening' }> | undefined;
@@ -42,7 +50,15 @@ export function startCluster(workers: number, log: (line: string) => void): Prom
   return new Promise<RunningCluster>((resolve, reject) => {
     let started = 0;
     let failed = false;
+    /** All workers listened once: the cluster is up, and a failure from now on is one worker's. */
+    let up = false;
     const fail = (err: Error) => {
+      if (up) {
+        // A replacement that cannot start: the others keep serving (killing them would leave the
+        // primary with nothing to serve and no word of why); it is not forked again.
+        log(`${new Date().toISOString()} error ${err.message}\n`);
+        return;
+      }
       if (failed) return;
       failed = true;
       closing = true;
@@ -53,21 +69,37 @@ export function startCluster(workers: number, log: (line: string) => void): Prom
       const worker = cluster.fork({ [INDEX_ENV]: String(index) });
       running.set(index, worker);
       let listening = false;
+      let reported = false;
       worker.on('message', (m: FromWorker) => {
-        if (m.type === 'failed') fail(m.userError ? new UserError(m.message) : new Error(m.message));
+        if (m.type === 'failed') {
+          reported = true;
+          const text = up ? `worker ${index} (pid ${worker.process.pid}) could not start: ${m.message}` : m.message;
+          fail(m.userError ? new UserError(text) : new Error(text));
+        }
         else if (m.type === 'listening' && !listening) {
           listening = true;
           listeningNow.add(worker);
           // Told to stop while it was starting (its "stop" would have found no listener yet).
           if (closing) return stop(worker);
           address ??= m;
-          if (++started === workers && !failed) resolve(handle);
+          if (++started === workers && !failed) {
+            up = true;
+            resolve(handle);
+          }
         }
       });
       worker.on('exit', (code, signal) => {
         if (running.get(index) === worker) running.delete(index);
         if (closing) return;
-        if (!listening) return fail(new Error(`ebsim serve: worker ${index} exited before listening (${signal ?? `code ${code}`})`));
+        if (!listening) {
+          if (!reported) fail(new Error(`ebsim serve: worker ${index} exited before listening (${signal ?? `code ${code}`})`));
+          if (up && running.size === 0) {
+            // Nothing left to serve the port: the command ends, failed, rather than hang or exit quietly.
+            log(`${new Date().toISOString()} error no worker left; stopping\n`);
+            process.exitCode = 1;
+          }
+          return;
+        }
         // A worker that dies while serving (a crash, the OOM killer) is replaced; its acknowledged
         // calls are in the trail already (durable records before the answer, read-only ones in its queue are lost with it).
         log(`${new Date().toISOString()} error worker ${index} (pid ${worker.process.pid}) exited (${signal ?? `code ${code}`}); starting another\n`);

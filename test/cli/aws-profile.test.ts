@@ -4,7 +4,7 @@
 // `ebsim serve`: the JavaScript SDK v3 with AWS_PROFILE alone, and Debian's AWS CLI 2.9, which
 // predates service endpoints in the config file (2.13) and still needs --endpoint-url.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,7 +109,7 @@ describe('ebsim init and ebsim env', () => {
     expect(bad.stderr).toContain('account 999999999999 is not in this home');
   });
 
-  it('--aws-config adds the profile with its key to ~/.aws/config, keeping what was there; again changes nothing', async () => {
+  it('--aws-config adds the profile with its key to ~/.aws/config, keeping what was there but group/other access; again changes nothing', async () => {
     mkdirSync(join(fakeHome, '.aws'), { mode: 0o700 });
     const mine = '# my settings\n[default]\nregion = ap-south-1\n\n[profile work]\nregion = eu-central-1\n';
     writeFileSync(join(fakeHome, '.aws', 'config'), mine, { mode: 0o640 });
@@ -120,10 +120,59 @@ describe('ebsim init and ebsim env', () => {
     expect(after.startsWith(`${mine}\n[profile ebsim]\nregion = us-east-1\nservices = ebsim\naws_access_key_id = AKIA`)).toBe(true);
     const key = /aws_access_key_id = (\S+)/.exec(readFileSync(join(home, 'credentials'), 'utf8'))![1]!;
     expect(after).toContain(`aws_access_key_id = ${key}\n`);
-    expect(statSync(join(fakeHome, '.aws', 'config')).mode & 0o777).toBe(0o640);
+    // It now holds a secret access key: no longer group-readable.
+    expect(statSync(join(fakeHome, '.aws', 'config')).mode & 0o777).toBe(0o600);
     const again = await runEbsim(['init', '--home', home, '--aws-config'], { HOME: fakeHome, AWS_CONFIG_FILE: '' });
     expect(JSON.parse(again.stdout).awsConfig.outcome).toBe('unchanged');
     expect(readFileSync(join(fakeHome, '.aws', 'config'), 'utf8')).toBe(after);
+  });
+
+  it('--aws-config writes through a symlinked ~/.aws/config, the link kept', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'ebsim-review-userhome3-'));
+    try {
+      mkdirSync(join(other, 'dotfiles'));
+      mkdirSync(join(other, '.aws'));
+      const mine = '[profile work]\nregion = eu-central-1\n';
+      writeFileSync(join(other, 'dotfiles', 'aws-config'), mine, { mode: 0o600 });
+      symlinkSync(join(other, 'dotfiles', 'aws-config'), join(other, '.aws', 'config'));
+      const r = await runEbsim(['init', '--home', home, '--aws-config'], { HOME: other, AWS_CONFIG_FILE: '' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).awsConfig.outcome).toBe('added');
+      expect(lstatSync(join(other, '.aws', 'config')).isSymbolicLink()).toBe(true);
+      const text = readFileSync(join(other, 'dotfiles', 'aws-config'), 'utf8');
+      expect(text.startsWith(`${mine}\n[profile ebsim]\n`)).toBe(true);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('--aws-config without the home\'s credentials file says so in the CLI\'s words, writing nothing there', async () => {
+    const h = mkdtempSync(join(tmpdir(), 'ebsim-review-nocreds-'));
+    const other = mkdtempSync(join(tmpdir(), 'ebsim-review-userhome4-'));
+    try {
+      expect((await runEbsim(['init', '--home', h])).code).toBe(0);
+      rmSync(join(h, 'credentials'));
+      const r = await runEbsim(['init', '--home', h, '--aws-config'], { HOME: other, AWS_CONFIG_FILE: '' });
+      expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, `ebsim: ${join(h, 'credentials')} has no access key for profile ebsim: nothing to add to ~/.aws/config (restore that file, or create an access key for Alice and write it there)`]);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(other, '.aws'))).toBe(false);
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an --endpoint-url that is not an http(s) URL before writing anything', async () => {
+    const h = mkdtempSync(join(tmpdir(), 'ebsim-review-badurl-'));
+    try {
+      for (const bad of ['not a url', 'localhost:4599', 'ftp://127.0.0.1:4599', 'http://127.0.0.1:4599\n[profile default]']) {
+        const r = await runEbsim(['init', '--home', h, '--endpoint-url', bad]);
+        expect([r.code, r.stderr.trim()], bad).toEqual([1, `ebsim: --endpoint-url ${JSON.stringify(bad)}: expected an http or https URL such as ${DEFAULT_ENDPOINT_URL}`]);
+        expect(existsSync(join(h, 'config')), bad).toBe(false);
+      }
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+    }
   });
 
   it('never clobbers a [profile ebsim] of the user\'s own', async () => {

@@ -11,6 +11,9 @@ import { CreateKeyCommand, EncryptCommand, GenerateRandomCommand, KMSClient, Lis
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { aliceCredentials, newHome, removeHome, sleep, spawnServe, trailRecords } from './helpers.js';
+import { availableParallelism } from 'node:os';
+import { existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { runEbsim } from '../helpers/cli.js';
 
 let home: string;
@@ -138,5 +141,46 @@ describe('ebsim serve --workers 2', () => {
     expect(r.stdout).not.toMatch(/listening/);
     const zero = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', '0']);
     expect([zero.code, zero.stderr.trim()]).toEqual([1, 'ebsim: --workers must be a whole number of processes, at least 1, not 0']);
+  }, 60_000);
+
+  it('refuses a --workers count that is negative, not a number or far beyond the cores, before forking anything', async () => {
+    const max = Math.max(16, 4 * availableParallelism());
+    for (const [n, message] of [
+      ['-3', 'ebsim: --workers must be a whole number of processes, at least 1, not -3'],
+      ['many', 'ebsim: --workers must be a whole number of processes, at least 1, not NaN'],
+      ['100000', `ebsim: --workers 100000: at most ${max} processes on this machine (4 per core, at least 16)`],
+    ]) {
+      const r = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', n!]);
+      expect([r.code, r.stderr.trim(), r.stdout], n).toEqual([1, message, '']);
+    }
+  }, 60_000);
+});
+
+describe('ebsim serve --workers 2, a replacement that cannot start', () => {
+  it('is logged with its reason while the other worker keeps serving; with no worker left the command ends, failed', async () => {
+    const own = newHome('ebsim-workers-review-');
+    const away = `${own}.db-away`;
+    const s = await spawnServe(own, ['--workers', '2', '--quiet']);
+    try {
+      const [first, second] = /worker processes \(pids (\d+), (\d+)\)/.exec(s.stderr())!.slice(1).map(Number);
+      const kms = new KMSClient({ endpoint: s.url, region: 'us-east-1', credentials: aliceCredentials(own), maxAttempts: 1 });
+      // The store gone from under the home: a new worker cannot open it; the running ones hold it open.
+      renameSync(join(own, 'ebsim.db'), away);
+      process.kill(first!, 'SIGKILL');
+      for (let i = 0; i < 100 && !/could not start/.test(s.stderr()); i++) await sleep(100);
+      expect(s.stderr()).toMatch(/error worker 1 \(pid \d+\) could not start: no ebsim home at /);
+      const r = await kms.send(new GenerateRandomCommand({ NumberOfBytes: 8 }));
+      expect(r.Plaintext).toHaveLength(8);
+      expect(s.child.exitCode).toBeNull();
+      kms.destroy();
+      process.kill(second!, 'SIGKILL');
+      const code = await new Promise<number | null>((resolve) => (s.child.exitCode !== null ? resolve(s.child.exitCode) : s.child.once('exit', (c) => resolve(c))));
+      expect(code).toBe(1);
+      expect(s.stderr()).toMatch(/error no worker left; stopping/);
+    } finally {
+      if (s.child.exitCode === null) await s.stop();
+      if (existsSync(away)) renameSync(away, join(own, 'ebsim.db'));
+      removeHome(own);
+    }
   }, 60_000);
 });

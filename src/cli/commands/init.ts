@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { initHome } from '../../app/ebsim.js';
 import { addToUserConfig, readProfileKeys, userConfigPath } from '../../app/aws-config.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../../server/index.js';
+import { UserError } from '../../errors/index.js';
 import type { Runtime } from '../runtime.js';
 
 export function initCommand(y: Argv, rt: () => Runtime) {
@@ -24,7 +25,8 @@ export function initCommand(y: Argv, rt: () => Runtime) {
       let awsConfig: { file: string; outcome: string } | undefined;
       if (a['aws-config']) {
         const keys = readProfileKeys(result.credentialsFile, result.profile);
-        if (!keys) throw new Error(`${result.credentialsFile} has no access key for profile ${result.profile}`);
+        // The home's credentials file removed or edited by hand: the user's to fix, not a crash.
+        if (!keys) throw new UserError(`${result.credentialsFile} has no access key for profile ${result.profile}: nothing to add to ~/.aws/config (restore that file, or create an access key for Alice and write it there)`);
         const file = userConfigPath();
         const outcome = addToUserConfig(file, { profile: result.profile, region: result.region, endpointUrl: result.endpointUrl, keys });
         awsConfig = { file, outcome };
