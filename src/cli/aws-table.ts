@@ -147,8 +147,8 @@ class TableBuilder {
         this.section(title, indent);
         this.cur.addHeader(headers);
       }
-      this.cur.addRow(headers.map((h) => (h in o ? o[h] : '')));
-      for (const k of more) if (k in o) this.build(k, o[k], indent + 1);
+      this.cur.addRow(headers.map((h) => (Object.hasOwn(o, h) ? o[h] : '')));
+      for (const k of more) if (Object.hasOwn(o, k)) this.build(k, o[k], indent + 1);
     });
   }
 }

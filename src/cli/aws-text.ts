@@ -50,7 +50,7 @@ function formatObject(o: Record<string, unknown>, out: string[], id: string | un
     }
   } else {
     // An item of a list: the list's columns, empty where this item lacks one.
-    for (const k of scalarKeys) scalars.push(k in o ? pyStr(o[k]) : '');
+    for (const k of scalarKeys) scalars.push(Object.hasOwn(o, k) ? pyStr(o[k]) : '');
     for (const k of sorted(Object.keys(o).filter((x) => !scalarKeys.includes(x)))) nested.push([k, o[k]]);
   }
   if (scalars.length) out.push((id !== undefined ? [id.toUpperCase(), ...scalars] : scalars).join('\t'));

@@ -135,6 +135,19 @@ export function authorizeAccountAction(env: KmsEnv, ctx: CallContext, action: st
   if (!allowed) throw new AccessDeniedException(accessDeniedMessage(ctx.principal.arn, request.action, '*', evaluation));
 }
 
+/**
+ * Whether the caller's own identity (IAM) policies allow `action` on `key`, evaluated in the
+ * caller's account: how an account named in a grant (its root ARN as retiring principal) delegates
+ * to its users and roles, as the KMS guide's "Retiring and revoking grants" says it does.
+ */
+export function identityPoliciesAllow(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string): boolean {
+  const request = { ...requestFor(env, ctx, key, action, {}, ctx.principal.accountId), resourceAccount: ctx.principal.accountId };
+  const evaluation = evaluateCall(ctx, request, env.principals.policiesOf(ctx.principal));
+  const allowed = evaluation.decision === 'Allow';
+  explainCall(ctx, request, allowed, () => `Delegated by the account named as retiring principal:\n${formatExplanation(evaluation)}`);
+  return allowed;
+}
+
 /** A refusal that no policy decides: AWS managed keys accept no administrative action from anyone. */
 export function accessDenied(ctx: CallContext, key: Pick<KmsKey, 'arn'>, action: string) {
   return new AccessDeniedException(

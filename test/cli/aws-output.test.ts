@@ -75,6 +75,8 @@ const SHAPES: Record<string, { value: unknown; title: string }> = {
   'wide and ambiguous characters': { title: 'Tags', value: { Tags: [{ TagKey: 'チーム', TagValue: 'α×β' }, { TagKey: 'x', TagValue: 'y' }] } },
   'list of lists and scalars': { title: 'Mixed', value: { Rows: [[1, 2, 3], [4, 5, 6]], Names: ['a', 'b'], Count: 0, Nothing: null } },
   'a single scalar key': { title: 'Enc', value: { CiphertextBlob: 'AQIDBA==' } },
+  // User map keys (encryption contexts) may be any name: one item's "constructor" is no other item's inherited member.
+  'items keyed by user names (Object.prototype members)': { title: 'Contexts', value: { Contexts: [{ constructor: 'blue', toString: 'x' }, { team: 'red' }] } },
   // 18 columns shared 5:7 gives 7.5 and 10.5: Python rounds halves to even (8, 10), not up.
   'columns scaled to a half (Python rounds halves to even)': { title: 'ListKeyRotations', value: { A: 'x', BBB: 'yyy' } },
 };

@@ -117,16 +117,25 @@ describe('grants in the service', () => {
     expect(keys.indexOf('additionalEventData')).toBe(keys.indexOf('responseElements') + 1);
   });
 
-  it('an account root named as retiring principal stands for the account\'s principals', () => {
+  it('an account root named as retiring principal stands for the principals its IAM policies delegate kms:RetireGrant to', () => {
     const g = kms.call(alice, 'CreateGrant', {
       KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', RetiringPrincipal: 'arn:aws:iam::123456789012:root', Operations: ['Decrypt'],
     }) as { GrantId: string };
     const other = kms.call(alice, 'CreateGrant', {
       KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', RetiringPrincipal: 'arn:aws:iam::111122223333:root', Operations: ['Decrypt'],
     }) as { GrantId: string };
-    // The role (not a grantee allowed RetireGrant, not an IAM user) retires through its account.
-    kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: g.GrantId });
+    // A role of the account with no permissions (an instance's, say) may not retire the account's grants.
+    h.app.iam.createRole(alice, 'Bystander');
+    const bystander = h.app.as('role/Bystander/s');
+    expect(errorCode(() => kms.call(bystander, 'RetireGrant', { KeyId: keyId, GrantId: g.GrantId }))).toBe('AccessDeniedException');
+    // Delegated by an identity policy: the role (not a grantee allowed RetireGrant, not an IAM user) retires through its account.
+    h.app.iam.call(alice, 'PutRolePolicy', {
+      RoleName: 'App', PolicyName: 'retire', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:RetireGrant', Resource: '*' }] }),
+    });
     expect(errorCode(() => kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: other.GrantId }))).toBe('AccessDeniedException');
+    kms.call(role, 'RetireGrant', { KeyId: keyId, GrantId: g.GrantId });
+    expect(errorCode(() => kms.call(bystander, 'RetireGrant', { KeyId: keyId, GrantId: g.GrantId }))).toBe('NotFoundException');
+    h.app.iam.call(alice, 'DeleteRolePolicy', { RoleName: 'App', PolicyName: 'retire' });
   });
 
   it('a grantee with CreateGrant may create narrower grants only', () => {

@@ -2,6 +2,7 @@
 // allowed RetireGrant, or the account) and RevokeGrant (by the key's administrators).
 import { AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../../errors/index.js';
 import { grantIdFromToken, granteeMatches } from '../grants.js';
+import { identityPoliciesAllow } from '../authorize.js';
 import { kmsOperation } from '../operation.js';
 import { touch, usableKey } from '../usable-key.js';
 import { GRANT_ID, KEY_ID_OR_ARN } from './members.js';
@@ -41,10 +42,12 @@ export const RetireGrant = kmsOperation({
     if (!grant || grant.state !== 'live' || !key || grant.keyId !== key.keyId) throw new NotFoundException(`Grant ID ${grantId} not found`);
     const p = ctx.principal;
     // An account named as retiring principal (its root ARN, as EBS's grants name one) stands for
-    // its principals, as a key policy's root principal does.
+    // those of its principals its IAM policies delegate kms:RetireGrant to, as a key policy's root
+    // principal does: not for every role of the account (an instance's, say).
     const retiringAccount = /^arn:aws:iam::(\d{12}):root$/.exec(grant.retiringPrincipal ?? '')?.[1];
     const mayRetire =
-      (grant.retiringPrincipal !== undefined && (granteeMatches(grant.retiringPrincipal, p) || retiringAccount === p.accountId)) ||
+      (grant.retiringPrincipal !== undefined && granteeMatches(grant.retiringPrincipal, p)) ||
+      (retiringAccount === p.accountId && identityPoliciesAllow(call.env, ctx, key, 'RetireGrant')) ||
       (granteeMatches(grant.granteePrincipal, p) && grant.operations.includes('RetireGrant')) ||
       (p.type === 'IAMUser' && p.accountId === key.accountId);
     if (!mayRetire) throw new AccessDeniedException(`User: ${p.arn} is not authorized to perform: kms:RetireGrant on resource: ${key.arn}`);
