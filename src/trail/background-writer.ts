@@ -48,8 +48,34 @@ const write = db.transaction((rows) => {
   for (const [row, r] of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
   indexer.commit(seqRows);
 });
+// Batches that queued while a commit ran (or waited for another process's writer to release the
+// write lock) go in one transaction: each transaction rewrites the open index chunks of its terms
+// and syncs the WAL, so under --workers that contend for the lock, fewer and bigger commits cost
+// less. Only what is already queued is merged: a durable append never waits for a later batch.
+let queue = [];
+let draining = false;
+function drain() {
+  draining = false;
+  const batches = queue;
+  queue = [];
+  if (batches.length === 0) return;
+  // Rows first, one record at a time: a record that cannot be serialized costs only itself.
+  const rows = [];
+  let failed = false;
+  for (const m of batches) {
+    for (const r of m.records) {
+      try { rows.push([rowOf(r), r]); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
+    }
+  }
+  try { write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
+  const seq = batches[batches.length - 1].seq;
+  if (failed) Atomics.store(committed, 1, seq);
+  Atomics.store(committed, 0, seq);
+  Atomics.notify(committed, 0);
+}
 parentPort.on('message', (m) => {
   if (m.close) {
+    drain();
     // Close the database on this thread before it ends: a native handle torn down at process
     // exit from under a live thread can crash the process.
     db.close();
@@ -58,16 +84,11 @@ parentPort.on('message', (m) => {
     parentPort.close();
     return;
   }
-  // Rows first, one record at a time: a record that cannot be serialized costs only itself.
-  const rows = [];
-  let failed = false;
-  for (const r of m.records) {
-    try { rows.push([rowOf(r), r]); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
+  queue.push(m);
+  if (!draining) {
+    draining = true;
+    setImmediate(drain);
   }
-  try { write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
-  if (failed) Atomics.store(committed, 1, m.seq);
-  Atomics.store(committed, 0, m.seq);
-  Atomics.notify(committed, 0);
 });
 `;
 
