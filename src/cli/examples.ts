@@ -101,6 +101,9 @@ export const OWN: Record<string, Example> = Object.assign(Object.create(null) as
   explain: { command: `ebsim explain ${VOLUME}`, description: 'the volume\'s envelope, link by link, and what a broken link breaks' },
   walkthrough: { command: 'ebsim walkthrough --step', description: 'the why-first tour, pausing after each explanation' },
   doctor: { command: "ebsim doctor --query 'Checks[?!Ok]'", description: 'what this machine lacks, check by check' },
+  init: { command: 'ebsim init --aws-config', description: 'a home (account, IAM user Alice, credentials) and the AWS profile "ebsim", also added to ~/.aws/config' },
+  serve: { command: 'ebsim serve --port 4599 --workers 2 --cors http://localhost:3000', description: 'the KMS/STS/CloudTrail endpoint on two processes, open to one browser origin' },
+  env: { command: 'ebsim env', description: 'export lines for a shell, so AWS tools reach ebsim: eval "$(ebsim env)"' },
   version: { command: 'ebsim --version', description: 'the version and the XTS engine in use' },
 });
 
