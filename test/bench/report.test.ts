@@ -99,8 +99,10 @@ function expectedCharts(run: RunRecord): Map<string, Map<string, Map<number, num
     if (p.engine !== 'openssl') add(`xts-${p.sector}`, `${p.engine} (${p.path})`, Number(p.request), m.rounds);
   }
   for (const m of ms('server').filter((x) => x.params?.connections !== undefined)) {
-    if (m.unit === 'req/s') add('server-rps', String(m.params!.operation), Number(m.params!.connections), m.rounds);
-    if (m.id.endsWith('p99 ms')) add('server-p99', String(m.params!.operation), Number(m.params!.connections), m.rounds);
+    // One curve per server configuration (--workers N) and operation, where the run names the server.
+    const name = m.params!.server === undefined ? String(m.params!.operation) : `${m.params!.server} · ${m.params!.operation}`;
+    if (m.unit === 'req/s') add('server-rps', name, Number(m.params!.connections), m.rounds);
+    if (m.id.endsWith('p99 ms')) add('server-p99', name, Number(m.params!.connections), m.rounds);
   }
   for (const m of ms('kms').filter((x) => x.params?.threads !== undefined)) add('kms-threads', 'GenerateDataKeyWithoutPlaintext', Number(m.params!.threads), m.rounds);
   // Spread: per suite, each measurement's (max - min) / median in %, sorted, at x = its rank in %.
