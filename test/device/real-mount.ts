@@ -4,7 +4,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CallContext } from '../../src/core/call-context.js';
+import { makeHome, type TestHome } from '../helpers/home.js';
 import { defaultDaemonScript } from '../../src/device/daemon-client.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
 import { cleanupStale, unmountVolume, volumeStatus } from '../../src/device/mount.js';
@@ -68,4 +70,27 @@ export function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = 
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr || e.message}`);
   }
+}
+
+/**
+ * The home of a real-mount suite (call inside describeRealMount): made before its tests, with
+ * Alice's call context; every mount torn down after each test and at the end, when nothing may be
+ * left mounted or attached.
+ */
+export function realMountHome(prefix: string): { readonly home: TestHome; readonly alice: CallContext } {
+  const s = {} as { home: TestHome; alice: CallContext };
+  beforeAll(() => {
+    s.home = makeHome(prefix);
+    s.alice = s.home.app.as('Alice');
+  });
+  afterEach(async () => {
+    await tearDownAll(s.home.app.paths.run);
+  });
+  afterAll(async () => {
+    await tearDownAll(s.home.app.paths.run);
+    const left = leftovers(s.home.dir);
+    s.home.cleanup();
+    expect(left).toEqual([]);
+  });
+  return s;
 }

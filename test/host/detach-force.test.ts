@@ -3,56 +3,40 @@
 // next mount), then EC2 detaches it, recording force.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
+import { expect, it } from 'vitest';
+import { errorCode } from '../helpers/home.js';
 import { ebsimIn } from '../helpers/cli.js';
-import type { CallContext } from '../../src/core/call-context.js';
-import { describeRealMount, leftovers, tearDownAll } from '../device/real-mount.js';
+import { describeRealMount, realMountHome } from '../device/real-mount.js';
 import { allRecords } from '../../src/trail/index.js';
 
 describeRealMount('detach-volume --force of a mounted volume', () => {
-  let home: TestHome;
-  let alice: CallContext;
-
-  beforeAll(() => {
-    home = makeHome('ebsim-host-detach-');
-    alice = home.app.as('Alice');
-  });
-  afterEach(async () => {
-    await tearDownAll(home.app.paths.run);
-  });
-  afterAll(async () => {
-    await tearDownAll(home.app.paths.run);
-    const left = leftovers(home.dir);
-    home.cleanup();
-    expect(left).toEqual([]);
-  });
+  const s = realMountHome('ebsim-host-detach-');
 
   it('refused while mounted; --force unmounts (flushing), then detaches; the file is there at the next mount', async () => {
-    const ec2 = home.app.ec2();
-    const host = home.app.host();
-    const instanceId = (ec2.runInstances(alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!.InstanceId;
-    const volumeId = ec2.createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
-    const mnt = path.join(home.dir, 'mnt');
-    await host.mount(alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
+    const ec2 = s.home.app.ec2();
+    const host = s.home.app.host();
+    const instanceId = (ec2.runInstances(s.alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!.InstanceId;
+    const volumeId = ec2.createVolume(s.alice, { Size: 1, Encrypted: true }).VolumeId as string;
+    const mnt = path.join(s.home.dir, 'mnt');
+    await host.mount(s.alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
     fs.writeFileSync(path.join(mnt, 'kept.txt'), 'flushed before the detach\n');
 
-    expect(errorCode(() => ec2.detachVolume(alice, { VolumeId: volumeId }))).toBe('IncorrectState');
+    expect(errorCode(() => ec2.detachVolume(s.alice, { VolumeId: volumeId }))).toBe('IncorrectState');
     expect(ec2.volume(volumeId).state).toBe('in-use');
 
-    home.app.trail.flush();
-    const before = allRecords(home.app.db).length;
-    const r = await ebsimIn(home.dir, ['ec2', 'detach-volume', '--volume-id', volumeId, '--force']);
+    s.home.app.trail.flush();
+    const before = allRecords(s.home.app.db).length;
+    const r = await ebsimIn(s.home.dir, ['ec2', 'detach-volume', '--volume-id', volumeId, '--force']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toMatchObject({ VolumeId: volumeId, InstanceId: instanceId, State: 'detaching' });
-    const recs = allRecords(home.app.db).slice(before);
+    const recs = allRecords(s.home.app.db).slice(before);
     // The detach, then EC2 retires the instance's grant on the volume (RetireGrant in the KMS guide's shape).
     expect(recs.map((x) => [x.eventName, x.requestParameters])).toEqual([['DetachVolume', { volumeId, force: true }], ['ListGrants', expect.anything()], ['RetireGrant', null]]);
     expect(recs[2]!.additionalEventData).toEqual({ grantId: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await host.status()).volumes).toEqual([]);
     expect(ec2.volume(volumeId).state).toBe('available');
 
-    await host.mount(alice, { volumeId, instanceId, mountpoint: mnt, format: 'none' });
+    await host.mount(s.alice, { volumeId, instanceId, mountpoint: mnt, format: 'none' });
     expect(fs.readFileSync(path.join(mnt, 'kept.txt'), 'utf8')).toBe('flushed before the detach\n');
     await host.unmount(volumeId);
   }, 180_000);

@@ -3,47 +3,30 @@
 // unmount and mount, and a mount and in-process access never have one image open at once.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { makeHome, type TestHome } from '../helpers/home.js';
+import { expect, it } from 'vitest';
 import { allRecords } from '../../src/trail/index.js';
 import { VolumeBusyError } from '../../src/device/errors.js';
-import type { CallContext } from '../../src/core/call-context.js';
-import { describeRealMount, leftovers, tearDownAll } from '../device/real-mount.js';
+import { describeRealMount, realMountHome } from '../device/real-mount.js';
 
 describeRealMount('the host mounts volumes', () => {
-  let home: TestHome;
-  let alice: CallContext;
-
-  beforeAll(() => {
-    home = makeHome('ebsim-host-mount-');
-    alice = home.app.as('Alice');
-  });
-  afterEach(async () => {
-    await tearDownAll(home.app.paths.run);
-  });
-  afterAll(async () => {
-    await tearDownAll(home.app.paths.run);
-    const left = leftovers(home.dir);
-    home.cleanup();
-    expect(left).toEqual([]);
-  });
+  const s = realMountHome('ebsim-host-mount-');
 
   function launch(): { instanceId: string; volumeId: string } {
-    const run = home.app.ec2().runInstances(alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' });
+    const run = s.home.app.ec2().runInstances(s.alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' });
     const instanceId = (run.Instances as { InstanceId: string }[])[0]!.InstanceId;
-    const volumeId = home.app.ec2().createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
+    const volumeId = s.home.app.ec2().createVolume(s.alice, { Size: 1, Encrypted: true }).VolumeId as string;
     return { instanceId, volumeId };
   }
 
   it('attaches, decrypts as the instance\'s role, mounts ext4, and keeps files across unmount and mount', async () => {
     const { instanceId, volumeId } = launch();
-    const host = home.app.host();
-    const mnt = path.join(home.dir, 'mnt');
-    const m = await host.mount(alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
+    const host = s.home.app.host();
+    const mnt = path.join(s.home.dir, 'mnt');
+    const m = await host.mount(s.alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
     expect(m).toEqual(expect.objectContaining({ volumeId, instanceId, mountpoint: mnt, fsType: 'ext4', stage: 'ready' }));
     expect(host.volume(volumeId).device).toBe('/dev/sdf');
-    home.app.trail.flush();
-    const decrypt = allRecords(home.app.db).filter((r) => r.eventName === 'Decrypt').at(-1)!;
+    s.home.app.trail.flush();
+    const decrypt = allRecords(s.home.app.db).filter((r) => r.eventName === 'Decrypt').at(-1)!;
     expect(decrypt.userIdentity.arn).toBe(`arn:aws:sts::123456789012:assumed-role/aws:ec2-infrastructure/${instanceId}`);
 
     fs.writeFileSync(path.join(mnt, 'note.txt'), 'kept across mounts\n');
@@ -53,22 +36,22 @@ describeRealMount('the host mounts volumes', () => {
     expect((await host.status()).volumes).toEqual([]);
     expect(fs.readFileSync(host.imagePath(volumeId)).includes(Buffer.from('kept across mounts'))).toBe(false);
 
-    await host.mount(alice, { volumeId, mountpoint: mnt, format: 'none' });
+    await host.mount(s.alice, { volumeId, mountpoint: mnt, format: 'none' });
     expect(fs.readFileSync(path.join(mnt, 'note.txt'), 'utf8')).toBe('kept across mounts\n');
     await host.unmount(volumeId);
   }, 120_000);
 
   it('refuses in-process access while mounted, and a mount while in-process access has the image', async () => {
     const { instanceId, volumeId } = launch();
-    const host = home.app.host();
-    const mnt = path.join(home.dir, 'mnt-2');
-    await host.mount(alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
-    const refused = await host.write(alice, volumeId, 0, Buffer.from('x')).catch((err: unknown) => err);
+    const host = s.home.app.host();
+    const mnt = path.join(s.home.dir, 'mnt-2');
+    await host.mount(s.alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
+    const refused = await host.write(s.alice, volumeId, 0, Buffer.from('x')).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(VolumeBusyError);
     expect((refused as Error).message).toMatch(new RegExp(`${volumeId} is mounted \\(pid \\d+, its device daemon\\); unmount it first`));
     await host.unmount(volumeId);
 
-    const during = await host.withDevice(alice, volumeId, undefined, () => host.mount(alice, { volumeId, mountpoint: mnt, format: 'none' }).catch((err: unknown) => err));
+    const during = await host.withDevice(s.alice, volumeId, undefined, () => host.mount(s.alice, { volumeId, mountpoint: mnt, format: 'none' }).catch((err: unknown) => err));
     expect(during).toBeInstanceOf(VolumeBusyError);
     expect((await host.status()).volumes).toEqual([]);
   }, 120_000);
