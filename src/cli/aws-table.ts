@@ -3,28 +3,9 @@
 // headers, nested objects and lists as indented sections below, every column scaled to the widest
 // section, and sections of one row turned on their side when the table is wider than the terminal.
 import { textWidth } from './text-width.js';
+import { isScalar, pyStr, pyTruthy, sorted } from './python-values.js';
 
-/** A value printed as Python's str() prints it (the AWS CLI is Python): None, True, False. */
-export function pyStr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
-
-/** Python's truth: None, False, 0, '', [] and {} are false. */
-export function pyTruthy(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object') return Object.keys(v).length > 0;
-  return true;
-}
-
-const isScalar = (v: unknown) => v === null || typeof v !== 'object';
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-/** Keys in Python's sorted() order (code points, not locale). */
-const sorted = (keys: Iterable<string>) => [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 class Section {
   headers: string[] = [];

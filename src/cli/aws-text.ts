@@ -2,10 +2,7 @@
 // tab-separated line in the order of their sorted keys, then each nested object or list under its
 // key in capitals; a list of objects gives one line per item with the columns of all its items;
 // a list of scalars under a key gives one line per value.
-import { pyStr } from './aws-table.js';
-
-const isScalar = (v: unknown) => v === null || typeof v !== 'object';
-const sorted = (keys: Iterable<string>) => [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+import { isScalar, pyStr, sorted } from './python-values.js';
 
 /** The lines the AWS CLI prints for `value` (none for an empty list or object). */
 export function awsTextLines(value: unknown): string[] {

@@ -13,6 +13,7 @@ import { withVolumeDevice } from '../host/in-process.js';
 import { UserError } from '../errors/index.js';
 import { decryptSectorWithOpenssl } from '../walkthrough/openssl-xts.js';
 import { fileSectorsByFilefrag } from '../walkthrough/file-blocks.js';
+import { countEqualBytes } from '../core/bytes.js';
 
 const GIB = 1024 ** 3;
 const CHUNK = 1 << 20;
@@ -35,11 +36,6 @@ export interface VerifyReport {
 
 const CIPHER = 'AES-256-XTS by OpenSSL (node:crypto), tweak = sector number, 4096-byte sectors';
 
-function countEqual(a: Uint8Array, b: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) n++;
-  return n;
-}
 
 function preadExactly(fd: number, length: number, position: number): Buffer {
   const b = Buffer.alloc(length);
@@ -95,7 +91,7 @@ async function verifyFile(app: Ebsim, volumeId: string, file: string): Promise<V
 }
 
 function tally(report: VerifyReport, decrypted: Uint8Array, expected: Uint8Array, onDisk: Uint8Array, at: number): void {
-  const same = countEqual(decrypted, expected);
+  const same = countEqualBytes(decrypted, expected);
   if (same !== expected.length && report.FirstMismatchAt === undefined) report.FirstMismatchAt = at + decrypted.findIndex((b, j) => b !== expected[j]);
   report.SectorsChecked++;
   report.BytesCompared += expected.length;

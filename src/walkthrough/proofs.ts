@@ -4,6 +4,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { decryptSectorWithOpenssl, XTS_SECTOR_BYTES } from './openssl-xts.js';
 import { scanImage, type ImageScan } from './image-scan.js';
+import { countEqualBytes } from '../core/bytes.js';
 
 export interface Proof {
   claim: string;
@@ -36,7 +37,7 @@ export function readImageSector(imagePath: string, sector: number): Buffer {
 export function proveSectorIsCiphertext(v: SectorView, marker: Uint8Array): Proof {
   const inFile = v.plaintext.indexOf(marker) >= 0;
   const onDisk = v.onDisk.indexOf(marker) >= 0;
-  const same = countEqual(v.onDisk, v.plaintext);
+  const same = countEqualBytes(v.onDisk, v.plaintext);
   return {
     claim: `sector ${v.sector} on disk is ciphertext, not the file's bytes`,
     holds: inFile && !onDisk && !v.onDisk.equals(v.plaintext),
@@ -47,7 +48,7 @@ export function proveSectorIsCiphertext(v: SectorView, marker: Uint8Array): Proo
 /** OpenSSL (node:crypto's aes-256-xts, not ebsim's XTS code) decrypts the sector on disk to the file's bytes. */
 export function proveIndependentDecryption(key: Uint8Array, v: SectorView): Proof {
   const mine = decryptSectorWithOpenssl(key, v.sector, v.onDisk);
-  const same = countEqual(mine, v.plaintext);
+  const same = countEqualBytes(mine, v.plaintext);
   return {
     claim: `OpenSSL's aes-256-xts decrypts sector ${v.sector} to the file's bytes`,
     holds: same === v.plaintext.length && mine.length === v.plaintext.length,
@@ -58,7 +59,7 @@ export function proveIndependentDecryption(key: Uint8Array, v: SectorView): Proo
 /** The same plaintext in two sectors is two different ciphertexts (the tweak is the sector number). */
 export function proveTweakSeparatesSectors(a: SectorView, b: SectorView): Proof {
   const samePlain = a.plaintext.equals(b.plaintext);
-  const same = countEqual(a.onDisk, b.onDisk);
+  const same = countEqualBytes(a.onDisk, b.onDisk);
   return {
     claim: `the same plaintext in sectors ${a.sector} and ${b.sector} is different ciphertext`,
     holds: samePlain && a.sector !== b.sector && !a.onDisk.equals(b.onDisk),
@@ -90,11 +91,6 @@ export function proveAbsentFromFiles(files: string[], needles: { what: string; b
   return { claim, holds: found.length === 0, detail: `read ${files.length} files, ${mib(bytes)}: ${found.length ? `FOUND ${found.slice(0, 2).join(', ')}` : 'no match'}` };
 }
 
-function countEqual(a: Uint8Array, b: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] === b[i]) n++;
-  return n;
-}
 
 function mib(bytes: number): string {
   return bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(bytes % (1 << 30) ? 1 : 0)} GiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`;

@@ -10,8 +10,7 @@ import { compareWrittenSectors, imageReport } from '../../src/cli/volume-verify.
 import { tempDir, xtsKey } from '../device/helpers.js';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { ebsimIn } from '../helpers/cli.js';
-import { describeRealMount, leftovers, tearDownAll } from '../device/real-mount.js';
-import type { CallContext } from '../../src/core/call-context.js';
+import { describeRealMount, realMountHome } from '../device/real-mount.js';
 
 const IDENTITY: SectorCodec = { name: 'identity (test only)', encrypt: () => {}, decrypt: () => {} };
 const SIZE = 64 << 20;
@@ -108,35 +107,24 @@ describe('ebsim volume verify VOLUME-ID (in-process device, no mount)', { timeou
 });
 
 describeRealMount('ebsim volume verify --file on a real mount', () => {
-  let home: TestHome;
-  let alice: CallContext;
-  beforeAll(() => {
-    home = makeHome('ebsim-h16-verify-mount-');
-    alice = home.app.as('Alice');
-  });
-  afterAll(async () => {
-    await tearDownAll(home.app.paths.run);
-    const left = leftovers(home.dir);
-    home.cleanup();
-    expect(left).toEqual([]);
-  });
+  const s = realMountHome('ebsim-h16-verify-mount-');
 
   it("locates the file's sectors with filefrag and every byte decrypts to the file", async () => {
-    const run = home.app.ec2().runInstances(alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' });
+    const run = s.home.app.ec2().runInstances(s.alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' });
     const instanceId = (run.Instances as { InstanceId: string }[])[0]!.InstanceId;
-    const volumeId = home.app.ec2().createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
-    const mnt = path.join(home.dir, 'mnt');
-    await home.app.host().mount(alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
+    const volumeId = s.home.app.ec2().createVolume(s.alice, { Size: 1, Encrypted: true }).VolumeId as string;
+    const mnt = path.join(s.home.dir, 'mnt');
+    await s.home.app.host().mount(s.alice, { volumeId, instanceId, mountpoint: mnt, format: 'ext4' });
     const file = path.join(mnt, 'notes.txt');
     fs.writeFileSync(file, 'a file to verify, longer than one sector. '.repeat(250));
-    const r = await ebsimIn(home.dir, ['volume', 'verify', volumeId, '--file', file]);
+    const r = await ebsimIn(s.home.dir, ['volume', 'verify', volumeId, '--file', file]);
     expect(r.code, r.stderr).toBe(0);
     const size = fs.statSync(file).size;
     expect(r.json()).toMatchObject({ File: file, Verified: true, SectorsChecked: 3, BytesCompared: size, MatchingBytes: size, SectorsUnlikeTheirPlaintext: 3 });
     expect(r.json().SectorsLocatedBy).toMatch(/^filefrag -v /);
-    const outside = await ebsimIn(home.dir, ['volume', 'verify', volumeId, '--file', '/etc/hostname']);
+    const outside = await ebsimIn(s.home.dir, ['volume', 'verify', volumeId, '--file', '/etc/hostname']);
     expect(outside.code).toBe(1);
     expect(outside.stderr).toMatch(/is not on vol-/);
-    await home.app.host().unmount(volumeId);
+    await s.home.app.host().unmount(volumeId);
   }, 180_000);
 });

@@ -2,10 +2,10 @@
 // disabled while mounted ("keeps working until unmount"), and a mount whose daemon died.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { errorCode, makeHome, type TestHome } from '../helpers/home.js';
+import { beforeAll, expect, it } from 'vitest';
+import { errorCode, type TestHome } from '../helpers/home.js';
 import type { CallContext } from '../../src/core/call-context.js';
-import { describeRealMount, leftovers, tearDownAll } from '../device/real-mount.js';
+import { describeRealMount, realMountHome } from '../device/real-mount.js';
 import { explainVolume } from '../../src/envelope/index.js';
 
 describeRealMount('ebsim explain of mounted volumes', () => {
@@ -13,17 +13,10 @@ describeRealMount('ebsim explain of mounted volumes', () => {
   let alice: CallContext;
   let instanceId: string;
 
+  const s = realMountHome('ebsim-explain-mount-');
   beforeAll(() => {
-    home = makeHome('ebsim-explain-mount-');
-    alice = home.app.as('Alice');
+    ({ home, alice } = s);
     instanceId = (home.app.ec2().runInstances(alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!.InstanceId;
-  });
-  afterEach(async () => tearDownAll(home.app.paths.run));
-  afterAll(async () => {
-    await tearDownAll(home.app.paths.run);
-    const left = leftovers(home.dir);
-    home.cleanup();
-    expect(left).toEqual([]);
   });
 
   async function mounted(keyId?: string) {

@@ -2,10 +2,10 @@
 // the proofs hold on an encrypted volume and fail on an unencrypted one, whose device daemon
 // stores sectors as they are (the identity cipher, on the very path the walkthrough uses).
 import * as path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeHome, type TestHome } from '../helpers/home.js';
+import { beforeAll, expect, it } from 'vitest';
+import type { TestHome } from '../helpers/home.js';
 import type { CallContext } from '../../src/core/call-context.js';
-import { describeRealMount, leftovers, tearDownAll } from '../device/real-mount.js';
+import { describeRealMount, realMountHome } from '../device/real-mount.js';
 import { MARKER, sectorViews, writeAndLocate } from '../../src/walkthrough/evidence.js';
 import { proveAbsentFromImage, proveIndependentDecryption, proveSectorIsCiphertext, proveTweakSeparatesSectors } from '../../src/walkthrough/proofs.js';
 import { xtsKey } from '../device/helpers.js';
@@ -15,17 +15,11 @@ describeRealMount('the walkthrough\'s evidence on a real mount', () => {
   let alice: CallContext;
   let instanceId: string;
 
+  const s = realMountHome('ebsim-evidence-');
   beforeAll(() => {
-    home = makeHome('ebsim-evidence-');
-    alice = home.app.as('Alice');
+    ({ home, alice } = s);
     const run = home.app.ec2().runInstances(alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro' });
     instanceId = (run.Instances as { InstanceId: string }[])[0]!.InstanceId;
-  });
-  afterAll(async () => {
-    await tearDownAll(home.app.paths.run);
-    const left = leftovers(home.dir);
-    home.cleanup();
-    expect(left).toEqual([]);
   });
 
   /** Mounts a new 1 GiB volume, writes and locates the files, unmounts, and runs the four proofs. */
