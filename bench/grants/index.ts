@@ -4,14 +4,11 @@
 // same run (rounds interleaved, best of each); grant management at 10 against 50,000 live grants,
 // calls interleaved. The grants are seeded straight into the store in one transaction; every
 // measured call goes through the KMS service, trail record and all.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { initHome, openEbsim } from '../../src/app/ebsim.js';
-import type { CallContext } from '../../src/core/call-context.js';
+import { cpus } from 'node:os';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
 import { GRANTS_PER_KEY_QUOTA, GrantStore, type NewGrant } from '../../src/kms/grants.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
+import { instanceHost, withBenchHome } from '../in-process-home.js';
 
 const ACCOUNT = '123456789012';
 const LEVELS = [1, 1_000, 10_000, 50_000] as const;
@@ -35,11 +32,7 @@ export const suite: BenchSuite = {
   name: 'grants',
   description: 'KMS calls through a grant, and grant management, by live grants on the key',
   async run(ctx) {
-    const dir = mkdtempSync(join(tmpdir(), 'ebsim-bench-grants-'));
-    try {
-      initHome(dir);
-      const app = openEbsim(dir);
-      app.trail.useBackgroundWriter();
+    return withBenchHome('ebsim-bench-grants-', (app) => {
       const kms = app.kms();
       const alice = app.as('Alice');
       const store = new GrantStore(app.db, 'us-east-1');
@@ -55,7 +48,7 @@ export const suite: BenchSuite = {
       ctx.log('seeding grants…');
       let seedMs = 0;
       const me = 0;
-      const host: CallContext = { principal: app.iam.sessionPrincipal(EC2_INFRASTRUCTURE_ROLE, instanceId(me), ''), region: 'us-east-1', sourceIPAddress: '172.16.0.10' };
+      const host = instanceHost(app, instanceId(me));
       const context = { 'aws:ebs:id': volumeId(me) };
       const targets = LEVELS.map((live) => {
         const keyId = newKey();
@@ -199,7 +192,6 @@ export const suite: BenchSuite = {
       for (const k of [small, big]) created.set(k, Array.from({ length: batch }, () => kms.call(alice, 'CreateGrant', { KeyId: k, ...grantRequest(ebsGrant(k, next++)) }).GrantId as string));
       ctx.log('RevokeGrant…');
       const revokeUs = timeEach([small, big], (k, i) => kms.call(alice, 'RevokeGrant', { KeyId: k, GrantId: created.get(k)![i]! }));
-      app.close();
 
       const rows: BenchRow[] = [];
       for (const name of Object.keys(ops)) {
@@ -232,9 +224,7 @@ export const suite: BenchSuite = {
           'management calls commit (synchronous=FULL), so they include an fsync: the ratio is the figure to read',
         ],
       };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   },
 };
 

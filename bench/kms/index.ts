@@ -1,13 +1,10 @@
 // In-process KMS throughput: GenerateDataKeyWithoutPlaintext and Decrypt per second, each with
 // its CloudTrail record written (group-committed within the trail's flush window), as EC2 and
 // the instance's role call them in the seed: through grants on the AWS managed key.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { initHome, openEbsim } from '../../src/app/ebsim.js';
-import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
+import { onBehalfOf } from '../../src/core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
+import { instanceHost, withBenchHome } from '../in-process-home.js';
 import { asymmetricRows } from './asymmetric.js';
 import { kmsConcurrency } from './concurrency.js';
 
@@ -19,11 +16,7 @@ export const suite: BenchSuite = {
   description: 'in-process KMS calls per second, each recorded in the trail',
   async run(ctx) {
     if (ctx.matrix) return kmsConcurrency(ctx, ctx.matrix);
-    const dir = mkdtempSync(join(tmpdir(), 'ebsim-bench-kms-'));
-    try {
-      initHome(dir);
-      const app = openEbsim(dir);
-      app.trail.useBackgroundWriter();
+    return withBenchHome('ebsim-bench-kms-', (app) => {
       const kms = app.kms();
       const alice = app.as('Alice');
       const ec2 = onBehalfOf(alice, 'ec2');
@@ -31,7 +24,7 @@ export const suite: BenchSuite = {
       const instance = 'i-0123456789abcdef0';
       const keyArn = (kms.call(alice, 'DescribeKey', { KeyId: 'alias/aws/ebs' }).KeyMetadata as { Arn: string }).Arn;
       kms.call(ec2, 'CreateGrant', { KeyId: keyArn, GranteePrincipal: `123456789012:${EC2_INFRASTRUCTURE_ROLE}:${instance}`, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: context } });
-      const host: CallContext = { principal: app.iam.sessionPrincipal(EC2_INFRASTRUCTURE_ROLE, instance, ''), region: 'us-east-1', sourceIPAddress: '172.16.0.10' };
+      const host = instanceHost(app, instance);
       const gen = () => kms.call(ec2, 'GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/aws/ebs', NumberOfBytes: 64, EncryptionContext: context });
       const blob = gen().CiphertextBlob;
       // Cross-check before timing: the role decrypts what EC2 generated.
@@ -80,7 +73,6 @@ export const suite: BenchSuite = {
       };
       const asymmetric = asymmetricRows(kms, alice, recorded, bare, ctx.quick ? 2 : 3);
       const written = (app.db.prepare('SELECT count(*) n FROM trail_events').get() as { n: number }).n - countBefore;
-      app.close();
       const rows: BenchRow[] = [
         { operation: 'GenerateDataKeyWithoutPlaintext (via EC2, alias/aws/ebs)', 'ops/s': Math.round(genOps), 'x AWS quota 50k': genOps / AWS_QUOTA, 'x default policy': null },
         { operation: 'Decrypt (assumed role through a grant)', 'ops/s': Math.round(decOps), 'x AWS quota 50k': decOps / AWS_QUOTA, 'x default policy': null },
@@ -96,9 +88,7 @@ export const suite: BenchSuite = {
           "x bare call: the same cryptography called directly on the library ebsim uses (@noble/curves, @noble/post-quantum, @noble/hashes), best round of each, rounds interleaved",
         ],
       };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   },
 };
 
