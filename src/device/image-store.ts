@@ -9,10 +9,10 @@
 // - on file systems whose st_blocks counts every allocated block and never less than the data
 //   (ext2/3/4, XFS, tmpfs: no compression), the scan stops once the non-zero blocks found account
 //   for every allocated block: a hole reads as zeros, so nothing after that point can hold data.
-// The scan reads with O_DIRECT where the file system allows it: reading holes through the page
-// cache fills it with zero pages and is several times slower.
+// The scan reads with O_DIRECT where the file system allows it (chunk-reader.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ChunkReader } from './chunk-reader.js';
 import { seekDataExtents } from './data-extents.js';
 
 const BLOCK = 4096;
@@ -201,7 +201,7 @@ function tryClone(from: string, to: string): boolean {
 function forEachDataRun(from: string, src: number, st: fs.Stats, visit: (run: Buffer, offset: number) => void, onProgress?: CopyProgress): void {
   // Allocated bytes left to account for, where st_blocks is exact; Infinity: scan to the end.
   let unaccounted = exactAllocation(from) ? st.blocks * 512 : Infinity;
-  const reader = unaccounted === 0 ? undefined : ChunkReader.open(from, src);
+  const reader = unaccounted === 0 ? undefined : ChunkReader.open(from, CHUNK, src);
   const zero = Buffer.alloc(CHUNK);
   // Only the data extents where the file system says where they are; else the whole file.
   const ranges: Iterable<[number, number]> = (reader && seekDataExtents(src, st.size)) || [[0, st.size]];
@@ -240,67 +240,5 @@ function exactAllocation(file: string): boolean {
     return EXACT_ALLOCATION_FS.has(s.type) && s.bsize === BLOCK;
   } catch {
     return false;
-  }
-}
-
-/**
- * Reads chunks of the source, with O_DIRECT where the file system allows it. Node gives no buffer
- * addresses, so an aligned view into a slightly larger buffer is found by trying: the kernel
- * answers EINVAL to a misaligned buffer (only when it reads data: holes pass any alignment).
- * With no aligned view, or no O_DIRECT, it reads through the page cache.
- */
-class ChunkReader {
-  private readonly raw = Buffer.allocUnsafeSlow(CHUNK + BLOCK);
-  private shift = 0;
-
-  private constructor(
-    private fd: number,
-    private direct: boolean,
-    private readonly fallback: number,
-  ) {}
-
-  static open(file: string, fallback: number): ChunkReader {
-    try {
-      return new ChunkReader(fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_DIRECT), true, fallback);
-    } catch {
-      return new ChunkReader(fallback, false, fallback);
-    }
-  }
-
-  read(len: number, pos: number): Buffer {
-    for (;;) {
-      const buf = this.raw.subarray(this.shift, this.shift + len);
-      try {
-        readFull(this.fd, buf, len, pos);
-        return buf;
-      } catch (err) {
-        if (!this.direct || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-        this.shift += 16;
-        if (this.shift >= BLOCK) this.buffered();
-      }
-    }
-  }
-
-  private buffered(): void {
-    fs.closeSync(this.fd);
-    this.fd = this.fallback;
-    this.direct = false;
-    this.shift = 0;
-  }
-
-  close(): void {
-    if (this.direct) fs.closeSync(this.fd);
-  }
-}
-
-function readFull(fd: number, buf: Buffer, len: number, pos: number): void {
-  let done = 0;
-  while (done < len) {
-    const n = fs.readSync(fd, buf, done, len - done, pos + done);
-    if (n === 0) {
-      buf.fill(0, done, len); // the file ended early (it cannot while the caller holds the lock)
-      return;
-    }
-    done += n;
   }
 }

@@ -4,6 +4,7 @@
 // which reads an 8 GiB sparse image in about a second instead of filling the page cache with
 // zero pages.
 import * as fs from 'node:fs';
+import { ChunkReader } from '../device/chunk-reader.js';
 
 const CHUNK = 1 << 20;
 const BLOCK = 4096;
@@ -29,7 +30,8 @@ export function scanImage(imagePath: string, needles: readonly Uint8Array[], max
   if (longest >= CHUNK) throw new RangeError(`needles: each must be shorter than ${CHUNK} bytes`);
   // A needle of zeros would be "found" in every hole.
   if (needles.some((n) => n.every((b) => b === 0))) throw new RangeError('needles: each must hold a non-zero byte');
-  const reader = ChunkReader.open(imagePath);
+  const reader = ChunkReader.open(imagePath, CHUNK);
+  const size = fs.statSync(imagePath).size;
   const zero = Buffer.alloc(CHUNK);
   const hits: ScanHit[] = [];
   let dataBlocks = 0;
@@ -37,7 +39,6 @@ export function scanImage(imagePath: string, needles: readonly Uint8Array[], max
   let carry = Buffer.alloc(0);
   let off = 0;
   try {
-    const size = reader.size;
     for (; off < size; off += CHUNK) {
       const len = Math.min(CHUNK, size - off);
       const buf = reader.read(len, off);
@@ -59,62 +60,4 @@ export function scanImage(imagePath: string, needles: readonly Uint8Array[], max
     reader.close();
   }
   return { bytesScanned: off, dataBlocks, hits: hits.sort((a, b) => a.offset - b.offset) };
-}
-
-/**
- * Reads chunks with O_DIRECT where the file system allows it. Node gives no buffer addresses, so
- * an aligned view into a slightly larger buffer is found by trying: the kernel answers EINVAL to
- * a misaligned buffer. Without an aligned view, or without O_DIRECT, it reads through the page cache.
- */
-class ChunkReader {
-  private readonly raw = Buffer.allocUnsafeSlow(CHUNK + BLOCK);
-  private shift = 0;
-
-  private constructor(
-    private fd: number,
-    private direct: boolean,
-    private readonly path: string,
-    readonly size: number,
-  ) {}
-
-  static open(path: string): ChunkReader {
-    const size = fs.statSync(path).size;
-    // O_DIRECT reads whole blocks: a file of another length (a database, a log) goes through the page cache.
-    if (size % BLOCK !== 0) return new ChunkReader(fs.openSync(path, 'r'), false, path, size);
-    try {
-      return new ChunkReader(fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECT), true, path, size);
-    } catch {
-      return new ChunkReader(fs.openSync(path, 'r'), false, path, size);
-    }
-  }
-
-  read(len: number, pos: number): Buffer {
-    for (;;) {
-      const buf = this.raw.subarray(this.shift, this.shift + len);
-      try {
-        let done = 0;
-        while (done < len) {
-          const n = fs.readSync(this.fd, buf, done, len - done, pos + done);
-          if (n === 0) throw new Error(`${this.path}: unexpected end of file at ${pos + done}`);
-          done += n;
-        }
-        return buf;
-      } catch (err) {
-        if (!this.direct || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-        this.shift += 16;
-        if (this.shift >= BLOCK) this.buffered();
-      }
-    }
-  }
-
-  private buffered(): void {
-    fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.path, 'r');
-    this.direct = false;
-    this.shift = 0;
-  }
-
-  close(): void {
-    fs.closeSync(this.fd);
-  }
 }
