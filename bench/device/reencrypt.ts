@@ -4,7 +4,7 @@
 // via fs.copyFileSync, then fsync, as the re-encrypting copy syncs too) and ebsim's own sparse
 // copy without the cipher (same scan, same writes). The image is dense (every sector written):
 // the worst case. The output is cross-checked against OpenSSL before anything is timed.
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ import type { BenchContext, BenchRow } from '../harness.js';
 import { reencryptImage } from '../../src/device/image-reencrypt.js';
 import { transformImage } from '../../src/device/image-store.js';
 import { selectedEngine } from '../../src/xts/index.js';
+import { encryptSectorWithOpenssl } from '../../src/walkthrough/openssl-xts.js';
 
 const MiB = 1 << 20;
 const SECTOR = 4096;
@@ -21,13 +22,6 @@ function xtsKey(): Buffer {
     const k = randomBytes(64);
     if (!k.subarray(0, 32).equals(k.subarray(32))) return k;
   }
-}
-
-function opensslSector(key: Buffer, sector: number, data: Buffer): Buffer {
-  const tweak = Buffer.alloc(16);
-  tweak.writeBigUInt64LE(BigInt(sector));
-  const c = createCipheriv('aes-256-xts', key, tweak);
-  return Buffer.concat([c.update(data), c.final()]);
 }
 
 function readSector(file: string, sector: number): Buffer {
@@ -72,9 +66,9 @@ export function reencryptionRows(ctx: BenchContext): { rows: BenchRow[]; notes: 
     ctx.log('re-encryption: cross-checking against OpenSSL');
     const probe = Buffer.alloc(SECTOR, 7);
     const probeFile = path.join(dir, 'probe.img');
-    fs.writeFileSync(probeFile, Buffer.concat([Buffer.alloc(SECTOR), opensslSector(keyA, 1, probe)]));
+    fs.writeFileSync(probeFile, Buffer.concat([Buffer.alloc(SECTOR), encryptSectorWithOpenssl(keyA, 1, probe)]));
     reencryptImage(probeFile, to, { fromKey: keyA, toKey: keyB });
-    if (!readSector(to, 1).equals(opensslSector(keyB, 1, probe))) throw new Error('re-encryption does not match OpenSSL XTS: not timing it');
+    if (!readSector(to, 1).equals(encryptSectorWithOpenssl(keyB, 1, probe))) throw new Error('re-encryption does not match OpenSSL XTS: not timing it');
     fs.rmSync(to);
 
     const samples: Record<'plain' | 'scan' | 'reencrypt', number[]> = { plain: [], scan: [], reencrypt: [] };

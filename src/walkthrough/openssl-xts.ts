@@ -1,7 +1,7 @@
 // An independent check of the sector cipher: OpenSSL's aes-256-xts through node:crypto, one
 // cipher per sector, tweak = the sector number as a 64-bit little-endian integer in 16 bytes
 // (docs/xts.md). Deliberately shares no code with src/xts, so a bug there cannot hide here.
-import { createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 export const XTS_SECTOR_BYTES = 4096;
 
@@ -19,4 +19,12 @@ export function decryptSectorWithOpenssl(key: Uint8Array, sector: number, onDisk
   if (onDisk.length !== XTS_SECTOR_BYTES) throw new RangeError(`onDisk: expected ${XTS_SECTOR_BYTES} bytes, got ${onDisk.length}`);
   const d = createDecipheriv('aes-256-xts', key, sectorTweak(sector));
   return Buffer.concat([d.update(onDisk), d.final()]);
+}
+
+/** Encrypts one 4096-byte sector as ebsim's device stores it, with the volume's 64-byte data key. */
+export function encryptSectorWithOpenssl(key: Uint8Array, sector: number, plaintext: Uint8Array): Buffer {
+  if (key.length !== 64) throw new RangeError(`key: expected 64 bytes (K1 || K2), got ${key.length}`);
+  if (plaintext.length !== XTS_SECTOR_BYTES) throw new RangeError(`plaintext: expected ${XTS_SECTOR_BYTES} bytes, got ${plaintext.length}`);
+  const c = createCipheriv('aes-256-xts', key, sectorTweak(sector));
+  return Buffer.concat([c.update(plaintext), c.final()]);
 }

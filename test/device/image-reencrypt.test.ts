@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { reencryptImage } from '../../src/device/image-reencrypt.js';
 import { ImageStoreError } from '../../src/device/image-store.js';
 import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
+import { readSector } from '../helpers/ebs.js';
 
 const SECTOR = 4096;
 const MIB = 1 << 20;
@@ -32,17 +33,6 @@ function makeImage(file: string, size: number, sectors: number[], key: Buffer | 
   return plain;
 }
 
-function sectorOf(file: string, s: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(SECTOR);
-    fs.readSync(fd, b, 0, SECTOR, s * SECTOR);
-    return b;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 describe('reencryptImage', () => {
   // Runs of sectors and lone ones, across 1 MiB chunk boundaries, at the very start and end.
   const rand = prng(15);
@@ -59,11 +49,11 @@ describe('reencryptImage', () => {
     expect(r.bytesWritten).toBe(scattered.length * SECTOR);
     expect(fs.statSync(to).size).toBe(size);
     for (const s of scattered) {
-      const got = sectorOf(to, s);
+      const got = readSector(to, s);
       expect(got.equals(opensslSector(b, s, plain.get(s)!)), `sector ${s}`).toBe(true);
       expect(opensslSector(b, s, got, true).equals(plain.get(s)!)).toBe(true);
     }
-    expect(sectorOf(to, 3).equals(Buffer.alloc(SECTOR))).toBe(true);
+    expect(readSector(to, 3).equals(Buffer.alloc(SECTOR))).toBe(true);
     expect(fs.statSync(to).blocks * 512).toBeLessThanOrEqual((scattered.length + 16) * SECTOR);
   });
 
@@ -85,10 +75,10 @@ describe('reencryptImage', () => {
     const progress: [number, number][] = [];
     reencryptImage(from, enc, { fromKey: null, toKey: k, sizeBytes: 8 * MIB, onProgress: (d, t) => progress.push([d, t]) });
     expect(fs.statSync(enc).size).toBe(8 * MIB);
-    for (const [s, p] of plain) expect(sectorOf(enc, s).equals(opensslSector(k, s, p))).toBe(true);
+    for (const [s, p] of plain) expect(readSector(enc, s).equals(opensslSector(k, s, p))).toBe(true);
     expect(progress.at(-1)).toEqual([4 * MIB, 4 * MIB]);
     reencryptImage(enc, back, { fromKey: k, toKey: null });
-    for (const [s, p] of plain) expect(sectorOf(back, s).equals(p)).toBe(true);
+    for (const [s, p] of plain) expect(readSector(back, s).equals(p)).toBe(true);
   });
 
   it('never writes over an existing image', () => {

@@ -3,10 +3,11 @@
 // cipher per sector, tweak = the sector number as a 16-byte little-endian integer), independent of
 // src/xts.
 import * as fs from 'node:fs';
-import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { TestHome } from './home.js';
 import { allRecords, type TrailRecord } from '../../src/trail/index.js';
 import type { CallContext } from '../../src/core/call-context.js';
+import { opensslSector } from '../device/helpers.js';
 
 export const SECTOR = 4096;
 
@@ -73,22 +74,10 @@ export function imageDigest(file: string): string {
   return hash.digest('hex');
 }
 
-const tweak = (sector: number) => {
-  const iv = Buffer.alloc(16);
-  iv.writeBigUInt64LE(BigInt(sector));
-  return iv;
-};
-
 /** One sector encrypted by OpenSSL's XTS-AES-256 under the 64-byte `key`. */
-export function xtsEncryptSector(key: Uint8Array, sector: number, plaintext: Buffer): Buffer {
-  const c = createCipheriv('aes-256-xts', key, tweak(sector));
-  return Buffer.concat([c.update(plaintext), c.final()]);
-}
+export const xtsEncryptSector = (key: Uint8Array, sector: number, plaintext: Buffer): Buffer => opensslSector(Buffer.from(key), sector, plaintext);
 
-export function xtsDecryptSector(key: Uint8Array, sector: number, ciphertext: Buffer): Buffer {
-  const d = createDecipheriv('aes-256-xts', key, tweak(sector));
-  return Buffer.concat([d.update(ciphertext), d.final()]);
-}
+export const xtsDecryptSector = (key: Uint8Array, sector: number, ciphertext: Buffer): Buffer => opensslSector(Buffer.from(key), sector, ciphertext, true);
 
 /** A data key's plaintext, decrypted by `ctx` (an authorized principal) with its EBS context. */
 export function plaintextKey(h: TestHome, ctx: CallContext, blob: Uint8Array, contextId: string): Buffer {

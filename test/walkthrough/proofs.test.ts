@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockDevice, type SectorCodec } from '../../src/device/index.js';
 import { createSectorCipher } from '../../src/xts/index.js';
 import { fileSectorsByDebugfs } from '../../src/walkthrough/file-blocks.js';
-import { decryptSectorWithOpenssl } from '../../src/walkthrough/openssl-xts.js';
+import { decryptSectorWithOpenssl, encryptSectorWithOpenssl } from '../../src/walkthrough/openssl-xts.js';
 import { scanImage } from '../../src/walkthrough/image-scan.js';
 import { helloBytes, MARKER, tweakBytes } from '../../src/walkthrough/evidence.js';
 import {
@@ -134,7 +134,9 @@ describe('independent checks of the checkers', () => {
       const enc = Buffer.from(plain);
       c.encrypt(enc, sector);
       expect(decryptSectorWithOpenssl(key, sector, enc)).toEqual(plain);
+      expect(encryptSectorWithOpenssl(key, sector, plain)).toEqual(enc);
     }
+    expect(() => encryptSectorWithOpenssl(key, 0, Buffer.alloc(512))).toThrow(/expected 4096 bytes/);
   });
 
   it('the image scan reads every byte and finds needles across 1 MiB chunk boundaries and next to holes', () => {
