@@ -5,7 +5,7 @@ import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import { ReadCache } from '../store/read-cache.js';
 import type { Principal } from '../core/call-context.js';
-import { LimitExceededException } from '../errors/index.js';
+import { LimitExceededException, UserError } from '../errors/index.js';
 import { contextEquals, contextIncludes, userMap, type EncryptionContext } from './context.js';
 import { publicKeyId, storageKeyId } from './multi-region.js';
 
@@ -104,7 +104,7 @@ export function grantsPerGranteeQuota(env: NodeJS.ProcessEnv = process.env): num
   const raw = env.EBSIM_GRANTS_PER_GRANTEE_QUOTA;
   if (raw === undefined || raw === '') return GRANTS_PER_GRANTEE_QUOTA;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`EBSIM_GRANTS_PER_GRANTEE_QUOTA must be a whole number of grants, at least 1 (got ${JSON.stringify(raw)})`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UserError(`EBSIM_GRANTS_PER_GRANTEE_QUOTA must be a whole number of grants, at least 1 (got ${JSON.stringify(raw)})`);
   return n;
 }
 
