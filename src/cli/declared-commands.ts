@@ -4,7 +4,8 @@
 import type { Argv } from 'yargs';
 import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
-import { kebab, parseBlob, parseMap, parseShorthandStructure, parseStructure, parseText, readParamFile } from './input.js';
+import { kebab, parseBlob, parseMap, parseText, readParamFile } from './input.js';
+import { structureFromShorthand } from './shorthand.js';
 import type { Runtime } from './runtime.js';
 import { allPages, type Paginator } from './pagination.js';
 import { exampleOf } from './examples.js';
@@ -48,7 +49,7 @@ export function declaredCommands(
         for (const [name, m] of members) {
           const flag = kebab(name);
           const v = (a as Record<string, unknown>)[flag];
-          if (v !== undefined) params[name] = convert(m, flag, v);
+          if (v !== undefined) params[name] = convert(m, flag, v, name);
         }
         // List operations page through every page, as the AWS CLI does by default.
         r.print(await allPages(opts.paginators?.get(op.name), params, (p) => invoke(r, op.name, p)));
@@ -72,8 +73,8 @@ function describeKind(m: Member): string {
     case 'blob': return 'base64, or fileb://PATH for raw bytes';
     case 'timestamp': return 'ISO 8601 time, or seconds since the epoch';
     case 'map': return 'k=v,k2=v2 or JSON';
-    case 'structure': return 'JSON';
-    case 'list': return m.member.kind === 'structure' ? 'a JSON list (or file://PATH), or items Key=Value,Key2=Value2' : 'space- or comma-separated values';
+    case 'structure': return 'JSON, or shorthand Key=Value,List=[{Key=Value}]';
+    case 'list': return m.member.kind === 'structure' ? 'a JSON list (or file://PATH), or items in shorthand Key=Value,Key2={K=V},Key3=[a,b]' : 'space- or comma-separated values';
     case 'string': return m.enum ? m.enum.join(' | ') : '';
     default: return '';
   }
@@ -82,14 +83,14 @@ function describeKind(m: Member): string {
 /** A blob member without a declared bound (AWS declares one on every KMS blob). */
 const MAX_UNDECLARED_BLOB = 1 << 20;
 
-function convert(m: Member, flag: string, v: unknown): unknown {
+function convert(m: Member, flag: string, v: unknown, name: string): unknown {
   switch (m.kind) {
     case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
     case 'string': return typeof v === 'string' ? parseText(flag, v, m.max) : v;
     case 'map': return parseMap(flag, String(v));
-    case 'structure': return parseStructure(flag, String(v));
+    case 'structure': return parseStructureOption(flag, String(v), m.members, name);
     case 'list':
-      if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String), m.member.members);
+      if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String), m.member.members, name);
       // A policy document (PolicyInputList) is one item: read from file://, never split at its commas.
       return (v as unknown[]).flatMap((x) => {
         const item = String(x);
@@ -100,20 +101,34 @@ function convert(m: Member, flag: string, v: unknown): unknown {
   }
 }
 
-/** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or Key=Value,Key2=Value2 shorthand. */
-function parseStructureList(flag: string, items: string[], members: Members): unknown[] {
+/** As the AWS CLI takes a structure: JSON (it starts with "{"), or shorthand (src/cli/shorthand.ts), either maybe from file://PATH. */
+function parseStructureOption(flag: string, value: string, members: Members, name: string): Record<string, unknown> {
+  const text = (value.startsWith('file://') ? readParamFile(flag, value, value.slice('file://'.length), 1 << 20).toString('utf8') : value).trim();
+  if (text.startsWith('{')) return parseJson(flag, text) as Record<string, unknown>;
+  return structureFromShorthand(flag, text, members, name);
+}
+
+/** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or shorthand (Key=Value,Key2={K=V},Key3=[a,b]). */
+function parseStructureList(flag: string, items: string[], members: Members, name: string): unknown[] {
   const first = items[0] ?? '';
   if (items.length === 1 && (first.trim().startsWith('[') || first.startsWith('file://'))) {
     const text = first.startsWith('file://') ? readParamFile(flag, first, first.slice('file://'.length), 1 << 20).toString('utf8') : first;
+    let v: unknown;
     try {
-      const v = JSON.parse(text) as unknown;
-      if (Array.isArray(v)) return v;
+      v = JSON.parse(text) as unknown;
     } catch {
       // reported below
     }
+    if (Array.isArray(v)) return v;
     throw new UsageError(`Expected a JSON list for --${flag}, got: ${text.slice(0, 200)}`);
   }
-  // A structure with a list member takes the shorthand's lists (Values=a,b); others, k=v pairs as before.
-  const lists = new Set(Object.entries(members).filter(([, x]) => x.kind === 'list').map(([k]) => k));
-  return items.map((item) => (item.trim().startsWith('{') ? parseStructure(flag, item) : lists.size ? parseShorthandStructure(flag, item, lists) : parseMap(flag, item)));
+  return items.map((item, i) => (item.trim().startsWith('{') ? parseJson(flag, item.trim()) : structureFromShorthand(flag, item, members, `${name}[${i}]`)));
+}
+
+function parseJson(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`Invalid JSON for --${flag}: ${text}`);
+  }
 }

@@ -1,5 +1,5 @@
 // Parses AWS CLI style arguments: blobs as base64 or fileb://PATH, maps as JSON or k=v,k2=v2
-// shorthand, structures as JSON or Name={k=v} shorthand.
+// shorthand (structures and lists of them: shorthand.ts).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from '../errors/index.js';
 
@@ -81,66 +81,6 @@ export function parseMap(flag: string, value: string): Record<string, string> {
     if (eq <= 0) throw new UsageError(`Expected key=value pairs for --${flag}, got "${pair}"`);
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  return out;
-}
-
-/** JSON, or the shorthand `Name={k=v,k2=v2},Other={…}` used for --constraints. */
-export function parseStructure(flag: string, value: string): Record<string, unknown> {
-  const text = value.startsWith('file://') ? readText(flag, value) : value;
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{')) {
-    try {
-      return JSON.parse(trimmed) as Record<string, unknown>;
-    } catch {
-      throw new UsageError(`Invalid JSON for --${flag}: ${trimmed}`);
-    }
-  }
-  const out = Object.create(null) as Record<string, unknown>;
-  const re = /([A-Za-z]+)=\{([^}]*)\}/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(trimmed))) out[m[1]!] = parseMap(flag, m[2]!);
-  if (Object.keys(out).length === 0) throw new UsageError(`Could not parse --${flag}: ${trimmed}`);
-  return out;
-}
-
-/**
- * One structure of a list in the AWS CLI's shorthand, `Key=value,List=a,b,Other=x`: as botocore's
- * shorthand parser reads it, a comma-separated piece without `=` continues the previous key's
- * values, `Key=[a,b]` is an explicit list, and a single value of a member the structure declares
- * as a list becomes a list of one (ContextEntries' `ContextKeyValues=ec2.us-east-1.amazonaws.com`).
- */
-export function parseShorthandStructure(flag: string, text: string, listMembers: ReadonlySet<string>): Record<string, unknown> {
-  const values = new Map<string, string[]>();
-  let current: string[] | undefined;
-  let bracket = false;
-  for (const piece of text.trim().split(',')) {
-    const m = bracket ? null : /^\s*([A-Za-z0-9_]+)=(.*)$/s.exec(piece);
-    if (m) {
-      current = [];
-      values.set(m[1]!, current);
-      let v = m[2]!;
-      if (v.startsWith('[')) {
-        bracket = true;
-        v = v.slice(1);
-      }
-      if (bracket && v.endsWith(']')) {
-        bracket = false;
-        v = v.slice(0, -1);
-      }
-      if (v !== '') current.push(v);
-    } else {
-      if (!current) throw new UsageError(`Expected key=value pairs for --${flag}, got "${piece}"`);
-      let v = piece;
-      if (bracket && v.endsWith(']')) {
-        bracket = false;
-        v = v.slice(0, -1);
-      }
-      current.push(v);
-    }
-  }
-  if (bracket) throw new UsageError(`Unclosed [ in --${flag}: ${text}`);
-  const out = Object.create(null) as Record<string, unknown>;
-  for (const [k, v] of values) out[k] = listMembers.has(k) ? v : v.join(',');
   return out;
 }
 

@@ -136,16 +136,39 @@ export function authorizeAccountAction(env: KmsEnv, ctx: CallContext, action: st
 }
 
 /**
- * Whether the caller's own identity (IAM) policies allow `action` on `key`, evaluated in the
- * caller's account: how an account named in a grant (its root ARN as retiring principal) delegates
- * to its users and roles, as the KMS guide's "Retiring and revoking grants" says it does.
+ * Who may retire a grant, as the KMS guide's "Retiring and revoking grants" and the RetireGrant API
+ * reference say: the grant decides, not the key policy (kms:RetireGrant "is not effective in a key
+ * policy"). The grant's retiring principal; its grantee when RetireGrant is among its operations;
+ * and, as a backup, the account the grant was created in and an account named as retiring principal,
+ * each through those of its principals its IAM policies allow kms:RetireGrant ("delegate"). A Deny
+ * on kms:RetireGrant in the caller's IAM policies wins over all of them. Throws
+ * AccessDeniedException in AWS's words otherwise.
  */
-export function identityPoliciesAllow(env: KmsEnv, ctx: CallContext, key: PolicyKey, action: string): boolean {
-  const request = { ...requestFor(env, ctx, key, action, {}, ctx.principal.accountId), resourceAccount: ctx.principal.accountId };
-  const evaluation = evaluateCall(ctx, request, env.principals.policiesOf(ctx.principal));
-  const allowed = evaluation.decision === 'Allow';
-  explainCall(ctx, request, allowed, () => `Delegated by the account named as retiring principal:\n${formatExplanation(evaluation)}`);
-  return allowed;
+export function authorizeRetire(env: KmsEnv, ctx: CallContext, key: PolicyKey, grant: Pick<Grant, 'granteePrincipal' | 'retiringPrincipal' | 'operations' | 'issuingAccount'>): void {
+  const p = ctx.principal;
+  // The caller's own identity policies, in the caller's account (where the delegation lives).
+  const request = { ...requestFor(env, ctx, key, 'RetireGrant', {}, p.accountId), resourceAccount: p.accountId };
+  const evaluation = evaluateCall(ctx, request, env.principals.policiesOf(p));
+  const named = (grant.retiringPrincipal !== undefined && granteeMatches(grant.retiringPrincipal, p)) || (grant.operations.includes('RetireGrant') && granteeMatches(grant.granteePrincipal, p));
+  const accounts = [accountOfRoot(grant.issuingAccount) ?? key.accountId, accountOfRoot(grant.retiringPrincipal)];
+  const delegated = evaluation.decision === 'Allow' && accounts.includes(p.accountId);
+  const allowed = evaluation.decision !== 'ExplicitDeny' && (named || delegated);
+  explainCall(ctx, request, allowed, () =>
+    [
+      `RetireGrant is decided by the grant: ${named ? 'the caller is named in it (retiring principal, or grantee allowed RetireGrant)' : 'the caller is neither its retiring principal nor a grantee allowed RetireGrant'}.`,
+      `Delegation by account ${accounts.filter(Boolean).join(' or ')} (the caller's identity policies):`,
+      formatExplanation(evaluation),
+    ].join('\n'),
+  );
+  if (allowed) return;
+  // Denied by IAM (explicitly, or no delegation in the grant's accounts) or from an account the grant does not name.
+  const why: Evaluation = evaluation.decision === 'Allow' ? { ...evaluation, deniedBy: { kind: 'implicit', policyType: 'resource-based' } } : evaluation;
+  throw new AccessDeniedException(accessDeniedMessage(p.arn, request.action, key.arn, why));
+}
+
+/** The account ID of an account's root ARN (how grants name an account), else undefined. */
+function accountOfRoot(arn: string | undefined): string | undefined {
+  return arn === undefined ? undefined : /^arn:aws:iam::(\d{12}):root$/.exec(arn)?.[1];
 }
 
 /** A refusal that no policy decides: AWS managed keys accept no administrative action from anyone. */

@@ -9,7 +9,7 @@ import type { CallContext } from '../../src/core/call-context.js';
 import { onBehalfOf } from '../../src/core/call-context.js';
 import { CROSS_PROCESS_STALENESS_MS } from '../../src/store/read-cache.js';
 import { openDatabase } from '../../src/store/database.js';
-import { GRANT_QUERIES, GRANTS_PER_KEY_QUOTA, GrantStore, type NewGrant } from '../../src/kms/grants.js';
+import { GRANT_QUERIES, GRANTS_PER_GRANTEE_QUOTA, GRANTS_PER_KEY_QUOTA, GrantStore, grantsPerGranteeQuota, type NewGrant } from '../../src/kms/grants.js';
 import type { KmsService } from '../../src/kms/service.js';
 
 let h: TestHome;
@@ -94,6 +94,76 @@ describe('the grants-per-key quota (AWS: 50,000 live grants on a customer manage
     expect(countRows(key.KeyId)).toBe(5);
     h.app.db.prepare('DELETE FROM kms_grants WHERE key_id = ?').run(key.KeyId);
     expect(countRow(key.KeyId)).toBe(0);
+  });
+});
+
+describe('the grants-per-grantee quota (listed by AWS until recently; none today, unless the internal option sets one)', () => {
+  /** Runs `fn` with EBSIM_GRANTS_PER_GRANTEE_QUOTA set to `n`, restored after. */
+  const withQuota = <T>(n: string | undefined, fn: () => T): T => {
+    const before = process.env.EBSIM_GRANTS_PER_GRANTEE_QUOTA;
+    if (n === undefined) delete process.env.EBSIM_GRANTS_PER_GRANTEE_QUOTA;
+    else process.env.EBSIM_GRANTS_PER_GRANTEE_QUOTA = n;
+    try {
+      return fn();
+    } finally {
+      if (before === undefined) delete process.env.EBSIM_GRANTS_PER_GRANTEE_QUOTA;
+      else process.env.EBSIM_GRANTS_PER_GRANTEE_QUOTA = before;
+    }
+  };
+  const grantTo = (keyId: string, grantee: string, extra: Record<string, unknown> = {}) =>
+    kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: grantee, Operations: ['Decrypt'], ...extra }) as { GrantId: string };
+
+  it('AWS\'s default is no per-grantee quota: 600 live grants for one grantee on one key are all made', () => {
+    expect(GRANTS_PER_GRANTEE_QUOTA).toBeUndefined();
+    expect(withQuota(undefined, () => grantsPerGranteeQuota())).toBeUndefined();
+    const key = newKey();
+    store.insertMany(Array.from({ length: 599 }, (): NewGrant => ({ keyId: key.KeyId, granteePrincipal: ROLE_ARN, issuingAccount: 'arn:aws:iam::123456789012:root', operations: ['Decrypt'] })));
+    withQuota(undefined, () => grantTo(key.KeyId, ROLE_ARN));
+    expect(store.liveCount(key.KeyId)).toBe(600);
+  });
+
+  it('with the option at 3: the 4th live grant for a grantee on a key is LimitExceededException; other grantees, other keys and a retired grant\'s place are unaffected', () => {
+    withQuota('3', () => {
+      const key = newKey();
+      const other = newKey();
+      seed(key.KeyId, 10); // ten other grantees: they do not count against ROLE_ARN
+      const made = [1, 2, 3].map((i) => grantTo(key.KeyId, ROLE_ARN, { Name: `g${i}` }));
+      let err: unknown;
+      try {
+        grantTo(key.KeyId, ROLE_ARN);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { code?: string }).code).toBe('LimitExceededException');
+      expect((err as Error).message).toBe(`Grant quota for principal ${ROLE_ARN} on key ${key.Arn} is 3 but the current usage is 3.`);
+      // A retried named grant creates nothing, so it is returned, not refused.
+      expect(grantTo(key.KeyId, ROLE_ARN, { Name: 'g2' }).GrantId).toBe(made[1]!.GrantId);
+      // Another grantee on the same key, and the same grantee on another key, are within their quota.
+      grantTo(key.KeyId, 'arn:aws:iam::123456789012:role/Else');
+      grantTo(other.KeyId, ROLE_ARN);
+      // Retiring one makes room for exactly one.
+      kms.call(alice, 'RetireGrant', { KeyId: key.KeyId, GrantId: made[0]!.GrantId });
+      grantTo(key.KeyId, ROLE_ARN);
+      expect(errorCode(() => grantTo(key.KeyId, ROLE_ARN))).toBe('LimitExceededException');
+    });
+  });
+
+  it('applies to AWS managed keys too (as the page listed it), and the option must be a whole number', () => {
+    const arn = (kms.call(alice, 'DescribeKey', { KeyId: 'alias/aws/ebs' }).KeyMetadata as { Arn: string }).Arn;
+    const grantee = 'arn:aws:iam::123456789012:role/EbsQuota';
+    withQuota('1', () => {
+      const ec2 = onBehalfOf(alice, 'ec2');
+      kms.call(ec2, 'CreateGrant', { KeyId: arn, GranteePrincipal: grantee, Operations: ['Decrypt'] });
+      expect(errorCode(() => kms.call(ec2, 'CreateGrant', { KeyId: arn, GranteePrincipal: grantee, Operations: ['Decrypt'] }))).toBe('LimitExceededException');
+    });
+    for (const bad of ['0', '-1', '2.5', 'many']) expect(() => withQuota(bad, () => grantsPerGranteeQuota())).toThrow(/EBSIM_GRANTS_PER_GRANTEE_QUOTA must be a whole number/);
+  });
+
+  it('counts in the grantee index, never past the quota', () => {
+    const p = (h.app.db.prepare(`EXPLAIN QUERY PLAN ${GRANT_QUERIES.granteeCount}`).all('k', 'p', 500) as { detail: string }[]).map((r) => r.detail).join('; ');
+    expect(p).toMatch(/USING (COVERING )?INDEX kms_grants_live_by_grantee/);
+    expect(p).not.toMatch(/TEMP B-TREE|SCAN kms_grants\b(?! USING)/);
+    expect(GRANT_QUERIES.granteeCount).toMatch(/LIMIT \?\)$/);
   });
 });
 

@@ -2,7 +2,7 @@
 // encryption context. Through a grant, the new grant may not widen the caller's.
 import { kmsOperation } from '../operation.js';
 import type { GrantConstraints } from '../grants.js';
-import { GRANTS_PER_KEY_QUOTA, newGrantToken } from '../grants.js';
+import { GRANTS_PER_KEY_QUOTA, grantsPerGranteeQuota, newGrantToken } from '../grants.js';
 import { usableKey } from '../usable-key.js';
 import { ENCRYPTION_CONTEXT, GRANT_NAME, GRANT_OPERATIONS, GRANT_TOKENS, KEY_ID_OR_ARN, PRINCIPAL } from './members.js';
 
@@ -40,9 +40,10 @@ export const CreateGrant = kmsOperation({
     };
     const { grants } = call.env;
     // Retrying with the same Name and parameters returns the same grant, with a new token.
-    // The grants-per-key quota applies to customer managed keys (AWS's resource quotas page).
-    const quota = key.keyManager === 'CUSTOMER' ? { limit: GRANTS_PER_KEY_QUOTA, keyArn: key.arn } : undefined;
-    const grant = grants.findSame(wanted) ?? grants.insert({ ...wanted, issuingAccount: `arn:aws:iam::${key.accountId}:root` }, quota);
+    // The grants-per-key quota applies to customer managed keys (AWS's resource quotas page); the
+    // per-grantee one, when set, to every key (as the page listed it when it had one).
+    const quotas = { keyArn: key.arn, perKey: key.keyManager === 'CUSTOMER' ? GRANTS_PER_KEY_QUOTA : undefined, perGrantee: grantsPerGranteeQuota() };
+    const grant = grants.findSame(wanted) ?? grants.insert({ ...wanted, issuingAccount: `arn:aws:iam::${key.accountId}:root` }, quotas);
     return { response: { GrantToken: newGrantToken(grant.grantId), GrantId: grant.grantId }, responseElements: { grantId: grant.grantId } };
   },
 });

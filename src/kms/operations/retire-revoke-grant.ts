@@ -1,8 +1,8 @@
-// RetireGrant (by the grant's token, or key and grant ID; by its retiring principal, a grantee
-// allowed RetireGrant, or the account) and RevokeGrant (by the key's administrators).
-import { AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../../errors/index.js';
-import { grantIdFromToken, granteeMatches } from '../grants.js';
-import { identityPoliciesAllow } from '../authorize.js';
+// RetireGrant (by the grant's token, or key and grant ID; who may is the grant's to say, see
+// authorizeRetire) and RevokeGrant (by the key's administrators, through the policies).
+import { InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../../errors/index.js';
+import { grantIdFromToken } from '../grants.js';
+import { authorizeRetire } from '../authorize.js';
 import { kmsOperation } from '../operation.js';
 import { touch, usableKey } from '../usable-key.js';
 import { GRANT_ID, KEY_ID_OR_ARN } from './members.js';
@@ -40,17 +40,7 @@ export const RetireGrant = kmsOperation({
     const key = input.KeyId !== undefined ? keys.resolve(input.KeyId, false, true) : grant && keys.getInHome(grant.keyId);
     if (key) touch(call, key);
     if (!grant || grant.state !== 'live' || !key || grant.keyId !== key.keyId) throw new NotFoundException(`Grant ID ${grantId} not found`);
-    const p = ctx.principal;
-    // An account named as retiring principal (its root ARN, as EBS's grants name one) stands for
-    // those of its principals its IAM policies delegate kms:RetireGrant to, as a key policy's root
-    // principal does: not for every role of the account (an instance's, say).
-    const retiringAccount = /^arn:aws:iam::(\d{12}):root$/.exec(grant.retiringPrincipal ?? '')?.[1];
-    const mayRetire =
-      (grant.retiringPrincipal !== undefined && granteeMatches(grant.retiringPrincipal, p)) ||
-      (retiringAccount === p.accountId && identityPoliciesAllow(call.env, ctx, key, 'RetireGrant')) ||
-      (granteeMatches(grant.granteePrincipal, p) && grant.operations.includes('RetireGrant')) ||
-      (p.type === 'IAMUser' && p.accountId === key.accountId);
-    if (!mayRetire) throw new AccessDeniedException(`User: ${p.arn} is not authorized to perform: kms:RetireGrant on resource: ${key.arn}`);
+    authorizeRetire(call.env, ctx, key, grant);
     grants.end(grant.grantId, 'retired');
     return { response: {} };
   },

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initHome } from '../../../src/app/ebsim.js';
-import { parseShorthandStructure } from '../../../src/cli/input.js';
+import { structureFromShorthand } from '../../../src/cli/shorthand.js';
+import type { Members } from '../../../src/api/index.js';
 import type { CallContext } from '../../../src/core/call-context.js';
 import { awsManagedKeyPolicy } from '../../../src/kms/default-policies.js';
 import { statementPositions } from '../../../src/iam/statement-positions.js';
@@ -220,12 +221,13 @@ describe('ebsim iam simulate-principal-policy', () => {
   });
 
   it('the shorthand: a piece without = continues the list; [a,b] is a list; a lone value of a list member is a list of one', () => {
-    const lists = new Set(['ContextKeyValues']);
-    expect(parseShorthandStructure('x', 'ContextKeyName=aws:SourceIp,ContextKeyValues=10.0.0.1,10.0.0.2,ContextKeyType=ipList', lists)).toEqual({
+    const members: Members = { ContextKeyName: { kind: 'string' }, ContextKeyValues: { kind: 'list', member: { kind: 'string' } }, ContextKeyType: { kind: 'string' } };
+    const parse = (text: string) => structureFromShorthand('x', text, members, 'ContextEntries[0]');
+    expect(parse('ContextKeyName=aws:SourceIp,ContextKeyValues=10.0.0.1,10.0.0.2,ContextKeyType=ipList')).toEqual({
       ContextKeyName: 'aws:SourceIp', ContextKeyValues: ['10.0.0.1', '10.0.0.2'], ContextKeyType: 'ipList',
     });
-    expect(parseShorthandStructure('x', 'ContextKeyValues=[a,b],ContextKeyName=k:k', lists)).toEqual({ ContextKeyValues: ['a', 'b'], ContextKeyName: 'k:k' });
-    expect(parseShorthandStructure('x', 'ContextKeyValues=a', lists)).toEqual({ ContextKeyValues: ['a'] });
-    expect(() => parseShorthandStructure('x', 'nokey', lists)).toThrow(/key=value/);
+    expect(parse('ContextKeyValues=[a,b],ContextKeyName=k:k')).toEqual({ ContextKeyValues: ['a', 'b'], ContextKeyName: 'k:k' });
+    expect(parse('ContextKeyValues=a')).toEqual({ ContextKeyValues: ['a'] });
+    expect(() => parse('nokey')).toThrow("Error parsing parameter '--x': Expected: '=', received: 'EOF' for input:\nnokey\n     ^");
   });
 });
