@@ -3,6 +3,7 @@
 // second per process (and at exit), so Decrypt on the hot path costs a map write, not a commit;
 // written to the trail's database, whose writes tell no other process that keys changed.
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyLastUsage.html
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/database.js';
 import type { TrailRecord, TrailResource } from '../trail/record.js';
 
@@ -13,6 +14,9 @@ export const TRACKED_OPERATIONS: ReadonlySet<string> = new Set([
 ]);
 
 export const FLUSH_INTERVAL_MS = 1000;
+/** A flush that found another connection writing (the trail's background writer) tries again this soon, then twice as late each time. */
+export const BUSY_RETRY_MS = 10;
+const BUSY_RETRY_MAX_MS = 250;
 
 export interface KeyUse {
   operation: string;
@@ -40,6 +44,9 @@ export class KeyUsageTracker {
   private readonly upsert;
   private readonly byKey;
   private readonly trackingStart: Date;
+  /** Pragmas around a flush that must not wait (see flush). */
+  private readonly noWait: { enter: Statement[]; leave: Statement[] };
+  private busyRetryMs = BUSY_RETRY_MS;
 
   constructor(private readonly db: Db) {
     // A later use wins, whichever process writes last.
@@ -50,6 +57,13 @@ export class KeyUsageTracker {
     );
     this.byKey = db.prepare('SELECT operation, used_at, event_id, request_id FROM trail.kms_key_last_usage WHERE key_id = ?');
     this.trackingStart = new Date((db.prepare('SELECT started_at FROM trail.kms_usage_tracking WHERE id = 1').pluck().get() as string | undefined) ?? Date.now());
+    // The connection's own settings, read once: the store sets them when it opens the database.
+    const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+    const sync = db.pragma('trail.synchronous', { simple: true }) as number;
+    this.noWait = {
+      enter: [db.prepare('PRAGMA busy_timeout = 0'), db.prepare('PRAGMA trail.synchronous = NORMAL')],
+      leave: [db.prepare(`PRAGMA busy_timeout = ${timeout}`), db.prepare(`PRAGMA trail.synchronous = ${sync}`)],
+    };
     process.on('exit', this.onExit);
   }
 
@@ -77,28 +91,57 @@ export class KeyUsageTracker {
     return this.trackingStart;
   }
 
-  flush(): void {
+  /**
+   * Writes what is pending. `wait` (close, exit, an explicit flush) queues for the write lock and
+   * syncs like any other commit. Without it (the once-a-second flush on a request's way out) the
+   * write never blocks the event loop: it gives up at once if another connection holds the lock
+   * (the trail's writer thread commits batches all the time under load; waiting stalled every
+   * connection for tens of ms) and skips the fsync (a use lives only in memory for up to a second
+   * anyway). Returns false if it gave up: the batch stays pending.
+   */
+  flush(wait = true): boolean {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.pending.size || !this.db.open) return;
-    this.lastFlush = Date.now();
+    if (!this.pending.size || !this.db.open) return true;
     const batch = this.pending;
     this.pending = new Map();
+    const write = this.db.transaction(() => {
+      for (const [keyId, u] of batch) this.upsert.run(keyId, u.operation, u.at, u.eventId, u.requestId);
+    });
     try {
-      this.db.transaction(() => {
-        for (const [keyId, u] of batch) this.upsert.run(keyId, u.operation, u.at, u.eventId, u.requestId);
-      })();
+      if (wait) write.immediate();
+      else this.withoutWaiting(() => write.immediate());
+      this.lastFlush = Date.now();
+      this.busyRetryMs = BUSY_RETRY_MS;
+      return true;
     } catch (err) {
       // Kept for the next flush; a newer use noted meanwhile wins.
       for (const [k, u] of batch) if (!this.pending.has(k)) this.pending.set(k, u);
+      if (!wait && (err as { code?: string }).code === 'SQLITE_BUSY') {
+        const retry = this.busyRetryMs;
+        this.busyRetryMs = Math.min(BUSY_RETRY_MAX_MS, 2 * retry);
+        this.lastFlush = Date.now() - FLUSH_INTERVAL_MS + retry;
+        this.timer = setTimeout(() => this.flushQuietly(), retry).unref();
+        return false;
+      }
       throw err;
+    }
+  }
+
+  /** Runs `f` with the connection's busy timeout at 0 and the trail's commits unsynced, then restores both. */
+  private withoutWaiting(f: () => void): void {
+    for (const p of this.noWait.enter) p.run();
+    try {
+      f();
+    } finally {
+      for (const p of this.noWait.leave) p.run();
     }
   }
 
   /** A flush on a call's way out (which succeeded) or the timer's: a failure is logged and retried later. */
   private flushQuietly(): void {
     try {
-      this.flush();
+      this.flush(false);
     } catch (err) {
       process.stderr.write(`ebsim: key usage: ${(err as Error).message}; will retry\n`);
       this.timer ??= setTimeout(() => this.flushQuietly(), FLUSH_INTERVAL_MS).unref();

@@ -9,7 +9,7 @@ import type { CallContext } from '../../src/core/call-context.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { openEbsim } from '../../src/app/ebsim.js';
 import { allRecords } from '../../src/trail/lookup.js';
-import { FLUSH_INTERVAL_MS } from '../../src/kms/last-usage.js';
+import { BUSY_RETRY_MS, FLUSH_INTERVAL_MS } from '../../src/kms/last-usage.js';
 
 let h: TestHome;
 let kms: KmsService;
@@ -90,6 +90,34 @@ describe('GetKeyLastUsage', () => {
       expect(observer.pragma('data_version', { simple: true })).toBe(version);
     } finally {
       observer.close();
+      other.close();
+    }
+  });
+
+  it('never waits on the request path for another connection\'s write lock: the use is written once the lock is free', async () => {
+    const k = newKey();
+    const blob = kms.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.from('x') }).CiphertextBlob;
+    await sleep(FLUSH_INTERVAL_MS + 100);
+    // Another connection (as the trail's writer thread or another worker process) holds the trail's write lock.
+    const holder = new Database(h.app.paths.trail);
+    const other = openEbsim(h.dir);
+    const theirs = () => lastUsage(other.kms(), k.KeyId).KeyLastUsage.Operation;
+    try {
+      expect(theirs()).toBe('Encrypt'); // (opened before the lock is taken)
+      holder.exec('BEGIN IMMEDIATE');
+      const started = performance.now();
+      kms.call(alice, 'Decrypt', { CiphertextBlob: blob }); // due for a write, which finds the lock taken
+      // The store's busy timeout is 30 s: a flush that queued for the lock would still be waiting.
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(lastUsage(kms, k.KeyId).KeyLastUsage.Operation).toBe('Decrypt');
+      expect(theirs()).toBe('Encrypt');
+      holder.exec('COMMIT');
+      // Retried every BUSY_RETRY_MS until it finds the lock free.
+      for (let waited = 0; theirs() !== 'Decrypt' && waited < 5000; waited += BUSY_RETRY_MS) await sleep(BUSY_RETRY_MS);
+      expect(theirs()).toBe('Decrypt');
+    } finally {
+      if (holder.inTransaction) holder.exec('ROLLBACK');
+      holder.close();
       other.close();
     }
   });
