@@ -30,8 +30,12 @@ export interface Ebsim {
    * commercial Region exists in every account (core/regions.ts). The home must be initialized.
    */
   kms(accountId?: string, region?: string): KmsService;
-  /** The EC2/EBS control plane of one account of the home (default: the first), in its Region. */
-  ec2(accountId?: string): Ec2Service;
+  /**
+   * The EC2/EBS control plane of one account of the home (default: the first) in one Region
+   * (default: the account's own): its instances, volumes, snapshots and encryption-by-default
+   * settings are that Region's, and it calls KMS in that Region.
+   */
+  ec2(accountId?: string, region?: string): Ec2Service;
   /** The instances' host: data keys, mounts and in-process access. Its mount table needs no database. */
   host(): InstanceHost;
   /** CloudTrail's API (LookupEvents) over the home's trail. */
@@ -94,18 +98,27 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
       kms.set(key, service).set(asked, service);
       return service;
     },
-    ec2(id?: string) {
-      const made = ec2.get(id ?? FIRST);
+    ec2(id?: string, inRegion?: string) {
+      const asked = `${id ?? FIRST}/${inRegion ?? ''}`;
+      const made = ec2.get(asked);
       if (made) return made;
       const c = open();
-      const { accountId, region } = accountOf(c, id);
-      // EC2 of an account uses KMS of the same account (cross-account keys for volumes are not modelled).
-      const service = ec2.get(accountId) ?? new Ec2Service(c.db, c.trail, c.iam, kmsClient(app.kms(accountId)), paths.volumes, accountId, region);
-      ec2.set(accountId, service).set(id ?? FIRST, service);
+      const { accountId, region: home } = accountOf(c, id);
+      const region = regionOf(inRegion, home);
+      const key = `${accountId}/${region}`;
+      // EC2 of an account and Region calls KMS of the same account and Region.
+      const service =
+        ec2.get(key) ?? new Ec2Service(c.db, c.trail, c.iam, kmsClient(app.kms(accountId, region)), paths.volumes, accountId, region, (other) => app.ec2(accountId, other));
+      ec2.set(key, service).set(asked, service);
       return service;
     },
     host() {
-      host ??= new InstanceHost(paths.run, () => ({ ec2: app.ec2(), iam: open().iam, keys: kmsClient(app.kms()) }));
+      host ??= new InstanceHost(paths.run, () => ({
+        ec2: app.ec2(),
+        iam: open().iam,
+        keys: kmsClient(app.kms()),
+        inRegion: (region) => ({ ec2: app.ec2(undefined, region), keys: kmsClient(app.kms(undefined, region)) }),
+      }));
       return host;
     },
     cloudtrail() {

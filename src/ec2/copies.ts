@@ -7,7 +7,10 @@
 // - under another KMS key, or an unencrypted source made encrypted: a new data key
 //   (GenerateDataKeyWithoutPlaintext under the target key), grants to EC2's infrastructure for
 //   the keys it needs, their Decrypt, and a full copy whose every written sector is decrypted
-//   with the source's data key and encrypted with the new one (the sector number stays the tweak).
+//   with the source's data key and encrypted with the new one (the sector number stays the tweak);
+// - from another Region (CopySnapshot's SourceRegion): KMS keys are Regional, so always the last
+//   case: the new data key under a key of the target's Region, the source's data key decrypted in
+//   the source's Region through a grant made there.
 import type { CallContext } from '../core/call-context.js';
 import type { CopyProgress } from '../device/image-store.js';
 import type { EbsDataKeys, WrappedDataKey } from './ebs-keys.js';
@@ -17,6 +20,8 @@ export interface CopySource {
   imagePath: string;
   /** null: unencrypted. */
   key: WrappedDataKey | null;
+  /** The EBS keys of the source's Region, when it is not the target's (a cross-Region copy). */
+  keys?: EbsDataKeys;
 }
 
 export interface CopyTarget {
@@ -57,14 +62,15 @@ export function copyUnderKey(
     writeImageCopy(source.imagePath, target.imagePath, image);
     return 'plain';
   }
-  if (source.key && isSameKey(keys, ctx, source.key, want.keyId)) {
+  const sourceKeys = source.keys ?? keys;
+  if (source.key && sourceKeys.region === keys.region && isSameKey(keys, ctx, source.key, want.keyId)) {
     onKey(keys.rebind(ctx, source.key, target.id));
     writeImageCopy(source.imagePath, target.imagePath, image);
     return 'same-key';
   }
   const made = keys.generate(ctx, want.keyId ?? want.defaultKeyId, target.id);
   onKey(made);
-  const lent = keys.unwrapForCopy(ctx, target.id, source.key ? [source.key, made] : [made]);
+  const lent = keys.unwrapForCopy(ctx, target.id, source.key ? [{ key: source.key, in: sourceKeys }, { key: made, in: keys }] : [{ key: made, in: keys }]);
   try {
     const from = source.key ? lent.plaintexts[0]! : null;
     const to = lent.plaintexts[source.key ? 1 : 0]!;

@@ -39,23 +39,35 @@ export function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
   return { 'aws:ebs:id': volumeOrSnapshotId };
 }
 
+/** A data key and the Region's EBS keys that hold its KMS key (KMS keys are Regional). */
+export interface KeyInRegion {
+  key: WrappedDataKey;
+  in: EbsDataKeys;
+}
+
 export class EbsDataKeys {
   constructor(
     private readonly kms: KmsClient,
     private readonly iam: IamService,
     private readonly accountId: string,
-    private readonly region: string,
+    /** The Region whose KMS this talks to: every call it makes is recorded there. */
+    readonly region: string,
   ) {}
+
+  /** EC2 calling KMS for the caller, in this Region (a cross-Region copy's caller called another). */
+  private forCaller(ctx: CallContext, requestId?: string): CallContext {
+    return onBehalfOf(ctx.region === this.region ? ctx : { ...ctx, region: this.region }, 'ec2', requestId);
+  }
 
   /** A new 64-byte data key under `keyId`, bound to `forId` (the seed's GenerateDataKeyWithoutPlaintext). */
   generate(ctx: CallContext, keyId: string, forId: string): WrappedDataKey {
-    const r = this.kms.generateDataKeyWithoutPlaintext(onBehalfOf(ctx, 'ec2'), { KeyId: keyId, NumberOfBytes: 64, EncryptionContext: ebsContext(forId) });
+    const r = this.kms.generateDataKeyWithoutPlaintext(this.forCaller(ctx), { KeyId: keyId, NumberOfBytes: 64, EncryptionContext: ebsContext(forId) });
     return { keyArn: r.KeyId, blob: asBuffer(r.CiphertextBlob), contextId: forId };
   }
 
   /** The same data key, under the same KMS key, bound to `toId` instead (ReEncrypt). */
   rebind(ctx: CallContext, key: WrappedDataKey, toId: string): WrappedDataKey {
-    const r = this.kms.reEncrypt(onBehalfOf(ctx, 'ec2'), {
+    const r = this.kms.reEncrypt(this.forCaller(ctx), {
       CiphertextBlob: key.blob,
       SourceEncryptionContext: ebsContext(key.contextId),
       DestinationKeyId: key.keyArn,
@@ -66,15 +78,15 @@ export class EbsDataKeys {
 
   /** The ARN of the key a request names by ID, alias or ARN (DescribeKey), to tell "the same key" from another. */
   keyArn(ctx: CallContext, keyId: string): string {
-    return this.kms.describeKey(onBehalfOf(ctx, 'ec2'), { KeyId: keyId }).KeyMetadata.Arn;
+    return this.kms.describeKey(this.forCaller(ctx), { KeyId: keyId }).KeyMetadata.Arn;
   }
 
   /** Whether the key is an AWS managed key (aws/ebs), asked of KMS (DescribeKey, EC2 for the caller). */
   isAwsManaged(ctx: CallContext, keyArn: string): boolean {
-    return this.kms.describeKey(onBehalfOf(ctx, 'ec2'), { KeyId: keyArn }).KeyMetadata.KeyManager === 'AWS';
+    return this.kms.describeKey(this.forCaller(ctx), { KeyId: keyArn }).KeyMetadata.KeyManager === 'AWS';
   }
 
-  /** EC2's infrastructure working on `resourceId`: the role aws:ec2-infrastructure, session named after it. */
+  /** EC2's infrastructure working on `resourceId` in this Region: the role aws:ec2-infrastructure, session named after it. */
   workerContext(resourceId: string): CallContext {
     return {
       principal: this.iam.sessionPrincipal(`arn:aws:iam::${this.accountId}:role/${EC2_INFRASTRUCTURE_ROLE}`, resourceId, ''),
@@ -91,30 +103,32 @@ export class EbsDataKeys {
   /**
    * The plaintexts of `keys` for the infrastructure making `workerId`: for each key a grant
    * (Decrypt only, constrained to the key's context; EC2 for the caller, sharing the call's
-   * request ID), then the worker's Decrypt through the grants. On any refusal what was made is
-   * undone (keys zeroed, grants retired) and the refusal thrown.
+   * request ID), then the worker's Decrypt through the grants, each in the Region of its key (`in`:
+   * a cross-Region copy decrypts the source's data key in the source's Region). On any refusal
+   * what was made is undone (keys zeroed, grants retired) and the refusal thrown.
    */
-  unwrapForCopy(ctx: CallContext, workerId: string, keys: readonly WrappedDataKey[]): UnwrappedKeys {
-    const grants: { keyArn: string; grantId: string }[] = [];
+  unwrapForCopy(ctx: CallContext, workerId: string, keys: readonly KeyInRegion[]): UnwrappedKeys {
+    const grants: { in: EbsDataKeys; keyArn: string; grantId: string }[] = [];
     const plaintexts: Buffer[] = [];
     const release = () => {
       for (const p of plaintexts) p.fill(0);
-      for (const g of grants) this.retire(ctx, g.keyArn, g.grantId);
+      for (const g of grants) g.in.retire(ctx, g.keyArn, g.grantId);
       grants.length = 0;
     };
     try {
-      for (const k of keys) {
-        const { GrantId } = this.kms.createGrant(onBehalfOf(ctx, 'ec2', ctx.requestId), {
+      for (const { key: k, in: region } of keys) {
+        const { GrantId } = region.kms.createGrant(region.forCaller(ctx, ctx.requestId), {
           KeyId: k.keyArn,
-          GranteePrincipal: this.workerGrantee(workerId),
+          GranteePrincipal: region.workerGrantee(workerId),
           RetiringPrincipal: ebsRetiringPrincipal(this.accountId),
           Operations: ['Decrypt'],
           Constraints: { EncryptionContextSubset: ebsContext(k.contextId) },
         });
-        grants.push({ keyArn: k.keyArn, grantId: GrantId });
+        grants.push({ in: region, keyArn: k.keyArn, grantId: GrantId });
       }
-      const worker = this.workerContext(workerId);
-      for (const k of keys) plaintexts.push(asBuffer(this.kms.decrypt(worker, { CiphertextBlob: k.blob, EncryptionContext: ebsContext(k.contextId) }).Plaintext));
+      for (const { key: k, in: region } of keys) {
+        plaintexts.push(asBuffer(region.kms.decrypt(region.workerContext(workerId), { CiphertextBlob: k.blob, EncryptionContext: ebsContext(k.contextId) }).Plaintext));
+      }
     } catch (err) {
       release();
       throw err;
@@ -125,7 +139,7 @@ export class EbsDataKeys {
   /** RetireGrant, EC2 for the caller; a failure is in the trail and does not stop the caller. */
   private retire(ctx: CallContext, keyArn: string, grantId: string): void {
     try {
-      this.kms.retireGrant(onBehalfOf(ctx, 'ec2'), { KeyId: keyArn, GrantId: grantId });
+      this.kms.retireGrant(this.forCaller(ctx), { KeyId: keyArn, GrantId: grantId });
     } catch (err) {
       if (!(err instanceof AwsError)) throw err;
     }

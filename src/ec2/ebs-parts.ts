@@ -9,6 +9,8 @@ export interface EbsParts {
   readonly defaults: EbsEncryptionDefaults;
   readonly accountId: string;
   readonly region: string;
-  /** A volume's or snapshot's backing image. */
+  /** A volume's or snapshot's backing image (one directory for every Region: IDs are unique in the home). */
   imagePath(volumeOrSnapshotId: string): string;
+  /** The same account's parts in another Region (a cross-Region copy's source). */
+  inRegion(region: string): EbsParts;
 }

@@ -12,7 +12,7 @@ import { Invoker, Recorder, type Outcome } from '../api/index.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
-import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidVolumeNotFound, VolumeInUse } from '../errors/index.js';
+import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidVolumeNotFound, InvalidVolumeZoneMismatch, VolumeInUse } from '../errors/index.js';
 import { deleteImage, growImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
@@ -56,10 +56,17 @@ export class Ec2Service {
     private readonly volumesDir: string,
     readonly accountId: string,
     readonly region: string,
+    /** The same account's EC2 in another Region (the app's, made on first use): a cross-Region copy reads its source there. */
+    inRegion: (region: string) => Ec2Service = () => {
+      throw new Error('this Ec2Service has no other Regions');
+    },
   ) {
-    this.store = new Ec2Store(db, accountId);
+    this.store = new Ec2Store(db, accountId, region);
     this.defaults = new EbsEncryptionDefaults(db, accountId, region);
-    this.parts = { store: this.store, keys: new EbsDataKeys(kms, iam, accountId, region), defaults: this.defaults, accountId, region, imagePath: (id) => this.imagePath(id) };
+    this.parts = {
+      store: this.store, keys: new EbsDataKeys(kms, iam, accountId, region), defaults: this.defaults, accountId, region, imagePath: (id) => this.imagePath(id),
+      inRegion: (r) => (r === region ? this.parts : inRegion(r).parts),
+    };
     this.snapshots = new SnapshotOperations(this.parts);
     this.sharing = new SnapshotSharing(this.parts, this.snapshots);
     const actions: Ec2Actions = {
@@ -94,6 +101,8 @@ export class Ec2Service {
    * calls EC2 makes to KMS for it (CreateGrant) share its request ID, as in the seed.
    */
   call(ctx: CallContext, operation: string, params: Record<string, unknown> = {}): Record<string, unknown> {
+    // EC2 is Regional: a call goes to one Region's endpoint, and is recorded there.
+    if (ctx.region !== this.region) throw new Error(`a call to ${ctx.region} reached EC2 of ${this.region}: use app.ec2(account, region)`);
     return this.invoker.invoke(ctx.requestId ? ctx : { ...ctx, requestId: randomUUID() }, operation, params);
   }
 
@@ -516,6 +525,11 @@ export class Ec2Service {
     return this.requireVolume(volumeId);
   }
 
+  /** The Region that holds this account's instance, volume or snapshot `id` (its IDs are unique in the home), if any. */
+  regionOf(id: string): string | undefined {
+    return this.store.regionOf(id);
+  }
+
   /** A snapshot's record, read without a DescribeSnapshots trail record. */
   snapshot(snapshotId: string): Snapshot {
     return this.snapshots.require(snapshotId);
@@ -544,6 +558,7 @@ export class Ec2Service {
     if (instance.state !== 'pending' && instance.state !== 'running' && instance.state !== 'stopped') throw new IncorrectState(`Instance '${instance.instanceId}' is not 'running'.`);
     const v = this.store.volume(volume.volumeId)!;
     if (v.state === 'in-use') throw new VolumeInUse(`${v.volumeId} is already attached to an instance`);
+    if (v.availabilityZone !== instance.availabilityZone) throw new InvalidVolumeZoneMismatch(`The volume '${v.volumeId}' is not in the same availability zone as instance '${instance.instanceId}'`);
     if (v.state !== 'available') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
     if (this.store.volumes().some((x) => x.instanceId === instance.instanceId && x.device === device)) {
       throw new InvalidParameterValue(`Attachment point ${device} is already in use`);

@@ -3,6 +3,7 @@
 // or `error`. How a copy gets its data key is copies.ts's model.
 import type { Outcome } from '../api/index.js';
 import type { CallContext } from '../core/call-context.js';
+import { isCommercialRegion } from '../core/regions.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { IncorrectState, InvalidParameterDependency, InvalidParameterValue, InvalidSnapshotInUse, InvalidSnapshotNotFound, InvalidVolumeNotFound } from '../errors/index.js';
 import { deleteImage } from '../device/image-store.js';
@@ -77,12 +78,18 @@ export class SnapshotOperations {
    * (`KmsKeyId`, which needs `Encrypted`), or from an unencrypted source made encrypted
    * (`Encrypted`, or encryption by default, with the default key), a new data key and every
    * written sector re-encrypted. A KMS refusal leaves the copy in `error` with its StateMessage.
+   *
+   * Called in the destination Region with `SourceRegion` another ("Copy an Amazon EBS snapshot":
+   * the request goes to the destination's endpoint): KMS keys are Regional, so an encrypted copy
+   * is under a key of this Region (`KmsKeyId`, else this Region's default key for EBS) with a new
+   * data key, the source's data key decrypted in the source's Region.
    */
   copy(ctx: CallContext, req: CopySnapshotRequest): Outcome {
-    if (req.SourceRegion !== undefined && req.SourceRegion !== this.p.region) {
-      throw new InvalidParameterValue(`ebsim models EC2 and EBS in the account's own Region (${this.p.region}) only: it cannot copy from ${req.SourceRegion}.`);
-    }
-    const { snapshot: src, shared } = this.requireUsable(req.SourceSnapshotId);
+    const sourceRegion = req.SourceRegion ?? this.p.region;
+    if (!isCommercialRegion(sourceRegion)) throw new InvalidParameterValue(`Value (${sourceRegion}) for parameter sourceRegion is invalid. It is not a commercial AWS Region (ebsim models those).`);
+    const crossRegion = sourceRegion !== this.p.region;
+    const sourceKeys = crossRegion ? this.p.inRegion(sourceRegion).keys : undefined;
+    const { snapshot: src, shared } = (crossRegion ? new SnapshotOperations(this.p.inRegion(sourceRegion)) : this).requireUsable(req.SourceSnapshotId);
     if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     if (src.state !== 'completed') throw new IncorrectState(`Snapshot '${src.snapshotId}' is in the '${src.state}' state; only a completed snapshot can be copied.`);
     // Copies of encrypted snapshots stay encrypted; Encrypted=false cannot undo encryption by default.
@@ -100,6 +107,7 @@ export class SnapshotOperations {
       throw err;
     }
     const response = { SnapshotId: snapshotId };
+    const defaultKeyId = this.p.defaults.keyForNewVolume();
     return {
       response,
       responseElements: { snapshotId },
@@ -108,9 +116,10 @@ export class SnapshotOperations {
           makeImage(this.p.store, ctx, snapshotId, 'snapshot', (onProgress) =>
             copyUnderKey(
               this.p.keys, ctx,
-              { imagePath: this.p.imagePath(src.snapshotId), key: wrappedKeyOf(src) },
+              { imagePath: this.p.imagePath(src.snapshotId), key: wrappedKeyOf(src), keys: sourceKeys },
               { id: snapshotId, imagePath: this.p.imagePath(snapshotId) },
-              encrypted ? { encrypted: true, keyId: targetKeyId(req.KmsKeyId, shared, this.p.defaults.keyForNewVolume()), defaultKeyId: this.p.defaults.keyForNewVolume() } : { encrypted: false },
+              // Another account's key, or another Region's, is not this copy's to default to.
+              encrypted ? { encrypted: true, keyId: targetKeyId(req.KmsKeyId, shared || crossRegion, defaultKeyId), defaultKeyId } : { encrypted: false },
               (k) => this.p.store.setSnapshotKey(snapshotId, k.keyArn, k.blob),
               onProgress,
             ),
@@ -131,7 +140,7 @@ export class SnapshotOperations {
   delete(req: { SnapshotId: string }): Outcome {
     const s = this.require(req.SnapshotId);
     if (s.state === 'pending') throw new IncorrectState(`Snapshot '${s.snapshotId}' is in the 'pending' state; ebsim deletes a snapshot once it is completed (or error).`);
-    const user = this.p.store.snapshotsIn('pending').find((x) => x.sourceId === s.snapshotId)?.snapshotId ?? this.p.store.volumesIn('creating').find((v) => v.snapshotId === s.snapshotId)?.volumeId;
+    const user = this.p.store.userOfSnapshot(s.snapshotId);
     if (user) throw new InvalidSnapshotInUse(`The snapshot ${s.snapshotId} is currently in use by ${user}`);
     this.p.store.deleteSnapshot(s.snapshotId);
     deleteImage(this.p.imagePath(s.snapshotId));
@@ -171,11 +180,12 @@ export class SnapshotOperations {
 
 /**
  * The KMS key a copy or restore is made under: the request's; else, from another account's
- * shared snapshot, this account's default key (the owner's key is not this account's to default
- * to: the data is re-encrypted under a key it owns); else the source's own (undefined).
+ * shared snapshot or from another Region (`foreign`), this account's default key in this Region
+ * (the owner's key is not this account's to default to, another Region's cannot be used here:
+ * the data is re-encrypted under a key of this account and Region); else the source's own (undefined).
  */
-export function targetKeyId(requested: string | undefined, shared: boolean, defaultKeyId: string): string | undefined {
-  return requested ?? (shared ? defaultKeyId : undefined);
+export function targetKeyId(requested: string | undefined, foreign: boolean, defaultKeyId: string): string | undefined {
+  return requested ?? (foreign ? defaultKeyId : undefined);
 }
 
 /** A snapshot's data key as copies.ts takes it; null when it is not encrypted. */

@@ -1,4 +1,5 @@
-// EC2 rows in the shared SQLite store.
+// EC2 rows in the shared SQLite store, of one account in one Region: EC2 answers for a resource
+// only in the Region that holds it (another Region's IDs are not found there, as on AWS).
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
 import type { Instance, InstanceStateName, Snapshot, StateReason, Volume } from './model.js';
@@ -24,26 +25,34 @@ const VOLUME_SELECT = 'SELECT v.*, d.state_message FROM ec2_volumes v LEFT JOIN 
 const SNAPSHOT_SELECT = 'SELECT s.*, d.source_id, d.context_id, d.progress, d.state_message FROM ec2_snapshots s LEFT JOIN ec2_image_details d ON d.resource_id = s.snapshot_id';
 
 export class Ec2Store {
-  constructor(private readonly db: Db, private readonly accountId: string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly accountId: string,
+    readonly region: string,
+  ) {}
 
   insertInstance(i: Instance): void {
     immediate(this.db, () =>
-      this.db.prepare('INSERT INTO ec2_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-        i.instanceId, this.accountId, i.reservationId, i.imageId, i.instanceType, i.state, i.availabilityZone, i.launchTime.toISOString(), i.clientToken, i.rootDeviceName),
+      this.db
+        .prepare(
+          `INSERT INTO ec2_instances (instance_id, account_id, region, reservation_id, image_id, instance_type, state, availability_zone, launch_time, client_token, root_device_name)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(i.instanceId, this.accountId, this.region, i.reservationId, i.imageId, i.instanceType, i.state, i.availabilityZone, i.launchTime.toISOString(), i.clientToken, i.rootDeviceName),
     );
   }
 
   instance(id: string): Instance | undefined {
-    const r = this.db.prepare(`${INSTANCE_SELECT} WHERE i.instance_id = ? AND i.account_id = ?`).get(id, this.accountId) as Record<string, string> | undefined;
+    const r = this.db.prepare(`${INSTANCE_SELECT} WHERE i.instance_id = ? AND i.account_id = ? AND i.region = ?`).get(id, this.accountId, this.region) as Record<string, string> | undefined;
     return r && toInstance(r);
   }
 
   instances(): Instance[] {
-    return (this.db.prepare(`${INSTANCE_SELECT} WHERE i.account_id = ? ORDER BY i.launch_time`).all(this.accountId) as Record<string, string>[]).map(toInstance);
+    return (this.db.prepare(`${INSTANCE_SELECT} WHERE i.account_id = ? AND i.region = ? ORDER BY i.launch_time`).all(this.accountId, this.region) as Record<string, string>[]).map(toInstance);
   }
 
   instancesIn(state: InstanceStateName): Instance[] {
-    return (this.db.prepare(`${INSTANCE_SELECT} WHERE i.account_id = ? AND i.state = ? ORDER BY i.launch_time`).all(this.accountId, state) as Record<string, string>[]).map(toInstance);
+    return (this.db.prepare(`${INSTANCE_SELECT} WHERE i.account_id = ? AND i.region = ? AND i.state = ? ORDER BY i.launch_time`).all(this.accountId, this.region, state) as Record<string, string>[]).map(toInstance);
   }
 
   /** The instance's new state; with `why`, its StateReason and StateTransitionReason too (else they stay). */
@@ -64,24 +73,24 @@ export class Ec2Store {
     immediate(this.db, () =>
       this.db
         .prepare(
-          `INSERT INTO ec2_volumes (volume_id, account_id, size_gib, volume_type, availability_zone, state, encrypted, kms_key_arn, encrypted_data_key, snapshot_id, sector_size, created_at, delete_on_termination)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO ec2_volumes (volume_id, account_id, region, size_gib, volume_type, availability_zone, state, encrypted, kms_key_arn, encrypted_data_key, snapshot_id, sector_size, created_at, delete_on_termination)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(v.volumeId, this.accountId, v.sizeGiB, v.volumeType, v.availabilityZone, v.state, v.encrypted ? 1 : 0, v.kmsKeyArn, v.encryptedDataKey, v.snapshotId, v.sectorSize, v.createdAt.toISOString(), v.deleteOnTermination ? 1 : 0),
+        .run(v.volumeId, this.accountId, this.region, v.sizeGiB, v.volumeType, v.availabilityZone, v.state, v.encrypted ? 1 : 0, v.kmsKeyArn, v.encryptedDataKey, v.snapshotId, v.sectorSize, v.createdAt.toISOString(), v.deleteOnTermination ? 1 : 0),
     );
   }
 
   volume(id: string): Volume | undefined {
-    const r = this.db.prepare(`${VOLUME_SELECT} WHERE v.volume_id = ? AND v.account_id = ?`).get(id, this.accountId) as VolumeRow | undefined;
+    const r = this.db.prepare(`${VOLUME_SELECT} WHERE v.volume_id = ? AND v.account_id = ? AND v.region = ?`).get(id, this.accountId, this.region) as VolumeRow | undefined;
     return r && toVolume(r);
   }
 
   volumes(): Volume[] {
-    return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.state <> 'deleted' ORDER BY v.created_at`).all(this.accountId) as VolumeRow[]).map(toVolume);
+    return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.region = ? AND v.state <> 'deleted' ORDER BY v.created_at`).all(this.accountId, this.region) as VolumeRow[]).map(toVolume);
   }
 
   volumesIn(state: Volume['state']): Volume[] {
-    return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.state = ? ORDER BY v.created_at`).all(this.accountId, state) as VolumeRow[]).map(toVolume);
+    return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.region = ? AND v.state = ? ORDER BY v.created_at`).all(this.accountId, this.region, state) as VolumeRow[]).map(toVolume);
   }
 
   /** A volume's new state; `error` with why (kept for the CLI's note; not in AWS's Volume shape). */
@@ -99,23 +108,27 @@ export class Ec2Store {
 
   insertSnapshot(s: Snapshot): void {
     immediate(this.db, () => {
-      this.db.prepare('INSERT INTO ec2_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-        s.snapshotId, this.accountId, s.volumeId, s.volumeSize, s.state, s.encrypted ? 1 : 0, s.kmsKeyArn, s.encryptedDataKey, s.description, s.startTime.toISOString());
+      this.db
+        .prepare(
+          `INSERT INTO ec2_snapshots (snapshot_id, account_id, region, volume_id, volume_size, state, encrypted, kms_key_arn, encrypted_data_key, description, start_time)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(s.snapshotId, this.accountId, this.region, s.volumeId, s.volumeSize, s.state, s.encrypted ? 1 : 0, s.kmsKeyArn, s.encryptedDataKey, s.description, s.startTime.toISOString());
       this.upsertDetails(s.snapshotId, { source_id: s.sourceId, context_id: s.contextId, progress: s.progress, state_message: s.stateMessage });
     });
   }
 
   snapshot(id: string): Snapshot | undefined {
-    const r = this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.snapshot_id = ? AND s.account_id = ?`).get(id, this.accountId) as Record<string, unknown> | undefined;
+    const r = this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.snapshot_id = ? AND s.account_id = ? AND s.region = ?`).get(id, this.accountId, this.region) as Record<string, unknown> | undefined;
     return r && toSnapshot(r);
   }
 
   snapshots(): Snapshot[] {
-    return (this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.account_id = ? ORDER BY s.start_time`).all(this.accountId) as Record<string, unknown>[]).map(toSnapshot);
+    return (this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.account_id = ? AND s.region = ? ORDER BY s.start_time`).all(this.accountId, this.region) as Record<string, unknown>[]).map(toSnapshot);
   }
 
   snapshotsIn(state: Snapshot['state']): Snapshot[] {
-    return (this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.account_id = ? AND s.state = ? ORDER BY s.start_time`).all(this.accountId, state) as Record<string, unknown>[]).map(toSnapshot);
+    return (this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.account_id = ? AND s.region = ? AND s.state = ? ORDER BY s.start_time`).all(this.accountId, this.region, state) as Record<string, unknown>[]).map(toSnapshot);
   }
 
   /** The snapshot's data key once EC2 has it (a copy's comes after the CopySnapshot record). */
@@ -136,13 +149,13 @@ export class Ec2Store {
   }
 
   /**
-   * A snapshot of another account of the home that this account may use: its createVolumePermission
-   * names this account or the group "all".
+   * A snapshot of another account of the home, in this Region, that this account may use: its
+   * createVolumePermission names this account or the group "all".
    */
   sharedSnapshot(id: string): Snapshot | undefined {
     const r = this.db
-      .prepare(`${SNAPSHOT_SELECT} WHERE s.snapshot_id = ? AND s.account_id <> ? AND EXISTS (SELECT 1 FROM ec2_snapshot_permissions p WHERE p.snapshot_id = s.snapshot_id AND p.grantee IN (?, 'all'))`)
-      .get(id, this.accountId, this.accountId) as Record<string, unknown> | undefined;
+      .prepare(`${SNAPSHOT_SELECT} WHERE s.snapshot_id = ? AND s.account_id <> ? AND s.region = ? AND EXISTS (SELECT 1 FROM ec2_snapshot_permissions p WHERE p.snapshot_id = s.snapshot_id AND p.grantee IN (?, 'all'))`)
+      .get(id, this.accountId, this.region, this.accountId) as Record<string, unknown> | undefined;
     return r && toSnapshot(r);
   }
 
@@ -163,6 +176,32 @@ export class Ec2Store {
 
   clearSnapshotPermissions(id: string): void {
     immediate(this.db, () => this.db.prepare('DELETE FROM ec2_snapshot_permissions WHERE snapshot_id = ?').run(id));
+  }
+
+  /**
+   * A copy (a snapshot `pending`) or a volume (`creating`) being made from the snapshot, in any
+   * account or Region of the home: a cross-Region copy reads it from another Region.
+   */
+  userOfSnapshot(id: string): string | undefined {
+    return this.db
+      .prepare(
+        `SELECT s.snapshot_id FROM ec2_snapshots s JOIN ec2_image_details d ON d.resource_id = s.snapshot_id WHERE s.state = 'pending' AND d.source_id = ?
+         UNION ALL SELECT volume_id FROM ec2_volumes WHERE state = 'creating' AND snapshot_id = ? LIMIT 1`,
+      )
+      .pluck()
+      .get(id, id) as string | undefined;
+  }
+
+  /** The Region that holds this account's instance, volume or snapshot `id`, if any (IDs are unique in the home). */
+  regionOf(id: string): string | undefined {
+    return this.db
+      .prepare(
+        `SELECT region FROM ec2_volumes WHERE volume_id = ? AND account_id = ? AND state <> 'deleted'
+         UNION ALL SELECT region FROM ec2_instances WHERE instance_id = ? AND account_id = ?
+         UNION ALL SELECT region FROM ec2_snapshots WHERE snapshot_id = ? AND account_id = ? LIMIT 1`,
+      )
+      .pluck()
+      .get(id, this.accountId, id, this.accountId, id, this.accountId) as string | undefined;
   }
 
   deleteSnapshot(id: string): void {

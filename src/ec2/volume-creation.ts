@@ -36,9 +36,12 @@ export function acceptVolume(p: EbsParts, snapshots: SnapshotOperations, ctx: Ca
   // disable it for individual volumes", the EBS user guide), it is taken as not set. A volume
   // from an encrypted snapshot is always encrypted.
   const encrypted = Boolean(req.Encrypted || snap?.encrypted || p.defaults.enabled());
+  // A volume lives in an Availability Zone of the Region called (ebsim's zones: the Region's name and a letter).
+  const zone = req.AvailabilityZone ?? `${p.region}a`;
+  if (!isZoneOf(p.region, zone)) throw new InvalidParameterValue(`Value (${zone}) for parameter availabilityZone is invalid. It is not an Availability Zone of ${p.region}, the Region called.`);
   const volumeId = newVolumeId();
   const volume: Volume = {
-    volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: req.AvailabilityZone ?? `${p.region}a`, state: 'creating',
+    volumeId, sizeGiB: size, volumeType: req.VolumeType ?? 'gp2', availabilityZone: zone, state: 'creating',
     encrypted, kmsKeyArn: null, encryptedDataKey: null, snapshotId: snap?.snapshotId ?? null, sectorSize: 4096, createdAt: new Date(),
     instanceId: null, device: null, attachTime: null, deleteOnTermination, grantId: null, stateMessage: null,
   };
@@ -79,3 +82,8 @@ export function acceptVolume(p: EbsParts, snapshots: SnapshotOperations, ctx: Ca
   return { volume, make };
 }
 
+
+/** Whether `zone` names an Availability Zone of `region` (its name and one letter, as us-east-1a). */
+export function isZoneOf(region: string, zone: string): boolean {
+  return zone.length === region.length + 1 && zone.startsWith(region) && /[a-z]$/.test(zone);
+}

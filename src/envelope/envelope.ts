@@ -95,8 +95,8 @@ export interface EnvelopeContext {
 }
 
 /** `accountId`: an account of the home (default: its first), as `--account` names one. */
-export async function envelopeContext(app: Ebsim, accountId?: string): Promise<EnvelopeContext> {
-  return { inventory: app.kms(accountId).inventory(), mounts: (await app.host().status().catch(() => ({ volumes: [] as VolumeStatus[] }))).volumes };
+export async function envelopeContext(app: Ebsim, accountId?: string, region?: string): Promise<EnvelopeContext> {
+  return { inventory: app.kms(accountId, region).inventory(), mounts: (await app.host().status().catch(() => ({ volumes: [] as VolumeStatus[] }))).volumes };
 }
 
 export interface ExplainOptions {
@@ -108,8 +108,10 @@ export interface ExplainOptions {
 
 /** The envelope of `volumeId` (InvalidVolume.NotFound if the account has no such volume). */
 export async function explainVolume(app: Ebsim, volumeId: string, opts: ExplainOptions = {}): Promise<Envelope> {
-  const ctx = opts.context ?? (await envelopeContext(app, opts.accountId));
-  const ec2 = app.ec2(opts.accountId);
+  // The volume's Region, whichever holds it (the account's own if none does: not found there).
+  const region = app.ec2(opts.accountId).regionOf(volumeId);
+  const ctx = opts.context ?? (await envelopeContext(app, opts.accountId, region));
+  const ec2 = app.ec2(opts.accountId, region);
   const v = ec2.volume(volumeId);
   const status = ctx.mounts.find((s) => s.volumeId === volumeId);
   const mounted = status ? { Mountpoint: status.state.mountpoint, DaemonPid: status.daemonPids[0] ?? status.state.daemonPid, Healthy: status.healthy, Problems: status.problems } : null;

@@ -19,11 +19,13 @@ import type { BlockDevice } from '../device/block-device.js';
 
 const GIB = 1024 ** 3;
 
-/** What the host needs of the control plane, opened on first use. */
+/** What the host needs of the control plane, opened on first use: EC2 and KMS of the account's own Region, */
 export interface ControlPlane {
   ec2: Ec2Service;
   iam: IamService;
   keys: DataKeyDecrypter;
+  /** and of its other Regions (absent: the host serves the own Region's volumes only). */
+  inRegion?: (region: string) => { ec2: Ec2Service; keys: DataKeyDecrypter };
 }
 
 /** Who asks: needed only to attach a volume (an AttachVolume call), so it may be given lazily. */
@@ -58,11 +60,22 @@ export class InstanceHost {
     return (this.plane ??= this.openControlPlane());
   }
 
+  /** EC2 and KMS of `region`. */
+  private regional(region: string): { ec2: Ec2Service; keys: DataKeyDecrypter } {
+    const cp = this.cp;
+    return region === cp.ec2.region || !cp.inRegion ? cp : cp.inRegion(region);
+  }
+
+  /** EC2 and KMS of the Region that holds the volume or instance `id` (the own Region's if none does: it answers not found). */
+  private planeOf(id: string): { ec2: Ec2Service; keys: DataKeyDecrypter } {
+    return this.regional(this.cp.ec2.regionOf(id) ?? this.cp.ec2.region);
+  }
+
   // ---- the volume as the host sees it --------------------------------------------------------
 
   /** The volume's record, read without a DescribeVolumes trail record (the host reads its own state). */
   volume(volumeId: string): Volume {
-    return this.cp.ec2.volume(volumeId);
+    return this.planeOf(volumeId).ec2.volume(volumeId);
   }
 
   imagePath(volumeId: string): string {
@@ -75,15 +88,16 @@ export class InstanceHost {
 
   /** The call context of the instance's host: the role aws:ec2-infrastructure, session INSTANCE-ID. */
   callContext(instanceId: string): CallContext {
-    return hostCallContext(this.cp.iam, this.cp.ec2.region, instanceId);
+    return hostCallContext(this.cp.iam, this.planeOf(instanceId).ec2.region, instanceId);
   }
 
   /**
    * Attaches the volume to `instanceId` (as `caller`, at the instance's first free device name)
-   * unless it is attached already; refuses a volume attached to another instance.
+   * unless it is attached already; refuses a volume attached to another instance. The AttachVolume
+   * call goes to the volume's Region, whichever the caller named: the host serves the volume where it is.
    */
   attach(caller: Caller, volumeId: string, instanceId?: string): Volume {
-    const ec2 = this.cp.ec2;
+    const ec2 = this.planeOf(volumeId).ec2;
     const v = ec2.volume(volumeId);
     if (instanceId && v.instanceId && v.instanceId !== instanceId) throw new UserError(`${volumeId} is attached to ${v.instanceId}, not ${instanceId}`);
     if (v.instanceId) return v;
@@ -91,7 +105,7 @@ export class InstanceHost {
     // The instance's free device names, read without a DescribeVolumes record: the user asked to mount.
     const device = freeDeviceName(ec2.volumesQuietly().filter((x) => x.instanceId === instanceId).map((x) => x.device));
     if (!device) throw new UserError(`${instanceId} has no free device name left for ${volumeId}: detach a volume from it first`);
-    ec2.attachVolume(typeof caller === 'function' ? caller() : caller, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
+    ec2.attachVolume({ ...(typeof caller === 'function' ? caller() : caller), region: ec2.region }, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
     return ec2.volume(volumeId);
   }
 
@@ -100,11 +114,12 @@ export class InstanceHost {
    * volume. Zero it after use. Only a running instance has a host to serve its volumes.
    */
   dataKey(volume: Volume): Uint8Array | null {
+    const { ec2, keys } = this.planeOf(volume.volumeId);
     if (volume.instanceId) {
-      const { state } = this.cp.ec2.instance(volume.instanceId);
+      const { state } = ec2.instance(volume.instanceId);
       if (state !== 'running') throw new UserError(`${volume.volumeId} is attached to ${volume.instanceId}, which is ${state}: its host serves no volume until it runs (ebsim ec2 start-instances --instance-ids ${volume.instanceId})`);
     }
-    return volume.encrypted ? decryptVolumeKey(this.cp.keys, this.cp.iam, this.cp.ec2.region, volume) : null;
+    return volume.encrypted ? decryptVolumeKey(keys, this.cp.iam, ec2.region, volume) : null;
   }
 
   // ---- the instance's lifecycle on its host -----------------------------------------------------
@@ -116,7 +131,7 @@ export class InstanceHost {
    * finishes the stop. Without Force it is EC2's call alone (refused while a volume is mounted).
    */
   async stopInstances(caller: CallContext, req: StopInstancesRequest): Promise<Record<string, unknown>> {
-    const ec2 = this.cp.ec2;
+    const ec2 = this.regional(caller.region).ec2;
     const response = ec2.stopInstances(caller, req);
     if (!req.Force) return response;
     const stopping = new Set(req.InstanceIds.filter((id) => ec2.instance(id).state === 'stopping'));
@@ -137,7 +152,7 @@ export class InstanceHost {
    */
   async detachVolume(caller: CallContext, req: DetachVolumeRequest): Promise<Record<string, unknown>> {
     if (req.Force && (await this.status()).volumes.some((v) => v.volumeId === req.VolumeId)) await this.unmount(req.VolumeId);
-    return this.cp.ec2.detachVolume(caller, req);
+    return this.regional(caller.region).ec2.detachVolume(caller, req);
   }
 
   // ---- mounts (the device daemon) -------------------------------------------------------------

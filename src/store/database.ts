@@ -25,9 +25,10 @@ export function openDatabase(path: string, trailPath: string): Db {
   // snapshot and then deadlock upgrading it (SQLITE_BUSY that the timeout cannot resolve).
   immediate(db, () => {
     const before = tablesOf(db);
+    const due = MIGRATIONS.filter((m) => before.has(m.ifTable) && ('unlessTable' in m ? !before.has(m.unlessTable) : !hasColumn(db, m.ifTable, m.unlessColumn)));
     db.exec(SCHEMA);
     db.exec(TRAIL_SCHEMA);
-    for (const m of MIGRATIONS) if (before.has(m.ifTable) && !before.has(m.unlessTable)) db.exec(m.sql);
+    for (const m of due) db.exec(m.sql);
   });
   if (isNew) {
     for (const base of [path, trailPath]) for (const f of [base, `${base}-wal`, `${base}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
@@ -40,6 +41,11 @@ function tablesOf(db: Db): Set<string> {
   const main = db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table'").pluck().all() as string[];
   const trail = db.prepare("SELECT 'trail.' || name FROM trail.sqlite_master WHERE type = 'table'").pluck().all() as string[];
   return new Set([...main, ...trail]);
+}
+
+/** Whether the table (of the state database) has the column. */
+function hasColumn(db: Db, table: string, column: string): boolean {
+  return db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
 }
 
 /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock taken at the start). */

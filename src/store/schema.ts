@@ -188,6 +188,8 @@ CREATE TABLE IF NOT EXISTS kms_imported_materials (
   UNIQUE (key_id, key_material_id)
 );
 CREATE INDEX IF NOT EXISTS kms_imported_materials_by_expiry ON kms_imported_materials(valid_to) WHERE import_state = 'IMPORTED' AND valid_to IS NOT NULL;
+-- Instances, volumes and snapshots live in one Region of their account (the column region): EC2
+-- answers for them only there. Their IDs are unique in the home, whatever the account and Region.
 CREATE TABLE IF NOT EXISTS ec2_instances (
   instance_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,
@@ -198,7 +200,8 @@ CREATE TABLE IF NOT EXISTS ec2_instances (
   availability_zone TEXT NOT NULL,
   launch_time TEXT NOT NULL,
   client_token TEXT,
-  root_device_name TEXT NOT NULL
+  root_device_name TEXT NOT NULL,
+  region TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ec2_volumes (
   volume_id TEXT PRIMARY KEY,
@@ -218,7 +221,8 @@ CREATE TABLE IF NOT EXISTS ec2_volumes (
   attach_time TEXT,
   delete_on_termination INTEGER NOT NULL DEFAULT 0,
   grant_id TEXT,
-  formatted INTEGER NOT NULL DEFAULT 0
+  formatted INTEGER NOT NULL DEFAULT 0,
+  region TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ec2_snapshots (
   snapshot_id TEXT PRIMARY KEY,
@@ -230,7 +234,8 @@ CREATE TABLE IF NOT EXISTS ec2_snapshots (
   kms_key_arn TEXT,
   encrypted_data_key BLOB,
   description TEXT NOT NULL DEFAULT '',
-  start_time TEXT NOT NULL
+  start_time TEXT NOT NULL,
+  region TEXT NOT NULL
 );
 -- Why an instance is in its state (issue 15): AWS's StateReason (code and message) and
 -- StateTransitionReason. New table, so a home made before it still opens; an instance without a
@@ -273,11 +278,24 @@ CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (
 `;
 
 /**
- * Changes of meaning for homes made by an older ebsim, each run once: when `ifTable` existed
- * before this open and `unlessTable` did not.
+ * A change of meaning for homes made by an older ebsim, run once, in the transaction that makes
+ * the schema: when `ifTable` existed before this open and `unlessTable` did not (trail tables as
+ * `trail.NAME`), or `ifTable` existed without the column `unlessColumn`.
  */
-/** Run once, in the transaction that makes the schema, when `ifTable` existed and `unlessTable` did not (trail tables as `trail.NAME`). */
-export const MIGRATIONS: readonly { ifTable: string; unlessTable: string; sql: string }[] = [
+export type Migration = { ifTable: string; sql: string } & ({ unlessTable: string } | { unlessColumn: string });
+
+/** The Region of an account's EC2 rows made before Regions: the account's own (the first account's if it has no row). */
+const HOME_REGION_OF = (table: string) =>
+  `coalesce((SELECT a.region FROM accounts a WHERE a.account_id = ${table}.account_id), (SELECT region FROM accounts ORDER BY rowid LIMIT 1), 'us-east-1')`;
+
+/** EC2 rows from before Regions were in their account's own Region, the only one EC2 had then. */
+const ec2RegionMigration = (table: string): Migration => ({
+  ifTable: table,
+  unlessColumn: 'region',
+  sql: `ALTER TABLE ${table} ADD COLUMN region TEXT NOT NULL DEFAULT ''; UPDATE ${table} SET region = ${HOME_REGION_OF(table)}`,
+});
+
+export const MIGRATIONS: readonly Migration[] = [
   // Before identity policies existed, every IAM user could use every customer managed key (a
   // fixed rule). Such users keep that power as AdministratorAccess; new users start with nothing.
   {
@@ -299,6 +317,9 @@ export const MIGRATIONS: readonly { ifTable: string; unlessTable: string; sql: s
     unlessTable: 'trail.trail_scopes',
     sql: `DELETE FROM trail.trail_postings; UPDATE trail.trail_index_state SET lo = hi + 1, gen = gen + 1 WHERE id = 1`,
   },
+  ec2RegionMigration('ec2_instances'),
+  ec2RegionMigration('ec2_volumes'),
+  ec2RegionMigration('ec2_snapshots'),
 ];
 
 // The trail lives in its own file (trail.db, attached as schema "trail"). Its constant stream

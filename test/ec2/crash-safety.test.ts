@@ -115,7 +115,7 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     // As the child would leave it: the row pending, the image committed under its name, no lock.
     const id = 'snap-0123456789abcdef0';
     const src = h.app.ec2().snapshot(snapshotId);
-    new Ec2Store(h.app.db, '123456789012').insertSnapshot({ ...src, snapshotId: id, state: 'pending', progress: 40, contextId: id, sourceId: snapshotId, volumeId: 'vol-ffffffff' });
+    new Ec2Store(h.app.db, '123456789012', 'us-east-1').insertSnapshot({ ...src, snapshotId: id, state: 'pending', progress: 40, contextId: id, sourceId: snapshotId, volumeId: 'vol-ffffffff' });
     writeImageCopy(h.app.ec2().imagePath(snapshotId), h.app.ec2().imagePath(id), {});
     const [s] = h.app.ec2().describeSnapshots(alice, [id]).Snapshots as Record<string, unknown>[];
     expect(s).toMatchObject({ State: 'completed', Progress: '100%' });

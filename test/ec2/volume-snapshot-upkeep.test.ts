@@ -48,7 +48,7 @@ describe('DeleteSnapshot', () => {
     // A copy in progress, as another process has it: its row pending, its image's lock held.
     const copyId = 'snap-0a0a0a0a0a0a0a0a0';
     const lock = reserveImage(ec2().imagePath(copyId));
-    new Ec2Store(h.app.db, '123456789012').insertSnapshot({ ...src, snapshotId: copyId, state: 'pending', progress: 10, contextId: copyId, sourceId: src.snapshotId, volumeId: 'vol-ffffffff' });
+    new Ec2Store(h.app.db, '123456789012', 'us-east-1').insertSnapshot({ ...src, snapshotId: copyId, state: 'pending', progress: 10, contextId: copyId, sourceId: src.snapshotId, volumeId: 'vol-ffffffff' });
     const recs = recordsDuring(h, () => expect(errorCode(() => ec2().deleteSnapshot(alice, { SnapshotId: src.snapshotId }))).toBe('InvalidSnapshot.InUse'));
     expect(recs[0]!.errorMessage).toBe(`The snapshot ${src.snapshotId} is currently in use by ${copyId}`);
     expect(errorCode(() => ec2().deleteSnapshot(alice, { SnapshotId: copyId }))).toBe('IncorrectState');

@@ -131,14 +131,16 @@ describe('`ebsim --region`', () => {
     expect(byArn.stderr).toContain('An error occurred (NotFoundException) when calling the DescribeKey operation: Invalid arn ap-northeast-1');
   });
 
-  it('--region of no commercial Region is a usage mistake named as such; EC2 stays in the account\'s Region', async () => {
+  it('--region of no commercial Region is a usage mistake named as such, for EC2 too; EC2 answers in the Region called', async () => {
     const bad = await ebsimIn(h.dir, ['--region', 'cn-north-1', 'kms', 'list-keys']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('cn-north-1 is not a commercial AWS Region');
-    const ec2 = await ebsimIn(h.dir, ['--region', WEST, 'ec2', 'describe-volumes']);
-    expect(ec2.code).toBe(1);
-    expect(ec2.stderr).toContain(`--region ${WEST}: ebsim models EC2 and EBS in the account's own Region (${EAST}) only`);
-    expect((await ebsimIn(h.dir, ['--region', EAST, 'ec2', 'describe-volumes'])).code).toBe(0);
+    expect((await ebsimIn(h.dir, ['--region', 'cn-north-1', 'ec2', 'describe-volumes'])).stderr).toContain('cn-north-1 is not a commercial AWS Region');
+    const made = (await ebsimIn(h.dir, ['--region', EAST, 'ec2', 'create-volume', '--size', '1'])).json().VolumeId as string;
+    const west = await ebsimIn(h.dir, ['--region', WEST, 'ec2', 'describe-volumes']);
+    expect(west.code).toBe(0);
+    expect(west.json().Volumes).toEqual([]);
+    expect((await ebsimIn(h.dir, ['--region', EAST, 'ec2', 'describe-volumes'])).json().Volumes.map((v: { VolumeId: string }) => v.VolumeId)).toContain(made);
   });
 
   it('`ebsim init --region` checks the Region too; an account added in another Region has its keys there by default', async () => {

@@ -2,7 +2,6 @@
 import type { Argv } from 'yargs';
 import { EC2_OPERATIONS, type DetachVolumeRequest, type StopInstancesRequest } from '../../ec2/operations/index.js';
 import type { Ec2Service } from '../../ec2/service.js';
-import { UserError } from '../../errors/index.js';
 import { declaredCommands } from '../declared-commands.js';
 import { EC2_PAGINATORS } from '../pagination.js';
 import { terminalProgress } from '../progress.js';
@@ -15,9 +14,8 @@ export function ec2Command(y: Argv, rt: () => Runtime) {
   return y.command('ec2', 'The EC2/EBS control plane (instances, encrypted volumes, snapshots)', (c) =>
     declaredCommands(c, EC2_OPERATIONS, rt, (r, operation, params) => {
       const caller = r.caller();
-      const ec2 = r.open().ec2(caller.principal.accountId);
-      // KMS has every Region; EC2/EBS is modelled in the account's own Region only.
-      if (caller.region !== ec2.region) throw new UserError(`--region ${caller.region}: ebsim models EC2 and EBS in the account's own Region (${ec2.region}) only`);
+      // EC2 of the caller's account in the Region called (--region; default: the account's own).
+      const ec2 = r.open().ec2(caller.principal.accountId, caller.region);
       // A forced stop unmounts the instance's mounted volumes: the host's part (src/host).
       if (operation === 'StopInstances' && params.Force === true) return r.open().host().stopInstances(caller, params as unknown as StopInstancesRequest);
       // A forced detach unmounts the volume first, likewise.

@@ -30,12 +30,12 @@ export const SNAPSHOT_OPERATIONS = [
   }),
   op({
     name: 'CopySnapshot',
-    description: 'Copy a snapshot; under another key (--encrypted --kms-key-id), or from an unencrypted one (--encrypted), with a new data key and every written sector re-encrypted',
+    description: 'Copy a snapshot, from this Region or another (--source-region, called in the destination); under another key (--encrypted --kms-key-id), from another Region, or from an unencrypted one (--encrypted), with a new data key and every written sector re-encrypted',
     readOnly: false,
     input: {
       SourceSnapshotId: { kind: 'string', required: true },
-      SourceRegion: { kind: 'string' },
-      KmsKeyId: { kind: 'string', doc: 'the copy\'s KMS key (needs --encrypted); default: the source\'s key, or the default KMS key for an unencrypted source' },
+      SourceRegion: { kind: 'string', doc: 'the Region that holds the source snapshot (default: the Region called, --region, which is the destination)' },
+      KmsKeyId: { kind: 'string', doc: 'the copy\'s KMS key, in the destination Region (needs --encrypted); default: the source\'s key, or for an unencrypted source or one of another Region the default KMS key' },
       Encrypted: { kind: 'boolean', doc: 'encrypt the copy of an unencrypted snapshot (copies of encrypted snapshots always are)' },
       Description: { kind: 'string' },
     },
