@@ -18,8 +18,7 @@ export interface DeviceTuning {
   /**
    * EBSIM_DEVICE_INLINE_MAX (bytes, 0 = never): aligned reads up to this size whose pages are all
    * in the page cache are served at once on the JS thread by the native store, because the hop
-   * through libuv's pool costs more than such a read's work. Writes always take the pool: a write
-   * into the page cache can wait (for a page under write-back), and done inline it measured slower.
+   * through libuv's pool costs more than such a read's work. Small writes: inlineWriteMaxBytes.
    */
   readonly inlineReadMaxBytes: number;
   /**
