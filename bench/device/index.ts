@@ -38,12 +38,21 @@ interface Job {
   iodepth: number;
 }
 
-const JOBS: Job[] = [
+const ALL_JOBS: Job[] = [
   { name: 'seq_write', rw: 'write', bs: '1M', iodepth: 4 },
   { name: 'seq_read', rw: 'read', bs: '1M', iodepth: 4 },
   { name: 'rand_read', rw: 'randread', bs: '4k', iodepth: 16 },
   { name: 'rand_write', rw: 'randwrite', bs: '4k', iodepth: 16 },
 ];
+
+/** EBSIM_BENCH_JOBS=rand_read,rand_write (comma-separated job names) times only those jobs; unset: all. */
+export function chooseJobs(env: string | undefined = process.env.EBSIM_BENCH_JOBS): Job[] {
+  if (!env) return ALL_JOBS;
+  const names = env.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !ALL_JOBS.some((j) => j.name === n));
+  if (unknown.length > 0) throw new Error(`EBSIM_BENCH_JOBS: unknown job(s) ${unknown.join(', ')}; expected some of ${ALL_JOBS.map((j) => j.name).join(', ')}`);
+  return ALL_JOBS.filter((j) => names.includes(j.name));
+}
 
 export function fio(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -115,6 +124,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
 }
 
 async function runFio(ctx: BenchContext): Promise<BenchResult> {
+  const JOBS = chooseJobs();
   const missing = findMissingPrerequisite();
   if (missing) return { rows: [], notes: [`skipped: ${missing.message}`] };
   if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
@@ -191,10 +201,11 @@ async function runFio(ctx: BenchContext): Promise<BenchResult> {
   // Paired: each round's encrypted figure over the better of that round's two pass-throughs.
   // Drift of the machine between rounds cancels out of these; the better-of-two in the
   // denominator makes them, if anything, low.
-  const paired = pairedRatios(samples.get('ebsim encrypted'), samples.get(PASS_JS), samples.get(PASS_NATIVE));
+  const paired = pairedRatios(JOBS, samples.get('ebsim encrypted'), samples.get(PASS_JS), samples.get(PASS_NATIVE));
   if (paired) {
-    rows.push(jobRow('paired ratio encrypted / best pass-through, median of rounds (target >= 0.9)', (k) => round2(median(paired[k]!))));
-    rows.push(jobRow('  paired ratio, lowest - highest round', (k) => `${round2(Math.min(...paired[k]!))} - ${round2(Math.max(...paired[k]!))}`));
+    const has = (k: Job['name']) => (paired[k]?.length ?? 0) > 0;
+    rows.push(jobRow('paired ratio encrypted / best pass-through, median of rounds (target >= 0.9)', (k) => (has(k) ? round2(median(paired[k]!)) : null)));
+    rows.push(jobRow('  paired ratio, lowest - highest round', (k) => (has(k) ? `${round2(Math.min(...paired[k]!))} - ${round2(Math.max(...paired[k]!))}` : null)));
   }
   ratio('ebsim encrypted', 'gocryptfs', 'ratio encrypted / gocryptfs (target >= 2 sequential)');
   const measurements: Measurement[] = [...samples].flatMap(([target, jobs]) =>
@@ -229,6 +240,7 @@ function jobRow(target: string, value: (job: Job['name']) => number | string | n
 
 /** Per job, round by round: encrypted / max(js, native) of the same round. */
 function pairedRatios(
+  JOBS: Job[],
   enc: Record<string, number[]> | undefined,
   js: Record<string, number[]> | undefined,
   native: Record<string, number[]> | undefined,

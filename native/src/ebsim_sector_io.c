@@ -12,9 +12,10 @@
 //     dst in place and pwrites it at offset. src is never modified unless dst is src; dst's
 //     contents afterwards are unspecified.
 // sched null means pass-through (no cipher). The key schedule is copied into the request.
-// With cb null (readDecrypt only), the read runs at once on the calling thread, through the
-// mapping only, and returns the hole count, or -1 when the request's pages are not all in the
-// page cache (or a fault interrupted it): then nothing was reported and the caller queues it.
+// With cb null, the request runs at once on the calling thread. A read goes through the mapping
+// only and returns the hole count, or -1 when the request's pages are not all in the page cache
+// (or a fault interrupted it): then nothing was reported and the caller queues it. A write runs
+// whole (mapping or pwrite, as queued) and returns 0 or the errno.
 //   mapImage(fd, length) -> external | null
 //     maps the image MAP_SHARED (read-write if fd allows, else read-only): the page cache itself,
 //     coherent with pread/pwrite, and flushed by fdatasync like any other dirty page. Passed as
@@ -319,8 +320,8 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   }
   napi_valuetype ct;
   napi_typeof(env, a[k + 3], &ct);
-  // null: reads only (see below); a write into the page cache may wait in the file system.
-  if (ct != napi_function && !(ct == napi_null && !encrypt_write)) return throw_error(env, encrypt_write ? "cb: expected a function" : "cb: expected a function or null");
+  // null: the request runs at once on the calling thread (see below).
+  if (ct != napi_function && ct != napi_null) return throw_error(env, "cb: expected a function or null");
   if (blen % DEV_SECTOR != 0) return throw_error(env, "buf: length is not a whole number of 4096-byte sectors");
   image_map *map = NULL;
   const size_t map_arg = encrypt_write ? 8 : 7;
@@ -345,15 +346,23 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
   r->nr = nr;
   r->has_key = sched != NULL;
   if (ct == napi_null) {
-    // A read, synchronous on the calling (JS) thread, and only from the page cache: a small
-    // one costs less here than a hop through the pool. A request whose pages are not all
-    // cached is left to the caller's asynchronous call, which redoes it whole; only a page
-    // evicted between the check and the copy makes this thread wait for the disk. The
-    // caller's schedule outlives the call: no copy of the keys, nothing to wipe.
+    // Synchronous on the calling (JS) thread: for a small request this costs less than the
+    // two thread hops through the pool. The caller's schedule outlives the call: no copy of
+    // the keys, nothing to wipe.
     r->keys = sched;
     r->map = map;
-    int served = serve_from_mapping(r);
     napi_value result;
+    if (encrypt_write) {
+      // A write, whole, as the pool would do it (through the mapping if one is given and its
+      // pages are cached, else encrypt + pwrite). Returns 0 or the errno.
+      io_execute(env, r);
+      napi_create_int32(env, r->err, &result);
+      return result;
+    }
+    // A read, only from the page cache. A request whose pages are not all cached is left to
+    // the caller's asynchronous call, which redoes it whole; only a page evicted between the
+    // check and the copy makes this thread wait for the disk.
+    int served = serve_from_mapping(r);
     napi_create_int32(env, served ? (int32_t)r->holes : -1, &result);
     return result;
   }

@@ -50,6 +50,8 @@ export interface BlockDeviceStats {
   readModifyWrites: number;
   /** Reads served at once on the JS thread from the page cache (SectorStore.readCached). */
   inlineReads: number;
+  /** Writes done at once on the JS thread by the store (SectorStore.writeNow). */
+  inlineWrites: number;
   holesRead: number;
 }
 
@@ -70,7 +72,13 @@ function openStore(opts: BlockDeviceOptions): SectorStore {
   const sectors = opts.sizeBytes / SECTOR_SIZE;
   const readOnly = opts.readOnly ?? false;
   if (!opts.codec && !io && (opts.native ?? opts.key !== null)) {
-    const store = NativeSectorStore.open(opts.imagePath, sectors, { key: opts.key, readOnly, mapImage: t.mapImage, inlineReadMaxBytes: t.inlineReadMaxBytes });
+    const store = NativeSectorStore.open(opts.imagePath, sectors, {
+      key: opts.key,
+      readOnly,
+      mapImage: t.mapImage,
+      inlineReadMaxBytes: t.inlineReadMaxBytes,
+      inlineWriteMaxBytes: t.inlineWriteMaxBytes,
+    });
     if (store) return store;
   }
   const codec = opts.codec ?? (opts.key ? cipherCodec(opts.key) : null);
@@ -81,7 +89,7 @@ export class BlockDevice {
   readonly size: number;
   readonly sectorSize = SECTOR_SIZE;
   readonly encrypted: boolean;
-  readonly stats: BlockDeviceStats = { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0, readModifyWrites: 0, inlineReads: 0, holesRead: 0 };
+  readonly stats: BlockDeviceStats = { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0, readModifyWrites: 0, inlineReads: 0, inlineWrites: 0, holesRead: 0 };
   private readonly lock = new RangeLock();
   private readonly pool = new BufferPool(CHUNK_BYTES);
   private inflight = 0;
@@ -203,7 +211,7 @@ export class BlockDevice {
       const release = await this.lock.acquire(s0, s1, true);
       if (opts.scratch && offset % SECTOR_SIZE === 0 && end % SECTOR_SIZE === 0) {
         try {
-          await this.store.writeSectors(s0, src, src);
+          await this.writeSectors(s0, src, src);
         } finally {
           release();
         }
@@ -228,9 +236,9 @@ export class BlockDevice {
           if (headPartial || tailPartial) {
             this.stats.readModifyWrites++;
             src.copy(work, from - base, from - offset, to - offset);
-            await this.store.writeSectors(cs, work, work);
+            await this.writeSectors(cs, work, work);
           } else {
-            await this.store.writeSectors(cs, src.subarray(from - offset, to - offset), work);
+            await this.writeSectors(cs, src.subarray(from - offset, to - offset), work);
           }
         }
       } finally {
@@ -260,6 +268,15 @@ export class BlockDevice {
       }
     })();
     return this.closing;
+  }
+
+  /** The store's writeSectors, done at once where the store can (a small write into the page cache). */
+  private writeSectors(firstSector: number, data: Buffer, work: Buffer): Promise<void> | void {
+    if (this.store.writeNow?.(firstSector, data, work)) {
+      this.stats.inlineWrites++;
+      return;
+    }
+    return this.store.writeSectors(firstSector, data, work);
   }
 
   /** Reads whole sectors into `buf` as plaintext, counting holes. */

@@ -41,6 +41,12 @@ export interface SectorStore {
    * is left as it is.
    */
   writeSectors(firstSector: number, data: Uint8Array, work?: Uint8Array): Promise<void>;
+  /**
+   * writeSectors done at once on the calling thread, where that costs less than the asynchronous
+   * one (a small write into the page cache): true if it did (errors are thrown as writeSectors
+   * rejects them), false when it did not (then call writeSectors). Only some stores have it.
+   */
+  writeNow?(firstSector: number, data: Uint8Array, work?: Uint8Array): boolean;
   /** fdatasync: every write that completed before is on disk after. */
   flush(): Promise<void>;
   /** Flushes and closes; requests after it fail with DeviceClosedError. Callers drain theirs first. */

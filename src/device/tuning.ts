@@ -18,10 +18,17 @@ export interface DeviceTuning {
   /**
    * EBSIM_DEVICE_INLINE_MAX (bytes, 0 = never): aligned reads up to this size whose pages are all
    * in the page cache are served at once on the JS thread by the native store, because the hop
-   * through libuv's pool costs more than such a read's work. Writes always take the pool: a write
-   * into the page cache can wait (for a page under write-back), and done inline it measured slower.
+   * through libuv's pool costs more than such a read's work. Small writes: inlineWriteMaxBytes.
    */
   readonly inlineReadMaxBytes: number;
+  /**
+   * EBSIM_DEVICE_INLINE_WRITE_MAX (bytes, 0 = never): aligned writes up to this size are done at
+   * once on the JS thread by the native store (encrypt + pwrite, not through the mapping), as the
+   * JS pass-through does its pwrite: for a 4 KiB random write the two hops through libuv's pool
+   * and back, and a write fault on a mapped page that write-back left read-only, cost several
+   * times the cipher.
+   */
+  readonly inlineWriteMaxBytes: number;
   /**
    * The daemon's libuv pool size: EBSIM_DEVICE_THREADS, else UV_THREADPOOL_SIZE, else about one
    * thread per core (2..4). The pool runs the native store's decrypt / encrypt and fdatasync:
@@ -44,16 +51,23 @@ export interface DeviceTuning {
 }
 
 const INLINE_READ_MAX_DEFAULT = 16 * 1024;
+const INLINE_WRITE_MAX_DEFAULT = 16 * 1024;
+
+/** A byte count from the environment: unset, empty or not a non-negative integer gives `fallback`. */
+function bytesKnob(v: string | undefined, fallback: number): number {
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : fallback;
+}
 
 export function readTuning(env: NodeJS.ProcessEnv = process.env): DeviceTuning {
   const io = env.EBSIM_DEVICE_IO;
-  const inline = env.EBSIM_DEVICE_INLINE_MAX === undefined || env.EBSIM_DEVICE_INLINE_MAX === '' ? NaN : Number(env.EBSIM_DEVICE_INLINE_MAX);
   const threads = env.EBSIM_DEVICE_THREADS ?? env.UV_THREADPOOL_SIZE;
   const pages = env.EBSIM_FUSE_MAX_PAGES;
   return {
     forceJsIO: io === 'js' || io === 'sync' ? 'sync' : io === 'async' ? 'async' : null,
     mapImage: env.EBSIM_DEVICE_MMAP !== '0',
-    inlineReadMaxBytes: Number.isSafeInteger(inline) && inline >= 0 ? inline : INLINE_READ_MAX_DEFAULT,
+    inlineReadMaxBytes: bytesKnob(env.EBSIM_DEVICE_INLINE_MAX, INLINE_READ_MAX_DEFAULT),
+    inlineWriteMaxBytes: bytesKnob(env.EBSIM_DEVICE_INLINE_WRITE_MAX, INLINE_WRITE_MAX_DEFAULT),
     daemonThreads: threads && /^[1-9][0-9]*$/.test(threads) ? Number(threads) : Math.max(2, Math.min(4, os.availableParallelism())),
     uvThreadpoolSize: env.UV_THREADPOOL_SIZE,
     fuseAsyncDio: env.EBSIM_FUSE_ASYNC_DIO !== '0',

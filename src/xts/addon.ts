@@ -29,6 +29,8 @@ export interface Addon {
   /** cb null: at once, through the mapping only; the hole count, or -1 if not served. */
   readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: null, map: ImageMap): number;
   encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void, map?: ImageMap | null): void;
+  /** cb null: at once on the calling thread (mapping or pwrite); 0 or the errno. */
+  encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: null, map?: ImageMap | null): number;
   mapImage(fd: number, length: number): ImageMap | null;
   unmapImage(map: ImageMap): void;
   ioStats(): [number, number, number];

@@ -306,7 +306,8 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
     expect(plainDefault.nativeIO).toBe(false);
     await plainDefault.close();
     const p = image();
-    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 8 * SECTOR_SIZE, key: null, native: true });
+    // Small writes go through the pool here (none inline), so that the mapping's part shows.
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 8 * SECTOR_SIZE, key: null, native: true, tuning: { inlineWriteMaxBytes: 0 } });
     expect(dev.nativeIO).toBe(true);
     await dev.write(SECTOR_SIZE, Buffer.alloc(2 * SECTOR_SIZE, 0x11), { scratch: true }); // into holes: pwrite
     const before = NativeSectorStore.mappedIO();
@@ -315,8 +316,53 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
     await dev.write(SECTOR_SIZE, Buffer.from(data), { scratch: true }); // cached now: through the mapping
     expect(NativeSectorStore.mappedIO().writes).toBe(before.writes + 1);
     expect((await dev.read(0, 4 * SECTOR_SIZE)).equals(Buffer.concat([Buffer.alloc(SECTOR_SIZE), data, Buffer.alloc(SECTOR_SIZE)]))).toBe(true);
+    expect(dev.stats.inlineWrites).toBe(0);
     await dev.close();
     expect(fs.readFileSync(p).subarray(SECTOR_SIZE, 3 * SECTOR_SIZE).equals(data)).toBe(true);
+  });
+
+  it('does small writes at once on the calling thread (encrypt + pwrite, not the mapping), scratch or not, as OpenSSL writes them', async () => {
+    const key = xtsKey();
+    const p = image();
+    const size = 64 * SECTOR_SIZE;
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: size, key, tuning: { inlineWriteMaxBytes: 4 * SECTOR_SIZE } });
+    const plain = Buffer.alloc(size);
+    const rnd = prng(23);
+    const fill = (n: number) => {
+      const b = Buffer.alloc(n);
+      for (let j = 0; j < n; j++) b[j] = Math.floor(rnd() * 256);
+      return b;
+    };
+    await dev.write(0, fill(size)).then(() => dev.read(0, size)).then((b) => b.copy(plain)); // every page cached and mapped
+    const mappedBefore = NativeSectorStore.mappedIO().writes;
+    let small = 0;
+    for (let i = 0; i < 60; i++) {
+      const count = 1 + Math.floor(rnd() * 4); // 1..4 sectors: at or under the limit
+      const s = Math.floor(rnd() * (64 - count));
+      const data = fill(count * SECTOR_SIZE);
+      data.copy(plain, s * SECTOR_SIZE);
+      const inlineBefore = dev.stats.inlineWrites;
+      if (i % 2) {
+        const copy = Buffer.from(data);
+        await dev.write(s * SECTOR_SIZE, data);
+        expect(data.equals(copy)).toBe(true);
+      } else {
+        await dev.write(s * SECTOR_SIZE, data, { scratch: true });
+      }
+      expect(dev.stats.inlineWrites).toBe(inlineBefore + 1);
+      small++;
+    }
+    expect(NativeSectorStore.mappedIO().writes).toBe(mappedBefore);
+    // Over the limit: through the pool (and the mapping, the pages being cached).
+    const big = fill(5 * SECTOR_SIZE);
+    big.copy(plain, 10 * SECTOR_SIZE);
+    await dev.write(10 * SECTOR_SIZE, big, { scratch: true });
+    expect(dev.stats.inlineWrites).toBe(small);
+    expect(NativeSectorStore.mappedIO().writes).toBe(mappedBefore + 1);
+    expect((await dev.read(0, size)).equals(plain)).toBe(true);
+    await dev.close();
+    const disk = fs.readFileSync(p);
+    for (let s = 0; s < 64; s++) expect(sector(disk, s).equals(opensslSector(key, s, sector(plain, s)))).toBe(true);
   });
 });
 
