@@ -5,7 +5,8 @@ import type { Argv } from 'yargs';
 import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
 import { kebab, parseBlob, parseMap, parseText, readParamFile } from './input.js';
-import { structureFromShorthand } from './shorthand.js';
+import { deeperThan } from '../server/shapes.js';
+import { MAX_OPTION_DEPTH, structureFromShorthand } from './shorthand.js';
 import type { Runtime } from './runtime.js';
 import { allPages, type Paginator } from './pagination.js';
 import { exampleOf } from './examples.js';
@@ -87,10 +88,10 @@ function convert(m: Member, flag: string, v: unknown, name: string): unknown {
   switch (m.kind) {
     case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
     case 'string': return typeof v === 'string' ? parseText(flag, v, m.max) : v;
-    case 'map': return parseMap(flag, String(v));
-    case 'structure': return parseStructureOption(flag, String(v), m.members, name);
+    case 'map': return notTooDeep(flag, parseMap(flag, String(v)));
+    case 'structure': return notTooDeep(flag, parseStructureOption(flag, String(v), m.members, name));
     case 'list':
-      if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String), m.member.members, name);
+      if (m.member.kind === 'structure') return notTooDeep(flag, parseStructureList(flag, (v as unknown[]).map(String), m.member.members, name));
       // A policy document (PolicyInputList) is one item: read from file://, never split at its commas.
       return (v as unknown[]).flatMap((x) => {
         const item = String(x);
@@ -123,6 +124,15 @@ function parseStructureList(flag: string, items: string[], members: Members, nam
     throw new UsageError(`Expected a JSON list for --${flag}, got: ${text.slice(0, 200)}`);
   }
   return items.map((item, i) => (item.trim().startsWith('{') ? parseJson(flag, item.trim()) : structureFromShorthand(flag, item, members, `${name}[${i}]`)));
+}
+
+/**
+ * A value no deeper than the HTTP endpoint takes (JSON may nest without bound): a deeper one is
+ * refused here, as a usage error, rather than overflowing a check or the trail record's depth.
+ */
+function notTooDeep<T>(flag: string, value: T): T {
+  if (deeperThan(value, MAX_OPTION_DEPTH)) throw new UsageError(`Error parsing parameter '--${flag}': Nested more than ${MAX_OPTION_DEPTH} levels deep`);
+  return value;
 }
 
 function parseJson(flag: string, text: string): unknown {

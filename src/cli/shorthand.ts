@@ -8,6 +8,7 @@
 // (a lone value where a list is declared becomes a list of one; integers and booleans converted).
 import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
+import { MAX_BODY_DEPTH } from '../server/json-protocol.js';
 
 /** A parsed shorthand value: text, a list, or a structure (no prototype: user keys stay keys). */
 export type ShorthandValue = string | ShorthandValue[] | { [key: string]: ShorthandValue };
@@ -28,6 +29,15 @@ const START = '!#-&(-+\\--<>-Z\\\\-z|-\\uffff';
 const FIRST = new RegExp(`^(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--\\\\^-|~-\\uffff])*`);
 /** A later csv value may not contain "=" (that would start the next key). */
 const SECOND = new RegExp(`^(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--<>-\\uffff])*`);
+/**
+ * How deeply an option's value may nest (its own structure the first level): what the HTTP
+ * endpoint takes in a request body (MAX_BODY_DEPTH), less the body's own level, so the CLI and
+ * the endpoint refuse the same inputs, and a deeper one cannot overflow the stack of this
+ * recursive parser or of the trail record's checks.
+ */
+export const MAX_OPTION_DEPTH = MAX_BODY_DEPTH - 1;
+/** How many "[" and "{" may nest inside the option's own structure. */
+export const MAX_SHORTHAND_DEPTH = MAX_OPTION_DEPTH - 1;
 const SINGLE_QUOTED = /^'(?:\\'|[^'])*'/;
 const DOUBLE_QUOTED = /^"(?:\\"|[^"])*"/;
 
@@ -38,6 +48,8 @@ export function parseShorthand(text: string): { [key: string]: ShorthandValue } 
 
 class Parser {
   private i = 0;
+  /** "[" and "{" open around the cursor. */
+  private depth = 0;
   constructor(private readonly s: string) {}
 
   parameter(): { [key: string]: ShorthandValue } {
@@ -105,6 +117,7 @@ class Parser {
   }
 
   private list(): ShorthandValue[] {
+    this.enter();
     this.expect('[', true);
     const out: ShorthandValue[] = [];
     while (this.cur() !== ']') {
@@ -116,10 +129,12 @@ class Parser {
       }
     }
     this.expect(']');
+    this.depth--;
     return out;
   }
 
   private hash(): { [key: string]: ShorthandValue } {
+    this.enter();
     this.expect('{', true);
     const out = Object.create(null) as { [key: string]: ShorthandValue };
     while (this.cur() !== '}') {
@@ -134,7 +149,13 @@ class Parser {
       out[key] = v;
     }
     this.expect('}');
+    this.depth--;
     return out;
+  }
+
+  /** One more level of nesting: refused past MAX_SHORTHAND_DEPTH (ebsim's bound; the AWS CLI's is Python's recursion limit). */
+  private enter(): void {
+    if (++this.depth > MAX_SHORTHAND_DEPTH) throw new ShorthandSyntaxError(`Nested more than ${MAX_OPTION_DEPTH} levels deep for input:\n${this.location(this.i)}`);
   }
 
   private explicitValue(): ShorthandValue {
