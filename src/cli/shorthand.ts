@@ -26,9 +26,9 @@ const WHITESPACE = /\s/;
 /** A value's first character: not a quote, space, comma, "=", bracket or brace. */
 const START = '!#-&(-+\\--<>-Z\\\\-z|-\\uffff';
 /** A first value continues with anything but a comma, "]" or "}" ("=" allowed: `Value=a=b`). */
-const FIRST = new RegExp(`^(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--\\\\^-|~-\\uffff])*`);
+const FIRST = new RegExp(`(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--\\\\^-|~-\\uffff])*`, 'y');
 /** A later csv value may not contain "=" (that would start the next key). */
-const SECOND = new RegExp(`^(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--<>-\\uffff])*`);
+const SECOND = new RegExp(`(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--<>-\\uffff])*`, 'y');
 /**
  * How deeply an option's value may nest (its own structure the first level): what the HTTP
  * endpoint takes in a request body (MAX_BODY_DEPTH), less the body's own level, so the CLI and
@@ -38,8 +38,8 @@ const SECOND = new RegExp(`^(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--<>-\\uff
 export const MAX_OPTION_DEPTH = MAX_BODY_DEPTH - 1;
 /** How many "[" and "{" may nest inside the option's own structure. */
 export const MAX_SHORTHAND_DEPTH = MAX_OPTION_DEPTH - 1;
-const SINGLE_QUOTED = /^'(?:\\'|[^'])*'/;
-const DOUBLE_QUOTED = /^"(?:\\"|[^"])*"/;
+const SINGLE_QUOTED = /'(?:\\'|[^'])*'/y;
+const DOUBLE_QUOTED = /"(?:\\"|[^"])*"/y;
 
 /** Parses shorthand text into strings, lists and structures (throws ShorthandSyntaxError). */
 export function parseShorthand(text: string): { [key: string]: ShorthandValue } {
@@ -97,21 +97,32 @@ class Parser {
     if (this.eof() || this.cur() !== ',') return first;
     this.expect(',', true);
     const list: string[] = [first];
+    // The next key ends the list: seen without an error, whose message would copy the whole
+    // input (once per key, quadratic in a long value).
+    const backtrack = () => {
+      while (this.i >= 0 && this.s[this.i] !== ',') this.i--;
+    };
     for (;;) {
+      let v: string;
       try {
-        const v = this.secondValue();
-        this.skipSpace();
-        if (this.eof()) {
-          list.push(v);
-          break;
-        }
-        this.expect(',', true);
-        list.push(v);
+        v = this.secondValue();
       } catch (err) {
         if (!(err instanceof ShorthandSyntaxError) || this.eof()) throw err;
-        while (this.i >= 0 && this.s[this.i] !== ',') this.i--;
+        backtrack();
         break;
       }
+      this.skipSpace();
+      if (this.eof()) {
+        list.push(v);
+        break;
+      }
+      if (this.cur() !== ',') {
+        backtrack();
+        break;
+      }
+      this.i++;
+      this.skipSpace();
+      list.push(v);
     }
     return list.length === 1 ? first : list;
   }
@@ -167,7 +178,7 @@ class Parser {
   private firstValue(): string {
     const quoted = this.quoted();
     if (quoted !== undefined) return quoted;
-    const m = FIRST.exec(this.s.slice(this.i));
+    const m = this.match(FIRST);
     if (!m) return '';
     this.i += m[0].length;
     return m[0].replace(/\\,/g, ',').trimEnd();
@@ -176,7 +187,7 @@ class Parser {
   private secondValue(): string {
     const quoted = this.quoted();
     if (quoted !== undefined) return quoted;
-    const m = SECOND.exec(this.s.slice(this.i));
+    const m = this.match(SECOND);
     if (!m) throw this.syntax('<second>', '<none>');
     this.i += m[0].length;
     return m[0].replace(/\\,/g, ',').trimEnd();
@@ -186,10 +197,16 @@ class Parser {
   private quoted(): string | undefined {
     const q = this.cur();
     if (q !== "'" && q !== '"') return undefined;
-    const m = (q === "'" ? SINGLE_QUOTED : DOUBLE_QUOTED).exec(this.s.slice(this.i));
+    const m = this.match(q === "'" ? SINGLE_QUOTED : DOUBLE_QUOTED);
     if (!m) throw this.syntax(q === "'" ? '<singled quoted>' : '<double quoted>', '<none>');
     this.i += m[0].length;
     return m[0].slice(1, -1).split(`\\${q}`).join(q).split('\\\\').join('\\');
+  }
+
+  /** A sticky pattern matched at the cursor (no copy of the rest of the input per value). */
+  private match(re: RegExp): RegExpExecArray | null {
+    re.lastIndex = this.i;
+    return re.exec(this.s);
   }
 
   private expect(ch: string, spaces = false): void {
