@@ -104,26 +104,24 @@ function convert(m: Member, flag: string, v: unknown, name: string): unknown {
 
 /** As the AWS CLI takes a structure: JSON (it starts with "{"), or shorthand (src/cli/shorthand.ts), either maybe from file://PATH. */
 function parseStructureOption(flag: string, value: string, members: Members, name: string): Record<string, unknown> {
-  const text = (value.startsWith('file://') ? readParamFile(flag, value, value.slice('file://'.length), 1 << 20).toString('utf8') : value).trim();
+  const text = fromFile(flag, value).trim();
   if (text.startsWith('{')) return parseJson(flag, text) as Record<string, unknown>;
+  // JSON, but not an object: the AWS CLI's words (argprocess: "looks like JSON", not shorthand).
+  if (text.startsWith('[')) throw new UsageError(`Error parsing parameter '--${flag}': Invalid JSON:\n${text}`);
   return structureFromShorthand(flag, text, members, name);
 }
 
-/** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or shorthand (Key=Value,Key2={K=V},Key3=[a,b]). */
+/** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or shorthand (Key=Value,Key2={K=V},Key3=[a,b]), each maybe from file://PATH. */
 function parseStructureList(flag: string, items: string[], members: Members, name: string): unknown[] {
-  const first = items[0] ?? '';
-  if (items.length === 1 && (first.trim().startsWith('[') || first.startsWith('file://'))) {
-    const text = first.startsWith('file://') ? readParamFile(flag, first, first.slice('file://'.length), 1 << 20).toString('utf8') : first;
-    let v: unknown;
-    try {
-      v = JSON.parse(text) as unknown;
-    } catch {
-      // reported below
-    }
-    if (Array.isArray(v)) return v;
-    throw new UsageError(`Expected a JSON list for --${flag}, got: ${text.slice(0, 200)}`);
-  }
-  return items.map((item, i) => (item.trim().startsWith('{') ? parseJson(flag, item.trim()) : structureFromShorthand(flag, item, members, `${name}[${i}]`)));
+  const texts = items.map((item) => fromFile(flag, item).trim());
+  // Text that starts with "[" parses (if at all) to a list.
+  if (texts.length === 1 && texts[0]!.startsWith('[')) return parseJson(flag, texts[0]!) as unknown[];
+  return texts.map((item, i) => (item.startsWith('{') ? parseJson(flag, item) : structureFromShorthand(flag, item, members, `${name}[${i}]`)));
+}
+
+/** An option's text, or the file's it names (file://PATH, as the AWS CLI reads it). */
+function fromFile(flag: string, value: string): string {
+  return value.startsWith('file://') ? readParamFile(flag, value, value.slice('file://'.length), 1 << 20).toString('utf8') : value;
 }
 
 /**
@@ -135,10 +133,11 @@ function notTooDeep<T>(flag: string, value: T): T {
   return value;
 }
 
+/** JSON, or a usage error in the AWS CLI's words (its parser's reason is Python's; this one is V8's). */
 function parseJson(flag: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
-  } catch {
-    throw new UsageError(`Invalid JSON for --${flag}: ${text}`);
+  } catch (err) {
+    throw new UsageError(`Error parsing parameter '--${flag}': Invalid JSON: ${(err as Error).message}\nJSON received: ${text}`);
   }
 }

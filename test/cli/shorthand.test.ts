@@ -3,7 +3,8 @@
 // declared members, and used by `ebsim ec2 modify-snapshot-attribute --create-volume-permission`,
 // `run-instances --block-device-mappings` and `kms create-grant --constraints`, JSON still accepted.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SHORTHAND_DEPTH, parseShorthand, shapeShorthand, ShorthandSyntaxError, structureFromShorthand } from '../../src/cli/shorthand.js';
 import { EC2_OPERATIONS } from '../../src/ec2/operations/index.js';
@@ -186,6 +187,25 @@ describe('ebsim ec2 and kms options in shorthand', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("Error parsing parameter '--create-volume-permission': Expected: '=', received: ']' for input:\nRemove=[{UserId]\n               ^");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await shared()).toEqual([B]);
+  });
+
+  it('JSON that does not parse, or a list where a structure is declared, is refused in the AWS CLI\'s words; a list of structures reads shorthand from file:// too', async () => {
+    const cvp = (value: string) => run('ec2', 'modify-snapshot-attribute', '--snapshot-id', snapshotId, '--attribute', 'createVolumePermission', '--create-volume-permission', value);
+    const list = await cvp('[{"Add":[]}]');
+    expect(list.code).toBe(252);
+    expect(list.stderr).toContain("ebsim: Error parsing parameter '--create-volume-permission': Invalid JSON:\n[{\"Add\":[]}]");
+    const bad = await cvp('{"Add":');
+    expect(bad.code).toBe(252);
+    expect(bad.stderr).toMatch(/^ebsim: Error parsing parameter '--create-volume-permission': Invalid JSON: .+\nJSON received: \{"Add":/);
+    const bdm = (value: string) => run('ec2', 'run-instances', '--image-id', 'ami-0abcdef1234567890', '--instance-type', 't3.micro', '--block-device-mappings', value);
+    const badList = await bdm('[{"DeviceName":');
+    expect(badList.code).toBe(252);
+    expect(badList.stderr).toMatch(/^ebsim: Error parsing parameter '--block-device-mappings': Invalid JSON: .+\nJSON received: \[\{"DeviceName":/);
+    const file = join(h.dir, 'bdm-r3.txt');
+    writeFileSync(file, 'DeviceName=/dev/sdc,Ebs={VolumeSize=1}\n');
+    const fromFile = await bdm(`file://${file}`);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
     expect(await shared()).toEqual([B]);
   });
 
