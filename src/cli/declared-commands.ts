@@ -5,7 +5,8 @@ import type { Argv } from 'yargs';
 import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
 import { kebab, parseBlob, parseMap, parseText, readParamFile } from './input.js';
-import { structureFromShorthand } from './shorthand.js';
+import { deeperThan } from '../server/shapes.js';
+import { MAX_OPTION_DEPTH, structureFromShorthand } from './shorthand.js';
 import type { Runtime } from './runtime.js';
 import { allPages, type Paginator } from './pagination.js';
 import { exampleOf } from './examples.js';
@@ -87,10 +88,10 @@ function convert(m: Member, flag: string, v: unknown, name: string): unknown {
   switch (m.kind) {
     case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
     case 'string': return typeof v === 'string' ? parseText(flag, v, m.max) : v;
-    case 'map': return parseMap(flag, String(v));
-    case 'structure': return parseStructureOption(flag, String(v), m.members, name);
+    case 'map': return notTooDeep(flag, parseMap(flag, String(v)));
+    case 'structure': return notTooDeep(flag, parseStructureOption(flag, String(v), m.members, name));
     case 'list':
-      if (m.member.kind === 'structure') return parseStructureList(flag, (v as unknown[]).map(String), m.member.members, name);
+      if (m.member.kind === 'structure') return notTooDeep(flag, parseStructureList(flag, (v as unknown[]).map(String), m.member.members, name));
       // A policy document (PolicyInputList) is one item: read from file://, never split at its commas.
       return (v as unknown[]).flatMap((x) => {
         const item = String(x);
@@ -103,32 +104,40 @@ function convert(m: Member, flag: string, v: unknown, name: string): unknown {
 
 /** As the AWS CLI takes a structure: JSON (it starts with "{"), or shorthand (src/cli/shorthand.ts), either maybe from file://PATH. */
 function parseStructureOption(flag: string, value: string, members: Members, name: string): Record<string, unknown> {
-  const text = (value.startsWith('file://') ? readParamFile(flag, value, value.slice('file://'.length), 1 << 20).toString('utf8') : value).trim();
+  const text = fromFile(flag, value).trim();
   if (text.startsWith('{')) return parseJson(flag, text) as Record<string, unknown>;
+  // JSON, but not an object: the AWS CLI's words (argprocess: "looks like JSON", not shorthand).
+  if (text.startsWith('[')) throw new UsageError(`Error parsing parameter '--${flag}': Invalid JSON:\n${text}`);
   return structureFromShorthand(flag, text, members, name);
 }
 
-/** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or shorthand (Key=Value,Key2={K=V},Key3=[a,b]). */
+/** As the AWS CLI takes a list of structures: one JSON list, or items each in JSON or shorthand (Key=Value,Key2={K=V},Key3=[a,b]), each maybe from file://PATH. */
 function parseStructureList(flag: string, items: string[], members: Members, name: string): unknown[] {
-  const first = items[0] ?? '';
-  if (items.length === 1 && (first.trim().startsWith('[') || first.startsWith('file://'))) {
-    const text = first.startsWith('file://') ? readParamFile(flag, first, first.slice('file://'.length), 1 << 20).toString('utf8') : first;
-    let v: unknown;
-    try {
-      v = JSON.parse(text) as unknown;
-    } catch {
-      // reported below
-    }
-    if (Array.isArray(v)) return v;
-    throw new UsageError(`Expected a JSON list for --${flag}, got: ${text.slice(0, 200)}`);
-  }
-  return items.map((item, i) => (item.trim().startsWith('{') ? parseJson(flag, item.trim()) : structureFromShorthand(flag, item, members, `${name}[${i}]`)));
+  const texts = items.map((item) => fromFile(flag, item).trim());
+  // Text that starts with "[" parses (if at all) to a list.
+  if (texts.length === 1 && texts[0]!.startsWith('[')) return parseJson(flag, texts[0]!) as unknown[];
+  return texts.map((item, i) => (item.startsWith('{') ? parseJson(flag, item) : structureFromShorthand(flag, item, members, `${name}[${i}]`)));
 }
 
+/** An option's text, or the file's it names (file://PATH, as the AWS CLI reads it). */
+function fromFile(flag: string, value: string): string {
+  return value.startsWith('file://') ? readParamFile(flag, value, value.slice('file://'.length), 1 << 20).toString('utf8') : value;
+}
+
+/**
+ * A value no deeper than the HTTP endpoint takes (JSON may nest without bound): a deeper one is
+ * refused here, as a usage error, rather than overflowing a check or the trail record's depth.
+ */
+function notTooDeep<T>(flag: string, value: T): T {
+  if (deeperThan(value, MAX_OPTION_DEPTH)) throw new UsageError(`Error parsing parameter '--${flag}': Nested more than ${MAX_OPTION_DEPTH} levels deep`);
+  return value;
+}
+
+/** JSON, or a usage error in the AWS CLI's words (its parser's reason is Python's; this one is V8's). */
 function parseJson(flag: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
-  } catch {
-    throw new UsageError(`Invalid JSON for --${flag}: ${text}`);
+  } catch (err) {
+    throw new UsageError(`Error parsing parameter '--${flag}': Invalid JSON: ${(err as Error).message}\nJSON received: ${text}`);
   }
 }

@@ -8,6 +8,7 @@
 // (a lone value where a list is declared becomes a list of one; integers and booleans converted).
 import type { Member, Members } from '../api/index.js';
 import { UsageError } from '../errors/index.js';
+import { MAX_BODY_DEPTH } from '../server/json-protocol.js';
 
 /** A parsed shorthand value: text, a list, or a structure (no prototype: user keys stay keys). */
 export type ShorthandValue = string | ShorthandValue[] | { [key: string]: ShorthandValue };
@@ -25,11 +26,20 @@ const WHITESPACE = /\s/;
 /** A value's first character: not a quote, space, comma, "=", bracket or brace. */
 const START = '!#-&(-+\\--<>-Z\\\\-z|-\\uffff';
 /** A first value continues with anything but a comma, "]" or "}" ("=" allowed: `Value=a=b`). */
-const FIRST = new RegExp(`^(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--\\\\^-|~-\\uffff])*`);
+const FIRST = new RegExp(`(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--\\\\^-|~-\\uffff])*`, 'y');
 /** A later csv value may not contain "=" (that would start the next key). */
-const SECOND = new RegExp(`^(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--<>-\\uffff])*`);
-const SINGLE_QUOTED = /^'(?:\\'|[^'])*'/;
-const DOUBLE_QUOTED = /^"(?:\\"|[^"])*"/;
+const SECOND = new RegExp(`(?:\\\\,|[${START}])(?:\\\\,|[\\s!#-&(-+\\--<>-\\uffff])*`, 'y');
+/**
+ * How deeply an option's value may nest (its own structure the first level): what the HTTP
+ * endpoint takes in a request body (MAX_BODY_DEPTH), less the body's own level, so the CLI and
+ * the endpoint refuse the same inputs, and a deeper one cannot overflow the stack of this
+ * recursive parser or of the trail record's checks.
+ */
+export const MAX_OPTION_DEPTH = MAX_BODY_DEPTH - 1;
+/** How many "[" and "{" may nest inside the option's own structure. */
+export const MAX_SHORTHAND_DEPTH = MAX_OPTION_DEPTH - 1;
+const SINGLE_QUOTED = /'(?:\\'|[^'])*'/y;
+const DOUBLE_QUOTED = /"(?:\\"|[^"])*"/y;
 
 /** Parses shorthand text into strings, lists and structures (throws ShorthandSyntaxError). */
 export function parseShorthand(text: string): { [key: string]: ShorthandValue } {
@@ -38,6 +48,8 @@ export function parseShorthand(text: string): { [key: string]: ShorthandValue } 
 
 class Parser {
   private i = 0;
+  /** "[" and "{" open around the cursor. */
+  private depth = 0;
   constructor(private readonly s: string) {}
 
   parameter(): { [key: string]: ShorthandValue } {
@@ -85,26 +97,38 @@ class Parser {
     if (this.eof() || this.cur() !== ',') return first;
     this.expect(',', true);
     const list: string[] = [first];
+    // The next key ends the list: seen without an error, whose message would copy the whole
+    // input (once per key, quadratic in a long value).
+    const backtrack = () => {
+      while (this.i >= 0 && this.s[this.i] !== ',') this.i--;
+    };
     for (;;) {
+      let v: string;
       try {
-        const v = this.secondValue();
-        this.skipSpace();
-        if (this.eof()) {
-          list.push(v);
-          break;
-        }
-        this.expect(',', true);
-        list.push(v);
+        v = this.secondValue();
       } catch (err) {
         if (!(err instanceof ShorthandSyntaxError) || this.eof()) throw err;
-        while (this.i >= 0 && this.s[this.i] !== ',') this.i--;
+        backtrack();
         break;
       }
+      this.skipSpace();
+      if (this.eof()) {
+        list.push(v);
+        break;
+      }
+      if (this.cur() !== ',') {
+        backtrack();
+        break;
+      }
+      this.i++;
+      this.skipSpace();
+      list.push(v);
     }
     return list.length === 1 ? first : list;
   }
 
   private list(): ShorthandValue[] {
+    this.enter();
     this.expect('[', true);
     const out: ShorthandValue[] = [];
     while (this.cur() !== ']') {
@@ -116,10 +140,12 @@ class Parser {
       }
     }
     this.expect(']');
+    this.depth--;
     return out;
   }
 
   private hash(): { [key: string]: ShorthandValue } {
+    this.enter();
     this.expect('{', true);
     const out = Object.create(null) as { [key: string]: ShorthandValue };
     while (this.cur() !== '}') {
@@ -134,7 +160,13 @@ class Parser {
       out[key] = v;
     }
     this.expect('}');
+    this.depth--;
     return out;
+  }
+
+  /** One more level of nesting: refused past MAX_SHORTHAND_DEPTH (ebsim's bound; the AWS CLI's is Python's recursion limit). */
+  private enter(): void {
+    if (++this.depth > MAX_SHORTHAND_DEPTH) throw new ShorthandSyntaxError(`Nested more than ${MAX_OPTION_DEPTH} levels deep for input:\n${this.location(this.i)}`);
   }
 
   private explicitValue(): ShorthandValue {
@@ -146,7 +178,7 @@ class Parser {
   private firstValue(): string {
     const quoted = this.quoted();
     if (quoted !== undefined) return quoted;
-    const m = FIRST.exec(this.s.slice(this.i));
+    const m = this.match(FIRST);
     if (!m) return '';
     this.i += m[0].length;
     return m[0].replace(/\\,/g, ',').trimEnd();
@@ -155,7 +187,7 @@ class Parser {
   private secondValue(): string {
     const quoted = this.quoted();
     if (quoted !== undefined) return quoted;
-    const m = SECOND.exec(this.s.slice(this.i));
+    const m = this.match(SECOND);
     if (!m) throw this.syntax('<second>', '<none>');
     this.i += m[0].length;
     return m[0].replace(/\\,/g, ',').trimEnd();
@@ -165,10 +197,16 @@ class Parser {
   private quoted(): string | undefined {
     const q = this.cur();
     if (q !== "'" && q !== '"') return undefined;
-    const m = (q === "'" ? SINGLE_QUOTED : DOUBLE_QUOTED).exec(this.s.slice(this.i));
+    const m = this.match(q === "'" ? SINGLE_QUOTED : DOUBLE_QUOTED);
     if (!m) throw this.syntax(q === "'" ? '<singled quoted>' : '<double quoted>', '<none>');
     this.i += m[0].length;
     return m[0].slice(1, -1).split(`\\${q}`).join(q).split('\\\\').join('\\');
+  }
+
+  /** A sticky pattern matched at the cursor (no copy of the rest of the input per value). */
+  private match(re: RegExp): RegExpExecArray | null {
+    re.lastIndex = this.i;
+    return re.exec(this.s);
   }
 
   private expect(ch: string, spaces = false): void {

@@ -3,9 +3,10 @@
 // declared members, and used by `ebsim ec2 modify-snapshot-attribute --create-volume-permission`,
 // `run-instances --block-device-mappings` and `kms create-grant --constraints`, JSON still accepted.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseShorthand, shapeShorthand, ShorthandSyntaxError, structureFromShorthand } from '../../src/cli/shorthand.js';
+import { MAX_SHORTHAND_DEPTH, parseShorthand, shapeShorthand, ShorthandSyntaxError, structureFromShorthand } from '../../src/cli/shorthand.js';
 import { EC2_OPERATIONS } from '../../src/ec2/operations/index.js';
 import { initHome } from '../../src/app/ebsim.js';
 import { ebsimIn } from '../helpers/cli.js';
@@ -97,6 +98,32 @@ describe('parseShorthand', () => {
     expect(() => parseShorthand('A=1,A=2')).toThrow('Second instance of key "A" encountered for input:\nA=1,A=2\n    ^\nThis is often because there is a preceding "," instead of a space.');
   });
 
+  it('refuses nesting deeper than the endpoint takes as a syntax error, never a stack overflow', () => {
+    for (const deep of ['A=' + '['.repeat(100_000) + ']'.repeat(100_000), 'A=' + '{a='.repeat(100_000), 'A=[' + '{B=['.repeat(20)]) {
+      let err: unknown;
+      try {
+        parseShorthand(deep);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ShorthandSyntaxError);
+      expect((err as Error).message).toMatch(/^Nested more than \d+ levels deep for input:\n/);
+    }
+    // Up to the bound it parses.
+    expect(parseShorthand(`A=${'['.repeat(MAX_SHORTHAND_DEPTH)}x${']'.repeat(MAX_SHORTHAND_DEPTH)}`).A).toBeDefined();
+    expect(() => parseShorthand(`A=${'['.repeat(MAX_SHORTHAND_DEPTH + 1)}x${']'.repeat(MAX_SHORTHAND_DEPTH + 1)}`)).toThrow(ShorthandSyntaxError);
+  });
+
+  it('reads many keys in one pass: a 1 MiB file:// value of 100,000 keys parses (each key once tried as a list value, not an error built from the whole input)', () => {
+    const text = Array.from({ length: 100_000 }, (_, i) => `Key${i}=v`).join(',');
+    expect(text.length).toBeGreaterThan(1_000_000);
+    const v = parseShorthand(text);
+    expect(Object.keys(v)).toHaveLength(100_000);
+    expect(v.Key99999).toBe('v');
+    // Not a speed measurement: a bound far above one pass (about a second on a loaded 2-core
+    // machine) and far below the quadratic parse (about 20 s there).
+  }, 10_000);
+
   it('keeps user keys as keys: no prototype, "__proto__" is an own key', () => {
     const v = parseShorthand('EncryptionContextSubset={__proto__=x,constructor=y}') as { EncryptionContextSubset: Record<string, string> };
     expect(Object.getPrototypeOf(v.EncryptionContextSubset)).toBeNull();
@@ -160,6 +187,41 @@ describe('ebsim ec2 and kms options in shorthand', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("Error parsing parameter '--create-volume-permission': Expected: '=', received: ']' for input:\nRemove=[{UserId]\n               ^");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await shared()).toEqual([B]);
+  });
+
+  it('JSON that does not parse, or a list where a structure is declared, is refused in the AWS CLI\'s words; a list of structures reads shorthand from file:// too', async () => {
+    const cvp = (value: string) => run('ec2', 'modify-snapshot-attribute', '--snapshot-id', snapshotId, '--attribute', 'createVolumePermission', '--create-volume-permission', value);
+    const list = await cvp('[{"Add":[]}]');
+    expect(list.code).toBe(252);
+    expect(list.stderr).toContain("ebsim: Error parsing parameter '--create-volume-permission': Invalid JSON:\n[{\"Add\":[]}]");
+    const bad = await cvp('{"Add":');
+    expect(bad.code).toBe(252);
+    expect(bad.stderr).toMatch(/^ebsim: Error parsing parameter '--create-volume-permission': Invalid JSON: .+\nJSON received: \{"Add":/);
+    const bdm = (value: string) => run('ec2', 'run-instances', '--image-id', 'ami-0abcdef1234567890', '--instance-type', 't3.micro', '--block-device-mappings', value);
+    const badList = await bdm('[{"DeviceName":');
+    expect(badList.code).toBe(252);
+    expect(badList.stderr).toMatch(/^ebsim: Error parsing parameter '--block-device-mappings': Invalid JSON: .+\nJSON received: \[\{"DeviceName":/);
+    const file = join(h.dir, 'bdm-r3.txt');
+    writeFileSync(file, 'DeviceName=/dev/sdc,Ebs={VolumeSize=1}\n');
+    const fromFile = await bdm(`file://${file}`);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(await shared()).toEqual([B]);
+  });
+
+  it('options nested deeper than the endpoint takes, in shorthand or JSON, are usage errors, not internal errors, and change nothing', async () => {
+    const deepJson = (n: number) => '{"Add":[' + '{"UserId":'.repeat(n) + '"1"' + '}'.repeat(n) + ']}';
+    for (const value of ['Add=' + '['.repeat(50_000) + ']'.repeat(50_000), deepJson(40), deepJson(200_000)]) {
+      const r = await run('ec2', 'modify-snapshot-attribute', '--snapshot-id', snapshotId, '--attribute', 'createVolumePermission', '--create-volume-permission', value);
+      expect(r.code, r.stderr.slice(0, 300)).toBe(252);
+      expect(r.stderr).toMatch(/^ebsim: Error parsing parameter '--create-volume-permission': Nested more than \d+ levels deep/);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    }
+    // A map option in JSON too (kms encrypt --encryption-context).
+    const keyId = (await run('kms', 'create-key')).json().KeyMetadata.KeyId as string;
+    const ctx = await run('kms', 'encrypt', '--key-id', keyId, '--plaintext', 'aGk=', '--encryption-context', '{"a":' + '['.repeat(40) + ']'.repeat(40) + '}');
+    expect(ctx.code, ctx.stderr.slice(0, 300)).toBe(252);
+    expect(ctx.stderr).toMatch(/^ebsim: Error parsing parameter '--encryption-context': Nested more than \d+ levels deep/);
     expect(await shared()).toEqual([B]);
   });
 

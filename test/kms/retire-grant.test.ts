@@ -121,6 +121,17 @@ describe('RetireGrant: the grant decides who may retire it', () => {
     retire(denied, asGrantee);
   });
 
+  it('a grant is retired only through its own key: another key\'s ID with its grant ID or token is NotFoundException, and the grant stays live', () => {
+    const other = call(alice, 'CreateKey', {}).KeyMetadata as { KeyId: string; Arn: string };
+    const g = grant({ RetiringPrincipal: `arn:aws:iam::${A}:user/Alice` });
+    expect(refusal(() => call(alice, 'RetireGrant', { KeyId: other.Arn, GrantId: g.GrantId }))).toBe(`NotFoundException: Grant ID ${g.GrantId} not found`);
+    expect(errorCode(() => call(alice, 'RetireGrant', { KeyId: other.Arn, GrantToken: g.GrantToken }))).toBe('NotFoundException');
+    const live = () => (call(alice, 'ListGrants', { KeyId: key.Arn, GrantId: g.GrantId }) as { Grants: unknown[] }).Grants.length;
+    expect(live()).toBe(1);
+    retire(alice, g);
+    expect(live()).toBe(0);
+  });
+
   it('kms:RetireGrant in the key policy gives nothing: the key policy has no say over retiring', () => {
     const k = call(alice, 'CreateKey', {
       Policy: doc(
