@@ -636,9 +636,11 @@ export class Ec2Service {
 
   /**
    * Detach, stop, terminate and delete retire the volume's grant: ListGrants, then RetireGrant,
-   * EC2 for the caller, sharing the call's request ID (as CreateGrant shares RunInstances').
+   * EC2 for the caller, sharing the call's request ID (as CreateGrant shares RunInstances'). A
+   * caller who may not list grants (AWS's documented EBS permissions do not include
+   * kms:ListGrants) cannot tell EC2 the grant is gone: EC2 retires it by its ID all the same.
    */
-  private retireGrant(ctx: CallContext, v: Volume, live = this.liveGrant(ctx, v, ctx.requestId)): void {
+  private retireGrant(ctx: CallContext, v: Volume, live: Pick<GrantListEntry, 'GrantId'> | undefined = this.grantToRetire(ctx, v)): void {
     if (live) {
       try {
         this.kms.retireGrant(onBehalfOf(ctx, 'ec2', ctx.requestId), { KeyId: v.kmsKeyArn!, GrantId: live.GrantId });
@@ -647,6 +649,17 @@ export class Ec2Service {
       }
     }
     this.store.updateVolume(v.volumeId, { grant_id: null });
+  }
+
+  /** The volume's grant unless KMS says it is gone (not listed, or its key no longer exists). */
+  private grantToRetire(ctx: CallContext, v: Volume): Pick<GrantListEntry, 'GrantId'> | undefined {
+    if (!v.grantId || !v.kmsKeyArn) return undefined;
+    try {
+      return this.kms.listGrants(onBehalfOf(ctx, 'ec2', ctx.requestId), { KeyId: v.kmsKeyArn, GrantId: v.grantId }).Grants[0];
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+      return err.code === 'AccessDeniedException' ? { GrantId: v.grantId } : undefined;
+    }
   }
 
   private instanceShape(i: Instance): Record<string, unknown> {

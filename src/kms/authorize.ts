@@ -152,10 +152,13 @@ export function authorizeRetire(env: KmsEnv, ctx: CallContext, key: PolicyKey, g
   const named = (grant.retiringPrincipal !== undefined && granteeMatches(grant.retiringPrincipal, p)) || (grant.operations.includes('RetireGrant') && granteeMatches(grant.granteePrincipal, p));
   const accounts = [accountOfRoot(grant.issuingAccount) ?? key.accountId, accountOfRoot(grant.retiringPrincipal)];
   const delegated = evaluation.decision === 'Allow' && accounts.includes(p.accountId);
-  const allowed = evaluation.decision !== 'ExplicitDeny' && (named || delegated);
+  const byEc2 = ec2RetiresForTheAccount(ctx, key, grant);
+  const allowed = byEc2 || (evaluation.decision !== 'ExplicitDeny' && (named || delegated));
   explainCall(ctx, request, allowed, () =>
     [
-      `RetireGrant is decided by the grant: ${named ? 'the caller is named in it (retiring principal, or grantee allowed RetireGrant)' : 'the caller is neither its retiring principal nor a grantee allowed RetireGrant'}.`,
+      byEc2
+        ? `EC2 retires the grant within the caller's EC2 call, for the account its retiring principal names (${grant.retiringPrincipal}): the caller's kms:RetireGrant is not asked.`
+        : `RetireGrant is decided by the grant: ${named ? 'the caller is named in it (retiring principal, or grantee allowed RetireGrant)' : 'the caller is neither its retiring principal nor a grantee allowed RetireGrant'}.`,
       `Delegation by account ${accounts.filter(Boolean).join(' or ')} (the caller's identity policies):`,
       formatExplanation(evaluation),
     ].join('\n'),
@@ -164,6 +167,20 @@ export function authorizeRetire(env: KmsEnv, ctx: CallContext, key: PolicyKey, g
   // Denied by IAM (explicitly, or no delegation in the grant's accounts) or from an account the grant does not name.
   const why: Evaluation = evaluation.decision === 'Allow' ? { ...evaluation, deniedBy: { kind: 'implicit', policyType: 'resource-based' } } : evaluation;
   throw new AccessDeniedException(accessDeniedMessage(p.arn, request.action, key.arn, why));
+}
+
+/**
+ * EC2 retiring a grant while it carries out the caller's EC2 call (detach, stop, terminate, the end
+ * of a copy), the grant naming as retiring principal the root of the key's account or of the caller's
+ * (EBS's grants name the account EC2 acts for; a copy of a shared snapshot, the copier's).
+ * On AWS, EBS retires its grants through its own retiring principal, whatever the caller's KMS
+ * permissions: a user with only the KMS permissions AWS documents for EBS (no kms:RetireGrant) must
+ * not leave a stopped instance's role able to decrypt. Only ebsim's EC2 makes calls via ec2, and it
+ * retires only the grants it made.
+ */
+function ec2RetiresForTheAccount(ctx: CallContext, key: PolicyKey, grant: Pick<Grant, 'retiringPrincipal'>): boolean {
+  const retiring = accountOfRoot(grant.retiringPrincipal);
+  return ctx.viaService === `ec2.${ctx.region}.amazonaws.com` && retiring !== undefined && (retiring === key.accountId || retiring === ctx.principal.accountId);
 }
 
 /** The account ID of an account's root ARN (how grants name an account), else undefined. */

@@ -178,6 +178,44 @@ describe('grants as EBS makes them', () => {
     expect(liveGrantees(keyArn)).not.toContain(GRANTEE(instanceId));
     expect(ec2().volume(volumeId)).toMatchObject({ state: 'available', instanceId: null, grantId: null });
   });
+
+  it('a user with only the KMS permissions AWS documents for EBS (no kms:RetireGrant, no kms:ListGrants): stop, detach and terminate still retire the grants', () => {
+    h.app.iam.call(alice, 'CreateUser', { UserName: 'Erin' });
+    h.app.iam.call(alice, 'PutUserPolicy', {
+      UserName: 'Erin', PolicyName: 'ebs-documented',
+      PolicyDocument: doc(
+        { Effect: 'Allow', Action: 'ec2:*', Resource: '*' },
+        { Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*'], Resource: '*' },
+        // Even an explicit Deny of the caller's own retirement: EC2 retires its grants, not the caller.
+        { Effect: 'Deny', Action: 'kms:RetireGrant', Resource: '*' },
+      ),
+    });
+    const erin = h.app.as('Erin');
+    const run = (ctx: CallContext) => {
+      const r = ec2().runInstances(ctx, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro', BlockDeviceMappings: [{ DeviceName: '/dev/sdb', Ebs: { VolumeSize: 1, Encrypted: true } }] });
+      const inst = (r.Instances as { InstanceId: string; BlockDeviceMappings: { DeviceName: string; Ebs: { VolumeId: string } }[] }[])[0]!;
+      const volumeId = inst.BlockDeviceMappings.find((m) => m.DeviceName === '/dev/sdb')!.Ebs.VolumeId;
+      return { instanceId: inst.InstanceId, volumeId, keyArn: ec2().volume(volumeId).kmsKeyArn! };
+    };
+    const stopped = run(erin);
+    expect(liveGrantees(stopped.keyArn)).toContain(GRANTEE(stopped.instanceId));
+    const stop = recordsDuring(() => ec2().stopInstances(erin, { InstanceIds: [stopped.instanceId] }));
+    // EC2 asks whether the grant is live (ListGrants, for Erin, who may not list), then retires it by its ID.
+    expect(brief(stop)).toEqual([['StopInstances', 'Erin', 'ok'], ['ListGrants', 'Erin via EC2', 'AccessDeniedException'], ['RetireGrant', 'Erin via EC2', 'ok']]);
+    expect(liveGrantees(stopped.keyArn)).not.toContain(GRANTEE(stopped.instanceId));
+
+    const detached = run(erin);
+    ec2().detachVolume(erin, { VolumeId: detached.volumeId });
+    expect(liveGrantees(detached.keyArn)).not.toContain(GRANTEE(detached.instanceId));
+
+    const terminated = run(erin);
+    ec2().terminateInstances(erin, [terminated.instanceId]);
+    expect(liveGrantees(terminated.keyArn)).not.toContain(GRANTEE(terminated.instanceId));
+    // Erin's own RetireGrant, outside EC2, is still hers to be refused.
+    const own = newKey('a grant Erin may not retire herself');
+    const g = kms(alice, 'CreateGrant', { KeyId: own.Arn, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/Erin`, RetiringPrincipal: `arn:aws:iam::${ACCOUNT}:root`, Operations: ['Decrypt'] });
+    expect(() => kms(erin, 'RetireGrant', { KeyId: own.Arn, GrantId: g.GrantId })).toThrow(/explicit deny/);
+  });
 });
 
 describe('a start KMS refuses: back to stopped with AWS\'s StateReason', () => {
