@@ -1,10 +1,13 @@
 // Each key's last successful cryptographic use, for GetKeyLastUsage: the operation, its time and
 // the CloudTrail eventID and requestID of its record. Kept in memory and written at most once a
 // second per process (and at exit), so Decrypt on the hot path costs a map write, not a commit;
-// written to the trail's database, whose writes tell no other process that keys changed.
+// written to the trail's database, whose writes tell no other process that keys changed. Where the
+// trail has a background writer, that thread writes them (Trail.writeAlong): a save from the
+// calling thread waited for the write lock the writer holds through its commits.
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyLastUsage.html
 import type { Db } from '../store/database.js';
 import type { TrailRecord, TrailResource } from '../trail/record.js';
+import type { Trail } from '../trail/trail.js';
 
 /** AWS's KeyLastUsageTrackingOperation: the operations whose success counts as a use. */
 export const TRACKED_OPERATIONS: ReadonlySet<string> = new Set([
@@ -32,8 +35,15 @@ interface UsageRow {
 /** A key's usage is kept by its ARN: the keys of a multi-Region set share a key ID, not a use. */
 const isKeyArn = (arn: string) => arn.includes(':key/');
 
+/** The upsert, unqualified: the trail writer's connection has the trail's file as its main schema. A later use wins, whichever process writes last. */
+const UPSERT = `INSERT INTO kms_key_last_usage (key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (key_id) DO UPDATE SET operation = excluded.operation, used_at = excluded.used_at, event_id = excluded.event_id, request_id = excluded.request_id
+  WHERE excluded.used_at >= kms_key_last_usage.used_at`;
+
 export class KeyUsageTracker {
   private pending = new Map<string, KeyUse>();
+  /** The last batch handed to the trail's writer: this process's newest uses until it commits. */
+  private handedOff = new Map<string, KeyUse>();
   private lastFlush = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private readonly onExit = () => this.flush();
@@ -41,13 +51,12 @@ export class KeyUsageTracker {
   private readonly byKey;
   private readonly trackingStart: Date;
 
-  constructor(private readonly db: Db) {
-    // A later use wins, whichever process writes last.
-    this.upsert = db.prepare(
-      `INSERT INTO trail.kms_key_last_usage (key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (key_id) DO UPDATE SET operation = excluded.operation, used_at = excluded.used_at, event_id = excluded.event_id, request_id = excluded.request_id
-       WHERE excluded.used_at >= kms_key_last_usage.used_at`,
-    );
+  constructor(
+    private readonly db: Db,
+    /** Whose background writer, if it has one, writes the uses. */
+    private readonly trail?: Pick<Trail, 'writeAlong'>,
+  ) {
+    this.upsert = db.prepare(UPSERT.replace('INSERT INTO kms_key_last_usage', 'INSERT INTO trail.kms_key_last_usage'));
     this.byKey = db.prepare('SELECT operation, used_at, event_id, request_id FROM trail.kms_key_last_usage WHERE key_id = ?');
     this.trackingStart = new Date((db.prepare('SELECT started_at FROM trail.kms_usage_tracking WHERE id = 1').pluck().get() as string | undefined) ?? Date.now());
     process.on('exit', this.onExit);
@@ -66,7 +75,7 @@ export class KeyUsageTracker {
 
   /** The key's last use: this process's newest, else the stored one. */
   lastUse(keyArn: string): KeyUse | undefined {
-    const mine = this.pending.get(keyArn);
+    const mine = this.pending.get(keyArn) ?? this.handedOff.get(keyArn);
     if (mine) return mine;
     const row = this.byKey.get(keyArn) as UsageRow | undefined;
     return row && { operation: row.operation, at: row.used_at, eventId: row.event_id, requestId: row.request_id };
@@ -77,7 +86,8 @@ export class KeyUsageTracker {
     return this.trackingStart;
   }
 
-  flush(): void {
+  /** Writes the pending uses; with `wait` (the default), returns only once they are committed. */
+  flush(wait = true): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.pending.size || !this.db.open) return;
@@ -85,8 +95,13 @@ export class KeyUsageTracker {
     const batch = this.pending;
     this.pending = new Map();
     try {
+      const rows = [...batch].map(([keyId, u]) => [keyId, u.operation, u.at, u.eventId, u.requestId]);
+      if (this.trail?.writeAlong({ sql: UPSERT, rows }, wait)) {
+        this.handedOff = batch;
+        return;
+      }
       this.db.transaction(() => {
-        for (const [keyId, u] of batch) this.upsert.run(keyId, u.operation, u.at, u.eventId, u.requestId);
+        for (const row of rows) this.upsert.run(...row);
       })();
     } catch (err) {
       // Kept for the next flush; a newer use noted meanwhile wins.
@@ -98,7 +113,7 @@ export class KeyUsageTracker {
   /** A flush on a call's way out (which succeeded) or the timer's: a failure is logged and retried later. */
   private flushQuietly(): void {
     try {
-      this.flush();
+      this.flush(false);
     } catch (err) {
       process.stderr.write(`ebsim: key usage: ${(err as Error).message}; will retry\n`);
       this.timer ??= setTimeout(() => this.flushQuietly(), FLUSH_INTERVAL_MS).unref();
@@ -114,9 +129,9 @@ export class KeyUsageTracker {
 const trackers = new WeakMap<Db, KeyUsageTracker>();
 
 /** The one tracker of a database: every account's KMS in a process shares it (a key used across accounts is the owner's). */
-export function keyUsageTracker(db: Db): KeyUsageTracker {
+export function keyUsageTracker(db: Db, trail?: Pick<Trail, 'writeAlong'>): KeyUsageTracker {
   let t = trackers.get(db);
-  if (!t) trackers.set(db, (t = new KeyUsageTracker(db)));
+  if (!t) trackers.set(db, (t = new KeyUsageTracker(db, trail)));
   return t;
 }
 

@@ -94,6 +94,30 @@ describe('GetKeyLastUsage', () => {
     }
   });
 
+  it('with a background trail writer, that thread saves the uses: a save while another connection holds the trail\'s write lock neither waits nor fails, and is committed with the trail', () => {
+    const app = openEbsim(h.dir);
+    const locker = new Database(h.app.paths.trail);
+    try {
+      app.trail.useBackgroundWriter({ retention: false });
+      const svc = app.kms();
+      const k = svc.call(alice, 'CreateKey', {}).KeyMetadata as Key;
+      const stored = () => (locker.prepare('SELECT operation FROM kms_key_last_usage WHERE key_id = ?').pluck().get(k.Arn) as string | undefined) ?? null;
+      locker.exec('BEGIN IMMEDIATE');
+      // This process's first use is saved at once: handed to the writer, which waits for the lock.
+      svc.call(alice, 'Encrypt', { KeyId: k.KeyId, Plaintext: Buffer.from('x') });
+      expect(lastUsage(svc, k.KeyId).KeyLastUsage.Operation).toBe('Encrypt');
+      expect(stored()).toBeNull();
+      locker.exec('COMMIT');
+      // The trail's own flush waits for the writer: the use is in with the records, no second save needed.
+      app.trail.flush();
+      expect(stored()).toBe('Encrypt');
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+      app.close();
+    }
+  });
+
   it('closing the home writes what is pending; TrackingStartDate is when tracking began for a key made before', () => {
     const dir = h.dir;
     const app = openEbsim(dir);
