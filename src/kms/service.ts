@@ -55,7 +55,7 @@ export class KmsService {
 
   constructor(db: Db, rootKey: RootKey, trail: Trail, principals: IdentityPolicySource, accountId: string, region: string) {
     const recorder = new Recorder(trail);
-    const usage = keyUsageTracker(db);
+    const usage = keyUsageTracker(db, trail);
     // Every store is of one Region; an operation that acts in another Region of the account gets its stores here.
     const envs = new Map<string, KmsEnv>();
     const inRegion = (r: string): KmsEnv => {

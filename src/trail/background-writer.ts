@@ -4,6 +4,8 @@
 // 4 us), the worker serializes and inserts them; for a durable append the main thread blocks on a
 // shared counter until the worker has committed: "durable before the call returns" holds. The
 // worker indexes what it inserts with the main thread's own indexer (postings.ts, from its text).
+// Other tables of the trail's file (KMS's key last usage) can ride along (`AlongWrite`): written
+// on this thread, a caller never waits for the write lock the worker holds through its commits.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { TrailRecord } from './record.js';
@@ -11,6 +13,12 @@ import { createTrailIndexer } from './postings.js';
 import { READ_ONLY_EVENT_NAME } from './read-only.js';
 
 export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
+
+/** Rows for one statement on a table of the trail's file, run by the writer after the records it was posted with. Unqualified names: the worker opens that file as its main schema. */
+export interface AlongWrite {
+  sql: string;
+  rows: unknown[][];
+}
 
 const INSERT = `INSERT INTO trail_events (event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names, record)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -48,16 +56,34 @@ const write = db.transaction((rows) => {
   for (const [row, r] of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
   indexer.commit(seqRows);
 });
+// Statements riding along (AlongWrite), in their own transaction: one that fails costs no record.
+const alongStatements = new Map();
+const writeAlong = db.transaction((alongs) => {
+  for (const a of alongs) {
+    let st = alongStatements.get(a.sql);
+    if (!st) alongStatements.set(a.sql, (st = db.prepare(a.sql)));
+    for (const row of a.rows) st.run(...row);
+  }
+});
 // Batches that queued while a commit ran (or waited for another process's writer to release the
 // write lock) go in one transaction: each transaction rewrites the open index chunks of its terms
 // and syncs the WAL, so under --workers that contend for the lock, fewer and bigger commits cost
 // less. Only what is already queued is merged: a durable append never waits for a later batch.
+// Up to MERGE_RECORDS records a transaction (a full batch of the main thread, FLUSH_BATCH): a
+// writer behind an in-process loop merged its whole backlog, and those bigger transactions held
+// the lock longer and kept every record of them alive at once (more of the worker's GC work).
+const MERGE_RECORDS = 2000;
 let queue = [];
 let draining = false;
 function drain() {
   draining = false;
-  const batches = queue;
-  queue = [];
+  let take = 0;
+  for (let n = 0; take < queue.length && (take === 0 || n + queue[take].records.length <= MERGE_RECORDS); take++) n += queue[take].records.length;
+  const batches = queue.splice(0, take);
+  if (queue.length) {
+    draining = true;
+    setImmediate(drain);
+  }
   if (batches.length === 0) return;
   // Rows first, one record at a time: a record that cannot be serialized costs only itself.
   const rows = [];
@@ -67,7 +93,10 @@ function drain() {
       try { rows.push([rowOf(r), r]); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
     }
   }
-  try { write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
+  try { if (batches.some((m) => m.records.length)) write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
+  const alongs = [];
+  for (const m of batches) if (m.along) alongs.push(...m.along);
+  try { if (alongs.length) writeAlong.immediate(alongs); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
   const seq = batches[batches.length - 1].seq;
   if (failed) Atomics.store(committed, 1, seq);
   Atomics.store(committed, 0, seq);
@@ -75,7 +104,7 @@ function drain() {
 }
 parentPort.on('message', (m) => {
   if (m.close) {
-    drain();
+    while (queue.length) drain();
     // Close the database on this thread before it ends: a native handle torn down at process
     // exit from under a live thread can crash the process.
     db.close();
@@ -121,12 +150,17 @@ export class BackgroundTrailWriter {
    * cloned, its records go one by one and only those that cannot are dropped (Trail.append
    * refuses such records up front; this is the last line).
    */
-  post(records: TrailRecord[]): void {
+  post(records: TrailRecord[], along: AlongWrite[] = []): void {
     if (this.dead) throw new Error(`trail writer is not running: ${this.dead.message}`);
     try {
-      this.worker.postMessage({ seq: this.posted + 1, records });
+      this.worker.postMessage(along.length ? { seq: this.posted + 1, records, along } : { seq: this.posted + 1, records });
       this.posted++;
     } catch {
+      // Along rows are plain values (strings, numbers): only a record can fail to clone.
+      if (along.length) {
+        this.worker.postMessage({ seq: this.posted + 1, records: [], along });
+        this.posted++;
+      }
       for (const r of records) {
         try {
           this.worker.postMessage({ seq: this.posted + 1, records: [r] });
