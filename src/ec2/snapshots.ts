@@ -140,7 +140,9 @@ export class SnapshotOperations {
   delete(req: { SnapshotId: string }): Outcome {
     const s = this.require(req.SnapshotId);
     if (s.state === 'pending') throw new IncorrectState(`Snapshot '${s.snapshotId}' is in the 'pending' state; ebsim deletes a snapshot once it is completed (or error).`);
-    const user = this.p.store.userOfSnapshot(s.snapshotId);
+    // A copy or volume whose maker died (its image lock free) reads the snapshot no more: it is
+    // settled as `error` by the next call in its own Region or account, which may not have come yet.
+    const user = this.p.store.usersOfSnapshot(s.snapshotId).find((id) => isBeingMade(this.p.imagePath(id)));
     if (user) throw new InvalidSnapshotInUse(`The snapshot ${s.snapshotId} is currently in use by ${user}`);
     this.p.store.deleteSnapshot(s.snapshotId);
     deleteImage(this.p.imagePath(s.snapshotId));
@@ -186,6 +188,13 @@ export class SnapshotOperations {
  */
 export function targetKeyId(requested: string | undefined, foreign: boolean, defaultKeyId: string): string | undefined {
   return requested ?? (foreign ? defaultKeyId : undefined);
+}
+
+/** Whether a process is making the image (holds its writer lock, taken before its row exists: image-jobs.ts). */
+function isBeingMade(imagePath: string): boolean {
+  const lock = ExclusiveLock.tryAcquire(imageLockFile(imagePath));
+  lock?.release();
+  return lock === null;
 }
 
 /** A snapshot's data key as copies.ts takes it; null when it is not encrypted. */

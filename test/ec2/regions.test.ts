@@ -335,6 +335,17 @@ describe('copy-snapshot --source-region, called in the destination Region', () =
     expect(ec2(DST).snapshot(copyId).state).toBe('error');
   });
 
+  it('a copy whose maker died in another Region does not keep its source from being deleted', () => {
+    const source = ec2(SRC).createSnapshot(alice[SRC]!, { VolumeId: srcVolume }).SnapshotId as string;
+    // A copy in the destination left pending by a process that ended (no image lock held), no call made there since.
+    const copyId = 'snap-0123456789abcdef8';
+    new Ec2Store(h.app.db, ACCOUNT, DST).insertSnapshot({ ...srcSnap, snapshotId: copyId, state: 'pending', progress: 10, contextId: copyId, sourceId: source, volumeId: 'vol-ffffffff' });
+    expect(ec2(SRC).call(alice[SRC]!, 'DeleteSnapshot', { SnapshotId: source })).toEqual({});
+    expect(errorCode(() => ec2(SRC).describeSnapshots(alice[SRC]!, [source]))).toBe('InvalidSnapshot.NotFound');
+    // The destination's next call settles the copy: error, never completed.
+    expect(ec2(DST).describeSnapshots(alice[DST]!, [copyId]).Snapshots).toMatchObject([{ SnapshotId: copyId, State: 'error' }]);
+  });
+
   it('through the CLI: ebsim ec2 copy-snapshot --region DST --source-region SRC', async () => {
     const cli = (...args: string[]) => ebsimIn(h.dir, args);
     const out = await cli('ec2', 'copy-snapshot', '--region', DST, '--source-region', SRC, '--source-snapshot-id', srcSnap.snapshotId);
