@@ -7,6 +7,7 @@
 // source's Region through a grant made there, and every written sector is re-encrypted; each KMS
 // call is in the trail with its awsRegion, and the copy's sectors are checked against OpenSSL's
 // XTS-AES-256 under the new data key.
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
 import { ebsimIn } from '../helpers/cli.js';
@@ -333,6 +334,48 @@ describe('copy-snapshot --source-region, called in the destination Region', () =
     // Its maker gone, the next call in the destination settles it (error); the source may then go.
     ec2(DST).describeSnapshots(alice[DST]!, [copyId]);
     expect(ec2(DST).snapshot(copyId).state).toBe('error');
+  });
+
+  describe('a copy that fails after its grants: both Regions\' grants retired, the copy error', () => {
+    /** A new snapshot of the source volume, in the source Region. */
+    const freshSource = () => ec2(SRC).snapshot(ec2(SRC).createSnapshot(alice[SRC]!, { VolumeId: srcVolume }).SnapshotId as string);
+    const liveGrants = (region: string, keyId: string, id: string) => kms(region).call(alice[region]!, 'ListGrants', { KeyId: keyId, GranteePrincipal: GRANTEE(id) }).Grants;
+
+    function expectUndone(recs: TrailRecord[], id: string, failed: [string, string, string, string], dstKey: string) {
+      expect(briefIn(recs)).toEqual([
+        ['CopySnapshot', 'Alice', 'ok', DST],
+        ['GenerateDataKeyWithoutPlaintext', 'Alice via EC2', 'ok', DST],
+        ['CreateGrant', 'Alice via EC2', 'ok', SRC],
+        ['CreateGrant', 'Alice via EC2', 'ok', DST],
+        ...(failed[0] === 'Decrypt' ? [failed] : [['Decrypt', WORKER(id), 'ok', SRC], ['Decrypt', WORKER(id), 'ok', DST]]),
+        ['RetireGrant', 'Alice via EC2', 'ok', SRC],
+        ['RetireGrant', 'Alice via EC2', 'ok', DST],
+      ]);
+      expect(liveGrants(SRC, srcKey.KeyId, id)).toEqual([]);
+      expect(liveGrants(DST, dstKey, id)).toEqual([]);
+      expect(ec2(DST).snapshot(id).state).toBe('error');
+    }
+
+    it('the source\'s data key refused by KMS in the source Region (Decrypt)', () => {
+      const source = freshSource();
+      // A data key KMS cannot open: the blob's last byte changed.
+      const bad = Buffer.from(source.encryptedDataKey!);
+      bad[bad.length - 1]! ^= 1;
+      new Ec2Store(h.app.db, ACCOUNT, SRC).setSnapshotKey(source.snapshotId, source.kmsKeyArn!, bad);
+      const dstKey = newKey(DST, 'copy key, failing copy');
+      let id = '';
+      const recs = recordsDuring(h, () => (id = copyIn(DST, { SourceRegion: SRC, SourceSnapshotId: source.snapshotId, Encrypted: true, KmsKeyId: dstKey.KeyId }).SnapshotId));
+      expectUndone(recs, id, ['Decrypt', WORKER(id), 'InvalidCiphertextException', SRC], dstKey.KeyId);
+    });
+
+    it('the source\'s image gone when the sectors are copied (after both Decrypts)', () => {
+      const source = freshSource();
+      rmSync(ec2(SRC).imagePath(source.snapshotId));
+      const dstKey = newKey(DST, 'copy key, lost image');
+      let id = '';
+      const recs = recordsDuring(h, () => (id = copyIn(DST, { SourceRegion: SRC, SourceSnapshotId: source.snapshotId, Encrypted: true, KmsKeyId: dstKey.KeyId }).SnapshotId));
+      expectUndone(recs, id, ['', '', '', ''], dstKey.KeyId);
+    });
   });
 
   it('a copy whose maker died in another Region does not keep its source from being deleted', () => {
