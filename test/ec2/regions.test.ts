@@ -15,7 +15,7 @@ import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
 import { allRecords, type TrailRecord } from '../../src/trail/index.js';
 import type { Snapshot } from '../../src/ec2/index.js';
 import { Ec2Store } from '../../src/ec2/store.js';
-import { reserveImage } from '../../src/ec2/image-jobs.js';
+import { reserveImage, writeImageCopy } from '../../src/ec2/image-jobs.js';
 import { brief, contextOf, readSector, recordsDuring, writtenSectors, xtsDecryptSector, xtsEncryptSector, SECTOR } from '../helpers/ebs.js';
 
 const ACCOUNT = '123456789012';
@@ -387,6 +387,17 @@ describe('copy-snapshot --source-region, called in the destination Region', () =
     expect(errorCode(() => ec2(SRC).describeSnapshots(alice[SRC]!, [source]))).toBe('InvalidSnapshot.NotFound');
     // The destination's next call settles the copy: error, never completed.
     expect(ec2(DST).describeSnapshots(alice[DST]!, [copyId]).Snapshots).toMatchObject([{ SnapshotId: copyId, State: 'error' }]);
+  });
+
+  it('a source whose maker died after committing its image, no call made in its Region since: copied from the destination', () => {
+    // As a maker killed between the commit and the row's update leaves it: pending, the image whole, no lock.
+    const sourceId = 'snap-0123456789abcdef7';
+    new Ec2Store(h.app.db, ACCOUNT, SRC).insertSnapshot({ ...plainSnap, snapshotId: sourceId, state: 'pending', progress: 99, contextId: sourceId, sourceId: plainSnap.snapshotId });
+    writeImageCopy(ec2(SRC).imagePath(plainSnap.snapshotId), ec2(SRC).imagePath(sourceId), {});
+    const id = copyIn(DST, { SourceRegion: SRC, SourceSnapshotId: sourceId }).SnapshotId;
+    expect(ec2(DST).snapshot(id)).toMatchObject({ state: 'completed', encrypted: false });
+    expect(ec2(SRC).snapshot(sourceId).state).toBe('completed');
+    expect(readSector(ec2(DST).imagePath(id), 1).subarray(0, 11).toString()).toBe('plain delta');
   });
 
   it('through the CLI: ebsim ec2 copy-snapshot --region DST --source-region SRC', async () => {
