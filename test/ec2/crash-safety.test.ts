@@ -125,6 +125,11 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     expect(after).toMatchObject({ State: 'error', StateMessage: INTERRUPTED });
     expect(fs.existsSync(dst.imagePath(id))).toBe(false);
     expect(fs.existsSync(`${dst.imagePath(id)}.partial`)).toBe(false);
+    // Settling makes no KMS call: the worker's grants, one in each Region, stay live (docs/known-differences.md).
+    const grants = (region: string) =>
+      (h.app.kms(undefined, region).call(h.app.as('Alice', undefined, undefined, region), 'ListRetirableGrants', { RetiringPrincipal: 'arn:aws:iam::123456789012:root' }).Grants as { GranteePrincipal: string }[])
+        .filter((g) => g.GranteePrincipal === `123456789012:aws:ec2-infrastructure:${id}`);
+    expect([grants('us-east-1').length, grants('us-west-2').length]).toEqual([1, 1]);
   });
 
   it('a maker that died after committing its image but before recording it: the next call finds the image whole and completes it', () => {
