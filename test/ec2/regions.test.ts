@@ -154,6 +154,11 @@ describe('resources belong to the Region they were made in', () => {
   it('IDs stay unique in the home across Regions', () => {
     const ids = [HOME, SRC, DST].flatMap((r) => idsOf(ec2(r).describeVolumes(alice[r]!), 'Volumes', 'VolumeId'));
     expect(new Set(ids).size).toBe(ids.length);
+    // Random IDs alone would pass the above: the store itself refuses an ID another Region holds.
+    const taken = ec2(SRC).volume(srcVolume);
+    expect(() => new Ec2Store(h.app.db, ACCOUNT, DST).insertVolume(taken)).toThrow(/UNIQUE constraint failed: ec2_volumes.volume_id/);
+    expect(() => new Ec2Store(h.app.db, ACCOUNT, DST).insertSnapshot(srcSnap)).toThrow(/UNIQUE constraint failed: ec2_snapshots.snapshot_id/);
+    expect(ec2(SRC).volume(srcVolume)).toEqual(taken);
   });
 });
 
