@@ -151,6 +151,33 @@ describe('resources belong to the Region they were made in', () => {
     expect((await h.app.host().read(alice[HOME]!, vol, 0, 4)).toString()).toBe('west');
   });
 
+  it('every call naming another Region\'s volume, snapshot or instance is not found there, and changes nothing', () => {
+    const inst = instanceIn(SRC);
+    const volBefore = ec2(SRC).volume(srcVolume);
+    const snapBefore = ec2(SRC).snapshot(srcSnap.snapshotId);
+    const calls: [string, Record<string, unknown>, string][] = [
+      ['ModifyVolume', { VolumeId: srcVolume, Size: 2 }, 'InvalidVolume.NotFound'],
+      ['DeleteVolume', { VolumeId: srcVolume }, 'InvalidVolume.NotFound'],
+      ['DetachVolume', { VolumeId: srcVolume }, 'InvalidVolume.NotFound'],
+      ['CreateSnapshot', { VolumeId: srcVolume }, 'InvalidVolume.NotFound'],
+      ['CreateVolume', { SnapshotId: srcSnap.snapshotId }, 'InvalidSnapshot.NotFound'],
+      ['CopySnapshot', { SourceSnapshotId: srcSnap.snapshotId }, 'InvalidSnapshot.NotFound'],
+      ['ModifySnapshotAttribute', { SnapshotId: srcSnap.snapshotId, CreateVolumePermission: { Add: [{ UserId: '210987654321' }] } }, 'InvalidSnapshot.NotFound'],
+      ['DescribeSnapshotAttribute', { SnapshotId: srcSnap.snapshotId, Attribute: 'createVolumePermission' }, 'InvalidSnapshot.NotFound'],
+      ['DeleteSnapshot', { SnapshotId: srcSnap.snapshotId }, 'InvalidSnapshot.NotFound'],
+      ['StopInstances', { InstanceIds: [inst] }, 'InvalidInstanceID.NotFound'],
+      ['TerminateInstances', { InstanceIds: [inst] }, 'InvalidInstanceID.NotFound'],
+    ];
+    const recs = recordsDuring(h, () => {
+      for (const [op, params, code] of calls) expect(errorCode(() => ec2(DST).call(alice[DST]!, op, params)), op).toBe(code);
+    });
+    expect(recs.map((r) => [r.eventName, r.awsRegion])).toEqual(calls.map(([op]) => [op, DST]));
+    expect(ec2(SRC).volume(srcVolume)).toEqual(volBefore);
+    expect(ec2(SRC).snapshot(srcSnap.snapshotId)).toEqual(snapBefore);
+    expect(ec2(SRC).call(alice[SRC]!, 'DescribeSnapshotAttribute', { SnapshotId: srcSnap.snapshotId, Attribute: 'createVolumePermission' })).toMatchObject({ CreateVolumePermissions: [] });
+    expect(ec2(SRC).instance(inst).state).not.toMatch(/stopp|terminat/);
+  });
+
   it('IDs stay unique in the home across Regions', () => {
     const ids = [HOME, SRC, DST].flatMap((r) => idsOf(ec2(r).describeVolumes(alice[r]!), 'Volumes', 'VolumeId'));
     expect(new Set(ids).size).toBe(ids.length);
