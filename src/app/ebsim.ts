@@ -118,6 +118,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
         iam: open().iam,
         keys: kmsClient(app.kms()),
         inRegion: (region) => ({ ec2: app.ec2(undefined, region), keys: kmsClient(app.kms(undefined, region)) }),
+        ec2Of: (accountId, region) => app.ec2(accountId, region),
       }));
       return host;
     },

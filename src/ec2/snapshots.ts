@@ -10,7 +10,7 @@ import { deleteImage } from '../device/image-store.js';
 import { copyUnderKey } from './copies.js';
 import type { EbsParts } from './ebs-parts.js';
 import type { WrappedDataKey } from './ebs-keys.js';
-import { makeImage, reserveImage, writeImageCopy } from './image-jobs.js';
+import { makeImage, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
 import { newSnapshotId } from './ids.js';
 import { COPIED_SNAPSHOT_VOLUME_ID, snapshotShape, type Snapshot, type Volume } from './model.js';
 import type { CopySnapshotRequest } from './operations/index.js';
@@ -88,8 +88,12 @@ export class SnapshotOperations {
     const sourceRegion = req.SourceRegion ?? this.p.region;
     if (!isCommercialRegion(sourceRegion)) throw new InvalidParameterValue(`Value (${sourceRegion}) for parameter sourceRegion is invalid. It is not a commercial AWS Region (ebsim models those).`);
     const crossRegion = sourceRegion !== this.p.region;
-    const sourceKeys = crossRegion ? this.p.inRegion(sourceRegion).keys : undefined;
-    const { snapshot: src, shared } = (crossRegion ? new SnapshotOperations(this.p.inRegion(sourceRegion)) : this).requireUsable(req.SourceSnapshotId);
+    const sourceParts = crossRegion ? this.p.inRegion(sourceRegion) : this.p;
+    // The source Region's copies whose makers died are settled first, as every call there does
+    // (a source committed before its maker died is `completed`, else `error`, never `pending`).
+    if (crossRegion) settleInterruptedCopies(sourceParts.store, sourceParts.imagePath);
+    const sourceKeys = crossRegion ? sourceParts.keys : undefined;
+    const { snapshot: src, shared } = (crossRegion ? new SnapshotOperations(sourceParts) : this).requireUsable(req.SourceSnapshotId);
     if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     if (src.state !== 'completed') throw new IncorrectState(`Snapshot '${src.snapshotId}' is in the '${src.state}' state; only a completed snapshot can be copied.`);
     // Copies of encrypted snapshots stay encrypted; Encrypted=false cannot undo encryption by default.
@@ -140,7 +144,9 @@ export class SnapshotOperations {
   delete(req: { SnapshotId: string }): Outcome {
     const s = this.require(req.SnapshotId);
     if (s.state === 'pending') throw new IncorrectState(`Snapshot '${s.snapshotId}' is in the 'pending' state; ebsim deletes a snapshot once it is completed (or error).`);
-    const user = this.p.store.userOfSnapshot(s.snapshotId);
+    // A copy or volume whose maker died (its image lock free) reads the snapshot no more: it is
+    // settled as `error` by the next call in its own Region or account, which may not have come yet.
+    const user = this.p.store.usersOfSnapshot(s.snapshotId).find((id) => isBeingMade(this.p.imagePath(id)));
     if (user) throw new InvalidSnapshotInUse(`The snapshot ${s.snapshotId} is currently in use by ${user}`);
     this.p.store.deleteSnapshot(s.snapshotId);
     deleteImage(this.p.imagePath(s.snapshotId));
@@ -186,6 +192,13 @@ export class SnapshotOperations {
  */
 export function targetKeyId(requested: string | undefined, foreign: boolean, defaultKeyId: string): string | undefined {
   return requested ?? (foreign ? defaultKeyId : undefined);
+}
+
+/** Whether a process is making the image (holds its writer lock, taken before its row exists: image-jobs.ts). */
+function isBeingMade(imagePath: string): boolean {
+  const lock = ExclusiveLock.tryAcquire(imageLockFile(imagePath));
+  lock?.release();
+  return lock === null;
 }
 
 /** A snapshot's data key as copies.ts takes it; null when it is not encrypted. */

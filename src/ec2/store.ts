@@ -179,17 +179,18 @@ export class Ec2Store {
   }
 
   /**
-   * A copy (a snapshot `pending`) or a volume (`creating`) being made from the snapshot, in any
-   * account or Region of the home: a cross-Region copy reads it from another Region.
+   * The copies (snapshots `pending`) and volumes (`creating`) made from the snapshot, in any
+   * account or Region of the home: a cross-Region copy reads it from another Region. Some may have
+   * lost their maker (settled by the next call in their own Region, image-jobs.ts).
    */
-  userOfSnapshot(id: string): string | undefined {
+  usersOfSnapshot(id: string): string[] {
     return this.db
       .prepare(
         `SELECT s.snapshot_id FROM ec2_snapshots s JOIN ec2_image_details d ON d.resource_id = s.snapshot_id WHERE s.state = 'pending' AND d.source_id = ?
-         UNION ALL SELECT volume_id FROM ec2_volumes WHERE state = 'creating' AND snapshot_id = ? LIMIT 1`,
+         UNION ALL SELECT volume_id FROM ec2_volumes WHERE state = 'creating' AND snapshot_id = ?`,
       )
       .pluck()
-      .get(id, id) as string | undefined;
+      .all(id, id) as string[];
   }
 
   /** The Region that holds this account's instance, volume or snapshot `id`, if any (IDs are unique in the home). */

@@ -26,6 +26,8 @@ export interface ControlPlane {
   keys: DataKeyDecrypter;
   /** and of its other Regions (absent: the host serves the own Region's volumes only). */
   inRegion?: (region: string) => { ec2: Ec2Service; keys: DataKeyDecrypter };
+  /** EC2 of any account of the home in any Region: where a caller's forced stop or detach goes (absent: the first account's only). */
+  ec2Of?: (accountId: string, region: string) => Ec2Service;
 }
 
 /** Who asks: needed only to attach a volume (an AttachVolume call), so it may be given lazily. */
@@ -64,6 +66,17 @@ export class InstanceHost {
   private regional(region: string): { ec2: Ec2Service; keys: DataKeyDecrypter } {
     const cp = this.cp;
     return region === cp.ec2.region || !cp.inRegion ? cp : cp.inRegion(region);
+  }
+
+  /**
+   * EC2 of the caller's account in the Region called: a call the host makes for a caller goes
+   * there, so another account's or another Region's resources are not found by it.
+   */
+  private ec2Called(caller: CallContext): Ec2Service {
+    const cp = this.cp;
+    if (cp.ec2Of) return cp.ec2Of(caller.principal.accountId, caller.region);
+    if (caller.principal.accountId !== cp.ec2.accountId) throw new UserError(`this host serves account ${cp.ec2.accountId} only, not ${caller.principal.accountId}`);
+    return this.regional(caller.region).ec2;
   }
 
   /** EC2 and KMS of the Region that holds the volume or instance `id` (the own Region's if none does: it answers not found). */
@@ -131,7 +144,7 @@ export class InstanceHost {
    * finishes the stop. Without Force it is EC2's call alone (refused while a volume is mounted).
    */
   async stopInstances(caller: CallContext, req: StopInstancesRequest): Promise<Record<string, unknown>> {
-    const ec2 = this.regional(caller.region).ec2;
+    const ec2 = this.ec2Called(caller);
     const response = ec2.stopInstances(caller, req);
     if (!req.Force) return response;
     const stopping = new Set(req.InstanceIds.filter((id) => ec2.instance(id).state === 'stopping'));
@@ -151,8 +164,11 @@ export class InstanceHost {
    * (refused while the volume is open on the host).
    */
   async detachVolume(caller: CallContext, req: DetachVolumeRequest): Promise<Record<string, unknown>> {
-    if (req.Force && (await this.status()).volumes.some((v) => v.volumeId === req.VolumeId)) await this.unmount(req.VolumeId);
-    return this.regional(caller.region).ec2.detachVolume(caller, req);
+    const ec2 = this.ec2Called(caller);
+    // Only the caller's own volume in the Region called is unmounted: any other is not found by the call.
+    const own = ec2.regionOf(req.VolumeId) === ec2.region;
+    if (req.Force && own && (await this.status()).volumes.some((v) => v.volumeId === req.VolumeId)) await this.unmount(req.VolumeId);
+    return ec2.detachVolume(caller, req);
   }
 
   // ---- mounts (the device daemon) -------------------------------------------------------------

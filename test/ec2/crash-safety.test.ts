@@ -35,12 +35,14 @@ const progress = (p) => {
 };
 const ctx = { ...app.as('Alice'), progress };
 if (op === 'copy') app.ec2().copySnapshot(ctx, { SourceSnapshotId: source, Encrypted: true, KmsKeyId: keyArn });
+// From the home's Region to us-west-2, called there, under us-west-2's aws/ebs.
+else if (op === 'copy-to-region') app.ec2(undefined, 'us-west-2').copySnapshot({ ...app.as('Alice', undefined, undefined, 'us-west-2'), progress }, { SourceRegion: 'us-east-1', SourceSnapshotId: source });
 else app.ec2().createVolume(ctx, { SnapshotId: source, Encrypted: true, KmsKeyId: keyArn });
 process.stdout.write('DONE\\n');
 `;
 
 /** Starts the child and resolves with the ID of what it is making, once it is inside the copy. */
-function startCopy(op: 'copy' | 'restore'): Promise<{ child: ChildProcess; id: string }> {
+function startCopy(op: 'copy' | 'copy-to-region' | 'restore'): Promise<{ child: ChildProcess; id: string }> {
   const script = path.join(h.dir, 'copy-child.mjs');
   fs.writeFileSync(script, CHILD);
   const child = spawn(process.execPath, [script, h.dir, op, snapshotId, targetKey], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,6 +111,25 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     expect(fs.existsSync(h.app.ec2().imagePath(id))).toBe(false);
     expect(fs.existsSync(`${h.app.ec2().imagePath(id)}.partial`)).toBe(false);
     expect(errorCode(() => h.app.ec2().attachVolume(alice, { VolumeId: id, InstanceId: runInstance(h, alice), Device: '/dev/sdf' }))).toBe('IncorrectState');
+  });
+
+  it('CopySnapshot to another Region: pending there while its maker lives (its source not deletable), error there after kill -9', async () => {
+    const { child, id } = await startCopy('copy-to-region');
+    const west = h.app.as('Alice', undefined, undefined, 'us-west-2');
+    const dst = h.app.ec2(undefined, 'us-west-2');
+    expect(dst.describeSnapshots(west, [id]).Snapshots).toMatchObject([{ State: 'pending' }]);
+    expect(errorCode(() => h.app.ec2().describeSnapshots(alice, [id]))).toBe('InvalidSnapshot.NotFound');
+    expect(errorCode(() => h.app.ec2().deleteSnapshot(alice, { SnapshotId: snapshotId }))).toBe('InvalidSnapshot.InUse');
+    await kill9(child);
+    const [after] = dst.describeSnapshots(west, [id]).Snapshots as Record<string, unknown>[];
+    expect(after).toMatchObject({ State: 'error', StateMessage: INTERRUPTED });
+    expect(fs.existsSync(dst.imagePath(id))).toBe(false);
+    expect(fs.existsSync(`${dst.imagePath(id)}.partial`)).toBe(false);
+    // Settling makes no KMS call: the worker's grants, one in each Region, stay live (docs/known-differences.md).
+    const grants = (region: string) =>
+      (h.app.kms(undefined, region).call(h.app.as('Alice', undefined, undefined, region), 'ListRetirableGrants', { RetiringPrincipal: 'arn:aws:iam::123456789012:root' }).Grants as { GranteePrincipal: string }[])
+        .filter((g) => g.GranteePrincipal === `123456789012:aws:ec2-infrastructure:${id}`);
+    expect([grants('us-east-1').length, grants('us-west-2').length]).toEqual([1, 1]);
   });
 
   it('a maker that died after committing its image but before recording it: the next call finds the image whole and completes it', () => {

@@ -7,6 +7,7 @@
 // source's Region through a grant made there, and every written sector is re-encrypted; each KMS
 // call is in the trail with its awsRegion, and the copy's sectors are checked against OpenSSL's
 // XTS-AES-256 under the new data key.
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
 import { ebsimIn } from '../helpers/cli.js';
@@ -14,7 +15,7 @@ import { onBehalfOf, type CallContext } from '../../src/core/call-context.js';
 import { allRecords, type TrailRecord } from '../../src/trail/index.js';
 import type { Snapshot } from '../../src/ec2/index.js';
 import { Ec2Store } from '../../src/ec2/store.js';
-import { reserveImage } from '../../src/ec2/image-jobs.js';
+import { reserveImage, writeImageCopy } from '../../src/ec2/image-jobs.js';
 import { brief, contextOf, readSector, recordsDuring, writtenSectors, xtsDecryptSector, xtsEncryptSector, SECTOR } from '../helpers/ebs.js';
 
 const ACCOUNT = '123456789012';
@@ -150,9 +151,41 @@ describe('resources belong to the Region they were made in', () => {
     expect((await h.app.host().read(alice[HOME]!, vol, 0, 4)).toString()).toBe('west');
   });
 
+  it('every call naming another Region\'s volume, snapshot or instance is not found there, and changes nothing', () => {
+    const inst = instanceIn(SRC);
+    const volBefore = ec2(SRC).volume(srcVolume);
+    const snapBefore = ec2(SRC).snapshot(srcSnap.snapshotId);
+    const calls: [string, Record<string, unknown>, string][] = [
+      ['ModifyVolume', { VolumeId: srcVolume, Size: 2 }, 'InvalidVolume.NotFound'],
+      ['DeleteVolume', { VolumeId: srcVolume }, 'InvalidVolume.NotFound'],
+      ['DetachVolume', { VolumeId: srcVolume }, 'InvalidVolume.NotFound'],
+      ['CreateSnapshot', { VolumeId: srcVolume }, 'InvalidVolume.NotFound'],
+      ['CreateVolume', { SnapshotId: srcSnap.snapshotId }, 'InvalidSnapshot.NotFound'],
+      ['CopySnapshot', { SourceSnapshotId: srcSnap.snapshotId }, 'InvalidSnapshot.NotFound'],
+      ['ModifySnapshotAttribute', { SnapshotId: srcSnap.snapshotId, CreateVolumePermission: { Add: [{ UserId: '210987654321' }] } }, 'InvalidSnapshot.NotFound'],
+      ['DescribeSnapshotAttribute', { SnapshotId: srcSnap.snapshotId, Attribute: 'createVolumePermission' }, 'InvalidSnapshot.NotFound'],
+      ['DeleteSnapshot', { SnapshotId: srcSnap.snapshotId }, 'InvalidSnapshot.NotFound'],
+      ['StopInstances', { InstanceIds: [inst] }, 'InvalidInstanceID.NotFound'],
+      ['TerminateInstances', { InstanceIds: [inst] }, 'InvalidInstanceID.NotFound'],
+    ];
+    const recs = recordsDuring(h, () => {
+      for (const [op, params, code] of calls) expect(errorCode(() => ec2(DST).call(alice[DST]!, op, params)), op).toBe(code);
+    });
+    expect(recs.map((r) => [r.eventName, r.awsRegion])).toEqual(calls.map(([op]) => [op, DST]));
+    expect(ec2(SRC).volume(srcVolume)).toEqual(volBefore);
+    expect(ec2(SRC).snapshot(srcSnap.snapshotId)).toEqual(snapBefore);
+    expect(ec2(SRC).call(alice[SRC]!, 'DescribeSnapshotAttribute', { SnapshotId: srcSnap.snapshotId, Attribute: 'createVolumePermission' })).toMatchObject({ CreateVolumePermissions: [] });
+    expect(ec2(SRC).instance(inst).state).not.toMatch(/stopp|terminat/);
+  });
+
   it('IDs stay unique in the home across Regions', () => {
     const ids = [HOME, SRC, DST].flatMap((r) => idsOf(ec2(r).describeVolumes(alice[r]!), 'Volumes', 'VolumeId'));
     expect(new Set(ids).size).toBe(ids.length);
+    // Random IDs alone would pass the above: the store itself refuses an ID another Region holds.
+    const taken = ec2(SRC).volume(srcVolume);
+    expect(() => new Ec2Store(h.app.db, ACCOUNT, DST).insertVolume(taken)).toThrow(/UNIQUE constraint failed: ec2_volumes.volume_id/);
+    expect(() => new Ec2Store(h.app.db, ACCOUNT, DST).insertSnapshot(srcSnap)).toThrow(/UNIQUE constraint failed: ec2_snapshots.snapshot_id/);
+    expect(ec2(SRC).volume(srcVolume)).toEqual(taken);
   });
 });
 
@@ -333,6 +366,70 @@ describe('copy-snapshot --source-region, called in the destination Region', () =
     // Its maker gone, the next call in the destination settles it (error); the source may then go.
     ec2(DST).describeSnapshots(alice[DST]!, [copyId]);
     expect(ec2(DST).snapshot(copyId).state).toBe('error');
+  });
+
+  describe('a copy that fails after its grants: both Regions\' grants retired, the copy error', () => {
+    /** A new snapshot of the source volume, in the source Region. */
+    const freshSource = () => ec2(SRC).snapshot(ec2(SRC).createSnapshot(alice[SRC]!, { VolumeId: srcVolume }).SnapshotId as string);
+    const liveGrants = (region: string, keyId: string, id: string) => kms(region).call(alice[region]!, 'ListGrants', { KeyId: keyId, GranteePrincipal: GRANTEE(id) }).Grants;
+
+    function expectUndone(recs: TrailRecord[], id: string, failed: [string, string, string, string], dstKey: string) {
+      expect(briefIn(recs)).toEqual([
+        ['CopySnapshot', 'Alice', 'ok', DST],
+        ['GenerateDataKeyWithoutPlaintext', 'Alice via EC2', 'ok', DST],
+        ['CreateGrant', 'Alice via EC2', 'ok', SRC],
+        ['CreateGrant', 'Alice via EC2', 'ok', DST],
+        ...(failed[0] === 'Decrypt' ? [failed] : [['Decrypt', WORKER(id), 'ok', SRC], ['Decrypt', WORKER(id), 'ok', DST]]),
+        ['RetireGrant', 'Alice via EC2', 'ok', SRC],
+        ['RetireGrant', 'Alice via EC2', 'ok', DST],
+      ]);
+      expect(liveGrants(SRC, srcKey.KeyId, id)).toEqual([]);
+      expect(liveGrants(DST, dstKey, id)).toEqual([]);
+      expect(ec2(DST).snapshot(id).state).toBe('error');
+    }
+
+    it('the source\'s data key refused by KMS in the source Region (Decrypt)', () => {
+      const source = freshSource();
+      // A data key KMS cannot open: the blob's last byte changed.
+      const bad = Buffer.from(source.encryptedDataKey!);
+      bad[bad.length - 1]! ^= 1;
+      new Ec2Store(h.app.db, ACCOUNT, SRC).setSnapshotKey(source.snapshotId, source.kmsKeyArn!, bad);
+      const dstKey = newKey(DST, 'copy key, failing copy');
+      let id = '';
+      const recs = recordsDuring(h, () => (id = copyIn(DST, { SourceRegion: SRC, SourceSnapshotId: source.snapshotId, Encrypted: true, KmsKeyId: dstKey.KeyId }).SnapshotId));
+      expectUndone(recs, id, ['Decrypt', WORKER(id), 'InvalidCiphertextException', SRC], dstKey.KeyId);
+    });
+
+    it('the source\'s image gone when the sectors are copied (after both Decrypts)', () => {
+      const source = freshSource();
+      rmSync(ec2(SRC).imagePath(source.snapshotId));
+      const dstKey = newKey(DST, 'copy key, lost image');
+      let id = '';
+      const recs = recordsDuring(h, () => (id = copyIn(DST, { SourceRegion: SRC, SourceSnapshotId: source.snapshotId, Encrypted: true, KmsKeyId: dstKey.KeyId }).SnapshotId));
+      expectUndone(recs, id, ['', '', '', ''], dstKey.KeyId);
+    });
+  });
+
+  it('a copy whose maker died in another Region does not keep its source from being deleted', () => {
+    const source = ec2(SRC).createSnapshot(alice[SRC]!, { VolumeId: srcVolume }).SnapshotId as string;
+    // A copy in the destination left pending by a process that ended (no image lock held), no call made there since.
+    const copyId = 'snap-0123456789abcdef8';
+    new Ec2Store(h.app.db, ACCOUNT, DST).insertSnapshot({ ...srcSnap, snapshotId: copyId, state: 'pending', progress: 10, contextId: copyId, sourceId: source, volumeId: 'vol-ffffffff' });
+    expect(ec2(SRC).call(alice[SRC]!, 'DeleteSnapshot', { SnapshotId: source })).toEqual({});
+    expect(errorCode(() => ec2(SRC).describeSnapshots(alice[SRC]!, [source]))).toBe('InvalidSnapshot.NotFound');
+    // The destination's next call settles the copy: error, never completed.
+    expect(ec2(DST).describeSnapshots(alice[DST]!, [copyId]).Snapshots).toMatchObject([{ SnapshotId: copyId, State: 'error' }]);
+  });
+
+  it('a source whose maker died after committing its image, no call made in its Region since: copied from the destination', () => {
+    // As a maker killed between the commit and the row's update leaves it: pending, the image whole, no lock.
+    const sourceId = 'snap-0123456789abcdef7';
+    new Ec2Store(h.app.db, ACCOUNT, SRC).insertSnapshot({ ...plainSnap, snapshotId: sourceId, state: 'pending', progress: 99, contextId: sourceId, sourceId: plainSnap.snapshotId });
+    writeImageCopy(ec2(SRC).imagePath(plainSnap.snapshotId), ec2(SRC).imagePath(sourceId), {});
+    const id = copyIn(DST, { SourceRegion: SRC, SourceSnapshotId: sourceId }).SnapshotId;
+    expect(ec2(DST).snapshot(id)).toMatchObject({ state: 'completed', encrypted: false });
+    expect(ec2(SRC).snapshot(sourceId).state).toBe('completed');
+    expect(readSector(ec2(DST).imagePath(id), 1).subarray(0, 11).toString()).toBe('plain delta');
   });
 
   it('through the CLI: ebsim ec2 copy-snapshot --region DST --source-region SRC', async () => {

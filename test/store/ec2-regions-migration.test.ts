@@ -13,6 +13,8 @@ import { openDatabase } from '../../src/store/database.js';
 import { initHome, openEbsim } from '../../src/app/ebsim.js';
 import { makeHome, errorCode } from '../helpers/home.js';
 import { runInstance, writeThroughHost } from '../helpers/ebs.js';
+import { spawn } from 'node:child_process';
+import { assertBuilt, REPO } from '../helpers/cli.js';
 
 const OLD_SCHEMA = fs.readFileSync(new URL('../fixtures/schema-before-ec2-regions.sql', import.meta.url), 'utf8');
 const EC2_TABLES = ['ec2_instances', 'ec2_volumes', 'ec2_snapshots'] as const;
@@ -174,4 +176,47 @@ describe('a working home whose EC2 tables have the old schema', () => {
       app.close();
     }
   });
+});
+
+describe('an old home opened by several processes at once (ebsim serve --workers, CLI calls)', () => {
+  it('each opens it; the column is added once, every row kept in its account\'s Region', async () => {
+    assertBuilt();
+    const dir = fs.mkdtempSync(join(tmpdir(), 'ebsim-r4-migration-race-'));
+    dirs.push(dir);
+    const path = join(dir, 'ebsim.db');
+    const old = new Database(path);
+    old.exec(OLD_SCHEMA);
+    const now = '2026-11-01T10:00:00.000Z';
+    old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(FIRST, 'ap-southeast-2', now);
+    old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(SECOND, 'sa-east-1', now);
+    const snapshot = old.prepare('INSERT INTO ec2_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (let i = 0; i < 200; i++) snapshot.run(`snap-${String(i).padStart(17, '0')}`, i % 2 ? SECOND : FIRST, 'vol-1', 1, 'completed', 0, null, null, `n${i}`, now);
+    const before = rowsOf(old, 'ec2_snapshots');
+    old.close();
+    const child = `
+      import { openDatabase } from ${JSON.stringify(`${REPO}dist/src/store/database.js`)};
+      const db = openDatabase(${JSON.stringify(path)}, ${JSON.stringify(join(dir, 'trail.db'))});
+      process.stdout.write(String(db.prepare("SELECT count(*) FROM ec2_snapshots WHERE region <> ''").pluck().get()));
+      db.close();`;
+    const run = () =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', child], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.stderr.on('data', (d) => (err += d));
+        p.on('exit', (code) => resolve({ code, out, err }));
+      });
+    const runs = await Promise.all(Array.from({ length: 6 }, run));
+    for (const r of runs) expect([r.code, r.out, r.err]).toEqual([0, '200', '']);
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(columnsOf(db, 'ec2_snapshots').filter((c) => c === 'region')).toEqual(['region']);
+      const after = rowsOf(db, 'ec2_snapshots');
+      expect(after.map(({ region, ...rest }) => rest)).toEqual(before);
+      expect(after.map((r) => r.region)).toEqual(after.map((r) => (r.account_id === FIRST ? 'ap-southeast-2' : 'sa-east-1')));
+    } finally {
+      db.close();
+    }
+  }, 60_000);
 });
