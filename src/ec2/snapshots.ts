@@ -87,6 +87,10 @@ export class SnapshotOperations {
   copy(ctx: CallContext, req: CopySnapshotRequest): Outcome {
     const sourceRegion = req.SourceRegion ?? this.p.region;
     if (!isCommercialRegion(sourceRegion)) throw new InvalidParameterValue(`Value (${sourceRegion}) for parameter sourceRegion is invalid. It is not a commercial AWS Region (ebsim models those).`);
+    // AWS takes DestinationRegion only to presign a copy (the AWS CLI fills it with the Region it
+    // sends to); the copy is always made where the request is sent.
+    if (req.DestinationRegion !== undefined && req.DestinationRegion !== this.p.region)
+      throw new InvalidParameterValue(`Value (${req.DestinationRegion}) for parameter destinationRegion is invalid. The copy is made in the Region the request is sent to (${this.p.region}): call it with --region ${req.DestinationRegion}.`);
     const crossRegion = sourceRegion !== this.p.region;
     const sourceParts = crossRegion ? this.p.inRegion(sourceRegion) : this.p;
     // The source Region's copies whose makers died are settled first, as every call there does

@@ -443,4 +443,15 @@ describe('copy-snapshot --source-region, called in the destination Region', () =
     const home = await cli('ec2', 'describe-snapshots', '--snapshot-ids', id);
     expect(home.stderr).toContain(`An error occurred (InvalidSnapshot.NotFound) when calling the DescribeSnapshots operation: The snapshot '${id}' does not exist.`);
   });
+
+  it('--destination-region as the AWS CLI sends it (the Region called) is taken; another Region is refused and nothing is copied', async () => {
+    const cli = (...args: string[]) => ebsimIn(h.dir, args);
+    const ok = await cli('ec2', 'copy-snapshot', '--region', DST, '--destination-region', DST, '--source-region', SRC, '--source-snapshot-id', srcSnap.snapshotId);
+    expect(ok.code, ok.stderr).toBe(0);
+    const before = (await cli('ec2', 'describe-snapshots', '--region', DST)).json().Snapshots.length;
+    const bad = await cli('ec2', 'copy-snapshot', '--region', DST, '--destination-region', SRC, '--source-region', SRC, '--source-snapshot-id', srcSnap.snapshotId);
+    expect(bad.code).toBe(254);
+    expect(bad.stderr).toContain(`An error occurred (InvalidParameterValue) when calling the CopySnapshot operation: Value (${SRC}) for parameter destinationRegion is invalid.`);
+    expect((await cli('ec2', 'describe-snapshots', '--region', DST)).json().Snapshots.length).toBe(before);
+  });
 });

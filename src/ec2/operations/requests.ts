@@ -50,8 +50,10 @@ export interface ModifyVolumeRequest {
 
 export interface CopySnapshotRequest {
   SourceSnapshotId: string;
-  /** Only the account's own Region: EC2/EBS exist there alone in ebsim. */
+  /** The Region holding the source (default: the Region called). */
   SourceRegion?: string;
+  /** Must name the Region called, where the copy is made (AWS uses it only to presign). */
+  DestinationRegion?: string;
   KmsKeyId?: string;
   Encrypted?: boolean;
   Description?: string;

@@ -35,12 +35,13 @@ export const SNAPSHOT_OPERATIONS = [
     input: {
       SourceSnapshotId: { kind: 'string', required: true },
       SourceRegion: { kind: 'string', doc: 'the Region that holds the source snapshot (default: the Region called, --region, which is the destination)' },
+      DestinationRegion: { kind: 'string', doc: 'the Region the copy is made in: must be the Region called (--region), as the AWS CLI sends it' },
       KmsKeyId: { kind: 'string', doc: 'the copy\'s KMS key, in the destination Region (needs --encrypted); default: the source\'s key, or for an unencrypted source or one of another Region the default KMS key' },
       Encrypted: { kind: 'boolean', doc: 'encrypt the copy of an unencrypted snapshot (copies of encrypted snapshots always are)' },
       Description: { kind: 'string' },
     },
     ext: undefined,
-    requestParameters: (p) => defined({ sourceRegion: str(p.SourceRegion), sourceSnapshotId: str(p.SourceSnapshotId), description: str(p.Description), encrypted: typeof p.Encrypted === 'boolean' ? p.Encrypted : undefined, kmsKeyId: str(p.KmsKeyId) }),
+    requestParameters: (p) => defined({ sourceRegion: str(p.SourceRegion), destinationRegion: str(p.DestinationRegion), sourceSnapshotId: str(p.SourceSnapshotId), description: str(p.Description), encrypted: typeof p.Encrypted === 'boolean' ? p.Encrypted : undefined, kmsKeyId: str(p.KmsKeyId) }),
     run: (ctx, input, { env }) => env.copySnapshot(ctx, input as unknown as CopySnapshotRequest),
   }),
   op({
