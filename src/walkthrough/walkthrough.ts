@@ -178,7 +178,8 @@ export async function runWalkthrough(opts: WalkthroughOptions = {}): Promise<Wal
         proveTweakSeparatesSectors(tweak[0]!, tweak[1]!),
         proveAbsentFromImage(image.imagePath, [{ what: 'the marker', bytes: marker }, ...keyHalves], 'neither the marker nor the data key (either half) is anywhere in the backing image'),
       ]) s.check(p.claim, p.holds, p.detail);
-      const head = (v: { sector: number; onDisk: Buffer }) => `${v.sector}: ${[...v.onDisk.subarray(0, 8)].map((x) => x.toString(16).padStart(2, '0')).join(' ')} …`;
+      // Six bytes each: two 7-digit sectors (an 8 GiB volume has 2,097,152) still fit 100 columns.
+      const head = (v: { sector: number; onDisk: Buffer }) => `${v.sector}: ${[...v.onDisk.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(' ')} …`;
       out(`       the two sectors on disk: ${head(tweak[0]!)}   ${head(tweak[1]!)}`);
     } finally {
       key.fill(0);
