@@ -210,7 +210,8 @@ export { INSERT as TRAIL_INSERT };
  * cannot be serialized is left out (`dropped`).
  */
 export function packBatch(records: readonly TrailRecord[]): { n: number; packed?: string; rows?: unknown[][]; dropped: boolean } {
-  const fields: (string | number | null)[][] = [];
+  const fields: (string | number | null)[] = [];
+  const kept: TrailRecord[] = [];
   let dropped = false;
   let plain = true;
   for (const r of records) {
@@ -222,17 +223,27 @@ export function packBatch(records: readonly TrailRecord[]): { n: number; packed?
       process.stderr.write(`ebsim: trail: record ${r.eventID} dropped: ${(err as Error).message}\n`);
       continue;
     }
-    const f: (string | number | null)[] = indexedColumns(row, r) as unknown as (string | number | null)[];
-    f.push(row[8]);
-    for (let j = 0; j < FIELDS - 1 && plain; j++) {
-      const v = f[j];
-      if (typeof v === 'string' && (v.includes(FIELD_END) || v.includes(NULL_FIELD))) plain = false;
+    const columns = indexedColumns(row, r);
+    for (let j = 0; j < FIELDS - 1; j++) {
+      const v = columns[j]!;
+      if (v === null) fields.push(NULL_FIELD);
+      else if (typeof v === 'number') fields.push(String(v));
+      else {
+        if (plain && j !== 7 && (v.includes(FIELD_END) || v.includes(NULL_FIELD))) plain = false;
+        fields.push(v);
+      }
     }
-    fields.push(f);
+    fields.push(row[8]);
+    kept.push(r);
   }
-  if (!plain) return { n: fields.length, rows: fields, dropped };
-  let packed = '';
-  for (const f of fields) for (const v of f) packed += (v === null ? NULL_FIELD : String(v)) + FIELD_END;
-  return { n: fields.length, packed, dropped };
+  if (plain) {
+    fields.push(''); // every field ends with FIELD_END, the last one too
+    return { n: kept.length, packed: fields.join(FIELD_END), dropped };
+  }
+  // Rare enough to serialize again, as arrays of the columns as rowOf gives them.
+  const rows = kept.map((r) => {
+    const row = rowOf(r);
+    return [...indexedColumns(row, r), row[8]];
+  });
+  return { n: rows.length, rows, dropped };
 }
-
