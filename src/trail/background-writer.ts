@@ -1,18 +1,16 @@
 // A worker thread that inserts trail rows on the other core, for long-running processes (the
-// HTTP server, benchmarks). The main thread serializes each record once (rowOf, which the table
-// needs anyway) and hands a batch over as one packed string: structured cloning the record
-// objects cost about 2 us a record to write and 3 us to read back, and the worker then
-// serialized them again; one string is a copy of its bytes. For a durable append the main thread
-// blocks on a shared counter until the worker has committed: "durable before the call returns"
-// holds. The worker indexes what it inserts with the main thread's own indexer (postings.ts, from
-// its text). Other tables of the trail's file (KMS's key last usage) can ride along
-// (`AlongWrite`): written on this thread, a caller never waits for the write lock the worker
-// holds through its commits.
+// HTTP server, benchmarks). The main thread hands over the record objects (structured cloning
+// shares their common identity object, about 0.7 us a record, where JSON.stringify alone costs
+// 4 us), the worker serializes and inserts them; for a durable append the main thread blocks on a
+// shared counter until the worker has committed: "durable before the call returns" holds. The
+// worker indexes what it inserts with the main thread's own indexer (postings.ts, from its text).
+// Other tables of the trail's file (KMS's key last usage) can ride along (`AlongWrite`): written
+// on this thread, a caller never waits for the write lock the worker holds through its commits.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { TrailRecord } from './record.js';
 import { createTrailIndexer } from './postings.js';
-import { indexedColumns, rowOf } from './trail.js';
+import { READ_ONLY_EVENT_NAME } from './read-only.js';
 
 export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
 
@@ -21,15 +19,6 @@ export interface AlongWrite {
   sql: string;
   rows: unknown[][];
 }
-
-/**
- * A packed batch: per record its IndexedColumns (12) then its JSON text, each field followed by
- * FIELD_END; null is NULL_FIELD. JSON text never holds a raw control character (JSON.stringify
- * escapes them); a batch whose other columns do (none that ebsim validates can) goes as arrays.
- */
-const FIELDS = 13;
-const FIELD_END = '\u0000';
-const NULL_FIELD = '\u0001';
 
 const INSERT = `INSERT INTO trail_events (event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names, record)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -43,28 +32,28 @@ db.pragma('busy_timeout = 30000');
 db.pragma('synchronous = FULL');
 const insert = db.prepare(workerData.insert);
 const committed = new Int32Array(workerData.shared);
-// A packed batch (packBatch below) back to [row, indexed columns] pairs: the row is the table's
-// columns, the indexed columns the first eight of them and the record's place.
-function unpack(text, n, out) {
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const f = new Array(${FIELDS});
-    for (let j = 0; j < ${FIELDS}; j++) {
-      const end = text.indexOf(${JSON.stringify(FIELD_END)}, at);
-      const v = text.slice(at, end);
-      f[j] = v === ${JSON.stringify(NULL_FIELD)} ? null : v;
-      at = end + 1;
-    }
-    f[6] = f[6] === null ? null : Number(f[6]);
-    out.push([[f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[12]], f.slice(0, 12)]);
-  }
+// The same columns as rowOf() in trail.ts.
+function usernameOf(r) {
+  const id = r.userIdentity;
+  if (typeof id.userName === 'string') return id.userName;
+  if (id.type === 'AssumedRole' && typeof id.arn === 'string') return id.arn.split('/').pop() ?? null;
+  return null;
 }
+function rowOf(r) {
+  return [r.eventID, r.eventTime, r.eventSource, r.eventName, usernameOf(r), r.userIdentity.accessKeyId ?? null,
+    (r.readOnly ?? READ_ONLY_EVENT_NAME.test(r.eventName)) ? 1 : 0, JSON.stringify((r.resources ?? []).map((x) => x.ARN)), JSON.stringify(r)];
+}
+// The same as indexedColumns() in trail.ts.
+function indexedColumns(row, r) {
+  return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, r.userIdentity.accountId ?? null, r.errorCode ?? null];
+}
+const READ_ONLY_EVENT_NAME = ${READ_ONLY_EVENT_NAME.toString()};
 // The LookupEvents index, from the same function the main thread uses (postings.ts).
 const createTrailIndexer = ${createTrailIndexer.toString()};
 const indexer = createTrailIndexer(db);
 const write = db.transaction((rows) => {
   const seqRows = [];
-  for (const [row, columns] of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), columns]);
+  for (const [row, r] of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
   indexer.commit(seqRows);
 });
 // Statements riding along (AlongWrite), in their own transaction: one that fails costs no record.
@@ -89,22 +78,22 @@ let draining = false;
 function drain() {
   draining = false;
   let take = 0;
-  for (let n = 0; take < queue.length && (take === 0 || n + queue[take].n <= MERGE_RECORDS); take++) n += queue[take].n;
+  for (let n = 0; take < queue.length && (take === 0 || n + queue[take].records.length <= MERGE_RECORDS); take++) n += queue[take].records.length;
   const batches = queue.splice(0, take);
   if (queue.length) {
     draining = true;
     setImmediate(drain);
   }
   if (batches.length === 0) return;
-  // Records that could not be serialized were dropped by the main thread, which says so (dropped).
+  // Rows first, one record at a time: a record that cannot be serialized costs only itself.
   const rows = [];
   let failed = false;
   for (const m of batches) {
-    if (m.dropped) failed = true;
-    if (m.text !== undefined) unpack(m.text, m.n, rows);
-    else if (m.rows) for (const f of m.rows) rows.push([[f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[12]], f.slice(0, 12)]);
+    for (const r of m.records) {
+      try { rows.push([rowOf(r), r]); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
+    }
   }
-  try { if (rows.length) write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
+  try { if (batches.some((m) => m.records.length)) write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
   const alongs = [];
   for (const m of batches) if (m.along) alongs.push(...m.along);
   try { if (alongs.length) writeAlong.immediate(alongs); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
@@ -157,21 +146,30 @@ export class BackgroundTrailWriter {
   private failedSeen = 0;
 
   /**
-   * Hands records to the worker. Never loses a batch for one bad record: a record that cannot be
-   * serialized is dropped alone, said on stderr, and the next waitCommitted reports the batch as
-   * failed (Trail.append refuses such records up front; this is the last line).
+   * Hands records to the worker. Never loses a batch for one bad record: if the batch cannot be
+   * cloned, its records go one by one and only those that cannot are dropped (Trail.append
+   * refuses such records up front; this is the last line).
    */
   post(records: TrailRecord[], along: AlongWrite[] = []): void {
     if (this.dead) throw new Error(`trail writer is not running: ${this.dead.message}`);
-    const { n, packed, rows, dropped } = packBatch(records);
-    const m: Record<string, unknown> = { seq: this.posted + 1, n };
-    if (packed !== undefined) m.text = packed;
-    else m.rows = rows;
-    if (dropped) m.dropped = true;
-    if (along.length) m.along = along;
-    // Strings, numbers and nulls only: nothing here can fail to clone.
-    this.worker.postMessage(m);
-    this.posted++;
+    try {
+      this.worker.postMessage(along.length ? { seq: this.posted + 1, records, along } : { seq: this.posted + 1, records });
+      this.posted++;
+    } catch {
+      // Along rows are plain values (strings, numbers): only a record can fail to clone.
+      if (along.length) {
+        this.worker.postMessage({ seq: this.posted + 1, records: [], along });
+        this.posted++;
+      }
+      for (const r of records) {
+        try {
+          this.worker.postMessage({ seq: this.posted + 1, records: [r] });
+          this.posted++;
+        } catch (err) {
+          process.stderr.write(`ebsim: trail: record ${r.eventID} dropped: ${(err as Error).message}\n`);
+        }
+      }
+    }
   }
 
   /** Blocks until every posted batch is committed (or the worker failed). */
@@ -203,47 +201,3 @@ export class BackgroundTrailWriter {
 }
 
 export { INSERT as TRAIL_INSERT };
-
-/**
- * A batch as the worker takes it: each record's IndexedColumns and JSON text, packed in one
- * string (`packed`), or as arrays (`rows`) if a column holds a control character. A record that
- * cannot be serialized is left out (`dropped`).
- */
-export function packBatch(records: readonly TrailRecord[]): { n: number; packed?: string; rows?: unknown[][]; dropped: boolean } {
-  const fields: (string | number | null)[] = [];
-  const kept: TrailRecord[] = [];
-  let dropped = false;
-  let plain = true;
-  for (const r of records) {
-    let row: TrailRow;
-    try {
-      row = rowOf(r);
-    } catch (err) {
-      dropped = true;
-      process.stderr.write(`ebsim: trail: record ${r.eventID} dropped: ${(err as Error).message}\n`);
-      continue;
-    }
-    const columns = indexedColumns(row, r);
-    for (let j = 0; j < FIELDS - 1; j++) {
-      const v = columns[j]!;
-      if (v === null) fields.push(NULL_FIELD);
-      else if (typeof v === 'number') fields.push(String(v));
-      else {
-        if (plain && j !== 7 && (v.includes(FIELD_END) || v.includes(NULL_FIELD))) plain = false;
-        fields.push(v);
-      }
-    }
-    fields.push(row[8]);
-    kept.push(r);
-  }
-  if (plain) {
-    fields.push(''); // every field ends with FIELD_END, the last one too
-    return { n: kept.length, packed: fields.join(FIELD_END), dropped };
-  }
-  // Rare enough to serialize again, as arrays of the columns as rowOf gives them.
-  const rows = kept.map((r) => {
-    const row = rowOf(r);
-    return [...indexedColumns(row, r), row[8]];
-  });
-  return { n: rows.length, rows, dropped };
-}

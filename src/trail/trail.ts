@@ -147,7 +147,7 @@ export function assertStorable(r: TrailRecord): void {
   }
 }
 
-/** The table's columns for a record (also what the background writer hands its worker, background-writer.ts). */
+/** The table's columns for a record. The background writer's worker has a copy (background-writer.ts); a test keeps them equal. */
 export function rowOf(r: TrailRecord): TrailRow {
   return [
     r.eventID,
@@ -162,7 +162,7 @@ export function rowOf(r: TrailRecord): TrailRow {
   ];
 }
 
-/** What the lookup index takes of a row: its columns (but the record's text) and the record's place (account, Region, whether refused). */
+/** What the lookup index takes of a row: its columns (but the record's text) and the record's place (account, Region, whether refused). The worker has a copy. */
 export function indexedColumns(row: TrailRow, r: TrailRecord): IndexedColumns {
   return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, (r.userIdentity.accountId as string | undefined) ?? null, r.errorCode ?? null];
 }
