@@ -38,16 +38,19 @@ export function decodeBody(body: Uint8Array, shapes: ShapeTable = new Map()): Re
 
 /** Results in wire form: bytes as base64, dates as epoch seconds (fractional, as AWS sends). */
 export function toWire(v: unknown): unknown {
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.length).toString('base64');
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Uint8Array) return (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.length)).toString('base64');
   if (v instanceof Date) return v.getTime() / 1000;
   if (Array.isArray(v)) return v.map(toWire);
-  if (v !== null && typeof v === 'object') {
-    // No prototype: map keys from users (a grant's constraint "__proto__") stay keys.
-    const out = Object.create(null) as Record<string, unknown>;
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toWire(x);
-    return out;
+  // No prototype: map keys from users (a grant's constraint "__proto__") stay keys. Keys, not
+  // entries: one array a result object, not one per member (every response goes through here).
+  const out = Object.create(null) as Record<string, unknown>;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    if (x !== undefined) out[k] = toWire(x);
   }
-  return v;
+  return out;
 }
 
 export function encodeResult(result: unknown): string {

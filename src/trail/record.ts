@@ -81,11 +81,21 @@ export function userIdentityOf(ctx: CallContext): Record<string, unknown> {
 }
 
 const identityCache = new WeakMap<CallContext, Record<string, unknown>>();
+const principalIdentityCache = new WeakMap<CallContext['principal'], Record<string, unknown>>();
 
-/** The identity part of a record, built once per call context (EC2 and servers reuse contexts). */
+/**
+ * The identity part of a record, built once per call context (EC2 reuses contexts) or, for a
+ * call on nobody's behalf, once per principal: the server makes a context per request, but its
+ * principals are the authenticator's cached ones. Records share it: nothing may change it.
+ */
 function identityFor(ctx: CallContext): Record<string, unknown> {
-  let id = identityCache.get(ctx);
-  if (!id) identityCache.set(ctx, (id = userIdentityOf(ctx)));
+  const byPrincipal = ctx.invokedBy === undefined;
+  let id = byPrincipal ? principalIdentityCache.get(ctx.principal) : identityCache.get(ctx);
+  if (!id) {
+    id = userIdentityOf(ctx);
+    if (byPrincipal) principalIdentityCache.set(ctx.principal, id);
+    else identityCache.set(ctx, id);
+  }
   return id;
 }
 
