@@ -51,7 +51,9 @@ export interface DeviceTuning {
 }
 
 const INLINE_READ_MAX_DEFAULT = 16 * 1024;
-const INLINE_WRITE_MAX_DEFAULT = 16 * 1024;
+// 1 MiB (the largest FUSE write with FUSE_MAX_PAGES): full runs on 1 GiB files gave sequential 1 MiB
+// writes through the pool and the mapping 0.34x the js pass-through; done inline, 0.91x.
+const INLINE_WRITE_MAX_DEFAULT = 1 << 20;
 
 /** A byte count from the environment: unset, empty or not a non-negative integer gives `fallback`. */
 function bytesKnob(v: string | undefined, fallback: number): number {

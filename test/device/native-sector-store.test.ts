@@ -10,6 +10,10 @@ import { NativeSectorStore } from '../../src/device/native-sector-store.js';
 import { currentXtsPath, useXtsPath, xtsPaths } from '../../src/xts/native.js';
 import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
 
+// These tests follow writes through libuv's pool and the mapping: only writes up to 16 KiB inline
+// (the default inlines every write FUSE sends).
+const POOL_ABOVE_16K = { inlineWriteMaxBytes: 16 * 1024 };
+
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
@@ -34,7 +38,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
     const key = xtsKey();
     const p = image();
     const size = 200 * SECTOR_SIZE;
-    const dev = BlockDevice.open({ imagePath: p, sizeBytes: size, key });
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: size, key, tuning: POOL_ABOVE_16K });
     expect(dev.nativeIO).toBe(true);
     const plain = Buffer.alloc(size);
     const rnd = prng(11);
@@ -131,7 +135,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
     const key = xtsKey();
     const p = image();
     const size = 300 * SECTOR_SIZE;
-    const mapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key });
+    const mapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key, tuning: POOL_ABOVE_16K });
     expect(mapped.codecName).toContain('shared mapping');
     const unmapped = BlockDevice.open({ imagePath: p, sizeBytes: size, key, create: false, tuning: { mapImage: false } });
     expect(unmapped.nativeIO).toBe(true);
@@ -271,7 +275,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
       NativeSectorStore.setMapResidencyCheck(check);
       try {
         const size = 256 * SECTOR_SIZE; // a sparse 1 MiB image on 256 KiB
-        dev = BlockDevice.open({ imagePath: path.join(fsDir, 'full.img'), sizeBytes: size, key: xtsKey() });
+        dev = BlockDevice.open({ imagePath: path.join(fsDir, 'full.img'), sizeBytes: size, key: xtsKey(), tuning: POOL_ABOVE_16K });
         expect(dev.codecName).toContain('shared mapping');
         const written: number[] = [];
         let refused = 0;
