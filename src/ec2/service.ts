@@ -577,9 +577,9 @@ export class Ec2Service {
   private giveHostTheKey(ctx: CallContext, v: Volume, instanceId: string, requestId: string | undefined): void {
     const grantee = `${this.accountId}:${EC2_INFRASTRUCTURE_ROLE}:${instanceId}`;
     const live = this.liveGrant(ctx, v, requestId);
-    // Moving to another instance: the previous instance's role loses access to this volume.
-    if (live && live.GranteePrincipal !== grantee) this.retireGrant(ctx, v, live);
-    let grantId = live?.GranteePrincipal === grantee ? live.GrantId : undefined;
+    // Moving to another instance, or a grant the caller may not see: the previous grantee loses access.
+    if (live && (live === 'unknown' || live.GranteePrincipal !== grantee)) this.retireGrant(ctx, v, live);
+    let grantId = live !== 'unknown' && live?.GranteePrincipal === grantee ? live.GrantId : undefined;
     if (!grantId) {
       grantId = this.kms.createGrant(onBehalfOf(ctx, 'ec2', requestId), {
         KeyId: v.kmsKeyArn!,
@@ -622,44 +622,33 @@ export class Ec2Service {
   /**
    * The volume's grant, if it is still live: a user may have revoked it, or its key may be gone.
    * EC2 asks KMS (ListGrants, for the caller) rather than reading KMS's store, so the question is
-   * authorized and recorded like any other.
+   * authorized and recorded like any other. `unknown`: the caller may not list grants (AWS's
+   * documented EBS permissions do not include kms:ListGrants), so the grant may be live.
    */
-  private liveGrant(ctx: CallContext, v: Volume, requestId?: string): GrantListEntry | undefined {
+  private liveGrant(ctx: CallContext, v: Volume, requestId?: string): GrantListEntry | 'unknown' | undefined {
     if (!v.grantId || !v.kmsKeyArn) return undefined;
     try {
       return this.kms.listGrants(onBehalfOf(ctx, 'ec2', requestId), { KeyId: v.kmsKeyArn, GrantId: v.grantId }).Grants[0];
     } catch (err) {
       if (!(err instanceof AwsError)) throw err;
-      return undefined; // a key that no longer exists has no grants
+      return err.code === 'AccessDeniedException' ? 'unknown' : undefined; // a key that no longer exists has no grants
     }
   }
 
   /**
    * Detach, stop, terminate and delete retire the volume's grant: ListGrants, then RetireGrant,
-   * EC2 for the caller, sharing the call's request ID (as CreateGrant shares RunInstances'). A
-   * caller who may not list grants (AWS's documented EBS permissions do not include
-   * kms:ListGrants) cannot tell EC2 the grant is gone: EC2 retires it by its ID all the same.
+   * EC2 for the caller, sharing the call's request ID (as CreateGrant shares RunInstances'). A grant
+   * the caller could not list is retired by its ID all the same.
    */
-  private retireGrant(ctx: CallContext, v: Volume, live: Pick<GrantListEntry, 'GrantId'> | undefined = this.grantToRetire(ctx, v)): void {
+  private retireGrant(ctx: CallContext, v: Volume, live = this.liveGrant(ctx, v, ctx.requestId)): void {
     if (live) {
       try {
-        this.kms.retireGrant(onBehalfOf(ctx, 'ec2', ctx.requestId), { KeyId: v.kmsKeyArn!, GrantId: live.GrantId });
+        this.kms.retireGrant(onBehalfOf(ctx, 'ec2', ctx.requestId), { KeyId: v.kmsKeyArn!, GrantId: live === 'unknown' ? v.grantId! : live.GrantId });
       } catch (err) {
         if (!(err instanceof AwsError)) throw err; // the failure is in the trail; the volume lets go of the grant all the same
       }
     }
     this.store.updateVolume(v.volumeId, { grant_id: null });
-  }
-
-  /** The volume's grant unless KMS says it is gone (not listed, or its key no longer exists). */
-  private grantToRetire(ctx: CallContext, v: Volume): Pick<GrantListEntry, 'GrantId'> | undefined {
-    if (!v.grantId || !v.kmsKeyArn) return undefined;
-    try {
-      return this.kms.listGrants(onBehalfOf(ctx, 'ec2', ctx.requestId), { KeyId: v.kmsKeyArn, GrantId: v.grantId }).Grants[0];
-    } catch (err) {
-      if (!(err instanceof AwsError)) throw err;
-      return err.code === 'AccessDeniedException' ? { GrantId: v.grantId } : undefined;
-    }
   }
 
   private instanceShape(i: Instance): Record<string, unknown> {
