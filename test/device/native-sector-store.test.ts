@@ -14,6 +14,17 @@ import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
 // (the default inlines every write FUSE sends).
 const POOL_ABOVE_16K = { inlineWriteMaxBytes: 16 * 1024 };
 
+/** Odd `i`: a write whose source must stay as it was; even: a scratch write (encrypted in place). */
+async function writeEitherWay(dev: BlockDevice, i: number, offset: number, data: Buffer): Promise<void> {
+  if (i % 2) {
+    const copy = Buffer.from(data);
+    await dev.write(offset, data);
+    expect(data.equals(copy)).toBe(true);
+  } else {
+    await dev.write(offset, data, { scratch: true });
+  }
+}
+
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
@@ -49,13 +60,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
       const data = Buffer.alloc(count * SECTOR_SIZE);
       for (let j = 0; j < data.length; j += 61) data[j] = 1 + Math.floor(rnd() * 255);
       data.copy(plain, s * SECTOR_SIZE);
-      if (i % 2) {
-        const copy = Buffer.from(data);
-        await dev.write(s * SECTOR_SIZE, data);
-        expect(data.equals(copy)).toBe(true);
-      } else {
-        await dev.write(s * SECTOR_SIZE, data, { scratch: true });
-      }
+      await writeEitherWay(dev, i, s * SECTOR_SIZE, data);
     }
     expect((await dev.read(0, size)).equals(plain)).toBe(true);
     await dev.close();
@@ -346,13 +351,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
       const data = fill(count * SECTOR_SIZE);
       data.copy(plain, s * SECTOR_SIZE);
       const inlineBefore = dev.stats.inlineWrites;
-      if (i % 2) {
-        const copy = Buffer.from(data);
-        await dev.write(s * SECTOR_SIZE, data);
-        expect(data.equals(copy)).toBe(true);
-      } else {
-        await dev.write(s * SECTOR_SIZE, data, { scratch: true });
-      }
+      await writeEitherWay(dev, i, s * SECTOR_SIZE, data);
       expect(dev.stats.inlineWrites).toBe(inlineBefore + 1);
       small++;
     }

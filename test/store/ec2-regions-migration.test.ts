@@ -33,17 +33,23 @@ function oldCreate(table: string): string {
 }
 
 const columnsOf = (db: Database.Database, table: string) => (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]).map((c) => c.name);
-const rowsOf = (db: Database.Database, table: string) => db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as Record<string, unknown>[];
-
-describe('a state database made by the old schema', () => {
-  const dir = fs.mkdtempSync(join(tmpdir(), 'ebsim-h4-migration-'));
+/** A state database made by the old schema, with the two accounts in their own Regions. */
+function oldHome(prefix: string, firstRegion: string, secondRegion: string) {
+  const dir = fs.mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
   const path = join(dir, 'ebsim.db');
   const old = new Database(path);
   old.exec(OLD_SCHEMA);
   const now = '2026-11-01T10:00:00.000Z';
-  old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(FIRST, 'us-east-1', now);
-  old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(SECOND, 'eu-west-2', now);
+  old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(FIRST, firstRegion, now);
+  old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(SECOND, secondRegion, now);
+  return { dir, path, old, now };
+}
+
+const rowsOf = (db: Database.Database, table: string) => db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as Record<string, unknown>[];
+
+describe('a state database made by the old schema', () => {
+  const { dir, path, old, now } = oldHome('ebsim-h4-migration-', 'us-east-1', 'eu-west-2');
   // As the old ebsim wrote them: positional inserts for instances and snapshots.
   const instance = old.prepare('INSERT INTO ec2_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   instance.run('i-0000000000000000a', FIRST, 'r-0000000000000000a', 'ami-0123abcd', 't3.micro', 'running', 'us-east-1a', now, 'token-a', '/dev/xvda');
@@ -181,14 +187,7 @@ describe('a working home whose EC2 tables have the old schema', () => {
 describe('an old home opened by several processes at once (ebsim serve --workers, CLI calls)', () => {
   it('each opens it; the column is added once, every row kept in its account\'s Region', async () => {
     assertBuilt();
-    const dir = fs.mkdtempSync(join(tmpdir(), 'ebsim-r4-migration-race-'));
-    dirs.push(dir);
-    const path = join(dir, 'ebsim.db');
-    const old = new Database(path);
-    old.exec(OLD_SCHEMA);
-    const now = '2026-11-01T10:00:00.000Z';
-    old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(FIRST, 'ap-southeast-2', now);
-    old.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(SECOND, 'sa-east-1', now);
+    const { dir, path, old, now } = oldHome('ebsim-r4-migration-race-', 'ap-southeast-2', 'sa-east-1');
     const snapshot = old.prepare('INSERT INTO ec2_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     for (let i = 0; i < 200; i++) snapshot.run(`snap-${String(i).padStart(17, '0')}`, i % 2 ? SECOND : FIRST, 'vol-1', 1, 'completed', 0, null, null, `n${i}`, now);
     const before = rowsOf(old, 'ec2_snapshots');
