@@ -270,7 +270,7 @@ export class BlockDevice {
     return this.closing;
   }
 
-  /** The store's writeSectors, done at once where the store can (a small write into the page cache). */
+  /** The store's writeSectors, done at once where the store can (writeNow: a pwrite into the page cache). */
   private writeSectors(firstSector: number, data: Buffer, work: Buffer): Promise<void> | void {
     if (this.store.writeNow?.(firstSector, data, work)) {
       this.stats.inlineWrites++;

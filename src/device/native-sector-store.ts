@@ -141,13 +141,13 @@ export class NativeSectorStore extends ImageFileStore {
   }
 
   /**
-   * Does a small write (inlineWriteMaxBytes) at once on the calling thread: encrypted into
-   * `work` (in place when the caller gives up `data`) and pwritten, as the pass-through does its
-   * synchronous pwrite; the hops to libuv's pool and back would cost more than the work (a
-   * 4 KiB sector's cipher is well under a microsecond). Not through the mapping: a small random
-   * write there mostly lands on a page that write-back has made clean and read-only, and the
-   * write fault (mkwrite) plus the mincore check cost more than pwrite's copy. True if done;
-   * throws as writeSectors rejects.
+   * Does a write of up to inlineWriteMaxBytes (by default every write FUSE sends: tuning.ts) at
+   * once on the calling thread: encrypted into `work` (in place when the caller gives up `data`)
+   * and pwritten, as the pass-through does its synchronous pwrite; the hops to libuv's pool and
+   * back cost more than the cipher (well under a microsecond a 4 KiB sector). Not through the
+   * mapping: a write there mostly lands on pages that write-back has made clean and read-only,
+   * and a write fault (mkwrite) per page plus the mincore check cost more than pwrite's copy.
+   * True if done; throws as writeSectors rejects.
    */
   writeNow(firstSector: number, data: Uint8Array, work?: Uint8Array): boolean {
     const len = this.checkWrite(firstSector, data);

@@ -18,15 +18,14 @@ export interface DeviceTuning {
   /**
    * EBSIM_DEVICE_INLINE_MAX (bytes, 0 = never): aligned reads up to this size whose pages are all
    * in the page cache are served at once on the JS thread by the native store, because the hop
-   * through libuv's pool costs more than such a read's work. Small writes: inlineWriteMaxBytes.
+   * through libuv's pool costs more than such a read's work. Writes: inlineWriteMaxBytes.
    */
   readonly inlineReadMaxBytes: number;
   /**
    * EBSIM_DEVICE_INLINE_WRITE_MAX (bytes, 0 = never): aligned writes up to this size are done at
    * once on the JS thread by the native store (encrypt + pwrite, not through the mapping), as the
-   * JS pass-through does its pwrite: for a 4 KiB random write the two hops through libuv's pool
-   * and back, and a write fault on a mapped page that write-back left read-only, cost several
-   * times the cipher.
+   * JS pass-through does its pwrite: the two hops through libuv's pool and back, and a write
+   * fault on every mapped page that write-back left read-only, cost several times the cipher.
    */
   readonly inlineWriteMaxBytes: number;
   /**
