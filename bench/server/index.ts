@@ -31,6 +31,9 @@ const TARGET_P99_MS = 50;
 /** Rounds of server-then-floors cells behind each target figure. */
 const PAIRED_ROUNDS = 3;
 
+/** Node flags for the `ebsim serve` process only (not the floors), e.g. `--cpu-prof --cpu-prof-dir=DIR` to see where a request's time goes under this load (NODE_OPTIONS refuses --cpu-prof). */
+const SERVER_NODE_FLAGS = (process.env.EBSIM_BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 const CRLF2 = Buffer.from('\r\n\r\n');
 const CONTENT_LENGTH = Buffer.from('Content-Length: ');
 const CONTENT_LENGTH_LC = Buffer.from('content-length: ');
@@ -41,7 +44,7 @@ interface Endpoint {
 }
 
 /** One keep-alive connection, one request in flight: send, read the whole response, repeat. */
-class Connection {
+export class Connection {
   private socket: Socket;
   private buf: Buffer = Buffer.alloc(0);
   private waiting: ((status: number) => void) | undefined;
@@ -90,7 +93,7 @@ class Connection {
   }
 }
 
-function signedRequest(ep: Endpoint, creds: { accessKeyId: string; secretAccessKey: string }, operation: string, params: unknown): Buffer {
+export function signedRequest(ep: Endpoint, creds: { accessKeyId: string; secretAccessKey: string }, operation: string, params: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(params));
   const headers: Record<string, string> = {
     host: `${ep.host}:${ep.port}`,
@@ -102,7 +105,7 @@ function signedRequest(ep: Endpoint, creds: { accessKeyId: string; secretAccessK
   return Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\n${lines.join('\r\n')}\r\nuser-agent: ebsim-bench\r\ncontent-length: ${body.length}\r\n\r\n`), body]);
 }
 
-async function load(ep: Endpoint, request: Buffer, connections: number, ms: number) {
+export async function load(ep: Endpoint, request: Buffer, connections: number, ms: number) {
   const conns = Array.from({ length: connections }, () => new Connection(ep));
   await Promise.all(conns.map((c) => c.ready()));
   const latencies: number[] = [];
@@ -177,7 +180,7 @@ function treeCpuMicros(root: number): number {
 }
 
 /** A server process: resolves once it prints the line clients wait for. */
-async function startProcess(args: string[], env: Record<string, string>, logPath: string): Promise<{ ep: Endpoint; pid: number; stop(): Promise<number | null> }> {
+export async function startProcess(args: string[], env: Record<string, string>, logPath: string): Promise<{ ep: Endpoint; pid: number; stop(): Promise<number | null> }> {
   const logFd = openSync(logPath, 'a');
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd], env: { ...process.env, ...env } });
   closeSync(logFd);
@@ -203,7 +206,7 @@ async function startProcess(args: string[], env: Record<string, string>, logPath
 }
 
 /** A load cell with the server's CPU time over it. */
-async function measured(pid: number, ep: Endpoint, request: Buffer, connections: number, ms: number) {
+export async function measured(pid: number, ep: Endpoint, request: Buffer, connections: number, ms: number) {
   const c0 = treeCpuMicros(pid);
   const r = await load(ep, request, connections, ms);
   return { ...r, cpuPerRequest: (treeCpuMicros(pid) - c0) / Math.max(1, r.requests) };
@@ -250,7 +253,7 @@ export const suite: BenchSuite = {
 
       for (const workers of cores > 1 ? [1, cores] : [1]) {
         // The server logs one line per request, to a file, as it would in production.
-        const server = await startProcess([BIN, 'serve', '--home', dir, '--port', '0', '--workers', String(workers)], {}, logPath);
+        const server = await startProcess([...SERVER_NODE_FLAGS, BIN, 'serve', '--home', dir, '--port', '0', '--workers', String(workers)], {}, logPath);
         const ep = server.ep;
         // Set-up through the endpoint itself, checked before timing.
         const once = async (op: string, params: unknown) => {
