@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { main } from '../../src/cli/main.js';
-import { aliceCredentials, aws, errorCodeOf, errorLine, newHome, removeHome, sleep, spawnServe, trailCount, trailRecords } from './helpers.js';
+import { aliceCredentials, aws, errorCodeOf, errorLine, eventually, newHome, removeHome, spawnServe, trailCount, trailRecords } from './helpers.js';
 import { ebsimIn } from '../helpers/cli.js';
 
 const HAVE_AWS = existsSync('/usr/bin/aws');
@@ -168,15 +168,16 @@ describe.skipIf(!HAVE_AWS)('AWS CLI v2 against ebsim serve', { timeout: 180_000 
     // Without the session token the keys are not valid.
     const noToken = await aws(server.url, home, ['kms', 'list-keys'], { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey });
     expect(errorCodeOf(noToken.stderr)).toBe('UnrecognizedClientException');
-    await sleep(50);
-    const denied = trailRecords(home, 'DescribeKey').find((r) => r.errorCode === 'AccessDeniedException' && r.userAgent?.startsWith('aws-cli/'));
+    const isDenied = (r: Record<string, any>) => r.errorCode === 'AccessDeniedException' && r.userAgent?.startsWith('aws-cli/');
+    const denied = (await eventually(() => trailRecords(home, 'DescribeKey'), (rs) => rs.some(isDenied))).find(isDenied);
     expect(denied?.userIdentity).toMatchObject({ type: 'AssumedRole', arn: 'arn:aws:sts::123456789012:assumed-role/Auditor/audit', accessKeyId: c.AccessKeyId });
   });
 
   it('every call is in the trail under the signer, with 127.0.0.1 and the CLI user agent; lookup-events shows it', async () => {
-    await sleep(50); // read-only records are group-committed within 20 ms
     const alice = aliceCredentials(home);
-    const viaAws = trailRecords(home).filter((r) => r.eventSource === 'kms.amazonaws.com' && r.userAgent?.startsWith('aws-cli/2.'));
+    const kmsViaAws = () => trailRecords(home).filter((r) => r.eventSource === 'kms.amazonaws.com' && r.userAgent?.startsWith('aws-cli/2.'));
+    // The last CLI call of the suite before this one (RevokeGrant) is in once its group commit ran.
+    const viaAws = await eventually(kmsViaAws, (rs) => rs.some((r) => r.eventName === 'RevokeGrant'));
     expect(viaAws.length).toBeGreaterThan(40);
     for (const r of viaAws) {
       expect(r.sourceIPAddress).toBe('127.0.0.1');

@@ -194,6 +194,20 @@ export function trailRecords(home: string, eventName?: string): Record<string, a
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `read()` again every 20 ms until `done` accepts its value, or `timeoutMs` passed (then the last
+ * value, for the test's own assertion to fail on): a spawned server group-commits its trail
+ * records a few milliseconds after it answers, sooner or later by the machine's load.
+ */
+export async function eventually<T>(read: () => T | Promise<T>, done: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() >= deadline) return v;
+    await sleep(20);
+  }
+}
+
 /** Whether python3 has boto3 (.ci/run installs python3-boto3; elsewhere its tests skip with that reason). */
 export function hasBoto3(): boolean {
   try {

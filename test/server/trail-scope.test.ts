@@ -12,7 +12,7 @@ import { initHome } from '../../src/app/ebsim.js';
 import type { RunningServer } from '../../src/server/index.js';
 import type { SigningCredentials } from '../../src/server/sigv4.js';
 import { ebsimIn } from '../helpers/cli.js';
-import { aliceCredentials, aws, inProcess, newHome, removeHome, sleep } from './helpers.js';
+import { aliceCredentials, aws, inProcess, newHome, removeHome } from './helpers.js';
 
 const A = '123456789012';
 const B = '111122223333';
@@ -77,7 +77,7 @@ beforeAll(async () => {
   // B across accounts: an Encrypt under A's shared key (allowed), a DescribeKey of A's other key (refused).
   await kms(credsB, EAST).send(new EncryptCommand({ KeyId: shared.Arn, Plaintext: Buffer.from('across') }));
   await expect(kms(credsB, EAST).send(new DescribeKeyCommand({ KeyId: closed.Arn }))).rejects.toThrow(/not authorized/);
-  await sleep(200); // read-only calls' records are group-committed within 20 ms
+  server.app.trail.flush(); // read-only calls' records are group-committed: commit them now
 });
 afterAll(async () => {
   for (const c of clients) c.destroy();
@@ -117,7 +117,7 @@ describe('@aws-sdk/client-cloudtrail: each signer sees its account\'s events in 
   it('B in eu-west-1, where it never called: nothing but its earlier lookups there', async () => {
     const client = cloudtrail(credsB, WEST);
     await client.send(new LookupEventsCommand({}));
-    await sleep(100);
+    server.app.trail.flush();
     const records = (await everyEvent(client)).map(recordOf);
     expect(records.length).toBeGreaterThan(0);
     for (const r of records) expect([r.awsRegion, r.userIdentity.accountId, r.eventName]).toEqual([WEST, B, 'LookupEvents']);

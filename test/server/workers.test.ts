@@ -10,7 +10,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { CreateKeyCommand, EncryptCommand, GenerateRandomCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { aliceCredentials, newHome, removeHome, sleep, spawnServe, trailRecords } from './helpers.js';
+import { aliceCredentials, eventually, newHome, removeHome, sleep, spawnServe, trailRecords } from './helpers.js';
 import { availableParallelism } from 'node:os';
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,16 +81,20 @@ describe('ebsim serve --workers 2', () => {
     const created = results.slice(-N.create).map((r) => (r as PromiseFulfilledResult<{ KeyMetadata?: { KeyId?: string } }>).value.KeyMetadata!.KeyId!);
     expect(new Set(created).size).toBe(N.create);
     for (const id of [key, ...created]) expect(listed).toContain(id);
-    // A lookup served by either process finds the CreateKey records both wrote.
-    await sleep(100);
+    // A lookup served by either process finds the CreateKey records both wrote (once each
+    // process's group commit ran).
     const trail = new CloudTrailClient({ endpoint: serve.url, region: 'us-east-1', credentials: aliceCredentials(home), maxAttempts: 1 });
-    let found = 0;
-    let NextToken: string | undefined;
-    do {
-      const page = await trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateKey' }], NextToken }));
-      found += page.Events!.length;
-      NextToken = page.NextToken;
-    } while (NextToken);
+    const lookedUp = async () => {
+      let n = 0;
+      let NextToken: string | undefined;
+      do {
+        const page = await trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateKey' }], NextToken }));
+        n += page.Events!.length;
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return n;
+    };
+    const found = await eventually(lookedUp, (n) => n >= 1 + N.create);
     trail.destroy();
     expect(found).toBe(1 + N.create);
     // Every request is in the trail exactly once, under the request ID its answer carried.
