@@ -6,6 +6,7 @@ import { consoleHostCheck, handleConsoleRequest } from '../console/index.js';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
+import { keepSpareRsaKeys } from '../kms/index.js';
 import type { CallContext, Principal } from '../core/call-context.js';
 import { DEFAULT_USER } from '../iam/service.js';
 import { UserError } from '../errors/index.js';
@@ -71,6 +72,7 @@ interface Answer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = openEbsim(opts.home);
   let server: ReturnType<typeof createServer> | undefined;
+  let releaseSpares: (() => void) | undefined;
   try {
     // The endpoint serves every commercial Region: each request acts in the account of the
     // principal that signed it (its KMS, IAM and STS), never in "the" home's, and in the Region its
@@ -79,6 +81,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     app.kms();
     // A server answers thousands of calls a second: trail inserts move to a worker thread.
     app.trail.useBackgroundWriter({ retention: opts.retention });
+    // RSA keys are generated ahead, off the event loop, once a size has been asked for.
+    releaseSpares = keepSpareRsaKeys();
     let acceptAnyAs: Principal | undefined;
     if (opts.acceptAnyCredentials) {
       const name = opts.asUser ?? DEFAULT_USER;
@@ -256,6 +260,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           });
           log.flush();
           app.trail.flush();
+          releaseSpares?.();
           app.close();
         })();
         return closed;
@@ -263,6 +268,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
   } catch (err) {
     server?.close();
+    releaseSpares?.();
     app.close();
     throw err;
   }

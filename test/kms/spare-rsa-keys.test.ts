@@ -1,0 +1,97 @@
+// Spare RSA keys (src/kms/spare-rsa-keys.ts): off unless a server holds them; once a size has been
+// asked for, one spare is made off the event loop and handed out once; through `ebsim serve`'s
+// endpoint, CreateKey and GenerateDataKeyPair of that size take it and still return sound keys.
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateKeyCommand, GenerateDataKeyPairCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { newKeyMaterial } from '../../src/kms/key-material.js';
+import { hasSpareRsaKey, keepSpareRsaKeys, spareRsaKeysSettled, takeSpareRsaKey } from '../../src/kms/spare-rsa-keys.js';
+import type { RunningServer } from '../../src/server/index.js';
+import { aliceCredentials, inProcess, newHome, removeHome } from '../server/helpers.js';
+
+const modulusBits = (pkcs8: Buffer) => createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).asymmetricKeyDetails?.modulusLength;
+
+describe('spare RSA keys', () => {
+  it('are off unless held: nothing is generated ahead for a CLI run', async () => {
+    newKeyMaterial('RSA_2048');
+    await spareRsaKeysSettled();
+    expect(hasSpareRsaKey(2048)).toBe(false);
+    expect(takeSpareRsaKey(2048)).toBeUndefined();
+  });
+
+  it('once a size is asked for, one spare of it is made; each is handed out once, and none is another key\'s material', async () => {
+    const release = keepSpareRsaKeys();
+    try {
+      const first = newKeyMaterial('RSA_2048'); // no spare yet: generated in the call, and a spare started
+      expect(hasSpareRsaKey(3072)).toBe(false); // only the size asked for
+      await spareRsaKeysSettled();
+      expect(hasSpareRsaKey(2048)).toBe(true);
+      const second = newKeyMaterial('RSA_2048'); // the spare
+      expect(hasSpareRsaKey(2048)).toBe(false);
+      await spareRsaKeysSettled();
+      const third = newKeyMaterial('RSA_2048');
+      for (const k of [first, second, third]) expect(modulusBits(k)).toBe(2048);
+      expect(new Set([first, second, third].map((k) => k.toString('hex'))).size).toBe(3);
+    } finally {
+      release();
+    }
+    // Released: the spare made after the last take is dropped, and none is made again.
+    await spareRsaKeysSettled();
+    expect(hasSpareRsaKey(2048)).toBe(false);
+  });
+
+  it('a release counts holders: spares stay while another server still holds them', async () => {
+    const a = keepSpareRsaKeys();
+    const b = keepSpareRsaKeys();
+    newKeyMaterial('RSA_2048');
+    await spareRsaKeysSettled();
+    a();
+    a(); // twice is once
+    expect(hasSpareRsaKey(2048)).toBe(true);
+    b();
+    expect(hasSpareRsaKey(2048)).toBe(false);
+  });
+});
+
+describe('through the endpoint (ebsim serve keeps spares)', () => {
+  let home: string;
+  let server: RunningServer;
+  let kms: KMSClient;
+  beforeAll(async () => {
+    home = newHome('ebsim-spare-rsa-');
+    server = await inProcess(home);
+    kms = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: aliceCredentials(home), maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    kms?.destroy();
+    await server?.close();
+    await spareRsaKeysSettled();
+    if (home) removeHome(home);
+  });
+
+  it('CreateKey RSA_2048 takes the spare the first one started; the key signs and its public key verifies', async () => {
+    await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }));
+    await spareRsaKeysSettled();
+    expect(hasSpareRsaKey(2048)).toBe(true);
+    const id = (await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    expect(hasSpareRsaKey(2048)).toBe(false); // taken by this key
+    const message = Buffer.from('signed with a spare');
+    const sig = (await kms.send(new SignCommand({ KeyId: id, Message: message, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }))).Signature!;
+    const spki = (await kms.send(new GetPublicKeyCommand({ KeyId: id }))).PublicKey!;
+    const publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(verify('sha256', message, { key: publicKey, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }, sig)).toBe(true);
+  });
+
+  it('GenerateDataKeyPair RSA_2048 takes one too; its halves belong together', async () => {
+    const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await spareRsaKeysSettled();
+    expect(hasSpareRsaKey(2048)).toBe(true);
+    const pair = await kms.send(new GenerateDataKeyPairCommand({ KeyId: key, KeyPairSpec: 'RSA_2048' }));
+    expect(hasSpareRsaKey(2048)).toBe(false);
+    const priv = createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext!), format: 'der', type: 'pkcs8' });
+    const pub = createPublicKey({ key: Buffer.from(pair.PublicKey!), format: 'der', type: 'spki' });
+    const message = Buffer.from('data key pair from a spare');
+    expect(verify('sha256', message, pub, sign('sha256', message, priv))).toBe(true);
+  });
+});
