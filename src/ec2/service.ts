@@ -19,7 +19,7 @@ import { Ec2Store, type StateWhy } from './store.js';
 import { asBuffer, ebsContext, ebsRetiringPrincipal, EbsDataKeys } from './ebs-keys.js';
 import type { EbsParts } from './ebs-parts.js';
 import { KMS_KEY_NEEDS_ENCRYPTED, SnapshotOperations } from './snapshots.js';
-import { acceptVolume } from './volume-creation.js';
+import { acceptVolume, isZoneOf } from './volume-creation.js';
 import { SnapshotSharing } from './snapshot-sharing.js';
 import { requireRoomForImage, settleInterruptedCopies } from './image-jobs.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
@@ -185,6 +185,8 @@ export class Ec2Service {
     if (!req.InstanceType) throw new InvalidParameterValue('The request must contain the parameter InstanceType');
     const mappings = [...(req.BlockDeviceMappings ?? [])];
     for (const m of mappings) if (m.Ebs?.KmsKeyId !== undefined && m.Ebs.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
+    const zone = req.Placement?.AvailabilityZone ?? `${this.region}a`;
+    if (!isZoneOf(this.region, zone)) throw new InvalidParameterValue(`Invalid availability zone: [${zone}]`);
     const rootDeviceName = '/dev/xvda';
     if (!mappings.some((m) => m.DeviceName === rootDeviceName)) mappings.unshift({ DeviceName: rootDeviceName, Ebs: { VolumeSize: 8, DeleteOnTermination: true, VolumeType: 'gp2' } });
     const instance: Instance = {
@@ -193,7 +195,7 @@ export class Ec2Service {
       imageId: req.ImageId,
       instanceType: req.InstanceType,
       state: 'pending',
-      availabilityZone: `${this.region}a`,
+      availabilityZone: zone,
       launchTime: new Date(),
       clientToken: req.ClientToken ?? randomUUID(),
       rootDeviceName,

@@ -128,6 +128,43 @@ describe('resources belong to the Region they were made in', () => {
     expect(message).toBe(`InvalidVolume.ZoneMismatch: The volume '${inB}' is not in the same availability zone as instance '${inst}'`);
   });
 
+  it('RunInstances --placement AvailabilityZone: the instance and the volumes it launches with are in that zone, and so is what attaches to it', () => {
+    const zoneB = `${DST}b`;
+    const run = ec2(DST).runInstances(alice[DST]!, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro', Placement: { AvailabilityZone: zoneB } });
+    const inst = (run.Instances as { InstanceId: string; Placement: { AvailabilityZone: string } }[])[0]!;
+    expect(inst.Placement.AvailabilityZone).toBe(zoneB);
+    const root = (ec2(DST).describeVolumes(alice[DST]!).Volumes as { Attachments: { InstanceId: string }[]; AvailabilityZone: string }[]).filter((v) => v.Attachments.some((a) => a.InstanceId === inst.InstanceId));
+    expect(root.map((v) => v.AvailabilityZone)).toEqual([zoneB]);
+    // A volume in the default zone (a) does not attach to it; one in b does.
+    const inA = ec2(DST).createVolume(alice[DST]!, { Size: 1 }).VolumeId as string;
+    expect(errorCode(() => ec2(DST).attachVolume(alice[DST]!, { VolumeId: inA, InstanceId: inst.InstanceId, Device: '/dev/sdf' }))).toBe('InvalidVolume.ZoneMismatch');
+    const inB = ec2(DST).createVolume(alice[DST]!, { Size: 1, AvailabilityZone: zoneB }).VolumeId as string;
+    ec2(DST).attachVolume(alice[DST]!, { VolumeId: inB, InstanceId: inst.InstanceId, Device: '/dev/sdf' });
+    expect(ec2(DST).volume(inB).instanceId).toBe(inst.InstanceId);
+    // The record says where it was asked for, as CloudTrail's RunInstances requestParameters do.
+    h.app.trail.flush();
+    const record = allRecords(h.app.db).filter((r) => r.eventName === 'RunInstances' && r.awsRegion === DST).at(-1)!;
+    expect((record.requestParameters as Record<string, unknown>).placement).toEqual({ availabilityZone: zoneB });
+    // A zone of another Region, or none at all, is refused in EC2's words, and nothing is launched.
+    const before = ec2(DST).describeInstances(alice[DST]!).Reservations as unknown[];
+    for (const bad of [`${SRC}a`, 'us-west-2', `${DST}bb`]) {
+      let message = '';
+      try {
+        ec2(DST).runInstances(alice[DST]!, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro', Placement: { AvailabilityZone: bad } });
+      } catch (err) {
+        message = `${(err as { code: string }).code}: ${(err as Error).message}`;
+      }
+      expect(message).toBe(`InvalidParameterValue: Invalid availability zone: [${bad}]`);
+    }
+    expect((ec2(DST).describeInstances(alice[DST]!).Reservations as unknown[]).length).toBe(before.length);
+  });
+
+  it('`ebsim ec2 run-instances --placement AvailabilityZone=…` takes the AWS CLI shorthand', async () => {
+    const r = await ebsimIn(h.dir, ['ec2', 'run-instances', '--image-id', 'ami-0123abcd', '--instance-type', 't3.micro', '--placement', 'AvailabilityZone=us-east-1c']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().Instances[0].Placement.AvailabilityZone).toBe('us-east-1c');
+  });
+
   it('EC2 records carry the Region called; the host decrypts a volume\'s key in the volume\'s Region', async () => {
     const inst = instanceIn(DST);
     const key = newKey(DST, 'in us-west-2');

@@ -14,6 +14,7 @@ export const INSTANCE_OPERATIONS = [
       InstanceType: { kind: 'string', required: true },
       BlockDeviceMappings: { kind: 'list', member: { kind: 'structure', members: { DeviceName: { kind: 'string', required: true }, Ebs: { kind: 'structure', members: ebs } } }, doc: 'JSON list, or file://PATH: [{"DeviceName":"/dev/sdb","Ebs":{"VolumeSize":8,"Encrypted":true}}]' },
       ClientToken: { kind: 'string' },
+      Placement: { kind: 'structure', members: { AvailabilityZone: { kind: 'string' } }, doc: 'AvailabilityZone=ZONE: the zone of the instance and of the volumes it launches with (default: the Region\'s first zone, REGIONa)' },
     },
     ext: undefined,
     requestParameters: (p) => runInstancesParameters(p, Array.isArray(p.BlockDeviceMappings) ? (p.BlockDeviceMappings as BlockDeviceMapping[]).filter((m) => m && typeof m === 'object') : [], str(p.ClientToken)),

@@ -13,6 +13,8 @@ export interface RunInstancesRequest {
   InstanceType: string;
   BlockDeviceMappings?: BlockDeviceMapping[];
   ClientToken?: string;
+  /** The instance's Availability Zone (default: the Region's first, `<region>a`). */
+  Placement?: { AvailabilityZone?: string };
 }
 
 export interface StopInstancesRequest {
@@ -124,6 +126,10 @@ export const ebs: Members = {
 };
 
 /** RunInstances' requestParameters, as EC2 records them (the seed's shape), from the mappings as launched. */
+function zoneAsked(placement: unknown): string | undefined {
+  return placement && typeof placement === 'object' ? str((placement as Record<string, unknown>).AvailabilityZone) : undefined;
+}
+
 export function runInstancesParameters(p: Record<string, unknown>, mappings: BlockDeviceMapping[], clientToken: string | undefined): Record<string, unknown> {
   return defined({
     instancesSet: { items: [{ imageId: str(p.ImageId), minCount: 1, maxCount: 1 }] },
@@ -139,5 +145,6 @@ export function runInstancesParameters(p: Record<string, unknown>, mappings: Blo
     instanceInitiatedShutdownBehavior: 'stop',
     clientToken,
     ebsOptimized: false,
+    placement: zoneAsked(p.Placement) === undefined ? undefined : { availabilityZone: zoneAsked(p.Placement) },
   });
 }
