@@ -12,6 +12,7 @@ import { KmsService } from '../kms/service.js';
 import { kmsClient } from '../kms/client.js';
 import { closeKeyUsageTracker } from '../kms/last-usage.js';
 import { Ec2Service } from '../ec2/service.js';
+import { Ec2Store } from '../ec2/store.js';
 import { InstanceHost } from '../host/index.js';
 import { CloudTrailService } from '../cloudtrail/service.js';
 import { MissingRootKeyError, UserError } from '../errors/index.js';
@@ -117,8 +118,8 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
         ec2: app.ec2(),
         iam: open().iam,
         keys: kmsClient(app.kms()),
-        inRegion: (region) => ({ ec2: app.ec2(undefined, region), keys: kmsClient(app.kms(undefined, region)) }),
-        ec2Of: (accountId, region) => app.ec2(accountId, region),
+        at: (accountId, region) => ({ ec2: app.ec2(accountId, region), keys: kmsClient(app.kms(accountId, region)), iam: open().iam.inAccount(accountId) }),
+        placeOf: (id) => Ec2Store.placeOf(open().db, id),
       }));
       return host;
     },

@@ -193,6 +193,17 @@ export class Ec2Store {
       .all(id, id) as string[];
   }
 
+  /** The account and Region that hold instance, volume or snapshot `id`, whichever account of the home it is (IDs are unique in the home). */
+  static placeOf(db: Db, id: string): { accountId: string; region: string } | undefined {
+    return db
+      .prepare(
+        `SELECT account_id AS accountId, region FROM ec2_volumes WHERE volume_id = ? AND state <> 'deleted'
+         UNION ALL SELECT account_id, region FROM ec2_instances WHERE instance_id = ?
+         UNION ALL SELECT account_id, region FROM ec2_snapshots WHERE snapshot_id = ? LIMIT 1`,
+      )
+      .get(id, id, id) as { accountId: string; region: string } | undefined;
+  }
+
   /** The Region that holds this account's instance, volume or snapshot `id`, if any (IDs are unique in the home). */
   regionOf(id: string): string | undefined {
     return this.db

@@ -3,7 +3,8 @@
 // calling from the instance's private address), never stored, zeroed by the caller after use.
 import type { CallContext } from '../core/call-context.js';
 import { IncorrectState, InvalidParameterValue } from '../errors/index.js';
-import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
+import { EC2_INFRASTRUCTURE_ROLE } from '../iam/service.js';
+import type { IamDirectory } from '../iam/directory.js';
 import { hostAddressOf } from '../ec2/ids.js';
 import type { Volume } from '../ec2/model.js';
 
@@ -19,7 +20,7 @@ export interface DataKeyDecrypter {
 }
 
 /** The call context of an instance's host: its infrastructure role's session, from its private address. */
-export function hostCallContext(iam: IamService, region: string, instanceId: string): CallContext {
+export function hostCallContext(iam: IamDirectory, region: string, instanceId: string): CallContext {
   return { principal: iam.sessionPrincipal(EC2_INFRASTRUCTURE_ROLE, instanceId, ''), region, sourceIPAddress: hostAddressOf(instanceId) };
 }
 
@@ -31,7 +32,7 @@ export function volumeEncryptionContext(volumeId: string): Record<string, string
 }
 
 /** Decrypts an encrypted volume's 64-byte data key as the host of the instance it is attached to. */
-export function decryptVolumeKey(keys: DataKeyDecrypter, iam: IamService, region: string, volume: Volume): Uint8Array {
+export function decryptVolumeKey(keys: DataKeyDecrypter, iam: IamDirectory, region: string, volume: Volume): Uint8Array {
   if (!volume.encrypted || !volume.encryptedDataKey) throw new InvalidParameterValue(`${volume.volumeId} is not encrypted`);
   if (!volume.instanceId) throw new IncorrectState(`Volume '${volume.volumeId}' is not attached to an instance: attach it first (ebsim ec2 attach-volume, or volume mount --instance)`);
   const ctx = hostCallContext(iam, region, volume.instanceId);

@@ -10,7 +10,7 @@ import type { CallContext } from '../core/call-context.js';
 import { UserError } from '../errors/index.js';
 import type { DetachVolumeRequest, Ec2Service, StopInstancesRequest } from '../ec2/service.js';
 import type { Volume } from '../ec2/model.js';
-import type { IamService } from '../iam/service.js';
+import type { IamDirectory } from '../iam/directory.js';
 import { decryptVolumeKey, hostCallContext, type DataKeyDecrypter } from './data-key.js';
 import { freeDeviceName, mountStatus, startMount, stopMount, cleanupMounts, type MountedVolume, type UnmountOptions, type VolumeFormat, type VolumeStatus } from './mounts.js';
 import { exportTo, prefill, readRange, withVolumeDevice, writeRange, type Progress } from './in-process.js';
@@ -19,15 +19,20 @@ import type { BlockDevice } from '../device/block-device.js';
 
 const GIB = 1024 ** 3;
 
-/** What the host needs of the control plane, opened on first use: EC2 and KMS of the account's own Region, */
-export interface ControlPlane {
+/** EC2, KMS and IAM of one account of the home in one Region. */
+export interface Plane {
   ec2: Ec2Service;
-  iam: IamService;
   keys: DataKeyDecrypter;
-  /** and of its other Regions (absent: the host serves the own Region's volumes only). */
-  inRegion?: (region: string) => { ec2: Ec2Service; keys: DataKeyDecrypter };
-  /** EC2 of any account of the home in any Region: where a caller's forced stop or detach goes (absent: the first account's only). */
-  ec2Of?: (accountId: string, region: string) => Ec2Service;
+  /** The account's IAM: the host's role (aws:ec2-infrastructure) is the account's. */
+  iam: IamDirectory;
+}
+
+/** What the host needs of the control plane, opened on first use: the home's first account in its own Region, */
+export interface ControlPlane extends Plane {
+  /** any account of the home in any Region (absent: the host serves the first account's own Region only), */
+  at?: (accountId: string, region: string) => Plane;
+  /** and where an instance, volume or snapshot ID lives, whichever account of the home holds it. */
+  placeOf?: (id: string) => { accountId: string; region: string } | undefined;
 }
 
 /** Who asks: needed only to attach a volume (an AttachVolume call), so it may be given lazily. */
@@ -62,26 +67,28 @@ export class InstanceHost {
     return (this.plane ??= this.openControlPlane());
   }
 
-  /** EC2 and KMS of `region`. */
-  private regional(region: string): { ec2: Ec2Service; keys: DataKeyDecrypter } {
-    const cp = this.cp;
-    return region === cp.ec2.region || !cp.inRegion ? cp : cp.inRegion(region);
-  }
-
   /**
    * EC2 of the caller's account in the Region called: a call the host makes for a caller goes
    * there, so another account's or another Region's resources are not found by it.
    */
   private ec2Called(caller: CallContext): Ec2Service {
     const cp = this.cp;
-    if (cp.ec2Of) return cp.ec2Of(caller.principal.accountId, caller.region);
-    if (caller.principal.accountId !== cp.ec2.accountId) throw new UserError(`this host serves account ${cp.ec2.accountId} only, not ${caller.principal.accountId}`);
-    return this.regional(caller.region).ec2;
+    if (cp.at) return cp.at(caller.principal.accountId, caller.region).ec2;
+    if (caller.principal.accountId !== cp.ec2.accountId || caller.region !== cp.ec2.region) {
+      throw new UserError(`this host serves account ${cp.ec2.accountId} in ${cp.ec2.region} only, not ${caller.principal.accountId} in ${caller.region}`);
+    }
+    return cp.ec2;
   }
 
-  /** EC2 and KMS of the Region that holds the volume or instance `id` (the own Region's if none does: it answers not found). */
-  private planeOf(id: string): { ec2: Ec2Service; keys: DataKeyDecrypter } {
-    return this.regional(this.cp.ec2.regionOf(id) ?? this.cp.ec2.region);
+  /**
+   * The account and Region that hold the volume or instance `id` (the host serves every account
+   * of the home, each volume where it is); the first account's own Region if none does: it
+   * answers not found.
+   */
+  private planeOf(id: string): Plane {
+    const cp = this.cp;
+    const place = cp.placeOf?.(id);
+    return place && cp.at && (place.accountId !== cp.ec2.accountId || place.region !== cp.ec2.region) ? cp.at(place.accountId, place.region) : cp;
   }
 
   // ---- the volume as the host sees it --------------------------------------------------------
@@ -101,13 +108,15 @@ export class InstanceHost {
 
   /** The call context of the instance's host: the role aws:ec2-infrastructure, session INSTANCE-ID. */
   callContext(instanceId: string): CallContext {
-    return hostCallContext(this.cp.iam, this.planeOf(instanceId).ec2.region, instanceId);
+    const { iam, ec2 } = this.planeOf(instanceId);
+    return hostCallContext(iam, ec2.region, instanceId);
   }
 
   /**
    * Attaches the volume to `instanceId` (as `caller`, at the instance's first free device name)
    * unless it is attached already; refuses a volume attached to another instance. The AttachVolume
-   * call goes to the volume's Region, whichever the caller named: the host serves the volume where it is.
+   * call goes to the volume's Region, whichever the caller named (the host serves the volume where
+   * it is), in the caller's account.
    */
   attach(caller: Caller, volumeId: string, instanceId?: string): Volume {
     const ec2 = this.planeOf(volumeId).ec2;
@@ -118,7 +127,11 @@ export class InstanceHost {
     // The instance's free device names, read without a DescribeVolumes record: the user asked to mount.
     const device = freeDeviceName(ec2.volumesQuietly().filter((x) => x.instanceId === instanceId).map((x) => x.device));
     if (!device) throw new UserError(`${instanceId} has no free device name left for ${volumeId}: detach a volume from it first`);
-    ec2.attachVolume({ ...(typeof caller === 'function' ? caller() : caller), region: ec2.region }, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
+    // The call goes to the caller's account in the volume's Region: another account's volume is
+    // not found there, as at AWS.
+    const who = { ...(typeof caller === 'function' ? caller() : caller), region: ec2.region };
+    const called = this.cp.at ? this.cp.at(who.principal.accountId, ec2.region).ec2 : ec2;
+    called.attachVolume(who, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
     return ec2.volume(volumeId);
   }
 
@@ -127,12 +140,12 @@ export class InstanceHost {
    * volume. Zero it after use. Only a running instance has a host to serve its volumes.
    */
   dataKey(volume: Volume): Uint8Array | null {
-    const { ec2, keys } = this.planeOf(volume.volumeId);
+    const { ec2, keys, iam } = this.planeOf(volume.volumeId);
     if (volume.instanceId) {
       const { state } = ec2.instance(volume.instanceId);
       if (state !== 'running') throw new UserError(`${volume.volumeId} is attached to ${volume.instanceId}, which is ${state}: its host serves no volume until it runs (ebsim ec2 start-instances --instance-ids ${volume.instanceId})`);
     }
-    return volume.encrypted ? decryptVolumeKey(keys, this.cp.iam, ec2.region, volume) : null;
+    return volume.encrypted ? decryptVolumeKey(keys, iam, ec2.region, volume) : null;
   }
 
   // ---- the instance's lifecycle on its host -----------------------------------------------------
@@ -199,7 +212,8 @@ export class InstanceHost {
   // ---- in-process access ----------------------------------------------------------------------
 
   /** Runs `fn` over the volume's block device in this process, under the image's writer lock. */
-  withDevice<T>(caller: Caller, volumeId: string, instanceId: string | undefined, fn: (dev: BlockDevice) => Promise<T>): Promise<T> {
+  // async: a refused attach is a rejection, as every other failure of these calls is.
+  async withDevice<T>(caller: Caller, volumeId: string, instanceId: string | undefined, fn: (dev: BlockDevice) => Promise<T>): Promise<T> {
     const v = this.attach(caller, volumeId, instanceId);
     return withVolumeDevice({ volumeId: v.volumeId, imagePath: this.imagePath(v.volumeId), sizeBytes: v.sizeGiB * GIB }, () => this.dataKey(v), fn);
   }

@@ -1,0 +1,67 @@
+// The host serves every account of the home: a volume of an added account is found in its
+// account and Region, its data key is decrypted by that account's aws:ec2-infrastructure role in
+// that Region, and `ebsim volume write/read` round-trip through it. Attaching for a caller goes to
+// the caller's account: another account's volume is not found there, and stays where it was.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
+import { ebsimIn } from '../helpers/cli.js';
+import { initHome } from '../../src/app/ebsim.js';
+import { allRecords } from '../../src/trail/index.js';
+import type { CallContext } from '../../src/core/call-context.js';
+
+const SECOND = '210987654321';
+const REGION = 'eu-west-2';
+let h: TestHome;
+let bob: CallContext; // Alice of the second account
+let instanceId: string;
+let volumeId: string;
+
+beforeAll(() => {
+  h = makeHome('ebsim-host-accounts-');
+  initHome(h.dir, SECOND, REGION);
+  bob = h.app.as('Alice', undefined, SECOND);
+  const ec2 = h.app.ec2(SECOND);
+  instanceId = (ec2.runInstances(bob, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!.InstanceId;
+  volumeId = ec2.createVolume(bob, { Size: 1, Encrypted: true }).VolumeId as string;
+  ec2.attachVolume(bob, { VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' });
+});
+afterAll(() => h.cleanup());
+
+describe('a volume of an added account, through the host', () => {
+  it('is found where it is, and the first account\'s EC2 does not see it', () => {
+    expect(h.app.host().volume(volumeId)).toMatchObject({ volumeId, instanceId, availabilityZone: `${REGION}a` });
+    expect(errorCode(() => h.app.ec2().volume(volumeId))).toBe('InvalidVolume.NotFound');
+  });
+
+  it('its data key is decrypted by its own account\'s host role, in its Region', async () => {
+    const data = Buffer.from('second account, sector 0');
+    await h.app.host().write(bob, volumeId, 0, data);
+    expect((await h.app.host().read(bob, volumeId, 0, data.length)).equals(data)).toBe(true);
+    h.app.trail.flush();
+    const decrypts = allRecords(h.app.db).filter((r) => r.eventName === 'Decrypt' && (r.requestParameters as { encryptionContext?: Record<string, string> })?.encryptionContext?.['aws:ebs:id'] === volumeId);
+    expect(decrypts.length).toBeGreaterThanOrEqual(2);
+    for (const r of decrypts) {
+      expect(r.userIdentity.arn).toBe(`arn:aws:sts::${SECOND}:assumed-role/aws:ec2-infrastructure/${instanceId}`);
+      expect([r.awsRegion, r.recipientAccountId ?? r.userIdentity.accountId, r.errorCode]).toEqual([REGION, SECOND, undefined]);
+    }
+  });
+
+  it('`ebsim volume write/read --account` round-trip the bytes', async () => {
+    const payload = Buffer.from('through the CLI').toString('base64');
+    const w = await ebsimIn(h.dir, ['volume', 'write', volumeId, '--offset', '8192', '--data', payload, '--account', SECOND]);
+    expect(w.code, w.stderr).toBe(0);
+    const r = await ebsimIn(h.dir, ['volume', 'read', volumeId, '--offset', '8192', '--length', '15', '--account', SECOND]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().Data).toBe(payload);
+  });
+
+  it('attaching for a caller goes to the caller\'s account: the first account\'s Alice does not find it, and it stays available', async () => {
+    const loose = h.app.ec2(SECOND).createVolume(bob, { Size: 1 }).VolumeId as string;
+    const firstAlice = h.app.as('Alice', undefined, undefined, REGION);
+    expect(await h.app.host().write(firstAlice, loose, 0, Buffer.from('x'), instanceId).then(() => 'ok', (e) => (e as { code?: string }).code)).toBe('InvalidVolume.NotFound');
+    expect(h.app.ec2(SECOND).volume(loose)).toMatchObject({ state: 'available', instanceId: null });
+    // Its own account's caller attaches it, in its Region.
+    await h.app.host().write(bob, loose, 0, Buffer.from('y'), instanceId);
+    expect(h.app.ec2(SECOND).volume(loose)).toMatchObject({ state: 'in-use', instanceId });
+  });
+});
