@@ -4,7 +4,7 @@ export const CONSOLE_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ebsim console</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1c2733;background:#f6f8fb}
-header{background:#1f3b5c;color:#fff;padding:12px 24px}header h1{margin:0;font-size:20px}header p{margin:4px 0 0;opacity:.8;font-size:13px}
+header{background:#1f3b5c;color:#fff;padding:12px 24px}header h1{margin:0;font-size:20px}header p{margin:4px 0 0;opacity:.85;font-size:13px}header select{font-size:12px}
 main{display:grid;grid-template-columns:1fr 1fr;gap:16px;padding:16px 24px}
 section{background:#fff;border:1px solid #d5dde8;border-radius:8px;padding:12px 16px;overflow:auto}
 section.wide{grid-column:1 / span 2}
@@ -19,7 +19,7 @@ tr.clickable{cursor:pointer}tr.clickable:hover{background:#eef3fa}tr.selected{ba
 #details{display:none}#details pre{font-size:12px;line-height:1.35;white-space:pre-wrap;margin:0}
 #details .error{color:#c0392b;font-weight:600;margin:0 0 6px}
 </style></head><body>
-<header><h1>ebsim console</h1><p id="summary">loading…</p></header>
+<header><h1>ebsim console</h1><p><label>Showing <select id="scope" title="account and Region (?account=ID&amp;region=R)"></select></label> <span id="summary">loading…</span></p></header>
 <main>
 <section id="warnings"><h2>Broken links</h2><ul id="warning-list"></ul></section>
 <section><h2>Keys</h2><table id="keys"></table></section>
@@ -36,9 +36,19 @@ const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({'&':'&amp;','<':'
 const table = (id, head, rows) => { document.getElementById(id).innerHTML = '<tr>' + head.map((h) => '<th>' + h + '</th>').join('') + '</tr>' + rows.join(''); };
 let last = '';
 let selected = null; // { kind: 'volume' | 'event', id }
+// The account and Region shown: ?account=ID&region=R, kept in the address so a reload or a link shows the same.
+const scopeQuery = () => { const q = new URLSearchParams(location.search); const o = new URLSearchParams(); for (const k of ['account', 'region']) if (q.get(k)) o.set(k, q.get(k)); const t = o.toString(); return t ? '?' + t : ''; };
+document.getElementById('scope').addEventListener('change', (ev) => {
+  const [account, region] = ev.target.value.split(' ');
+  history.replaceState(null, '', '?account=' + encodeURIComponent(account) + '&region=' + encodeURIComponent(region));
+  last = '';
+  selected = null;
+  document.getElementById('details').style.display = 'none';
+  refresh();
+});
 async function show(kind, id) {
   selected = { kind, id };
-  const res = await fetch('/console/api/' + (kind === 'volume' ? 'volumes/' : 'events/') + encodeURIComponent(id), { cache: 'no-store' });
+  const res = await fetch('/console/api/' + (kind === 'volume' ? 'volumes/' : 'events/') + encodeURIComponent(id) + (kind === 'volume' ? scopeQuery() : ''), { cache: 'no-store' });
   const body = await res.json();
   const d = document.getElementById('details');
   d.style.display = 'block';
@@ -57,12 +67,16 @@ document.addEventListener('click', (ev) => {
 });
 async function refresh() {
   try {
-    const s = await (await fetch('/console/api/state', { cache: 'no-store' })).json();
+    const res = await fetch('/console/api/state' + scopeQuery(), { cache: 'no-store' });
+    const s = await res.json();
+    if (!res.ok) { document.getElementById('summary').textContent = s.message; return; }
     const text = JSON.stringify(s);
     if (text === last) return;
     last = text;
     if (!s.initialized) { document.getElementById('summary').textContent = 'This ebsim home has no account yet: run ebsim init.'; return; }
-    document.getElementById('summary').textContent = 'Account ' + s.account.accountId + ' in ' + s.account.region + ' · ' + s.trail.total + ' calls recorded, ' + s.trail.denied + ' denied · updates live';
+    const here = s.scope.accountId + ' ' + s.scope.region;
+    document.getElementById('scope').innerHTML = s.accounts.flatMap((a) => a.regions.map((r) => '<option value="' + esc(a.accountId + ' ' + r) + '"' + (a.accountId + ' ' + r === here ? ' selected' : '') + '>' + esc(a.accountId + ' · ' + r) + '</option>')).join('');
+    document.getElementById('summary').textContent = 'Account ' + s.scope.accountId + ' in ' + s.scope.region + ' · ' + s.trail.total + ' calls recorded in the home, ' + s.trail.denied + ' denied · updates live';
     table('keys', ['Key', 'State', 'Manager', 'Versions', 'Description'], s.keys.map((k) => '<tr><td><code>' + esc(k.KeyId) + '</code></td><td class="state-' + esc(k.KeyState) + '">' + esc(k.KeyState) + '</td><td>' + esc(k.KeyManager) + '</td><td>' + k.KeyVersions + '</td><td>' + esc(k.Description) + '</td></tr>'));
     table('aliases', ['Alias', 'Key'], s.aliases.map((a) => '<tr><td>' + esc(a.AliasName) + '</td><td><code>' + esc(a.TargetKeyId) + '</code></td></tr>'));
     table('grants', ['Grant', 'State', 'Grantee', 'Operations', 'Constraints', 'Key'], s.grants.map((g) => '<tr><td><code>' + esc(g.GrantId.slice(0, 12)) + '…</code></td><td class="state-' + esc(g.State) + '">' + esc(g.State) + '</td><td>' + esc(g.GranteePrincipal) + '</td><td>' + esc(g.Operations.join(', ')) + '</td><td><code>' + esc(g.Constraints ? JSON.stringify(g.Constraints) : '') + '</code></td><td><code>' + esc(g.KeyArn.split('/').pop()) + '</code></td></tr>'));

@@ -5,17 +5,18 @@ import type { Ebsim } from '../app/ebsim.js';
 import { volumeStatus } from '../device/index.js';
 import { envelopeContext, explainVolume, type BrokenLink, type Envelope } from '../envelope/index.js';
 import { buildDiagram, callerName, lookupEvents, toSvg, type TrailRecord } from '../trail/index.js';
+import { isCommercialRegion } from '../core/regions.js';
 
 /** The envelopes of the last poll, recomputed only when the trail or the mount table changed. */
 const envelopes = new WeakMap<Ebsim, { key: string; byVolume: Map<string, Envelope> }>();
 
-async function volumeEnvelopes(app: Ebsim, volumeIds: string[], trailSeq: number): Promise<Map<string, Envelope>> {
-  const context = await envelopeContext(app);
-  const key = JSON.stringify([trailSeq, volumeIds, context.mounts.map((m) => [m.volumeId, m.healthy, m.daemonAlive])]);
+async function volumeEnvelopes(app: Ebsim, scope: ConsoleScope, volumeIds: string[], trailSeq: number): Promise<Map<string, Envelope>> {
+  const context = await envelopeContext(app, scope.accountId, scope.region);
+  const key = JSON.stringify([scope, trailSeq, volumeIds, context.mounts.map((m) => [m.volumeId, m.healthy, m.daemonAlive])]);
   const cached = envelopes.get(app);
   if (cached?.key === key) return cached.byVolume;
   const byVolume = new Map<string, Envelope>();
-  for (const id of volumeIds) byVolume.set(id, await explainVolume(app, id, { context }));
+  for (const id of volumeIds) byVolume.set(id, await explainVolume(app, id, { context, accountId: scope.accountId }));
   envelopes.set(app, { key, byVolume });
   return byVolume;
 }
@@ -28,12 +29,53 @@ export interface VolumeWarning extends BrokenLink {
 
 const counters = new WeakMap<Ebsim, { seq: number; total: number; denied: number }>();
 
-export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record<string, unknown>> {
-  const account = app.iam.account();
-  if (!account) return { initialized: false };
+/** Which account of the home, in which Region, the page shows (`?account=ID&region=R`; default: the first account in its own Region). */
+export interface ConsoleScope {
+  accountId: string;
+  region: string;
+}
+
+/** Why a scope asked for cannot be shown: the console answers it as a 404 or 400 with this message. */
+export class ConsoleScopeError extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The scope a request asks for, checked against the home: undefined before `ebsim init`. */
+export function consoleScope(app: Ebsim, asked: { account?: string | null; region?: string | null } = {}): ConsoleScope | undefined {
+  const accounts = app.iam.accounts();
+  if (accounts.length === 0) return undefined;
+  const account = asked.account ? accounts.find((a) => a.accountId === asked.account) : accounts[0];
+  if (!account) throw new ConsoleScopeError(404, `No account ${asked.account} in this home (its accounts: ${accounts.map((a) => a.accountId).join(', ')}).`);
+  const region = asked.region || account.region;
+  if (!isCommercialRegion(region)) throw new ConsoleScopeError(400, `${region} is not an AWS commercial Region.`);
+  return { accountId: account.accountId, region };
+}
+
+/** The Regions where the account has keys, instances or volumes, its own and the one shown: what the page offers to switch to. */
+function regionsOf(app: Ebsim, accountId: string, own: string, shown: string): string[] {
+  const used = app.db
+    .prepare(
+      `SELECT region FROM kms_keys WHERE account_id = ? UNION SELECT region FROM ec2_instances WHERE account_id = ?
+       UNION SELECT region FROM ec2_volumes WHERE account_id = ? AND state <> 'deleted'`,
+    )
+    .pluck()
+    .all(accountId, accountId, accountId) as string[];
+  return [...new Set([own, shown, ...used])].sort();
+}
+
+export async function consoleState(app: Ebsim, asked: { account?: string | null; region?: string | null } = {}, trailLimit = 200): Promise<Record<string, unknown>> {
+  const scope = consoleScope(app, asked);
+  if (!scope) return { initialized: false };
+  const accounts = app.iam.accounts();
+  const account = accounts.find((a) => a.accountId === scope.accountId)!;
   app.trail.flush(false);
-  const kms = app.kms().inventory();
-  const ec2 = app.ec2();
+  const kms = app.kms(scope.accountId, scope.region).inventory();
+  const ec2 = app.ec2(scope.accountId, scope.region);
   const mounts = new Map((await volumeStatus(app.paths.run).catch(() => [])).map((s) => [s.volumeId, s]));
   // The trail may hold millions of rows: counts advance over the rows added since the last poll,
   // and only the newest records are parsed.
@@ -44,7 +86,7 @@ export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record
   if (added.last !== null) counters.set(app, { seq: added.last, total: c.total + added.n, denied: c.denied + added.denied });
   const { total, denied } = counters.get(app) ?? c;
   const live = ec2.volumesQuietly().filter((v) => v.state !== 'deleted');
-  const env = await volumeEnvelopes(app, live.map((v) => v.volumeId), counters.get(app)?.seq ?? 0);
+  const env = await volumeEnvelopes(app, scope, live.map((v) => v.volumeId), counters.get(app)?.seq ?? 0);
   const aliasOf = new Map(kms.aliases.map((a) => [a.TargetKeyId, a.AliasName]));
   const warnings: VolumeWarning[] = [...env.values()].flatMap((e) => e.Broken.map((b) => ({ VolumeId: e.VolumeId, Mounted: Boolean(e.Host.Mounted?.Healthy), ...b })));
   const recent = (app.db.prepare('SELECT record FROM trail_events ORDER BY seq DESC LIMIT ?').all(trailLimit) as { record: string }[])
@@ -53,6 +95,8 @@ export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record
   return {
     initialized: true,
     account,
+    scope,
+    accounts: accounts.map((a) => ({ accountId: a.accountId, region: a.region, regions: regionsOf(app, a.accountId, a.region, a.accountId === scope.accountId ? scope.region : a.region) })),
     keys: kms.keys,
     aliases: kms.aliases,
     grants: kms.grants,
@@ -80,10 +124,11 @@ export async function consoleState(app: Ebsim, trailLimit = 200): Promise<Record
 }
 
 /** One volume's envelope, for the console's envelope view (GET /console/api/volumes/VOLUME-ID). */
-export async function consoleEnvelope(app: Ebsim, volumeId: string): Promise<Envelope | null> {
-  if (!app.iam.account()) return null;
+export async function consoleEnvelope(app: Ebsim, volumeId: string, asked: { account?: string | null } = {}): Promise<Envelope | null> {
+  const scope = consoleScope(app, asked);
+  if (!scope) return null;
   try {
-    return await explainVolume(app, volumeId);
+    return await explainVolume(app, volumeId, { accountId: scope.accountId });
   } catch (err) {
     if ((err as { code?: string }).code === 'InvalidVolume.NotFound') return null;
     throw err;

@@ -103,4 +103,26 @@ describe.skipIf(skip)(`console page${skip ? ` (skipped: ${skip})` : ''}`, () => 
     expect(await missing.json()).toEqual({ message: "The volume 'vol-00000000000000000' does not exist." });
     expect((await fetch(server.url + '/console/api/events/00000000-0000-0000-0000-000000000000')).status).toBe(404);
   }, 60_000);
+
+  it('switches to another account of the home and Region with its selector, kept in the address', async () => {
+    const SECOND = '210987654321';
+    initHome(home, SECOND, 'eu-west-2');
+    const other = openEbsim(home);
+    const vol = other.ec2(SECOND).createVolume(other.as('Alice', undefined, SECOND), { Size: 1, Encrypted: true }).VolumeId as string;
+    other.close();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(server.url + '/');
+    await page.waitForSelector(`#scope option[value="${SECOND} eu-west-2"]`, { state: 'attached', timeout: 15_000 });
+    expect(await page.locator(`tr[data-volume="${vol}"]`).count()).toBe(0); // the first account's view
+    await page.selectOption('#scope', `${SECOND} eu-west-2`);
+    await page.waitForSelector(`tr[data-volume="${vol}"]`, { timeout: 15_000 });
+    expect(await page.textContent('#summary')).toContain(`Account ${SECOND} in eu-west-2`);
+    expect(new URL(page.url()).search).toBe(`?account=${SECOND}&region=eu-west-2`);
+    // Its envelope opens in its account.
+    await page.locator(`tr[data-volume="${vol}"]`).click();
+    await page.waitForFunction(() => document.getElementById('details-body')!.textContent!.includes('aws:ebs:id'), undefined, { timeout: 15_000 });
+    // A reload shows the same account.
+    await page.reload();
+    await page.waitForSelector(`tr[data-volume="${vol}"]`, { timeout: 15_000 });
+  }, 60_000);
 });
