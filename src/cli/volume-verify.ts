@@ -45,20 +45,21 @@ function preadExactly(fd: number, length: number, position: number): Buffer {
 }
 
 /** The volume's data key as its instance's role (through its grant): a Decrypt in the trail. */
-function dataKeyOf(app: Ebsim, volumeId: string): Uint8Array {
+function dataKeyOf(app: Ebsim, caller: () => CallContext, volumeId: string): Uint8Array {
   const host = app.host();
-  const key = host.dataKey(host.volume(volumeId));
+  const key = host.dataKey(host.volumeFor(caller, volumeId));
   if (!key) throw new UserError(`${volumeId} is not encrypted: there is no ciphertext to verify`);
   return key;
 }
 
 export async function verifyVolume(app: Ebsim, caller: () => CallContext, volumeId: string, opts: { file?: string; instanceId?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
-  return opts.file === undefined ? verifyImage(app, caller, volumeId, opts) : verifyFile(app, volumeId, opts.file);
+  return opts.file === undefined ? verifyImage(app, caller, volumeId, opts) : verifyFile(app, caller, volumeId, opts.file);
 }
 
 /** With --file: the file's sectors, decrypted from the image, against the file read through the mount. */
-async function verifyFile(app: Ebsim, volumeId: string, file: string): Promise<VerifyReport> {
+async function verifyFile(app: Ebsim, caller: () => CallContext, volumeId: string, file: string): Promise<VerifyReport> {
   const host = app.host();
+  host.volumeFor(caller, volumeId); // the caller's own volume, or NotFound before anything else is read
   const mounted = (await host.status()).volumes.find((v) => v.volumeId === volumeId);
   const mountpoint = mounted?.state.mountpoint;
   if (!mountpoint) throw new UserError(`${volumeId} is not mounted: --file names a file on the mounted volume (ebsim volume mount ${volumeId} DIR), so its blocks can be asked of the file system`);
@@ -68,7 +69,7 @@ async function verifyFile(app: Ebsim, volumeId: string, file: string): Promise<V
   const size = fs.statSync(abs).size;
   const located = fileSectorsByFilefrag(abs);
   if (located.sectors.length * SECTOR_SIZE < size) throw new UserError(`${file} has holes or inline data (${located.sectors.length} sectors for ${size} bytes): verify a file written whole`);
-  const key = dataKeyOf(app, volumeId);
+  const key = dataKeyOf(app, caller, volumeId);
   const image = fs.openSync(host.imagePath(volumeId), 'r');
   const plainFd = fs.openSync(abs, 'r');
   const report: VerifyReport = { VolumeId: volumeId, File: file, Cipher: CIPHER, ComparedWith: `${file} read through the mount`, SectorsLocatedBy: located.how, SectorsChecked: 0, BytesCompared: 0, MatchingBytes: 0, SectorsUnlikeTheirPlaintext: 0, Verified: false };

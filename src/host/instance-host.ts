@@ -35,8 +35,12 @@ export interface ControlPlane extends Plane {
   placeOf?: (id: string) => { accountId: string; region: string } | undefined;
 }
 
-/** Who asks: needed only to attach a volume (an AttachVolume call), so it may be given lazily. */
+/** Who asks (the CLI's `--as`/`--account`), resolved when the host acts for it. */
 export type Caller = CallContext | (() => CallContext);
+
+function callerOf(caller: Caller): CallContext {
+  return typeof caller === 'function' ? caller() : caller;
+}
 
 export interface HostMountOptions {
   volumeId: string;
@@ -119,7 +123,10 @@ export class InstanceHost {
    * it is), in the caller's account.
    */
   attach(caller: Caller, volumeId: string, instanceId?: string): Volume {
-    const ec2 = this.planeOf(volumeId).ec2;
+    const who = { ...callerOf(caller), region: this.planeOf(volumeId).ec2.region };
+    // The caller's own account in the volume's Region: another account's volume is not found
+    // there, as at AWS, whether or not it is attached already.
+    const ec2 = this.ec2Called(who);
     const v = ec2.volume(volumeId);
     if (instanceId && v.instanceId && v.instanceId !== instanceId) throw new UserError(`${volumeId} is attached to ${v.instanceId}, not ${instanceId}`);
     if (v.instanceId) return v;
@@ -127,12 +134,16 @@ export class InstanceHost {
     // The instance's free device names, read without a DescribeVolumes record: the user asked to mount.
     const device = freeDeviceName(ec2.volumesQuietly().filter((x) => x.instanceId === instanceId).map((x) => x.device));
     if (!device) throw new UserError(`${instanceId} has no free device name left for ${volumeId}: detach a volume from it first`);
-    // The call goes to the caller's account in the volume's Region: another account's volume is
-    // not found there, as at AWS.
-    const who = { ...(typeof caller === 'function' ? caller() : caller), region: ec2.region };
-    const called = this.cp.at ? this.cp.at(who.principal.accountId, ec2.region).ec2 : ec2;
-    called.attachVolume(who, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
+    ec2.attachVolume(who, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
     return ec2.volume(volumeId);
+  }
+
+  /**
+   * The volume as `caller` sees it (`ebsim volume inspect`, `verify`, the size checks of read and
+   * write): in the caller's own account, in the Region that holds it; NotFound for another's.
+   */
+  volumeFor(caller: Caller, volumeId: string): Volume {
+    return this.ec2Called({ ...callerOf(caller), region: this.planeOf(volumeId).ec2.region }).volume(volumeId);
   }
 
   /**

@@ -5,7 +5,7 @@
 // (off the event loop); the next call of that size takes the spare, and another is started.
 // A spare is handed out once and forgotten: no two keys ever share material. It lives in memory
 // only, as any key's plaintext material does before it is wrapped.
-import { generateKeyPair } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
 
 const spares = new Map<number, Buffer>();
 const generating = new Set<number>();
@@ -37,6 +37,12 @@ export function takeSpareRsaKey(bits: number): Buffer | undefined {
 /** Whether a spare of `bits` is ready (tests, `ebsim doctor`-style reports). */
 export function hasSpareRsaKey(bits: number): boolean {
   return spares.has(bits);
+}
+
+/** The public half (DER SubjectPublicKeyInfo) of the spare of `bits`, if one is ready: tests tell by it which key took the spare. */
+export function spareRsaPublicKey(bits: number): Buffer | undefined {
+  const der = spares.get(bits);
+  return der && createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
 }
 
 /** Resolves once no spare is being generated (tests, and a server closing). */

@@ -258,10 +258,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             // Keep-alive clients that never send again are cut after a grace period.
             setTimeout(() => listening.closeAllConnections(), 2000).unref();
           });
-          log.flush();
-          app.trail.flush();
-          releaseSpares?.();
-          app.close();
+          try {
+            log.flush();
+            app.trail.flush();
+          } finally {
+            releaseSpares?.();
+            app.close();
+          }
         })();
         return closed;
       },

@@ -64,4 +64,25 @@ describe('a volume of an added account, through the host', () => {
     await h.app.host().write(bob, loose, 0, Buffer.from('y'), instanceId);
     expect(h.app.ec2(SECOND).volume(loose)).toMatchObject({ state: 'in-use', instanceId });
   });
+
+  it('another account does not find it, attached or not: no read, write, inspect, verify or mount of it', async () => {
+    const firstAlice = h.app.as('Alice', undefined, undefined, REGION);
+    const before = await h.app.host().read(bob, volumeId, 0, 64);
+    const code = (p: Promise<unknown>) => p.then(() => 'ok', (e) => (e as { code?: string }).code ?? String(e));
+    expect(await code(h.app.host().read(firstAlice, volumeId, 0, 64))).toBe('InvalidVolume.NotFound');
+    expect(await code(h.app.host().write(firstAlice, volumeId, 0, Buffer.from('overwritten')))).toBe('InvalidVolume.NotFound');
+    expect(errorCode(() => h.app.host().volumeFor(firstAlice, volumeId))).toBe('InvalidVolume.NotFound');
+    expect((await h.app.host().read(bob, volumeId, 0, 64)).equals(before)).toBe(true);
+    for (const args of [['read', volumeId, '--length', '16'], ['write', volumeId, '--data', 'AAAA'], ['inspect', volumeId], ['verify', volumeId], ['export', volumeId, `${h.dir}/stolen.img`]]) {
+      const r = await ebsimIn(h.dir, ['volume', ...args]);
+      expect([args[0], r.code, r.stderr]).toEqual([args[0], expect.any(Number), expect.stringContaining('InvalidVolume.NotFound')]);
+      expect(r.code).not.toBe(0);
+    }
+    // And the other way round: the second account's Alice on the first account's attached volume.
+    const mine = h.app.ec2().createVolume(h.app.as('Alice'), { Size: 1, Encrypted: true }).VolumeId as string;
+    const firstInstance = (h.app.ec2().runInstances(h.app.as('Alice'), { ImageId: 'ami-0123abcd', InstanceType: 't3.micro' }).Instances as { InstanceId: string }[])[0]!.InstanceId;
+    await h.app.host().write(h.app.as('Alice'), mine, 0, Buffer.from('first'), firstInstance);
+    expect(await code(h.app.host().read(bob, mine, 0, 5))).toBe('InvalidVolume.NotFound');
+    expect((await h.app.host().read(h.app.as('Alice'), mine, 0, 5)).toString()).toBe('first');
+  });
 });

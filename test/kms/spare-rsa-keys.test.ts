@@ -1,11 +1,11 @@
 // Spare RSA keys (src/kms/spare-rsa-keys.ts): off unless a server holds them; once a size has been
 // asked for, one spare is made off the event loop and handed out once; through `ebsim serve`'s
 // endpoint, CreateKey and GenerateDataKeyPair of that size take it and still return sound keys.
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, publicEncrypt, randomBytes, sign, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateKeyCommand, GenerateDataKeyPairCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyPairCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { newKeyMaterial } from '../../src/kms/key-material.js';
-import { hasSpareRsaKey, keepSpareRsaKeys, spareRsaKeysSettled, takeSpareRsaKey } from '../../src/kms/spare-rsa-keys.js';
+import { hasSpareRsaKey, keepSpareRsaKeys, spareRsaKeysSettled, spareRsaPublicKey, takeSpareRsaKey } from '../../src/kms/spare-rsa-keys.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { aliceCredentials, inProcess, newHome, removeHome } from '../server/helpers.js';
 
@@ -73,11 +73,13 @@ describe('through the endpoint (ebsim serve keeps spares)', () => {
     await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }));
     await spareRsaKeysSettled();
     expect(hasSpareRsaKey(2048)).toBe(true);
+    const spare = spareRsaPublicKey(2048)!;
     const id = (await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
-    expect(hasSpareRsaKey(2048)).toBe(false); // taken by this key
     const message = Buffer.from('signed with a spare');
     const sig = (await kms.send(new SignCommand({ KeyId: id, Message: message, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }))).Signature!;
     const spki = (await kms.send(new GetPublicKeyCommand({ KeyId: id }))).PublicKey!;
+    expect(Buffer.from(spki).equals(spare)).toBe(true); // the key is the spare
+    expect(spareRsaPublicKey(2048)?.equals(spare) ?? false).toBe(false); // and the spare is gone
     const publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
     expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
     expect(verify('sha256', message, { key: publicKey, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }, sig)).toBe(true);
@@ -87,11 +89,27 @@ describe('through the endpoint (ebsim serve keeps spares)', () => {
     const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     await spareRsaKeysSettled();
     expect(hasSpareRsaKey(2048)).toBe(true);
+    const spare = spareRsaPublicKey(2048)!;
     const pair = await kms.send(new GenerateDataKeyPairCommand({ KeyId: key, KeyPairSpec: 'RSA_2048' }));
-    expect(hasSpareRsaKey(2048)).toBe(false);
+    expect(Buffer.from(pair.PublicKey!).equals(spare)).toBe(true);
     const priv = createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext!), format: 'der', type: 'pkcs8' });
     const pub = createPublicKey({ key: Buffer.from(pair.PublicKey!), format: 'der', type: 'spki' });
     const message = Buffer.from('data key pair from a spare');
     expect(verify('sha256', message, pub, sign('sha256', message, priv))).toBe(true);
+  });
+
+  it('GetParametersForImport RSA_2048 takes one as its wrapping key, and material wrapped under it imports', async () => {
+    const key = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+    await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })); // a spare is kept from here on
+    await spareRsaKeysSettled();
+    expect(hasSpareRsaKey(2048)).toBe(true);
+    const spare = spareRsaPublicKey(2048)!;
+    const params = await kms.send(new GetParametersForImportCommand({ KeyId: key, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    expect(Buffer.from(params.PublicKey!).equals(spare)).toBe(true);
+    const material = randomBytes(32);
+    const wrapped = publicEncrypt({ key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+    await kms.send(new ImportKeyMaterialCommand({ KeyId: key, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+    const blob = (await kms.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('imported') }))).CiphertextBlob!;
+    expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('imported');
   });
 });

@@ -21,9 +21,9 @@ function byteCount(flag: string, value: number, max = Number.MAX_SAFE_INTEGER): 
   return value;
 }
 
-/** The volume's size in bytes, read without a trail record (the user asked for host-side I/O). */
+/** The caller's volume's size in bytes, read without a trail record (the user asked for host-side I/O). */
 function volumeBytes(r: Runtime, volumeId: string): number {
-  return r.open().host().sizeBytes(volumeId);
+  return r.open().host().volumeFor(() => r.caller(), volumeId).sizeGiB * GIB;
 }
 
 /** Refuses an export target that cannot be written before any key is decrypted. */
@@ -89,7 +89,7 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
       .command('inspect <volume-id>', 'What an auditor needs to check the encryption independently', (o) => o.positional('volume-id', { type: 'string', demandOption: true }), (a) => {
         const r = rt();
         const host = r.open().host();
-        const v = host.volume(a['volume-id']);
+        const v = host.volumeFor(() => r.caller(), a['volume-id']);
         r.print({
           VolumeId: v.volumeId, BackingImage: host.imagePath(v.volumeId), SizeBytes: v.sizeGiB * GIB, SectorSize: v.sectorSize,
           Cipher: v.encrypted ? 'aes-xts-plain64 (AES-256-XTS, tweak = 4096-byte sector number, little-endian)' : 'none',
