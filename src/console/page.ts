@@ -35,6 +35,7 @@ tr.clickable{cursor:pointer}tr.clickable:hover{background:#eef3fa}tr.selected{ba
 const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 const table = (id, head, rows) => { document.getElementById(id).innerHTML = '<tr>' + head.map((h) => '<th>' + h + '</th>').join('') + '</tr>' + rows.join(''); };
 let last = '';
+let lastOptions = '';
 let selected = null; // { kind: 'volume' | 'event', id }
 // The account and Region shown: ?account=ID&region=R, kept in the address so a reload or a link shows the same.
 const scopeQuery = () => { const q = new URLSearchParams(location.search); const o = new URLSearchParams(); for (const k of ['account', 'region']) if (q.get(k)) o.set(k, q.get(k)); const t = o.toString(); return t ? '?' + t : ''; };
@@ -75,7 +76,9 @@ async function refresh() {
     last = text;
     if (!s.initialized) { document.getElementById('summary').textContent = 'This ebsim home has no account yet: run ebsim init.'; return; }
     const here = s.scope.accountId + ' ' + s.scope.region;
-    document.getElementById('scope').innerHTML = s.accounts.flatMap((a) => a.regions.map((r) => '<option value="' + esc(a.accountId + ' ' + r) + '"' + (a.accountId + ' ' + r === here ? ' selected' : '') + '>' + esc(a.accountId + ' · ' + r) + '</option>')).join('');
+    const options = s.accounts.flatMap((a) => a.regions.map((r) => '<option value="' + esc(a.accountId + ' ' + r) + '"' + (a.accountId + ' ' + r === here ? ' selected' : '') + '>' + esc(a.accountId + ' · ' + r) + '</option>')).join('');
+    // Redrawn only when it changes: a redraw closes the list if the user has it open.
+    if (options !== lastOptions) { document.getElementById('scope').innerHTML = options; lastOptions = options; }
     document.getElementById('summary').textContent = 'Account ' + s.scope.accountId + ' in ' + s.scope.region + ' · ' + s.trail.total + ' calls recorded in the home, ' + s.trail.denied + ' denied · updates live';
     table('keys', ['Key', 'State', 'Manager', 'Versions', 'Description'], s.keys.map((k) => '<tr><td><code>' + esc(k.KeyId) + '</code></td><td class="state-' + esc(k.KeyState) + '">' + esc(k.KeyState) + '</td><td>' + esc(k.KeyManager) + '</td><td>' + k.KeyVersions + '</td><td>' + esc(k.Description) + '</td></tr>'));
     table('aliases', ['Alias', 'Key'], s.aliases.map((a) => '<tr><td>' + esc(a.AliasName) + '</td><td><code>' + esc(a.TargetKeyId) + '</code></td></tr>'));

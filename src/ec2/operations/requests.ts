@@ -125,11 +125,12 @@ export const ebs: Members = {
   SnapshotId: { kind: 'string' },
 };
 
-/** RunInstances' requestParameters, as EC2 records them (the seed's shape), from the mappings as launched. */
+/** The zone a RunInstances request's Placement names, if it names one. */
 function zoneAsked(placement: unknown): string | undefined {
   return placement && typeof placement === 'object' ? str((placement as Record<string, unknown>).AvailabilityZone) : undefined;
 }
 
+/** RunInstances' requestParameters, as EC2 records them (the seed's shape), from the mappings as launched. */
 export function runInstancesParameters(p: Record<string, unknown>, mappings: BlockDeviceMapping[], clientToken: string | undefined): Record<string, unknown> {
   return defined({
     instancesSet: { items: [{ imageId: str(p.ImageId), minCount: 1, maxCount: 1 }] },
