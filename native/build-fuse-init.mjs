@@ -17,7 +17,7 @@ export function buildFuseInit() {
     if (process.platform !== 'linux') return 'skipped (Linux only)';
     mkdirSync(dirname(FUSE_INIT_LIBRARY), { recursive: true });
     const cc = process.env.CC || 'cc';
-    const r = spawnSync(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-o', FUSE_INIT_LIBRARY, join(here, 'src', 'ebsim_fuse_init.c'), join(here, 'src', 'ebsim_fuse_loop.c'), '-ldl', '-lpthread'], {
+    const r = spawnSync(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-o', FUSE_INIT_LIBRARY, join(here, 'src', 'ebsim_fuse_init.c'), join(here, 'src', 'ebsim_fuse_loop.c'), join(here, 'src', 'ebsim_fuse_read.c'), '-ldl', '-lpthread'], {
       encoding: 'utf8',
       timeout: 60_000,
     });
