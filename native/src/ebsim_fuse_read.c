@@ -44,6 +44,7 @@ static struct {
   void *ctx;
 } slots[SLOTS];
 static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static int pending; /* slots in use (atomic): with none, a read takes no lock (4 KiB reads never defer) */
 static read_op real_read;
 static int hooked;
 
@@ -51,6 +52,7 @@ static int hooked;
 static void take(const void *buf, ebsim_fixup_fn *fn, void **ctx) {
   *fn = NULL;
   *ctx = NULL;
+  if (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) == 0) return;
   pthread_mutex_lock(&slots_mu);
   for (int i = 0; i < SLOTS; i++)
     if (slots[i].buf == buf && slots[i].fn) {
@@ -59,6 +61,7 @@ static void take(const void *buf, ebsim_fixup_fn *fn, void **ctx) {
       slots[i].buf = NULL;
       slots[i].fn = NULL;
       slots[i].ctx = NULL;
+      __atomic_fetch_sub(&pending, 1, __ATOMIC_RELEASE);
       break;
     }
   pthread_mutex_unlock(&slots_mu);
@@ -79,6 +82,7 @@ __attribute__((visibility("default"))) int ebsim_fuse_defer(const void *buf, ebs
       slots[i].buf = buf;
       slots[i].fn = fn;
       slots[i].ctx = ctx;
+      __atomic_fetch_add(&pending, 1, __ATOMIC_RELEASE);
       done = 1;
     }
   pthread_mutex_unlock(&slots_mu);

@@ -68,11 +68,18 @@ export class NativeSectorStore extends ImageFileStore {
 
   /**
    * Requests served through a mapping since the addon loaded, and those that faulted there and
-   * were redone with pread/pwrite (all stores of the process). Zeros without the addon.
+   * were redone with pread/pwrite; reads served at once with preadv2 RWF_NOWAIT, and those of
+   * them decrypted by a libfuse worker (all stores of the process). Zeros without the addon.
    */
   static mappedIO(): { reads: number; writes: number; faults: number; nowaitReads: number; deferredReads: number } {
     const [reads, writes, faults, nowaitReads, deferredReads] = loadAddon().addon?.ioStats() ?? [0, 0, 0, 0, 0];
     return { reads, writes, faults, nowaitReads, deferredReads };
+  }
+
+  /** One log line with mappedIO(), for the daemon (at unmount and on SIGUSR2). */
+  static ioLine(): string {
+    const io = NativeSectorStore.mappedIO();
+    return `native store: mapped reads ${io.reads}, mapped writes ${io.writes}, faults ${io.faults}, preadv2 reads ${io.nowaitReads} (decrypted by libfuse workers ${io.deferredReads})`;
   }
 
   /**
