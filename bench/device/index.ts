@@ -141,7 +141,7 @@ async function runFio(ctx: BenchContext): Promise<BenchResult> {
       : 'ebsim_fuse_init.so not built or EBSIM_FUSE_ASYNC_DIO=0: the loop device\'s O_DIRECT requests reach the daemon one at a time',
     tuning.forceJsIO
       ? `EBSIM_DEVICE_IO=${process.env.EBSIM_DEVICE_IO}: the encrypted daemon decrypts and encrypts on its JS thread (JS sector store)`
-      : `encrypted daemon: whole-sector decrypt / encrypt in native code on libuv's pool (UV_THREADPOOL_SIZE=${daemonThreadpoolSize()}) if the native XTS engine is built, straight from / into a shared mapping of the image unless EBSIM_DEVICE_MMAP=0`,
+      : `encrypted daemon: whole-sector decrypt / encrypt in native code if the native XTS engine is built: requests whose pages are cached at once on the JS thread (reads up to ${tuning.inlineReadMaxBytes} bytes: up to ${tuning.mapReadMaxBytes} out of a shared mapping of the image, larger with preadv2 and, with the preload, decrypted by the libfuse worker that replies; writes up to ${tuning.inlineWriteMaxBytes} bytes: encrypt + pwrite), the rest on libuv's pool (UV_THREADPOOL_SIZE=${daemonThreadpoolSize()})`,
     `FUSE reads of up to ${daemonReadPages() * 4} KiB (FUSE_MAX_PAGES via the same preload; EBSIM_FUSE_MAX_PAGES=32 for 128 KiB)`,
   ];
   const makers: [string, () => Promise<Target>][] = [

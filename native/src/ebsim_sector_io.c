@@ -3,7 +3,7 @@
 // copy out of the page cache nor the cipher runs on the JS thread.
 //
 // JS API:
-//   readDecrypt(fd, offset, buf, firstSector, sched|null, rounds, cb(errno, holes), [map])
+//   readDecrypt(fd, offset, buf, firstSector, sched|null, rounds, cb(errno, holes), [map], [defer])
 //     pread buf.length bytes at offset into buf, then decrypts every sector of 4096 bytes that
 //     is not all zeros (a never-written hole reads as zeros, as the JS path does). errno is 0,
 //     a positive errno, or -1 for a short read (the image ends before the volume does).
@@ -12,9 +12,12 @@
 //     dst in place and pwrites it at offset. src is never modified unless dst is src; dst's
 //     contents afterwards are unspecified.
 // sched null means pass-through (no cipher). The key schedule is copied into the request.
-// With cb null, the request runs at once on the calling thread. A read goes through the mapping
-// only and returns the hole count, or -1 when the request's pages are not all in the page cache
-// (or a fault interrupted it): then nothing was reported and the caller queues it. A write runs
+// With cb null, the request runs at once on the calling thread. A read comes only from the page
+// cache: through the mapping if one is given, else with preadv2 RWF_NOWAIT and a decryption in
+// place (with defer, by the libfuse worker answering the FUSE read whose buffer buf is, where
+// the preload allows: ebsim_fuse_read.c; 0 holes are reported then). It returns the hole count,
+// or -1 when the request's pages are not all in the page cache (or a fault interrupted it): then
+// nothing was reported and the caller queues it. A write runs
 // whole (mapping or pwrite, as queued) and returns 0 or the errno.
 //   mapImage(fd, length) -> external | null
 //     maps the image MAP_SHARED (read-write if fd allows, else read-only): the page cache itself,
@@ -25,7 +28,7 @@
 //     that shrank, a full file system under a hole) raises SIGBUS; the request's thread catches
 //     it and redoes the request with pread/pwrite, which either succeed or name the errno.
 //   unmapImage(map): unmaps now instead of at garbage collection.
-//   ioStats() -> [mappedReads, mappedWrites, faults];  setMapCheck(on): tests only (see below).
+//   ioStats() -> [mappedReads, mappedWrites, faults, nowaitReads, deferredReads];  setMapCheck(on): tests only.
 #define _GNU_SOURCE /* pread/pwrite, sigsetjmp, MAP_* under -std=c11 */
 #include "ebsim_addon.h"
 #include <dlfcn.h>
@@ -162,7 +165,8 @@ static int resident(const uint8_t *addr, size_t len) {
 }
 
 // Requests served through a mapping, and those that faulted there and were redone with
-// pread/pwrite: ioStats() -> [mappedReads, mappedWrites, faults]. Tests use them to prove
+// pread/pwrite, reads served at once with preadv2 and those decrypted by a libfuse worker:
+// ioStats(). Tests use them to prove
 // which path ran.
 static uint64_t stat_mapped_reads, stat_mapped_writes, stat_faults, stat_nowait_reads, stat_deferred_reads;
 
