@@ -135,13 +135,13 @@ async function runFio(ctx: BenchContext): Promise<BenchResult> {
   const samples = new Map<string, Record<string, number[]>>();
   const notes: string[] = [
     `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; per job, the three ebsim targets back to back in an order that rotates each round, then the references; \`sync\` before every job so that one target's write-back does not land in another's measurement; ${plan.rounds} rounds (EBSIM_BENCH_ROUNDS), the references in ${plan.referenceRounds}; each figure is the median of its rounds, and the paired ratio is the median of per-round ratios`,
-    'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher, served two ways: synchronous pread/pwrite on the JS thread (js), and the encrypted path\'s native sector store (threaded I/O through a shared mapping) with the cipher left out (native); the ceiling is the better of the two, job by job',
+    'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher, served two ways: synchronous pread/pwrite on the JS thread (js), and the encrypted path\'s native sector store (the same inline and pool paths, mapping and preadv2) with the cipher left out (native); the ceiling is the better of the two, job by job',
     fuseInitPreload()
       ? 'ebsim daemons run with ebsim_fuse_init.so (FUSE_ASYNC_DIO: the loop device\'s O_DIRECT requests reach the daemon concurrently)'
       : 'ebsim_fuse_init.so not built or EBSIM_FUSE_ASYNC_DIO=0: the loop device\'s O_DIRECT requests reach the daemon one at a time',
     tuning.forceJsIO
       ? `EBSIM_DEVICE_IO=${process.env.EBSIM_DEVICE_IO}: the encrypted daemon decrypts and encrypts on its JS thread (JS sector store)`
-      : `encrypted daemon: whole-sector decrypt / encrypt in native code on libuv's pool (UV_THREADPOOL_SIZE=${daemonThreadpoolSize()}) if the native XTS engine is built, straight from / into a shared mapping of the image unless EBSIM_DEVICE_MMAP=0`,
+      : `encrypted daemon: whole-sector decrypt / encrypt in native code if the native XTS engine is built: requests whose pages are cached at once on the JS thread (reads up to ${tuning.inlineReadMaxBytes} bytes: up to ${tuning.mapReadMaxBytes} out of a shared mapping of the image, larger with preadv2 and, with the preload, decrypted by the libfuse worker that replies; writes up to ${tuning.inlineWriteMaxBytes} bytes: encrypt + pwrite), the rest on libuv's pool (UV_THREADPOOL_SIZE=${daemonThreadpoolSize()})`,
     `FUSE reads of up to ${daemonReadPages() * 4} KiB (FUSE_MAX_PAGES via the same preload; EBSIM_FUSE_MAX_PAGES=32 for 128 KiB)`,
   ];
   const makers: [string, () => Promise<Target>][] = [

@@ -24,7 +24,7 @@
  * unchanged); the kernel reads the fields by flag, and libfuse never sees the change.
  *
  * The same library also runs libfuse's worker loop with threads that stay for the life of the
- * mount: see ebsim_fuse_loop.c.
+ * mount (ebsim_fuse_loop.c), and lets those workers decrypt reads (ebsim_fuse_read.c).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -3,7 +3,7 @@
 // copy out of the page cache nor the cipher runs on the JS thread.
 //
 // JS API:
-//   readDecrypt(fd, offset, buf, firstSector, sched|null, rounds, cb(errno, holes), [map])
+//   readDecrypt(fd, offset, buf, firstSector, sched|null, rounds, cb(errno, holes), [map], [defer])
 //     pread buf.length bytes at offset into buf, then decrypts every sector of 4096 bytes that
 //     is not all zeros (a never-written hole reads as zeros, as the JS path does). errno is 0,
 //     a positive errno, or -1 for a short read (the image ends before the volume does).
@@ -12,9 +12,12 @@
 //     dst in place and pwrites it at offset. src is never modified unless dst is src; dst's
 //     contents afterwards are unspecified.
 // sched null means pass-through (no cipher). The key schedule is copied into the request.
-// With cb null, the request runs at once on the calling thread. A read goes through the mapping
-// only and returns the hole count, or -1 when the request's pages are not all in the page cache
-// (or a fault interrupted it): then nothing was reported and the caller queues it. A write runs
+// With cb null, the request runs at once on the calling thread. A read comes only from the page
+// cache: through the mapping if one is given, else with preadv2 RWF_NOWAIT and a decryption in
+// place (with defer, by the libfuse worker answering the FUSE read whose buffer buf is, where
+// the preload allows: ebsim_fuse_read.c; 0 holes are reported then). It returns the hole count,
+// or -1 when the request's pages are not all in the page cache (or a fault interrupted it): then
+// nothing was reported and the caller queues it. A write runs
 // whole (mapping or pwrite, as queued) and returns 0 or the errno.
 //   mapImage(fd, length) -> external | null
 //     maps the image MAP_SHARED (read-write if fd allows, else read-only): the page cache itself,
@@ -25,9 +28,10 @@
 //     that shrank, a full file system under a hole) raises SIGBUS; the request's thread catches
 //     it and redoes the request with pread/pwrite, which either succeed or name the errno.
 //   unmapImage(map): unmaps now instead of at garbage collection.
-//   ioStats() -> [mappedReads, mappedWrites, faults];  setMapCheck(on): tests only (see below).
+//   ioStats() -> [mappedReads, mappedWrites, faults, nowaitReads, deferredReads];  setMapCheck(on): tests only.
 #define _GNU_SOURCE /* pread/pwrite, sigsetjmp, MAP_* under -std=c11 */
 #include "ebsim_addon.h"
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -39,6 +43,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define DEV_SECTOR 4096
@@ -160,9 +165,10 @@ static int resident(const uint8_t *addr, size_t len) {
 }
 
 // Requests served through a mapping, and those that faulted there and were redone with
-// pread/pwrite: ioStats() -> [mappedReads, mappedWrites, faults]. Tests use them to prove
+// pread/pwrite, reads served at once with preadv2 and those decrypted by a libfuse worker:
+// ioStats(). Tests use them to prove
 // which path ran.
-static uint64_t stat_mapped_reads, stat_mapped_writes, stat_faults;
+static uint64_t stat_mapped_reads, stat_mapped_writes, stat_faults, stat_nowait_reads, stat_deferred_reads;
 
 // Decrypts (or copies) the request's sectors from the mapping into buf; holes read as zeros.
 static void read_mapped(io_req *r) {
@@ -216,6 +222,79 @@ static int serve_from_mapping(io_req *r) {
   __atomic_fetch_add(&stat_faults, 1, __ATOMIC_RELAXED);
   r->holes = 0;
   return 0;
+}
+
+// Deferred decryption (ebsim_fuse_read.c): a read into libfuse's buffer may leave the buffer
+// encrypted and have the libfuse worker that answers the request decrypt it, off the JS thread.
+typedef void (*fixup_fn)(void *ctx, char *buf, size_t len);
+typedef int (*defer_fn)(const void *buf, fixup_fn fn, void *ctx);
+typedef struct {
+  uint64_t first_sector;
+  size_t len;
+  int nr;
+  uint8_t sched[SCHED_BYTES];
+} deferred_read;
+
+static defer_fn fuse_defer;
+static pthread_once_t defer_once = PTHREAD_ONCE_INIT;
+static void find_defer(void) { fuse_defer = (defer_fn)dlsym(RTLD_DEFAULT, "ebsim_fuse_defer"); }
+
+static void free_deferred(deferred_read *d) {
+  volatile uint8_t *p = d->sched; // round keys are secrets
+  for (size_t i = 0; i < SCHED_BYTES; i++) p[i] = 0;
+  free(d);
+}
+
+// On the libfuse worker: decrypts what the read put in buf (len 0: the read failed, only free).
+static void run_deferred(void *ctx, char *buf, size_t len) {
+  deferred_read *d = (deferred_read *)ctx;
+  if (len > d->len) len = d->len;
+  len -= len % DEV_SECTOR;
+  if (len > 0) {
+    io_req r;
+    memset(&r, 0, sizeof r);
+    r.buf = (uint8_t *)buf;
+    r.len = len;
+    r.first_sector = d->first_sector;
+    r.keys = d->sched;
+    r.nr = d->nr;
+    decrypt_runs(&r, r.buf);
+    __atomic_fetch_add(&stat_deferred_reads, 1, __ATOMIC_RELAXED);
+  }
+  free_deferred(d);
+}
+
+// Hands r's decryption to the libfuse worker; 1 if it will run there, 0 if the caller must do it.
+static int defer_decrypt(io_req *r) {
+  pthread_once(&defer_once, find_defer);
+  if (!fuse_defer) return 0;
+  deferred_read *d = (deferred_read *)malloc(sizeof *d);
+  if (!d) return 0;
+  d->first_sector = r->first_sector;
+  d->len = r->len;
+  d->nr = r->nr;
+  memcpy(d->sched, r->keys, SCHED_BYTES);
+  if (fuse_defer(r->buf, run_deferred, d)) return 1;
+  free_deferred(d);
+  return 0;
+}
+
+// A read on the calling thread without a mapping: preadv2 with RWF_NOWAIT, which copies what is
+// in the page cache and fails (EAGAIN) rather than wait for the disk, then a decrypt in place
+// while the data is still in the CPU's caches. 1 if served (holes counted); 0 if not all of it
+// was cached, or the file system has no RWF_NOWAIT (then the caller queues the read whole).
+static int read_nowait(io_req *r, int defer) {
+  size_t done = 0;
+  while (done < r->len) {
+    struct iovec iov = {r->buf + done, r->len - done};
+    ssize_t n = preadv2(r->fd, &iov, 1, r->offset + (int64_t)done, RWF_NOWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0; // EAGAIN, EOPNOTSUPP, an error or the end of the image: the pool names it
+    done += (size_t)n;
+  }
+  if (r->has_key && !(defer && defer_decrypt(r))) decrypt_runs(r, r->buf);
+  __atomic_fetch_add(&stat_nowait_reads, 1, __ATOMIC_RELAXED);
+  return 1;
 }
 
 static void io_execute(napi_env env, void *data) {
@@ -282,10 +361,10 @@ static void io_complete(napi_env env, napi_status status, void *data) {
 
 // Shared by both entry points: argv = fd, offset, buf, [dst], firstSector, sched|null, rounds, cb.
 static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_write) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc > 9) argc = 9;
+  if (argc > 10) argc = 10;
   const size_t want = encrypt_write ? 8 : 7;
   if (argc < want) return throw_error(env, encrypt_write ? "encryptWrite(fd, offset, src, dst, firstSector, sched, rounds, cb): 8 arguments required"
                                                          : "readDecrypt(fd, offset, buf, firstSector, sched, rounds, cb): 7 arguments required");
@@ -362,7 +441,9 @@ static napi_value queue_io(napi_env env, napi_callback_info info, int encrypt_wr
     // A read, only from the page cache. A request whose pages are not all cached is left to
     // the caller's asynchronous call, which redoes it whole; only a page evicted between the
     // check and the copy makes this thread wait for the disk.
-    int served = serve_from_mapping(r);
+    bool defer = false;
+    if (argc > map_arg + 1) napi_get_value_bool(env, a[map_arg + 1], &defer);
+    int served = map ? serve_from_mapping(r) : read_nowait(r, defer);
     napi_create_int32(env, served ? (int32_t)r->holes : -1, &result);
     return result;
   }
@@ -455,14 +536,15 @@ static napi_value js_map_image(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// ioStats() -> [mappedReads, mappedWrites, faults] since load.
+// ioStats() -> [mappedReads, mappedWrites, faults, nowaitReads, deferredReads] since load.
 static napi_value js_io_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value arr, v;
-  napi_create_array_with_length(env, 3, &arr);
-  uint64_t vals[3] = {__atomic_load_n(&stat_mapped_reads, __ATOMIC_RELAXED), __atomic_load_n(&stat_mapped_writes, __ATOMIC_RELAXED),
-                      __atomic_load_n(&stat_faults, __ATOMIC_RELAXED)};
-  for (uint32_t i = 0; i < 3; i++) {
+  napi_create_array_with_length(env, 5, &arr);
+  uint64_t vals[5] = {__atomic_load_n(&stat_mapped_reads, __ATOMIC_RELAXED), __atomic_load_n(&stat_mapped_writes, __ATOMIC_RELAXED),
+                      __atomic_load_n(&stat_faults, __ATOMIC_RELAXED), __atomic_load_n(&stat_nowait_reads, __ATOMIC_RELAXED),
+                      __atomic_load_n(&stat_deferred_reads, __ATOMIC_RELAXED)};
+  for (uint32_t i = 0; i < 5; i++) {
     napi_create_double(env, (double)vals[i], &v);
     napi_set_element(env, arr, i, v);
   }

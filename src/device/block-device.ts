@@ -77,6 +77,7 @@ function openStore(opts: BlockDeviceOptions): SectorStore {
       readOnly,
       mapImage: t.mapImage,
       inlineReadMaxBytes: t.inlineReadMaxBytes,
+      mapReadMaxBytes: t.mapReadMaxBytes,
       inlineWriteMaxBytes: t.inlineWriteMaxBytes,
     });
     if (store) return store;
@@ -133,8 +134,11 @@ export class BlockDevice {
     return buf.subarray(0, n);
   }
 
-  /** Reads into `target` (e.g. libfuse's buffer); returns the byte count, short at the end. */
-  async readInto(offset: number, target: Uint8Array): Promise<number> {
+  /**
+   * Reads into `target` (e.g. libfuse's buffer); returns the byte count, short at the end.
+   * `inFuseRead`: target is libfuse's buffer of the FUSE read being answered (SectorStore.readCached).
+   */
+  async readInto(offset: number, target: Uint8Array, opts: { inFuseRead?: boolean } = {}): Promise<number> {
     checkRange(offset, target.length);
     const end = Math.min(offset + target.length, this.size);
     if (end <= offset) return 0;
@@ -148,7 +152,7 @@ export class BlockDevice {
           // Aligned: one store request (up to 1 MiB from FUSE) straight into the caller's
           // buffer; a small one in the page cache may be served at once.
           const whole = out.subarray(0, end - offset);
-          const holes = this.store.readCached ? this.store.readCached(s0, s1 - s0, whole) : -1;
+          const holes = this.store.readCached ? this.store.readCached(s0, s1 - s0, whole, opts.inFuseRead) : -1;
           if (holes >= 0) {
             this.stats.holesRead += holes;
             this.stats.inlineReads++;

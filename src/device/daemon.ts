@@ -8,6 +8,7 @@ import { CONFIG_ARG, type DaemonConfig, type DaemonMessage, type ParentMessage }
 import { DeviceFuse } from './fuse-adapter.js';
 import { describeProcess, fuseConnection, loopsOnFuseConnection, mountAt, waitFor } from './host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
+import { NativeSectorStore } from './native-sector-store.js';
 import { tuning } from './tuning.js';
 
 /**
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
     stopping = true;
     log(`${signal}: flushing and unmounting`);
     log(fuse.histogramLine());
+    log(NativeSectorStore.ioLine());
     try {
       await device.flush();
       // Detached already (fusermount -uz): fusermount -u would fail, so exit once no loop device
@@ -150,7 +152,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => log('SIGHUP ignored'));
-  process.on('SIGUSR2', () => log(fuse.histogramLine()));
+  process.on('SIGUSR2', () => {
+    log(fuse.histogramLine());
+    log(NativeSectorStore.ioLine());
+  });
 }
 
 void main();

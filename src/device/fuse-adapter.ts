@@ -141,8 +141,10 @@ export class DeviceFuse {
       read: (path, _fd, buf, len, pos, cb) => {
         if (!isDiskPath(path)) return cb(ENOENT);
         this.readSizes.add(len);
-        // Decrypt straight into libfuse's buffer; it stays valid until cb is called.
-        dev.readInto(pos, buf.subarray(0, len)).then(cb, (err) => {
+        // Decrypt straight into libfuse's buffer; it stays valid until cb is called. A read
+        // served from the page cache may leave the decryption to the libfuse worker that
+        // replies (inFuseRead: native/src/ebsim_fuse_read.c), off this one JS thread.
+        dev.readInto(pos, buf.subarray(0, len), { inFuseRead: true }).then(cb, (err) => {
           this.log(`read ${len}@${pos}: ${(err as Error).message}`);
           cb(toErrno(err));
         });

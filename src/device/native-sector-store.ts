@@ -24,8 +24,12 @@ export interface NativeSectorStoreOptions {
   mapImage: boolean;
   /** Reads up to this many bytes are tried at once on the JS thread (readCached); 0: never. */
   inlineReadMaxBytes: number;
+  /** Reads up to this many bytes go through the mapping; bigger ones use pread (default: all through the mapping). */
+  mapReadMaxBytes?: number;
   /** Writes up to this many bytes are done at once on the JS thread (writeNow); 0: never. */
   inlineWriteMaxBytes?: number;
+  /** In FUSE reads, leave the decryption to the libfuse worker where the preload allows (default true). */
+  deferReads?: boolean;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
@@ -46,6 +50,8 @@ export class NativeSectorStore extends ImageFileStore {
   private readonly sched: Uint8Array | null;
   private readonly rounds: number;
   private readonly inlineReadMaxBytes: number;
+  private readonly mapReadMaxBytes: number;
+  private readonly deferReads: boolean;
   private readonly inlineWriteMaxBytes: number;
   private map: ImageMap | null;
 
@@ -62,11 +68,18 @@ export class NativeSectorStore extends ImageFileStore {
 
   /**
    * Requests served through a mapping since the addon loaded, and those that faulted there and
-   * were redone with pread/pwrite (all stores of the process). Zeros without the addon.
+   * were redone with pread/pwrite; reads served at once with preadv2 RWF_NOWAIT, and those of
+   * them decrypted by a libfuse worker (all stores of the process). Zeros without the addon.
    */
-  static mappedIO(): { reads: number; writes: number; faults: number } {
-    const [reads, writes, faults] = loadAddon().addon?.ioStats() ?? [0, 0, 0];
-    return { reads, writes, faults };
+  static mappedIO(): { reads: number; writes: number; faults: number; nowaitReads: number; deferredReads: number } {
+    const [reads, writes, faults, nowaitReads, deferredReads] = loadAddon().addon?.ioStats() ?? [0, 0, 0, 0, 0];
+    return { reads, writes, faults, nowaitReads, deferredReads };
+  }
+
+  /** One log line with mappedIO(), for the daemon (at unmount and on SIGUSR2). */
+  static ioLine(): string {
+    const io = NativeSectorStore.mappedIO();
+    return `native store: mapped reads ${io.reads}, mapped writes ${io.writes}, faults ${io.faults}, preadv2 reads ${io.nowaitReads} (decrypted by libfuse workers ${io.deferredReads})`;
   }
 
   /**
@@ -83,6 +96,8 @@ export class NativeSectorStore extends ImageFileStore {
     this.addon = addon;
     this.encrypted = opts.key !== null;
     this.inlineReadMaxBytes = opts.inlineReadMaxBytes;
+    this.mapReadMaxBytes = opts.mapReadMaxBytes ?? Number.MAX_SAFE_INTEGER;
+    this.deferReads = opts.deferReads ?? true;
     this.inlineWriteMaxBytes = opts.inlineWriteMaxBytes ?? 0;
     if (opts.key) {
       this.sched = new Uint8Array(SCHED_BYTES);
@@ -101,16 +116,19 @@ export class NativeSectorStore extends ImageFileStore {
   }
 
   /**
-   * Serves a read at once on the calling thread if it is small (inlineReadMaxBytes), the image
-   * is mapped and every page of the request is in the page cache: no disk wait (unless a page is
-   * evicted between the check and the copy), and the cipher's share is a fraction of a
-   * microsecond per sector. The hole count, or -1 (then call readSectors).
+   * Serves a read of up to inlineReadMaxBytes at once on the calling thread if every page of it
+   * is in the page cache: no disk wait (unless a page is evicted between the check and the
+   * copy). Up to mapReadMaxBytes it decrypts straight out of the mapping; bigger, it copies with
+   * preadv2 RWF_NOWAIT and decrypts in place. In a FUSE read (`inFuseRead`, and the preload's
+   * read hook loaded: native/src/ebsim_fuse_read.c) the latter pass runs on the libfuse worker
+   * that replies, not here. The hole count, or -1 (then call readSectors).
    */
-  readCached(firstSector: number, count: number, into: Uint8Array): number {
+  readCached(firstSector: number, count: number, into: Uint8Array, inFuseRead = false): number {
     const len = this.check('read', firstSector, count, into);
-    if (!this.map || len > this.inlineReadMaxBytes) return -1;
+    if (len > this.inlineReadMaxBytes) return -1;
     const buf = len === into.length ? into : into.subarray(0, len);
-    return this.addon.readDecrypt(this.fd, firstSector * SECTOR_SIZE, buf, firstSector, this.sched, this.rounds, null, this.map);
+    const map = this.readMap(len);
+    return this.addon.readDecrypt(this.fd, firstSector * SECTOR_SIZE, buf, firstSector, this.sched, this.rounds, null, map, inFuseRead && this.deferReads);
   }
 
   readSectors(firstSector: number, count: number, into: Uint8Array): Promise<number> {
@@ -135,9 +153,14 @@ export class NativeSectorStore extends ImageFileStore {
           if (err === -1) return reject(new DeviceIOError(`short read at ${pos}: backing image ends before the volume does`));
           reject(new DeviceIOError(`read of ${len} bytes at ${pos} failed: ${errnoName(err)}`));
         },
-        this.map,
+        this.readMap(len),
       ),
     );
+  }
+
+  /** The mapping for a read of `len` bytes, or null: pread (see mapReadMaxBytes). */
+  private readMap(len: number): ImageMap | null {
+    return len <= this.mapReadMaxBytes ? this.map : null;
   }
 
   /**

@@ -31,9 +31,11 @@ export interface SectorStore {
   /**
    * Serves a read at once on the calling thread if that costs less than the asynchronous one (a
    * small read whose pages are in the page cache): the hole count, or -1 when it did not (then
-   * call readSectors). Only stores that can see the page cache have it.
+   * call readSectors). Only stores that can see the page cache have it. With `inFuseRead`,
+   * `into` is libfuse's buffer of the FUSE read this process is answering: the store may leave
+   * it encrypted for the libfuse worker to decrypt before it replies (holes then count 0).
    */
-  readCached?(firstSector: number, count: number, into: Uint8Array): number;
+  readCached?(firstSector: number, count: number, into: Uint8Array, inFuseRead?: boolean): number;
   /**
    * Encrypts and writes `data` (whole sectors) from `firstSector` on. `work`, as long as `data`,
    * is the store's to use as scratch space (the store allocates one if it needs one and none is

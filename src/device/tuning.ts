@@ -2,8 +2,8 @@
 // runs with one setting of each (the daemon inherits the CLI's environment, plus what the CLI
 // sets for it). Defaults are the fastest measured settings; the knobs exist for comparisons
 // (bench/device) and for hosts where a default does not fit. BlockDevice.open takes overrides.
-// Read elsewhere: EBSIM_XTS_ENGINE by src/xts (the cipher engine), and EBSIM_FUSE_MAX_WORKERS and
-// EBSIM_FUSE_LIBFUSE_LOOP by the FUSE preload itself (native/src/ebsim_fuse_loop.c).
+// Read elsewhere: EBSIM_XTS_ENGINE by src/xts (the cipher engine), and EBSIM_FUSE_MAX_WORKERS,
+// EBSIM_FUSE_LIBFUSE_LOOP and EBSIM_FUSE_DEFER_READS by the FUSE preload itself (native/src/ebsim_fuse_loop.c, ebsim_fuse_read.c).
 import * as os from 'node:os';
 
 export interface DeviceTuning {
@@ -18,9 +18,18 @@ export interface DeviceTuning {
   /**
    * EBSIM_DEVICE_INLINE_MAX (bytes, 0 = never): aligned reads up to this size whose pages are all
    * in the page cache are served at once on the JS thread by the native store, because the hop
-   * through libuv's pool costs more than such a read's work. Writes: inlineWriteMaxBytes.
+   * through libuv's pool costs more than such a read's work (and, in the daemon, the decryption
+   * of those above mapReadMaxBytes runs on the libfuse worker that replies: EBSIM_FUSE_DEFER_READS,
+   * native/src/ebsim_fuse_read.c). Writes: inlineWriteMaxBytes.
    */
   readonly inlineReadMaxBytes: number;
+  /**
+   * EBSIM_DEVICE_MAP_READ_MAX (bytes): reads up to this size decrypt straight out of the mapping
+   * of the image; bigger ones are copied out of the page cache with pread (preadv2 RWF_NOWAIT
+   * when inline) and decrypted in place, which costs less per byte than reading a user mapping
+   * page by page.
+   */
+  readonly mapReadMaxBytes: number;
   /**
    * EBSIM_DEVICE_INLINE_WRITE_MAX (bytes, 0 = never): aligned writes up to this size are done at
    * once on the JS thread by the native store (encrypt + pwrite, not through the mapping), as the
@@ -49,7 +58,15 @@ export interface DeviceTuning {
   readonly fuseInitPreload: string;
 }
 
-const INLINE_READ_MAX_DEFAULT = 16 * 1024;
+// 1 MiB (the largest FUSE read with FUSE_MAX_PAGES): a cached read of any size FUSE sends is served
+// on the JS thread, reads above MAP_READ_MAX with preadv2 and (in the daemon) the decryption left to
+// the libfuse worker. Paired rounds of sequential 1 MiB reads, AMD EPYC with VAES + AVX-512, two
+// shared cores: daemon CPU per MiB 610 us (16 KiB, pool + mapping) -> 536 us (pass-through 498-509).
+const INLINE_READ_MAX_DEFAULT = 1 << 20;
+// Reading the mapping costs a TLB miss and a cache miss per 4 KiB page before the cipher starts,
+// while pread copies through the kernel's own mapping: 1 MiB decrypted out of the mapping took
+// 310-610 us of CPU, pread + decrypt in place 130-160 us (single thread, page-cache hits, here).
+const MAP_READ_MAX_DEFAULT = 16 * 1024;
 // 1 MiB (the largest FUSE write with FUSE_MAX_PAGES): full runs on 1 GiB files gave sequential 1 MiB
 // writes through the pool and the mapping 0.34x the js pass-through; done inline, 0.91x.
 const INLINE_WRITE_MAX_DEFAULT = 1 << 20;
@@ -68,6 +85,7 @@ export function readTuning(env: NodeJS.ProcessEnv = process.env): DeviceTuning {
     forceJsIO: io === 'js' || io === 'sync' ? 'sync' : io === 'async' ? 'async' : null,
     mapImage: env.EBSIM_DEVICE_MMAP !== '0',
     inlineReadMaxBytes: bytesKnob(env.EBSIM_DEVICE_INLINE_MAX, INLINE_READ_MAX_DEFAULT),
+    mapReadMaxBytes: bytesKnob(env.EBSIM_DEVICE_MAP_READ_MAX, MAP_READ_MAX_DEFAULT),
     inlineWriteMaxBytes: bytesKnob(env.EBSIM_DEVICE_INLINE_WRITE_MAX, INLINE_WRITE_MAX_DEFAULT),
     daemonThreads: threads && /^[1-9][0-9]*$/.test(threads) ? Number(threads) : Math.max(2, Math.min(4, os.availableParallelism())),
     uvThreadpoolSize: env.UV_THREADPOOL_SIZE,

@@ -26,14 +26,19 @@ export interface Addon {
   setPath(name: string): void;
   pathBlocks(): [number, number, number];
   readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number, holes: number) => void, map?: ImageMap | null): void;
-  /** cb null: at once, through the mapping only; the hole count, or -1 if not served. */
-  readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: null, map: ImageMap): number;
+  /**
+   * cb null: at once, only from the page cache (through the mapping if given, else preadv2
+   * RWF_NOWAIT); the hole count, or -1 if not served. `defer` (preadv2 only): buf is libfuse's
+   * buffer of the FUSE read being answered; leave the decryption to its worker where the preload
+   * allows (then 0 holes).
+   */
+  readDecrypt(fd: number, offset: number, buf: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: null, map: ImageMap | null, defer?: boolean): number;
   encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: (err: number) => void, map?: ImageMap | null): void;
   /** cb null: at once on the calling thread (mapping or pwrite); 0 or the errno. */
   encryptWrite(fd: number, offset: number, src: Uint8Array, dst: Uint8Array, firstSector: number, sched: Uint8Array | null, rounds: number, cb: null, map?: ImageMap | null): number;
   mapImage(fd: number, length: number): ImageMap | null;
   unmapImage(map: ImageMap): void;
-  ioStats(): [number, number, number];
+  ioStats(): [number, number, number, number, number];
   setMapCheck(on: boolean): boolean;
   /** lseek SEEK_DATA (hole false) or SEEK_HOLE (hole true): the offset, or -1 (ENXIO); throws where unsupported. */
   seekData(fd: number, offset: number, hole: boolean): number;

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { BlockDevice, INLINE_MAX_BYTES, SECTOR_SIZE } from '../../src/device/block-device.js';
+import { BlockDevice, SECTOR_SIZE } from '../../src/device/block-device.js';
 import { DeviceIOError, NoSpaceError } from '../../src/device/errors.js';
 import { NativeSectorStore } from '../../src/device/native-sector-store.js';
 import { currentXtsPath, useXtsPath, xtsPaths } from '../../src/xts/native.js';
@@ -12,7 +12,9 @@ import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
 
 // These tests follow writes through libuv's pool and the mapping: only writes up to 16 KiB inline
 // (the default inlines every write FUSE sends).
-const POOL_ABOVE_16K = { inlineWriteMaxBytes: 16 * 1024 };
+// The pool above 16 KiB, and reads of any size through the mapping: the paths the defaults
+// (1 MiB inline, preadv2 above 16 KiB) leave to uncached requests, followed on purpose.
+const POOL_ABOVE_16K = { inlineWriteMaxBytes: 16 * 1024, inlineReadMaxBytes: 16 * 1024, mapReadMaxBytes: Number.MAX_SAFE_INTEGER };
 
 /** Odd `i`: a write whose source must stay as it was; even: a scratch write (encrypted in place). */
 async function writeEitherWay(dev: BlockDevice, i: number, offset: number, data: Buffer): Promise<void> {
@@ -176,7 +178,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
 
   it('survives SIGBUS on the mapping (the image shrank under it): each read fails with the errno from pread, on every pool thread', async () => {
     const p = image();
-    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 16 * SECTOR_SIZE, key: xtsKey() });
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: 16 * SECTOR_SIZE, key: xtsKey(), tuning: POOL_ABOVE_16K });
     expect(dev.codecName).toContain('shared mapping');
     await dev.write(0, Buffer.alloc(16 * SECTOR_SIZE, 9));
     fs.truncateSync(p, 4 * SECTOR_SIZE);
@@ -188,8 +190,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
     NativeSectorStore.setMapResidencyCheck(false);
     try {
       // All in flight at once, each with its expectation attached from the start.
-      // 32 KiB reads: above INLINE_MAX_BYTES, so they go to the pool (small ones: next test).
-      expect(8 * SECTOR_SIZE).toBeGreaterThan(INLINE_MAX_BYTES);
+      // 32 KiB reads: above the 16 KiB inline limit asked for, so they go to the pool (small ones: next test).
       await Promise.all(Array.from({ length: 3 * threads }, () => expect(dev.read(8 * SECTOR_SIZE, 8 * SECTOR_SIZE)).rejects.toThrow(/short read/)));
     } finally {
       NativeSectorStore.setMapResidencyCheck(true);
@@ -217,7 +218,11 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
     const unmapped = NativeSectorStore.open(p, sectors, { ...inline, mapImage: false })!;
     onTestFinished(() => unmapped.close());
     const buf = Buffer.alloc(4 * SECTOR_SIZE);
-    expect(unmapped.readCached(0, 4, buf)).toBe(-1); // no mapping: nothing to serve from
+    // No mapping: served with preadv2 RWF_NOWAIT (the page cache only), decrypted in place.
+    const nowait = NativeSectorStore.mappedIO().nowaitReads;
+    expect(unmapped.readCached(0, 4, buf)).toBe(0);
+    expect(buf.equals(plain.subarray(0, 4 * SECTOR_SIZE))).toBe(true);
+    expect(NativeSectorStore.mappedIO().nowaitReads).toBe(nowait + 1);
     const nio = NativeSectorStore.open(p, sectors, { ...inline, mapImage: true })!;
     expect(nio.mapped).toBe(true);
     onTestFinished(() => nio.close());
@@ -253,7 +258,7 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
   });
 
   it('serves small aligned reads of cached sectors inline through BlockDevice, larger or uncached ones on the pool', async () => {
-    const dev = BlockDevice.open({ imagePath: image(), sizeBytes: 32 * SECTOR_SIZE, key: xtsKey() });
+    const dev = BlockDevice.open({ imagePath: image(), sizeBytes: 32 * SECTOR_SIZE, key: xtsKey(), tuning: POOL_ABOVE_16K });
     const data = Buffer.alloc(4 * SECTOR_SIZE);
     for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
     expect((await dev.read(16 * SECTOR_SIZE, 4 * SECTOR_SIZE)).equals(Buffer.alloc(4 * SECTOR_SIZE))).toBe(true); // holes, not cached
@@ -264,6 +269,48 @@ describe.skipIf(!hasNative)('BlockDevice over the native sector store', () => {
     expect((await dev.read(0, 8 * SECTOR_SIZE)).equals(Buffer.concat([data, Buffer.alloc(4 * SECTOR_SIZE)]))).toBe(true); // 32 KiB: pool
     expect((await dev.read(100, 4096)).equals(data.subarray(100, 4196))).toBe(true); // unaligned: chunked path
     expect(dev.stats.inlineReads).toBe(1);
+    await dev.close();
+  });
+
+  it('serves cached reads above 16 KiB (up to 1 MiB by default) inline with preadv2 RWF_NOWAIT, not the mapping; uncached ones on the pool', async () => {
+    const key = xtsKey();
+    const p = image();
+    const sectors = 512; // 2 MiB
+    const dev = BlockDevice.open({ imagePath: p, sizeBytes: sectors * SECTOR_SIZE, key });
+    expect(dev.codecName).toContain('shared mapping');
+    const plain = Buffer.alloc(256 * SECTOR_SIZE);
+    const rnd = prng(31);
+    for (let i = 0; i < plain.length; i += 7) plain[i] = Math.floor(rnd() * 256);
+    plain.fill(0, 8 * SECTOR_SIZE, 12 * SECTOR_SIZE);
+    await dev.write(0, plain);
+    const fd = fs.openSync(p, 'r+'); // all-zero ciphertext: sectors the reader counts as holes
+    fs.writeSync(fd, Buffer.alloc(4 * SECTOR_SIZE), 0, 4 * SECTOR_SIZE, 8 * SECTOR_SIZE);
+    fs.closeSync(fd);
+    const before = NativeSectorStore.mappedIO();
+    // 1 MiB and 32 KiB, cached: at once, decrypted as OpenSSL would, holes counted.
+    const holesBefore = dev.stats.holesRead;
+    expect((await dev.read(0, 256 * SECTOR_SIZE)).equals(plain)).toBe(true);
+    expect((await dev.read(4 * SECTOR_SIZE, 8 * SECTOR_SIZE)).equals(plain.subarray(4 * SECTOR_SIZE, 12 * SECTOR_SIZE))).toBe(true);
+    expect(dev.stats.holesRead - holesBefore).toBe(8);
+    const mid = NativeSectorStore.mappedIO();
+    expect(mid.nowaitReads - before.nowaitReads).toBe(2);
+    expect(mid.reads).toBe(before.reads); // not through the mapping
+    expect(dev.stats.inlineReads).toBe(2);
+    // Outside a FUSE read, or without the preload's hook (this process has none), nothing is deferred.
+    expect(mid.deferredReads).toBe(before.deferredReads);
+    const store = dev.store as NativeSectorStore;
+    const buf = Buffer.alloc(64 * SECTOR_SIZE, 0xee);
+    expect(store.readCached(100, 64, buf, true)).toBe(0);
+    expect(buf.equals(plain.subarray(100 * SECTOR_SIZE, 164 * SECTOR_SIZE))).toBe(true);
+    expect(NativeSectorStore.mappedIO().deferredReads).toBe(before.deferredReads);
+    // Never written: zeros, counted as holes (served at once or not: reading a hole needs no disk).
+    const holesMid = dev.stats.holesRead;
+    expect((await dev.read(300 * SECTOR_SIZE, 64 * SECTOR_SIZE)).equals(Buffer.alloc(64 * SECTOR_SIZE))).toBe(true);
+    expect(dev.stats.holesRead - holesMid).toBe(64);
+    // What preadv2 cannot give whole is not served (-1): the pool redoes it and names the error.
+    fs.truncateSync(p, 280 * SECTOR_SIZE);
+    expect(store.readCached(256, 64, buf)).toBe(-1);
+    await expect(store.readSectors(256, 64, buf)).rejects.toThrow(/short read/);
     await dev.close();
   });
 
