@@ -12,7 +12,7 @@ import { Invoker, Recorder, type Outcome } from '../api/index.js';
 import { onBehalfOf, type CallContext } from '../core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { GrantListEntry, KmsClient } from '../kms/client.js';
-import { AwsError, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidVolumeNotFound, InvalidVolumeZoneMismatch, VolumeInUse } from '../errors/index.js';
+import { AwsError, IdempotentParameterMismatch, IncorrectInstanceState, IncorrectState, InvalidParameterDependency, InvalidInstanceIDNotFound, InvalidParameterValue, InvalidVolumeNotFound, InvalidVolumeZoneMismatch, VolumeInUse } from '../errors/index.js';
 import { deleteImage, growImage } from '../device/image-store.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../device/lock.js';
 import { Ec2Store, type StateWhy } from './store.js';
@@ -187,6 +187,18 @@ export class Ec2Service {
     for (const m of mappings) if (m.Ebs?.KmsKeyId !== undefined && m.Ebs.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);
     const zone = req.Placement?.AvailabilityZone ?? `${this.region}a`;
     if (!isZoneOf(this.region, zone)) throw new InvalidParameterValue(`Invalid availability zone: [${zone}]`);
+    // The same client token again ("Ensuring idempotency in Amazon EC2 API requests"): the earlier
+    // launch's reservation as it is now, nothing launched; with other arguments, refused.
+    const earlier = req.ClientToken === undefined ? undefined : this.store.instanceByClientToken(req.ClientToken);
+    if (earlier) {
+      if (earlier.imageId !== req.ImageId || earlier.instanceType !== req.InstanceType || earlier.availabilityZone !== zone) {
+        throw new IdempotentParameterMismatch('Arguments on this idempotent request are inconsistent with arguments used in previous request(s).');
+      }
+      return {
+        response: { Groups: [], Instances: [this.instanceShape(earlier)], OwnerId: this.accountId, ReservationId: earlier.reservationId },
+        responseElements: runInstancesResponse(earlier, this.accountId),
+      };
+    }
     const rootDeviceName = '/dev/xvda';
     if (!mappings.some((m) => m.DeviceName === rootDeviceName)) mappings.unshift({ DeviceName: rootDeviceName, Ebs: { VolumeSize: 8, DeleteOnTermination: true, VolumeType: 'gp2' } });
     const instance: Instance = {
@@ -696,7 +708,7 @@ function runInstancesResponse(i: Instance, accountId: string): Record<string, un
     groupSet: {},
     instancesSet: {
       items: [{
-        instanceId: i.instanceId, imageId: i.imageId, instanceState: { code: 0, name: 'pending' }, amiLaunchIndex: 0, productCodes: {},
+        instanceId: i.instanceId, imageId: i.imageId, instanceState: { code: INSTANCE_STATE_CODES[i.state], name: i.state }, amiLaunchIndex: 0, productCodes: {},
         instanceType: i.instanceType, launchTime: i.launchTime.getTime(), placement: { availabilityZone: i.availabilityZone, tenancy: 'default' },
         monitoring: { state: 'disabled' }, stateReason: { code: 'pending', message: 'pending' }, architecture: 'x86_64', rootDeviceType: 'ebs',
         rootDeviceName: i.rootDeviceName, blockDeviceMapping: {}, virtualizationType: 'hvm', hypervisor: 'xen', clientToken: i.clientToken,

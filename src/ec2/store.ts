@@ -47,6 +47,12 @@ export class Ec2Store {
     return r && toInstance(r);
   }
 
+  /** The instance an earlier RunInstances with this client token launched, in this account and Region (terminated ones too). */
+  instanceByClientToken(token: string): Instance | undefined {
+    const r = this.db.prepare(`${INSTANCE_SELECT} WHERE i.client_token = ? AND i.account_id = ? AND i.region = ? ORDER BY i.launch_time LIMIT 1`).get(token, this.accountId, this.region) as Record<string, string> | undefined;
+    return r && toInstance(r);
+  }
+
   instances(): Instance[] {
     return (this.db.prepare(`${INSTANCE_SELECT} WHERE i.account_id = ? AND i.region = ? ORDER BY i.launch_time`).all(this.accountId, this.region) as Record<string, string>[]).map(toInstance);
   }

@@ -71,6 +71,8 @@ export const InvalidParameterValue = awsError('InvalidParameterValue');
 export const MissingParameter = awsError('MissingParameter');
 /** EC2's answer to a parameter given without the one it needs (KmsKeyId without Encrypted). */
 export const InvalidParameterDependency = awsError('InvalidParameterDependency');
+/** EC2's refusal of a client token used before with other arguments (RunInstances). */
+export const IdempotentParameterMismatch = awsError('IdempotentParameterMismatch');
 export const InvalidSnapshotInUse = awsError('InvalidSnapshot.InUse');
 /** EC2's refusal of two parameters that cannot go together (adding and removing permissions in one call). */
 export const InvalidParameterCombination = awsError('InvalidParameterCombination');

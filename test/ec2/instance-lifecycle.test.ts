@@ -390,3 +390,32 @@ describe('through the CLI', () => {
     expect(described(instanceId).State.Name).toBe('stopped');
   });
 });
+
+describe('RunInstances with a client token (EC2\'s idempotency)', () => {
+  it('the same token and arguments give the first launch\'s reservation, nothing launched again; other arguments are refused', () => {
+    const token = `idem-${Date.now()}`;
+    const run = (params: Record<string, unknown>) => ec2().runInstances(alice, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro', ClientToken: token, ...params } as never);
+    const count = () => (ec2().describeInstances(alice).Reservations as { Instances: unknown[] }[]).reduce((n, r) => n + r.Instances.length, 0);
+    const first = run({});
+    const launched = count();
+    const again = run({});
+    expect(count()).toBe(launched);
+    expect(again.ReservationId).toBe(first.ReservationId);
+    expect((again.Instances as { InstanceId: string }[])[0]!.InstanceId).toBe((first.Instances as { InstanceId: string }[])[0]!.InstanceId);
+    // Now running: the replay says so.
+    expect((again.Instances as { State: { Name: string } }[])[0]!.State.Name).toBe('running');
+    for (const changed of [{ InstanceType: 't3.large' }, { ImageId: 'ami-0123abce' }, { Placement: { AvailabilityZone: 'us-east-1b' } }]) {
+      let message = '';
+      try {
+        run(changed);
+      } catch (err) {
+        message = `${(err as { code: string }).code}: ${(err as Error).message}`;
+      }
+      expect(message).toBe('IdempotentParameterMismatch: Arguments on this idempotent request are inconsistent with arguments used in previous request(s).');
+    }
+    expect(count()).toBe(launched);
+    // Another token launches another instance.
+    ec2().runInstances(alice, { ImageId: 'ami-0123abcd', InstanceType: 't3.micro', ClientToken: `${token}-2` });
+    expect(count()).toBe(launched + 1);
+  });
+});
