@@ -97,7 +97,7 @@ export async function trailAtSize(ctx: BenchContext, asked: number): Promise<Ben
       const db = openDatabase(join(dir, 'ebsim.db'), indexedPath);
       db.pragma('trail.synchronous = OFF');
       db.prepare('UPDATE trail_index_state SET lo = 1, hi = 0').run();
-      const bulk = createTrailIndexer(db, 0);
+      const bulk = createTrailIndexer(db, 0, 0);
       const read = db.prepare('SELECT seq, event_id, event_time, event_source, event_name, username, access_key_id, read_only, resource_names FROM trail_events WHERE seq > ? ORDER BY seq LIMIT 50000').raw();
       for (let last = 0; ;) {
         const page = read.all(last) as unknown[][];

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { TrailRecord } from './record.js';
-import { createTrailIndexer } from './postings.js';
+import { createTrailIndexer, INDEX_LAG } from './postings.js';
 import { READ_ONLY_EVENT_NAME } from './read-only.js';
 
 export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
@@ -50,7 +50,7 @@ function indexedColumns(row, r) {
 const READ_ONLY_EVENT_NAME = ${READ_ONLY_EVENT_NAME.toString()};
 // The LookupEvents index, from the same function the main thread uses (postings.ts).
 const createTrailIndexer = ${createTrailIndexer.toString()};
-const indexer = createTrailIndexer(db);
+const indexer = createTrailIndexer(db, undefined, workerData.indexLag);
 const write = db.transaction((rows) => {
   const seqRows = [];
   for (const [row, r] of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
@@ -126,12 +126,12 @@ export class BackgroundTrailWriter {
   private readonly committed: Int32Array;
   private posted = 0;
 
-  constructor(dbPath: string) {
+  constructor(dbPath: string, indexLag = INDEX_LAG) {
     // [0] last batch handled, [1] the last batch that failed to commit, [2] the worker closed its database.
     const shared = new SharedArrayBuffer(12);
     this.committed = new Int32Array(shared);
     const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT, indexLag } });
     this.worker.unref();
     // A worker that cannot start (or dies) must fail calls fast, not crash the process or hang it.
     this.worker.on('error', (err) => {

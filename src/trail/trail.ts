@@ -2,12 +2,13 @@
 // committed before the call returns; records of read-only calls are group-committed within
 // FLUSH_WINDOW_MS (and at process exit), which is what lets Decrypt run at tens of thousands
 // per second. Long-running processes may move the inserts to a worker thread
-// (`useBackgroundWriter`), keeping the same guarantees. Every commit also writes the lookup
-// index of its records (postings.ts), in the same transaction.
+// (`useBackgroundWriter`), keeping the same guarantees. Commits also write the lookup index
+// (postings.ts) in the same transaction, once a few thousand records wait for it (LookupEvents
+// scans those).
 import type { Db } from '../store/database.js';
 import type { TrailRecord, TrailResource } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type AlongWrite, type TrailRow } from './background-writer.js';
-import { createTrailIndexer, type IndexedColumns, type TrailIndexer } from './postings.js';
+import { createTrailIndexer, INDEX_LAG, type IndexedColumns, type TrailIndexer } from './postings.js';
 import { RetentionWorker } from './retention.js';
 import { readOnlyOf } from './read-only.js';
 
@@ -30,9 +31,11 @@ export class Trail {
     private readonly trailPath: string,
     /** Where records past the retention are delivered as log files (retention.ts); none: a long-running process applies no retention. */
     private readonly deliveryDir?: string,
+    /** Rows the lookup index may lag the table by (postings.ts); 0: each commit indexes its records. */
+    private readonly indexLag = INDEX_LAG,
   ) {
     this.insert = db.prepare(TRAIL_INSERT);
-    this.indexer = createTrailIndexer(db);
+    this.indexer = createTrailIndexer(db, undefined, indexLag);
     process.on('exit', this.onExit);
   }
 
@@ -43,7 +46,7 @@ export class Trail {
    */
   useBackgroundWriter(opts: { retention?: boolean } = {}): void {
     this.flush();
-    this.background ??= new BackgroundTrailWriter(this.trailPath);
+    this.background ??= new BackgroundTrailWriter(this.trailPath, this.indexLag);
     if (this.deliveryDir && opts.retention !== false) this.retention ??= new RetentionWorker(this.trailPath, this.deliveryDir);
   }
 
@@ -112,7 +115,8 @@ export class Trail {
         const row = rowOf(r);
         rows.push([Number(this.insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
       }
-      // In the same transaction: a committed record is always found by LookupEvents.
+      // In the same transaction: a committed record is always found by LookupEvents (indexed, or
+      // in the few rows above the index that it scans).
       this.indexer.commit(rows);
     }).immediate();
   }
