@@ -97,11 +97,10 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
       const place = JSON.parse(r[9] as string) as unknown[];
       return [r[0] as number, [...r.slice(1, 9), text(place[0]), text(place[1]), text(place[2]), text(place[3])] as unknown as IndexedColumns] as const;
     });
-  // The seqs and event IDs above the index: which rows are still the ones this indexer holds.
-  const idsBetween = db.prepare('SELECT seq, event_id FROM trail_events WHERE seq > ? AND seq <= ? ORDER BY seq').raw();
-  // Rows this indexer's writer inserted that are not indexed yet (seq ascending), kept with their
-  // columns so the commit that indexes them need not read them back.
-  let held: (readonly [number, IndexedColumns])[] = [];
+  const idAt = db.prepare('SELECT event_id FROM trail_events WHERE seq = ?').pluck();
+  // Rows this indexer's writer inserted that are not indexed yet, a commit's rows at a time (seq
+  // ascending), kept with their columns so the commit that indexes them need not read them back.
+  let held: (readonly (readonly [number, IndexedColumns])[])[] = [];
   const addScope = db.prepare('INSERT OR IGNORE INTO trail_scopes (scope) VALUES (?)');
   const scopesStored = db.prepare('SELECT scope FROM trail_scopes').pluck();
   // The scopes already listed (reloaded with the chunk cache: a rolled-back commit's are not).
@@ -148,40 +147,47 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
    * The scopes a row is in (lookup.ts's scopeKey and scopeCondition say the same): its Region,
    * with the caller's account, and the account whose resource it used unless refused for access.
    */
+  let lastPlace: unknown[] = [];
+  let lastScopes: string[] = [];
   const scopesOf = (c: IndexedColumns): string[] => {
+    // Nearly every row has the place of the one before: its answer, without building strings.
+    const p = lastPlace;
+    if (c[8] === p[0] && c[9] === p[1] && c[10] === p[2] && c[11] === p[3]) return lastScopes;
     const region = c[8] || '-';
     const caller = c[10] || c[9] || '-';
     const recipient = c[9];
-    return recipient && recipient !== caller && c[11] !== 'AccessDeniedException' ? [caller + ' ' + region, recipient + ' ' + region] : [caller + ' ' + region];
+    lastPlace = [c[8], c[9], c[10], c[11]];
+    lastScopes = recipient && recipient !== caller && c[11] !== 'AccessDeniedException' ? [caller + ' ' + region, recipient + ' ' + region] : [caller + ' ' + region];
+    return lastScopes;
   };
 
   /** The terms of one row (lookup.ts asks for the same). */
+  const keyed = (map: Map<string, Pending>, value: string, seq: number, t: number) => {
+    const p = map.get(value);
+    if (p) p.push(seq, t);
+    else map.set(value, [seq, t]);
+  };
+  const bucket = (into: Batch, which: number, value: string, seq: number, t: number) => {
+    const h = hash32(value);
+    const slots = into.buckets[which]!;
+    const p = slots[h & (BUCKETS - 1)];
+    if (p) p.push(seq, t, h);
+    else slots[h & (BUCKETS - 1)] = [seq, t, h];
+  };
   const collect = (into: Batch, seq: number, c: IndexedColumns) => {
     const t = epoch(c[1]);
-    const keyed = (map: Map<string, Pending>, value: string) => {
-      let p = map.get(value);
-      if (!p) map.set(value, (p = []));
-      p.push(seq, t);
-    };
-    const bucket = (which: number, value: string) => {
-      const h = hash32(value);
-      const slots = into.buckets[which]!;
-      let p = slots[h & (BUCKETS - 1)];
-      if (!p) slots[h & (BUCKETS - 1)] = p = [];
-      p.push(seq, t, h);
-    };
     into.all.push(seq, t);
-    keyed(into.names, c[3]);
-    keyed(into.sources, c[2]);
+    keyed(into.names, c[3], seq, t);
+    keyed(into.sources, c[2], seq, t);
     if (c[6] === 0 || c[6] === 1) into.readOnly[c[6]]!.push(seq, t);
-    if (c[4]) bucket(0, c[4]);
-    if (c[5]) bucket(1, c[5]);
-    bucket(3, c[0]);
+    if (c[4]) bucket(into, 0, c[4], seq, t);
+    if (c[5]) bucket(into, 1, c[5], seq, t);
+    bucket(into, 3, c[0], seq, t);
     if (c[7] !== '[]') {
       const resources = resourcesOf(c[7]);
       if (resources.length > 0) {
         into.withResources.push(seq, t);
-        for (const arn of resources.length === 1 ? resources : new Set(resources)) if (typeof arn === 'string') bucket(2, arn);
+        for (const arn of resources.length === 1 ? resources : new Set(resources)) if (typeof arn === 'string') bucket(into, 2, arn, seq, t);
       }
     }
   };
@@ -246,7 +252,9 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
     const batches = new Map<string, Batch>();
     let lastScope = '';
     let last: Batch | undefined;
-    for (const [seq, c] of rows) {
+    for (const row of rows) {
+      const seq = row[0];
+      const c = row[1];
       for (const scope of scopesOf(c)) {
         if (scope !== lastScope) {
           last = batches.get(scope);
@@ -274,25 +282,24 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
   };
 
   /**
-   * The rows in (above, top]: those this indexer holds as they are stored (the same event ID at
-   * the same seq: not rolled back, not another writer's), the others read from the table.
+   * The rows in (above, top]: the held commits still stored as they were written, the others read
+   * from the table. A commit's rows are one transaction's, at consecutive seqs: stored whole or
+   * not at all (rolled back, their seqs perhaps another writer's since), which its first and last
+   * event IDs tell.
    */
   const rowsToIndex = (above: number, top: number) => {
     const out: (readonly [number, IndexedColumns])[] = [];
-    let j = 0;
-    let gap = 0; // the first seq of a run of rows to read, 0: none
-    let prev = above;
-    for (const [seq, id] of idsBetween.all(above, top) as [number, string][]) {
-      while (j < held.length && held[j]![0] < seq) j++;
-      const mine = held[j];
-      if (mine && mine[0] === seq && mine[1][0] === id) {
-        if (gap) out.push(...rowsBetween(gap - 1, seq));
-        gap = 0;
-        out.push(mine);
-      } else if (!gap) gap = seq;
-      prev = seq;
+    let at = above;
+    for (const rows of held) {
+      const first = rows[0]![0];
+      const last = rows[rows.length - 1]![0];
+      if (first <= at || last > top || last - first + 1 !== rows.length) continue;
+      if (idAt.get(first) !== rows[0]![1][0] || idAt.get(last) !== rows[rows.length - 1]![1][0]) continue;
+      if (first > at + 1) out.push(...rowsBetween(at, first));
+      for (const r of rows) out.push(r);
+      at = last;
     }
-    if (gap) out.push(...rowsBetween(gap - 1, prev + 1));
+    if (top > at) out.push(...rowsBetween(at, top + 1));
     return out;
   };
 
@@ -308,19 +315,20 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
       }
       mark = '';
       let { lo, hi } = s;
-      for (const r of rows) {
-        if (r[0] <= hi) continue;
-        // A seq at or below one held: those held rows were rolled back (their seqs are used again).
-        while (held.length && held[held.length - 1]![0] >= r[0]) held.pop();
-        held.push(r);
+      const mine = rows.filter((r) => r[0] > hi);
+      if (mine.length) {
+        // Held commits at or above this one's seqs were rolled back (their seqs are used again).
+        const first = mine[0]![0];
+        while (held.length && held[held.length - 1]!.at(-1)![0] >= first) held.pop();
+        held.push(mine);
       }
       // Indexed once `lag` rows wait above the index (whoever wrote them): LookupEvents scans fewer than that.
-      const top = held.length ? held[held.length - 1]![0] : hi;
+      const top = mine.length ? mine[mine.length - 1]![0] : hi;
       if (top > hi && top - hi >= lag) {
         write(rowsToIndex(hi, top), true);
         hi = top;
       }
-      if (held.length && held[0]![0] <= hi) held = held.filter((r) => r[0] > hi);
+      if (held.length && held[0]![0]![0] <= hi) held = held.filter((c) => c.at(-1)![0] > hi);
       // A slice of the rows from before the index, in closed chunks below every other.
       if (backfillPerCommit > 0) {
         const oldest = minSeq.get() as number | null;
