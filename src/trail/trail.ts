@@ -6,11 +6,12 @@
 // (postings.ts) in the same transaction, once a few thousand records wait for it (LookupEvents
 // scans those).
 import type { Db } from '../store/database.js';
-import type { TrailRecord, TrailResource } from './record.js';
+import type { TrailRecord } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type AlongWrite, type TrailRow } from './background-writer.js';
 import { createTrailIndexer, INDEX_LAG, type IndexedColumns, type TrailIndexer } from './postings.js';
 import { RetentionWorker } from './retention.js';
-import { readOnlyOf } from './read-only.js';
+import { READ_ONLY_EVENT_NAME } from './read-only.js';
+import { createTrailColumns } from './columns.js';
 
 export const FLUSH_WINDOW_MS = 20;
 export const FLUSH_BATCH = 2000;
@@ -151,30 +152,8 @@ export function assertStorable(r: TrailRecord): void {
   }
 }
 
-/** The table's columns for a record. The background writer's worker has a copy (background-writer.ts); a test keeps them equal. */
-export function rowOf(r: TrailRecord): TrailRow {
-  return [
-    r.eventID,
-    r.eventTime,
-    r.eventSource,
-    r.eventName,
-    usernameOf(r),
-    (r.userIdentity.accessKeyId as string | undefined) ?? null,
-    readOnlyOf(r) ? 1 : 0,
-    JSON.stringify((r.resources ?? []).map((x: TrailResource) => x.ARN)),
-    JSON.stringify(r),
-  ];
-}
-
-/** What the lookup index takes of a row: its columns (but the record's text) and the record's place (account, Region, whether refused). The worker has a copy. */
-export function indexedColumns(row: TrailRow, r: TrailRecord): IndexedColumns {
-  return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, (r.userIdentity.accountId as string | undefined) ?? null, r.errorCode ?? null];
-}
-
-/** CloudTrail's "Username": the IAM user name, or the session name of an assumed role. */
-export function usernameOf(r: TrailRecord): string | null {
-  const id = r.userIdentity;
-  if (typeof id.userName === 'string') return id.userName;
-  if (id.type === 'AssumedRole' && typeof id.arn === 'string') return id.arn.split('/').pop() ?? null;
-  return null;
-}
+// The columns of a record: one definition, which the background writer's worker builds from its text too.
+const columns = createTrailColumns(READ_ONLY_EVENT_NAME);
+export const rowOf = columns.rowOf;
+export const indexedColumns = columns.indexedColumns;
+export const usernameOf = columns.usernameOf;
