@@ -63,7 +63,7 @@ export const INDEX_LAG = 4000;
  * indexes (until none is left); `lag`: INDEX_LAG (0: every commit indexes its rows). Literal
  * defaults: the worker runs this function from its text.
  */
-export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag = 4000): TrailIndexer {
+export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag = 4000 /* INDEX_LAG */): TrailIndexer {
   const MAX_BYTES = 3840; // a chunk row stays within one page: no overflow pages to read or rewrite
   const hash32 = (s: string): number => {
     let h = 0x811c9dc5;
@@ -143,12 +143,12 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
     }
   };
 
+  let lastPlace: unknown[] = [];
+  let lastScopes: string[] = [];
   /**
    * The scopes a row is in (lookup.ts's scopeKey and scopeCondition say the same): its Region,
    * with the caller's account, and the account whose resource it used unless refused for access.
    */
-  let lastPlace: unknown[] = [];
-  let lastScopes: string[] = [];
   const scopesOf = (c: IndexedColumns): string[] => {
     // Nearly every row has the place of the one before: its answer, without building strings.
     const p = lastPlace;
@@ -161,7 +161,6 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
     return lastScopes;
   };
 
-  /** The terms of one row (lookup.ts asks for the same). */
   const keyed = (map: Map<string, Pending>, value: string, seq: number, t: number) => {
     const p = map.get(value);
     if (p) p.push(seq, t);
@@ -174,6 +173,7 @@ export function createTrailIndexer(db: Database, backfillPerCommit = 2000, lag =
     if (p) p.push(seq, t, h);
     else slots[h & (BUCKETS - 1)] = [seq, t, h];
   };
+  /** The terms of one row (lookup.ts asks for the same). */
   const collect = (into: Batch, seq: number, c: IndexedColumns) => {
     const t = epoch(c[1]);
     into.all.push(seq, t);
