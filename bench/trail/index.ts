@@ -2,7 +2,8 @@
 // (EBSIM_BENCH_TRAIL_RECORDS overrides). The first page and each next page per lookup attribute,
 // by time window and by both, through lookupEvents on a home's store; the insert rate with the
 // lookup index against the same table without it (the trail before the index), both at the same
-// size, in interleaved rounds; and the bytes each record costs.
+// size, in interleaved rounds; lookups with the most rows the index may lag by (INDEX_LAG - 1,
+// which every lookup scans); and the bytes each record costs.
 //
 // Seeding is setup, not measured: the rows go straight into the table (synchronous off) and the
 // index is built from them by the same indexer the writers use, 50,000 rows a commit.
