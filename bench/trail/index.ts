@@ -34,8 +34,8 @@ function preIndexTable(): string {
   return m[0].replace('trail.trail_events', 'trail_events');
 }
 
-/** The writers' insert path (Trail.flush, the background writer): rows in transactions of FLUSH_BATCH, indexed or not. */
-function insertRecords(db: Db, records: TrailRecord[], indexer: TrailIndexer | undefined): void {
+/** The writers' insert path (Trail.flush, the background writer): rows in transactions of `per` (FLUSH_BATCH unless said), indexed or not. */
+function insertRecords(db: Db, records: TrailRecord[], indexer: TrailIndexer | undefined, per = FLUSH_BATCH): void {
   const insert = db.prepare(TRAIL_INSERT);
   const tx = db.transaction((batch: TrailRecord[]) => {
     const rows: [number, IndexedColumns][] = [];
@@ -46,7 +46,7 @@ function insertRecords(db: Db, records: TrailRecord[], indexer: TrailIndexer | u
     }
     indexer?.commit(rows);
   });
-  for (let i = 0; i < records.length; i += FLUSH_BATCH) tx.immediate(records.slice(i, i + FLUSH_BATCH));
+  for (let i = 0; i < records.length; i += per) tx.immediate(records.slice(i, i + per));
 }
 
 export const suite: BenchSuite = {
@@ -183,30 +183,37 @@ export async function trailAtSize(ctx: BenchContext, asked: number): Promise<Ben
       };
       for (const c of cases) measure(c);
 
-      // Inserts at this size: the same records into each trail, interleaved rounds, best of each.
-      const batch = ctx.quick ? 10_000 : 40_000;
-      const rounds = ctx.quick ? 5 : 7;
+      // Inserts at this size: the same records into each trail, interleaved rounds, best of each;
+      // in commits of FLUSH_BATCH (a bulk writer's) and of 100 (a server's group commit, 20 ms of
+      // some 5,000 calls a second).
       const plain = new Database(plainPath, { timeout: 30_000 });
       plain.pragma('journal_mode = WAL');
       plain.pragma('synchronous = FULL');
       const indexer = createTrailIndexer(db);
       let next = n;
-      const best = { plain: 0, indexed: 0 };
-      const cpu = { plain: Infinity, indexed: Infinity };
-      for (let round = 0; round < rounds; round++) {
-        for (const which of round % 2 ? (['indexed', 'plain'] as const) : (['plain', 'indexed'] as const)) {
-          ctx.log(`inserting into the ${which} trail, round ${round + 1}/${rounds}…`);
-          const records = Array.from({ length: batch }, (_, i) => syntheticRecord(next + i, START, PER_SECOND));
-          const c0 = process.cpuUsage();
-          const t = performance.now();
-          insertRecords(which === 'plain' ? plain : db, records, which === 'plain' ? undefined : indexer);
-          const s = (performance.now() - t) / 1000;
-          const c = process.cpuUsage(c0);
-          best[which] = Math.max(best[which], batch / s);
-          cpu[which] = Math.min(cpu[which], (c.user + c.system) / batch);
+      const paired = (per: number, batch: number, rounds: number) => {
+        const best = { plain: 0, indexed: 0 };
+        const cpu = { plain: Infinity, indexed: Infinity };
+        for (let round = 0; round < rounds; round++) {
+          for (const which of round % 2 ? (['indexed', 'plain'] as const) : (['plain', 'indexed'] as const)) {
+            ctx.log(`inserting into the ${which} trail in commits of ${per}, round ${round + 1}/${rounds}…`);
+            const records = Array.from({ length: batch }, (_, i) => syntheticRecord(next + i, START, PER_SECOND));
+            const c0 = process.cpuUsage();
+            const t = performance.now();
+            insertRecords(which === 'plain' ? plain : db, records, which === 'plain' ? undefined : indexer, per);
+            const s = (performance.now() - t) / 1000;
+            const c = process.cpuUsage(c0);
+            best[which] = Math.max(best[which], batch / s);
+            cpu[which] = Math.min(cpu[which], (c.user + c.system) / batch);
+          }
+          next += batch;
         }
-        next += batch;
-      }
+        return { best, cpu };
+      };
+      const batch = ctx.quick ? 10_000 : 40_000;
+      const rounds = ctx.quick ? 5 : 7;
+      const { best, cpu } = paired(FLUSH_BATCH, batch, rounds);
+      const small = paired(100, ctx.quick ? 3000 : 10_000, ctx.quick ? 4 : 6);
       plain.close();
       // Lookups with the most rows the index lags by (INDEX_LAG - 1, all scanned), written by the
       // writers' path without indexing: what every lookup pays at worst for the cheaper inserts.
@@ -230,10 +237,16 @@ export async function trailAtSize(ctx: BenchContext, asked: number): Promise<Ben
         lookup: 'insert (records/s)', value: 'with the index', 'events on page 1': null, 'first page ms': Math.round(best.indexed), 'next page ms': null,
         target: `${(best.indexed / best.plain).toFixed(2)}x (>= 0.8); ${cpu.indexed.toFixed(1)} µs CPU a record`,
       });
+      rows.push({ lookup: 'insert, commits of 100 (records/s)', value: 'without the index (the trail before)', 'events on page 1': null, 'first page ms': Math.round(small.best.plain), 'next page ms': null, target: `${small.cpu.plain.toFixed(1)} µs CPU a record` });
+      rows.push({
+        lookup: 'insert, commits of 100 (records/s)', value: 'with the index', 'events on page 1': null, 'first page ms': Math.round(small.best.indexed), 'next page ms': null,
+        target: `${(small.best.indexed / small.best.plain).toFixed(2)}x (>= 0.8); ${small.cpu.indexed.toFixed(1)} µs CPU a record`,
+      });
       db.pragma('trail.wal_checkpoint(TRUNCATE)');
-      const records = n + rounds * batch;
+      const records = next;
+      const plainRecords = next - Math.max(0, short); // the rows above the index went to the indexed trail only
       const postingsBytes = (db.prepare('SELECT sum(length(entries)) + count(*) * 64 FROM trail_postings').pluck().get() as number) ?? 0;
-      rows.push({ lookup: 'bytes a record', value: 'trail file with the index / without', 'events on page 1': null, 'first page ms': Math.round(statSync(indexedPath).size / records), 'next page ms': Math.round(statSync(plainPath).size / records), target: `index about ${Math.round(postingsBytes / records)} B a record` });
+      rows.push({ lookup: 'bytes a record', value: 'trail file with the index / without', 'events on page 1': null, 'first page ms': Math.round(statSync(indexedPath).size / records), 'next page ms': Math.round(statSync(plainPath).size / plainRecords), target: `index about ${Math.round(postingsBytes / records)} B a record` });
       db.close();
 
       // The lookup before the index, on the plain trail: a scan (one run, it is slow).
