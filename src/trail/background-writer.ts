@@ -3,14 +3,16 @@
 // shares their common identity object, about 0.7 us a record, where JSON.stringify alone costs
 // 4 us), the worker serializes and inserts them; for a durable append the main thread blocks on a
 // shared counter until the worker has committed: "durable before the call returns" holds. The
-// worker indexes what it inserts with the main thread's own indexer (postings.ts, from its text).
+// worker makes the columns and indexes what it inserts with the main thread's own functions
+// (columns.ts, postings.ts, from their text).
 // Other tables of the trail's file (KMS's key last usage) can ride along (`AlongWrite`): written
 // on this thread, a caller never waits for the write lock the worker holds through its commits.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { TrailRecord } from './record.js';
-import { createTrailIndexer } from './postings.js';
+import { createTrailIndexer, INDEX_LAG } from './postings.js';
 import { READ_ONLY_EVENT_NAME } from './read-only.js';
+import { createTrailColumns } from './columns.js';
 
 export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
 
@@ -32,25 +34,12 @@ db.pragma('busy_timeout = 30000');
 db.pragma('synchronous = FULL');
 const insert = db.prepare(workerData.insert);
 const committed = new Int32Array(workerData.shared);
-// The same columns as rowOf() in trail.ts.
-function usernameOf(r) {
-  const id = r.userIdentity;
-  if (typeof id.userName === 'string') return id.userName;
-  if (id.type === 'AssumedRole' && typeof id.arn === 'string') return id.arn.split('/').pop() ?? null;
-  return null;
-}
-function rowOf(r) {
-  return [r.eventID, r.eventTime, r.eventSource, r.eventName, usernameOf(r), r.userIdentity.accessKeyId ?? null,
-    (r.readOnly ?? READ_ONLY_EVENT_NAME.test(r.eventName)) ? 1 : 0, JSON.stringify((r.resources ?? []).map((x) => x.ARN)), JSON.stringify(r)];
-}
-// The same as indexedColumns() in trail.ts.
-function indexedColumns(row, r) {
-  return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, r.userIdentity.accountId ?? null, r.errorCode ?? null];
-}
 const READ_ONLY_EVENT_NAME = ${READ_ONLY_EVENT_NAME.toString()};
+// The columns, from the same function the main thread uses (columns.ts).
+const { rowOf, indexedColumns } = (${createTrailColumns.toString()})(READ_ONLY_EVENT_NAME);
 // The LookupEvents index, from the same function the main thread uses (postings.ts).
 const createTrailIndexer = ${createTrailIndexer.toString()};
-const indexer = createTrailIndexer(db);
+const indexer = createTrailIndexer(db, undefined, workerData.indexLag);
 const write = db.transaction((rows) => {
   const seqRows = [];
   for (const [row, r] of rows) seqRows.push([Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
@@ -126,12 +115,12 @@ export class BackgroundTrailWriter {
   private readonly committed: Int32Array;
   private posted = 0;
 
-  constructor(dbPath: string) {
+  constructor(dbPath: string, indexLag = INDEX_LAG) {
     // [0] last batch handled, [1] the last batch that failed to commit, [2] the worker closed its database.
     const shared = new SharedArrayBuffer(12);
     this.committed = new Int32Array(shared);
     const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT, indexLag } });
     this.worker.unref();
     // A worker that cannot start (or dies) must fail calls fast, not crash the process or hang it.
     this.worker.on('error', (err) => {

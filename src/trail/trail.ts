@@ -2,14 +2,16 @@
 // committed before the call returns; records of read-only calls are group-committed within
 // FLUSH_WINDOW_MS (and at process exit), which is what lets Decrypt run at tens of thousands
 // per second. Long-running processes may move the inserts to a worker thread
-// (`useBackgroundWriter`), keeping the same guarantees. Every commit also writes the lookup
-// index of its records (postings.ts), in the same transaction.
+// (`useBackgroundWriter`), keeping the same guarantees. Commits also write the lookup index
+// (postings.ts) in the same transaction, once a few thousand records wait for it (LookupEvents
+// scans those).
 import type { Db } from '../store/database.js';
-import type { TrailRecord, TrailResource } from './record.js';
+import type { TrailRecord } from './record.js';
 import { BackgroundTrailWriter, TRAIL_INSERT, type AlongWrite, type TrailRow } from './background-writer.js';
-import { createTrailIndexer, type IndexedColumns, type TrailIndexer } from './postings.js';
+import { createTrailIndexer, INDEX_LAG, type IndexedColumns, type TrailIndexer } from './postings.js';
 import { RetentionWorker } from './retention.js';
-import { readOnlyOf } from './read-only.js';
+import { READ_ONLY_EVENT_NAME } from './read-only.js';
+import { createTrailColumns } from './columns.js';
 
 export const FLUSH_WINDOW_MS = 20;
 export const FLUSH_BATCH = 2000;
@@ -30,9 +32,11 @@ export class Trail {
     private readonly trailPath: string,
     /** Where records past the retention are delivered as log files (retention.ts); none: a long-running process applies no retention. */
     private readonly deliveryDir?: string,
+    /** Rows the lookup index may lag the table by (postings.ts); 0: each commit indexes its records. */
+    private readonly indexLag = INDEX_LAG,
   ) {
     this.insert = db.prepare(TRAIL_INSERT);
-    this.indexer = createTrailIndexer(db);
+    this.indexer = createTrailIndexer(db, undefined, indexLag);
     process.on('exit', this.onExit);
   }
 
@@ -43,7 +47,7 @@ export class Trail {
    */
   useBackgroundWriter(opts: { retention?: boolean } = {}): void {
     this.flush();
-    this.background ??= new BackgroundTrailWriter(this.trailPath);
+    this.background ??= new BackgroundTrailWriter(this.trailPath, this.indexLag);
     if (this.deliveryDir && opts.retention !== false) this.retention ??= new RetentionWorker(this.trailPath, this.deliveryDir);
   }
 
@@ -112,7 +116,8 @@ export class Trail {
         const row = rowOf(r);
         rows.push([Number(this.insert.run(...row).lastInsertRowid), indexedColumns(row, r)]);
       }
-      // In the same transaction: a committed record is always found by LookupEvents.
+      // In the same transaction: a committed record is always found by LookupEvents (indexed, or
+      // in the few rows above the index that it scans).
       this.indexer.commit(rows);
     }).immediate();
   }
@@ -147,30 +152,8 @@ export function assertStorable(r: TrailRecord): void {
   }
 }
 
-/** The table's columns for a record. The background writer's worker has a copy (background-writer.ts); a test keeps them equal. */
-export function rowOf(r: TrailRecord): TrailRow {
-  return [
-    r.eventID,
-    r.eventTime,
-    r.eventSource,
-    r.eventName,
-    usernameOf(r),
-    (r.userIdentity.accessKeyId as string | undefined) ?? null,
-    readOnlyOf(r) ? 1 : 0,
-    JSON.stringify((r.resources ?? []).map((x: TrailResource) => x.ARN)),
-    JSON.stringify(r),
-  ];
-}
-
-/** What the lookup index takes of a row: its columns (but the record's text) and the record's place (account, Region, whether refused). The worker has a copy. */
-export function indexedColumns(row: TrailRow, r: TrailRecord): IndexedColumns {
-  return [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], r.awsRegion ?? null, r.recipientAccountId ?? null, (r.userIdentity.accountId as string | undefined) ?? null, r.errorCode ?? null];
-}
-
-/** CloudTrail's "Username": the IAM user name, or the session name of an assumed role. */
-export function usernameOf(r: TrailRecord): string | null {
-  const id = r.userIdentity;
-  if (typeof id.userName === 'string') return id.userName;
-  if (id.type === 'AssumedRole' && typeof id.arn === 'string') return id.arn.split('/').pop() ?? null;
-  return null;
-}
+// The columns of a record: one definition, which the background writer's worker builds from its text too.
+const columns = createTrailColumns(READ_ONLY_EVENT_NAME);
+export const rowOf = columns.rowOf;
+export const indexedColumns = columns.indexedColumns;
+export const usernameOf = columns.usernameOf;

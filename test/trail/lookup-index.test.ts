@@ -12,7 +12,7 @@ import { lookupEvents, LOOKUP_ATTRIBUTE_KEYS, type LookupAttributeKey, type Look
 import { readOnlyOf } from '../../src/trail/read-only.js';
 import { indexedColumns, rowOf, Trail, usernameOf } from '../../src/trail/trail.js';
 import { TRAIL_INSERT } from '../../src/trail/background-writer.js';
-import { bucketTerm, createTrailIndexer, scopedTerm, scopeKey } from '../../src/trail/postings.js';
+import { bucketTerm, createTrailIndexer, INDEX_LAG, scopedTerm, scopeKey } from '../../src/trail/postings.js';
 import type { TrailRecord } from '../../src/trail/record.js';
 
 const T0 = Date.UTC(2026, 2, 1);
@@ -138,10 +138,10 @@ beforeAll(() => {
 });
 afterAll(() => h.cleanup());
 
-/** A trail database of its own (a fresh home's store), with the records appended through Trail in commits of the given sizes. */
-function trailOf(dir: string, name: string) {
+/** A trail database of its own (a fresh home's store), through a Trail whose index lags by `lag` rows (0: every commit indexes its records, as the checks of `hi` below expect). */
+function trailOf(dir: string, name: string, lag = 0) {
   const db = openDatabase(`${dir}/${name}.db`, `${dir}/${name}-trail.db`);
-  const trail = new Trail(db, `${dir}/${name}-trail.db`);
+  const trail = new Trail(db, `${dir}/${name}-trail.db`, undefined, lag);
   return { db, trail, path: `${dir}/${name}-trail.db`, close: () => (trail.close(), db.close()) };
 }
 
@@ -197,6 +197,102 @@ describe('the index answers as a scan of every record would', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('an index that lags the table (as writers keep it: INDEX_LAG rows)', () => {
+  const above = (db: Db) => (db.prepare('SELECT coalesce(max(seq), 0) - (SELECT hi FROM trail_index_state) FROM trail_events').pluck().get() as number);
+
+  it('as a property: two writers (two connections) taking turns, any commit sizes and lags, every lookup as the scan; never `lag` rows above the index', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.array(fc.tuple(fc.integer({ min: 1, max: 90 }), fc.boolean()), { minLength: 1, maxLength: 10 }), fc.constantFrom(1, 7, 60, 250), (seed, commits, lag) => {
+        const rand = rng(seed);
+        const name = `lag-${seed >>> 0}-${lag}-${commits.map((c) => c.join('')).join('-')}`;
+        const writers = [trailOf(h.dir, name, lag), trailOf(h.dir, name, lag)];
+        try {
+          const all: TrailRecord[] = [];
+          let second = 0;
+          for (const [size, second_writer] of commits) {
+            const w = writers[second_writer ? 1 : 0]!;
+            for (let i = 0; i < size; i++) {
+              second += rand() < 0.5 ? 1 : 0;
+              const r = record(rand, rand() < 0.1 ? Math.max(0, second - 5) : second);
+              all.push(r);
+              w.trail.append(r, rand() < 0.2);
+            }
+            w.trail.flush();
+            expect(above(w.db)).toBeLessThan(lag);
+          }
+          for (const q of queries(all, rand, 12)) expect(allPages(writers[0]!.db, q)).toEqual(expected(all, q));
+        } finally {
+          for (const w of writers) w.close();
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('rows held from a commit that failed are never indexed: the rows that take their seqs are', () => {
+    const rand = rng(31);
+    const t = trailOf(h.dir, 'lag-rollback');
+    try {
+      const indexer = createTrailIndexer(t.db, 2000, 100);
+      const insert = t.db.prepare(TRAIL_INSERT);
+      const all: TrailRecord[] = [];
+      const lost: TrailRecord[] = [];
+      const commit = (n: number, keep: boolean) =>
+        t.db.transaction(() => {
+          const rows = Array.from({ length: n }, (_, i) => {
+            const r = record(rand, all.length + i);
+            (keep ? all : lost).push(r);
+            const row = rowOf(r);
+            return [Number(insert.run(...row).lastInsertRowid), indexedColumns(row, r)] as const;
+          });
+          indexer.commit(rows);
+          if (!keep) throw new Error('failed after the indexer took its rows');
+        })();
+      commit(60, true);
+      expect(() => commit(30, false)).toThrow('failed after');
+      // Seqs 61-90 again, other records, by another writer (another process).
+      const other = new Database(t.path);
+      const otherInsert = other.prepare(TRAIL_INSERT);
+      for (let i = 0; i < 30; i++) {
+        const r = record(rand, all.length);
+        all.push(r);
+        otherInsert.run(...rowOf(r));
+      }
+      other.close();
+      commit(5, true);
+      expect(t.db.prepare('SELECT hi FROM trail_index_state').pluck().get()).toBe(0);
+      commit(20, true); // 115 rows above the index: indexed, 61-90 as stored
+      expect(t.db.prepare('SELECT hi FROM trail_index_state').pluck().get()).toBe(115);
+      for (const q of queries(all, rand, 80)) expect(allPages(t.db, q)).toEqual(expected(all, q));
+      for (const r of lost.slice(0, 5)) expect(allPages(t.db, { LookupAttributes: [{ AttributeKey: 'EventId', AttributeValue: r.eventID }] })).toEqual([]);
+      expect(t.db.prepare('SELECT sum(n) FROM trail_postings WHERE term = ?').pluck().get(scopedTerm(scopeKey('123456789012', 'us-east-1'), '*'))).toBe(115);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('through the background writer at the default lag: fewer than INDEX_LAG rows above the index, every record found', () => {
+    const rand = rng(37);
+    const t = trailOf(h.dir, 'lag-worker', INDEX_LAG);
+    try {
+      t.trail.useBackgroundWriter();
+      const all: TrailRecord[] = [];
+      for (let i = 0; i < INDEX_LAG * 2 + 500; i++) {
+        const r = record(rand, Math.floor(i / 10));
+        all.push(r);
+        t.trail.append(r, i % 700 === 0);
+      }
+      t.trail.flush();
+      const hi = t.db.prepare('SELECT hi FROM trail_index_state').pluck().get() as number;
+      expect(hi).toBeGreaterThan(all.length - INDEX_LAG);
+      expect(hi).toBeLessThan(all.length); // some rows still wait: found by the scan above the index
+      for (const q of queries(all, rand, 40)) expect(allPages(t.db, q)).toEqual(expected(all, q));
+    } finally {
+      t.close();
+    }
   });
 });
 
@@ -277,7 +373,7 @@ describe('rows the index did not write', () => {
       t.trail.flush();
       // The indexer a Trail uses, on its own: one commit, then one whose postings fail half-way
       // (a trigger stands in for a full disk), then one more.
-      const indexer = createTrailIndexer(t.db);
+      const indexer = createTrailIndexer(t.db, 2000, 0);
       const insert = t.db.prepare(TRAIL_INSERT);
       const commit = (n: number, keep: boolean) =>
         t.db.transaction(() => {

@@ -115,10 +115,11 @@ beforeAll(() => {
 });
 afterAll(() => h.cleanup());
 
-function trailOf(name: string) {
+/** A trail whose every commit indexes its records (no lag: the checks of `hi` expect it), or lagging by `lag` rows. */
+function trailOf(name: string, lag = 0) {
   const path = `${h.dir}/${name}-trail.db`;
   const db = openDatabase(`${h.dir}/${name}.db`, path);
-  const trail = new Trail(db, path);
+  const trail = new Trail(db, path, undefined, lag);
   return { db, trail, path, close: () => (trail.close(), db.close()) };
 }
 
