@@ -14,7 +14,8 @@ import { createTrailIndexer, INDEX_LAG } from './postings.js';
 import { READ_ONLY_EVENT_NAME } from './read-only.js';
 import { createTrailColumns } from './columns.js';
 
-export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
+export type { TrailRow } from './columns.js';
+import type { TrailRow } from './columns.js';
 
 /** Rows for one statement on a table of the trail's file, run by the writer after the records it was posted with. Unqualified names: the worker opens that file as its main schema. */
 export interface AlongWrite {

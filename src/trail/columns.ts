@@ -3,8 +3,10 @@
 // background writer's worker thread builds its copy from this very function's text
 // (background-writer.ts), so the two can never drift apart.
 import type { TrailRecord } from './record.js';
-import type { TrailRow } from './background-writer.js';
 import type { IndexedColumns } from './postings.js';
+
+/** One row of trail_events as inserted (background-writer.ts's INSERT): event ID, time, source, name, username, access key ID, read-only, resource names, the record. */
+export type TrailRow = [string, string, string, string, string | null, string | null, number | null, string, string];
 
 export interface TrailColumns {
   /** The table's columns for a record. */
