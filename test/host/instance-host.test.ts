@@ -135,11 +135,15 @@ describe('attachment', () => {
     expect(() => host.attach(alice, loose)).toThrow(/is not attached to an instance: pass --instance/);
   });
 
-  it('resolves a lazy caller only when it must attach', () => {
+  it('asks who calls even when the volume is attached already (it must be theirs), once, and attaches nothing then', () => {
     const { volumeId } = launch();
+    home.app.trail.flush();
+    const before = allRecords(home.app.db).filter((r) => r.eventName === 'AttachVolume').length;
     let asked = 0;
     home.app.host().attach(() => (asked++, alice), volumeId);
-    expect(asked).toBe(0);
+    expect(asked).toBe(1);
+    home.app.trail.flush();
+    expect(allRecords(home.app.db).filter((r) => r.eventName === 'AttachVolume').length).toBe(before);
   });
 
   it('hands out device names in order, skipping taken ones, and none when all are taken', () => {
