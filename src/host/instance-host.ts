@@ -123,10 +123,7 @@ export class InstanceHost {
    * it is), in the caller's account.
    */
   attach(caller: Caller, volumeId: string, instanceId?: string): Volume {
-    const who = { ...callerOf(caller), region: this.planeOf(volumeId).ec2.region };
-    // The caller's own account in the volume's Region: another account's volume is not found
-    // there, as at AWS, whether or not it is attached already.
-    const ec2 = this.ec2Called(who);
+    const { who, ec2 } = this.callerAt(caller, volumeId);
     const v = ec2.volume(volumeId);
     if (instanceId && v.instanceId && v.instanceId !== instanceId) throw new UserError(`${volumeId} is attached to ${v.instanceId}, not ${instanceId}`);
     if (v.instanceId) return v;
@@ -143,7 +140,16 @@ export class InstanceHost {
    * write): in the caller's own account, in the Region that holds it; NotFound for another's.
    */
   volumeFor(caller: Caller, volumeId: string): Volume {
-    return this.ec2Called({ ...callerOf(caller), region: this.planeOf(volumeId).ec2.region }).volume(volumeId);
+    return this.callerAt(caller, volumeId).ec2.volume(volumeId);
+  }
+
+  /**
+   * The caller, calling the Region that holds `volumeId`, and EC2 of the caller's own account
+   * there: another account's volume is not found by it, as at AWS, attached or not.
+   */
+  private callerAt(caller: Caller, volumeId: string): { who: CallContext; ec2: Ec2Service } {
+    const who = { ...callerOf(caller), region: this.planeOf(volumeId).ec2.region };
+    return { who, ec2: this.ec2Called(who) };
   }
 
   /**

@@ -3,8 +3,8 @@
 // it is never stored, and never on disk in plaintext), unwrapping EncryptedKeyMaterial by the
 // algorithm AWS documents, and checking the material's format for the key's spec.
 // https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-get-public-key-and-token.html
-import { constants, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, type KeyObject } from 'node:crypto';
-import { takeSpareRsaKey } from './spare-rsa-keys.js';
+import { constants, createDecipheriv, createPrivateKey, createPublicKey, privateDecrypt, type KeyObject } from 'node:crypto';
+import { newRsaPrivateKey } from './spare-rsa-keys.js';
 import { ExpiredImportTokenException, IncorrectKeyMaterialException, InvalidCiphertextException, InvalidImportTokenException } from '../errors/index.js';
 import type { RootKey } from '../store/root-key.js';
 import { EC_CURVES } from './key-material.js';
@@ -32,9 +32,8 @@ interface TokenContents {
 
 /** An RSA key pair in DER (a server's spare when one is ready, see spare-rsa-keys.ts). */
 function rsaKeyPair(bits: number): { privateKey: Buffer; publicKey: Buffer } {
-  const spare = takeSpareRsaKey(bits);
-  if (spare) return { privateKey: spare, publicKey: createPublicKey(createPrivateKey({ key: spare, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' }) };
-  return generateKeyPairSync('rsa', { modulusLength: bits, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+  const privateKey = newRsaPrivateKey(bits);
+  return { privateKey, publicKey: createPublicKey(createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' }) };
 }
 
 /** A fresh RSA wrapping key pair and the import token for it (the caller has checked the algorithm and spec). */

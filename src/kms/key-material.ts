@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem512, ml_kem768, ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { hmacKeyBytes, isHmac, type KeySpec } from './key-specs.js';
-import { takeSpareRsaKey } from './spare-rsa-keys.js';
+import { newRsaPrivateKey } from './spare-rsa-keys.js';
 
 const RSA_BITS: Partial<Record<KeySpec, number>> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };
 /** OpenSSL's curve names. */
@@ -39,7 +39,7 @@ export function newKeyMaterial(spec: KeySpec): Buffer {
   if (isMlKem(spec)) return randomBytes(64);
   const der = { type: 'pkcs8', format: 'der' } as const;
   const bits = RSA_BITS[spec];
-  if (bits) return takeSpareRsaKey(bits) ?? generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: der, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey;
+  if (bits) return newRsaPrivateKey(bits);
   const curve = EC_CURVES[spec];
   if (curve) return generateKeyPairSync('ec', { namedCurve: curve, privateKeyEncoding: der, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey;
   if (spec === 'ECC_NIST_EDWARDS25519') return generateKeyPairSync('ed25519', { privateKeyEncoding: der, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey;

@@ -5,7 +5,7 @@
 // (off the event loop); the next call of that size takes the spare, and another is started.
 // A spare is handed out once and forgotten: no two keys ever share material. It lives in memory
 // only, as any key's plaintext material does before it is wrapped.
-import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
 
 const spares = new Map<number, Buffer>();
 const generating = new Set<number>();
@@ -34,7 +34,12 @@ export function takeSpareRsaKey(bits: number): Buffer | undefined {
   return der;
 }
 
-/** Whether a spare of `bits` is ready (tests, `ebsim doctor`-style reports). */
+/** A new RSA private key of `bits` as PKCS#8 DER (the caller zeroes it): the spare if one is ready, else made now. */
+export function newRsaPrivateKey(bits: number): Buffer {
+  return takeSpareRsaKey(bits) ?? generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey;
+}
+
+/** Whether a spare of `bits` is ready (tests). */
 export function hasSpareRsaKey(bits: number): boolean {
   return spares.has(bits);
 }
@@ -45,7 +50,7 @@ export function spareRsaPublicKey(bits: number): Buffer | undefined {
   return der && createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
 }
 
-/** Resolves once no spare is being generated (tests, and a server closing). */
+/** Resolves once no spare is being generated (tests). */
 export async function spareRsaKeysSettled(): Promise<void> {
   while (generating.size > 0) await new Promise((r) => setTimeout(r, 10));
 }
