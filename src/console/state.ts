@@ -45,15 +45,22 @@ export class ConsoleScopeError extends Error {
   }
 }
 
-/** The scope a request asks for, checked against the home: undefined before `ebsim init`. */
-export function consoleScope(app: Ebsim, asked: { account?: string | null; region?: string | null } = {}): ConsoleScope | undefined {
+type Asked = { account?: string | null; region?: string | null };
+
+/** The scope a request asks for, checked against the home (with the home's accounts): undefined before `ebsim init`. */
+function resolveScope(app: Ebsim, asked: Asked) {
   const accounts = app.iam.accounts();
   if (accounts.length === 0) return undefined;
   const account = asked.account ? accounts.find((a) => a.accountId === asked.account) : accounts[0];
   if (!account) throw new ConsoleScopeError(404, `No account ${asked.account} in this home (its accounts: ${accounts.map((a) => a.accountId).join(', ')}).`);
   const region = asked.region || account.region;
   if (!isCommercialRegion(region)) throw new ConsoleScopeError(400, `${region} is not an AWS commercial Region.`);
-  return { accountId: account.accountId, region };
+  return { scope: { accountId: account.accountId, region } as ConsoleScope, account, accounts };
+}
+
+/** The scope a request asks for, checked against the home: undefined before `ebsim init`. */
+export function consoleScope(app: Ebsim, asked: Asked = {}): ConsoleScope | undefined {
+  return resolveScope(app, asked)?.scope;
 }
 
 /** The Regions where the account has keys, instances or volumes, its own and the one shown: what the page offers to switch to. */
@@ -68,11 +75,10 @@ function regionsOf(app: Ebsim, accountId: string, own: string, shown: string): s
   return [...new Set([own, shown, ...used])].sort();
 }
 
-export async function consoleState(app: Ebsim, asked: { account?: string | null; region?: string | null } = {}, trailLimit = 200): Promise<Record<string, unknown>> {
-  const scope = consoleScope(app, asked);
-  if (!scope) return { initialized: false };
-  const accounts = app.iam.accounts();
-  const account = accounts.find((a) => a.accountId === scope.accountId)!;
+export async function consoleState(app: Ebsim, asked: Asked = {}, trailLimit = 200): Promise<Record<string, unknown>> {
+  const resolved = resolveScope(app, asked);
+  if (!resolved) return { initialized: false };
+  const { scope, account, accounts } = resolved;
   app.trail.flush(false);
   const kms = app.kms(scope.accountId, scope.region).inventory();
   const ec2 = app.ec2(scope.accountId, scope.region);
@@ -124,7 +130,7 @@ export async function consoleState(app: Ebsim, asked: { account?: string | null;
 }
 
 /** One volume's envelope, for the console's envelope view (GET /console/api/volumes/VOLUME-ID). */
-export async function consoleEnvelope(app: Ebsim, volumeId: string, asked: { account?: string | null } = {}): Promise<Envelope | null> {
+export async function consoleEnvelope(app: Ebsim, volumeId: string, asked: Asked = {}): Promise<Envelope | null> {
   const scope = consoleScope(app, asked);
   if (!scope) return null;
   try {
