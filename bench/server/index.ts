@@ -44,7 +44,7 @@ interface Endpoint {
 }
 
 /** One keep-alive connection, one request in flight: send, read the whole response, repeat. */
-export class Connection {
+class Connection {
   private socket: Socket;
   private buf: Buffer = Buffer.alloc(0);
   private waiting: ((status: number) => void) | undefined;
@@ -93,7 +93,7 @@ export class Connection {
   }
 }
 
-export function signedRequest(ep: Endpoint, creds: { accessKeyId: string; secretAccessKey: string }, operation: string, params: unknown): Buffer {
+function signedRequest(ep: Endpoint, creds: { accessKeyId: string; secretAccessKey: string }, operation: string, params: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(params));
   const headers: Record<string, string> = {
     host: `${ep.host}:${ep.port}`,
@@ -105,7 +105,7 @@ export function signedRequest(ep: Endpoint, creds: { accessKeyId: string; secret
   return Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\n${lines.join('\r\n')}\r\nuser-agent: ebsim-bench\r\ncontent-length: ${body.length}\r\n\r\n`), body]);
 }
 
-export async function load(ep: Endpoint, request: Buffer, connections: number, ms: number) {
+async function load(ep: Endpoint, request: Buffer, connections: number, ms: number) {
   const conns = Array.from({ length: connections }, () => new Connection(ep));
   await Promise.all(conns.map((c) => c.ready()));
   const latencies: number[] = [];
@@ -180,7 +180,7 @@ function treeCpuMicros(root: number): number {
 }
 
 /** A server process: resolves once it prints the line clients wait for. */
-export async function startProcess(args: string[], env: Record<string, string>, logPath: string): Promise<{ ep: Endpoint; pid: number; stop(): Promise<number | null> }> {
+async function startProcess(args: string[], env: Record<string, string>, logPath: string): Promise<{ ep: Endpoint; pid: number; stop(): Promise<number | null> }> {
   const logFd = openSync(logPath, 'a');
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd], env: { ...process.env, ...env } });
   closeSync(logFd);
@@ -206,7 +206,7 @@ export async function startProcess(args: string[], env: Record<string, string>, 
 }
 
 /** A load cell with the server's CPU time over it. */
-export async function measured(pid: number, ep: Endpoint, request: Buffer, connections: number, ms: number) {
+async function measured(pid: number, ep: Endpoint, request: Buffer, connections: number, ms: number) {
   const c0 = treeCpuMicros(pid);
   const r = await load(ep, request, connections, ms);
   return { ...r, cpuPerRequest: (treeCpuMicros(pid) - c0) / Math.max(1, r.requests) };
