@@ -30,8 +30,8 @@ const INSERT = `INSERT INTO trail_events (event_id, event_time, event_source, ev
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlitePath);
-const db = new Database(workerData.dbPath, { timeout: 30000 });
-db.pragma('busy_timeout = 30000');
+const db = new Database(workerData.dbPath, { timeout: workerData.busyTimeoutMs });
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('synchronous = FULL');
 const insert = db.prepare(workerData.insert);
 const committed = new Int32Array(workerData.shared);
@@ -65,15 +65,35 @@ const writeAlong = db.transaction((alongs) => {
 const MERGE_RECORDS = 2000;
 let queue = [];
 let draining = false;
+// Another connection holding the write lock past the busy timeout (a long retention slice,
+// another process's writer; a profiler's signals cut SQLite's busy waits short) is not a reason
+// to drop records: the batches go back to the head of the queue and are tried again, until
+// RETRY_FOR_MS have passed since their first refusal. Nothing of a refused transaction was written.
+const RETRY_FOR_MS = 120000;
+const RETRY_DELAY_MS = 100;
+let busySince = 0;
+const isBusy = (e) => typeof e?.code === 'string' && (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'));
+function schedule(delay) {
+  if (draining) return;
+  draining = true;
+  if (delay) setTimeout(drain, delay); else setImmediate(drain);
+}
+/** Puts refused batches back; false once they have been refused for too long (they fail). */
+function refused(batches, e) {
+  const now = Date.now();
+  if (busySince === 0) {
+    busySince = now;
+    console.error('ebsim trail writer: ' + e.message + '; will try again');
+  }
+  if (now - busySince > RETRY_FOR_MS) return false;
+  queue.unshift(...batches);
+  return true;
+}
 function drain() {
   draining = false;
   let take = 0;
   for (let n = 0; take < queue.length && (take === 0 || n + queue[take].records.length <= MERGE_RECORDS); take++) n += queue[take].records.length;
   const batches = queue.splice(0, take);
-  if (queue.length) {
-    draining = true;
-    setImmediate(drain);
-  }
   if (batches.length === 0) return;
   // Rows first, one record at a time: a record that cannot be serialized costs only itself.
   const rows = [];
@@ -83,18 +103,38 @@ function drain() {
       try { rows.push([rowOf(r), r]); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
     }
   }
-  try { if (batches.some((m) => m.records.length)) write.immediate(rows); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
+  try {
+    if (batches.some((m) => m.records.length)) write.immediate(rows);
+  } catch (e) {
+    if (isBusy(e) && refused(batches, e)) return schedule(RETRY_DELAY_MS);
+    failed = true;
+    console.error('ebsim trail writer: ' + e.message);
+  }
   const alongs = [];
   for (const m of batches) if (m.along) alongs.push(...m.along);
-  try { if (alongs.length) writeAlong.immediate(alongs); } catch (e) { failed = true; console.error('ebsim trail writer: ' + e.message); }
+  try {
+    if (alongs.length) writeAlong.immediate(alongs);
+  } catch (e) {
+    // The records are committed: only the rows riding along are tried again.
+    if (isBusy(e) && refused(batches.map((m) => ({ seq: m.seq, records: [], along: m.along })), e)) return schedule(RETRY_DELAY_MS);
+    failed = true;
+    console.error('ebsim trail writer: ' + e.message);
+  }
+  busySince = 0;
   const seq = batches[batches.length - 1].seq;
   if (failed) Atomics.store(committed, 1, seq);
   Atomics.store(committed, 0, seq);
   Atomics.notify(committed, 0);
+  if (queue.length) schedule(0);
 }
 parentPort.on('message', (m) => {
   if (m.close) {
-    while (queue.length) drain();
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    while (queue.length) {
+      drain();
+      // A refused batch is back in the queue: wait before the next try (drain gives up in time).
+      if (queue.length && busySince) Atomics.wait(pause, 0, 0, RETRY_DELAY_MS);
+    }
     // Close the database on this thread before it ends: a native handle torn down at process
     // exit from under a live thread can crash the process.
     db.close();
@@ -104,10 +144,7 @@ parentPort.on('message', (m) => {
     return;
   }
   queue.push(m);
-  if (!draining) {
-    draining = true;
-    setImmediate(drain);
-  }
+  schedule(0);
 });
 `;
 
@@ -116,12 +153,13 @@ export class BackgroundTrailWriter {
   private readonly committed: Int32Array;
   private posted = 0;
 
-  constructor(dbPath: string, indexLag = INDEX_LAG) {
+  /** `busyTimeoutMs`: how long one commit waits for another connection's write lock before it is tried again later (tests shorten it). */
+  constructor(dbPath: string, indexLag = INDEX_LAG, busyTimeoutMs = 30_000) {
     // [0] last batch handled, [1] the last batch that failed to commit, [2] the worker closed its database.
     const shared = new SharedArrayBuffer(12);
     this.committed = new Int32Array(shared);
     const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT, indexLag } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT, indexLag, busyTimeoutMs } });
     this.worker.unref();
     // A worker that cannot start (or dies) must fail calls fast, not crash the process or hang it.
     this.worker.on('error', (err) => {

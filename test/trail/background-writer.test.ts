@@ -101,3 +101,39 @@ describe('a record that cannot be stored', () => {
     }
   });
 });
+
+describe('a write lock held past the busy timeout', () => {
+  // Another connection (a retention slice, another process's writer) holds the trail's write lock
+  // for longer than the writer's busy timeout: the writer's commits are refused (SQLITE_BUSY).
+  // It must try again once the lock is free, not drop the records of the refused batches.
+  it('delays the records, loses none of them, and commits each once', async () => {
+    const { BackgroundTrailWriter } = await import('../../src/trail/background-writer.js');
+    const { buildRecord } = await import('../../src/trail/record.js');
+    const writer = new BackgroundTrailWriter(h.app.paths.trail, undefined, 20);
+    const holder = new Database(h.app.paths.trail, { timeout: 30_000 });
+    try {
+      const rec = (i: number) => buildRecord(h.app.as(), { eventSource: 'kms.amazonaws.com', eventName: 'HeldLock', requestParameters: { i }, responseElements: null });
+      writer.post([rec(0)]);
+      writer.waitCommitted();
+      holder.prepare('BEGIN IMMEDIATE').run();
+      for (let i = 1; i <= 30; i++) writer.post([rec(i)], i % 10 === 0 ? [{ sql: 'CREATE TABLE IF NOT EXISTS held_lock_along (i)', rows: [[]] }] : []);
+      // Several busy timeouts (20 ms) pass while the lock is held: the writer was refused.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(countFromAnotherConnection('HeldLock')).toBe(1);
+      holder.prepare('COMMIT').run();
+      writer.waitCommitted();
+      expect(countFromAnotherConnection('HeldLock')).toBe(31);
+      const seen = new Database(h.app.paths.trail, { readonly: true });
+      try {
+        const is = (seen.prepare("SELECT json_extract(record, '$.requestParameters.i') AS i FROM trail_events WHERE event_name = 'HeldLock' ORDER BY seq").pluck().all() as number[]);
+        expect(is).toEqual(Array.from({ length: 31 }, (_, i) => i));
+      } finally {
+        seen.close();
+      }
+    } finally {
+      if (holder.inTransaction) holder.prepare('ROLLBACK').run();
+      holder.close();
+      writer.close();
+    }
+  });
+});
