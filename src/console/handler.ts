@@ -37,7 +37,7 @@ export async function handleConsoleRequest(app: Ebsim, req: IncomingMessage, res
     return await answerApi(app, path, asked, res);
   } catch (err) {
     if (!(err instanceof ConsoleScopeError)) throw err;
-    json(res, err.status, { message: err.message });
+    json(res, err.status, { message: err.message, accounts: err.accounts });
     return true;
   }
 }

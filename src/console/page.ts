@@ -66,19 +66,29 @@ document.addEventListener('click', (ev) => {
   if (tr.dataset.volume) show('volume', tr.dataset.volume);
   else if (tr.dataset.eventId) show('event', tr.dataset.eventId);
 });
+// The selector: every account of the home with its Regions, \`here\` selected; none (a first, empty
+// choice) when the address names an account or Region the home cannot show (a 404 or 400).
+function fillScope(accounts, here) {
+  const options = (here ? '' : '<option value="" selected disabled>choose an account and Region…</option>') +
+    accounts.flatMap((a) => a.regions.map((r) => '<option value="' + esc(a.accountId + ' ' + r) + '"' + (a.accountId + ' ' + r === here ? ' selected' : '') + '>' + esc(a.accountId + ' · ' + r) + '</option>')).join('');
+  // Redrawn only when it changes: a redraw closes the list if the user has it open.
+  if (options !== lastOptions) { document.getElementById('scope').innerHTML = options; lastOptions = options; }
+}
 async function refresh() {
   try {
     const res = await fetch('/console/api/state' + scopeQuery(), { cache: 'no-store' });
     const s = await res.json();
-    if (!res.ok) { document.getElementById('summary').textContent = s.message; return; }
+    if (!res.ok) {
+      document.getElementById('summary').textContent = s.message + (s.accounts ? ' Choose an account and Region in the list.' : '');
+      if (s.accounts) fillScope(s.accounts, null);
+      last = '';
+      return;
+    }
     const text = JSON.stringify(s);
     if (text === last) return;
     last = text;
     if (!s.initialized) { document.getElementById('summary').textContent = 'This ebsim home has no account yet: run ebsim init.'; return; }
-    const here = s.scope.accountId + ' ' + s.scope.region;
-    const options = s.accounts.flatMap((a) => a.regions.map((r) => '<option value="' + esc(a.accountId + ' ' + r) + '"' + (a.accountId + ' ' + r === here ? ' selected' : '') + '>' + esc(a.accountId + ' · ' + r) + '</option>')).join('');
-    // Redrawn only when it changes: a redraw closes the list if the user has it open.
-    if (options !== lastOptions) { document.getElementById('scope').innerHTML = options; lastOptions = options; }
+    fillScope(s.accounts, s.scope.accountId + ' ' + s.scope.region);
     document.getElementById('summary').textContent = 'Account ' + s.scope.accountId + ' in ' + s.scope.region + ' · ' + s.trail.total + ' calls recorded in the home, ' + s.trail.denied + ' denied · updates live';
     table('keys', ['Key', 'State', 'Manager', 'Versions', 'Description'], s.keys.map((k) => '<tr><td><code>' + esc(k.KeyId) + '</code></td><td class="state-' + esc(k.KeyState) + '">' + esc(k.KeyState) + '</td><td>' + esc(k.KeyManager) + '</td><td>' + k.KeyVersions + '</td><td>' + esc(k.Description) + '</td></tr>'));
     table('aliases', ['Alias', 'Key'], s.aliases.map((a) => '<tr><td>' + esc(a.AliasName) + '</td><td><code>' + esc(a.TargetKeyId) + '</code></td></tr>'));

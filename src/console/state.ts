@@ -2,6 +2,7 @@
 // their key and the health of their envelope, warnings for broken links, and the trail. Metadata
 // only: never key material, blobs or plaintext data keys.
 import type { Ebsim } from '../app/ebsim.js';
+import type { Account } from '../iam/directory.js';
 import { volumeStatus } from '../device/index.js';
 import { envelopeContext, explainVolume, type BrokenLink, type Envelope } from '../envelope/index.js';
 import { buildDiagram, callerName, lookupEvents, toSvg, type TrailRecord } from '../trail/index.js';
@@ -35,11 +36,22 @@ export interface ConsoleScope {
   region: string;
 }
 
-/** Why a scope asked for cannot be shown: the console answers it as a 404 or 400 with this message. */
+/** An account of the home as the page's selector lists it: its own Region and those it can switch to. */
+export interface ScopeChoice {
+  accountId: string;
+  region: string;
+  regions: string[];
+}
+
+/**
+ * Why a scope asked for cannot be shown: the console answers it as a 404 or 400 with this message,
+ * and the home's accounts and Regions, so the page can offer them instead of a dead end.
+ */
 export class ConsoleScopeError extends Error {
   constructor(
     readonly status: 400 | 404,
     message: string,
+    readonly accounts: ScopeChoice[],
   ) {
     super(message);
   }
@@ -52,10 +64,15 @@ function resolveScope(app: Ebsim, asked: Asked) {
   const accounts = app.iam.accounts();
   if (accounts.length === 0) return undefined;
   const account = asked.account ? accounts.find((a) => a.accountId === asked.account) : accounts[0];
-  if (!account) throw new ConsoleScopeError(404, `No account ${asked.account} in this home (its accounts: ${accounts.map((a) => a.accountId).join(', ')}).`);
+  if (!account) throw new ConsoleScopeError(404, `No account ${asked.account} in this home (its accounts: ${accounts.map((a) => a.accountId).join(', ')}).`, choices(app, accounts));
   const region = asked.region || account.region;
-  if (!isCommercialRegion(region)) throw new ConsoleScopeError(400, `${region} is not an AWS commercial Region.`);
+  if (!isCommercialRegion(region)) throw new ConsoleScopeError(400, `${region} is not an AWS commercial Region.`, choices(app, accounts));
   return { scope: { accountId: account.accountId, region } as ConsoleScope, account, accounts };
+}
+
+/** Every account of the home with its Regions (and `shown`'s Region for the account shown). */
+function choices(app: Ebsim, accounts: Account[], shown?: ConsoleScope): ScopeChoice[] {
+  return accounts.map((a) => ({ accountId: a.accountId, region: a.region, regions: regionsOf(app, a.accountId, a.region, a.accountId === shown?.accountId ? shown.region : a.region) }));
 }
 
 /** The scope a request asks for, checked against the home: undefined before `ebsim init`. */
@@ -102,7 +119,7 @@ export async function consoleState(app: Ebsim, asked: Asked = {}, trailLimit = 2
     initialized: true,
     account,
     scope,
-    accounts: accounts.map((a) => ({ accountId: a.accountId, region: a.region, regions: regionsOf(app, a.accountId, a.region, a.accountId === scope.accountId ? scope.region : a.region) })),
+    accounts: choices(app, accounts, scope),
     keys: kms.keys,
     aliases: kms.aliases,
     grants: kms.grants,

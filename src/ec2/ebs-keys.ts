@@ -5,8 +5,10 @@
 //   key "AWS KMS uses the same data key"; the public API that does that is ReEncrypt);
 // - plaintext keys for a copy that re-encrypts the data: a grant per key to EC2's infrastructure
 //   role (session named after the resource being made), then that session's Decrypt through it;
-//   the keys are zeroed and the grants retired when the copy ends.
-import { onBehalfOf, type CallContext } from '../core/call-context.js';
+//   the keys are zeroed and the grants retired when the copy ends. Each grant is noted with the
+//   copy (CopyGrantJournal) as soon as KMS answers, so that a copy whose maker dies half-way has
+//   its grants retired when it is settled (image-jobs.ts), not left live.
+import { onBehalfOf, type CallContext, type Principal } from '../core/call-context.js';
 import { AwsError } from '../errors/index.js';
 import { EC2_INFRASTRUCTURE_ROLE, type IamService } from '../iam/service.js';
 import type { KmsClient } from '../kms/client.js';
@@ -34,6 +36,28 @@ export function ebsRetiringPrincipal(accountId: string): string {
   return `arn:aws:iam::${accountId}:root`;
 }
 
+/** A grant EC2 made for a copy's worker: retired in its key's Region. */
+export interface CopyGrant {
+  grantId: string;
+  keyArn: string;
+  region: string;
+}
+
+/**
+ * Where a copy's grants are kept from their creation to their retirement (the store's
+ * ec2_copy_grants), with the caller EC2 made them for: what a settled copy's grants are retired by.
+ */
+export interface CopyGrantJournal {
+  noteCopyGrant(workerId: string, caller: Principal, grant: CopyGrant): void;
+  dropCopyGrant(grantId: string): void;
+}
+
+/** A grant left by a copy whose maker died, as the journal kept it (caller null: noted by an older ebsim). */
+export interface LeftoverGrant extends CopyGrant {
+  workerId: string;
+  caller: Principal | null;
+}
+
 /** The encryption context EBS binds every data key to. */
 export function ebsContext(volumeOrSnapshotId: string): Record<string, string> {
   return { 'aws:ebs:id': volumeOrSnapshotId };
@@ -52,6 +76,8 @@ export class EbsDataKeys {
     private readonly accountId: string,
     /** The Region whose KMS this talks to: every call it makes is recorded there. */
     readonly region: string,
+    /** Where the copies' grants are noted (the store); none: not noted (a crash leaves them live). */
+    private readonly journal?: CopyGrantJournal,
   ) {}
 
   /** EC2 calling KMS for the caller, in this Region (a cross-Region copy's caller called another). */
@@ -104,7 +130,8 @@ export class EbsDataKeys {
    * The plaintexts of `keys` for the infrastructure making `workerId`: for each key a grant
    * (Decrypt only, constrained to the key's context; EC2 for the caller, sharing the call's
    * request ID), then the worker's Decrypt through the grants, each in the Region of its key (`in`:
-   * a cross-Region copy decrypts the source's data key in the source's Region). On any refusal
+   * a cross-Region copy decrypts the source's data key in the source's Region). Each grant is
+   * noted in the journal before the next call, and dropped from it once retired. On any refusal
    * what was made is undone (keys zeroed, grants retired) and the refusal thrown.
    */
   unwrapForCopy(ctx: CallContext, workerId: string, keys: readonly KeyInRegion[]): UnwrappedKeys {
@@ -112,7 +139,10 @@ export class EbsDataKeys {
     const plaintexts: Buffer[] = [];
     const release = () => {
       for (const p of plaintexts) p.fill(0);
-      for (const g of grants) g.in.retire(ctx, g.keyArn, g.grantId);
+      for (const g of grants) {
+        g.in.retire(ctx, g.keyArn, g.grantId);
+        this.journal?.dropCopyGrant(g.grantId);
+      }
       grants.length = 0;
     };
     try {
@@ -125,6 +155,7 @@ export class EbsDataKeys {
           Constraints: { EncryptionContextSubset: ebsContext(k.contextId) },
         });
         grants.push({ in: region, keyArn: k.keyArn, grantId: GrantId });
+        this.journal?.noteCopyGrant(workerId, ctx.principal, { grantId: GrantId, keyArn: k.keyArn, region: region.region });
       }
       for (const { key: k, in: region } of keys) {
         plaintexts.push(asBuffer(region.kms.decrypt(region.workerContext(workerId), { CiphertextBlob: k.blob, EncryptionContext: ebsContext(k.contextId) }).Plaintext));
@@ -134,6 +165,19 @@ export class EbsDataKeys {
       throw err;
     }
     return { plaintexts, release };
+  }
+
+  /**
+   * A grant of a copy whose maker died, retired as the copy's end would have: RetireGrant in this
+   * Region (its key's), EC2 for the copy's caller (the grant names the account's root as retiring
+   * principal, EC2 retires it for the account: src/kms/authorize.ts). A grant noted by an older
+   * ebsim has no caller: EC2's infrastructure session for the copy retires it, through EC2 too.
+   * Dropped from the journal whatever KMS answers (a failure is in the trail, as at a copy's end).
+   */
+  retireLeftover(g: LeftoverGrant): void {
+    const who: CallContext = g.caller ? { principal: g.caller, region: this.region, sourceIPAddress: 'AWS Internal' } : this.workerContext(g.workerId);
+    this.retire(who, g.keyArn, g.grantId);
+    this.journal?.dropCopyGrant(g.grantId);
   }
 
   /** RetireGrant, EC2 for the caller; a failure is in the trail and does not stop the caller. */

@@ -6,7 +6,8 @@
 //   (src/device/image-commit.ts), so "the final image exists" means the copy finished;
 // - before each EC2 call, every row in progress whose lock is free is settled: `completed` /
 //   `available` if its image was committed (the process died between the commit and the row's
-//   update), else `error`, its temporary file removed.
+//   update), else `error`, its temporary file removed; the grants its worker still had (noted with
+//   the copy as they were made: ebs-keys.ts) are retired first, as the copy's end would have.
 import { existsSync } from 'node:fs';
 import { copyImage, createImage, imageSizeProblem, type CopyProgress } from '../device/image-store.js';
 import { reencryptImage } from '../device/image-reencrypt.js';
@@ -14,6 +15,7 @@ import { discardPartialImage, writeImageAtomically } from '../device/image-commi
 import { ExclusiveLock, imageLockFile } from '../device/lock.js';
 import type { CallContext } from '../core/call-context.js';
 import { AwsError, IncorrectState, InsufficientVolumeCapacity } from '../errors/index.js';
+import type { EbsParts } from './ebs-parts.js';
 import type { Ec2Store } from './store.js';
 
 /** AWS's StateMessage for a copy whose maker is gone (ebsim's wording). */
@@ -74,20 +76,28 @@ export function progressReporter(report: (percent: number, done: number, total: 
   };
 }
 
-/** Settles the copies whose makers died (see the top of this file). */
-export function settleInterruptedCopies(store: Ec2Store, imagePath: (id: string) => string): void {
+/**
+ * Settles the copies of `p`'s account and Region whose makers died (see the top of this file).
+ * Their workers' grants are retired in their keys' Regions (a cross-Region copy's source key is
+ * in the source's), each recorded as at a copy's end (RetireGrant, EC2 for the copy's caller).
+ */
+export function settleInterruptedCopies(p: EbsParts): void {
+  const { store } = p;
   for (const s of store.snapshotsIn('pending')) {
-    settle(imagePath(s.snapshotId), (done) => (done ? store.finishSnapshot(s.snapshotId, 'completed') : store.finishSnapshot(s.snapshotId, 'error', INTERRUPTED)));
+    settle(p, s.snapshotId, (done) => (done ? store.finishSnapshot(s.snapshotId, 'completed') : store.finishSnapshot(s.snapshotId, 'error', INTERRUPTED)));
   }
   for (const v of store.volumesIn('creating')) {
-    settle(imagePath(v.volumeId), (done) => store.setVolumeState(v.volumeId, done ? 'available' : 'error', done ? null : INTERRUPTED));
+    settle(p, v.volumeId, (done) => store.setVolumeState(v.volumeId, done ? 'available' : 'error', done ? null : INTERRUPTED));
   }
 }
 
-function settle(image: string, finish: (committed: boolean) => void): void {
+function settle(p: EbsParts, id: string, finish: (committed: boolean) => void): void {
+  const image = p.imagePath(id);
   const lock = ExclusiveLock.tryAcquire(imageLockFile(image));
   if (!lock) return; // its maker is still at work
   try {
+    // Before the final state: a settler killed in between leaves the row in progress, settled again.
+    for (const g of p.store.copyGrantsOf(id)) p.inRegion(g.region).keys.retireLeftover(g);
     const committed = existsSync(image);
     if (!committed) discardPartialImage(image);
     finish(committed);

@@ -64,7 +64,7 @@ export class Ec2Service {
     this.store = new Ec2Store(db, accountId, region);
     this.defaults = new EbsEncryptionDefaults(db, accountId, region);
     this.parts = {
-      store: this.store, keys: new EbsDataKeys(kms, iam, accountId, region), defaults: this.defaults, accountId, region, imagePath: (id) => this.imagePath(id),
+      store: this.store, keys: new EbsDataKeys(kms, iam, accountId, region, this.store), defaults: this.defaults, accountId, region, imagePath: (id) => this.imagePath(id),
       inRegion: (r) => (r === region ? this.parts : inRegion(r).parts),
     };
     this.snapshots = new SnapshotOperations(this.parts);
@@ -319,7 +319,7 @@ export class Ec2Service {
   /** Before every EC2 call: forced stops whose volumes are closed, and copies whose makers died. */
   private runDueWork(): void {
     this.completeStops();
-    settleInterruptedCopies(this.store, (id) => this.imagePath(id));
+    settleInterruptedCopies(this.parts);
   }
 
   /**

@@ -95,7 +95,7 @@ export class SnapshotOperations {
     const sourceParts = crossRegion ? this.p.inRegion(sourceRegion) : this.p;
     // The source Region's copies whose makers died are settled first, as every call there does
     // (a source committed before its maker died is `completed`, else `error`, never `pending`).
-    if (crossRegion) settleInterruptedCopies(sourceParts.store, sourceParts.imagePath);
+    if (crossRegion) settleInterruptedCopies(sourceParts);
     const sourceKeys = crossRegion ? sourceParts.keys : undefined;
     const { snapshot: src, shared } = (crossRegion ? new SnapshotOperations(sourceParts) : this).requireUsable(req.SourceSnapshotId);
     if (req.KmsKeyId !== undefined && req.Encrypted !== true) throw new InvalidParameterDependency(KMS_KEY_NEEDS_ENCRYPTED);

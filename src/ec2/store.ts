@@ -2,6 +2,8 @@
 // only in the Region that holds it (another Region's IDs are not found there, as on AWS).
 import type { Db } from '../store/database.js';
 import { immediate } from '../store/database.js';
+import type { Principal } from '../core/call-context.js';
+import type { CopyGrant, CopyGrantJournal, LeftoverGrant } from './ebs-keys.js';
 import type { Instance, InstanceStateName, Snapshot, StateReason, Volume } from './model.js';
 
 /** An instance with why it is in its state (a row of ec2_instance_state_reasons, if any). */
@@ -24,7 +26,7 @@ interface VolumeRow {
 const VOLUME_SELECT = 'SELECT v.*, d.state_message FROM ec2_volumes v LEFT JOIN ec2_image_details d ON d.resource_id = v.volume_id';
 const SNAPSHOT_SELECT = 'SELECT s.*, d.source_id, d.context_id, d.progress, d.state_message FROM ec2_snapshots s LEFT JOIN ec2_image_details d ON d.resource_id = s.snapshot_id';
 
-export class Ec2Store {
+export class Ec2Store implements CopyGrantJournal {
   constructor(
     private readonly db: Db,
     private readonly accountId: string,
@@ -228,6 +230,27 @@ export class Ec2Store {
       this.db.prepare('DELETE FROM ec2_snapshots WHERE snapshot_id = ?').run(id);
       this.db.prepare('DELETE FROM ec2_image_details WHERE resource_id = ?').run(id);
     });
+  }
+
+  /** A grant EC2 made for the worker of a copy of this account (ec2_copy_grants), until it is retired. */
+  noteCopyGrant(workerId: string, caller: Principal, g: CopyGrant): void {
+    immediate(this.db, () =>
+      this.db
+        .prepare('INSERT INTO ec2_copy_grants (grant_id, resource_id, account_id, region, key_arn, caller) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(g.grantId, workerId, this.accountId, g.region, g.keyArn, JSON.stringify(caller)),
+    );
+  }
+
+  dropCopyGrant(grantId: string): void {
+    immediate(this.db, () => this.db.prepare('DELETE FROM ec2_copy_grants WHERE grant_id = ?').run(grantId));
+  }
+
+  /** The grants noted for the copy making `workerId` and not retired yet, oldest first. */
+  copyGrantsOf(workerId: string): LeftoverGrant[] {
+    const rows = this.db
+      .prepare('SELECT grant_id, region, key_arn, caller FROM ec2_copy_grants WHERE resource_id = ? AND account_id = ? ORDER BY rowid')
+      .all(workerId, this.accountId) as { grant_id: string; region: string; key_arn: string; caller: string | null }[];
+    return rows.map((r) => ({ grantId: r.grant_id, region: r.region, keyArn: r.key_arn, workerId, caller: r.caller === null ? null : (JSON.parse(r.caller) as Principal) }));
   }
 
   private upsertDetails(id: string, fields: Partial<Record<'source_id' | 'context_id' | 'progress' | 'state_message', string | number | null>>): void {

@@ -1,14 +1,23 @@
 // Spare RSA key pairs for a long-running server. Generating an RSA key costs one core tens of
 // milliseconds (2048 bits) to seconds (4096), and KMS calls are synchronous here: a CreateKey or
 // GenerateDataKeyPair of an RSA spec would stall every other request the process serves. Once a
-// size has been asked for, the server keeps one spare pair of it, generated on libuv's pool
-// (off the event loop); the next call of that size takes the spare, and another is started.
+// size has been asked for, the server keeps one spare pair of it, generated in a child process
+// (off the event loop, and killed when the server closes: a generation on libuv's pool cannot be
+// stopped, and the process would live on until it was done, seconds for RSA_4096); the next call
+// of that size takes the spare, and another is started.
 // A spare is handed out once and forgotten: no two keys ever share material. It lives in memory
-// only, as any key's plaintext material does before it is wrapped.
-import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
+// only (it crosses a pipe from its maker, never a file), as any key's plaintext material does
+// before it is wrapped.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 
 const spares = new Map<number, Buffer>();
-const generating = new Set<number>();
+/** The children making a spare, by size. */
+const generating = new Map<number, ChildProcess>();
+
+/** What a maker runs: one RSA private key of argv[1] bits, as PKCS#8 DER on stdout. */
+const MAKER = `const { privateKey } = require('node:crypto').generateKeyPairSync('rsa', { modulusLength: Number(process.argv[1]), privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } });
+process.stdout.end(privateKey, () => privateKey.fill(0));`;
 /** How many servers of this process want spares (off by default: a short CLI run would only wait for them). */
 let holders = 0;
 
@@ -22,6 +31,9 @@ export function keepSpareRsaKeys(): () => void {
     if (--holders > 0) return;
     for (const der of spares.values()) der.fill(0);
     spares.clear();
+    // Not waited for: a spare half made is of no use now.
+    for (const child of generating.values()) child.kill('SIGKILL');
+    generating.clear();
   };
 }
 
@@ -57,11 +69,26 @@ export async function spareRsaKeysSettled(): Promise<void> {
 
 function refill(bits: number): void {
   if (generating.has(bits) || spares.has(bits)) return;
-  generating.add(bits);
-  generateKeyPair('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }, (err, _pub, der) => {
-    generating.delete(bits);
-    // A failure (out of memory) only means the next call generates its own key, as without spares.
-    if (err || holders === 0) der?.fill(0);
+  // NODE_OPTIONS left out: the maker needs none of the server's (an inspector port, a loader).
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  const child = spawn(process.execPath, ['-e', MAKER, String(bits)], { stdio: ['ignore', 'pipe', 'ignore'], env });
+  generating.set(bits, child);
+  // Neither the child nor its pipe keeps this process alive.
+  child.unref();
+  (child.stdout as { unref?: () => void } | null)?.unref?.();
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+  child.on('error', () => settle(false));
+  child.on('close', (code) => settle(code === 0));
+  let settled = false;
+  function settle(ok: boolean): void {
+    if (settled) return;
+    settled = true;
+    if (generating.get(bits) === child) generating.delete(bits);
+    const der = Buffer.concat(chunks);
+    for (const c of chunks) c.fill(0);
+    // A failure (killed, out of memory) only means the next call generates its own key, as without spares.
+    if (!ok || holders === 0 || der.length === 0 || child.killed) der.fill(0);
     else spares.set(bits, der);
-  });
+  }
 }

@@ -265,6 +265,22 @@ CREATE TABLE IF NOT EXISTS ec2_snapshot_permissions (
   grantee TEXT NOT NULL,
   PRIMARY KEY (snapshot_id, grantee)
 );
+-- The grants EC2 made for a copy's worker (a re-encrypting CopySnapshot, or a volume restored from
+-- a snapshot under another key), each noted as soon as KMS answers, before the copy starts, and
+-- dropped once retired. A row left behind means the copy's maker died: the call that settles the
+-- copy (src/ec2/image-jobs.ts) retires the grant in its key's Region, EC2 acting for the copy's
+-- caller (caller: the Principal as JSON; NULL for a copy of an ebsim from before this table,
+-- then EC2's infrastructure session for the copy). New table: a home made before it still opens
+-- (its interrupted copies' grants are found once, by their grantee: MIGRATIONS).
+CREATE TABLE IF NOT EXISTS ec2_copy_grants (
+  grant_id TEXT PRIMARY KEY,
+  resource_id TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  key_arn TEXT NOT NULL,
+  caller TEXT
+);
+CREATE INDEX IF NOT EXISTS ec2_copy_grants_by_resource ON ec2_copy_grants(resource_id);
 -- EBS encryption by default, per account and Region. No row: disabled, with the AWS managed key
 -- (alias/aws/ebs) as the default key, as in a new AWS account. kms_key_id NULL: that managed key.
 CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (
@@ -316,6 +332,19 @@ export const MIGRATIONS: readonly Migration[] = [
     ifTable: 'trail.trail_postings',
     unlessTable: 'trail.trail_scopes',
     sql: `DELETE FROM trail.trail_postings; UPDATE trail.trail_index_state SET lo = hi + 1, gen = gen + 1 WHERE id = 1`,
+  },
+  // Copies an older ebsim left half-made (a snapshot `pending`, a volume `creating`) noted no
+  // grants: their workers' live grants are found by grantee ("ACCOUNT:aws:ec2-infrastructure:ID",
+  // the form ebsim's EC2 names them in), to be retired when the copies are settled.
+  {
+    ifTable: 'ec2_snapshots',
+    unlessTable: 'ec2_copy_grants',
+    sql: `INSERT OR IGNORE INTO ec2_copy_grants (grant_id, resource_id, account_id, region, key_arn, caller)
+          SELECT g.grant_id, r.id, r.account_id, k.region, k.arn, NULL
+          FROM (SELECT snapshot_id AS id, account_id FROM ec2_snapshots WHERE state = 'pending'
+                UNION ALL SELECT volume_id, account_id FROM ec2_volumes WHERE state = 'creating') r
+          JOIN kms_grants g ON g.grantee_principal = r.account_id || ':aws:ec2-infrastructure:' || r.id AND g.state = 'live'
+          JOIN kms_keys k ON k.key_id = g.key_id`,
   },
   ec2RegionMigration('ec2_instances'),
   ec2RegionMigration('ec2_volumes'),

@@ -125,4 +125,26 @@ describe.skipIf(skip)(`console page${skip ? ` (skipped: ${skip})` : ''}`, () => 
     await page.reload();
     await page.waitForSelector(`tr[data-volume="${vol}"]`, { timeout: 15_000 });
   }, 60_000);
+
+  it('an address naming an account the home does not have (404) or no Region (400) still fills the selector: choosing from it shows that scope', async () => {
+    const FIRST = '123456789012';
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const values = () => page.locator('#scope option').evaluateAll((os) => (os as HTMLOptionElement[]).map((o) => o.value));
+    for (const [address, why] of [['/?account=999999999999', 'No account 999999999999 in this home'], ['/?region=mars-1', 'mars-1 is not an AWS commercial Region.']] as const) {
+      await page.goto(server.url + address);
+      await page.waitForSelector(`#scope option[value="${FIRST} us-east-1"]`, { state: 'attached', timeout: 15_000 });
+      expect(await page.textContent('#summary')).toContain(why);
+      // Every account of the home, and no account and Region chosen (the address names none it has).
+      const offered = await values();
+      expect(offered[0]).toBe('');
+      expect(offered).toContain(`${FIRST} us-east-1`);
+      expect(offered.length).toBe(1 + cli.iam.accounts().length);
+      expect(await page.locator('#scope').inputValue()).toBe('');
+      await page.selectOption('#scope', `${FIRST} us-east-1`);
+      await page.waitForFunction((a) => document.getElementById('summary')!.textContent!.startsWith(`Account ${a} in us-east-1`), FIRST, { timeout: 15_000 });
+      expect(new URL(page.url()).search).toBe(`?account=${FIRST}&region=us-east-1`);
+      // The refused scope's empty choice is gone once a scope is shown.
+      expect((await values())[0]).toBe(`${FIRST} us-east-1`);
+    }
+  }, 60_000);
 });

@@ -69,10 +69,18 @@ describe('console scope', () => {
     expect(body.accounts[1].regions).toEqual(['ap-south-1', 'eu-west-2']);
   });
 
-  it('an account the home does not have is 404, a Region that is not one is 400, each with why', async () => {
+  it('an account the home does not have is 404, a Region that is not one is 400, each with why and the accounts and Regions to choose from', async () => {
+    // What the page's selector offers instead (its Regions: its own and those it has resources in, not the refused one).
+    const accounts = [
+      { accountId: FIRST, region: 'us-east-1', regions: ['us-east-1'] },
+      { accountId: SECOND, region: 'eu-west-2', regions: ['eu-west-2'] },
+    ];
     const missing = await get('/console/api/state?account=999999999999');
-    expect(missing).toEqual({ status: 404, body: { message: `No account 999999999999 in this home (its accounts: ${FIRST}, ${SECOND}).` } });
+    expect(missing).toEqual({ status: 404, body: { message: `No account 999999999999 in this home (its accounts: ${FIRST}, ${SECOND}).`, accounts } });
     const bad = await get(`/console/api/state?region=mars-1`);
-    expect(bad).toEqual({ status: 400, body: { message: 'mars-1 is not an AWS commercial Region.' } });
+    expect(bad).toEqual({ status: 400, body: { message: 'mars-1 is not an AWS commercial Region.', accounts } });
+    expect((await get(`/console/api/state?account=${SECOND}&region=mars-1`)).body.accounts).toEqual(accounts);
+    // The envelope view refuses the same way.
+    expect(await get(`/console/api/volumes/${secondVolume}?account=999999999999`)).toEqual({ status: 404, body: missing.body });
   });
 });

@@ -3,19 +3,24 @@
 // progress report, with the first written sectors copied and the last not), the test checks what
 // another process sees then, kills it with -9, and the next EC2 call settles the target as
 // `error`, its temporary image removed and no image under its name. A target whose image was
-// committed before its maker died is `completed` / `available` (resumable), never lost.
+// committed before its maker died is `completed` / `available` (resumable), never lost. The grants
+// the dead copy's worker had (one per key, in each key's Region) are noted with the copy before it
+// starts, and the settling call retires them as the copy's end would have (RetireGrant, EC2 for
+// Alice, in the trail): ListGrants shows none left.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
 import { assertBuilt, REPO } from '../helpers/cli.js';
-import { runInstance, writeThroughHost, readSector, SECTOR } from '../helpers/ebs.js';
+import { brief, recordsDuring, runInstance, writeThroughHost, readSector, SECTOR } from '../helpers/ebs.js';
+import type { TrailRecord } from '../../src/trail/index.js';
 import { INTERRUPTED, writeImageCopy } from '../../src/ec2/image-jobs.js';
 import { Ec2Store } from '../../src/ec2/store.js';
 import type { CallContext } from '../../src/core/call-context.js';
 
 const MIB = 1 << 20;
+const ACCOUNT = '123456789012';
 let h: TestHome;
 let alice: CallContext;
 let snapshotId: string;
@@ -61,6 +66,25 @@ function startCopy(op: 'copy' | 'copy-to-region' | 'restore'): Promise<{ child: 
   });
 }
 
+/** The live grants of `keyArn` to the infrastructure session making `id` (ListGrants, as Alice, in the key's Region). */
+function workerGrants(keyArn: string, id: string, region = 'us-east-1'): { GrantId: string; Operations: string[]; RetiringPrincipal: string }[] {
+  const ctx = h.app.as('Alice', undefined, undefined, region);
+  return h.app.kms(undefined, region).call(ctx, 'ListGrants', { KeyId: keyArn, GranteePrincipal: `${ACCOUNT}:aws:ec2-infrastructure:${id}` }).Grants as never;
+}
+
+/** The grants the copy noted (ec2_copy_grants): what a settling call retires. */
+function notedGrants(id: string, region = 'us-east-1'): string[] {
+  return new Ec2Store(h.app.db, ACCOUNT, region).copyGrantsOf(id).map((g) => g.grantId);
+}
+
+/** Checks the RetireGrant records of a settling call: one per grant, EC2 for Alice, each in its key's Region, before the call's own record. */
+function expectRetired(recs: TrailRecord[], grants: { grantId: string; keyArn: string; region: string }[], call: string): void {
+  expect(brief(recs)).toEqual([...grants.map(() => ['RetireGrant', 'Alice via EC2', 'ok']), [call, 'Alice', 'ok']]);
+  grants.forEach((g, i) => {
+    expect(recs[i]).toMatchObject({ awsRegion: g.region, additionalEventData: { grantId: g.grantId }, resources: [{ ARN: g.keyArn }], userIdentity: { invokedBy: 'AWS Internal' } });
+  });
+}
+
 function kill9(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
@@ -93,20 +117,40 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     expect(fs.existsSync(image)).toBe(false);
     expect(readSector(`${image}.partial`, 0).equals(Buffer.alloc(SECTOR))).toBe(false);
     expect(readSector(`${image}.partial`, (900 * MIB) / SECTOR).equals(Buffer.alloc(SECTOR))).toBe(true);
+    // The worker's grants, one per key, Decrypt only, live and noted with the copy before it started.
+    const sourceKey = h.app.ec2().snapshot(snapshotId).kmsKeyArn!;
+    const live = [workerGrants(sourceKey, id), workerGrants(targetKey, id)];
+    expect(live.map((g) => g.map((x) => x.Operations))).toEqual([[['Decrypt']], [['Decrypt']]]);
+    expect(live[0]![0]!.RetiringPrincipal).toBe(`arn:aws:iam::${ACCOUNT}:root`);
+    const grants = [{ grantId: live[0]![0]!.GrantId, keyArn: sourceKey, region: 'us-east-1' }, { grantId: live[1]![0]!.GrantId, keyArn: targetKey, region: 'us-east-1' }];
+    expect(notedGrants(id)).toEqual(grants.map((g) => g.grantId));
 
     await kill9(child);
-    const [after] = h.app.ec2().describeSnapshots(alice, [id]).Snapshots as Record<string, unknown>[];
-    expect(after).toMatchObject({ State: 'error', StateMessage: INTERRUPTED });
-    expect(after!.State).not.toBe('completed');
+    let settled: Record<string, unknown>[] = [];
+    const recs = recordsDuring(h, () => (settled = h.app.ec2().describeSnapshots(alice, [id]).Snapshots as Record<string, unknown>[]));
+    expect(settled[0]).toMatchObject({ State: 'error', StateMessage: INTERRUPTED });
+    expect(settled[0]!.State).not.toBe('completed');
     expect(fs.existsSync(`${image}.partial`)).toBe(false);
     expect(fs.existsSync(image)).toBe(false);
+    expectRetired(recs, grants, 'DescribeSnapshots');
+    expect([workerGrants(sourceKey, id), workerGrants(targetKey, id)]).toEqual([[], []]);
+    expect(notedGrants(id)).toEqual([]);
+    // Settled once: the next call retires nothing more.
+    expect(brief(recordsDuring(h, () => h.app.ec2().describeSnapshots(alice, [id])))).toEqual([['DescribeSnapshots', 'Alice', 'ok']]);
   });
 
   it('CreateVolume from the snapshot under another key: creating while its maker lives, error after kill -9, never attachable', async () => {
     const { child, id } = await startCopy('restore');
     expect(h.app.ec2().describeVolumes(alice, [id]).Volumes).toMatchObject([{ State: 'creating' }]);
+    const sourceKey = h.app.ec2().snapshot(snapshotId).kmsKeyArn!;
+    const grants = [sourceKey, targetKey].map((keyArn) => ({ grantId: workerGrants(keyArn, id)[0]!.GrantId, keyArn, region: 'us-east-1' }));
+    expect(notedGrants(id)).toEqual(grants.map((g) => g.grantId));
     await kill9(child);
-    expect(h.app.ec2().describeVolumes(alice, [id]).Volumes).toMatchObject([{ State: 'error' }]);
+    let volumes: unknown;
+    const recs = recordsDuring(h, () => (volumes = h.app.ec2().describeVolumes(alice, [id]).Volumes));
+    expect(volumes).toMatchObject([{ State: 'error' }]);
+    expectRetired(recs, grants, 'DescribeVolumes');
+    expect([workerGrants(sourceKey, id), workerGrants(targetKey, id)]).toEqual([[], []]);
     expect(h.app.ec2().volume(id).stateMessage).toBe(INTERRUPTED);
     expect(fs.existsSync(h.app.ec2().imagePath(id))).toBe(false);
     expect(fs.existsSync(`${h.app.ec2().imagePath(id)}.partial`)).toBe(false);
@@ -120,16 +164,28 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     expect(dst.describeSnapshots(west, [id]).Snapshots).toMatchObject([{ State: 'pending' }]);
     expect(errorCode(() => h.app.ec2().describeSnapshots(alice, [id]))).toBe('InvalidSnapshot.NotFound');
     expect(errorCode(() => h.app.ec2().deleteSnapshot(alice, { SnapshotId: snapshotId }))).toBe('InvalidSnapshot.InUse');
+    // A grant in each Region: on the source's key in us-east-1, on us-west-2's aws/ebs there; both noted with the copy.
+    const sourceKey = h.app.ec2().snapshot(snapshotId).kmsKeyArn!;
+    const westKey = dst.snapshot(id).kmsKeyArn!;
+    expect(westKey).toMatch(/^arn:aws:kms:us-west-2:/);
+    const grants = [
+      { grantId: workerGrants(sourceKey, id)[0]!.GrantId, keyArn: sourceKey, region: 'us-east-1' },
+      { grantId: workerGrants(westKey, id, 'us-west-2')[0]!.GrantId, keyArn: westKey, region: 'us-west-2' },
+    ];
+    expect(notedGrants(id, 'us-west-2')).toEqual(grants.map((g) => g.grantId));
     await kill9(child);
-    const [after] = dst.describeSnapshots(west, [id]).Snapshots as Record<string, unknown>[];
-    expect(after).toMatchObject({ State: 'error', StateMessage: INTERRUPTED });
+    let settled: Record<string, unknown>[] = [];
+    const recs = recordsDuring(h, () => (settled = dst.describeSnapshots(west, [id]).Snapshots as Record<string, unknown>[]));
+    expect(settled[0]).toMatchObject({ State: 'error', StateMessage: INTERRUPTED });
     expect(fs.existsSync(dst.imagePath(id))).toBe(false);
     expect(fs.existsSync(`${dst.imagePath(id)}.partial`)).toBe(false);
-    // Settling makes no KMS call: the worker's grants, one in each Region, stay live (docs/known-differences.md).
-    const grants = (region: string) =>
-      (h.app.kms(undefined, region).call(h.app.as('Alice', undefined, undefined, region), 'ListRetirableGrants', { RetiringPrincipal: 'arn:aws:iam::123456789012:root' }).Grants as { GranteePrincipal: string }[])
-        .filter((g) => g.GranteePrincipal === `123456789012:aws:ec2-infrastructure:${id}`);
-    expect([grants('us-east-1').length, grants('us-west-2').length]).toEqual([1, 1]);
+    // The settling call (in us-west-2) retires the source Region's grant there, and its own Region's.
+    expectRetired(recs, grants, 'DescribeSnapshots');
+    expect([workerGrants(sourceKey, id), workerGrants(westKey, id, 'us-west-2')]).toEqual([[], []]);
+    const retirable = (region: string) =>
+      (h.app.kms(undefined, region).call(h.app.as('Alice', undefined, undefined, region), 'ListRetirableGrants', { RetiringPrincipal: `arn:aws:iam::${ACCOUNT}:root` }).Grants as { GranteePrincipal: string }[])
+        .filter((g) => g.GranteePrincipal === `${ACCOUNT}:aws:ec2-infrastructure:${id}`);
+    expect([retirable('us-east-1'), retirable('us-west-2')]).toEqual([[], []]);
   });
 
   it('a maker that died after committing its image but before recording it: the next call finds the image whole and completes it', () => {
