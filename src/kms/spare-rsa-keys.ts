@@ -69,26 +69,53 @@ export async function spareRsaKeysSettled(): Promise<void> {
 
 function refill(bits: number): void {
   if (generating.has(bits) || spares.has(bits)) return;
+  // A maker that cannot even start (out of descriptors or memory) only means no spare: the next
+  // call makes its own key, as without spares. Nothing here may throw into the caller's KMS call.
+  try {
+    startMaker(bits);
+  } catch {
+    generating.delete(bits);
+  }
+}
+
+function startMaker(bits: number): void {
   // NODE_OPTIONS left out: the maker needs none of the server's (an inspector port, a loader).
   const { NODE_OPTIONS: _, ...env } = process.env;
   const child = spawn(process.execPath, ['-e', MAKER, String(bits)], { stdio: ['ignore', 'pipe', 'ignore'], env });
-  generating.set(bits, child);
-  // Neither the child nor its pipe keeps this process alive.
-  child.unref();
-  (child.stdout as { unref?: () => void } | null)?.unref?.();
-  const chunks: Buffer[] = [];
-  child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+  // First: a spawn that failed (EMFILE) reports it as an 'error' event on the next tick, which
+  // would end the process with no listener; its stdout is then null.
   child.on('error', () => settle(false));
-  child.on('close', (code) => settle(code === 0));
+  generating.set(bits, child);
+  const chunks: Buffer[] = [];
   let settled = false;
   function settle(ok: boolean): void {
     if (settled) return;
     settled = true;
     if (generating.get(bits) === child) generating.delete(bits);
-    const der = Buffer.concat(chunks);
+    // Its own allocation (not Node's shared pool of small buffers), zeroed with the chunks.
+    const der = Buffer.alloc(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) at += c.copy(der, at);
     for (const c of chunks) c.fill(0);
     // A failure (killed, out of memory) only means the next call generates its own key, as without spares.
-    if (!ok || holders === 0 || der.length === 0 || child.killed) der.fill(0);
+    if (!ok || holders === 0 || child.killed || !isPrivateKeyOf(der, bits)) der.fill(0);
     else spares.set(bits, der);
+  }
+  // Neither the child nor its pipe keeps this process alive.
+  child.unref();
+  if (!child.stdout) return settle(false);
+  (child.stdout as { unref?: () => void }).unref?.();
+  child.stdout.on('data', (d: Buffer) => chunks.push(d));
+  child.on('close', (code) => settle(code === 0));
+}
+
+/** What came down the pipe is an RSA private key of that size (nothing else may become key material). */
+function isPrivateKeyOf(der: Buffer, bits: number): boolean {
+  if (der.length === 0) return false;
+  try {
+    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    return key.asymmetricKeyType === 'rsa' && key.asymmetricKeyDetails?.modulusLength === bits;
+  } catch {
+    return false;
   }
 }
