@@ -67,34 +67,37 @@ let queue = [];
 let draining = false;
 // Another connection holding the write lock past the busy timeout (a long retention slice,
 // another process's writer; a profiler's signals cut SQLite's busy waits short) is not a reason
-// to drop records: the batches go back to the head of the queue and are tried again, until
-// RETRY_FOR_MS have passed since their first refusal. Nothing of a refused transaction was written.
-const RETRY_FOR_MS = 120000;
+// to drop records: the refused work goes back to the head of the queue, as one group with its
+// rows already made, and is tried again until RETRY_FOR_MS have passed since the first refusal.
+// Nothing of a refused transaction was written. Only SQLITE_BUSY: within one connection,
+// SQLITE_LOCKED would fail the same way every time.
+const RETRY_FOR_MS = workerData.retryForMs;
 const RETRY_DELAY_MS = 100;
 let busySince = 0;
-const isBusy = (e) => typeof e?.code === 'string' && (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'));
+const isBusy = (e) => typeof e?.code === 'string' && e.code.startsWith('SQLITE_BUSY');
 function schedule(delay) {
   if (draining) return;
   draining = true;
   if (delay) setTimeout(drain, delay); else setImmediate(drain);
 }
-/** Puts refused batches back; false once they have been refused for too long (they fail). */
-function refused(batches, e) {
+/** Puts a refused group back; false once work has been refused for too long (it fails). */
+function refused(group, e) {
   const now = Date.now();
   if (busySince === 0) {
     busySince = now;
     console.error('ebsim trail writer: ' + e.message + '; will try again');
   }
   if (now - busySince > RETRY_FOR_MS) return false;
-  queue.unshift(...batches);
+  queue.unshift(group);
   return true;
 }
-function drain() {
-  draining = false;
+/** The next work: a refused group as it was, else queued batches merged up to MERGE_RECORDS, their rows made. */
+function nextGroup() {
+  if (queue.length && queue[0].rows) return queue.shift();
   let take = 0;
-  for (let n = 0; take < queue.length && (take === 0 || n + queue[take].records.length <= MERGE_RECORDS); take++) n += queue[take].records.length;
+  for (let n = 0; take < queue.length && !queue[take].rows && (take === 0 || n + queue[take].records.length <= MERGE_RECORDS); take++) n += queue[take].records.length;
   const batches = queue.splice(0, take);
-  if (batches.length === 0) return;
+  if (batches.length === 0) return undefined;
   // Rows first, one record at a time: a record that cannot be serialized costs only itself.
   const rows = [];
   let failed = false;
@@ -103,27 +106,32 @@ function drain() {
       try { rows.push([rowOf(r), r]); } catch (e) { failed = true; console.error('ebsim trail writer: record ' + r.eventID + ' dropped: ' + e.message); }
     }
   }
+  const along = [];
+  for (const m of batches) if (m.along) along.push(...m.along);
+  return { seq: batches[batches.length - 1].seq, rows, along, failed };
+}
+function drain() {
+  draining = false;
+  const g = nextGroup();
+  if (!g) return;
   try {
-    if (batches.some((m) => m.records.length)) write.immediate(rows);
+    if (g.rows.length) write.immediate(g.rows);
   } catch (e) {
-    if (isBusy(e) && refused(batches, e)) return schedule(RETRY_DELAY_MS);
-    failed = true;
+    if (isBusy(e) && refused(g, e)) return schedule(RETRY_DELAY_MS);
+    g.failed = true;
     console.error('ebsim trail writer: ' + e.message);
   }
-  const alongs = [];
-  for (const m of batches) if (m.along) alongs.push(...m.along);
   try {
-    if (alongs.length) writeAlong.immediate(alongs);
+    if (g.along.length) writeAlong.immediate(g.along);
   } catch (e) {
     // The records are committed: only the rows riding along are tried again.
-    if (isBusy(e) && refused(batches.map((m) => ({ seq: m.seq, records: [], along: m.along })), e)) return schedule(RETRY_DELAY_MS);
-    failed = true;
+    if (isBusy(e) && refused({ ...g, rows: [] }, e)) return schedule(RETRY_DELAY_MS);
+    g.failed = true;
     console.error('ebsim trail writer: ' + e.message);
   }
   busySince = 0;
-  const seq = batches[batches.length - 1].seq;
-  if (failed) Atomics.store(committed, 1, seq);
-  Atomics.store(committed, 0, seq);
+  if (g.failed) Atomics.store(committed, 1, g.seq);
+  Atomics.store(committed, 0, g.seq);
   Atomics.notify(committed, 0);
   if (queue.length) schedule(0);
 }
@@ -153,13 +161,17 @@ export class BackgroundTrailWriter {
   private readonly committed: Int32Array;
   private posted = 0;
 
-  /** `busyTimeoutMs`: how long one commit waits for another connection's write lock before it is tried again later (tests shorten it). */
-  constructor(dbPath: string, indexLag = INDEX_LAG, busyTimeoutMs = 30_000) {
+  /** `busyTimeoutMs`: how long one commit waits for another connection's write lock before it is tried again later, for up to `retryForMs` (tests shorten them). */
+  /** How long close() waits at most: a refused commit is tried again for retryForMs, each try waiting up to busyTimeoutMs. */
+  private readonly closeTimeoutMs: number;
+
+  constructor(dbPath: string, indexLag = INDEX_LAG, busyTimeoutMs = 30_000, retryForMs = 120_000) {
+    this.closeTimeoutMs = retryForMs + busyTimeoutMs + 5_000;
     // [0] last batch handled, [1] the last batch that failed to commit, [2] the worker closed its database.
     const shared = new SharedArrayBuffer(12);
     this.committed = new Int32Array(shared);
     const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT, indexLag, busyTimeoutMs } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dbPath, sqlitePath, shared, insert: INSERT, indexLag, busyTimeoutMs, retryForMs } });
     this.worker.unref();
     // A worker that cannot start (or dies) must fail calls fast, not crash the process or hang it.
     this.worker.on('error', (err) => {
@@ -218,13 +230,23 @@ export class BackgroundTrailWriter {
     }
   }
 
-  /** Commits what is posted, then has the worker close its database and end; blocks until it has. */
-  close(timeoutMs = 30_000): void {
+  /**
+   * Commits what is posted, then has the worker close its database and end; blocks until it has.
+   * The worker closes even when the commit fails or takes too long (it finishes or gives up on its
+   * queue first): a process must never exit with the worker inside SQLite. The failure is thrown after.
+   */
+  close(timeoutMs = this.closeTimeoutMs): void {
     if (this.dead) return;
-    this.waitCommitted(timeoutMs);
+    let failure: unknown;
+    try {
+      this.waitCommitted(timeoutMs);
+    } catch (err) {
+      failure = err;
+    }
     this.worker.postMessage({ close: true });
     const deadline = Date.now() + timeoutMs;
     while (Atomics.load(this.committed, 2) === 0 && Date.now() < deadline) Atomics.wait(this.committed, 2, 0, 100);
+    if (failure) throw failure;
   }
 }
 

@@ -122,13 +122,23 @@ export class Trail {
     }).immediate();
   }
 
+  /** Commits what is pending and stops the worker threads; they are stopped even if the commit fails (thrown after). */
   close(): void {
-    this.flush();
-    this.background?.close();
-    this.background = undefined;
-    this.retention?.close();
-    this.retention = undefined;
     process.off('exit', this.onExit);
+    const { background, retention } = this;
+    try {
+      if (background) {
+        this.flush(false); // posted: the writer's close waits for it, and closes the worker whatever happens
+        this.background = undefined;
+        background.close();
+      } else {
+        this.flush();
+      }
+    } finally {
+      this.background = undefined;
+      this.retention = undefined;
+      retention?.close();
+    }
   }
 }
 

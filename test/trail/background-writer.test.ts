@@ -137,3 +137,17 @@ describe('a write lock held past the busy timeout', () => {
     }
   });
 });
+
+describe('closing', () => {
+  // A process must not exit with the worker inside SQLite: close() used to wait for the commit
+  // first and throw before asking the worker to close, so a failed or late commit left it running.
+  it('closes the worker even when a batch failed, then reports the failure', async () => {
+    const { BackgroundTrailWriter } = await import('../../src/trail/background-writer.js');
+    const { buildRecord } = await import('../../src/trail/record.js');
+    const writer = new BackgroundTrailWriter(h.app.paths.trail);
+    writer.post([buildRecord(h.app.as(), { eventSource: 'kms.amazonaws.com', eventName: 'CloseAfterFailure', requestParameters: { n: 1n }, responseElements: null })]);
+    expect(() => writer.close()).toThrow(/failed to commit/);
+    // [2]: the worker closed its database.
+    expect((writer as unknown as { committed: Int32Array }).committed[2]).toBe(1);
+  });
+});
