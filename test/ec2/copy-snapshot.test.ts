@@ -133,6 +133,8 @@ describe('a copy under another key (--encrypted --kms-key-id)', () => {
     expect(grantA!.requestParameters).toMatchObject({ keyId: keyA.Arn, granteePrincipal: GRANTEE(id), operations: ['Decrypt'], constraints: { encryptionContextSubset: ctxOf(volumeA) } });
     expect(grantB!.requestParameters).toMatchObject({ keyId: keyB.Arn, granteePrincipal: GRANTEE(id), operations: ['Decrypt'], constraints: { encryptionContextSubset: ctxOf(id) } });
     expect([grantA, grantB].map((g) => g!.requestID)).toEqual([recs[0]!.requestID, recs[0]!.requestID]);
+    // The grants were noted with the copy while it ran (so a crash has them retired) and dropped once retired.
+    expect((h.app.db.prepare('SELECT count(*) AS n FROM ec2_copy_grants').get() as { n: number }).n).toBe(0);
     expect([contextOf(decryptA!), keyArnOf(decryptA!)]).toEqual([ctxOf(volumeA), keyA.Arn]);
     expect([contextOf(decryptB!), keyArnOf(decryptB!)]).toEqual([ctxOf(id), keyB.Arn]);
     expect([keyArnOf(retireA!), keyArnOf(retireB!)]).toEqual([keyA.Arn, keyB.Arn]);
