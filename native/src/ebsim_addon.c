@@ -26,6 +26,7 @@ uint8_t *bytes_arg(napi_env env, napi_value v, size_t *len, const char *err) {
 static napi_value init(napi_env env, napi_value exports) {
   xts_define_exports(env, exports);
   sector_io_define_exports(env, exports);
+  gcm_define_exports(env, exports);
   return exports;
 }
 

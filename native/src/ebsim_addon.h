@@ -1,6 +1,7 @@
-// Shared by the addon's three files: ebsim_xts.c (the XTS cipher on AES-NI), ebsim_sector_io.c
-// (the block device's sector I/O: pread/pwrite, a shared mapping of the image, SIGBUS recovery)
-// and ebsim_addon.c (the N-API module: argument helpers, registration).
+// Shared by the addon's files: ebsim_xts.c (the XTS cipher on AES-NI), ebsim_sector_io.c (the
+// block device's sector I/O: pread/pwrite, a shared mapping of the image, SIGBUS recovery),
+// ebsim_gcm.c (AES-256-GCM for KMS's blobs, through Node's OpenSSL) and ebsim_addon.c (the N-API
+// module: argument helpers, registration).
 #ifndef EBSIM_ADDON_H
 #define EBSIM_ADDON_H
 #include <node_api.h>
@@ -29,4 +30,5 @@ void xts_stream_copy(uint8_t *dst, const uint8_t *src, size_t len);
 // Each file's JS functions, defined on the module's exports by ebsim_addon.c.
 void xts_define_exports(napi_env env, napi_value exports);
 void sector_io_define_exports(napi_env env, napi_value exports);
+void gcm_define_exports(napi_env env, napi_value exports);
 #endif

@@ -1,6 +1,6 @@
 // The one loader of the native addon (native/build/Release/ebsim_xts.node, built by
-// native/build.mjs): the XTS engine (./native.ts) and the block device's native sector store
-// (src/device/native-sector-store.ts) both take it from here, with its constants. It lives in
+// native/build.mjs): the XTS engine (./native.ts), the block device's native sector store
+// (src/device/native-sector-store.ts) and KMS's blob cipher (src/kms/blob.ts) take it from here, with its constants. It lives in
 // xts, the lowest layer of the two, so that both may import it.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,6 +42,12 @@ export interface Addon {
   setMapCheck(on: boolean): boolean;
   /** lseek SEEK_DATA (hole false) or SEEK_HOLE (hole true): the offset, or -1 (ENXIO); throws where unsupported. */
   seekData(fd: number, offset: number, hole: boolean): number;
+  /** ebsim_gcm.c: whether Node's OpenSSL AES-256-GCM was found (src/kms/blob.ts uses it). */
+  gcmAvailable(): boolean;
+  /** out (plaintext's length + 16) = ciphertext || tag; key 32 bytes, iv 12. */
+  gcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
+  /** true and out = plaintext if the tag is authentic; false and out zeroed if not. */
+  gcmOpen(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean;
 }
 
 export type AddonLoad = { addon: Addon; reason: null } | { addon: null; reason: string };

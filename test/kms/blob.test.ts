@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { gcm } from '@noble/ciphers/aes.js';
 import { BLOB_LAYOUT, encodeContext, openBlob, parseBlobHeader, sealBlob } from '../../src/kms/index.js';
+import { blobGcm } from '../../src/kms/blob.js';
+import { loadAddon } from '../../src/xts/addon.js';
 
 const material = randomBytes(32);
 const head = { keyId: randomUUID(), version: 3 };
@@ -55,5 +58,86 @@ describe('ciphertext blob', () => {
     expect(() => openBlob(material, b, { a: 'c' })).toThrow(expect.objectContaining({ code: 'InvalidCiphertextException' }));
     expect(() => openBlob(material, b, {})).toThrow(expect.objectContaining({ code: 'InvalidCiphertextException' }));
     expect(() => parseBlobHeader(b.subarray(0, 40))).toThrow(expect.objectContaining({ code: 'InvalidCiphertextException' }));
+  });
+});
+
+// The addon's AES-256-GCM (native/src/ebsim_gcm.c), which seals and opens blobs when it is built:
+// checked against the GCM specification's published test case and against node:crypto both ways.
+describe('the native GCM that blobs use', () => {
+  const { addon, reason } = loadAddon();
+  const hex = (s: string) => Buffer.from(s, 'hex');
+  // McGrew and Viega, "The Galois/Counter Mode of Operation (GCM)", test case 16 (AES-256, 60-byte plaintext, 20-byte AAD).
+  const TC16 = {
+    key: hex('feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308'),
+    iv: hex('cafebabefacedbaddecaf888'),
+    aad: hex('feedfacedeadbeeffeedfacedeadbeefabaddad2'),
+    pt: hex('d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39'),
+    ct: hex('522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662'),
+    tag: hex('76fc6ece0f4e1768cddf8853bb2d551b'),
+  };
+
+  it('is what blobs use wherever the addon is built', () => {
+    if (!addon) console.warn(`addon not built, blobs use node:crypto: ${reason}`);
+    expect(blobGcm()).toBe(addon ? 'native' : 'node');
+  });
+
+  it.skipIf(!addon)('seals and opens the published test case', () => {
+    const out = Buffer.alloc(TC16.pt.length + 16);
+    addon!.gcmSeal(TC16.key, TC16.iv, TC16.aad, TC16.pt, out);
+    expect(out.toString('hex')).toBe(Buffer.concat([TC16.ct, TC16.tag]).toString('hex'));
+    const opened = Buffer.alloc(TC16.ct.length);
+    expect(addon!.gcmOpen(TC16.key, TC16.iv, TC16.aad, TC16.ct, TC16.tag, opened)).toBe(true);
+    expect(opened.equals(TC16.pt)).toBe(true);
+  });
+
+  it.skipIf(!addon)('refuses a wrong tag, AAD or key, and leaves no plaintext behind', () => {
+    const wrongTag = Buffer.from(TC16.tag);
+    wrongTag[15]! ^= 0x80;
+    for (const [key, aad, tag] of [[TC16.key, TC16.aad, wrongTag], [TC16.key, Buffer.concat([TC16.aad, Buffer.of(0)]), TC16.tag], [randomBytes(32), TC16.aad, TC16.tag]] as const) {
+      const opened = Buffer.alloc(TC16.ct.length, 0xaa);
+      expect(addon!.gcmOpen(key, TC16.iv, aad, TC16.ct, tag, opened)).toBe(false);
+      expect(opened.every((b) => b === 0)).toBe(true);
+    }
+    expect(() => addon!.gcmSeal(randomBytes(16), TC16.iv, TC16.aad, TC16.pt, Buffer.alloc(TC16.pt.length + 16))).toThrow(RangeError);
+    expect(() => addon!.gcmOpen(TC16.key, randomBytes(16), TC16.aad, TC16.ct, TC16.tag, Buffer.alloc(TC16.ct.length))).toThrow(RangeError);
+  });
+
+  it.skipIf(!addon)('agrees with node:crypto both ways for any plaintext and AAD (empty included)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.uint8Array({ minLength: 0, maxLength: 300 }), (pt, aad) => {
+        const key = randomBytes(32);
+        const iv = randomBytes(12);
+        const out = Buffer.alloc(pt.length + 16);
+        addon!.gcmSeal(key, iv, aad, pt, out);
+        const d = createDecipheriv('aes-256-gcm', key, iv);
+        d.setAAD(aad);
+        d.setAuthTag(out.subarray(pt.length));
+        expect(Buffer.concat([d.update(out.subarray(0, pt.length)), d.final()]).equals(Buffer.from(pt))).toBe(true);
+        const c = createCipheriv('aes-256-gcm', key, iv);
+        c.setAAD(aad);
+        const ct = Buffer.concat([c.update(pt), c.final()]);
+        const opened = Buffer.alloc(pt.length);
+        expect(addon!.gcmOpen(key, iv, aad, ct, c.getAuthTag(), opened)).toBe(true);
+        expect(opened.equals(Buffer.from(pt))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a blob sealed through node:crypto (EBSIM_KMS_GCM=node, another process) opens here, and one sealed here opens there', () => {
+    const module = new URL('../../dist/src/kms/blob.js', import.meta.url).pathname;
+    const mine = sealBlob(material, head, Buffer.from('sealed here'), { a: 'b' });
+    const script = `import(${JSON.stringify(module)}).then((m) => {
+      const material = Buffer.from(process.argv[1], 'hex');
+      const opened = m.openBlob(material, Buffer.from(process.argv[2], 'hex'), { a: 'b' }).toString();
+      const theirs = m.sealBlob(material, ${JSON.stringify(head)}, Buffer.from('sealed there'), { a: 'b' });
+      console.log(JSON.stringify({ gcm: m.blobGcm(), opened, theirs: theirs.toString('hex') }));
+    });`;
+    const r = spawnSync(process.execPath, ['-e', script, material.toString('hex'), mine.toString('hex')], { encoding: 'utf8', env: { ...process.env, EBSIM_KMS_GCM: 'node' } });
+    expect(r.status, r.stderr).toBe(0);
+    const there = JSON.parse(r.stdout) as { gcm: string; opened: string; theirs: string };
+    expect(there.gcm).toBe('node');
+    expect(there.opened).toBe('sealed here');
+    expect(openBlob(material, Buffer.from(there.theirs, 'hex'), { a: 'b' }).toString()).toBe('sealed there');
   });
 });

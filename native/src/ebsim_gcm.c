@@ -1,0 +1,160 @@
+// AES-256-GCM for KMS's ciphertext blobs (src/kms/blob.ts), through the OpenSSL that Node itself
+// runs on. Why not node:crypto: each createCipheriv/createDecipheriv looks the cipher up by name
+// and builds a new context (about 6 us a call here, a fifth of an in-process Decrypt); this keeps
+// the fetched cipher and one context per thread for each direction, so a call is the key
+// schedule and the GCM pass. The functions are found with dlsym in the running process, not
+// linked: a Node built without them exported loses only this (blob.ts falls back to node:crypto),
+// never the addon.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include "ebsim_addon.h"
+
+typedef struct evp_cipher_st EVP_CIPHER;
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+typedef struct engine_st ENGINE;
+
+#define CTRL_GCM_GET_TAG 0x10 /* EVP_CTRL_AEAD_GET_TAG */
+#define CTRL_GCM_SET_TAG 0x11 /* EVP_CTRL_AEAD_SET_TAG */
+#define KEY_BYTES 32
+#define IV_BYTES 12 /* GCM's default IV length: no EVP_CTRL_GCM_SET_IVLEN needed */
+#define TAG_BYTES 16
+
+static struct {
+  EVP_CIPHER *(*fetch)(void *libctx, const char *algorithm, const char *properties);
+  const EVP_CIPHER *(*legacy)(void);
+  EVP_CIPHER_CTX *(*ctx_new)(void);
+  int (*encrypt_init)(EVP_CIPHER_CTX *, const EVP_CIPHER *, ENGINE *, const unsigned char *, const unsigned char *);
+  int (*decrypt_init)(EVP_CIPHER_CTX *, const EVP_CIPHER *, ENGINE *, const unsigned char *, const unsigned char *);
+  int (*encrypt_update)(EVP_CIPHER_CTX *, unsigned char *, int *, const unsigned char *, int);
+  int (*decrypt_update)(EVP_CIPHER_CTX *, unsigned char *, int *, const unsigned char *, int);
+  int (*encrypt_final)(EVP_CIPHER_CTX *, unsigned char *, int *);
+  int (*decrypt_final)(EVP_CIPHER_CTX *, unsigned char *, int *);
+  int (*ctrl)(EVP_CIPHER_CTX *, int, int, void *);
+  const EVP_CIPHER *cipher;
+} ossl;
+static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
+
+static void ossl_load(void) {
+#define SYM(field, name) (*(void **)&ossl.field = dlsym(RTLD_DEFAULT, name))
+  SYM(fetch, "EVP_CIPHER_fetch");
+  SYM(legacy, "EVP_aes_256_gcm");
+  SYM(ctx_new, "EVP_CIPHER_CTX_new");
+  SYM(encrypt_init, "EVP_EncryptInit_ex");
+  SYM(decrypt_init, "EVP_DecryptInit_ex");
+  SYM(encrypt_update, "EVP_EncryptUpdate");
+  SYM(decrypt_update, "EVP_DecryptUpdate");
+  SYM(encrypt_final, "EVP_EncryptFinal_ex");
+  SYM(decrypt_final, "EVP_DecryptFinal_ex");
+  SYM(ctrl, "EVP_CIPHER_CTX_ctrl");
+#undef SYM
+  if (!ossl.ctx_new || !ossl.encrypt_init || !ossl.decrypt_init || !ossl.encrypt_update || !ossl.decrypt_update || !ossl.encrypt_final ||
+      !ossl.decrypt_final || !ossl.ctrl)
+    return;
+  // OpenSSL 3: fetched once (the legacy EVP_aes_256_gcm() would be fetched again on every init).
+  ossl.cipher = ossl.fetch ? ossl.fetch(NULL, "AES-256-GCM", NULL) : NULL;
+  if (!ossl.cipher && ossl.legacy) ossl.cipher = ossl.legacy();
+}
+
+/* One context per thread and direction (the addon runs on the main thread and on workers). */
+static _Thread_local EVP_CIPHER_CTX *enc_ctx, *dec_ctx;
+
+static EVP_CIPHER_CTX *ctx_for(int enc) {
+  EVP_CIPHER_CTX **slot = enc ? &enc_ctx : &dec_ctx;
+  if (!*slot) {
+    EVP_CIPHER_CTX *c = ossl.ctx_new();
+    if (!c) return NULL;
+    if ((enc ? ossl.encrypt_init : ossl.decrypt_init)(c, ossl.cipher, NULL, NULL, NULL) != 1) return NULL;
+    *slot = c;
+  }
+  return *slot;
+}
+
+static int available(void) {
+  pthread_once(&ossl_once, ossl_load);
+  return ossl.cipher != NULL;
+}
+
+// gcmAvailable(): whether the two functions below work in this process.
+static napi_value js_available(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_get_boolean(env, available(), &r);
+  return r;
+}
+
+// gcmSeal(key, iv, aad, plaintext, out): out (plaintext's length + 16) = ciphertext || tag.
+static napi_value js_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) return throw_error(env, "gcmSeal(key, iv, aad, plaintext, out)");
+  size_t klen, ivlen, alen, plen, olen;
+  uint8_t *key = bytes_arg(env, argv[0], &klen, "key must be a Uint8Array");
+  if (!key) return NULL;
+  uint8_t *iv = bytes_arg(env, argv[1], &ivlen, "iv must be a Uint8Array");
+  if (!iv) return NULL;
+  uint8_t *aad = bytes_arg(env, argv[2], &alen, "aad must be a Uint8Array");
+  if (!aad) return NULL;
+  uint8_t *pt = bytes_arg(env, argv[3], &plen, "plaintext must be a Uint8Array");
+  if (!pt) return NULL;
+  uint8_t *out = bytes_arg(env, argv[4], &olen, "out must be a Uint8Array");
+  if (!out) return NULL;
+  if (klen != KEY_BYTES || ivlen != IV_BYTES || olen != plen + TAG_BYTES || plen > 0x7fffffff || alen > 0x7fffffff)
+    return throw_error(env, "gcmSeal: a 32-byte key, a 12-byte IV and out of the plaintext's length + 16");
+  if (!available()) return throw_error(env, "gcmSeal: OpenSSL's AES-256-GCM is not available");
+  EVP_CIPHER_CTX *c = ctx_for(1);
+  int n = 0;
+  if (!c || ossl.encrypt_init(c, NULL, NULL, key, iv) != 1 || (alen && ossl.encrypt_update(c, NULL, &n, aad, (int)alen) != 1) ||
+      (plen && ossl.encrypt_update(c, out, &n, pt, (int)plen) != 1) || ossl.encrypt_final(c, out + plen, &n) != 1 ||
+      ossl.ctrl(c, CTRL_GCM_GET_TAG, TAG_BYTES, out + plen) != 1)
+    return throw_error(env, "gcmSeal: OpenSSL failed");
+  return NULL;
+}
+
+// gcmOpen(key, iv, aad, ciphertext, tag, out): true and out (the ciphertext's length) = plaintext
+// if the tag is authentic; false and out zeroed if not.
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) return throw_error(env, "gcmOpen(key, iv, aad, ciphertext, tag, out)");
+  size_t klen, ivlen, alen, clen, tlen, olen;
+  uint8_t *key = bytes_arg(env, argv[0], &klen, "key must be a Uint8Array");
+  if (!key) return NULL;
+  uint8_t *iv = bytes_arg(env, argv[1], &ivlen, "iv must be a Uint8Array");
+  if (!iv) return NULL;
+  uint8_t *aad = bytes_arg(env, argv[2], &alen, "aad must be a Uint8Array");
+  if (!aad) return NULL;
+  uint8_t *ct = bytes_arg(env, argv[3], &clen, "ciphertext must be a Uint8Array");
+  if (!ct) return NULL;
+  uint8_t *tag = bytes_arg(env, argv[4], &tlen, "tag must be a Uint8Array");
+  if (!tag) return NULL;
+  uint8_t *out = bytes_arg(env, argv[5], &olen, "out must be a Uint8Array");
+  if (!out) return NULL;
+  if (klen != KEY_BYTES || ivlen != IV_BYTES || tlen != TAG_BYTES || olen != clen || clen > 0x7fffffff || alen > 0x7fffffff)
+    return throw_error(env, "gcmOpen: a 32-byte key, a 12-byte IV, a 16-byte tag and out of the ciphertext's length");
+  if (!available()) return throw_error(env, "gcmOpen: OpenSSL's AES-256-GCM is not available");
+  EVP_CIPHER_CTX *c = ctx_for(0);
+  uint8_t tag_copy[TAG_BYTES];
+  memcpy(tag_copy, tag, TAG_BYTES); /* SET_TAG takes a non-const pointer */
+  int n = 0;
+  uint8_t last[16];
+  int ok = c && ossl.decrypt_init(c, NULL, NULL, key, iv) == 1 && ossl.ctrl(c, CTRL_GCM_SET_TAG, TAG_BYTES, tag_copy) == 1 &&
+           (!alen || ossl.decrypt_update(c, NULL, &n, aad, (int)alen) == 1) && (!clen || ossl.decrypt_update(c, out, &n, ct, (int)clen) == 1) &&
+           ossl.decrypt_final(c, last, &n) == 1;
+  if (!ok && olen) memset(out, 0, olen); /* never hand out unauthenticated plaintext */
+  napi_value r;
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
+void gcm_define_exports(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"gcmAvailable", NULL, js_available, NULL, NULL, NULL, napi_default, NULL},
+    {"gcmSeal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
+    {"gcmOpen", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
