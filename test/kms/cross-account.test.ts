@@ -163,6 +163,23 @@ describe('grants to another account\'s principals', () => {
     expect(call(carolB, 'Encrypt', { KeyId: key.Arn, Plaintext: Buffer.from('z') }).KeyId).toBe(key.Arn);
     expect((call(aliceA, 'ListGrants', { KeyId: key.KeyId }).Grants as { GrantId: string; IssuingAccount: string }[]).map((x) => x.GrantId)).toEqual([g.GrantId]);
   });
+
+  it("a grant B creates on A's key is issued under B (IssuingAccount): B's administrator may retire it as its issuing account, A's may revoke it but not retire it", () => {
+    const policy = doc(
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: '*' },
+    );
+    const key = call(aliceA, 'CreateKey', { Policy: policy }).KeyMetadata as { KeyId: string; Arn: string };
+    const make = () => call(aliceB, 'CreateGrant', { KeyId: key.Arn, GranteePrincipal: `arn:aws:iam::${B}:user/Carol`, Operations: ['Encrypt'] }) as { GrantId: string };
+    const first = make();
+    const listed = (call(aliceA, 'ListGrants', { KeyId: key.KeyId }).Grants as { GrantId: string; IssuingAccount: string }[]).find((x) => x.GrantId === first.GrantId);
+    expect(listed?.IssuingAccount).toBe(`arn:aws:iam::${B}:root`);
+    expect(errorCode(() => call(aliceA, 'RetireGrant', { KeyId: key.Arn, GrantId: first.GrantId }))).toBe('AccessDeniedException');
+    call(aliceB, 'RetireGrant', { KeyId: key.Arn, GrantId: first.GrantId });
+    const second = make();
+    call(aliceA, 'RevokeGrant', { KeyId: key.KeyId, GrantId: second.GrantId });
+    expect(errorCode(() => call(carolB, 'Encrypt', { KeyId: key.Arn, Plaintext: Buffer.from('z') }))).toBe('AccessDeniedException');
+  });
 });
 
 describe("an operator's view (the console's inventory) is per account", () => {
