@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, ListRetirableGrantsCommand } from '@aws-sdk/client-kms';
 import { initHome } from '../../src/app/ebsim.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import type { RunningServer } from '../../src/server/index.js';
@@ -260,5 +260,14 @@ describe('through the HTTP endpoint: @aws-sdk/client-kms with account B\'s crede
     expect(dec.KeyId).toBe(shared.Arn);
     expect(await errorName(clientB.send(new EncryptCommand({ KeyId: shared.KeyId, Plaintext: Buffer.from('x') })))).toBe('NotFoundException');
     expect(await errorName(clientB.send(new EncryptCommand({ KeyId: privateKey.Arn, Plaintext: Buffer.from('x') })))).toBe('AccessDeniedException');
+  });
+
+  it("ListRetirableGrants for A's principal is AccessDeniedException to B's administrator; for B's own, it lists the grants on A's keys", async () => {
+    const ofA = call(aliceA, 'CreateGrant', { KeyId: privateKey.KeyId, GranteePrincipal: `arn:aws:iam::${A}:user/Alice`, RetiringPrincipal: `arn:aws:iam::${A}:user/Alice`, Operations: ['Decrypt'] }) as { GrantId: string };
+    const ofB = call(aliceA, 'CreateGrant', { KeyId: privateKey.KeyId, GranteePrincipal: `arn:aws:iam::${B}:user/Carol`, RetiringPrincipal: `arn:aws:iam::${B}:user/Carol`, Operations: ['Decrypt'] }) as { GrantId: string };
+    expect(await errorName(clientB.send(new ListRetirableGrantsCommand({ RetiringPrincipal: `arn:aws:iam::${A}:user/Alice` })))).toBe('AccessDeniedException');
+    const mine = (await clientB.send(new ListRetirableGrantsCommand({ RetiringPrincipal: `arn:aws:iam::${B}:user/Carol` }))).Grants!.map((g) => g.GrantId);
+    expect(mine).toEqual([ofB.GrantId]);
+    expect(mine).not.toContain(ofA.GrantId);
   });
 });
