@@ -195,6 +195,16 @@ describe('grant constraint logic (properties)', () => {
     );
   });
 
+  it('"__proto__" and "constructor" are ordinary constraint keys (JSON gives them as own keys)', () => {
+    const parsed = (text: string) => JSON.parse(text) as Record<string, string>;
+    const proto = { operations: ['Encrypt'], constraints: { EncryptionContextSubset: parsed('{"__proto__":"x"}') } };
+    expect(grantPermits(proto, 'Encrypt', parsed('{"__proto__":"x"}'))).toBe(true);
+    expect(grantPermits(proto, 'Encrypt', parsed('{"__proto__":"y"}'))).toBe(false);
+    expect(grantPermits(proto, 'Encrypt', {})).toBe(false);
+    expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: parsed('{"constructor":"x"}') } }, 'Encrypt', {})).toBe(false);
+    expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: {} } }, 'Encrypt', parsed('{"constructor":"x"}'))).toBe(false);
+  });
+
   it('a constraint key matches the request key whatever its case; the value must match exactly', () => {
     const g = { operations: ['Encrypt'], constraints: { EncryptionContextSubset: { Dept: 'IT' } } };
     expect(grantPermits(g, 'Encrypt', { dept: 'IT' })).toBe(true);
