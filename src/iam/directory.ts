@@ -198,7 +198,7 @@ export class IamDirectory {
     const accountId = this.accountId();
     const arn = ids.userArn(accountId, userName);
     return immediate(this.db, () => {
-      if (this.findPrincipal(accountId, 'user', userName)) {
+      if (this.nameTaken(accountId, 'user', userName)) {
         throw new EntityAlreadyExistsException(`User with name ${userName} already exists.`);
       }
       const now = isoSeconds();
@@ -243,7 +243,7 @@ export class IamDirectory {
     checkTrustPolicySize(trustPolicy);
     const accountId = this.accountId();
     return immediate(this.db, () => {
-      if (this.findPrincipal(accountId, 'role', roleName)) {
+      if (this.nameTaken(accountId, 'role', roleName)) {
         throw new EntityAlreadyExistsException(`Role with name ${roleName} already exists.`);
       }
       const role = this.insertRole(accountId, roleName);
@@ -497,6 +497,15 @@ export class IamDirectory {
       sessionCreationDate: isoSeconds(),
       sessionIssuer: { type: 'Role', principalId: rolePrincipalId, arn, accountId, userName: roleName },
     };
+  }
+
+  /**
+   * Is the name taken, but for case? IAM names "aren't distinguished by case" (IAM User Guide, "IAM
+   * identifiers"): a user "alice" beside "Alice" would be a second principal that a policy or grant
+   * naming one of them could be mistaken for. Names are ASCII ([\w+=,.@-]), which NOCASE folds.
+   */
+  private nameTaken(accountId: string, kind: 'user' | 'role', name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM principals WHERE account_id = ? AND kind = ? AND name = ? COLLATE NOCASE').get(accountId, kind, name) !== undefined;
   }
 
   private findPrincipal(accountId: string, kind: 'user' | 'role', name: string): PrincipalRow | undefined {

@@ -136,6 +136,28 @@ export function authorizeAccountAction(env: KmsEnv, ctx: CallContext, action: st
 }
 
 /**
+ * ListRetirableGrants, as its API reference says: kms:ListRetirableGrants in the caller's IAM
+ * policies, evaluated on the retiring principal named ("The authorized resource in
+ * ListRetirableGrants calls is the retiring principal specified in the request"), which must be of
+ * the caller's account ("You must specify a principal in your AWS account"). Another account's
+ * principal is a cross-account request that no resource policy allows: refused, whatever the
+ * caller's IAM policies say, so no one reads the grants another account's principals may retire.
+ */
+export function authorizeListRetirable(env: KmsEnv, ctx: CallContext, retiringPrincipal: string): void {
+  const owner = accountOfPrincipal(retiringPrincipal) ?? ctx.principal.accountId;
+  const request = { ...requestFor(env, ctx, undefined, 'ListRetirableGrants', {}, owner), resource: retiringPrincipal };
+  const evaluation = evaluateCall(ctx, request, env.principals.policiesOf(ctx.principal));
+  const allowed = evaluation.decision === 'Allow';
+  explainCall(ctx, request, allowed, () => formatExplanation(evaluation));
+  if (!allowed) throw new AccessDeniedException(accessDeniedMessage(ctx.principal.arn, request.action, retiringPrincipal, evaluation));
+}
+
+/** The account a principal as KMS takes it names: an account ID, or an IAM or STS ARN's account; else undefined (a service principal). */
+export function accountOfPrincipal(principal: string): string | undefined {
+  return /^\d{12}$/.test(principal) ? principal : /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
+}
+
+/**
  * Who may retire a grant, as the KMS guide's "Retiring and revoking grants" and the RetireGrant API
  * reference say: the grant decides, not the key policy (kms:RetireGrant "is not effective in a key
  * policy"). The grant's retiring principal; its grantee when RetireGrant is among its operations;

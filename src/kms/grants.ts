@@ -6,7 +6,7 @@ import { immediate } from '../store/database.js';
 import { ReadCache } from '../store/read-cache.js';
 import type { Principal } from '../core/call-context.js';
 import { LimitExceededException, UserError } from '../errors/index.js';
-import { contextEquals, contextIncludes, userMap, type EncryptionContext } from './context.js';
+import { userMap, type EncryptionContext } from './context.js';
 import { publicKeyId, storageKeyId } from './multi-region.js';
 
 export interface GrantConstraints {
@@ -53,21 +53,43 @@ export function grantPermits(grant: Pick<Grant, 'operations' | 'constraints'>, o
   if (!grant.operations.includes(operation)) return false;
   if (CONSTRAINT_FREE.has(operation) || !grant.constraints) return true;
   const { EncryptionContextEquals: eq, EncryptionContextSubset: sub } = grant.constraints;
-  if (eq && !contextEquals(requestContext, eq)) return false;
-  if (sub && !contextIncludes(requestContext, sub)) return false;
+  if (eq && !constraintEquals(requestContext, eq)) return false;
+  if (sub && !constraintIncludes(requestContext, sub)) return false;
   return true;
 }
 
-/** A grant created through a grant may not widen it: a subset of its operations, constraints at least as strict. */
-export function grantNarrows(parent: Grant, child: { operations: string[]; constraints?: GrantConstraints }): boolean {
+/**
+ * Does `context` hold every pair of `pairs`? As a grant constraint compares them (API reference,
+ * GrantConstraints): "the key in each key-value pair is not case sensitive, but the value is".
+ */
+export function constraintIncludes(context: EncryptionContext, pairs: EncryptionContext): boolean {
+  const lowered = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(context)) {
+    const key = k.toLowerCase();
+    lowered.set(key, [...(lowered.get(key) ?? []), v]);
+  }
+  return Object.entries(pairs).every(([k, v]) => lowered.get(k.toLowerCase())?.includes(v) ?? false);
+}
+
+/** The same pairs, keys compared as constraintIncludes compares them: each holds the other's. */
+export function constraintEquals(a: EncryptionContext, b: EncryptionContext): boolean {
+  return constraintIncludes(a, b) && constraintIncludes(b, a);
+}
+
+/**
+ * A grant created through a grant may not widen it: a subset of its operations, and every context
+ * the new grant's constraints let through must pass each of the parent's (both, when it has both).
+ */
+export function grantNarrows(parent: Pick<Grant, 'operations' | 'constraints'>, child: { operations: string[]; constraints?: GrantConstraints }): boolean {
   if (!child.operations.every((op) => parent.operations.includes(op))) return false;
   const p = parent.constraints;
   if (!p) return true;
   const c = child.constraints ?? {};
-  if (p.EncryptionContextEquals) return c.EncryptionContextEquals !== undefined && contextEquals(c.EncryptionContextEquals, p.EncryptionContextEquals);
+  // The child lets through only contexts equal to its Equals (when it has one), else only those holding its Subset.
+  if (p.EncryptionContextEquals && !(c.EncryptionContextEquals !== undefined && constraintEquals(c.EncryptionContextEquals, p.EncryptionContextEquals))) return false;
   if (p.EncryptionContextSubset) {
-    const childCtx = c.EncryptionContextEquals ?? c.EncryptionContextSubset;
-    return childCtx !== undefined && contextIncludes(childCtx, p.EncryptionContextSubset);
+    const held = [c.EncryptionContextEquals, c.EncryptionContextSubset].some((x) => x !== undefined && constraintIncludes(x, p.EncryptionContextSubset!));
+    if (!held) return false;
   }
   return true;
 }

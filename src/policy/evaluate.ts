@@ -16,7 +16,7 @@
 //   otherwise ImplicitDeny, naming the policy type AWS's message names.
 import { anyMatch, compileDocument, type CompiledStatement } from './compile.js';
 import { conditionMet } from './conditions.js';
-import { matchPrincipal } from './principal.js';
+import { matchPrincipal, notPrincipalExcludes } from './principal.js';
 import { lowerOnce } from './lower.js';
 import { RequestKeys } from './request-keys.js';
 import { traceStatement, type Subject } from './trace.js';
@@ -59,11 +59,13 @@ function applies(cs: CompiledStatement, resourcePolicy: boolean, s: Subject): 0 
   let m: 1 | 2 = 1;
   if (resourcePolicy) {
     if (!cs.principal) return 0;
-    const pm = matchPrincipal(cs.principal, s.request.principal);
     if (cs.principalNegated) {
-      if (pm !== undefined) return 0;
-    } else if (pm === undefined) return 0;
-    else if (pm === 'account') m = 2;
+      if (notPrincipalExcludes(cs.principal, s.request.principal, cs.deny)) return 0;
+    } else {
+      const pm = matchPrincipal(cs.principal, s.request.principal);
+      if (pm === undefined) return 0;
+      if (pm === 'account') m = 2;
+    }
   }
   if (anyMatch(cs.actions, s.actionLower, s.keys) === cs.actionNegated) return 0;
   if (cs.resources && anyMatch(cs.resources, s.request.resource, s.keys) === cs.resourceNegated) return 0;

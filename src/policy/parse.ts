@@ -103,6 +103,8 @@ function parseStatement(raw: unknown, index: number, kind: PolicyKind): Statemen
   }
   if (resourcePolicy) {
     if (hasP && hasNP) throw syntax(`${at}: has both Principal and NotPrincipal`);
+    // IAM User Guide, "NotPrincipal": "You cannot use the NotPrincipal element ... in an IAM role trust policy."
+    if (hasNP && kind === 'trust') throw syntax(`${at}: NotPrincipal is not allowed in a role trust policy`);
     if (!hasP && !hasNP) {
       throw kind === 'key'
         ? new PolicySyntaxError('Policy contains a statement with one or more invalid principals.', `${at}: Missing required field Principal`)

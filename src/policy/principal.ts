@@ -79,6 +79,22 @@ export function matchPrincipal(p: CompiledPrincipal, caller: RequestContext['pri
   return undefined;
 }
 
+/**
+ * Does a NotPrincipal block exclude the caller (the statement then does not apply to it)? In a
+ * Deny, AWS checks the caller's account, then its role, then the caller itself, and denies at any
+ * level not listed (IAM User Guide, "NotPrincipal": "you must also specify the account ARN of the
+ * not-denied principal"): excluded are the caller named with its account, a session also through
+ * its role named with the account, a service named, or everyone ("*"). In an Allow (which AWS no
+ * longer supports), any one of them listed excludes: the statement then allows less, not more.
+ */
+export function notPrincipalExcludes(p: CompiledPrincipal, caller: RequestContext['principal'], deny: boolean): boolean {
+  if (!deny) return matchPrincipal(p, caller) !== undefined;
+  if (p.anyone) return true;
+  if (caller.service !== undefined) return p.services.has(caller.service);
+  if (!p.accounts.has(caller.accountId)) return false;
+  return p.aws.has(caller.arn) || (caller.roleArn !== undefined && p.aws.has(caller.roleArn));
+}
+
 /** The block as written, for explanations: `AWS arn:…, Service ec2.amazonaws.com` or `"*"`. */
 export function describePrincipal(block: PrincipalBlock): string {
   if (block === '*') return '"*" (anyone)';

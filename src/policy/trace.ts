@@ -3,7 +3,7 @@
 // explanation is complete. The decision itself uses the same primitives (see evaluate.ts).
 import { anyMatch, firstMatch, type CompiledStatement, type PatternList } from './compile.js';
 import { conditionMet, describeCondition } from './conditions.js';
-import { describePrincipal, matchPrincipal, type PrincipalMatch } from './principal.js';
+import { describePrincipal, matchPrincipal, notPrincipalExcludes, type PrincipalMatch } from './principal.js';
 import type { RequestKeys } from './request-keys.js';
 import type { NamedPolicy, RequestContext, StatementTrace } from './types.js';
 
@@ -32,6 +32,12 @@ function describePrincipalMatch(cs: CompiledStatement, caller: RequestContext['p
   return cs.principalNegated ? `${field}: excludes ${who}, so the statement does not apply to it` : `${field}: ${who} matches`;
 }
 
+/** A Deny's NotPrincipal that lists the caller's account or the caller, not both: it still applies. */
+function describePartialExclusion(cs: CompiledStatement, caller: RequestContext['principal']): string {
+  const missing = cs.principal!.accounts.has(caller.accountId) ? (caller.roleArn ? `${caller.arn} or its role ${caller.roleArn}` : caller.arn) : `its account ${caller.accountId}`;
+  return `NotPrincipal: does not list ${missing} (a Deny excludes a caller only when its account and the caller or its role are both listed), so the statement applies to it`;
+}
+
 function describePatterns(field: string, list: PatternList, negated: boolean, text: string, compareText: string, keys: RequestKeys): string {
   const hit = firstMatch(list, compareText, keys);
   if (!negated) return hit ? `${field}: ${text} matches ${hit.source}` : `${field}: ${text} matches none of ${written(list)}`;
@@ -53,9 +59,16 @@ export function traceStatement(cs: CompiledStatement, policy: NamedPolicy, s: Su
       reasons.push('Principal: none (a resource policy statement without a principal applies to no one)');
     } else {
       const m = matchPrincipal(cs.principal, caller);
-      if (cs.principalNegated ? m !== undefined : m === undefined) applies = false;
-      principalMatch = cs.principalNegated ? (m === undefined ? 'principal' : undefined) : m;
-      reasons.push(describePrincipalMatch(cs, caller, m));
+      if (cs.principalNegated) {
+        const excluded = notPrincipalExcludes(cs.principal, caller, cs.deny);
+        if (excluded) applies = false;
+        principalMatch = excluded ? undefined : 'principal';
+        reasons.push(excluded || m === undefined ? describePrincipalMatch(cs, caller, m) : describePartialExclusion(cs, caller));
+      } else {
+        if (m === undefined) applies = false;
+        principalMatch = m;
+        reasons.push(describePrincipalMatch(cs, caller, m));
+      }
     }
   }
   const actionOk = anyMatch(cs.actions, s.actionLower, s.keys) !== cs.actionNegated;

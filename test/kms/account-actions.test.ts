@@ -31,7 +31,7 @@ afterAll(() => h.cleanup());
 describe('account-level KMS actions', () => {
   it('ListRetirableGrants: a session with no identity policy gets AccessDeniedException in AWS words, and no grants', () => {
     expect(() => kms.call(session, 'ListRetirableGrants', { RetiringPrincipal: 'arn:aws:sts::123456789012:assumed-role/App/worker' })).toThrow(
-      'User: arn:aws:sts::123456789012:assumed-role/App/worker is not authorized to perform: kms:ListRetirableGrants on resource: * because no identity-based policy allows the kms:ListRetirableGrants action',
+      'User: arn:aws:sts::123456789012:assumed-role/App/worker is not authorized to perform: kms:ListRetirableGrants on resource: arn:aws:sts::123456789012:assumed-role/App/worker because no identity-based policy allows the kms:ListRetirableGrants action',
     );
     expect(errorCode(() => kms.call(session, 'ListRetirableGrants', { RetiringPrincipal: 'arn:aws:iam::123456789012:user/Alice' }))).toBe('AccessDeniedException');
   });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, ListRetirableGrantsCommand } from '@aws-sdk/client-kms';
 import { initHome } from '../../src/app/ebsim.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import type { RunningServer } from '../../src/server/index.js';
@@ -163,6 +163,23 @@ describe('grants to another account\'s principals', () => {
     expect(call(carolB, 'Encrypt', { KeyId: key.Arn, Plaintext: Buffer.from('z') }).KeyId).toBe(key.Arn);
     expect((call(aliceA, 'ListGrants', { KeyId: key.KeyId }).Grants as { GrantId: string; IssuingAccount: string }[]).map((x) => x.GrantId)).toEqual([g.GrantId]);
   });
+
+  it("a grant B creates on A's key is issued under B (IssuingAccount): B's administrator may retire it as its issuing account, A's may revoke it but not retire it", () => {
+    const policy = doc(
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: '*' },
+    );
+    const key = call(aliceA, 'CreateKey', { Policy: policy }).KeyMetadata as { KeyId: string; Arn: string };
+    const make = () => call(aliceB, 'CreateGrant', { KeyId: key.Arn, GranteePrincipal: `arn:aws:iam::${B}:user/Carol`, Operations: ['Encrypt'] }) as { GrantId: string };
+    const first = make();
+    const listed = (call(aliceA, 'ListGrants', { KeyId: key.KeyId }).Grants as { GrantId: string; IssuingAccount: string }[]).find((x) => x.GrantId === first.GrantId);
+    expect(listed?.IssuingAccount).toBe(`arn:aws:iam::${B}:root`);
+    expect(errorCode(() => call(aliceA, 'RetireGrant', { KeyId: key.Arn, GrantId: first.GrantId }))).toBe('AccessDeniedException');
+    call(aliceB, 'RetireGrant', { KeyId: key.Arn, GrantId: first.GrantId });
+    const second = make();
+    call(aliceA, 'RevokeGrant', { KeyId: key.KeyId, GrantId: second.GrantId });
+    expect(errorCode(() => call(carolB, 'Encrypt', { KeyId: key.Arn, Plaintext: Buffer.from('z') }))).toBe('AccessDeniedException');
+  });
 });
 
 describe("an operator's view (the console's inventory) is per account", () => {
@@ -243,5 +260,14 @@ describe('through the HTTP endpoint: @aws-sdk/client-kms with account B\'s crede
     expect(dec.KeyId).toBe(shared.Arn);
     expect(await errorName(clientB.send(new EncryptCommand({ KeyId: shared.KeyId, Plaintext: Buffer.from('x') })))).toBe('NotFoundException');
     expect(await errorName(clientB.send(new EncryptCommand({ KeyId: privateKey.Arn, Plaintext: Buffer.from('x') })))).toBe('AccessDeniedException');
+  });
+
+  it("ListRetirableGrants for A's principal is AccessDeniedException to B's administrator; for B's own, it lists the grants on A's keys", async () => {
+    const ofA = call(aliceA, 'CreateGrant', { KeyId: privateKey.KeyId, GranteePrincipal: `arn:aws:iam::${A}:user/Alice`, RetiringPrincipal: `arn:aws:iam::${A}:user/Alice`, Operations: ['Decrypt'] }) as { GrantId: string };
+    const ofB = call(aliceA, 'CreateGrant', { KeyId: privateKey.KeyId, GranteePrincipal: `arn:aws:iam::${B}:user/Carol`, RetiringPrincipal: `arn:aws:iam::${B}:user/Carol`, Operations: ['Decrypt'] }) as { GrantId: string };
+    expect(await errorName(clientB.send(new ListRetirableGrantsCommand({ RetiringPrincipal: `arn:aws:iam::${A}:user/Alice` })))).toBe('AccessDeniedException');
+    const mine = (await clientB.send(new ListRetirableGrantsCommand({ RetiringPrincipal: `arn:aws:iam::${B}:user/Carol` }))).Grants!.map((g) => g.GrantId);
+    expect(mine).toEqual([ofB.GrantId]);
+    expect(mine).not.toContain(ofA.GrantId);
   });
 });

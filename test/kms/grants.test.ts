@@ -150,29 +150,68 @@ describe('grants in the service', () => {
     const ok = kms.call(role, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:user/Alice', Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { team: 'x', app: 'y' } } });
     expect(ok.GrantId).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('a grant with both constraints allows only contexts meeting both, and so may create only grants that do too', () => {
+    h.app.iam.createRole(alice, 'Both');
+    const both = h.app.as('role/Both/s');
+    kms.call(alice, 'CreateGrant', {
+      KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/Both', Operations: ['CreateGrant', 'Encrypt'],
+      Constraints: { EncryptionContextEquals: { a: '1' }, EncryptionContextSubset: { b: '2' } },
+    });
+    // No context both equals {a:1} and contains b=2: the grant allows no Encrypt.
+    expect(errorCode(() => kms.call(both, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x'), EncryptionContext: { a: '1' } }))).toBe('AccessDeniedException');
+    // A child with only the Equals would allow {a:1}: wider than its parent, refused.
+    const child = { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/Both', Operations: ['Encrypt'] };
+    expect(errorCode(() => kms.call(both, 'CreateGrant', { ...child, Constraints: { EncryptionContextEquals: { a: '1' } } }))).toBe('AccessDeniedException');
+    expect(errorCode(() => kms.call(both, 'CreateGrant', { ...child, Constraints: { EncryptionContextSubset: { b: '2' } } }))).toBe('AccessDeniedException');
+    expect(errorCode(() => kms.call(both, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x'), EncryptionContext: { a: '1' } }))).toBe('AccessDeniedException');
+  });
 });
 
 describe('grant constraint logic (properties)', () => {
-  const ctx = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), fc.constantFrom('1', '2', ''), { maxKeys: 4 });
+  // Keys that differ only by case: in a grant constraint AWS compares keys case-insensitively, values exactly
+  // (API reference, GrantConstraints).
+  const ctx = fc.dictionary(fc.constantFrom('a', 'A', 'b', 'c'), fc.constantFrom('1', '2', ''), { maxKeys: 4 });
+  /** The model: every pair of `sub` has a pair in `ctx` whose key is the same but for case, with the same value. */
+  const includes = (c: Record<string, string>, sub: Record<string, string>) =>
+    Object.entries(sub).every(([k, v]) => Object.entries(c).some(([ck, cv]) => ck.toLowerCase() === k.toLowerCase() && cv === v));
 
-  it('EncryptionContextSubset permits exactly the contexts that contain every constrained pair', () => {
+  it('EncryptionContextSubset permits exactly the contexts that contain every constrained pair (keys compared without case)', () => {
     fc.assert(
       fc.property(ctx, ctx, (constraint, request) => {
-        const expected = Object.entries(constraint).every(([k, v]) => request[k] === v);
-        expect(grantPermits({ operations: ['Decrypt'], constraints: { EncryptionContextSubset: constraint } }, 'Decrypt', request)).toBe(expected);
+        expect(grantPermits({ operations: ['Decrypt'], constraints: { EncryptionContextSubset: constraint } }, 'Decrypt', request)).toBe(includes(request, constraint));
       }),
       { numRuns: 2000 },
     );
   });
 
-  it('EncryptionContextEquals permits exactly the equal context', () => {
+  it('EncryptionContextEquals permits exactly the equal context (keys compared without case)', () => {
     fc.assert(
       fc.property(ctx, ctx, (constraint, request) => {
-        const expected = JSON.stringify(Object.entries(constraint).sort()) === JSON.stringify(Object.entries(request).sort());
+        const expected = includes(request, constraint) && includes(constraint, request);
         expect(grantPermits({ operations: ['Decrypt'], constraints: { EncryptionContextEquals: constraint } }, 'Decrypt', request)).toBe(expected);
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('"__proto__" and "constructor" are ordinary constraint keys (JSON gives them as own keys)', () => {
+    const parsed = (text: string) => JSON.parse(text) as Record<string, string>;
+    const proto = { operations: ['Encrypt'], constraints: { EncryptionContextSubset: parsed('{"__proto__":"x"}') } };
+    expect(grantPermits(proto, 'Encrypt', parsed('{"__proto__":"x"}'))).toBe(true);
+    expect(grantPermits(proto, 'Encrypt', parsed('{"__proto__":"y"}'))).toBe(false);
+    expect(grantPermits(proto, 'Encrypt', {})).toBe(false);
+    expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: parsed('{"constructor":"x"}') } }, 'Encrypt', {})).toBe(false);
+    expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: {} } }, 'Encrypt', parsed('{"constructor":"x"}'))).toBe(false);
+  });
+
+  it('a constraint key matches the request key whatever its case; the value must match exactly', () => {
+    const g = { operations: ['Encrypt'], constraints: { EncryptionContextSubset: { Dept: 'IT' } } };
+    expect(grantPermits(g, 'Encrypt', { dept: 'IT' })).toBe(true);
+    expect(grantPermits(g, 'Encrypt', { DEPT: 'IT', other: 'x' })).toBe(true);
+    expect(grantPermits(g, 'Encrypt', { Dept: 'it' })).toBe(false);
+    expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: { Dept: 'IT' } } }, 'Encrypt', { dept: 'IT' })).toBe(true);
+    expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: { Dept: 'IT' } } }, 'Encrypt', { dept: 'IT', x: '' })).toBe(false);
   });
 
   it('operations not granted are never permitted; DescribeKey and RetireGrant ignore constraints', () => {
@@ -186,16 +225,17 @@ describe('grant constraint logic (properties)', () => {
     );
   });
 
-  it('a narrower grant never permits what its parent does not', () => {
+  it('a narrower grant never permits what its parent does not (either constraint, both, or none, on either grant)', () => {
+    const constraints = fc.record({ EncryptionContextSubset: ctx, EncryptionContextEquals: ctx }, { requiredKeys: [] });
     fc.assert(
-      fc.property(ctx, ctx, ctx, (parentC, childC, request) => {
-        const parent = { grantId: '', keyId: '', granteePrincipal: '', issuingAccount: '', createdAt: new Date(), state: 'live' as const, operations: ['Decrypt'], constraints: { EncryptionContextSubset: parentC } };
-        const child = { operations: ['Decrypt'], constraints: { EncryptionContextSubset: childC } };
+      fc.property(fc.option(constraints, { nil: undefined }), fc.option(constraints, { nil: undefined }), ctx, (parentC, childC, request) => {
+        const parent = { grantId: '', keyId: '', granteePrincipal: '', issuingAccount: '', createdAt: new Date(), state: 'live' as const, operations: ['Decrypt'], constraints: parentC };
+        const child = { operations: ['Decrypt'], constraints: childC };
         if (grantNarrows(parent, child) && grantPermits(child, 'Decrypt', request)) {
           expect(grantPermits(parent, 'Decrypt', request)).toBe(true);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 5000 },
     );
   });
 

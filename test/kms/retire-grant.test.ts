@@ -146,6 +146,33 @@ describe('RetireGrant: the grant decides who may retire it', () => {
   });
 });
 
+describe('ListRetirableGrants: a principal of the caller\'s own account, authorized on that principal', () => {
+  const list = (ctx: CallContext, principal: string) => (call(ctx, 'ListRetirableGrants', { RetiringPrincipal: principal }) as { Grants: { GrantId: string }[] }).Grants.map((g) => g.GrantId);
+
+  it("another account's principal is refused, even to an administrator: the grants it may retire (their grantees, constraints) are not the caller's to read", () => {
+    const g = grant({ RetiringPrincipal: `arn:aws:iam::${A}:user/Alice`, Constraints: { EncryptionContextSubset: { project: 'secret' } } });
+    expect(list(alice, `arn:aws:iam::${A}:user/Alice`)).toContain(g.GrantId);
+    for (const named of [`arn:aws:iam::${A}:user/Alice`, `arn:aws:iam::${A}:root`, A, `arn:aws:sts::${A}:assumed-role/Worker/s`]) {
+      expect(refusal(() => list(aliceB, named))).toBe(
+        `AccessDeniedException: User: arn:aws:iam::${B}:user/Alice is not authorized to perform: kms:ListRetirableGrants on resource: ${named} because no resource-based policy allows the kms:ListRetirableGrants action`,
+      );
+    }
+  });
+
+  it("the caller's own principal lists its grants on any account's keys (AWS: no permission needed in the key's account)", () => {
+    const g = grant({ RetiringPrincipal: `arn:aws:iam::${B}:user/Alice` });
+    expect(list(aliceB, `arn:aws:iam::${B}:user/Alice`)).toEqual([g.GrantId]);
+  });
+
+  it('the IAM policy is evaluated on the retiring principal: a policy naming one principal lists that one only', () => {
+    const lister = user('Lister', doc({ Effect: 'Allow', Action: 'kms:ListRetirableGrants', Resource: `arn:aws:iam::${A}:role/Retirer` }), A);
+    expect(() => list(lister, `arn:aws:iam::${A}:role/Retirer`)).not.toThrow();
+    expect(refusal(() => list(lister, `arn:aws:iam::${A}:user/Alice`))).toBe(
+      `AccessDeniedException: User: arn:aws:iam::${A}:user/Lister is not authorized to perform: kms:ListRetirableGrants on resource: arn:aws:iam::${A}:user/Alice because no identity-based policy allows the kms:ListRetirableGrants action`,
+    );
+  });
+});
+
 describe('RetireGrant over HTTP with @aws-sdk/client-kms', () => {
   let server: RunningServer;
   let client: KMSClient;

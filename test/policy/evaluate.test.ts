@@ -13,12 +13,45 @@ describe('evaluate', () => {
   it('NotPrincipal in a Deny: everyone but the named role (and its sessions) is denied', () => {
     const p = keyPolicy(
       { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:root` }, Action: 'kms:*', Resource: '*' },
-      { Effect: 'Deny', NotPrincipal: { AWS: `arn:aws:iam::${ACCT}:role/KeyAdmin` }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
+      // The account must be listed too (IAM User Guide, "NotPrincipal"): AWS checks the account, then the role, then the session.
+      { Effect: 'Deny', NotPrincipal: { AWS: [`arn:aws:iam::${ACCT}:role/KeyAdmin`, `arn:aws:iam::${ACCT}:root`] }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
     );
     expect(run(request('kms:ScheduleKeyDeletion', session('KeyAdmin', 'bob')), p, [allowAll]).decision).toBe('Allow');
     const e = run(request('kms:ScheduleKeyDeletion', user('Alice')), p, [allowAll]);
     expect(e.deniedBy).toEqual({ kind: 'explicit', policyType: 'resource-based' });
-    expect(e.trace[1]!.reasons[0]).toBe(`NotPrincipal: caller arn:aws:iam::${ACCT}:user/Alice is not among AWS arn:aws:iam::${ACCT}:role/KeyAdmin, so the statement applies to it`);
+    expect(e.trace[1]!.reasons[0]).toBe(
+      `NotPrincipal: does not list arn:aws:iam::${ACCT}:user/Alice (a Deny excludes a caller only when its account and the caller or its role are both listed), so the statement applies to it`,
+    );
+  });
+
+  it('NotPrincipal in a Deny excludes a caller only when its account and the caller (or its role) are both listed: a listed account alone, or a principal without its account, is denied', () => {
+    const deny = (...np: string[]) =>
+      keyPolicy(
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:root` }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Deny', NotPrincipal: { AWS: np }, Action: 'kms:Decrypt', Resource: '*' },
+      );
+    const alice = user('Alice');
+    const bob = user('Bob');
+    const admin = session('KeyAdmin', 's');
+    const root = `arn:aws:iam::${ACCT}:root`;
+    const cases: [ReturnType<typeof user>, NamedPolicy, 'Allow' | 'ExplicitDeny'][] = [
+      [alice, deny(alice.arn), 'ExplicitDeny'], // the user without its account
+      [bob, deny(root), 'ExplicitDeny'], // the account alone excludes none of its users
+      [alice, deny(root), 'ExplicitDeny'],
+      [alice, deny(alice.arn, root), 'Allow'],
+      [bob, deny(alice.arn, root), 'ExplicitDeny'],
+      [admin, deny(`arn:aws:iam::${ACCT}:role/KeyAdmin`), 'ExplicitDeny'],
+      [admin, deny(`arn:aws:iam::${ACCT}:role/KeyAdmin`, root), 'Allow'],
+      [admin, deny(admin.arn, `arn:aws:iam::${ACCT}:role/KeyAdmin`, root), 'Allow'],
+      [admin, deny(alice.arn, root), 'ExplicitDeny'],
+      [user('Carol', OTHER), deny(alice.arn, root), 'ExplicitDeny'],
+    ];
+    for (const [caller, p, want] of cases) {
+      // The fast path and the traced one agree.
+      for (const e of [run(request('kms:Decrypt', caller), p, [allowAll]), evaluate(request('kms:Decrypt', caller), { resourcePolicy: p, identityPolicies: [allowAll], resourcePolicyRequired: true }, { explain: false })]) {
+        expect({ caller: caller.arn, np: p.document.statements[1]!.notPrincipal, decision: e.decision }).toEqual({ caller: caller.arn, np: p.document.statements[1]!.notPrincipal, decision: want });
+      }
+    }
   });
 
   it('NotAction and NotResource select everything else', () => {

@@ -70,6 +70,8 @@ describe('parsePolicy: syntax errors and their messages', () => {
     ['a Principal in an identity policy', doc(stmt({ Principal: '*' })), 'identity', 'Policy document should not specify a principal.'],
     ['a NotPrincipal in a session policy', doc(stmt({ NotPrincipal: { AWS: '111122223333' } })), 'session', 'Policy document should not specify a principal.'],
     ['no Principal in a trust policy', doc({ Effect: 'Allow', Action: 'sts:AssumeRole' }), 'trust', 'Missing required field Principal'],
+    // IAM User Guide, "NotPrincipal": not in an IAM role trust policy (an Allow with it would trust every other principal).
+    ['a NotPrincipal in a trust policy', doc({ Effect: 'Allow', NotPrincipal: { AWS: '111122223333' }, Action: 'sts:AssumeRole' }), 'trust', 'Syntax errors in policy.', /NotPrincipal/],
     ['no Principal in a key policy', doc(stmt()), 'key', 'Policy contains a statement with one or more invalid principals.'],
     ['a wildcard inside a principal ARN (key policy)', doc(keyStmt({ Principal: { AWS: 'arn:aws:iam::111122223333:role/*' } })), 'key', 'Policy contains a statement with one or more invalid principals.'],
     ['a wildcard inside a principal ARN (trust policy)', doc({ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:user/*' }, Action: 'sts:AssumeRole' }), 'trust', 'Invalid principal in policy: "AWS":"arn:aws:iam::111122223333:user/*"'],

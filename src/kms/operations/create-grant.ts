@@ -43,7 +43,10 @@ export const CreateGrant = kmsOperation({
     // The grants-per-key quota applies to customer managed keys (AWS's resource quotas page); the
     // per-grantee one, when set, to every key (as the page listed it when it had one).
     const quotas = { keyArn: key.arn, perKey: key.keyManager === 'CUSTOMER' ? GRANTS_PER_KEY_QUOTA : undefined, perGrantee: grantsPerGranteeQuota() };
-    const grant = grants.findSame(wanted) ?? grants.insert({ ...wanted, issuingAccount: `arn:aws:iam::${key.accountId}:root` }, quotas);
+    // Issued under the caller's account, the key's or another (IssuingAccount: "grants issued by
+    // accounts other than the owner of the key", Access Analyzer's KmsGrantConfiguration); that
+    // account may retire it (authorizeRetire).
+    const grant = grants.findSame(wanted) ?? grants.insert({ ...wanted, issuingAccount: `arn:aws:iam::${ctx.principal.accountId}:root` }, quotas);
     return { response: { GrantToken: newGrantToken(grant.grantId), GrantId: grant.grantId }, responseElements: { grantId: grant.grantId } };
   },
 });

@@ -1,6 +1,6 @@
 // ListGrants (the live grants of a key) and ListRetirableGrants (those a principal may retire).
 import { InvalidMarkerException } from '../../errors/index.js';
-import { authorizeAccountAction } from '../authorize.js';
+import { accountOfPrincipal, authorizeListRetirable } from '../authorize.js';
 import { cursorOf, type Grant, type GrantCursor } from '../grants.js';
 import type { KmsKey } from '../keys.js';
 import { kmsOperation } from '../operation.js';
@@ -43,14 +43,16 @@ export const ListRetirableGrants = kmsOperation({
   input: { RetiringPrincipal: { ...PRINCIPAL, required: true }, Limit: LIMIT, Marker: MARKER },
   run(ctx, input, call) {
     const { keys, grants } = call.env;
-    // An IAM-policy action (AWS: kms:ListRetirableGrants on "*"); being the retiring principal is not enough.
-    authorizeAccountAction(call.env, ctx, 'ListRetirableGrants');
+    // An IAM-policy action on the retiring principal, of the caller's account; being it is not enough.
+    authorizeListRetirable(call.env, ctx, input.RetiringPrincipal);
     const limit = input.Limit ?? DEFAULT_LIMIT;
     const page = pageOf(grants.retirableBy(input.RetiringPrincipal, { after: cursorFrom(input.Marker), limit }), limit);
     const entries = page.items.flatMap((g) => {
       // A grant of another account's key may name the caller as its retiring principal.
       const key = keys.getInHome(g.keyId);
-      return key ? [grantListEntry(g, key)] : [];
+      // A principal of no account (a service's) is the caller's account's to ask about, on its own keys.
+      const mine = accountOfPrincipal(input.RetiringPrincipal) !== undefined || key?.accountId === ctx.principal.accountId;
+      return key && mine ? [grantListEntry(g, key)] : [];
     });
     return { response: { Grants: entries, ...page.tail } };
   },

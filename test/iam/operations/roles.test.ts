@@ -35,6 +35,9 @@ describe('CreateRole', () => {
     expect(() => call('CreateRole', { RoleName: 'Bad', AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}' })).toThrow('Missing required field Principal');
     expect(errorCode(() => call('CreateRole', { RoleName: 'Bad', AssumeRolePolicyDocument: 'not json' }))).toBe('MalformedPolicyDocument');
     expect(errorCode(() => call('CreateRole', { RoleName: 'Web', AssumeRolePolicyDocument: ec2Trust }))).toBe('EntityAlreadyExists');
+    // IAM names are not distinguished by case ("IAM identifiers"): no second role, or user, that differs only by case.
+    expect(() => call('CreateRole', { RoleName: 'WEB', AssumeRolePolicyDocument: ec2Trust })).toThrow('Role with name WEB already exists.');
+    expect(() => call('CreateUser', { UserName: 'alice' })).toThrow('User with name alice already exists.');
     expect(errorCode(() => call('GetRole', { RoleName: 'Bad' }))).toBe('NoSuchEntity');
   });
 
