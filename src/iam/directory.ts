@@ -12,7 +12,7 @@ import { isoSeconds } from '../core/time.js';
 import { accountRootTrustPolicy, checkPolicyDocument, checkTrustPolicySize, QUOTAS } from './documents.js';
 import { PolicyStore, type PolicyHolder } from './policies.js';
 import { PoliciesOf, type NamedPolicyText } from './policies-of.js';
-import { accessDeniedMessage, callerOf, evaluateCall, explainCall, formatExplanation, globalConditionKeys, parsedPolicy, type NamedPolicy, type PrincipalPolicies, type RequestContext } from '../policy/index.js';
+import { PolicySyntaxError, accessDeniedMessage, callerOf, evaluateCall, explainCall, formatExplanation, globalConditionKeys, parsedPolicy, type NamedPolicy, type PrincipalPolicies, type RequestContext } from '../policy/index.js';
 
 /** Parsed identity policies by the (frozen, cached) list of their texts. */
 const parsedLists = new WeakMap<readonly NamedPolicyText[], readonly NamedPolicy[]>();
@@ -372,7 +372,15 @@ export class IamDirectory {
       principal: callerOf(caller),
       keys: ctx ? globalConditionKeys(ctx) : new Map<string, string>(),
     };
-    const trustPolicy: NamedPolicy = { name: `trust policy of role ${roleName}`, type: 'resource-based', document: parsedPolicy(trust, 'trust') };
+    let document;
+    try {
+      document = parsedPolicy(trust, 'trust');
+    } catch (err) {
+      // A trust policy stored by an older ebsim that this one refuses (NotPrincipal): it trusts no one.
+      if (err instanceof PolicySyntaxError) throw new AccessDenied(`User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      throw err;
+    }
+    const trustPolicy: NamedPolicy = { name: `trust policy of role ${roleName}`, type: 'resource-based', document };
     const evaluation = evaluateCall(ctx, request, this.policiesOf(caller), trustPolicy);
     const allowed = evaluation.decision === 'Allow';
     explainCall(ctx, request, allowed, () => formatExplanation(evaluation));

@@ -61,19 +61,26 @@ export function grantPermits(grant: Pick<Grant, 'operations' | 'constraints'>, o
 /**
  * Does `context` hold every pair of `pairs`? As a grant constraint compares them (API reference,
  * GrantConstraints): "the key in each key-value pair is not case sensitive, but the value is".
+ * Every key of the context that is a constrained key but for case must carry its value: a
+ * context with `aws:ebs:id` and `AWS:EBS:ID` cannot pass with one of them naming something else.
  */
 export function constraintIncludes(context: EncryptionContext, pairs: EncryptionContext): boolean {
-  const lowered = new Map<string, string[]>();
-  for (const [k, v] of Object.entries(context)) {
+  const entries = Object.entries(context);
+  return Object.entries(pairs).every(([k, v]) => {
     const key = k.toLowerCase();
-    lowered.set(key, [...(lowered.get(key) ?? []), v]);
-  }
-  return Object.entries(pairs).every(([k, v]) => lowered.get(k.toLowerCase())?.includes(v) ?? false);
+    let found = false;
+    for (const [ck, cv] of entries) {
+      if (ck.toLowerCase() !== key) continue;
+      if (cv !== v) return false;
+      found = true;
+    }
+    return found;
+  });
 }
 
-/** The same pairs, keys compared as constraintIncludes compares them: each holds the other's. */
+/** Exactly the pairs, keys compared as constraintIncludes compares them (no extra pair, even one that differs only by case). */
 export function constraintEquals(a: EncryptionContext, b: EncryptionContext): boolean {
-  return constraintIncludes(a, b) && constraintIncludes(b, a);
+  return Object.keys(a).length === Object.keys(b).length && constraintIncludes(a, b) && constraintIncludes(b, a);
 }
 
 /**
@@ -248,10 +255,12 @@ export class GrantStore {
   }
 
   /** Live grant with this name and identical parameters (CreateGrant's idempotency by Name). */
-  findSame(g: Omit<Grant, 'grantId' | 'createdAt' | 'state' | 'issuingAccount'>): Grant | undefined {
+  findSame(g: Omit<Grant, 'grantId' | 'createdAt' | 'state'>): Grant | undefined {
     if (!g.name) return undefined;
     return (this.byName.all(storageKeyId(g.keyId, this.region), g.name) as GrantRow[]).map(toGrant).sort(byCreation).find(
       (x) =>
+        // Another account repeating the call makes its own grant (it is that grant's issuer).
+        x.issuingAccount === g.issuingAccount &&
         x.granteePrincipal === g.granteePrincipal &&
         x.retiringPrincipal === g.retiringPrincipal &&
         JSON.stringify([...x.operations].sort()) === JSON.stringify([...g.operations].sort()) &&

@@ -83,8 +83,8 @@ export function matchPrincipal(p: CompiledPrincipal, caller: RequestContext['pri
  * Does a NotPrincipal block exclude the caller (the statement then does not apply to it)? In a
  * Deny, AWS checks the caller's account, then its role, then the caller itself, and denies at any
  * level not listed (IAM User Guide, "NotPrincipal": "you must also specify the account ARN of the
- * not-denied principal"): excluded are the caller named with its account, a session also through
- * its role named with the account, a service named, or everyone ("*"). In an Allow (which AWS no
+ * not-denied principal"): excluded are the caller named with its account, a session only with its
+ * role and its account named too, a service named, or everyone ("*"). In an Allow (which AWS no
  * longer supports), any one of them listed excludes: the statement then allows less, not more.
  */
 export function notPrincipalExcludes(p: CompiledPrincipal, caller: RequestContext['principal'], deny: boolean): boolean {
@@ -92,7 +92,10 @@ export function notPrincipalExcludes(p: CompiledPrincipal, caller: RequestContex
   if (p.anyone) return true;
   if (caller.service !== undefined) return p.services.has(caller.service);
   if (!p.accounts.has(caller.accountId)) return false;
-  return p.aws.has(caller.arn) || (caller.roleArn !== undefined && p.aws.has(caller.roleArn));
+  // A session is checked at each level: its role and the session itself must both be listed (the
+  // guide's example names the session, the role and the account).
+  if (caller.roleArn !== undefined) return p.aws.has(caller.roleArn) && p.aws.has(caller.arn);
+  return p.aws.has(caller.arn);
 }
 
 /** The block as written, for explanations: `AWS arn:…, Service ec2.amazonaws.com` or `"*"`. */

@@ -34,8 +34,11 @@ function describePrincipalMatch(cs: CompiledStatement, caller: RequestContext['p
 
 /** A Deny's NotPrincipal that lists the caller's account or the caller, not both: it still applies. */
 function describePartialExclusion(cs: CompiledStatement, caller: RequestContext['principal']): string {
-  const missing = cs.principal!.accounts.has(caller.accountId) ? (caller.roleArn ? `${caller.arn} or its role ${caller.roleArn}` : caller.arn) : `its account ${caller.accountId}`;
-  return `NotPrincipal: does not list ${missing} (a Deny excludes a caller only when its account and the caller or its role are both listed), so the statement applies to it`;
+  const p = cs.principal!;
+  const unlisted = !p.accounts.has(caller.accountId)
+    ? [`its account ${caller.accountId}`]
+    : [...(p.aws.has(caller.arn) ? [] : [caller.arn]), ...(caller.roleArn !== undefined && !p.aws.has(caller.roleArn) ? [`its role ${caller.roleArn}`] : [])];
+  return `NotPrincipal: does not list ${unlisted.join(' or ')} (a Deny excludes a caller only when its account and the caller, and a session's role, are all listed), so the statement applies to it`;
 }
 
 function describePatterns(field: string, list: PatternList, negated: boolean, text: string, compareText: string, keys: RequestKeys): string {

@@ -180,6 +180,22 @@ describe('grants to another account\'s principals', () => {
     call(aliceA, 'RevokeGrant', { KeyId: key.KeyId, GrantId: second.GrantId });
     expect(errorCode(() => call(carolB, 'Encrypt', { KeyId: key.Arn, Plaintext: Buffer.from('z') }))).toBe('AccessDeniedException');
   });
+
+  it('a named CreateGrant repeated by another account makes that account\'s own grant (idempotency is per issuer)', () => {
+    const policy = doc(
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: '*' },
+    );
+    const key = call(aliceA, 'CreateKey', { Policy: policy }).KeyMetadata as { KeyId: string; Arn: string };
+    const params = { KeyId: key.Arn, GranteePrincipal: `arn:aws:iam::${B}:user/Carol`, Operations: ['Encrypt'], Name: 'same-name' };
+    const byA = call(aliceA, 'CreateGrant', params) as { GrantId: string };
+    expect((call(aliceA, 'CreateGrant', params) as { GrantId: string }).GrantId).toBe(byA.GrantId); // the same issuer: the same grant
+    const byB = call(aliceB, 'CreateGrant', params) as { GrantId: string };
+    expect(byB.GrantId).not.toBe(byA.GrantId);
+    const issuers = new Map((call(aliceA, 'ListGrants', { KeyId: key.KeyId }).Grants as { GrantId: string; IssuingAccount: string }[]).map((x) => [x.GrantId, x.IssuingAccount]));
+    expect([issuers.get(byA.GrantId), issuers.get(byB.GrantId)]).toEqual([`arn:aws:iam::${A}:root`, `arn:aws:iam::${B}:root`]);
+    call(aliceB, 'RetireGrant', { KeyId: key.Arn, GrantId: byB.GrantId }); // B retires its own as issuer
+  });
 });
 
 describe("an operator's view (the console's inventory) is per account", () => {

@@ -172,9 +172,15 @@ describe('grant constraint logic (properties)', () => {
   // Keys that differ only by case: in a grant constraint AWS compares keys case-insensitively, values exactly
   // (API reference, GrantConstraints).
   const ctx = fc.dictionary(fc.constantFrom('a', 'A', 'b', 'c'), fc.constantFrom('1', '2', ''), { maxKeys: 4 });
-  /** The model: every pair of `sub` has a pair in `ctx` whose key is the same but for case, with the same value. */
+  /**
+   * The model: every pair of `sub` has a pair in `ctx` whose key is the same but for case, and every
+   * such pair has its value (a context cannot pass with a case-variant key naming something else).
+   */
   const includes = (c: Record<string, string>, sub: Record<string, string>) =>
-    Object.entries(sub).every(([k, v]) => Object.entries(c).some(([ck, cv]) => ck.toLowerCase() === k.toLowerCase() && cv === v));
+    Object.entries(sub).every(([k, v]) => {
+      const same = Object.entries(c).filter(([ck]) => ck.toLowerCase() === k.toLowerCase());
+      return same.length > 0 && same.every(([, cv]) => cv === v);
+    });
 
   it('EncryptionContextSubset permits exactly the contexts that contain every constrained pair (keys compared without case)', () => {
     fc.assert(
@@ -188,7 +194,7 @@ describe('grant constraint logic (properties)', () => {
   it('EncryptionContextEquals permits exactly the equal context (keys compared without case)', () => {
     fc.assert(
       fc.property(ctx, ctx, (constraint, request) => {
-        const expected = includes(request, constraint) && includes(constraint, request);
+        const expected = Object.keys(request).length === Object.keys(constraint).length && includes(request, constraint) && includes(constraint, request);
         expect(grantPermits({ operations: ['Decrypt'], constraints: { EncryptionContextEquals: constraint } }, 'Decrypt', request)).toBe(expected);
       }),
       { numRuns: 2000 },
@@ -212,6 +218,15 @@ describe('grant constraint logic (properties)', () => {
     expect(grantPermits(g, 'Encrypt', { Dept: 'it' })).toBe(false);
     expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: { Dept: 'IT' } } }, 'Encrypt', { dept: 'IT' })).toBe(true);
     expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: { Dept: 'IT' } } }, 'Encrypt', { dept: 'IT', x: '' })).toBe(false);
+  });
+
+  it('a context with the constrained key twice, but for case, passes only if both carry the constrained value', () => {
+    // EBS's case: a grant bound to vol-A must not let a context name vol-B in the exact-case key.
+    const sub = { operations: ['Encrypt'], constraints: { EncryptionContextSubset: { 'aws:ebs:id': 'vol-A' } } };
+    expect(grantPermits(sub, 'Encrypt', { 'aws:ebs:id': 'vol-B', 'AWS:EBS:ID': 'vol-A' })).toBe(false);
+    expect(grantPermits(sub, 'Encrypt', { 'aws:ebs:id': 'vol-A', 'AWS:EBS:ID': 'vol-A' })).toBe(true);
+    // Equals allows no extra pair, even one that differs only by case.
+    expect(grantPermits({ operations: ['Encrypt'], constraints: { EncryptionContextEquals: { a: '1' } } }, 'Encrypt', { a: '1', A: '1' })).toBe(false);
   });
 
   it('operations not granted are never permitted; DescribeKey and RetireGrant ignore constraints', () => {

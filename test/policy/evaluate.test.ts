@@ -10,21 +10,27 @@ const run = (req: RequestContext, resourcePolicy: NamedPolicy | undefined, ident
   evaluate(req, { resourcePolicy, identityPolicies, sessionPolicies: extra.sessionPolicies, resourcePolicyRequired: extra.resourcePolicyRequired ?? true });
 
 describe('evaluate', () => {
-  it('NotPrincipal in a Deny: everyone but the named role (and its sessions) is denied', () => {
+  it('NotPrincipal in a Deny: everyone but the named session of the named role is denied', () => {
+    const bob = session('KeyAdmin', 'bob');
     const p = keyPolicy(
       { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:root` }, Action: 'kms:*', Resource: '*' },
-      // The account must be listed too (IAM User Guide, "NotPrincipal"): AWS checks the account, then the role, then the session.
-      { Effect: 'Deny', NotPrincipal: { AWS: [`arn:aws:iam::${ACCT}:role/KeyAdmin`, `arn:aws:iam::${ACCT}:root`] }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
+      // The account and the role must be listed too (IAM User Guide, "NotPrincipal"): AWS checks the account, then the role, then the session.
+      { Effect: 'Deny', NotPrincipal: { AWS: [bob.arn, `arn:aws:iam::${ACCT}:role/KeyAdmin`, `arn:aws:iam::${ACCT}:root`] }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
     );
-    expect(run(request('kms:ScheduleKeyDeletion', session('KeyAdmin', 'bob')), p, [allowAll]).decision).toBe('Allow');
+    expect(run(request('kms:ScheduleKeyDeletion', bob), p, [allowAll]).decision).toBe('Allow');
+    const other = run(request('kms:ScheduleKeyDeletion', session('KeyAdmin', 'eve')), p, [allowAll]);
+    expect(other.decision).toBe('ExplicitDeny');
+    expect(other.trace[1]!.reasons[0]).toBe(
+      `NotPrincipal: does not list ${session('KeyAdmin', 'eve').arn} (a Deny excludes a caller only when its account and the caller, and a session's role, are all listed), so the statement applies to it`,
+    );
     const e = run(request('kms:ScheduleKeyDeletion', user('Alice')), p, [allowAll]);
     expect(e.deniedBy).toEqual({ kind: 'explicit', policyType: 'resource-based' });
     expect(e.trace[1]!.reasons[0]).toBe(
-      `NotPrincipal: does not list arn:aws:iam::${ACCT}:user/Alice (a Deny excludes a caller only when its account and the caller or its role are both listed), so the statement applies to it`,
+      `NotPrincipal: does not list arn:aws:iam::${ACCT}:user/Alice (a Deny excludes a caller only when its account and the caller, and a session's role, are all listed), so the statement applies to it`,
     );
   });
 
-  it('NotPrincipal in a Deny excludes a caller only when its account and the caller (or its role) are both listed: a listed account alone, or a principal without its account, is denied', () => {
+  it('NotPrincipal in a Deny excludes a caller only when its account and the caller (and a session\'s role) are all listed: a listed account alone, or a principal without its account, is denied', () => {
     const deny = (...np: string[]) =>
       keyPolicy(
         { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:root` }, Action: 'kms:*', Resource: '*' },
@@ -41,7 +47,9 @@ describe('evaluate', () => {
       [alice, deny(alice.arn, root), 'Allow'],
       [bob, deny(alice.arn, root), 'ExplicitDeny'],
       [admin, deny(`arn:aws:iam::${ACCT}:role/KeyAdmin`), 'ExplicitDeny'],
-      [admin, deny(`arn:aws:iam::${ACCT}:role/KeyAdmin`, root), 'Allow'],
+      [admin, deny(`arn:aws:iam::${ACCT}:role/KeyAdmin`, root), 'ExplicitDeny'], // the session not listed
+      [admin, deny(admin.arn, root), 'ExplicitDeny'], // the role not listed
+      [admin, deny(admin.arn, `arn:aws:iam::${ACCT}:role/KeyAdmin`), 'ExplicitDeny'], // the account not listed
       [admin, deny(admin.arn, `arn:aws:iam::${ACCT}:role/KeyAdmin`, root), 'Allow'],
       [admin, deny(alice.arn, root), 'ExplicitDeny'],
       [user('Carol', OTHER), deny(alice.arn, root), 'ExplicitDeny'],

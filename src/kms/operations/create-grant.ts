@@ -46,7 +46,8 @@ export const CreateGrant = kmsOperation({
     // Issued under the caller's account, the key's or another (IssuingAccount: "grants issued by
     // accounts other than the owner of the key", Access Analyzer's KmsGrantConfiguration); that
     // account may retire it (authorizeRetire).
-    const grant = grants.findSame(wanted) ?? grants.insert({ ...wanted, issuingAccount: `arn:aws:iam::${ctx.principal.accountId}:root` }, quotas);
+    const issued = { ...wanted, issuingAccount: `arn:aws:iam::${ctx.principal.accountId}:root` };
+    const grant = grants.findSame(issued) ?? grants.insert(issued, quotas);
     return { response: { GrantToken: newGrantToken(grant.grantId), GrantId: grant.grantId }, responseElements: { grantId: grant.grantId } };
   },
 });

@@ -78,3 +78,17 @@ describe('GetRole, ListRoles, UpdateAssumeRolePolicy', () => {
     expect(() => call('UpdateAssumeRolePolicy', { RoleName: 'Web', PolicyDocument: big })).toThrow('Cannot exceed quota for ACLSizePerRole: 2048');
   });
 });
+
+describe('a trust policy stored by an older ebsim', () => {
+  // ebsim once accepted NotPrincipal in trust policies; AWS forbids it there now, and so does
+  // ebsim's parser. A role that still holds one trusts no one: AccessDenied, not a 500.
+  it('with NotPrincipal: AssumeRole is AccessDenied', () => {
+    call('CreateRole', { RoleName: 'OldTrust', AssumeRolePolicyDocument: trust({ AWS: h.app.iam.requireAccount().accountId }) });
+    const roleArn = `arn:aws:iam::${h.app.iam.requireAccount().accountId}:role/OldTrust`;
+    const old = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', NotPrincipal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' }] });
+    h.app.db.prepare('UPDATE iam_roles SET assume_role_policy = ? WHERE role_arn = ?').run(old, roleArn);
+    let err: unknown;
+    try { h.app.iam.callSts(alice, 'AssumeRole', { RoleArn: roleArn, RoleSessionName: 'old-trust' }); } catch (e) { err = e; }
+    expect(err).toMatchObject({ code: 'AccessDenied' });
+  });
+});
