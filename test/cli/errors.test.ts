@@ -161,3 +161,30 @@ describe('a damaged home', () => {
     }
   });
 });
+
+// Found by the h21 bad-input sweep: each of these once printed "internal error" and a stack.
+describe('careless arguments', () => {
+  it('a null in a JSON list of structures is AWS\'s "Member must not be null" (254), not a TypeError', async () => {
+    const t = await ebsim('kms', 'create-key', '--tags', '[null]');
+    expect(t.code).toBe(254);
+    expectClear(t, "(ValidationException) when calling the CreateKey operation: 1 validation error detected: Value 'null' at 'tags.1.member' failed to satisfy constraint: Member must not be null");
+    const l = await ebsim('trail', 'lookup-events', '--lookup-attributes', '[null]');
+    expect(l.code).toBe(254);
+    expectClear(l, "Value 'null' at 'lookupAttributes.1.member' failed to satisfy constraint: Member must not be null");
+  });
+
+  it('an integer flag that is not a number is bad usage (252), not "Value \'NaN\'"', async () => {
+    const r = await ebsim('kms', 'generate-random', '--number-of-bytes', 'abc');
+    expect(r.code).toBe(252);
+    expectClear(r, "Error parsing parameter '--number-of-bytes': expected an integer");
+    expect(r.stderr).not.toContain('NaN');
+  });
+
+  it('serve with a port outside 0-65535 is bad usage (252) before anything listens', async () => {
+    for (const port of ['99999', '-1', 'abc', '80.5']) {
+      const r = await ebsim('serve', '--port', port);
+      expect(r.code, port).toBe(252);
+      expectClear(r, '--port must be a whole number from 0 to 65535');
+    }
+  });
+});
