@@ -134,8 +134,10 @@ export function lookupEvents(db: Db, q: LookupQuery, scope?: LookupScope): Looku
   if (!Number.isInteger(max) || max < 1 || max > 50) throw new InvalidMaxResultsException(`MaxResults ${String(max)} is not valid: it must be between 1 and 50.`);
   let before = Number.MAX_SAFE_INTEGER;
   if (q.NextToken !== undefined) {
-    before = Number(Buffer.from(q.NextToken, 'base64url').toString());
-    if (!Number.isInteger(before) || before <= 0) throw new InvalidNextTokenException('Invalid NextToken.');
+    // Only the form NextToken takes (Number() alone read " 12", "0x10", "1e3" as sequence numbers).
+    const text = Buffer.from(q.NextToken, 'base64url').toString();
+    if (!/^[1-9]\d{0,15}$/.test(text) || Buffer.from(text).toString('base64url') !== q.NextToken) throw new InvalidNextTokenException('Invalid NextToken.');
+    before = Number(text);
   }
   if (none || q.EventCategory === 'insight') return { Events: [] };
   // A time window alone, or a scope, is asked of the term every record has.

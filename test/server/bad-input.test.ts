@@ -85,8 +85,20 @@ describe('LookupEvents refusals in CloudTrail\'s own error names', () => {
       ['{"MaxResults":51}', 'InvalidMaxResultsException'],
       ['{"NextToken":"garbage"}', 'InvalidNextTokenException'],
       ['{"NextToken":""}', 'InvalidNextTokenException'],
+      // Tokens never handed out, that Number() once read as positions.
+      ...['0x10', ' 12', '1e3', '12.0', '012', '-1'].map((t) => [`{"NextToken":"${Buffer.from(t).toString('base64url')}"}`, 'InvalidNextTokenException'] as [string, string]),
     ];
     for (const [body, type] of cases) expect((await errorOf(`${CLOUDTRAIL}LookupEvents`, body)).type, body).toBe(type);
+  });
+
+  it('a NextToken it handed out still pages', async () => {
+    for (let i = 0; i < 3; i++) await send(`${KMS}ListKeys`, '{}');
+    server.app.trail.flush();
+    const first = (await send(`${CLOUDTRAIL}LookupEvents`, '{"MaxResults":1}')).json();
+    expect(first.NextToken).toEqual(expect.any(String));
+    const second = (await send(`${CLOUDTRAIL}LookupEvents`, JSON.stringify({ MaxResults: 1, NextToken: first.NextToken }))).json();
+    expect(second.Events).toHaveLength(1);
+    expect(second.Events[0].EventId).not.toBe(first.Events[0].EventId);
   });
 
   it('EventCategory insight finds no events: ebsim records management events only', async () => {
