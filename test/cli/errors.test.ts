@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { main } from '../../src/cli/main.js';
 import { parseMap } from '../../src/cli/input.js';
-import { ebsimIn } from '../helpers/cli.js';
+import { assertBuilt, EBSIM_BIN, ebsimIn } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
 
 let home: string;
 async function ebsim(...args: string[]) {
@@ -185,6 +186,20 @@ describe('careless arguments', () => {
       const r = await ebsim('serve', '--port', port);
       expect(r.code, port).toBe(252);
       expectClear(r, '--port must be a whole number from 0 to 65535');
+    }
+  });
+});
+
+// Node's recursive mkdir spins forever under /proc (mkdir answers ENOENT with the parent there):
+// run as a process with a deadline, since a spinning in-process call would hang the test itself.
+describe.skipIf(!existsSync('/proc/self'))('a directory ebsim cannot create under /proc', () => {
+  it('init --home and trail export fail at once with mkdir\'s reason (1), instead of never returning', () => {
+    assertBuilt();
+    for (const args of [['init', '--home', '/proc/ebsim-no-such-home'], ['trail', 'export', '/proc/ebsim-no-such-dir', '--home', home]]) {
+      const r = spawnSync(process.execPath, [EBSIM_BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.signal, args.join(' ')).toBeNull();
+      expect(r.status).toBe(1);
+      expectClear({ stderr: r.stderr }, /cannot mkdir \/proc\/ebsim-no-such-(home|dir)/);
     }
   });
 });
