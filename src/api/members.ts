@@ -113,7 +113,8 @@ const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
 export function rejectUnknown(params: Record<string, unknown>, members: Members): void {
   for (const k of Object.keys(params)) {
     if (!has(members, k) && params[k] !== undefined) {
-      throw new ValidationException(`Unknown parameter '${k}'. Valid parameters are: ${Object.keys(members).join(', ')}.`);
+      const names = Object.keys(members);
+      throw new ValidationException(`Unknown parameter '${k}'. ${names.length ? `Valid parameters are: ${names.join(', ')}.` : 'This operation takes no parameters.'}`);
     }
   }
 }
