@@ -188,6 +188,18 @@ describe('careless arguments', () => {
       expectClear(r, '--port must be a whole number from 0 to 65535');
     }
   });
+
+  it('serve on a host that does not exist or is not this machine\'s says so (1); an empty --host is bad usage (252), not every interface', async () => {
+    const none = await ebsim('serve', '--port', '0', '--workers', '1', '--host', '999.1.1.1');
+    expect(none.code).toBe(1);
+    expectClear(none, '--host 999.1.1.1: no such host or address');
+    const other = await ebsim('serve', '--port', '0', '--workers', '1', '--host', '192.0.2.1'); // TEST-NET-1 (RFC 5737): never local
+    expect(other.code).toBe(1);
+    expectClear(other, '192.0.2.1 is not an address of this machine');
+    const empty = await ebsim('serve', '--port', '0', '--workers', '1', '--host', ' ');
+    expect(empty.code).toBe(252);
+    expectClear(empty, '--host must name an address');
+  });
 });
 
 // Node's recursive mkdir spins forever under /proc (mkdir answers ENOENT with the parent there):

@@ -23,6 +23,8 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
     async (a) => {
       // Before anything listens: Node's own refusal of a bad port is a RangeError with a stack.
       if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not ${String(a.port)}`);
+      // An empty --host would bind every interface: never by accident.
+      if (a.host.trim() === '') throw new UsageError('--host must name an address (127.0.0.1 by default; 0.0.0.0 for every interface)');
       const r = rt();
       const options: ServerOptions = {
         home: r.home,
