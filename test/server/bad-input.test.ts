@@ -42,7 +42,7 @@ describe('null items in lists', () => {
   });
 });
 
-describe('GenerateRandom with a Recipient', () => {
+describe('a Recipient (Nitro Enclaves attestation)', () => {
   // AWS encrypts the bytes to the enclave's key and returns no Plaintext; ebsim cannot, so it must
   // refuse rather than hand the bytes back in the clear.
   it('is refused as on DeriveSharedSecret and GenerateDataKeyPair, with no bytes in the answer', async () => {
@@ -51,6 +51,20 @@ describe('GenerateRandom with a Recipient', () => {
       expect(r.status).toBe(400);
       expect(r.json()).toEqual({ __type: 'UnsupportedOperationException', message: expect.stringContaining('GenerateRandom with a Recipient is not supported') });
     }
+  });
+
+  // These two once answered "Unknown parameter 'Recipient'", as if AWS had no such member.
+  it('is refused on Decrypt and GenerateDataKey in the same words, after the key checks, with no plaintext', async () => {
+    const keyId = (await send(`${KMS}CreateKey`, '{}')).json().KeyMetadata.KeyId as string;
+    const blob = (await send(`${KMS}Encrypt`, `{"KeyId":"${keyId}","Plaintext":"aGk="}`)).json().CiphertextBlob as string;
+    const recipient = '"Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256","AttestationDocument":"AAAA"}';
+    for (const [op, body] of [['Decrypt', `{"CiphertextBlob":"${blob}",${recipient}}`], ['GenerateDataKey', `{"KeyId":"${keyId}","KeySpec":"AES_256",${recipient}}`]] as const) {
+      const r = await send(`${KMS}${op}`, body);
+      expect(r.status, op).toBe(400);
+      expect(r.json()).toEqual({ __type: 'UnsupportedOperationException', message: `${op} with a Recipient is not supported: ebsim does not model Nitro Enclaves or NitroTPM attestation.` });
+    }
+    // The key checks come first: a key that does not exist is still NotFoundException.
+    expect((await errorOf(`${KMS}GenerateDataKey`, `{"KeyId":"alias/none","KeySpec":"AES_256",${recipient}}`)).type).toBe('NotFoundException');
   });
 });
 
