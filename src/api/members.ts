@@ -113,7 +113,8 @@ const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
 export function rejectUnknown(params: Record<string, unknown>, members: Members): void {
   for (const k of Object.keys(params)) {
     if (!has(members, k) && params[k] !== undefined) {
-      throw new ValidationException(`Unknown parameter '${k}'. Valid parameters are: ${Object.keys(members).join(', ')}.`);
+      const names = Object.keys(members);
+      throw new ValidationException(`Unknown parameter '${k}'. ${names.length ? `Valid parameters are: ${names.join(', ')}.` : 'This operation takes no parameters.'}`);
     }
   }
 }
@@ -220,8 +221,9 @@ function checkList(m: ListMember, v: unknown, field: string): unknown[] {
   if (!Array.isArray(v) || (ofStrings && v.some((x) => typeof x !== 'string'))) throw mustBe(field, ofStrings ? 'a list of strings' : 'a list');
   if (m.min !== undefined && v.length < m.min) throw invalid(m, `[${v.join(', ')}]`, field, `Member must have length greater than or equal to ${m.min}`);
   if (m.max !== undefined && v.length > m.max) throw invalid(m, `[${v.join(', ')}]`, field, `Member must have length less than or equal to ${m.max}`);
-  // The items of a secret list (grant tokens) are secret too.
-  const item = m.secret ? ({ ...m.member, secret: true } as Member) : m.member;
+  // The items of a secret list (grant tokens) are secret too. An item is never absent: null in a
+  // list is AWS's "Member must not be null" at the item, not a hole the operation trips over.
+  const item = { ...m.member, required: true, ...(m.secret ? { secret: true } : {}) } as Member;
   return v.map((x, i) => checkMember(item, x, `${field}.${i + 1}.member`));
 }
 

@@ -86,6 +86,10 @@ const MAX_UNDECLARED_BLOB = 1 << 20;
 
 function convert(m: Member, flag: string, v: unknown, name: string): unknown {
   switch (m.kind) {
+    // yargs reads a number flag's "abc" as NaN: a usage mistake, not a value for AWS to refuse.
+    case 'integer':
+      if (typeof v === 'number' && Number.isNaN(v)) throw new UsageError(`Error parsing parameter '--${flag}': expected an integer`);
+      return v;
     case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
     case 'string': return typeof v === 'string' ? parseText(flag, v, m.max) : v;
     case 'map': return notTooDeep(flag, parseMap(flag, String(v)));

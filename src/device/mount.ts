@@ -3,6 +3,7 @@
 // Status and teardown, from the kernel's own tables, are in volume-state.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeDirectories } from '../core/directories.js';
 import { BlockDevice, SECTOR_SIZE } from './block-device.js';
 import { createImage } from './image-store.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
@@ -157,7 +158,7 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
         fsType = 'ext4';
       }
       if (fsType) {
-        fs.mkdirSync(opts.mountpoint, { recursive: true });
+        makeDirectories(opts.mountpoint);
         const target = path.resolve(opts.mountpoint);
         await run('mount', [state.loopDevice, target]);
         await waitFor(`${target} in /proc/mounts`, () => mountAt(target)?.source === state.loopDevice);

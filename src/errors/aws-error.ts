@@ -87,6 +87,11 @@ export const IncorrectState = awsError('IncorrectState');
 export const IncorrectInstanceState = awsError('IncorrectInstanceState');
 export const VolumeInUse = awsError('VolumeInUse');
 export const InvalidVolumeZoneMismatch = awsError('InvalidVolume.ZoneMismatch');
+// CloudTrail's LookupEvents refusals (its API reference's Errors section).
+export const InvalidLookupAttributesException = awsError('InvalidLookupAttributesException');
+export const InvalidTimeRangeException = awsError('InvalidTimeRangeException');
+export const InvalidMaxResultsException = awsError('InvalidMaxResultsException');
+export const InvalidNextTokenException = awsError('InvalidNextTokenException');
 export const KMSInternalException = awsError('KMSInternalException', 500);
 export const UnknownOperationException = awsError('UnknownOperationException');
 export const SerializationException = awsError('SerializationException');

@@ -17,6 +17,8 @@ export function userMap<T = string>(entries: Iterable<readonly [string, T]> = []
 }
 
 const MAX_CONTEXT_BYTES = 8192;
+/** A UTF-16 surrogate not in a pair (in a /u pattern, a pair is one code point, not Cs). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export function validateContext(value: unknown, field = 'encryptionContext'): EncryptionContext {
   if (value === undefined || value === null) return {};
@@ -30,6 +32,11 @@ export function validateContext(value: unknown, field = 'encryptionContext'): En
       throw new ValidationException(`1 validation error detected: Value at '${field}.${k}' failed to satisfy constraint: Member must be a string`);
     }
     if (k.length === 0) throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Map keys must have length greater than or equal to 1`);
+    // A lone surrogate has no UTF-8 form: encoded, every one becomes U+FFFD's bytes, and two
+    // different contexts would authenticate the same AAD.
+    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
+      throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Map keys and values must be well-formed Unicode (no lone UTF-16 surrogates)`);
+    }
     size += Buffer.byteLength(k) + Buffer.byteLength(v);
     out[k] = v;
   }

@@ -5,11 +5,10 @@ export function paginate<T>(all: T[], page: { Limit?: number; Marker?: string })
   const limit = page.Limit ?? 100;
   let start = 0;
   if (page.Marker !== undefined) {
-    const decoded = Buffer.from(page.Marker, 'base64url').toString();
-    start = Number(decoded.slice('ebsim:'.length));
-    if (!decoded.startsWith('ebsim:') || !Number.isInteger(start) || start < 0) {
-      throw new InvalidMarkerException('Marker is invalid');
-    }
+    // Only the form NextMarker takes: Number() alone took "ebsim:", "ebsim: 1", "ebsim:0x10", "ebsim:1e9".
+    const m = /^ebsim:(0|[1-9]\d{0,14})$/.exec(Buffer.from(page.Marker, 'base64url').toString());
+    if (!m || Buffer.from(m[0]).toString('base64url') !== page.Marker) throw new InvalidMarkerException('Marker is invalid');
+    start = Number(m[1]);
   }
   const items = all.slice(start, start + limit);
   const truncated = start + limit < all.length;

@@ -14,14 +14,26 @@ export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 export const MAX_BODY_DEPTH = 16;
 
 /**
+ * JSON text is UTF-8 (RFC 8259 §8.1). Fatal: replacing bad bytes with U+FFFD would let two
+ * different encryption contexts authenticate the same bytes. A BOM is kept, so it stays an error.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
  * Parses a request body into a parameter object (null prototype), each member in `shapes`
  * checked and converted (base64 blobs to bytes). An empty body is `{}`, as AWS treats it.
  */
 export function decodeBody(body: Uint8Array, shapes: ShapeTable = new Map()): Record<string, unknown> {
   let value: unknown;
   if (body.length === 0) return Object.create(null) as Record<string, unknown>;
+  let text: string;
   try {
-    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8'));
+    text = UTF8.decode(body);
+  } catch {
+    throw serialization('Request body is not valid UTF-8.');
+  }
+  try {
+    value = JSON.parse(text);
   } catch {
     throw serialization('Start of structure or map found where not expected.');
   }

@@ -234,9 +234,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const listening = server;
     await new Promise<void>((resolve, reject) => {
-      listening.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'EADDRINUSE' ? new UserError(`${opts.host ?? DEFAULT_HOST}:${opts.port ?? DEFAULT_PORT} is already in use (try --port)`) : err),
-      );
+      listening.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.host ?? DEFAULT_HOST, opts.port ?? DEFAULT_PORT)));
       listening.listen(opts.port ?? DEFAULT_PORT, opts.host ?? DEFAULT_HOST, () => resolve());
     });
     const address = listening.address();
@@ -286,4 +284,16 @@ function header(req: IncomingMessage, name: string): string | undefined {
 export function sourceIp(socket: Socket): string {
   const a = socket.remoteAddress ?? '';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** A listen failure that is the caller's choice of --host or --port, in words; anything else as it came. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (err.code) {
+    case 'EADDRINUSE': return new UserError(`${host}:${port} is already in use (try --port)`);
+    case 'EADDRNOTAVAIL': return new UserError(`${host} is not an address of this machine (try --host 127.0.0.1)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return new UserError(`--host ${host}: no such host or address`);
+    case 'EACCES': return new UserError(`${host}:${port}: permission denied (ports below 1024 need root)`);
+    default: return err;
+  }
 }

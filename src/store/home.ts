@@ -1,8 +1,9 @@
 // $EBSIM_HOME: one directory (0700) holding the database, the root key, credentials,
 // volume images and run state. Everything ebsim keeps lives under it.
-import { mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { makeDirectories } from '../core/directories.js';
 
 export interface HomePaths {
   dir: string;
@@ -40,7 +41,7 @@ export function homePaths(dir: string): HomePaths {
 export function ensureHome(dir: string): HomePaths {
   const paths = homePaths(dir);
   for (const d of [paths.dir, paths.volumes, paths.run, paths.logs]) {
-    mkdirSync(d, { recursive: true, mode: 0o700 });
+    makeDirectories(d, 0o700);
     chmodSync(d, 0o700);
   }
   return paths;

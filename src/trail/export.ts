@@ -1,10 +1,11 @@
 // Writes the trail as CloudTrail delivers it to S3: gzip'd JSON files named
 // AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz,
 // one file per account, region and five-minute delivery window.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
+import { makeDirectories } from '../core/directories.js';
 import type { TrailRecord } from './record.js';
 
 /** The log file a set of records goes to, but for its unique part. */
@@ -46,7 +47,7 @@ export function exportTrail(records: TrailRecord[], dir: string): string[] {
   const written: string[] = [];
   for (const g of planLogFiles(records.map((r) => ({ account: r.recipientAccountId, region: r.awsRegion, time: r.eventTime })))) {
     const folder = join(dir, ...g.folder.split('/'));
-    mkdirSync(folder, { recursive: true });
+    makeDirectories(folder);
     const unique = randomBytes(8).toString('base64url').replace(/[-_]/g, 'x');
     const file = join(folder, `${g.prefix}_${unique}.json.gz`);
     writeFileSync(file, gzipSync(JSON.stringify({ Records: g.members.map((i) => records[i]) })));

@@ -1,6 +1,8 @@
 // LookupEvents over the stored trail, in the shape of CloudTrail's API, and the raw records.
 import type { Db } from '../store/database.js';
-import { validationError, ValidationException } from '../errors/index.js';
+import {
+  InvalidLookupAttributesException, InvalidMaxResultsException, InvalidNextTokenException, InvalidTimeRangeException, validationError,
+} from '../errors/index.js';
 import type { TrailRecord } from './record.js';
 import { bucketTerm, scopedTerm, scopeKey, strideOfTerm } from './postings.js';
 import { readOnlyOf } from './read-only.js';
@@ -21,6 +23,8 @@ export interface LookupQuery {
   EndTime?: Date;
   MaxResults?: number;
   NextToken?: string;
+  /** `insight`: Insights events, which ebsim never records (so none are found). */
+  EventCategory?: 'insight';
 }
 
 export interface LookupEvent {
@@ -97,7 +101,8 @@ export function lookupEvents(db: Db, q: LookupQuery, scope?: LookupScope): Looku
   let hash: number | undefined;
   let none = false;
   const attrs = q.LookupAttributes ?? [];
-  if (attrs.length > 1) throw validationError(attrs.length, 'lookupAttributes', 'Member must have length less than or equal to 1');
+  // The API reference's errors, by name: "Currently the list can contain only one item."
+  if (attrs.length > 1) throw new InvalidLookupAttributesException('LookupAttributes can contain only one item.');
   for (const a of attrs) {
     if (!LOOKUP_ATTRIBUTE_KEYS.includes(a.AttributeKey)) {
       throw validationError(a.AttributeKey, 'lookupAttributes.1.member.attributeKey', `Member must satisfy enum value set: [${LOOKUP_ATTRIBUTE_KEYS.join(', ')}]`);
@@ -110,7 +115,7 @@ export function lookupEvents(db: Db, q: LookupQuery, scope?: LookupScope): Looku
       case 'Username': where.push('username = ?'); args.push(v); ({ term, hash } = bucketTerm('u', v)); break;
       case 'AccessKeyId': where.push('access_key_id = ?'); args.push(v); ({ term, hash } = bucketTerm('a', v)); break;
       case 'ReadOnly':
-        if (v !== 'true' && v !== 'false') throw new ValidationException(`Invalid value for ReadOnly: ${v}. Valid values are true and false.`);
+        if (v !== 'true' && v !== 'false') throw new InvalidLookupAttributesException(`Invalid value for ReadOnly: ${v}. Valid values are true and false.`);
         where.push('read_only = ?'); args.push(v === 'true' ? 1 : 0); term = `r:${v === 'true' ? 1 : 0}`; break;
       case 'ResourceName': where.push('EXISTS (SELECT 1 FROM json_each(resource_names) WHERE value = ?)'); args.push(v); ({ term, hash } = bucketTerm('k', v)); break;
       case 'ResourceType':
@@ -123,16 +128,18 @@ export function lookupEvents(db: Db, q: LookupQuery, scope?: LookupScope): Looku
   if (q.StartTime) { where.push('event_time >= ?'); args.push(q.StartTime.toISOString().replace(/\.\d{3}Z$/, 'Z')); from = Math.floor(q.StartTime.getTime() / 1000); }
   if (q.EndTime) { where.push('event_time <= ?'); args.push(q.EndTime.toISOString().replace(/\.\d{3}Z$/, 'Z')); to = Math.floor(q.EndTime.getTime() / 1000); }
   if (q.StartTime && q.EndTime && q.StartTime > q.EndTime) {
-    throw new ValidationException('Start time must be before end time.');
+    throw new InvalidTimeRangeException('Start time must be before end time.');
   }
   const max = q.MaxResults ?? 50;
-  if (!Number.isInteger(max) || max < 1 || max > 50) throw validationError(max, 'maxResults', 'Member must have value between 1 and 50');
+  if (!Number.isInteger(max) || max < 1 || max > 50) throw new InvalidMaxResultsException(`MaxResults ${String(max)} is not valid: it must be between 1 and 50.`);
   let before = Number.MAX_SAFE_INTEGER;
   if (q.NextToken !== undefined) {
-    before = Number(Buffer.from(q.NextToken, 'base64url').toString());
-    if (!Number.isInteger(before) || before <= 0) throw new ValidationException('Invalid NextToken.');
+    // Only the form NextToken takes (Number() alone read " 12", "0x10", "1e3" as sequence numbers).
+    const text = Buffer.from(q.NextToken, 'base64url').toString();
+    if (!/^[1-9]\d{0,15}$/.test(text) || Buffer.from(text).toString('base64url') !== q.NextToken) throw new InvalidNextTokenException('Invalid NextToken.');
+    before = Number(text);
   }
-  if (none) return { Events: [] };
+  if (none || q.EventCategory === 'insight') return { Events: [] };
   // A time window alone, or a scope, is asked of the term every record has.
   if (term === undefined && (q.StartTime || q.EndTime || scope)) term = '*';
   const plan: Plan = { term, hash, where, args, from, to, before };

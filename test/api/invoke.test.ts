@@ -61,6 +61,9 @@ describe('validateInput', () => {
     expect(() => validateInput({ Name: 'a', Data: new Uint8Array(5) }, members)).toThrow('lim=5');
     expect(() => validateInput({ Name: 'a', Tags: [{}] }, members)).toThrow("at 'tags.1.member.tagKey'");
     expect(() => validateInput({ Name: 'a', Other: 1 }, members)).toThrow("Unknown parameter 'Other'. Valid parameters are: Name, Secret, Data, Count, Mode, Tags, Context.");
+    // h21: a list item is never absent; an operation without members says so (not "Valid parameters are: .").
+    expect(() => validateInput({ Name: 'a', Tags: [null] }, members)).toThrow("Value 'null' at 'tags.1.member' failed to satisfy constraint: Member must not be null");
+    expect(() => validateInput({ Other: 1 }, {})).toThrow("Unknown parameter 'Other'. This operation takes no parameters.");
   });
   it('returns null-prototype maps whose "__proto__" key is an ordinary entry', () => {
     const ctx = JSON.parse('{"__proto__":"x"}');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { main } from '../../src/cli/main.js';
 import { parseMap } from '../../src/cli/input.js';
-import { ebsimIn } from '../helpers/cli.js';
+import { assertBuilt, EBSIM_BIN, ebsimIn } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
 
 let home: string;
 async function ebsim(...args: string[]) {
@@ -158,6 +159,59 @@ describe('a damaged home', () => {
       expectClear({ stderr: err.join('\n') }, `the database ${join(other, 'ebsim.db')} (or ${join(other, 'trail.db')}) is damaged or not an ebsim database`);
     } finally {
       rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
+
+// Found by the h21 bad-input sweep: each of these once printed "internal error" and a stack.
+describe('careless arguments', () => {
+  it('a null in a JSON list of structures is AWS\'s "Member must not be null" (254), not a TypeError', async () => {
+    const t = await ebsim('kms', 'create-key', '--tags', '[null]');
+    expect(t.code).toBe(254);
+    expectClear(t, "(ValidationException) when calling the CreateKey operation: 1 validation error detected: Value 'null' at 'tags.1.member' failed to satisfy constraint: Member must not be null");
+    const l = await ebsim('trail', 'lookup-events', '--lookup-attributes', '[null]');
+    expect(l.code).toBe(254);
+    expectClear(l, "Value 'null' at 'lookupAttributes.1.member' failed to satisfy constraint: Member must not be null");
+  });
+
+  it('an integer flag that is not a number is bad usage (252), not "Value \'NaN\'"', async () => {
+    const r = await ebsim('kms', 'generate-random', '--number-of-bytes', 'abc');
+    expect(r.code).toBe(252);
+    expectClear(r, "Error parsing parameter '--number-of-bytes': expected an integer");
+    expect(r.stderr).not.toContain('NaN');
+  });
+
+  it('serve with a port outside 0-65535 is bad usage (252) before anything listens', async () => {
+    for (const port of ['99999', '-1', 'abc', '80.5']) {
+      const r = await ebsim('serve', '--port', port);
+      expect(r.code, port).toBe(252);
+      expectClear(r, '--port must be a whole number from 0 to 65535');
+    }
+  });
+
+  it('serve on a host that does not exist or is not this machine\'s says so (1); an empty --host is bad usage (252), not every interface', async () => {
+    const none = await ebsim('serve', '--port', '0', '--workers', '1', '--host', '999.1.1.1');
+    expect(none.code).toBe(1);
+    expectClear(none, '--host 999.1.1.1: no such host or address');
+    const other = await ebsim('serve', '--port', '0', '--workers', '1', '--host', '192.0.2.1'); // TEST-NET-1 (RFC 5737): never local
+    expect(other.code).toBe(1);
+    expectClear(other, '192.0.2.1 is not an address of this machine');
+    const empty = await ebsim('serve', '--port', '0', '--workers', '1', '--host', ' ');
+    expect(empty.code).toBe(252);
+    expectClear(empty, '--host must name an address');
+  });
+});
+
+// Node's recursive mkdir spins forever under /proc (mkdir answers ENOENT with the parent there):
+// run as a process with a deadline, since a spinning in-process call would hang the test itself.
+describe.skipIf(!existsSync('/proc/self'))('a directory ebsim cannot create under /proc', () => {
+  it('init --home and trail export fail at once with mkdir\'s reason (1), instead of never returning', () => {
+    assertBuilt();
+    for (const args of [['init', '--home', '/proc/ebsim-no-such-home'], ['trail', 'export', '/proc/ebsim-no-such-dir', '--home', home]]) {
+      const r = spawnSync(process.execPath, [EBSIM_BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.signal, args.join(' ')).toBeNull();
+      expect(r.status).toBe(1);
+      expectClear({ stderr: r.stderr }, /cannot mkdir \/proc\/ebsim-no-such-(home|dir)/);
     }
   });
 });

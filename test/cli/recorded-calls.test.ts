@@ -66,10 +66,10 @@ describe('from the CLI', () => {
   it('a refused lookup is recorded once too, with its errorCode', async () => {
     const recs = await added('LookupEvents', async () => {
       const r = await ebsim('trail', 'lookup-events', '--max-results', '500');
-      expect(r.stderr).toContain('(ValidationException) when calling the LookupEvents operation');
+      expect(r.stderr).toContain('(InvalidMaxResultsException) when calling the LookupEvents operation');
     });
     expect(recs).toHaveLength(1);
-    expect(recs[0]).toMatchObject({ errorCode: 'ValidationException', readOnly: true });
+    expect(recs[0]).toMatchObject({ errorCode: 'InvalidMaxResultsException', readOnly: true });
   });
 });
 

@@ -24,6 +24,33 @@ describe('encryption context encoding', () => {
     );
   });
 
+  // Found by the h21 sweep: "\ud800" and "\udfff" both became U+FFFD's bytes, so a blob sealed
+  // under one context opened under the other.
+  it('refuses lone UTF-16 surrogates, so validated contexts stay injective over any UTF-16', () => {
+    for (const ctx of [{ '\ud800': 'x' }, { a: '\udfff' }, { a: 'ok\udc00' }]) expect(() => validateContext(ctx)).toThrow(/well-formed Unicode/);
+    expect(validateContext({ '🔑': '𝄞 clé' })).toEqual({ '🔑': '𝄞 clé' }); // pairs are fine
+    // Any context, and the same with each unit swapped for another that UTF-8 cannot tell apart from
+    // it (lone surrogates and U+FFFD all encode as EF BF BD): equal bytes only for equal contexts.
+    const unit = fc.constantFrom('a', '\ud800', '\udfff', '\udc00', '\ud83d\udd11', '\ufffd');
+    const ctx = fc.dictionary(fc.string({ unit, minLength: 1, maxLength: 3 }), fc.string({ unit, maxLength: 3 }), { maxKeys: 3 });
+    const blur = (t: string) => t.replace(/\p{Cs}|\ufffd/gu, (c) => (c === '\ud800' ? '\ufffd' : '\ud800'));
+    const valid = (c: Record<string, string>) => {
+      try {
+        return validateContext(c);
+      } catch {
+        return undefined;
+      }
+    };
+    fc.assert(
+      fc.property(ctx, (a) => {
+        const va = valid(a);
+        const vb = valid(Object.fromEntries(Object.entries(a).map(([k, v]) => [blur(k), blur(v)])));
+        if (va && vb) expect(encodeContext(va).equals(encodeContext(vb))).toBe(contextEquals(va, vb));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('rejects non-string values and oversized contexts with ValidationException', () => {
     expect(() => validateContext({ a: 1 })).toThrow(/Member must be a string/);
     expect(() => validateContext({ k: 'x'.repeat(9000) })).toThrow(/maximum size/);

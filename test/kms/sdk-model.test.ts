@@ -108,7 +108,6 @@ const KNOWN_MISSING_MEMBERS = new Map<string, string>([
     .map((op) => [`${op}.DryRun`, 'DryRun is not modelled'] as const),
   ['Decrypt.DryRunModifiers', 'DryRun is not modelled'],
   ['ReEncrypt.DryRunModifiers', 'DryRun is not modelled'],
-  ...['Decrypt', 'GenerateDataKey', 'GenerateDataKeyPair', 'DeriveSharedSecret'].map((op) => [`${op}.Recipient`, 'Nitro enclave attestation is not modelled'] as const),
   ['CreateGrant.GranteeServicePrincipal', 'service principals as grantees are not modelled'],
   ['CreateGrant.RetiringServicePrincipal', 'service principals as grantees are not modelled'],
   ['ListGrants.GranteeServicePrincipal', 'service principals as grantees are not modelled'],

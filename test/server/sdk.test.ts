@@ -137,7 +137,7 @@ describe('@aws-sdk/client-cloudtrail', () => {
     expect(second.Events![0]!.EventId).not.toBe(first.Events![0]!.EventId);
     const windowed = await trail.send(new LookupEventsCommand({ StartTime: new Date(Date.now() - 3600_000), EndTime: new Date(Date.now() + 60_000) }));
     expect(windowed.Events!.length).toBeGreaterThan(10);
-    expect(await codeOf(trail.send(new LookupEventsCommand({ MaxResults: 500 })))).toBe('ValidationException');
+    expect(await codeOf(trail.send(new LookupEventsCommand({ MaxResults: 500 })))).toBe('InvalidMaxResultsException');
     server.app.trail.flush(); // every record of the calls above committed (the server group-commits them)
     const looked = trailRecords(home, 'LookupEvents');
     expect(looked.length).toBeGreaterThanOrEqual(4);

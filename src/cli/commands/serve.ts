@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { availableParallelism } from 'node:os';
 import { startServer, DEFAULT_HOST, DEFAULT_PORT, type ServerOptions } from '../../server/index.js';
 import { isClusterWorker, runClusterWorker, startCluster } from '../../server/cluster.js';
+import { UsageError } from '../../errors/index.js';
 import type { Runtime } from '../runtime.js';
 
 export function serveCommand(y: Argv, rt: () => Runtime) {
@@ -20,6 +21,10 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
         .option('quiet', { type: 'boolean', default: false, describe: 'no per-request log lines' })
         .option('workers', { type: 'number', describe: 'processes serving the port (default: one per core); each response names its process in x-ebsim-worker' }),
     async (a) => {
+      // Before anything listens: Node's own refusal of a bad port is a RangeError with a stack.
+      if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not ${String(a.port)}`);
+      // An empty --host would bind every interface: never by accident.
+      if (a.host.trim() === '') throw new UsageError('--host must name an address (127.0.0.1 by default; 0.0.0.0 for every interface)');
       const r = rt();
       const options: ServerOptions = {
         home: r.home,

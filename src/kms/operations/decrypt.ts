@@ -3,6 +3,7 @@
 import { kmsOperation } from '../operation.js';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './members.js';
 import { decryptAny, keyMaterialIdOf } from './sealing.js';
+import { RECIPIENT, refuseRecipient } from '../recipient.js';
 
 export const Decrypt = kmsOperation({
   name: 'Decrypt',
@@ -15,10 +16,14 @@ export const Decrypt = kmsOperation({
     KeyId: OPTIONAL_KEY_ID,
     EncryptionAlgorithm: ENCRYPTION_ALGORITHM,
     GrantTokens: GRANT_TOKENS,
+    Recipient: RECIPIENT,
   },
   run(ctx, input, call) {
     const algorithm = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
     const { key, version, plaintext } = decryptAny(ctx, call, { blob: input.CiphertextBlob, context: input.EncryptionContext ?? {}, keyIdParam: input.KeyId, algorithm, action: 'Decrypt' });
+    // Checked last, as the other operations do (key, authorization, state, usage, algorithm, Recipient).
+    if (input.Recipient !== undefined) plaintext.fill(0);
+    refuseRecipient(input.Recipient, call.operation);
     return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: algorithm, ...keyMaterialIdOf(call, key, version) } };
   },
 });

@@ -6,6 +6,7 @@ import type { EncryptionContext } from '../context.js';
 import { kmsOperation, type KmsCall } from '../operation.js';
 import { randomBytesFromPool } from '../random-pool.js';
 import { requireSymmetric, usableKey } from '../usable-key.js';
+import { RECIPIENT, refuseRecipient } from '../recipient.js';
 import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from './members.js';
 import { keyMaterialIdOf, seal } from './sealing.js';
 
@@ -38,9 +39,11 @@ export const GenerateDataKey = kmsOperation({
   description: 'A data key: plaintext and encrypted copy',
   readOnly: true,
   ext,
-  input,
+  input: { ...input, Recipient: RECIPIENT },
   run(ctx, p, call) {
     const { key, plaintext, blob } = newDataKey(ctx, call, p);
+    if (p.Recipient !== undefined) plaintext.fill(0);
+    refuseRecipient(p.Recipient, call.operation);
     return { response: { CiphertextBlob: blob, Plaintext: plaintext, KeyId: key.arn, ...keyMaterialIdOf(call, key) } };
   },
 });

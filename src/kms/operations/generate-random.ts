@@ -3,6 +3,7 @@ import { ValidationException } from '../../errors/index.js';
 import { authorizeAccountAction } from '../authorize.js';
 import { kmsOperation } from '../operation.js';
 import { randomBytesFromPool } from '../random-pool.js';
+import { RECIPIENT, refuseRecipient } from '../recipient.js';
 
 export const GenerateRandom = kmsOperation({
   name: 'GenerateRandom',
@@ -12,16 +13,14 @@ export const GenerateRandom = kmsOperation({
   input: {
     NumberOfBytes: { kind: 'integer', min: 1, max: 1024 },
     CustomKeyStoreId: { kind: 'string', min: 1, max: 64 },
-    Recipient: {
-      kind: 'structure',
-      members: { KeyEncryptionAlgorithm: { kind: 'string', enum: ['RSAES_OAEP_SHA_256'] }, AttestationDocument: { kind: 'blob', min: 1, max: 262144 } },
-      doc: 'JSON {"KeyEncryptionAlgorithm","AttestationDocument"} (ignored: ebsim has no enclaves)',
-    },
+    Recipient: RECIPIENT,
   },
   run(ctx, input, call) {
     // Optional in the model, required by the service, in its own words.
     if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.'); // AWS's recorded answer
     authorizeAccountAction(call.env, ctx, 'GenerateRandom');
+    // AWS would return the bytes encrypted to the enclave and no Plaintext: never answer in the clear.
+    refuseRecipient(input.Recipient, call.operation);
     return { response: { Plaintext: randomBytesFromPool(input.NumberOfBytes) } };
   },
 });
