@@ -84,24 +84,29 @@ static napi_value js_available(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* The call's `n` Uint8Array arguments, named for the TypeError; 0 with an exception pending if not. */
+static int byte_args(napi_env env, napi_callback_info info, size_t n, const char *const *names, uint8_t **ptr, size_t *len, const char *usage) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < n) {
+    throw_error(env, usage);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!(ptr[i] = bytes_arg(env, argv[i], &len[i], names[i]))) return 0;
+  return 1;
+}
+
 // gcmSeal(key, iv, aad, plaintext, out): out (plaintext's length + 16) = ciphertext || tag.
 static napi_value js_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5) return throw_error(env, "gcmSeal(key, iv, aad, plaintext, out)");
-  size_t klen, ivlen, alen, plen, olen;
-  uint8_t *key = bytes_arg(env, argv[0], &klen, "key must be a Uint8Array");
-  if (!key) return NULL;
-  uint8_t *iv = bytes_arg(env, argv[1], &ivlen, "iv must be a Uint8Array");
-  if (!iv) return NULL;
-  uint8_t *aad = bytes_arg(env, argv[2], &alen, "aad must be a Uint8Array");
-  if (!aad) return NULL;
-  uint8_t *pt = bytes_arg(env, argv[3], &plen, "plaintext must be a Uint8Array");
-  if (!pt) return NULL;
-  uint8_t *out = bytes_arg(env, argv[4], &olen, "out must be a Uint8Array");
-  if (!out) return NULL;
-  if (klen != KEY_BYTES || ivlen != IV_BYTES || olen != plen + TAG_BYTES || plen > 0x7fffffff || alen > 0x7fffffff)
+  static const char *const names[] = {"key must be a Uint8Array", "iv must be a Uint8Array", "aad must be a Uint8Array", "plaintext must be a Uint8Array", "out must be a Uint8Array"};
+  uint8_t *a[5];
+  size_t l[5];
+  if (!byte_args(env, info, 5, names, a, l, "gcmSeal(key, iv, aad, plaintext, out)")) return NULL;
+  uint8_t *key = a[0], *iv = a[1], *aad = a[2], *pt = a[3], *out = a[4];
+  size_t alen = l[2], plen = l[3];
+  if (l[0] != KEY_BYTES || l[1] != IV_BYTES || l[4] != plen + TAG_BYTES || plen > 0x7fffffff || alen > 0x7fffffff)
     return throw_error(env, "gcmSeal: a 32-byte key, a 12-byte IV and out of the plaintext's length + 16");
   if (!available()) return throw_error(env, "gcmSeal: OpenSSL's AES-256-GCM is not available");
   EVP_CIPHER_CTX *c = ctx_for(1);
@@ -116,24 +121,13 @@ static napi_value js_seal(napi_env env, napi_callback_info info) {
 // gcmOpen(key, iv, aad, ciphertext, tag, out): true and out (the ciphertext's length) = plaintext
 // if the tag is authentic; false and out zeroed if not.
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) return throw_error(env, "gcmOpen(key, iv, aad, ciphertext, tag, out)");
-  size_t klen, ivlen, alen, clen, tlen, olen;
-  uint8_t *key = bytes_arg(env, argv[0], &klen, "key must be a Uint8Array");
-  if (!key) return NULL;
-  uint8_t *iv = bytes_arg(env, argv[1], &ivlen, "iv must be a Uint8Array");
-  if (!iv) return NULL;
-  uint8_t *aad = bytes_arg(env, argv[2], &alen, "aad must be a Uint8Array");
-  if (!aad) return NULL;
-  uint8_t *ct = bytes_arg(env, argv[3], &clen, "ciphertext must be a Uint8Array");
-  if (!ct) return NULL;
-  uint8_t *tag = bytes_arg(env, argv[4], &tlen, "tag must be a Uint8Array");
-  if (!tag) return NULL;
-  uint8_t *out = bytes_arg(env, argv[5], &olen, "out must be a Uint8Array");
-  if (!out) return NULL;
-  if (klen != KEY_BYTES || ivlen != IV_BYTES || tlen != TAG_BYTES || olen != clen || clen > 0x7fffffff || alen > 0x7fffffff)
+  static const char *const names[] = {"key must be a Uint8Array", "iv must be a Uint8Array", "aad must be a Uint8Array", "ciphertext must be a Uint8Array", "tag must be a Uint8Array", "out must be a Uint8Array"};
+  uint8_t *a[6];
+  size_t l[6];
+  if (!byte_args(env, info, 6, names, a, l, "gcmOpen(key, iv, aad, ciphertext, tag, out)")) return NULL;
+  uint8_t *key = a[0], *iv = a[1], *aad = a[2], *ct = a[3], *tag = a[4], *out = a[5];
+  size_t alen = l[2], clen = l[3], olen = l[5];
+  if (l[0] != KEY_BYTES || l[1] != IV_BYTES || l[4] != TAG_BYTES || olen != clen || clen > 0x7fffffff || alen > 0x7fffffff)
     return throw_error(env, "gcmOpen: a 32-byte key, a 12-byte IV, a 16-byte tag and out of the ciphertext's length");
   if (!available()) return throw_error(env, "gcmOpen: OpenSSL's AES-256-GCM is not available");
   EVP_CIPHER_CTX *c = ctx_for(0);
