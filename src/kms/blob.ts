@@ -15,7 +15,7 @@
 // call (about 28 us here), too slow for the 50,000 calls/s target; the tests decrypt our blobs
 // with @noble/ciphers and node:crypto to prove the format is plain AES-256-GCM whichever sealed it.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { loadAddon } from '../xts/addon.js';
+import { loadAddon, type Addon } from '../xts/addon.js';
 import { randomBytesFromPool } from './random-pool.js';
 import { InvalidCiphertextException } from '../errors/index.js';
 import { encodeContext, type EncryptionContext } from './context.js';
@@ -58,7 +58,7 @@ export function blobGcm(): 'native' | 'node' {
   return gcm() ? 'native' : 'node';
 }
 
-type NativeGcm = { gcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void; gcmOpen(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean };
+type NativeGcm = Pick<Addon, 'gcmSeal' | 'gcmOpen'>;
 let native: NativeGcm | null | undefined;
 
 /** The addon's GCM, looked up on first use (a CLI call that seals nothing never loads it). */

@@ -161,10 +161,10 @@ export class BackgroundTrailWriter {
   private readonly committed: Int32Array;
   private posted = 0;
 
-  /** `busyTimeoutMs`: how long one commit waits for another connection's write lock before it is tried again later, for up to `retryForMs` (tests shorten them). */
   /** How long close() waits at most: a refused commit is tried again for retryForMs, each try waiting up to busyTimeoutMs. */
   private readonly closeTimeoutMs: number;
 
+  /** `busyTimeoutMs`: how long one commit waits for another connection's write lock before it is tried again later, for up to `retryForMs` (tests shorten them). */
   constructor(dbPath: string, indexLag = INDEX_LAG, busyTimeoutMs = 30_000, retryForMs = 120_000) {
     this.closeTimeoutMs = retryForMs + busyTimeoutMs + 5_000;
     // [0] last batch handled, [1] the last batch that failed to commit, [2] the worker closed its database.
