@@ -4,7 +4,8 @@
 // config file: https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
 // (AWS CLI v2 from 2.13, JavaScript SDK v3, boto3 from 1.28; Debian 12's AWS CLI 2.9 ignores
 // them and still needs --endpoint-url).
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { makeDirectories } from '../core/directories.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors/index.js';
@@ -103,7 +104,7 @@ export function addToUserConfig(configPath: string, spec: ProfileSpec): UserConf
     // Ours already, word for word (a second `ebsim init --aws-config`)?
     return old.includes(ours) ? 'unchanged' : 'kept';
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  makeDirectories(dirname(path), 0o700);
   // The profile carries a secret access key: never readable by group or others, whatever the file was.
   const mode = existsSync(path) ? statSync(path).mode & (spec.keys ? 0o700 : 0o777) : 0o600;
   writeAtomically(path, `${old}${old === '' || old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n'}${ours}`, mode);

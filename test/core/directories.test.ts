@@ -26,6 +26,24 @@ describe('makeDirectories', () => {
     expect(codeOf(() => makeDirectories(deep, 0o700))).toBe('ok');
   });
 
+  it('returns the first directory it made (the topmost new one), as Node\'s recursive mkdir does; nothing when all exist', () => {
+    expect(makeDirectories(join(dir, 'r', 's', 't'))).toBe(join(dir, 'r'));
+    expect(makeDirectories(join(dir, 'r', 's', 'u'))).toBe(join(dir, 'r', 's', 'u'));
+    expect(makeDirectories(join(dir, 'r', 's'))).toBeUndefined();
+    expect(makeDirectories('/')).toBeUndefined(); // the root exists (EEXIST, or EISDIR elsewhere, never walked)
+  });
+
+  it('a relative path is taken from the working directory', () => {
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      expect(makeDirectories(join('rel', 'x'))).toBe(join(dir, 'rel'));
+      expect(statSync(join(dir, 'rel', 'x')).isDirectory()).toBe(true);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('a file in the way is ENOTDIR, at the end of the path or inside it', () => {
     writeFileSync(join(dir, 'file'), '');
     expect(codeOf(() => makeDirectories(join(dir, 'file')))).toBe('ENOTDIR');
