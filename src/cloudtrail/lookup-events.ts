@@ -3,7 +3,7 @@
 // (the Region of the CLI's --region, or of the request's credential scope). CloudTrail records
 // the lookup itself as a read-only management event.
 import { declareOperation } from '../api/index.js';
-import { ValidationException } from '../errors/index.js';
+import { InvalidEventCategoryException, ValidationException } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { LOOKUP_ATTRIBUTE_KEYS, lookupEvents, type LookupQuery } from '../trail/lookup.js';
 
@@ -41,7 +41,15 @@ export const lookupEventsOperation = declareOperation<CloudTrailEnv, undefined>(
     },
     StartTime: { kind: 'string', check: timestamp, doc: 'ISO 8601 time, or seconds since the epoch' },
     EndTime: { kind: 'string', check: timestamp, doc: 'ISO 8601 time, or seconds since the epoch' },
-    EventCategory: { kind: 'string', enum: ['insight'] },
+    // Its own error, as for the other LookupEvents members (the API reference's Errors section).
+    EventCategory: {
+      kind: 'string',
+      doc: 'insight (ebsim records no Insights events: none are returned)',
+      check: (v: unknown) => {
+        if (v !== 'insight') throw new InvalidEventCategoryException(`Event category ${typeof v === 'string' ? v.slice(0, 100) : String(v)} is not valid. The only valid value is insight.`);
+        return v;
+      },
+    },
     MaxResults: { kind: 'integer', doc: '1 to 50 (default 50)' },
     NextToken: { kind: 'string' },
   },

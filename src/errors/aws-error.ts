@@ -92,6 +92,7 @@ export const InvalidLookupAttributesException = awsError('InvalidLookupAttribute
 export const InvalidTimeRangeException = awsError('InvalidTimeRangeException');
 export const InvalidMaxResultsException = awsError('InvalidMaxResultsException');
 export const InvalidNextTokenException = awsError('InvalidNextTokenException');
+export const InvalidEventCategoryException = awsError('InvalidEventCategoryException');
 export const KMSInternalException = awsError('KMSInternalException', 500);
 export const UnknownOperationException = awsError('UnknownOperationException');
 export const SerializationException = awsError('SerializationException');

@@ -10,8 +10,10 @@ export const RECIPIENT = {
   doc: 'JSON {"KeyEncryptionAlgorithm","AttestationDocument"} (refused: ebsim does not model Nitro Enclaves attestation)',
 } as const;
 
-export function refuseRecipient(recipient: object | undefined, operation: string): void {
+export function refuseRecipient(recipient: object | undefined, operation: string, secret?: Uint8Array): void {
   if (recipient !== undefined) {
+    // A plaintext already made (Decrypt opens the blob first: a bad ciphertext is refused as such) never outlives the refusal.
+    secret?.fill(0);
     throw new UnsupportedOperationException(`${operation} with a Recipient is not supported: ebsim does not model Nitro Enclaves or NitroTPM attestation.`);
   }
 }

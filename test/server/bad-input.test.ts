@@ -121,4 +121,11 @@ describe('LookupEvents refusals in CloudTrail\'s own error names', () => {
     expect((await send(`${CLOUDTRAIL}LookupEvents`, '{}')).json().Events.length).toBeGreaterThan(0);
     expect((await send(`${CLOUDTRAIL}LookupEvents`, '{"EventCategory":"insight"}')).json()).toEqual({ Events: [] });
   });
+
+  it('any other EventCategory is InvalidEventCategoryException, as the API reference lists it', async () => {
+    for (const category of ['"Insight"', '"management"', '""']) {
+      const r = await send(`${CLOUDTRAIL}LookupEvents`, `{"EventCategory":${category}}`);
+      expect({ category, status: r.status, type: r.json().__type }).toEqual({ category, status: 400, type: 'InvalidEventCategoryException' });
+    }
+  });
 });

@@ -21,9 +21,8 @@ export const Decrypt = kmsOperation({
   run(ctx, input, call) {
     const algorithm = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
     const { key, version, plaintext } = decryptAny(ctx, call, { blob: input.CiphertextBlob, context: input.EncryptionContext ?? {}, keyIdParam: input.KeyId, algorithm, action: 'Decrypt' });
-    // Checked last, as the other operations do (key, authorization, state, usage, algorithm, Recipient).
-    if (input.Recipient !== undefined) plaintext.fill(0);
-    refuseRecipient(input.Recipient, call.operation);
+    // After the ciphertext is opened: a bad one is refused as such first, as it would be for an enclave.
+    refuseRecipient(input.Recipient, call.operation, plaintext);
     return { response: { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: algorithm, ...keyMaterialIdOf(call, key, version) } };
   },
 });

@@ -26,10 +26,12 @@ function dataKeyLength(n: number | undefined, spec: 'AES_256' | 'AES_128' | unde
 }
 
 /** A fresh data key of the requested length, and its copy sealed under the key the request names. */
-function newDataKey(ctx: CallContext, call: KmsCall, p: { KeyId: string; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; EncryptionContext?: EncryptionContext }) {
+function newDataKey(ctx: CallContext, call: KmsCall, p: { KeyId: string; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; EncryptionContext?: EncryptionContext; Recipient?: object }) {
   const context = p.EncryptionContext ?? {};
   const length = dataKeyLength(p.NumberOfBytes, p.KeySpec);
   const key = requireSymmetric(usableKey(ctx, call, p.KeyId, { context, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), call.operation);
+  // After the key's checks, before any secret exists (as the data key pair operations do).
+  refuseRecipient(p.Recipient, call.operation);
   const plaintext = randomBytesFromPool(length);
   return { key, plaintext, blob: seal(call, key, plaintext, context) };
 }
@@ -42,8 +44,6 @@ export const GenerateDataKey = kmsOperation({
   input: { ...input, Recipient: RECIPIENT },
   run(ctx, p, call) {
     const { key, plaintext, blob } = newDataKey(ctx, call, p);
-    if (p.Recipient !== undefined) plaintext.fill(0);
-    refuseRecipient(p.Recipient, call.operation);
     return { response: { CiphertextBlob: blob, Plaintext: plaintext, KeyId: key.arn, ...keyMaterialIdOf(call, key) } };
   },
 });
