@@ -1,5 +1,6 @@
 // LookupEvents over the stored trail, in the shape of CloudTrail's API, and the raw records.
 import type { Db } from '../store/database.js';
+import { pageToken, readPageToken } from '../core/page-token.js';
 import {
   InvalidLookupAttributesException, InvalidMaxResultsException, InvalidNextTokenException, InvalidTimeRangeException, validationError,
 } from '../errors/index.js';
@@ -135,9 +136,9 @@ export function lookupEvents(db: Db, q: LookupQuery, scope?: LookupScope): Looku
   let before = Number.MAX_SAFE_INTEGER;
   if (q.NextToken !== undefined) {
     // Only the form NextToken takes (Number() alone read " 12", "0x10", "1e3" as sequence numbers).
-    const text = Buffer.from(q.NextToken, 'base64url').toString();
-    if (!/^[1-9]\d{0,15}$/.test(text) || Buffer.from(text).toString('base64url') !== q.NextToken) throw new InvalidNextTokenException('Invalid NextToken.');
-    before = Number(text);
+    const m = readPageToken(q.NextToken, /^[1-9]\d{0,15}$/);
+    if (!m) throw new InvalidNextTokenException('Invalid NextToken.');
+    before = Number(m[0]);
   }
   if (none || q.EventCategory === 'insight') return { Events: [] };
   // A time window alone, or a scope, is asked of the term every record has.
@@ -150,7 +151,7 @@ export function lookupEvents(db: Db, q: LookupQuery, scope?: LookupScope): Looku
   const rows = findRows(db, plan, max + 1);
   const page = rows.slice(0, max);
   const result: LookupResult = { Events: page.map((r) => toLookupEvent(JSON.parse(r.record) as TrailRecord)) };
-  if (rows.length > max) result.NextToken = Buffer.from(String(page[page.length - 1]!.seq)).toString('base64url');
+  if (rows.length > max) result.NextToken = pageToken(String(page[page.length - 1]!.seq));
   return result;
 }
 

@@ -1,5 +1,6 @@
 // ListGrants (the live grants of a key) and ListRetirableGrants (those a principal may retire).
 import { InvalidMarkerException } from '../../errors/index.js';
+import { pageToken, readPageToken } from '../../core/page-token.js';
 import { accountOfPrincipal, authorizeListRetirable } from '../authorize.js';
 import { cursorOf, type Grant, type GrantCursor } from '../grants.js';
 import type { KmsKey } from '../keys.js';
@@ -70,13 +71,12 @@ function pageOf(rows: Grant[], limit: number): { items: Grant[]; tail: { Truncat
   if (rows.length <= limit) return { items: rows, tail: { Truncated: false } };
   const items = rows.slice(0, limit);
   const last = cursorOf(items[items.length - 1]!);
-  return { items, tail: { NextMarker: Buffer.from(`${MARKER_PREFIX}${last.createdAt} ${last.grantId}`).toString('base64url'), Truncated: true } };
+  return { items, tail: { NextMarker: pageToken(`${MARKER_PREFIX}${last.createdAt} ${last.grantId}`), Truncated: true } };
 }
 
 function cursorFrom(marker: string | undefined): GrantCursor | undefined {
   if (marker === undefined) return undefined;
-  const decoded = Buffer.from(marker, 'base64url').toString();
-  const m = decoded.startsWith(MARKER_PREFIX) ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([0-9a-f]{64})$/.exec(decoded.slice(MARKER_PREFIX.length)) : null;
+  const m = readPageToken(marker, /^ebsim:grant:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([0-9a-f]{64})$/);
   if (!m) throw new InvalidMarkerException('Marker is invalid');
   return { createdAt: m[1]!, grantId: m[2]! };
 }
