@@ -7,6 +7,7 @@ import {
   accessDeniedMessage, callerOf, evaluateCall, explainCall, formatExplanation, globalConditionKeys, LazyConditionKeys, type IdentityPolicySource, type RequestContext,
 } from '../policy/index.js';
 import type { ServiceAuthorization } from './operation.js';
+import { accountOfArn } from '../core/arn.js';
 
 export function authorizeByIdentity(auth: ServiceAuthorization, principals: IdentityPolicySource, ctx: CallContext, operation: string, input: Readonly<Record<string, unknown>>): void {
   const p = ctx.principal;
@@ -14,7 +15,7 @@ export function authorizeByIdentity(auth: ServiceAuthorization, principals: Iden
   const request: RequestContext = {
     action: `${auth.prefix}:${operation}`,
     resource,
-    resourceAccount: accountOf(resource) ?? p.accountId,
+    resourceAccount: accountOfArn(resource) ?? p.accountId,
     principal: callerOf(p),
     keys: new LazyConditionKeys([{ prefix: 'aws:', build: () => globalConditionKeys(ctx) }]),
   };
@@ -24,8 +25,3 @@ export function authorizeByIdentity(auth: ServiceAuthorization, principals: Iden
   if (!allowed) throw auth.denied(accessDeniedMessage(p.arn, request.action, resource, evaluation));
 }
 
-/** The account of an ARN (`arn:aws:SERVICE:REGION:ACCOUNT:…`), if it names one. */
-function accountOf(arn: string): string | undefined {
-  const account = arn.split(':')[4];
-  return account && /^\d{12}$/.test(account) ? account : undefined;
-}

@@ -18,6 +18,7 @@ import type { IamDirectory } from './directory.js';
 import { checkPolicyDocument } from './documents.js';
 import { AWS_MANAGED_POLICY_PREFIX } from './aws-managed-policies.js';
 import { statementPositions, type Position } from './statement-positions.js';
+import { accountOfArn } from '../core/arn.js';
 
 export type SimulationDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';
 export type PolicySourceType = 'user' | 'group' | 'role' | 'aws-managed' | 'user-managed' | 'resource' | 'none';
@@ -132,10 +133,6 @@ function contextKeys(entries: readonly ContextEntry[] | undefined): Map<string, 
   return keys;
 }
 
-function accountOf(resource: string): string | undefined {
-  const account = resource.split(':')[4];
-  return account && /^\d{12}$/.test(account) ? account : undefined;
-}
 
 /** The same documents without their conditions: which statements would apply if every condition held. */
 function unconditioned(s: Source): NamedPolicy {
@@ -173,7 +170,7 @@ export function simulate(dir: IamDirectory, input: SimulationInput): { Evaluatio
     owner = ACCOUNT_ARN.exec(input.ResourceOwner)?.[1] ?? (/^\d{12}$/.test(input.ResourceOwner) ? input.ResourceOwner : undefined);
     if (owner === undefined) throw new InvalidInput(`Invalid ResourceOwner ${input.ResourceOwner}: it must be an account ARN, arn:aws:iam::ACCOUNT-ID:root.`);
   }
-  callerAccount = (caller && accountOf(caller)) ?? callerAccount ?? dir.accountId();
+  callerAccount = (caller && accountOfArn(caller)) ?? callerAccount ?? dir.accountId();
   const principal: RequestContext['principal'] = { arn: caller ?? input.PolicySourceArn ?? `arn:aws:iam::${callerAccount}:root`, accountId: callerAccount };
   const keys = contextKeys(input.ContextEntries);
   const named = new Map<string, Source>([...identity, ...boundary, ...(resourcePolicy ? [resourcePolicy] : [])].map((s) => [s.policy.name, s]));
@@ -190,7 +187,7 @@ export function simulate(dir: IamDirectory, input: SimulationInput): { Evaluatio
   const results: EvaluationResult[] = [];
   for (const action of input.ActionNames) {
     for (const resource of input.ResourceArns?.length ? input.ResourceArns : ['*']) {
-      const resourceAccount = accountOf(resource) ?? owner ?? callerAccount;
+      const resourceAccount = accountOfArn(resource) ?? owner ?? callerAccount;
       const request: RequestContext = { action, resource, resourceAccount, principal, keys };
       const evaluation = evaluate(request, policies, { explain: true });
       const decision = toDecision(evaluation.decision);

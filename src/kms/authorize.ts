@@ -14,6 +14,7 @@ import { grantNarrows, grantPermits, granteeMatches, type Grant } from './grants
 import type { KmsKey } from './keys.js';
 import type { KmsEnv } from './operation.js';
 import { lockoutRefusal, type PolicyTarget } from './key-policy.js';
+import { accountOfArn } from '../core/arn.js';
 
 /** What an operation tells authorization about its request: the facts its condition keys are made of (condition-keys.ts). */
 export type AuthorizeRequest = KmsRequestFacts;
@@ -154,7 +155,8 @@ export function authorizeListRetirable(env: KmsEnv, ctx: CallContext, retiringPr
 
 /** The account a principal as KMS takes it names: an account ID, or an IAM or STS ARN's account; else undefined (a service principal). */
 export function accountOfPrincipal(principal: string): string | undefined {
-  return /^\d{12}$/.test(principal) ? principal : /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
+  if (/^\d{12}$/.test(principal)) return principal;
+  return /^arn:aws:(?:iam|sts):/.test(principal) ? accountOfArn(principal) : undefined;
 }
 
 /**
