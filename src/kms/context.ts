@@ -62,12 +62,12 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/** Every pair of `subset` appears in `ctx` (EncryptionContextSubset). */
+/** Every pair of `subset` appears in `ctx`, keys and values exactly (grant constraints compare keys without case: grants.ts's constraintIncludes). */
 export function contextIncludes(ctx: EncryptionContext, subset: EncryptionContext): boolean {
   return Object.entries(subset).every(([k, v]) => Object.prototype.hasOwnProperty.call(ctx, k) && ctx[k] === v);
 }
 
-/** Exactly the same pairs (EncryptionContextEquals). */
+/** Exactly the same pairs, keys and values exactly: what encodeContext tells apart (grants.ts's constraintEquals for EncryptionContextEquals). */
 export function contextEquals(a: EncryptionContext, b: EncryptionContext): boolean {
   return Object.keys(a).length === Object.keys(b).length && contextIncludes(a, b);
 }
