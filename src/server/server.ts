@@ -69,6 +69,26 @@ interface Answer {
   principal?: Principal;
 }
 
+/** A request read whole, waiting for its batch. */
+interface Received {
+  req: IncomingMessage;
+  res: ServerResponse;
+  body: Uint8Array;
+  requestId: string;
+  started: bigint;
+}
+
+/** A JSON-protocol request whose signer is known, ready for its call. */
+interface Ready {
+  service: 'kms' | 'cloudtrail';
+  operation: string;
+  ctx: CallContext;
+  body: Uint8Array;
+  label: string;
+  principal: Principal;
+  requestId: string;
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = openEbsim(opts.home);
   let server: ReturnType<typeof createServer> | undefined;
@@ -97,7 +117,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     let closing = false;
     const consoleHost = consoleHostCheck(opts.host ?? DEFAULT_HOST);
 
-    const dispatch = (req: IncomingMessage, body: Uint8Array, requestId: string): Answer => {
+    // A request is served in two steps, each taken for a whole batch of requests before the next
+    // (see serveBatch): who signed it and what it asks for, then the call.
+    const prepare = (r: Received): Answer | Ready => {
+      const { req, body, requestId } = r;
       const target = header(req, 'x-amz-target');
       const parts: RequestParts = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
       if (target === undefined && isQueryRequest(header(req, 'content-type'))) {
@@ -115,7 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       let principal: Principal | undefined;
       try {
         if (target === undefined) throw unknownOperation('Missing X-Amz-Target header: name the operation as TrentService.<Operation>.');
-        const [service, operation] = target.startsWith(KMS_TARGET_PREFIX)
+        const [service, operation]: [Ready['service'] | undefined, string] = target.startsWith(KMS_TARGET_PREFIX)
           ? ['kms', target.slice(KMS_TARGET_PREFIX.length)]
           : target.startsWith(CLOUDTRAIL_TARGET_PREFIX)
             ? ['cloudtrail', target.slice(CLOUDTRAIL_TARGET_PREFIX.length)]
@@ -133,13 +156,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           userAgent: header(req, 'user-agent'),
           requestId,
         };
-        const result = service === 'kms' ? handleKms(app.kms(principal.accountId, signer.region), ctx, operation, body) : handleCloudTrail(app, ctx, operation, body);
+        return { service, operation, ctx, body, label, principal, requestId };
+      } catch (err) {
+        return failed(err, label, principal, requestId);
+      }
+    };
+
+    const perform = (r: Ready): Answer => {
+      const { ctx, label, principal } = r;
+      try {
+        const result = r.service === 'kms' ? handleKms(app.kms(principal.accountId, ctx.region), ctx, r.operation, r.body) : handleCloudTrail(app, ctx, r.operation, r.body);
         return { status: 200, contentType: JSON_CONTENT_TYPE, body: encodeResult(result), label, principal };
       } catch (err) {
-        const e = encodeError(err);
-        if (e.status >= 500) log.error(`${requestId} ${label}: ${(err as Error)?.stack ?? String(err)}`);
-        return { status: e.status, contentType: JSON_CONTENT_TYPE, body: e.body, label, code: e.code, principal };
+        return failed(err, label, principal, r.requestId);
       }
+    };
+
+    const failed = (err: unknown, label: string, principal: Principal | undefined, requestId: string): Answer => {
+      const e = encodeError(err);
+      if (e.status >= 500) log.error(`${requestId} ${label}: ${(err as Error)?.stack ?? String(err)}`);
+      return { status: e.status, contentType: JSON_CONTENT_TYPE, body: e.body, label, code: e.code, principal };
     };
 
     const send = (req: IncomingMessage, res: ServerResponse, answer: Answer, requestId: string, started: bigint, close = false) => {
@@ -207,8 +243,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       req.on('end', () => {
         if (over) return;
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        send(req, res, dispatch(req, body, requestId), requestId, started);
+        received.push({ req, res, body, requestId, started });
+        if (received.length === 1) setImmediate(serveBatch);
       });
+    };
+
+    // Requests read in one turn of the event loop are served together, after it, one step at a
+    // time for all of them: at 64 connections a turn reads tens of requests, and running one kind
+    // of work back to back (every signature, then every call, then every answer) keeps its code
+    // and data in the core's caches, where interleaving HTTP, SigV4, KMS and the trail per request
+    // evicted them (the server's CPU per request fell by about a third, docs/server.md). A
+    // request's answer waits at most for the others of its batch.
+    let received: Received[] = [];
+    const serveBatch = () => {
+      const batch = received;
+      received = [];
+      const steps = batch.map(prepare);
+      const answers = steps.map((s) => ('service' in s ? perform(s) : s));
+      for (let i = 0; i < batch.length; i++) {
+        const { req, res, requestId, started } = batch[i]!;
+        send(req, res, answers[i]!, requestId, started);
+      }
     };
 
     server = createServer(
