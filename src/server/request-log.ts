@@ -1,6 +1,5 @@
 // One line per request. Lines are batched and written once per event-loop turn: at thousands
 // of requests per second a write per line would cost more than the request itself.
-import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../core/call-context.js';
 
 interface Logged {
@@ -17,11 +16,10 @@ export class RequestLog {
   constructor(private readonly write?: (text: string) => void) {}
 
   /** `TIME IP OPERATION STATUS CODE|- MS PRINCIPAL|- REQUEST-ID` */
-  request(req: IncomingMessage, a: Logged, requestId: string, started: bigint): void {
+  request(ip: string, a: Logged, requestId: string, started: bigint): void {
     if (!this.write) return;
     const ms = (Number(process.hrtime.bigint() - started) / 1e6).toFixed(2);
-    const ip = (req.socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
-    this.push(`${new Date().toISOString()} ${ip} ${a.label} ${a.status} ${a.code ?? '-'} ${ms}ms ${a.principal?.arn ?? '-'} ${requestId}`);
+    this.push(`${new Date().toISOString()} ${ip || '-'} ${a.label} ${a.status} ${a.code ?? '-'} ${ms}ms ${a.principal?.arn ?? '-'} ${requestId}`);
   }
 
   error(message: string): void {

@@ -69,18 +69,22 @@ interface Answer {
   principal?: Principal;
 }
 
-/** A request read whole, waiting for its batch. */
+/**
+ * A request read whole, waiting for its batch. The caller's address is taken when the request
+ * ends: a client that disconnects before its batch runs is still recorded from where it called.
+ */
 interface Received {
   req: IncomingMessage;
   res: ServerResponse;
   body: Uint8Array;
   requestId: string;
   started: bigint;
+  sourceIPAddress: string;
 }
 
-/** A JSON-protocol request whose signer is known, ready for its call. */
+/** A request whose signer is known, ready for its call. */
 interface Ready {
-  service: 'kms' | 'cloudtrail';
+  service: 'kms' | 'cloudtrail' | 'sts';
   operation: string;
   ctx: CallContext;
   body: Uint8Array;
@@ -117,21 +121,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     let closing = false;
     const consoleHost = consoleHostCheck(opts.host ?? DEFAULT_HOST);
 
-    // A request is served in two steps, each taken for a whole batch of requests before the next
-    // (see serveBatch): who signed it and what it asks for, then the call.
+    // A request is served in steps, each taken for a whole batch of requests before the next (see
+    // serveBatch): who signed it and what it asks for, then the call, then the answer.
     const prepare = (r: Received): Answer | Ready => {
       const { req, body, requestId } = r;
       const target = header(req, 'x-amz-target');
       const parts: RequestParts = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
+      const context = (signer: { principal: Principal; region: string }): CallContext => ({
+        principal: signer.principal,
+        region: signer.region,
+        sourceIPAddress: r.sourceIPAddress,
+        userAgent: header(req, 'user-agent'),
+        requestId,
+      });
       if (target === undefined && isQueryRequest(header(req, 'content-type'))) {
         const action = new URLSearchParams(Buffer.from(body).toString('utf8')).get('Action') ?? '?';
+        const label = `sts.${action}`;
         try {
-          const { principal, region } = auth.authenticate(parts, 'sts');
-          const ctx: CallContext = { principal, region, sourceIPAddress: sourceIp(req.socket), userAgent: header(req, 'user-agent'), requestId };
-          return { status: 200, contentType: STS_CONTENT_TYPE, body: handleSts(app, ctx, body, requestId), label: `sts.${action}`, principal };
+          const signer = auth.authenticate(parts, 'sts');
+          return { service: 'sts', operation: action, ctx: context(signer), body, label, principal: signer.principal, requestId };
         } catch (err) {
-          const e = stsError(err, requestId);
-          return { status: e.status, contentType: STS_CONTENT_TYPE, body: e.body, label: `sts.${action}`, code: e.code };
+          return stsFailed(err, label, requestId);
         }
       }
       let label = target ?? '-';
@@ -149,14 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         label = `${service}.${operation.slice(0, 100)}`;
         const signer = auth.authenticate(parts, service);
         principal = signer.principal;
-        const ctx: CallContext = {
-          principal,
-          region: signer.region,
-          sourceIPAddress: sourceIp(req.socket),
-          userAgent: header(req, 'user-agent'),
-          requestId,
-        };
-        return { service, operation, ctx, body, label, principal, requestId };
+        return { service, operation, ctx: context(signer), body, label, principal, requestId };
       } catch (err) {
         return failed(err, label, principal, requestId);
       }
@@ -164,6 +167,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const perform = (r: Ready): Answer => {
       const { ctx, label, principal } = r;
+      if (r.service === 'sts') {
+        try {
+          return { status: 200, contentType: STS_CONTENT_TYPE, body: handleSts(app, ctx, r.body, r.requestId), label, principal };
+        } catch (err) {
+          return stsFailed(err, label, r.requestId);
+        }
+      }
       try {
         const result = r.service === 'kms' ? handleKms(app.kms(principal.accountId, ctx.region), ctx, r.operation, r.body) : handleCloudTrail(app, ctx, r.operation, r.body);
         return { status: 200, contentType: JSON_CONTENT_TYPE, body: encodeResult(result), label, principal };
@@ -172,13 +182,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
     };
 
+    const stsFailed = (err: unknown, label: string, requestId: string): Answer => {
+      const e = stsError(err, requestId);
+      return { status: e.status, contentType: STS_CONTENT_TYPE, body: e.body, label, code: e.code };
+    };
+
     const failed = (err: unknown, label: string, principal: Principal | undefined, requestId: string): Answer => {
       const e = encodeError(err);
       if (e.status >= 500) log.error(`${requestId} ${label}: ${(err as Error)?.stack ?? String(err)}`);
       return { status: e.status, contentType: JSON_CONTENT_TYPE, body: e.body, label, code: e.code, principal };
     };
 
-    const send = (req: IncomingMessage, res: ServerResponse, answer: Answer, requestId: string, started: bigint, close = false) => {
+    const send = (r: Omit<Received, 'body'>, answer: Answer, close = false) => {
+      const { res, requestId } = r;
       if (res.headersSent || res.destroyed) return;
       const headers: Record<string, string | number> = {
         'Content-Type': answer.contentType,
@@ -190,7 +206,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (close || closing) headers.Connection = 'close';
       res.writeHead(answer.status, headers);
       res.end(answer.body);
-      log.request(req, answer, requestId, started);
+      log.request(r.sourceIPAddress, answer, requestId, r.started);
     };
 
     const cors = opts.cors === undefined ? undefined : parseCorsOrigin(opts.cors);
@@ -220,7 +236,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       req.on('error', () => undefined); // a client that disconnects mid-body: nothing to answer
       const tooLarge = () => {
         const e = encodeError(serialization(`Request body of more than ${limit} bytes`, 413));
-        send(req, res, { status: 413, contentType: JSON_CONTENT_TYPE, body: e.body, label: header(req, 'x-amz-target') ?? '-', code: e.code }, requestId, started, true);
+        const answer: Answer = { status: 413, contentType: JSON_CONTENT_TYPE, body: e.body, label: header(req, 'x-amz-target') ?? '-', code: e.code };
+        send({ req, res, requestId, started, sourceIPAddress: sourceIp(req.socket) }, answer, true);
         // Drop the rest of the body, then the connection, whatever the client keeps sending.
         req.removeAllListeners('data');
         req.resume();
@@ -243,27 +260,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       req.on('end', () => {
         if (over) return;
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        received.push({ req, res, body, requestId, started });
+        received.push({ req, res, body, requestId, started, sourceIPAddress: sourceIp(req.socket) });
         if (received.length === 1) setImmediate(serveBatch);
       });
     };
 
     // Requests read in one turn of the event loop are served together, after it, one step at a
-    // time for all of them: at 64 connections a turn reads tens of requests, and running one kind
-    // of work back to back (every signature, then every call, then every answer) keeps its code
-    // and data in the core's caches, where interleaving HTTP, SigV4, KMS and the trail per request
-    // evicted them (the server's CPU per request fell by about a third, docs/server.md). A
-    // request's answer waits at most for the others of its batch.
+    // time for all of them: every signature, then every call, then every answer. At 64
+    // connections a turn reads tens of requests, and the server's CPU per request fell by about a
+    // third against serving each request through all the steps on its own (docs/server.md,
+    // "Batches"; we take it that each step's code and data stay in the core's caches, but this VM
+    // has no counters to show it). An answer waits for the calls of its batch: tens of
+    // microseconds each, or the length of a slow one (an RSA key generated in the call, which
+    // holds every other connection of the process as long).
     let received: Received[] = [];
     const serveBatch = () => {
       const batch = received;
       received = [];
       const steps = batch.map(prepare);
-      const answers = steps.map((s) => ('service' in s ? perform(s) : s));
-      for (let i = 0; i < batch.length; i++) {
-        const { req, res, requestId, started } = batch[i]!;
-        send(req, res, answers[i]!, requestId, started);
-      }
+      const answers = steps.map((step) => ('service' in step ? perform(step) : step));
+      for (let i = 0; i < batch.length; i++) send(batch[i]!, answers[i]!);
     };
 
     server = createServer(
@@ -312,6 +328,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             setTimeout(() => listening.closeAllConnections(), 2000).unref();
           });
           try {
+            // A request read before its connection went away may still wait for its batch: a
+            // request that was read is served (and recorded) before the store closes.
+            if (received.length) serveBatch();
             log.flush();
             app.trail.flush();
           } finally {

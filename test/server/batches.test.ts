@@ -1,0 +1,75 @@
+// Requests are served in batches, after the event-loop turn that read them: a request whose
+// client goes away, or that is still waiting when the server is closed, must be served and
+// recorded as it would have been at once.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Server, type IncomingMessage } from 'node:http';
+import type { RunningServer } from '../../src/server/index.js';
+import { aliceCredentials, inProcess, KMS, newHome, raw, removeHome, sleep, trailRecords } from './helpers.js';
+
+let home: string | undefined;
+let restore: (() => void) | undefined;
+
+afterEach(() => {
+  restore?.();
+  restore = undefined;
+  if (home) removeHome(home);
+  home = undefined;
+});
+
+/**
+ * Runs `then` once the server has read a request whole (after its own 'end' listener queued it
+ * for the batch, before the batch runs): the moment a client can vanish or a close can start.
+ */
+function whenQueued(then: (req: IncomingMessage) => void): void {
+  const emit = Server.prototype.emit;
+  Server.prototype.emit = function (this: Server, event: string, ...args: unknown[]) {
+    const handled = emit.call(this, event, ...args);
+    if (event === 'request') (args[0] as IncomingMessage).on('end', () => then(args[0] as IncomingMessage));
+    return handled;
+  } as typeof emit;
+  restore = () => {
+    Server.prototype.emit = emit;
+  };
+}
+
+describe('a request waiting for its batch', () => {
+  it('whose client disconnects is still served and recorded from the address it called from', async () => {
+    home = newHome();
+    const lines: string[] = [];
+    const server = await inProcess(home, { log: (l) => lines.push(l) });
+    try {
+      whenQueued((req) => req.socket.destroy());
+      const sent = raw(server.url, `${KMS}CreateKey`, JSON.stringify({ Description: 'client left' }), { creds: aliceCredentials(home) });
+      await expect(sent).rejects.toThrow();
+      restore?.();
+      await sleep(100);
+    } finally {
+      await server.close();
+    }
+    const created = trailRecords(home, 'CreateKey');
+    expect(created).toHaveLength(1);
+    expect(created[0]!.sourceIPAddress).toBe('127.0.0.1');
+    const logged = lines.join('').split('\n').find((l) => l.includes('kms.CreateKey'));
+    expect(logged).toMatch(/ 127\.0\.0\.1 kms\.CreateKey 200 /);
+  });
+
+  it('when the server is closed and the client leaves in the same turn, is served before the store closes', async () => {
+    home = newHome();
+    const lines: string[] = [];
+    const server: RunningServer = await inProcess(home, { log: (l) => lines.push(l) });
+    let closed: Promise<void> | undefined;
+    whenQueued((req) => {
+      closed = server.close();
+      req.socket.destroy();
+    });
+    const sent = raw(server.url, `${KMS}CreateKey`, JSON.stringify({ Description: 'closing' }), { creds: aliceCredentials(home) });
+    await expect(sent).rejects.toThrow();
+    await closed;
+    const log = lines.join('');
+    expect(log).not.toMatch(/ 500 |InternalFailure|not open/);
+    expect(log).toMatch(/kms\.CreateKey 200 /);
+    const created = trailRecords(home, 'CreateKey');
+    expect(created).toHaveLength(1);
+    expect(created[0]!.requestParameters.description).toBe('closing');
+  });
+});
