@@ -278,7 +278,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const batch = received;
       received = [];
       const steps = batch.map(prepare);
-      const answers = steps.map((step) => ('service' in step ? perform(step) : step));
+      const answers: Answer[] = [];
+      const heldRecord: boolean[] = [];
+      try {
+        // The batch's durable records (every call but a successful read-only one) are committed
+        // together, once, before any of its answers is sent: an answer still means its record is
+        // on disk, at one commit a batch instead of one a call.
+        app.trail.groupCommit(() => {
+          for (const step of steps) {
+            const held = app.trail.durableHeld;
+            answers.push('service' in step ? perform(step) : step);
+            heldRecord.push(app.trail.durableHeld > held);
+          }
+        });
+      } catch (err) {
+        // The commit failed: a call whose record it held fails as a call whose record cannot be written does.
+        for (let i = 0; i < answers.length; i++) {
+          const a = answers[i]!;
+          if (heldRecord[i]) answers[i] = a.contentType === STS_CONTENT_TYPE ? stsFailed(err, a.label, batch[i]!.requestId) : failed(err, a.label, a.principal, batch[i]!.requestId);
+        }
+      }
       for (let i = 0; i < batch.length; i++) send(batch[i]!, answers[i]!);
     };
 

@@ -59,12 +59,41 @@ export class Trail {
   append(record: TrailRecord, durable: boolean): void {
     assertStorable(record);
     this.pending.push(record);
-    if (durable || this.pending.length >= FLUSH_BATCH) {
+    if (durable && this.grouping > 0) {
+      this.durableHeld++;
+      if (this.pending.length >= FLUSH_BATCH) this.flush(false);
+    } else if (durable || this.pending.length >= FLUSH_BATCH) {
       this.flush(durable);
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.flushInBackground(), FLUSH_WINDOW_MS);
       this.timer.unref();
     }
+  }
+
+  private grouping = 0;
+  /** Durable records appended inside groupCommit and not committed yet (only counts up within a group). */
+  durableHeld = 0;
+
+  /**
+   * Runs `calls` with their durable records held: each is queued as it is appended, and one
+   * commit once `calls` has returned makes them all durable (group commit), instead of one
+   * commit each. For a caller that lets nothing of those calls out before this returns (the HTTP
+   * server answers a batch of requests after it); `durableHeld` tells it which calls appended
+   * one. A failed commit is thrown after `calls` ran (their records are then not durable).
+   */
+  groupCommit<T>(calls: () => T): T {
+    this.grouping++;
+    let result: T;
+    try {
+      result = calls();
+    } finally {
+      if (--this.grouping === 0) {
+        const held = this.durableHeld;
+        this.durableHeld = 0;
+        if (held > 0) this.flush(true);
+      }
+    }
+    return result;
   }
 
   /**

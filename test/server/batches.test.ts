@@ -2,7 +2,9 @@
 // client goes away, or that is still waiting when the server is closed, must be served and
 // recorded as it would have been at once.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Server, type IncomingMessage } from 'node:http';
+import { Agent, Server, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { RunningServer } from '../../src/server/index.js';
 import { aliceCredentials, inProcess, KMS, newHome, raw, removeHome, sleep, trailRecords } from './helpers.js';
 
@@ -71,5 +73,32 @@ describe('a request waiting for its batch', () => {
     const created = trailRecords(home, 'CreateKey');
     expect(created).toHaveLength(1);
     expect(created[0]!.requestParameters.description).toBe('closing');
+  });
+});
+
+describe('a batch of calls that change state', () => {
+  it('is answered only once every record of it is committed (one commit a batch)', async () => {
+    home = newHome();
+    const server = await inProcess(home);
+    const alice = aliceCredentials(home);
+    const trail = new Database(join(home, 'trail.db'), { readonly: true });
+    const recorded = trail.prepare("SELECT count(*) AS n FROM trail_events WHERE json_extract(record, '$.requestID') = ?");
+    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    try {
+      // 32 connections at once: the server reads several requests a turn, so batches hold many.
+      const found = await Promise.all(
+        Array.from({ length: 96 }, async (_, i) => {
+          const r = await raw(server.url, `${KMS}CreateKey`, JSON.stringify({ Description: `batch ${i}` }), { creds: alice, agent });
+          expect(r.status).toBe(200);
+          // Read from another connection the moment the answer arrives.
+          return (recorded.get(r.headers['x-amzn-requestid']) as { n: number }).n;
+        }),
+      );
+      expect(found).toEqual(Array(96).fill(1));
+    } finally {
+      agent.destroy();
+      trail.close();
+      await server.close();
+    }
   });
 });

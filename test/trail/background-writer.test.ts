@@ -40,6 +40,42 @@ describe('background trail writer', () => {
   });
 });
 
+describe('groupCommit', () => {
+  it('holds the durable records of its calls until they have all run, then commits them once, and says which calls made one', () => {
+    const kms = h.app.kms();
+    const before = countFromAnotherConnection('CreateKey');
+    const seenInside: number[] = [];
+    const held: number[] = [];
+    h.app.trail.groupCommit(() => {
+      for (let i = 0; i < 3; i++) {
+        kms.call(h.app.as(), 'CreateKey', {});
+        seenInside.push(countFromAnotherConnection('CreateKey'));
+        held.push(h.app.trail.durableHeld);
+      }
+      kms.call(h.app.as(), 'GenerateRandom', { NumberOfBytes: 8 }); // read-only: not durable, not counted
+      held.push(h.app.trail.durableHeld);
+    });
+    expect(seenInside).toEqual([before, before, before]);
+    expect(held).toEqual([1, 2, 3, 3]);
+    expect(countFromAnotherConnection('CreateKey')).toBe(before + 3);
+    expect(h.app.trail.durableHeld).toBe(0);
+    // Outside a group a durable record is committed when its call returns, as before.
+    kms.call(h.app.as(), 'CreateKey', {});
+    expect(countFromAnotherConnection('CreateKey')).toBe(before + 4);
+  });
+
+  it('commits what its calls appended even when they throw', () => {
+    const before = countFromAnotherConnection('CreateKey');
+    expect(() =>
+      h.app.trail.groupCommit(() => {
+        h.app.kms().call(h.app.as(), 'CreateKey', {});
+        throw new Error('later call failed');
+      }),
+    ).toThrow('later call failed');
+    expect(countFromAnotherConnection('CreateKey')).toBe(before + 1);
+  });
+});
+
 describe('the worker\'s columns', () => {
   it('are exactly rowOf() of the main thread, for users and assumed roles, allowed and denied', async () => {
     const { rowOf } = await import('../../src/trail/trail.js');
