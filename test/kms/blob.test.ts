@@ -124,6 +124,36 @@ describe('the native GCM that blobs use', () => {
     );
   });
 
+  it('sealBlob and openBlob refuse a context with a lone surrogate (ValidationException): a blob sealed under U+FFFD does not open under \\ud800', () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+      return 'no error';
+    };
+    expect(code(() => sealBlob(material, head, Buffer.from('p'), { a: '\ud800' }))).toBe('ValidationException');
+    const replacement = sealBlob(material, head, Buffer.from('p'), { a: '\ufffd' });
+    for (const lone of ['\ud800', '\udfff']) expect(code(() => openBlob(material, replacement, { a: lone })), lone).toBe('ValidationException');
+    expect(openBlob(material, replacement, { a: '\ufffd' }).toString()).toBe('p');
+  });
+
+  it('through node:crypto too (EBSIM_KMS_GCM=node, another process): a lone surrogate is ValidationException, not an opened or a bad blob', () => {
+    const module = new URL('../../dist/src/kms/blob.js', import.meta.url).pathname;
+    const replacement = sealBlob(material, head, Buffer.from('p'), { a: '\ufffd' });
+    const script = `import(${JSON.stringify(module)}).then((m) => {
+      const material = Buffer.from(process.argv[1], 'hex');
+      const code = (fn) => { try { fn(); return 'no error'; } catch (e) { return e.code; } };
+      const sealed = code(() => m.sealBlob(material, ${JSON.stringify(head)}, Buffer.from('p'), { a: '\\ud800' }));
+      const opened = code(() => m.openBlob(material, Buffer.from(process.argv[2], 'hex'), { a: '\\ud800' }));
+      console.log(JSON.stringify({ gcm: m.blobGcm(), sealed, opened }));
+    });`;
+    const r = spawnSync(process.execPath, ['-e', script, material.toString('hex'), replacement.toString('hex')], { encoding: 'utf8', env: { ...process.env, EBSIM_KMS_GCM: 'node' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ gcm: 'node', sealed: 'ValidationException', opened: 'ValidationException' });
+  });
+
   it('a blob sealed through node:crypto (EBSIM_KMS_GCM=node, another process) opens here, and one sealed here opens there', () => {
     const module = new URL('../../dist/src/kms/blob.js', import.meta.url).pathname;
     const mine = sealBlob(material, head, Buffer.from('sealed here'), { a: 'b' });
