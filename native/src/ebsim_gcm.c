@@ -2,7 +2,8 @@
 // runs on. Why not node:crypto: each createCipheriv/createDecipheriv looks the cipher up by name
 // and builds a new context (about 6 us a call here, a fifth of an in-process Decrypt); this keeps
 // the fetched cipher and one context per thread for each direction, so a call is the key
-// schedule and the GCM pass. The functions are found with dlsym in the running process, not
+// schedule and the GCM pass. A thread's contexts are freed when it ends (a worker_thread that
+// sealed or opened blobs), and the main thread's when its Node environment is torn down. The functions are found with dlsym in the running process, not
 // linked: a Node built without them exported loses only this (blob.ts falls back to node:crypto),
 // never the addon.
 #define _GNU_SOURCE
@@ -25,6 +26,7 @@ static struct {
   EVP_CIPHER *(*fetch)(void *libctx, const char *algorithm, const char *properties);
   const EVP_CIPHER *(*legacy)(void);
   EVP_CIPHER_CTX *(*ctx_new)(void);
+  void (*ctx_free)(EVP_CIPHER_CTX *); /* optional: without it a thread's contexts outlive it, as before */
   int (*encrypt_init)(EVP_CIPHER_CTX *, const EVP_CIPHER *, ENGINE *, const unsigned char *, const unsigned char *);
   int (*decrypt_init)(EVP_CIPHER_CTX *, const EVP_CIPHER *, ENGINE *, const unsigned char *, const unsigned char *);
   int (*encrypt_update)(EVP_CIPHER_CTX *, unsigned char *, int *, const unsigned char *, int);
@@ -41,6 +43,7 @@ static void ossl_load(void) {
   SYM(fetch, "EVP_CIPHER_fetch");
   SYM(legacy, "EVP_aes_256_gcm");
   SYM(ctx_new, "EVP_CIPHER_CTX_new");
+  SYM(ctx_free, "EVP_CIPHER_CTX_free");
   SYM(encrypt_init, "EVP_EncryptInit_ex");
   SYM(decrypt_init, "EVP_DecryptInit_ex");
   SYM(encrypt_update, "EVP_EncryptUpdate");
@@ -57,18 +60,62 @@ static void ossl_load(void) {
   if (!ossl.cipher && ossl.legacy) ossl.cipher = ossl.legacy();
 }
 
-/* One context per thread and direction (the addon runs on the main thread and on workers). */
-static _Thread_local EVP_CIPHER_CTX *enc_ctx, *dec_ctx;
+/*
+ * One context per thread and direction (the addon runs on the main thread and on workers). The
+ * pair is registered under a pthread key whose destructor frees it when the thread exits (a
+ * worker_thread that ends); EVP_CIPHER_CTX_free also cleanses the last key's schedule.
+ */
+static _Thread_local EVP_CIPHER_CTX *ctx_pair[2]; /* [0] decrypt, [1] encrypt */
+static pthread_key_t ctx_key;
+static int ctx_key_ok;
+static pthread_once_t ctx_key_once = PTHREAD_ONCE_INIT;
+/* Contexts in existence now, over all threads (gcmContexts(): threads that end leave none). */
+static _Atomic long live_ctxs;
+
+/* Frees the calling thread's contexts (they are only ever used by it). */
+static void release_thread_ctxs(void) {
+  for (int i = 0; i < 2; i++) {
+    if (!ctx_pair[i] || !ossl.ctx_free) continue;
+    ossl.ctx_free(ctx_pair[i]);
+    ctx_pair[i] = NULL;
+    live_ctxs--;
+  }
+  if (ctx_key_ok) pthread_setspecific(ctx_key, NULL);
+}
+
+/* At thread exit, on that thread: its value is only a marker that it holds contexts. */
+static void ctx_key_destructor(void *marker) {
+  (void)marker;
+  release_thread_ctxs();
+}
+
+static void ctx_key_create(void) {
+  ctx_key_ok = pthread_key_create(&ctx_key, ctx_key_destructor) == 0;
+}
 
 static EVP_CIPHER_CTX *ctx_for(int enc) {
-  EVP_CIPHER_CTX **slot = enc ? &enc_ctx : &dec_ctx;
+  EVP_CIPHER_CTX **slot = &ctx_pair[enc ? 1 : 0];
   if (!*slot) {
     EVP_CIPHER_CTX *c = ossl.ctx_new();
     if (!c) return NULL;
-    if ((enc ? ossl.encrypt_init : ossl.decrypt_init)(c, ossl.cipher, NULL, NULL, NULL) != 1) return NULL;
+    if ((enc ? ossl.encrypt_init : ossl.decrypt_init)(c, ossl.cipher, NULL, NULL, NULL) != 1) {
+      if (ossl.ctx_free) ossl.ctx_free(c);
+      return NULL;
+    }
     *slot = c;
+    live_ctxs++;
+    /* Any non-NULL value makes the destructor run when this thread exits. */
+    pthread_once(&ctx_key_once, ctx_key_create);
+    if (ctx_key_ok) pthread_setspecific(ctx_key, ctx_pair);
   }
   return *slot;
+}
+
+/* A Node environment torn down (the main one at a normal exit, a worker's as it stops): free the
+ * contexts of its thread then, before OpenSSL's own exit-time cleanup. */
+static void env_cleanup(void *arg) {
+  (void)arg;
+  release_thread_ctxs();
 }
 
 static int available(void) {
@@ -144,9 +191,19 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// gcmContexts(): how many contexts exist now, over all threads (tests).
+static napi_value js_contexts(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_int64(env, (int64_t)live_ctxs, &r);
+  return r;
+}
+
 void gcm_define_exports(napi_env env, napi_value exports) {
+  napi_add_env_cleanup_hook(env, env_cleanup, NULL);
   napi_property_descriptor props[] = {
     {"gcmAvailable", NULL, js_available, NULL, NULL, NULL, napi_default, NULL},
+    {"gcmContexts", NULL, js_contexts, NULL, NULL, NULL, napi_default, NULL},
     {"gcmSeal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
     {"gcmOpen", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -508,6 +508,14 @@ export class IamDirectory {
   }
 
   /**
+   * Does the home hold a user or role with this ARN or unique ID (AIDA…, AROA…)? For KMS, which
+   * refuses a grant to a principal that does not exist (CreateGrant's InvalidArnException).
+   */
+  hasPrincipal(arnOrId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM principals WHERE arn = ? OR principal_id = ?').get(arnOrId, arnOrId) !== undefined;
+  }
+
+  /**
    * Is the name taken, but for case? IAM names "aren't distinguished by case" (IAM User Guide, "IAM
    * identifiers"): a user "alice" beside "Alice" would be a second principal that a policy or grant
    * naming one of them could be mistaken for. Names are ASCII ([\w+=,.@-]), which NOCASE folds.

@@ -103,12 +103,14 @@ export function parseBlobHeader(blob: Uint8Array): BlobHeader {
 export function openBlob(material: Uint8Array, blob: Uint8Array, ctx: EncryptionContext): Buffer {
   const b = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   const header = b.subarray(0, HEADER);
+  // Outside the try below: a context that cannot be encoded is refused as such, not as a bad blob.
+  const aad = aadOf(header, ctx);
   const n = gcm();
   if (n) {
     if (b.length < HEADER + TAG) throw new InvalidCiphertextException('');
     // Its own zeroed allocation (a plaintext key never shares Node's pool of small buffers).
     const out = Buffer.alloc(b.length - HEADER - TAG);
-    if (material.length !== 32 || !n.gcmOpen(material, header.subarray(21, 33), aadOf(header, ctx), b.subarray(HEADER, b.length - TAG), b.subarray(b.length - TAG), out)) {
+    if (material.length !== 32 || !n.gcmOpen(material, header.subarray(21, 33), aad, b.subarray(HEADER, b.length - TAG), b.subarray(b.length - TAG), out)) {
       // AWS says no more than this: a wrong context and a tampered blob look the same.
       throw new InvalidCiphertextException('');
     }
@@ -116,7 +118,7 @@ export function openBlob(material: Uint8Array, blob: Uint8Array, ctx: Encryption
   }
   try {
     const d = createDecipheriv('aes-256-gcm', material, header.subarray(21, 33));
-    d.setAAD(aadOf(header, ctx));
+    d.setAAD(aad);
     d.setAuthTag(b.subarray(b.length - TAG));
     const out = d.update(b.subarray(HEADER, b.length - TAG));
     d.final();

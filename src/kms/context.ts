@@ -20,6 +20,17 @@ const MAX_CONTEXT_BYTES = 8192;
 /** A UTF-16 surrogate not in a pair (in a /u pattern, a pair is one code point, not Cs). */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/**
+ * A lone surrogate has no UTF-8 form: encoded, every one becomes U+FFFD's bytes, and two different
+ * contexts would authenticate the same AAD. Checked where the API validates a context (so the
+ * caller hears of it first) and again where the bytes are made (so no path can skip it).
+ */
+function assertWellFormed(k: string, v: string, field: string): void {
+  if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
+    throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Map keys and values must be well-formed Unicode (no lone UTF-16 surrogates)`);
+  }
+}
+
 export function validateContext(value: unknown, field = 'encryptionContext'): EncryptionContext {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -32,11 +43,7 @@ export function validateContext(value: unknown, field = 'encryptionContext'): En
       throw new ValidationException(`1 validation error detected: Value at '${field}.${k}' failed to satisfy constraint: Member must be a string`);
     }
     if (k.length === 0) throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Map keys must have length greater than or equal to 1`);
-    // A lone surrogate has no UTF-8 form: encoded, every one becomes U+FFFD's bytes, and two
-    // different contexts would authenticate the same AAD.
-    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
-      throw new ValidationException(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Map keys and values must be well-formed Unicode (no lone UTF-16 surrogates)`);
-    }
+    assertWellFormed(k, v, field);
     size += Buffer.byteLength(k) + Buffer.byteLength(v);
     out[k] = v;
   }
@@ -46,10 +53,17 @@ export function validateContext(value: unknown, field = 'encryptionContext'): En
   return out;
 }
 
-/** count (u32 BE), then for each pair in UTF-8 byte order of keys: len(key) key len(value) value. */
+/**
+ * count (u32 BE), then for each pair in UTF-8 byte order of keys: len(key) key len(value) value.
+ * Refuses a key or value that is not well-formed UTF-16 (ValidationException, as validateContext):
+ * its UTF-8 would not be its own.
+ */
 export function encodeContext(ctx: EncryptionContext): Buffer {
   const pairs = Object.entries(ctx)
-    .map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const)
+    .map(([k, v]) => {
+      assertWellFormed(k, v, 'encryptionContext');
+      return [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const;
+    })
     .sort((a, b) => Buffer.compare(a[0], b[0]));
   const parts: Buffer[] = [u32(pairs.length)];
   for (const [k, v] of pairs) parts.push(u32(k.length), k, u32(v.length), v);

@@ -2,6 +2,7 @@
 // extension says what the key-state table, the grants and AWS managed keys' policy allow.
 import type { Call, Members, OperationDeclaration, Recorder } from '../api/index.js';
 import type { IdentityPolicySource } from '../policy/index.js';
+import type { PrincipalDirectory } from './grant-principals.js';
 import type { GrantStore } from './grants.js';
 import type { KeyPolicyStore } from './key-policy.js';
 import type { KeyStore } from './keys.js';
@@ -23,8 +24,8 @@ export interface KmsEnv {
   /** Each key's last cryptographic use (GetKeyLastUsage). */
   usage: KeyUsageTracker;
   facts: KmsFacts;
-  /** The callers' IAM identity and session policies (the IAM directory). */
-  principals: IdentityPolicySource;
+  /** The callers' IAM identity and session policies, and who exists (the IAM directory). */
+  principals: IdentityPolicySource & PrincipalDirectory;
   /** The same account's KMS stores in another Region (ReplicateKey, UpdatePrimaryRegion act across Regions). */
   inRegion(region: string): KmsEnv;
   /** The trail, for what a call does in another Region (ReplicateKey's CreateKey there). */

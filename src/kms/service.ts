@@ -7,6 +7,7 @@ import type { CallContext } from '../core/call-context.js';
 import type { Trail } from '../trail/trail.js';
 import { Invoker, Recorder } from '../api/index.js';
 import type { IdentityPolicySource } from '../policy/index.js';
+import type { PrincipalDirectory } from './grant-principals.js';
 import { GrantStore, type GrantConstraints } from './grants.js';
 import { KeyStore, keyMetadata, type KmsAlias } from './keys.js';
 import { KeyPolicyStore } from './key-policy.js';
@@ -53,7 +54,7 @@ export class KmsService {
   private readonly imports: ImportedMaterialStore;
   private readonly invoker: Invoker<KmsEnv, KmsExt>;
 
-  constructor(db: Db, rootKey: RootKey, trail: Trail, principals: IdentityPolicySource, accountId: string, region: string) {
+  constructor(db: Db, rootKey: RootKey, trail: Trail, principals: IdentityPolicySource & PrincipalDirectory, accountId: string, region: string) {
     const recorder = new Recorder(trail);
     const usage = keyUsageTracker(db, trail);
     // Every store is of one Region; an operation that acts in another Region of the account gets its stores here.

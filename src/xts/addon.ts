@@ -48,6 +48,8 @@ export interface Addon {
   gcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
   /** true and out = plaintext if the tag is authentic; false and out zeroed if not. */
   gcmOpen(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean;
+  /** How many OpenSSL contexts the GCM functions hold now, over all threads (tests: a thread's go when it ends). */
+  gcmContexts?(): number;
 }
 
 export type AddonLoad = { addon: Addon; reason: null } | { addon: null; reason: string };

@@ -88,13 +88,13 @@ describe('volume read, write and export arguments', () => {
   it('a negative --offset, a huge --length or an --offset past the end is bad usage (252)', async () => {
     const neg = await ebsim('volume', 'read', volumeId, '--offset', '-1', '--length', '4');
     expect(neg.code).toBe(252);
-    expectClear(neg, '--offset must be a whole number of bytes, 0 or more (got -1)');
+    expectClear(neg, `--offset must be a whole number of bytes from 0 to ${Number.MAX_SAFE_INTEGER}, not -1`);
     const negw = await ebsim('volume', 'write', volumeId, '--offset', '-4096', '--data', 'aGk=');
     expect(negw.code).toBe(252);
     expectClear(negw, '--offset must be a whole number of bytes');
     const huge = await ebsim('volume', 'read', volumeId, '--length', '99999999999');
     expect(huge.code).toBe(252);
-    expectClear(huge, '--length 99999999999 is more than one read returns');
+    expectClear(huge, `--length must be a whole number of bytes from 0 to ${256 * 2 ** 20} (what one read returns: read in parts, or use ebsim volume export), not 99999999999`);
     const past = await ebsim('volume', 'read', volumeId, '--offset', String(2 ** 40), '--length', '1');
     expect(past.code).toBe(252);
     expectClear(past, 'is past the end of the 1073741824-byte volume');

@@ -43,11 +43,11 @@ describe('ebsim kms, from the declarations', () => {
 
   it('parses values by member kind: lists, structures, JSON lists of structures, integers', async () => {
     const key = JSON.parse((await ebsim('kms', 'create-key', '--tags', '[{"TagKey":"team","TagValue":"blue"}]')).stdout).KeyMetadata.KeyId as string;
-    const grant = await ebsim('kms', 'create-grant', '--key-id', key, '--grantee-principal', 'arn:aws:iam::123456789012:role/R', '--operations', 'Decrypt', 'Encrypt', '--constraints', 'EncryptionContextSubset={a=b}');
+    const grant = await ebsim('kms', 'create-grant', '--key-id', key, '--grantee-principal', 'arn:aws:iam::123456789012:user/Alice', '--operations', 'Decrypt', 'Encrypt', '--constraints', 'EncryptionContextSubset={a=b}');
     expect(grant.code).toBe(0);
     const list = JSON.parse((await ebsim('kms', 'list-grants', '--key-id', key, '--limit', '1')).stdout);
     expect(list.Grants[0]).toMatchObject({ Operations: ['Decrypt', 'Encrypt'], Constraints: { EncryptionContextSubset: { a: 'b' } } });
-    const bad = await ebsim('kms', 'create-grant', '--key-id', key, '--grantee-principal', 'arn:aws:iam::123456789012:role/R', '--operations', 'Fly');
+    const bad = await ebsim('kms', 'create-grant', '--key-id', key, '--grantee-principal', 'arn:aws:iam::123456789012:user/Alice', '--operations', 'Fly');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("at 'operations.1.member' failed to satisfy constraint: Member must satisfy enum value set");
   });

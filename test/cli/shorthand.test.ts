@@ -236,7 +236,7 @@ describe('ebsim ec2 and kms options in shorthand', () => {
 
   it('kms create-grant --constraints EncryptionContextSubset={k=v,k2=v2} (and JSON) constrain the grant', async () => {
     const keyId = (await run('kms', 'create-key')).json().KeyMetadata.KeyId as string;
-    const grantee = `arn:aws:iam::${A}:role/Whoever`;
+    const grantee = `arn:aws:iam::${A}:root`; // a grant names a principal that exists
     const a = await run('kms', 'create-grant', '--key-id', keyId, '--grantee-principal', grantee, '--operations', 'Decrypt', '--constraints', 'EncryptionContextSubset={tenant=blue,app=x}');
     expect(a.code, a.stderr).toBe(0);
     const b = await run('kms', 'create-grant', '--key-id', keyId, '--grantee-principal', grantee, '--operations', 'Decrypt', '--constraints', '{"EncryptionContextEquals":{"tenant":"red"}}');

@@ -160,6 +160,7 @@ describe('what the operations hand to authorization', () => {
     keyId = meta.KeyId;
     keyArn = meta.Arn;
     kms.call(alice, 'CreateAlias', { AliasName: 'alias/finance-key', TargetKeyId: keyId });
+    h.app.iam.createRole(alice, 'R'); // a grant names a principal that exists
   });
   afterAll(() => h.cleanup());
   beforeEach(() => {

@@ -51,6 +51,22 @@ describe('encryption context encoding', () => {
     );
   });
 
+  it('encodeContext itself refuses lone surrogates (ValidationException), so no caller that skips validateContext gets U+FFFD\'s bytes', () => {
+    for (const ctx of [{ '\ud800': 'x' }, { a: '\udfff' }, { a: 'ok\udc00' }, { '\udbff\udbff': '' }]) {
+      let err: unknown;
+      try {
+        encodeContext(ctx);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { code?: string } | undefined)?.code, JSON.stringify(ctx)).toBe('ValidationException');
+      expect((err as Error).message).toMatch(/well-formed Unicode/);
+    }
+    // U+FFFD itself, and surrogate pairs, are characters like any other.
+    expect(encodeContext({ a: '\ufffd' }).equals(encodeContext({ a: '\ufffd' }))).toBe(true);
+    expect(encodeContext({ '🔑': '𝄞' }).length).toBe(4 + 4 + 4 + 4 + 4);
+  });
+
   it('rejects non-string values and oversized contexts with ValidationException', () => {
     expect(() => validateContext({ a: 1 })).toThrow(/Member must be a string/);
     expect(() => validateContext({ k: 'x'.repeat(9000) })).toThrow(/maximum size/);

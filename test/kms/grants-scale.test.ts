@@ -24,6 +24,8 @@ beforeAll(() => {
   kms = h.app.kms();
   alice = h.app.as('Alice');
   h.app.iam.createRole(alice, 'App');
+  // Grants name principals that exist (CreateGrant refuses others).
+  for (const name of ['Else', 'EbsQuota']) h.app.iam.createRole(alice, name);
   role = h.app.as('role/App/worker');
   store = new GrantStore(h.app.db, 'us-east-1');
 });

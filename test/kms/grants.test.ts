@@ -6,6 +6,7 @@ import type { CallContext } from '../../src/core/call-context.js';
 import { grantPermits, grantNarrows, grantIdFromToken, newGrantToken } from '../../src/kms/grants.js';
 import type { KmsService } from '../../src/kms/service.js';
 import { allRecords } from '../../src/trail/index.js';
+import { initHome } from '../../src/app/ebsim.js';
 
 let h: TestHome;
 let kms: KmsService;
@@ -63,6 +64,57 @@ describe('grants in the service', () => {
     expect(errorCode(() => kms.call(alice, 'CreateGrant', { KeyId: keyId, GranteePrincipal: 'x', Operations: [] }))).toBe('ValidationException');
   });
 
+  it('CreateGrant refuses a grantee or retiring principal that does not exist: InvalidArnException in AWS words, after authorization', () => {
+    const grant = (grantee: string, retiring?: string, ctx: CallContext = alice) =>
+      kms.call(ctx, 'CreateGrant', { KeyId: keyId, GranteePrincipal: grantee, ...(retiring ? { RetiringPrincipal: retiring } : {}), Operations: ['Decrypt'] }) as { GrantId: string };
+    const refusal = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return `${(err as { code?: string }).code}: ${(err as Error).message}`;
+      }
+      return 'made';
+    };
+    const missing = [
+      'arn:aws:iam::123456789012:role/Nobody',
+      'arn:aws:iam::123456789012:user/Nobody',
+      'arn:aws:iam::123456789012:role/path/App', // App exists, but not on that path
+      'arn:aws:iam::123456789012:group/Admins', // a group is not a principal
+      'arn:aws:sts::123456789012:assumed-role/Nobody/s',
+      'arn:aws:iam::999988887777:root', // an account the home does not hold
+      'arn:aws:iam::999988887777:role/App',
+      'AROANOSUCHROLEID00000:s',
+      '999988887777:aws:ec2-infrastructure:i-0123456789abcdef0',
+      'x',
+    ];
+    for (const p of missing) {
+      expect(refusal(() => grant(p)), p).toBe(`InvalidArnException: ARN does not refer to a valid principal: ${p}`);
+      expect(refusal(() => grant('arn:aws:iam::123456789012:role/App', p)), `retiring ${p}`).toBe(`InvalidArnException: ARN does not refer to a valid principal: ${p}`);
+    }
+    // Nothing was made by the refused calls.
+    const before = (kms.call(alice, 'ListGrants', { KeyId: keyId }).Grants as unknown[]).length;
+    expect(refusal(() => grant('arn:aws:iam::123456789012:role/Nobody'))).toContain('InvalidArnException');
+    expect((kms.call(alice, 'ListGrants', { KeyId: keyId }).Grants as unknown[]).length).toBe(before);
+    // A caller who may not make grants is told so, not whether the principal exists.
+    expect(refusal(() => grant('arn:aws:iam::123456789012:role/Nobody', undefined, role))).toMatch(/^AccessDeniedException: /);
+    // Principals that exist, the EBS infrastructure's sessions and service principals are taken as before.
+    const roleId = (h.app.iam.call(alice, 'GetRole', { RoleName: 'App' }).Role as { RoleId: string }).RoleId;
+    const existing = [
+      'arn:aws:iam::123456789012:role/App',
+      'arn:aws:iam::123456789012:user/Alice',
+      'arn:aws:iam::123456789012:root',
+      'arn:aws:sts::123456789012:assumed-role/App/any-session',
+      `${roleId}:s`,
+      '123456789012:aws:ec2-infrastructure:i-0123456789abcdef0',
+      'arn:aws:sts::123456789012:assumed-role/aws:ec2-infrastructure/i-0123456789abcdef0',
+      'ec2.amazonaws.com',
+    ];
+    for (const p of existing) {
+      const g = grant(p, 'arn:aws:iam::123456789012:root');
+      kms.call(alice, 'RevokeGrant', { KeyId: keyId, GrantId: g.GrantId });
+    }
+  });
+
   it('a retried CreateGrant with the same Name and parameters returns the same GrantId and a new token', () => {
     const req = { KeyId: keyArn, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', Operations: ['Encrypt'], Name: 'retry-me' };
     const a = kms.call(alice, 'CreateGrant', req);
@@ -118,6 +170,7 @@ describe('grants in the service', () => {
   });
 
   it('an account root named as retiring principal stands for the principals its IAM policies delegate kms:RetireGrant to', () => {
+    initHome(h.dir, '111122223333'); // the other account a grant names must be one of the home's
     const g = kms.call(alice, 'CreateGrant', {
       KeyId: keyId, GranteePrincipal: 'arn:aws:iam::123456789012:role/App', RetiringPrincipal: 'arn:aws:iam::123456789012:root', Operations: ['Decrypt'],
     }) as { GrantId: string };

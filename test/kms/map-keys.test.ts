@@ -140,7 +140,7 @@ describe('the HTTP wire', () => {
         const blob = (await call('Encrypt', `{"KeyId":"${key}","Plaintext":"cA==","EncryptionContext":${ctx}}`)).CiphertextBlob as string;
         expect((await call('Decrypt', { CiphertextBlob: blob, EncryptionContext: {} })).__type).toBe('InvalidCiphertextException');
         expect((await call('Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":${ctx}}`)).Plaintext).toBe('cA==');
-        const g = await call('CreateGrant', `{"KeyId":"${key}","GranteePrincipal":"arn:aws:iam::123456789012:role/Reader","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":${ctx}}}`);
+        const g = await call('CreateGrant', `{"KeyId":"${key}","GranteePrincipal":"arn:aws:iam::123456789012:user/Alice","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":${ctx}}}`);
         const listed = await call('ListGrants', { KeyId: key, GrantId: g.GrantId });
         expect(Object.entries(listed.Grants[0].Constraints.EncryptionContextSubset)).toEqual([[k, v]]);
         const rec = trailRecords(home, 'CreateGrant')[0]!;

@@ -54,6 +54,8 @@ beforeAll(() => {
   alice = h.app.as('Alice');
   aliceB = h.app.as('Alice', undefined, B);
   key = call(alice, 'CreateKey', {}).KeyMetadata as typeof key;
+  // A grant names principals that exist (CreateGrant refuses others).
+  h.app.iam.createRole(alice, 'Worker');
 });
 afterAll(() => h.cleanup());
 
@@ -70,7 +72,7 @@ describe('RetireGrant: the grant decides who may retire it', () => {
   });
 
   it('the grantee retires only when RetireGrant is among the grant\'s operations', () => {
-    const worker = role('Worker');
+    const worker = h.app.as('role/Worker/s'); // the role made in beforeAll
     const without = grant({});
     const withRetire = grant({ Operations: ['Decrypt', 'RetireGrant'] });
     expect(errorCode(() => retire(worker, without))).toBe('AccessDeniedException');
@@ -93,6 +95,7 @@ describe('RetireGrant: the grant decides who may retire it', () => {
 
   it('an account named as retiring principal delegates to its own principals by IAM, across accounts; a principal of another account is refused', () => {
     const g = grant({ RetiringPrincipal: `arn:aws:iam::${B}:root` });
+    role('Retirer2');
     const elsewhere = grant({ RetiringPrincipal: `arn:aws:iam::${A}:role/Retirer2` });
     const bobB = user('Bob', ALLOW_RETIRE, B);
     const carolB = user('Carol', undefined, B);

@@ -145,18 +145,19 @@ describe('ebsim serve --workers 2', () => {
     expect(r.stderr.trim()).toBe('ebsim: --as-user only applies with --accept-any-credentials');
     expect(r.stdout).not.toMatch(/listening/);
     const zero = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', '0']);
-    expect([zero.code, zero.stderr.trim()]).toEqual([1, 'ebsim: --workers must be a whole number of processes, at least 1, not 0']);
+    expect([zero.code, zero.stderr.trim()]).toEqual([252, `ebsim: --workers must be a whole number of processes from 1 to ${Math.max(16, 4 * availableParallelism())} (4 per core, at least 16), not 0\nTry 'ebsim --help'.`]);
   }, 60_000);
 
   it('refuses a --workers count that is negative, not a number or far beyond the cores, before forking anything', async () => {
     const max = Math.max(16, 4 * availableParallelism());
     for (const [n, message] of [
-      ['-3', 'ebsim: --workers must be a whole number of processes, at least 1, not -3'],
-      ['many', 'ebsim: --workers must be a whole number of processes, at least 1, not NaN'],
-      ['100000', `ebsim: --workers 100000: at most ${max} processes on this machine (4 per core, at least 16)`],
+      ['-3', `ebsim: --workers must be a whole number of processes from 1 to ${max} (4 per core, at least 16), not -3`],
+      ['many', `ebsim: --workers must be a whole number of processes from 1 to ${max} (4 per core, at least 16), not many`],
+      ['100000', `ebsim: --workers must be a whole number of processes from 1 to ${max} (4 per core, at least 16), not 100000`],
     ]) {
+      // Bad usage (252), as yargs's own refusals and every other counting flag (test/cli/integer-flags.test.ts).
       const r = await runEbsim(['serve', '--home', home, '--port', '0', '--workers', n!]);
-      expect([r.code, r.stderr.trim(), r.stdout], n).toEqual([1, message, '']);
+      expect([r.code, r.stderr.trim(), r.stdout], n).toEqual([252, `${message}\nTry 'ebsim --help'.`, '']);
     }
   }, 60_000);
 });

@@ -3,7 +3,8 @@
 import type { Argv } from 'yargs';
 import { availableParallelism } from 'node:os';
 import { startServer, DEFAULT_HOST, DEFAULT_PORT, type ServerOptions } from '../../server/index.js';
-import { isClusterWorker, runClusterWorker, startCluster } from '../../server/cluster.js';
+import { isClusterWorker, maxWorkers, runClusterWorker, startCluster } from '../../server/cluster.js';
+import { integerFlag, optionalIntegerFlag } from '../integer-flag.js';
 import { UsageError } from '../../errors/index.js';
 import type { Runtime } from '../runtime.js';
 
@@ -14,22 +15,24 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
     (o) =>
       o
         .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'address to bind (loopback unless told otherwise); the console answers this name besides loopback ones' })
-        .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP port (0: any free port)' })
+        .option('port', { type: 'string', default: String(DEFAULT_PORT), describe: 'TCP port (0: any free port)' })
         .option('accept-any-credentials', { type: 'boolean', default: false, describe: 'UNSAFE: unknown access keys (e.g. test/test) act as --as-user, signature unchecked' })
         .option('as-user', { type: 'string', describe: 'the IAM user unknown access keys act as (default Alice)' })
         .option('cors', { type: 'string', describe: 'allow browser SDKs on this one origin (e.g. http://localhost:3000): answer CORS preflights, add Access-Control-Allow-* headers; off by default' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no per-request log lines' })
-        .option('workers', { type: 'number', describe: 'processes serving the port (default: one per core); each response names its process in x-ebsim-worker' }),
+        .option('workers', { type: 'string', describe: 'processes serving the port (default: one per core); each response names its process in x-ebsim-worker' }),
     async (a) => {
-      // Before anything listens: Node's own refusal of a bad port is a RangeError with a stack.
-      if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not ${String(a.port)}`);
+      // Before anything listens or forks: Node's own refusal of a bad port is a RangeError with a
+      // stack, and a typo such as --workers 10000 must not fork until memory runs out.
+      const port = integerFlag('port', a.port, { min: 0, max: 65535 });
+      const wanted = optionalIntegerFlag('workers', a.workers, { min: 1, max: maxWorkers(), unit: 'processes', why: '4 per core, at least 16' });
       // An empty --host would bind every interface: never by accident.
       if (a.host.trim() === '') throw new UsageError('--host must name an address (127.0.0.1 by default; 0.0.0.0 for every interface)');
       const r = rt();
       const options: ServerOptions = {
         home: r.home,
         host: a.host,
-        port: a.port,
+        port,
         acceptAnyCredentials: a['accept-any-credentials'],
         asUser: a['as-user'],
         cors: a.cors,
@@ -37,7 +40,7 @@ export function serveCommand(y: Argv, rt: () => Runtime) {
       };
       // A process of `--workers N` (the same command line, forked by the primary below).
       if (isClusterWorker()) return runClusterWorker(options);
-      const workers = a.workers ?? availableParallelism();
+      const workers = wanted ?? availableParallelism();
       const server = workers === 1 ? await startServer(options) : await startCluster(workers, (line) => process.stderr.write(line));
       if (a['accept-any-credentials']) {
         const user = a['as-user'] ?? 'Alice';

@@ -6,6 +6,7 @@ import { CLOUDTRAIL_OPERATIONS } from '../../cloudtrail/index.js';
 import { declaredCommands } from '../declared-commands.js';
 import { CLOUDTRAIL_PAGINATORS } from '../pagination.js';
 import type { Runtime } from '../runtime.js';
+import { optionalIntegerFlag } from '../integer-flag.js';
 
 export function trailCommand(y: Argv, rt: () => Runtime) {
   return y.command('trail', 'The CloudTrail trail of every call', (c) =>
@@ -43,12 +44,14 @@ export function trailCommand(y: Argv, rt: () => Runtime) {
         'Keep the trail bounded: records older than --days (default 90), and the oldest past --max-records, are delivered as gzip\'d log files under $EBSIM_HOME/delivered (the export layout), then dropped from the database. Sets the retention if asked, applies it now (`ebsim serve` applies it every minute)',
         (o) =>
           o
-            .option('days', { type: 'number', describe: 'keep records this many days (1 to 36500)' })
-            .option('max-records', { type: 'number', describe: 'keep at most this many records (0: no cap)' }),
+            .option('days', { type: 'string', describe: 'keep records this many days (1 to 36500)' })
+            .option('max-records', { type: 'string', describe: 'keep at most this many records (0: no cap)' }),
         (a) => {
+          const days = optionalIntegerFlag('days', a.days, { min: 1, max: 36500, unit: 'days' });
+          const maxRecords = optionalIntegerFlag('max-records', a.maxRecords, { min: 0, max: Number.MAX_SAFE_INTEGER, why: '0: no cap' });
           const r = rt();
           const app = r.open();
-          const settings = a.days === undefined && a.maxRecords === undefined ? retentionSettings(app.db) : setRetention(app.db, { days: a.days, maxRecords: a.maxRecords });
+          const settings = days === undefined && maxRecords === undefined ? retentionSettings(app.db) : setRetention(app.db, { days, maxRecords });
           // Records still waiting in this process's queue belong in the database before the oldest leave it.
           app.trail.flush();
           const run = applyRetention(app.db, app.paths.delivered);

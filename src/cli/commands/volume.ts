@@ -6,6 +6,7 @@ import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError, UserError } from '../../errors/index.js';
 import { readParamFile } from '../input.js';
+import { integerFlag } from '../integer-flag.js';
 import type { Runtime } from '../runtime.js';
 import { terminalProgress } from '../progress.js';
 import { verifyVolume } from '../volume-verify.js';
@@ -14,12 +15,10 @@ const GIB = 1024 ** 3;
 /** One `volume read` returns at most this much (it is held in memory, and printed as base64 without --out). */
 const MAX_READ_BYTES = 256 * 2 ** 20;
 
-/** --offset and --length: whole byte counts, 0 or more (yargs gives NaN for "abc"). */
-function byteCount(flag: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new UsageError(`--${flag} must be a whole number of bytes, 0 or more (got ${value})`);
-  if (value > max) throw new UsageError(`--${flag} ${value} is more than one read returns (${max} bytes): read in parts, or use ebsim volume export`);
-  return value;
-}
+/** --offset and --length: whole byte counts, 0 or more. */
+const byteCount = (flag: string, value: unknown): number => integerFlag(flag, value, { min: 0, max: Number.MAX_SAFE_INTEGER, unit: 'bytes' });
+const readLength = (value: unknown): number =>
+  integerFlag('length', value, { min: 0, max: MAX_READ_BYTES, unit: 'bytes', why: 'what one read returns: read in parts, or use ebsim volume export' });
 
 /** The caller's volume's size in bytes, read without a trail record (the user asked for host-side I/O). */
 function volumeBytes(r: Runtime, volumeId: string): number {
@@ -100,11 +99,11 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
       .command(
         'read <volume-id>',
         'Read bytes through the in-process block device (no FUSE or root needed)',
-        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'number', default: 0 }).option('length', { type: 'number', demandOption: true }).option('out', { type: 'string', describe: 'write to a file instead of stdout (base64)' }).option('instance', { type: 'string' }),
+        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'string', default: '0' }).option('length', { type: 'string', demandOption: true }).option('out', { type: 'string', describe: 'write to a file instead of stdout (base64)' }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
           const offset = byteCount('offset', a.offset);
-          const length = byteCount('length', a.length, MAX_READ_BYTES);
+          const length = readLength(a.length);
           const size = volumeBytes(r, a['volume-id']);
           if (offset > size) throw new UsageError(`--offset ${offset} is past the end of the ${size}-byte volume ${a['volume-id']}`);
           const data = await r.open().host().read(() => r.caller(), a['volume-id'], offset, length, a.instance);
@@ -115,7 +114,7 @@ export function volumeCommand(y: Argv, rt: () => Runtime) {
       .command(
         'write <volume-id>',
         'Write bytes through the in-process block device',
-        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'number', default: 0 }).option('data', { type: 'string', describe: 'base64' }).option('file', { type: 'string' }).option('instance', { type: 'string' }),
+        (o) => o.positional('volume-id', { type: 'string', demandOption: true }).option('offset', { type: 'string', default: '0' }).option('data', { type: 'string', describe: 'base64' }).option('file', { type: 'string' }).option('instance', { type: 'string' }),
         async (a) => {
           const r = rt();
           if ((a.data === undefined) === (a.file === undefined)) throw new UsageError('pass exactly one of --data BASE64 or --file PATH');

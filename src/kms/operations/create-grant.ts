@@ -4,6 +4,7 @@ import { kmsOperation } from '../operation.js';
 import type { GrantConstraints } from '../grants.js';
 import { GRANTS_PER_KEY_QUOTA, grantsPerGranteeQuota, newGrantToken } from '../grants.js';
 import { usableKey } from '../usable-key.js';
+import { assertGrantPrincipal } from '../grant-principals.js';
 import { ENCRYPTION_CONTEXT, GRANT_NAME, GRANT_OPERATIONS, GRANT_TOKENS, KEY_ID_OR_ARN, PRINCIPAL } from './members.js';
 
 export const CreateGrant = kmsOperation({
@@ -34,6 +35,9 @@ export const CreateGrant = kmsOperation({
       granteePrincipal: input.GranteePrincipal,
       retiringPrincipal: input.RetiringPrincipal,
     });
+    // After the key's checks, so that a caller who may not grant cannot learn who exists.
+    assertGrantPrincipal(call.env.principals, input.GranteePrincipal);
+    if (input.RetiringPrincipal !== undefined) assertGrantPrincipal(call.env.principals, input.RetiringPrincipal);
     const wanted = {
       keyId: key.keyId, name: input.Name, granteePrincipal: input.GranteePrincipal, retiringPrincipal: input.RetiringPrincipal,
       operations: [...new Set(operations)], constraints,
