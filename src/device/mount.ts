@@ -8,7 +8,7 @@ import { BlockDevice, SECTOR_SIZE } from './block-device.js';
 import { createImage } from './image-store.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
-import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeNotMountedError } from './errors.js';
+import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeImageError, VolumeNotMountedError } from './errors.js';
 import { describeProcess, fuseConnection, listDaemons, mountAt, run, waitFor } from './host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 import { checkMountPrerequisites } from './prerequisites.js';
@@ -43,6 +43,12 @@ export interface MountVolumeOptions {
   /** Bench-only, with passThrough: which I/O path serves it (see DaemonConfig). */
   passThroughIO?: 'js' | 'native';
   daemonScript?: string;
+  /**
+   * Make the image (sparse, blank) if it does not exist (default true). The instance's host
+   * passes false: EC2 always makes a volume's image, so a missing one is lost or moved, and a
+   * blank one in its place (formatted by the mount) would pass for the user's volume.
+   */
+  createImage?: boolean;
 }
 
 export interface MountedVolume extends VolumeMountState {
@@ -103,7 +109,7 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
   if (holder !== null && !before.daemonPids.includes(holder)) lockImage(opts.volumeId, opts.imagePath).release(); // throws, naming the holder
   if (before.problems.length && (before.daemonPids.length || before.loopAttached || fs.existsSync(paths.stateFile) || mountAt(paths.fuseDir)))
     await teardown(opts.stateDir, opts.volumeId); // a crash or an interrupted mount left pieces behind: clear them first
-  ensureImage(opts.imagePath, opts.sizeBytes);
+  ensureImage(opts.volumeId, opts.imagePath, opts.sizeBytes, opts.createImage ?? true);
 
   const state: VolumeMountState = {
     volumeId: opts.volumeId,
@@ -211,15 +217,19 @@ export async function cleanupStale(stateDir: string): Promise<string[]> {
 
 /** In-process block device over the same image, for `ebsim volume read|write|export` (no root, no FUSE). */
 /** `key` null: an unencrypted volume (plain sectors). */
-export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array | null): BlockDevice {
-  ensureImage(imagePath, sizeBytes);
+/** `opts.create` false: a missing image is refused (VolumeImageError), as mountVolume's createImage. */
+export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array | null, opts: { volumeId?: string; create?: boolean } = {}): BlockDevice {
+  ensureImage(opts.volumeId ?? path.basename(imagePath, '.img'), imagePath, sizeBytes, opts.create ?? true);
   return BlockDevice.open({ imagePath, sizeBytes, key, create: false });
 }
 
-function ensureImage(imagePath: string, sizeBytes: number): void {
-  if (!fs.existsSync(imagePath)) return createImage(imagePath, sizeBytes);
+function ensureImage(volumeId: string, imagePath: string, sizeBytes: number, create: boolean): void {
+  if (!fs.existsSync(imagePath)) {
+    if (create) return createImage(imagePath, sizeBytes);
+    throw new VolumeImageError(volumeId, `the backing image ${imagePath} of ${volumeId} is missing (moved or deleted outside ebsim); put it back, or delete the volume (ebsim ec2 delete-volume --volume-id ${volumeId})`);
+  }
   const size = fs.statSync(imagePath).size;
-  if (size !== sizeBytes) throw new MountError(`backing image ${imagePath} is ${size} bytes, expected ${sizeBytes}`);
+  if (size !== sizeBytes) throw new VolumeImageError(volumeId, `the backing image ${imagePath} of ${volumeId} is ${size} bytes, expected ${sizeBytes} (the volume's size)`);
 }
 
 /** blkid -p: the file system type, or null when it finds no signature (exit status 2). */

@@ -29,7 +29,7 @@ export async function withVolumeDevice<T>(v: InProcessVolume, dataKey: () => Uin
     const key = dataKey();
     let dev: BlockDevice;
     try {
-      dev = openVolumeDevice(v.imagePath, v.sizeBytes, key);
+      dev = openVolumeDevice(v.imagePath, v.sizeBytes, key, { volumeId: v.volumeId, create: false }); // EC2 made it: missing is lost, not blank
     } finally {
       key?.fill(0);
     }
