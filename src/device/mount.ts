@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { makeDirectories } from '../core/directories.js';
 import { BlockDevice, SECTOR_SIZE } from './block-device.js';
 import { createImage } from './image-store.js';
+import { dataExtents } from './data-extents.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
 import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeImageError, VolumeNotMountedError } from './errors.js';
@@ -158,8 +159,8 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
     if (!opts.attachOnly) {
       let fsType = await probeFsType(state.loopDevice);
       if (!fsType && opts.format === 'ext4') {
-        if (!(await isBlank(state.loopDevice)))
-          throw new MountError(`${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with format 'none')`);
+        if (!(await isBlank(state.loopDevice, opts.imagePath, opts.sizeBytes)))
+          throw new VolumeImageError(opts.volumeId, `${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with --format none to attach it as it is)`);
         await mkfsExt4(state.loopDevice, opts.volumeId);
         fsType = 'ext4';
       }
@@ -243,14 +244,30 @@ async function probeFsType(dev: string): Promise<string | null> {
   }
 }
 
-/** The first MiB reads as zeros: a never-written volume (holes decrypt to zeros). */
-async function isBlank(dev: string): Promise<boolean> {
+/**
+ * Whether the volume holds nothing: every sector reads as zeros. The first MiB is read first
+ * (most data starts there); then only the image's data extents (SEEK_DATA, or a scan of the
+ * image): data anywhere else, raw writes 100 MiB in say, must not be formatted over either.
+ */
+async function isBlank(dev: string, imagePath: string, sizeBytes: number): Promise<boolean> {
   const fh = await fs.promises.open(dev, 'r');
+  const image = fs.openSync(imagePath, 'r');
   try {
     const buf = Buffer.alloc(1 << 20);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).every((b) => b === 0);
+    const zero = Buffer.alloc(buf.length);
+    const zerosAt = async (offset: number, length: number) => {
+      for (let off = offset; off < offset + length; off += buf.length) {
+        const len = Math.min(buf.length, offset + length - off);
+        const { bytesRead } = await fh.read(buf, 0, len, off);
+        if (!buf.subarray(0, bytesRead).equals(zero.subarray(0, bytesRead))) return false;
+      }
+      return true;
+    };
+    if (!(await zerosAt(0, Math.min(buf.length, sizeBytes)))) return false;
+    for (const [start, end] of dataExtents(image, sizeBytes)) if (!(await zerosAt(start, end - start))) return false;
+    return true;
   } finally {
+    fs.closeSync(image);
     await fh.close();
   }
 }
