@@ -230,7 +230,11 @@ function ensureImage(volumeId: string, imagePath: string, sizeBytes: number, cre
     throw new VolumeImageError(volumeId, `the backing image ${imagePath} of ${volumeId} is missing (moved or deleted outside ebsim); put it back, or delete the volume (ebsim ec2 delete-volume --volume-id ${volumeId})`);
   }
   const size = fs.statSync(imagePath).size;
-  if (size !== sizeBytes) throw new VolumeImageError(volumeId, `the backing image ${imagePath} of ${volumeId} is ${size} bytes, expected ${sizeBytes} (the volume's size)`);
+  if (size === sizeBytes) return;
+  // ModifyVolume grows the image, then records the size: killed in between, the image is larger.
+  const GIB = 1024 ** 3;
+  const retry = size > sizeBytes && size % GIB === 0 ? `: a ModifyVolume was interrupted; run it again (ebsim ec2 modify-volume --volume-id ${volumeId} --size ${size / GIB})` : '';
+  throw new VolumeImageError(volumeId, `the backing image ${imagePath} of ${volumeId} is ${size} bytes, expected ${sizeBytes} (the volume's size)${retry}`);
 }
 
 /** blkid -p: the file system type, or null when it finds no signature (exit status 2). */

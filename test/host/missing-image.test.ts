@@ -36,4 +36,16 @@ describe('a volume whose image is missing', () => {
     fs.renameSync(`${image}.moved`, image);
     expect((await h.app.host().read(alice, vol, 0, 8, instance)).toString()).toBe('the data');
   });
+  it('an image grown by a ModifyVolume killed before it recorded the size: refused naming the fix, which works', async () => {
+    const ec2 = h.app.ec2();
+    const vol = ec2.createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
+    const instance = runInstance(h, alice);
+    await h.app.host().write(alice, vol, 0, Buffer.from('the data'), instance);
+    fs.truncateSync(ec2.imagePath(vol), 2 * 1024 ** 3); // growImage done, the row not updated
+    const err = await h.app.host().read(alice, vol, 0, 8, instance).then(() => undefined, (e: Error & { userError?: boolean }) => e);
+    expect(err?.message).toMatch(new RegExp(`is 2147483648 bytes, expected 1073741824 .*: a ModifyVolume was interrupted; run it again \\(ebsim ec2 modify-volume --volume-id ${vol} --size 2\\)`));
+    expect(err?.userError).toBe(true);
+    ec2.modifyVolume(alice, { VolumeId: vol, Size: 2 });
+    expect((await h.app.host().read(alice, vol, 0, 8, instance)).toString()).toBe('the data');
+  });
 });
