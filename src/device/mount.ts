@@ -216,9 +216,11 @@ export async function cleanupStale(stateDir: string): Promise<string[]> {
   return cleaned;
 }
 
-/** In-process block device over the same image, for `ebsim volume read|write|export` (no root, no FUSE). */
-/** `key` null: an unencrypted volume (plain sectors). */
-/** `opts.create` false: a missing image is refused (VolumeImageError), as mountVolume's createImage. */
+/**
+ * In-process block device over the same image, for `ebsim volume read|write|export` (no root, no
+ * FUSE). `key` null: an unencrypted volume (plain sectors). `opts.create` false: a missing image
+ * is refused (VolumeImageError), as mountVolume's createImage.
+ */
 export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array | null, opts: { volumeId?: string; create?: boolean } = {}): BlockDevice {
   ensureImage(opts.volumeId ?? path.basename(imagePath, '.img'), imagePath, sizeBytes, opts.create ?? true);
   return BlockDevice.open({ imagePath, sizeBytes, key, create: false });

@@ -142,8 +142,9 @@ export class SnapshotOperations {
 
   /**
    * DeleteSnapshot: the row, then the image (a crash in between leaves an orphan file, never a
-   * snapshot without its image; the next delete removes it: removeOrphanImages). No KMS call: a snapshot holds no grant. A snapshot still being
-   * made, or one a copy or a new volume is being made from, is refused.
+   * snapshot without its image; the next delete removes it: removeOrphanImages). No KMS call: a
+   * snapshot holds no grant. A snapshot still being made, or one a copy or a new volume is being
+   * made from, is refused.
    */
   delete(req: { SnapshotId: string }): Outcome {
     const s = this.require(req.SnapshotId);
