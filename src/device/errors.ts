@@ -112,6 +112,18 @@ export class VolumeBusyError extends MountError {
   }
 }
 
+/** The volume's backing image is missing or not the volume's size: served as it is, it would pass for the volume. */
+export class VolumeImageError extends MountError {
+  readonly userError = true;
+  constructor(
+    readonly volumeId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'VolumeImageError';
+  }
+}
+
 /** The device daemon is stopped or does not answer: waiting on it would block forever. */
 export class DeviceHungError extends MountError {
   readonly userError = true;

@@ -5,6 +5,8 @@
 import * as fs from 'node:fs';
 import type { BlockDevice } from './block-device.js';
 import { dataExtents, type ExtentMethod } from './data-extents.js';
+import { DeviceError } from './errors.js';
+import { writeAllSync } from './image-store.js';
 
 const CHUNK = 1 << 20;
 
@@ -42,7 +44,7 @@ export async function exportVolume(device: BlockDevice, imagePath: string, outPa
       for (let off = start; off < end; off += CHUNK) {
         const n = await device.readInto(off, buf.subarray(0, Math.min(CHUNK, end - off)));
         if (!buf.subarray(0, n).equals(zero.subarray(0, n))) {
-          fs.writeSync(out, buf, 0, n, off);
+          writeAllSync(out, buf.subarray(0, n), off);
           result.bytesWritten += n;
         }
         result.bytesRead += n;
@@ -54,6 +56,13 @@ export async function exportVolume(device: BlockDevice, imagePath: string, outPa
     onProgress?.(device.size, device.size);
     fs.fsyncSync(out);
     return result;
+  } catch (err) {
+    // A half-written export is not left to pass for one; the error names the output (the CLI
+    // then says which file could not be written, not that the home is full).
+    fs.rmSync(outPath, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    if (!(err instanceof DeviceError) && typeof e?.code === 'string' && e.path === undefined) Object.assign(e, { path: outPath, syscall: e.syscall ?? 'write' });
+    throw err;
   } finally {
     fs.closeSync(out);
     fs.closeSync(raw);

@@ -138,7 +138,7 @@ export function transformImage(from: string, to: string, opts: TransformOptions)
       fs.ftruncateSync(dst, size);
       forEachDataRun(from, src, st, (run, offset) => {
         opts.transform?.(run, offset / BLOCK);
-        fs.writeSync(dst, run, 0, run.length, offset);
+        writeAllSync(dst, run, offset);
         bytesWritten += run.length;
       }, opts.onProgress);
       fs.fsyncSync(dst);
@@ -151,6 +151,19 @@ export function transformImage(from: string, to: string, opts: TransformOptions)
     return { bytesWritten, method: 'scan' };
   } finally {
     fs.closeSync(src);
+  }
+}
+
+/**
+ * Writes all of `buf` at `pos`. A disk that fills up takes what fits and answers a short count;
+ * the next write then fails with ENOSPC, which is thrown (a short count taken for the whole left
+ * the run's tail a hole: zeros in a "completed" copy).
+ */
+export function writeAllSync(fd: number, buf: Uint8Array, pos: number): void {
+  for (let done = 0; done < buf.length; ) {
+    const n = fs.writeSync(fd, buf, done, buf.length - done, pos + done);
+    if (n === 0) throw Object.assign(new Error(`write at ${pos + done} wrote nothing`), { code: 'EIO' });
+    done += n;
   }
 }
 

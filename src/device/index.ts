@@ -14,6 +14,7 @@ export {
   NoSpaceError,
   VolumeAlreadyMountedError,
   VolumeBusyError,
+  VolumeImageError,
   VolumeNotMountedError,
 } from './errors.js';
 export { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';

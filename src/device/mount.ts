@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import { makeDirectories } from '../core/directories.js';
 import { BlockDevice, SECTOR_SIZE } from './block-device.js';
 import { createImage } from './image-store.js';
+import { dataExtents } from './data-extents.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
-import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeNotMountedError } from './errors.js';
+import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeImageError, VolumeNotMountedError } from './errors.js';
 import { describeProcess, fuseConnection, listDaemons, mountAt, run, waitFor } from './host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 import { checkMountPrerequisites } from './prerequisites.js';
@@ -43,6 +44,12 @@ export interface MountVolumeOptions {
   /** Bench-only, with passThrough: which I/O path serves it (see DaemonConfig). */
   passThroughIO?: 'js' | 'native';
   daemonScript?: string;
+  /**
+   * Make the image (sparse, blank) if it does not exist (default true). The instance's host
+   * passes false: EC2 always makes a volume's image, so a missing one is lost or moved, and a
+   * blank one in its place (formatted by the mount) would pass for the user's volume.
+   */
+  createImage?: boolean;
 }
 
 export interface MountedVolume extends VolumeMountState {
@@ -103,7 +110,7 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
   if (holder !== null && !before.daemonPids.includes(holder)) lockImage(opts.volumeId, opts.imagePath).release(); // throws, naming the holder
   if (before.problems.length && (before.daemonPids.length || before.loopAttached || fs.existsSync(paths.stateFile) || mountAt(paths.fuseDir)))
     await teardown(opts.stateDir, opts.volumeId); // a crash or an interrupted mount left pieces behind: clear them first
-  ensureImage(opts.imagePath, opts.sizeBytes);
+  ensureImage(opts.volumeId, opts.imagePath, opts.sizeBytes, opts.createImage ?? true);
 
   const state: VolumeMountState = {
     volumeId: opts.volumeId,
@@ -152,8 +159,8 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
     if (!opts.attachOnly) {
       let fsType = await probeFsType(state.loopDevice);
       if (!fsType && opts.format === 'ext4') {
-        if (!(await isBlank(state.loopDevice)))
-          throw new MountError(`${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with format 'none')`);
+        if (!(await isBlank(state.loopDevice, opts.imagePath, opts.sizeBytes)))
+          throw new VolumeImageError(opts.volumeId, `${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with --format none to attach it as it is)`);
         await mkfsExt4(state.loopDevice, opts.volumeId);
         fsType = 'ext4';
       }
@@ -209,17 +216,27 @@ export async function cleanupStale(stateDir: string): Promise<string[]> {
   return cleaned;
 }
 
-/** In-process block device over the same image, for `ebsim volume read|write|export` (no root, no FUSE). */
-/** `key` null: an unencrypted volume (plain sectors). */
-export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array | null): BlockDevice {
-  ensureImage(imagePath, sizeBytes);
+/**
+ * In-process block device over the same image, for `ebsim volume read|write|export` (no root, no
+ * FUSE). `key` null: an unencrypted volume (plain sectors). `opts.create` false: a missing image
+ * is refused (VolumeImageError), as mountVolume's createImage.
+ */
+export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array | null, opts: { volumeId?: string; create?: boolean } = {}): BlockDevice {
+  ensureImage(opts.volumeId ?? path.basename(imagePath, '.img'), imagePath, sizeBytes, opts.create ?? true);
   return BlockDevice.open({ imagePath, sizeBytes, key, create: false });
 }
 
-function ensureImage(imagePath: string, sizeBytes: number): void {
-  if (!fs.existsSync(imagePath)) return createImage(imagePath, sizeBytes);
+function ensureImage(volumeId: string, imagePath: string, sizeBytes: number, create: boolean): void {
+  if (!fs.existsSync(imagePath)) {
+    if (create) return createImage(imagePath, sizeBytes);
+    throw new VolumeImageError(volumeId, `the backing image ${imagePath} of ${volumeId} is missing (moved or deleted outside ebsim); put it back, or delete the volume (ebsim ec2 delete-volume --volume-id ${volumeId})`);
+  }
   const size = fs.statSync(imagePath).size;
-  if (size !== sizeBytes) throw new MountError(`backing image ${imagePath} is ${size} bytes, expected ${sizeBytes}`);
+  if (size === sizeBytes) return;
+  // ModifyVolume grows the image, then records the size: killed in between, the image is larger.
+  const GIB = 1024 ** 3;
+  const retry = size > sizeBytes && size % GIB === 0 ? `: a ModifyVolume was interrupted; run it again (ebsim ec2 modify-volume --volume-id ${volumeId} --size ${size / GIB})` : '';
+  throw new VolumeImageError(volumeId, `the backing image ${imagePath} of ${volumeId} is ${size} bytes, expected ${sizeBytes} (the volume's size)${retry}`);
 }
 
 /** blkid -p: the file system type, or null when it finds no signature (exit status 2). */
@@ -233,14 +250,30 @@ async function probeFsType(dev: string): Promise<string | null> {
   }
 }
 
-/** The first MiB reads as zeros: a never-written volume (holes decrypt to zeros). */
-async function isBlank(dev: string): Promise<boolean> {
+/**
+ * Whether the volume holds nothing: every sector reads as zeros. The first MiB is read first
+ * (most data starts there); then only the image's data extents (SEEK_DATA, or a scan of the
+ * image): data anywhere else, raw writes 100 MiB in say, must not be formatted over either.
+ */
+async function isBlank(dev: string, imagePath: string, sizeBytes: number): Promise<boolean> {
   const fh = await fs.promises.open(dev, 'r');
+  const image = fs.openSync(imagePath, 'r');
   try {
     const buf = Buffer.alloc(1 << 20);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).every((b) => b === 0);
+    const zero = Buffer.alloc(buf.length);
+    const zerosAt = async (offset: number, length: number) => {
+      for (let off = offset; off < offset + length; off += buf.length) {
+        const len = Math.min(buf.length, offset + length - off);
+        const { bytesRead } = await fh.read(buf, 0, len, off);
+        if (!buf.subarray(0, bytesRead).equals(zero.subarray(0, bytesRead))) return false;
+      }
+      return true;
+    };
+    if (!(await zerosAt(0, Math.min(buf.length, sizeBytes)))) return false;
+    for (const [start, end] of dataExtents(image, sizeBytes)) if (!(await zerosAt(start, end - start))) return false;
+    return true;
   } finally {
+    fs.closeSync(image);
     await fh.close();
   }
 }

@@ -8,7 +8,8 @@
 //   `available` if its image was committed (the process died between the commit and the row's
 //   update), else `error`, its temporary file removed; the grants its worker still had (noted with
 //   the copy as they were made: ebs-keys.ts) are retired first, as the copy's end would have.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { copyImage, createImage, imageSizeProblem, type CopyProgress } from '../device/image-store.js';
 import { reencryptImage } from '../device/image-reencrypt.js';
 import { discardPartialImage, writeImageAtomically } from '../device/image-commit.js';
@@ -129,4 +130,34 @@ export function makeImage(store: Ec2Store, ctx: CallContext, resourceId: string,
   if (kind === 'snapshot') store.finishSnapshot(resourceId, 'completed');
   else store.setVolumeState(resourceId, 'available');
   return undefined;
+}
+
+/** An image's (or its temporary copy's) file name: the ID it belongs to. */
+const IMAGE_FILE = /^((?:vol|snap)-[0-9a-f]+)\.img(?:\.partial)?$/;
+
+/**
+ * Removes the images whose volume or snapshot is gone in every account and Region of the home:
+ * a delete commits its row first and unlinks the image after, so one killed in between leaves
+ * the image behind. Run by each delete (DeleteVolume, DeleteSnapshot, a termination's), not
+ * by every call: a directory listing. An image whose lock is held (being written) stays.
+ */
+export function removeOrphanImages(p: EbsParts): void {
+  const dir = dirname(p.imagePath('x'));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const id = IMAGE_FILE.exec(name)?.[1];
+    if (!id || p.store.isLiveAnywhere(id)) continue;
+    const lock = ExclusiveLock.tryAcquire(imageLockFile(p.imagePath(id)));
+    if (!lock) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+    } finally {
+      lock.release();
+    }
+  }
 }

@@ -20,6 +20,9 @@ export function stateChangeRecord(c: StateChange): Record<string, unknown> {
   return { instanceId: c.instanceId, currentState: { code: INSTANCE_STATE_CODES[c.current], name: c.current }, previousState: { code: INSTANCE_STATE_CODES[c.previous], name: c.previous } };
 }
 
+/** A launch that failed on ebsim's side (the home's disk full while making a volume): the EC2 API reference's StateReason for an internal error at launch. */
+export const LAUNCH_INTERNAL_ERROR: StateReason = { code: 'Server.InternalError', message: 'Server.InternalError: An internal error caused the instance to terminate during launch.' };
+
 /** StopInstances' StateReason (the EC2 API reference's list of state reason codes). */
 export const USER_INITIATED_SHUTDOWN: StateReason = { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
 

@@ -21,10 +21,10 @@ import type { EbsParts } from './ebs-parts.js';
 import { KMS_KEY_NEEDS_ENCRYPTED, SnapshotOperations } from './snapshots.js';
 import { acceptVolume, isZoneOf } from './volume-creation.js';
 import { SnapshotSharing } from './snapshot-sharing.js';
-import { requireRoomForImage, settleInterruptedCopies } from './image-jobs.js';
+import { removeOrphanImages, requireRoomForImage, settleInterruptedCopies } from './image-jobs.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
-  USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
+  LAUNCH_INTERNAL_ERROR, USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
 } from './instance-states.js';
 import { hostAddressOf, newInstanceId, newReservationId } from './ids.js';
 import { INSTANCE_STATE_CODES, volumeShape, type Instance, type Snapshot, type Volume } from './model.js';
@@ -217,10 +217,13 @@ export class Ec2Service {
     this.store.insertInstance(instance);
     const shape = () => ({ Groups: [], Instances: [this.instanceShape(this.store.instance(instance.instanceId)!)], OwnerId: this.accountId, ReservationId: instance.reservationId });
     const launch = (): Record<string, unknown> => {
+      let making: string | undefined;
       try {
         for (const m of mappings) {
           const ebs = m.Ebs ?? {};
+          making = undefined;
           const created = acceptVolume(this.parts, this.snapshots, ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
+          making = created.volume.volumeId;
           const refused = created.make();
           if (refused) {
             // The launch's volumes go with the instance (AWS keeps no volume of a failed launch).
@@ -231,7 +234,18 @@ export class Ec2Service {
         }
         this.store.setInstanceState(instance.instanceId, 'running');
       } catch (err) {
-        if (!(err instanceof AwsError)) throw err;
+        if (!(err instanceof AwsError)) {
+          // The host failed (its disk full): the launch ends as a failed launch does, its volumes
+          // with it, rather than leave the instance pending for good. The disk may refuse this
+          // too; the first error is the one to report.
+          try {
+            if (making) this.store.updateVolume(making, { state: 'deleted' });
+            this.terminateInternal(ctx, instance.instanceId, { reason: LAUNCH_INTERNAL_ERROR, transition: '' });
+          } catch {
+            // reported below
+          }
+          throw err;
+        }
         // As on AWS: the launch is accepted, then the instance ends for want of its volume's key;
         // its StateReason says why (the failed KMS call is in the trail).
         this.terminateInternal(ctx, instance.instanceId, { reason: kmsFailureReason(err), transition: '' });
@@ -631,6 +645,7 @@ export class Ec2Service {
     this.retireGrant(ctx, v);
     this.store.updateVolume(v.volumeId, { state: 'deleted' });
     deleteImage(this.imagePath(v.volumeId));
+    removeOrphanImages(this.parts); // of deletes killed between their row and their image
   }
 
   /**

@@ -10,7 +10,7 @@ import { deleteImage } from '../device/image-store.js';
 import { copyUnderKey } from './copies.js';
 import type { EbsParts } from './ebs-parts.js';
 import type { WrappedDataKey } from './ebs-keys.js';
-import { makeImage, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
+import { makeImage, removeOrphanImages, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
 import { newSnapshotId } from './ids.js';
 import { COPIED_SNAPSHOT_VOLUME_ID, snapshotShape, type Snapshot, type Volume } from './model.js';
 import type { CopySnapshotRequest } from './operations/index.js';
@@ -142,8 +142,9 @@ export class SnapshotOperations {
 
   /**
    * DeleteSnapshot: the row, then the image (a crash in between leaves an orphan file, never a
-   * snapshot without its image). No KMS call: a snapshot holds no grant. A snapshot still being
-   * made, or one a copy or a new volume is being made from, is refused.
+   * snapshot without its image; the next delete removes it: removeOrphanImages). No KMS call: a
+   * snapshot holds no grant. A snapshot still being made, or one a copy or a new volume is being
+   * made from, is refused.
    */
   delete(req: { SnapshotId: string }): Outcome {
     const s = this.require(req.SnapshotId);
@@ -154,6 +155,7 @@ export class SnapshotOperations {
     if (user) throw new InvalidSnapshotInUse(`The snapshot ${s.snapshotId} is currently in use by ${user}`);
     this.p.store.deleteSnapshot(s.snapshotId);
     deleteImage(this.p.imagePath(s.snapshotId));
+    removeOrphanImages(this.p);
     return { response: {}, responseElements: { _return: true } };
   }
 

@@ -212,6 +212,11 @@ export class Ec2Store implements CopyGrantJournal {
       .get(id, id, id) as { accountId: string; region: string } | undefined;
   }
 
+  /** Whether a volume (not deleted) or snapshot of any account and Region of the home is `id`. */
+  isLiveAnywhere(id: string): boolean {
+    return Ec2Store.placeOf(this.db, id) !== undefined;
+  }
+
   /** The Region that holds this account's instance, volume or snapshot `id`, if any (IDs are unique in the home). */
   regionOf(id: string): string | undefined {
     return this.db

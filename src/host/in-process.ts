@@ -9,6 +9,9 @@ import { lockImage, openVolumeDevice } from '../device/mount.js';
 import { exportVolume, type ExportResult } from '../device/export.js';
 import { prefillVolume } from '../device/prefill.js';
 import type { BlockDevice } from '../device/block-device.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors/index.js';
 
 export type Progress = (done: number, total: number) => void;
 
@@ -29,7 +32,7 @@ export async function withVolumeDevice<T>(v: InProcessVolume, dataKey: () => Uin
     const key = dataKey();
     let dev: BlockDevice;
     try {
-      dev = openVolumeDevice(v.imagePath, v.sizeBytes, key);
+      dev = openVolumeDevice(v.imagePath, v.sizeBytes, key, { volumeId: v.volumeId, create: false }); // EC2 made it: missing is lost, not blank
     } finally {
       key?.fill(0);
     }
@@ -52,6 +55,34 @@ export async function writeRange(dev: BlockDevice, offset: number, data: Uint8Ar
   const n = await dev.write(offset, data);
   await dev.flush();
   return n;
+}
+
+/**
+ * Refuses an export target among the home's images (the export truncates it first): the volume's
+ * own image, through a link or not, another volume's or snapshot's, a lock file. Checked before
+ * the data key is asked for.
+ */
+export function refuseImageTarget(image: string, out: string): void {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.join(fs.realpathSync(path.dirname(p)), path.basename(p)); // not there yet: its directory's
+    }
+  };
+  let target: string;
+  let imagesDir: string;
+  try {
+    target = real(path.resolve(out));
+    imagesDir = fs.realpathSync(path.dirname(image));
+  } catch {
+    return; // a missing directory: the export itself says so
+  }
+  const st = fs.statSync(target, { throwIfNoEntry: false });
+  const img = fs.statSync(image, { throwIfNoEntry: false });
+  const sameFile = st && img && st.dev === img.dev && st.ino === img.ino;
+  if (sameFile || path.dirname(target) === imagesDir)
+    throw new UserError(`refusing to export to ${out}: it is ${sameFile ? "the volume's own image" : `in ${imagesDir}, among the home's volume images`}, which the export would overwrite; name a file elsewhere`);
 }
 
 export function exportTo(dev: BlockDevice, image: string, out: string, onProgress?: Progress): Promise<ExportResult> {

@@ -13,7 +13,7 @@ import type { Volume } from '../ec2/model.js';
 import type { IamDirectory } from '../iam/directory.js';
 import { decryptVolumeKey, hostCallContext, type DataKeyDecrypter } from './data-key.js';
 import { freeDeviceName, mountStatus, startMount, stopMount, cleanupMounts, type MountedVolume, type UnmountOptions, type VolumeFormat, type VolumeStatus } from './mounts.js';
-import { exportTo, prefill, readRange, withVolumeDevice, writeRange, type Progress } from './in-process.js';
+import { exportTo, prefill, readRange, refuseImageTarget, withVolumeDevice, writeRange, type Progress } from './in-process.js';
 import type { ExportResult } from '../device/export.js';
 import type { BlockDevice } from '../device/block-device.js';
 
@@ -244,8 +244,10 @@ export class InstanceHost {
   }
 
   /** Decrypts the whole volume to a plain, sparse image at `out`, reading only the image's data extents. */
-  export(caller: Caller, volumeId: string, out: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<ExportResult> {
+  // async: a refused target is a rejection, as every other failure of these calls is.
+  async export(caller: Caller, volumeId: string, out: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<ExportResult> {
     const image = this.imagePath(volumeId);
+    refuseImageTarget(image, out);
     return this.withDevice(caller, volumeId, opts.instanceId, (dev) => exportTo(dev, image, out, opts.onProgress));
   }
 

@@ -30,6 +30,7 @@ export async function startMount(opts: StartMountOptions): Promise<MountedVolume
     return await mountVolume({
       volumeId: opts.volumeId, imagePath: opts.imagePath, sizeBytes: opts.sizeBytes, key,
       mountpoint: opts.mountpoint, stateDir: opts.stateDir, format: opts.format, foreground: opts.foreground, passThrough: opts.key === null,
+      createImage: false, // EC2 made it: a missing image is lost or moved, never replaced by a blank one
     });
   } finally {
     key.fill(0);

@@ -5,9 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dataExtents } from '../../src/device/data-extents.js';
+import { BlockDevice } from '../../src/device/block-device.js';
+import { exportVolume } from '../../src/device/export.js';
+import { xtsKey } from './helpers.js';
 import { loadAddon } from '../../src/xts/addon.js';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { assertBuilt, REPO } from '../helpers/cli.js';
@@ -118,5 +121,28 @@ describe('ebsim volume export of a sparse 8 GiB volume', { timeout: 240_000 }, (
       fs.closeSync(fd);
     }
     console.log(`export 8 GiB: ${seconds.toFixed(1)} s, peak RSS ${rssMb.toFixed(0)} MB, ${report.BytesDecrypted} bytes decrypted (${report.HolesFoundBy})`);
+  });
+});
+
+// The export's target filling up: write(2) takes what fits and answers a short count; taken for
+// the whole, the export "succeeded" with the chunk's tail left a hole (zeros where data was).
+// Needs root for the small tmpfs.
+describe.skipIf(process.getuid?.() !== 0)('exportVolume onto a file system that fills up', () => {
+  it('fails with ENOSPC naming the output, and removes the half-written output', async () => {
+    const fsDir = fs.mkdtempSync(path.join(tmpdir(), 'ebsim-h24-exportfull-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'ebsim-h24-exportfull', fsDir]);
+    const dev = BlockDevice.open({ imagePath: path.join(dir, 'fills.img'), sizeBytes: 4 * MIB, key: xtsKey() });
+    try {
+      await dev.write(3 * MIB, randomBytes(MIB)); // one extent of 1 MiB, the last: 256 KiB fit
+      const out = path.join(fsDir, 'plain.img');
+      const err = await exportVolume(dev, path.join(dir, 'fills.img'), out).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+      expect(err?.code).toBe('ENOSPC');
+      expect(err?.path).toBe(out); // the CLI says "cannot write OUT: no space left", not "the home is full"
+      expect(fs.existsSync(out)).toBe(false);
+    } finally {
+      await dev.close();
+      execFileSync('umount', ['-l', fsDir]);
+      fs.rmSync(fsDir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyImage, createImage, deleteImage, ImageStoreError } from '../../src/device/image-store.js';
 import { seekDataExtents } from '../../src/device/data-extents.js';
@@ -165,6 +166,36 @@ describe('copyImage', () => {
 
     expect(() => copyImage(from, to, 2 * MIB)).toThrow(/never shrinks/);
     expect(fs.existsSync(to)).toBe(false);
+  });
+});
+
+// A disk that fills up during a copy: write(2) writes what fits and returns a short count before
+// it fails with ENOSPC, so a copy that took the count for granted ended "complete" with its last
+// run's tail a hole (zeros). Needs root for the small tmpfs.
+describe.skipIf(process.getuid?.() !== 0)('copyImage onto a file system that fills up', () => {
+  it('fails with ENOSPC and leaves no target when the last run does not fit (a short write is not success)', () => {
+    const fsDir = tempDir('ebsim-h24-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'ebsim-h24-full', fsDir]);
+    try {
+      const src = path.join(dir, 'fills.img');
+      createImage(src, 4 * MIB);
+      const data = Buffer.alloc(MIB);
+      const rnd = prng(24);
+      for (let i = 0; i < data.length; i++) data[i] = 1 + Math.floor(rnd() * 255);
+      writeAt(src, 2 * MIB, data); // one run of 1 MiB, the image's last: 256 KiB fit
+      const to = path.join(fsDir, 'copy.img');
+      let thrown: unknown;
+      try {
+        copyImage(src, to);
+      } catch (err) {
+        thrown = err;
+      }
+      expect((thrown as NodeJS.ErrnoException | undefined)?.code).toBe('ENOSPC');
+      expect(fs.existsSync(to)).toBe(false);
+    } finally {
+      execFileSync('umount', ['-l', fsDir]);
+      fs.rmSync(fsDir, { recursive: true, force: true });
+    }
   });
 });
 
