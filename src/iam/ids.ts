@@ -1,8 +1,7 @@
 // Identifiers formed the way AWS forms them.
 import { randomBytes, randomInt } from 'node:crypto';
 
-/** The service role whose per-instance sessions decrypt EBS data keys (the seed's Decrypt caller). */
-export const EC2_INFRASTRUCTURE_ROLE = 'aws:ec2-infrastructure';
+export { EC2_INFRASTRUCTURE_ROLE } from '../core/arn.js';
 
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 

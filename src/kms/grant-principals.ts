@@ -5,7 +5,7 @@
 // the same reason). ebsim knows only the principals of its home, so a principal of an account the
 // home does not hold does not exist here.
 import { InvalidArnException } from '../errors/index.js';
-import { EC2_INFRASTRUCTURE_ROLE } from '../iam/ids.js';
+import { EC2_INFRASTRUCTURE_ROLE } from '../core/arn.js';
 
 /** The part of the IAM directory this check reads. */
 export interface PrincipalDirectory {
