@@ -3,12 +3,14 @@
 // and builds a new context (about 6 us a call here, a fifth of an in-process Decrypt); this keeps
 // the fetched cipher and one context per thread for each direction, so a call is the key
 // schedule and the GCM pass. A thread's contexts are freed when it ends (a worker_thread that
-// sealed or opened blobs), and the main thread's when its Node environment is torn down. The functions are found with dlsym in the running process, not
+// sealed or opened blobs), and the main thread's when its Node environment is torn down at a
+// normal exit (not at process.exit(), when the process's end frees them). The functions are found with dlsym in the running process, not
 // linked: a Node built without them exported loses only this (blob.ts falls back to node:crypto),
 // never the addon.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ebsim_addon.h"
 
@@ -67,7 +69,7 @@ static void ossl_load(void) {
  */
 static _Thread_local EVP_CIPHER_CTX *ctx_pair[2]; /* [0] decrypt, [1] encrypt */
 static pthread_key_t ctx_key;
-static int ctx_key_ok;
+static _Atomic int ctx_key_ok;
 static pthread_once_t ctx_key_once = PTHREAD_ONCE_INIT;
 /* Contexts in existence now, over all threads (gcmContexts(): threads that end leave none). */
 static _Atomic long live_ctxs;
@@ -111,11 +113,22 @@ static EVP_CIPHER_CTX *ctx_for(int enc) {
   return *slot;
 }
 
-/* A Node environment torn down (the main one at a normal exit, a worker's as it stops): free the
- * contexts of its thread then, before OpenSSL's own exit-time cleanup. */
+/* A Node environment torn down (the main one at a normal exit, not at process.exit(); a
+ * worker's as it stops): free the contexts of its thread then, before OpenSSL's own exit-time
+ * cleanup. `arg` is this registration's own token: Node aborts on a hook registered twice with
+ * the same function and argument, as a second load of the addon in one environment would. */
 static void env_cleanup(void *arg) {
-  (void)arg;
+  free(arg);
   release_thread_ctxs();
+}
+
+/* The thread-exit destructor above lives in this library: keep it loaded for the life of the
+ * process (Node unloads an addon that only workers loaded when the last of them ends, while the
+ * pthread key and its destructor stay). */
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+static void pin_library(void) {
+  Dl_info info;
+  if (dladdr((void *)ctx_key_destructor, &info) && info.dli_fname) dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE);
 }
 
 static int available(void) {
@@ -200,7 +213,9 @@ static napi_value js_contexts(napi_env env, napi_callback_info info) {
 }
 
 void gcm_define_exports(napi_env env, napi_value exports) {
-  napi_add_env_cleanup_hook(env, env_cleanup, NULL);
+  pthread_once(&pin_once, pin_library);
+  void *token = malloc(1);
+  if (token && napi_add_env_cleanup_hook(env, env_cleanup, token) != napi_ok) free(token);
   napi_property_descriptor props[] = {
     {"gcmAvailable", NULL, js_available, NULL, NULL, NULL, napi_default, NULL},
     {"gcmContexts", NULL, js_contexts, NULL, NULL, NULL, napi_default, NULL},

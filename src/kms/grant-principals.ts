@@ -21,7 +21,7 @@ const STS = /^arn:aws:sts::(\d{12}):(assumed-role\/(.+)\/[^/]+|federated-user\/.
 // The EBS infrastructure's sessions, named as the seed names them ("ACCOUNT:aws:ec2-infrastructure:i-…").
 const EC2_INFRASTRUCTURE = new RegExp(`^(\\d{12}):${EC2_INFRASTRUCTURE_ROLE}:.+$`);
 // A user's unique ID (AIDA…), or a role's (AROA…) with or without a session name after a colon.
-const UNIQUE_ID = /^(A(?:IDA|ROA)[A-Z0-9]+)(?::.+)?$/;
+const UNIQUE_ID = /^(?:(AIDA[A-Z0-9]+)|(AROA[A-Z0-9]+)(?::.+)?)$/;
 
 /** Refuses, in AWS's words, a grant principal the home does not hold. */
 export function assertGrantPrincipal(directory: PrincipalDirectory, principal: string): void {
@@ -47,6 +47,6 @@ export function grantPrincipalExists(directory: PrincipalDirectory, principal: s
   const infra = EC2_INFRASTRUCTURE.exec(principal);
   if (infra) return hasAccount(infra[1]!);
   const id = UNIQUE_ID.exec(principal);
-  if (id) return directory.hasPrincipal(id[1]!);
+  if (id) return directory.hasPrincipal((id[1] ?? id[2])!);
   return false;
 }

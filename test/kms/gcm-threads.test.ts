@@ -91,4 +91,27 @@ describeNative('the native GCM on threads that end', missing, () => {
       expect([r.status, r.signal, r.stdout.trim(), r.stderr], ending || 'falling off the end').toEqual([0, null, 'main thread 2', '']);
     }
   });
+
+  it('loads twice in one environment and in workers that only load it (Node aborts on a cleanup hook registered twice; an unloaded destructor would crash)', () => {
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const file = ${JSON.stringify(addonFile)};
+      require(file);
+      delete require.cache[file];
+      const addon = require(file);
+      process.dlopen({ exports: {} }, file);
+      const key = Buffer.alloc(32, 1), iv = Buffer.alloc(12, 2), pt = Buffer.from('twice');
+      const out = Buffer.alloc(pt.length + 16);
+      addon.gcmSeal(key, iv, Buffer.alloc(0), pt, out);
+      (async () => {
+        for (let i = 0; i < 5; i++) {
+          await new Promise((done) => new Worker(
+            'const a = require(' + JSON.stringify(file) + '); const o = Buffer.alloc(21); a.gcmSeal(Buffer.alloc(32, 1), Buffer.alloc(12, 2), Buffer.alloc(0), Buffer.from("twice"), o);',
+            { eval: true }).on('exit', done));
+        }
+        console.log('ok ' + addon.gcmContexts());
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect([r.status, r.signal, r.stdout.trim()]).toEqual([0, null, 'ok 1']);
+  });
 });

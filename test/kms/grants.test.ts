@@ -113,6 +113,10 @@ describe('grants in the service', () => {
       const g = grant(p, 'arn:aws:iam::123456789012:root');
       kms.call(alice, 'RevokeGrant', { KeyId: keyId, GrantId: g.GrantId });
     }
+    // A user's unique ID names the user; only a role's takes a session name after it.
+    const userId = alice.principal.principalId;
+    kms.call(alice, 'RevokeGrant', { KeyId: keyId, GrantId: grant(userId).GrantId });
+    expect(refusal(() => grant(`${userId}:s`))).toBe(`InvalidArnException: ARN does not refer to a valid principal: ${userId}:s`);
   });
 
   it('a retried CreateGrant with the same Name and parameters returns the same GrantId and a new token', () => {
