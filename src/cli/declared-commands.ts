@@ -62,7 +62,8 @@ export function declaredCommands(
 
 function flagType(m: Member): 'string' | 'number' | 'boolean' | 'array' {
   switch (m.kind) {
-    case 'integer': return 'number';
+    // Read as text and parsed here: yargs's number type takes "1e3" and "0x10" as numbers.
+    case 'integer': return 'string';
     case 'boolean': return 'boolean';
     case 'list': return 'array';
     default: return 'string';
@@ -86,10 +87,15 @@ const MAX_UNDECLARED_BLOB = 1 << 20;
 
 function convert(m: Member, flag: string, v: unknown, name: string): unknown {
   switch (m.kind) {
-    // yargs reads a number flag's "abc" as NaN: a usage mistake, not a value for AWS to refuse.
-    case 'integer':
-      if (typeof v === 'number' && Number.isNaN(v)) throw new UsageError(`Error parsing parameter '--${flag}': expected an integer`);
-      return v;
+    // As the AWS CLI reads an integer (Python's int()): decimal digits, a sign and spaces around.
+    // Anything else is a usage mistake; a number out of range is the service's to refuse.
+    case 'integer': {
+      const text = Array.isArray(v) ? v.map(String).join(' ') : String(v);
+      if (typeof v === 'number' ? !Number.isSafeInteger(v) : !/^\s*[+-]?\d+\s*$/.test(text) || !Number.isSafeInteger(Number(text))) {
+        throw new UsageError(`Error parsing parameter '--${flag}': expected an integer, not ${text === '' ? '""' : text}`);
+      }
+      return Number(text);
+    }
     case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
     case 'string': return typeof v === 'string' ? parseText(flag, v, m.max) : v;
     case 'map': return notTooDeep(flag, parseMap(flag, String(v)));

@@ -177,8 +177,14 @@ describe('careless arguments', () => {
   it('an integer flag that is not a number is bad usage (252), not "Value \'NaN\'"', async () => {
     const r = await ebsim('kms', 'generate-random', '--number-of-bytes', 'abc');
     expect(r.code).toBe(252);
-    expectClear(r, "Error parsing parameter '--number-of-bytes': expected an integer");
+    expectClear(r, "Error parsing parameter '--number-of-bytes': expected an integer, not abc");
     expect(r.stderr).not.toContain('NaN');
+    // As the AWS CLI's int(): no hexadecimal, no exponent (yargs's number type took both).
+    for (const v of ['0x10', '1e3', '1.5']) {
+      const x = await ebsim('kms', 'generate-random', '--number-of-bytes', v);
+      expect(x.code, v).toBe(252);
+      expectClear(x, `Error parsing parameter '--number-of-bytes': expected an integer, not ${v}`);
+    }
   });
 
   it('serve with a port outside 0-65535 is bad usage (252) before anything listens', async () => {
