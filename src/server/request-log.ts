@@ -1,7 +1,7 @@
 // One line per request. Lines are batched and written every WRITE_EVERY_MS (or once MAX_LINES
 // wait): at thousands of requests per second a write per line would cost more than the request
 // itself, and a write per event-loop turn (a batch of a few requests) still cost the server a few
-// microseconds a request. The server writes what waits when it closes.
+// microseconds a request. What waits is written when the server closes or the process exits.
 import type { Principal } from '../core/call-context.js';
 
 interface Logged {
@@ -21,7 +21,19 @@ export class RequestLog {
   private isoAt = 0;
   private iso = '';
 
-  constructor(private readonly write?: (text: string) => void) {}
+  // A process that exits without close() (process.exit, a cluster worker whose primary went away)
+  // still writes what waits: stderr writes to files and pipes are synchronous.
+  private readonly onExit = () => this.flush();
+
+  constructor(private readonly write?: (text: string) => void) {
+    if (write) process.on('exit', this.onExit);
+  }
+
+  /** Writes what waits and stops watching for the process's exit. */
+  close(): void {
+    process.off('exit', this.onExit);
+    this.flush();
+  }
 
   /** `TIME IP OPERATION STATUS CODE|- MS PRINCIPAL|- REQUEST-ID` */
   request(ip: string, a: Logged, requestId: string, started: bigint): void {

@@ -97,6 +97,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = openEbsim(opts.home);
   let server: ReturnType<typeof createServer> | undefined;
   let releaseSpares: (() => void) | undefined;
+  let requestLog: RequestLog | undefined;
   try {
     // The endpoint serves every commercial Region: each request acts in the account of the
     // principal that signed it (its KMS, IAM and STS), never in "the" home's, and in the Region its
@@ -117,7 +118,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     const auth = new Authenticator(app.iam, { acceptAnyAs });
     const limit = opts.bodyLimit ?? BODY_LIMIT;
-    const log = new RequestLog(opts.log === false ? undefined : (opts.log ?? ((l) => process.stderr.write(l))));
+    const log = (requestLog = new RequestLog(opts.log === false ? undefined : (opts.log ?? ((l) => process.stderr.write(l)))));
     let closing = false;
     const consoleHost = consoleHostCheck(opts.host ?? DEFAULT_HOST);
 
@@ -180,6 +181,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       } catch (err) {
         return failed(err, label, principal, r.requestId);
       }
+    };
+
+    /** An internal failure in the answer's protocol, for a call whose record was not committed (logged by the caller). */
+    const unrecorded = (a: Answer, requestId: string): Answer => {
+      const internal = new Error('trail commit failed');
+      if (a.contentType === STS_CONTENT_TYPE) {
+        const e = stsError(internal, requestId);
+        return { status: e.status, contentType: STS_CONTENT_TYPE, body: e.body, label: a.label, code: e.code, principal: a.principal };
+      }
+      const e = encodeError(internal);
+      return { status: e.status, contentType: JSON_CONTENT_TYPE, body: e.body, label: a.label, code: e.code, principal: a.principal };
     };
 
     const stsFailed = (err: unknown, label: string, requestId: string): Answer => {
@@ -292,10 +304,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           }
         });
       } catch (err) {
-        // The commit failed: a call whose record it held fails as a call whose record cannot be written does.
-        for (let i = 0; i < answers.length; i++) {
-          const a = answers[i]!;
-          if (heldRecord[i]) answers[i] = a.contentType === STS_CONTENT_TYPE ? stsFailed(err, a.label, batch[i]!.requestId) : failed(err, a.label, a.principal, batch[i]!.requestId);
+        // The commit failed (logged once): a call whose record it held fails as a call whose
+        // record cannot be written does, and a call the group never reached (nothing should
+        // throw before the commit) fails the same way rather than go unanswered.
+        log.error(`trail commit of a batch of ${batch.length}: ${(err as Error)?.stack ?? String(err)}`);
+        for (let i = 0; i < batch.length; i++) {
+          const a = answers[i];
+          if (a === undefined || heldRecord[i]) answers[i] = unrecorded(a ?? { status: 500, contentType: JSON_CONTENT_TYPE, body: '', label: '-' }, batch[i]!.requestId);
         }
       }
       for (let i = 0; i < batch.length; i++) send(batch[i]!, answers[i]!);
@@ -350,7 +365,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             // A request read before its connection went away may still wait for its batch: a
             // request that was read is served (and recorded) before the store closes.
             if (received.length) serveBatch();
-            log.flush();
+            log.close();
             app.trail.flush();
           } finally {
             releaseSpares?.();
@@ -362,6 +377,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
   } catch (err) {
     server?.close();
+    requestLog?.close();
     releaseSpares?.();
     app.close();
     throw err;

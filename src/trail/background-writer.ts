@@ -2,7 +2,8 @@
 // HTTP server, benchmarks). The main thread hands over the record objects (structured cloning
 // shares their common identity object, about 0.7 us a record, where JSON.stringify alone costs
 // 4 us), the worker serializes and inserts them; for a durable append the main thread blocks on a
-// shared counter until the worker has committed: "durable before the call returns" holds. The
+// shared counter until the worker has committed: "durable before the call returns" holds (for
+// calls in a Trail.groupCommit, before the group returns). The
 // worker makes the columns and indexes what it inserts with the main thread's own functions
 // (columns.ts, postings.ts, from their text).
 // Other tables of the trail's file (KMS's key last usage) can ride along (`AlongWrite`): written

@@ -53,7 +53,8 @@ export class Trail {
   }
 
   /**
-   * Appends a record; `durable` commits it (and everything pending) before returning. A record
+   * Appends a record; `durable` commits it (and everything pending) before returning, or inside
+   * groupCommit, before the group returns. A record
    * that could not be serialized throws here, failing only the call that made it: once queued,
    * it would fail the whole batch, other callers' records with it.
    */
@@ -72,6 +73,8 @@ export class Trail {
   }
 
   private grouping = 0;
+  /** A flush that failed inside the current group (thrown again at its end). */
+  private groupFailure: unknown;
   /** Durable records appended inside groupCommit and not committed yet (only counts up within a group). */
   durableHeld = 0;
 
@@ -90,8 +93,11 @@ export class Trail {
     } finally {
       if (--this.grouping === 0) {
         const held = this.durableHeld;
+        const failure = this.groupFailure;
         this.durableHeld = 0;
+        this.groupFailure = undefined;
         if (held > 0) this.flush(true);
+        if (failure !== undefined) throw failure;
       }
     }
     return result;
@@ -125,6 +131,17 @@ export class Trail {
 
   /** Writes what is pending; with `wait` (the default), returns only once it is committed. */
   flush(wait = true): void {
+    try {
+      this.write(wait);
+    } catch (err) {
+      // Inside a group, a flush that fails (the key-usage saver's, a full FLUSH_BATCH) may have
+      // taken held records with it: the group's end must fail too, though nothing is left to post.
+      if (this.grouping > 0 && this.durableHeld > 0) this.groupFailure ??= err;
+      throw err;
+    }
+  }
+
+  private write(wait: boolean): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;

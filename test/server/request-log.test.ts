@@ -1,6 +1,7 @@
 // The request log writes its lines in few writes: at most every 10 ms, at once when 512 wait,
 // and whatever waits on flush (the server's close).
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { RequestLog } from '../../src/server/request-log.js';
 
 const answer = { status: 200, label: 'kms.Decrypt' };
@@ -29,5 +30,17 @@ describe('request log', () => {
     log.flush();
     expect(writes).toHaveLength(2);
     expect(writes[1]).toMatch(/Z - kms\.Decrypt 200 - .* last\n.*Z error something broke\n$/);
+  });
+
+  it('a process that exits without closing it (process.exit) still writes what waits', () => {
+    const module = new URL('../../dist/src/server/request-log.js', import.meta.url).pathname;
+    const script = `import(${JSON.stringify(module)}).then(({ RequestLog }) => {
+      const log = new RequestLog((t) => process.stderr.write(t));
+      log.request('127.0.0.1', { status: 200, label: 'kms.Decrypt' }, 'before-exit', process.hrtime.bigint());
+      process.exit(0);
+    });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/ 127\.0\.0\.1 kms\.Decrypt 200 - .* before-exit\n$/);
   });
 });

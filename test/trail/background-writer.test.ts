@@ -76,6 +76,44 @@ describe('groupCommit', () => {
   });
 });
 
+describe('groupCommit when the writer dies', () => {
+  it('a flush that fails inside the group (a full batch posted to a dead writer) fails the group, though nothing is left to post at its end', async () => {
+    const home = makeHome();
+    try {
+      home.app.trail.useBackgroundWriter({ retention: false });
+      const kms = home.app.kms();
+      kms.call(home.app.as(), 'GenerateRandom', { NumberOfBytes: 8 });
+      home.app.trail.flush();
+      const worker = (home.app.trail as unknown as { background: { worker: import('node:worker_threads').Worker } }).background.worker;
+      await worker.terminate();
+      await new Promise((r) => setTimeout(r, 50));
+      let refusedCalls = 0;
+      // As the server runs a batch: each call's failure is its own answer, never thrown out of the group.
+      const group = () =>
+        home.app.trail.groupCommit(() => {
+          kms.call(home.app.as(), 'CreateKey', {});
+          // Read-only records until the trail posts a full batch mid-group: the post fails and takes the CreateKey's record with it.
+          // Stop at the first refusal: nothing is left pending for the group's own commit to post.
+          for (let i = 0; i < 2100 && refusedCalls === 0; i++) {
+            try {
+              kms.call(home.app.as(), 'GenerateRandom', { NumberOfBytes: 8 });
+            } catch {
+              refusedCalls++;
+            }
+          }
+        });
+      expect(group).toThrow(/trail writer is not running/);
+      expect(refusedCalls).toBe(1);
+    } finally {
+      try {
+        home.cleanup();
+      } catch {
+        // the writer is dead on purpose
+      }
+    }
+  });
+});
+
 describe('the worker\'s columns', () => {
   it('are exactly rowOf() of the main thread, for users and assumed roles, allowed and denied', async () => {
     const { rowOf } = await import('../../src/trail/trail.js');
