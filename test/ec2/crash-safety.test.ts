@@ -218,4 +218,34 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     // Live images stay: the volume kept, the snapshot of the suite, a volume of another Region.
     for (const id of [keep, source, west, snapshotId]) expect(fs.existsSync(ec2.imagePath(id)), id).toBe(true);
   });
+
+  it('the orphan cleanup after a committed delete never fails it: an orphan it cannot remove is noted on stderr once; no lock file is left per orphan removed', () => {
+    const ec2 = h.app.ec2();
+    const store = new Ec2Store(h.app.db, ACCOUNT, 'us-east-1');
+    // An orphan whose lock cannot be opened (CANTOPEN: a directory stands where its lock file goes).
+    const stuck = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+    store.updateVolume(stuck, { state: 'deleted' });
+    fs.rmSync(`${ec2.imagePath(stuck)}.lock`, { force: true }); // the make's
+    fs.mkdirSync(`${ec2.imagePath(stuck)}.lock`);
+    // An orphan it can remove, whose lock file was there before (a mount took it).
+    const gone = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+    store.updateVolume(gone, { state: 'deleted' });
+    expect(fs.existsSync(`${ec2.imagePath(gone)}.lock`)).toBe(true); // the make's
+    const writes: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const v = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+        expect(() => ec2.deleteVolume(alice, { VolumeId: v })).not.toThrow();
+        expect(store.volume(v)?.state).toBe('deleted');
+      }
+    } finally {
+      process.stderr.write = write;
+      fs.rmSync(`${ec2.imagePath(stuck)}.lock`, { recursive: true, force: true });
+    }
+    expect(writes.filter((w) => w.includes('the delete itself is done'))).toHaveLength(1);
+    expect(fs.existsSync(ec2.imagePath(gone))).toBe(false);
+    expect(fs.existsSync(`${ec2.imagePath(gone)}.lock`)).toBe(false);
+  });
 });
