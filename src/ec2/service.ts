@@ -239,7 +239,11 @@ export class Ec2Service {
           // with it, rather than leave the instance pending for good. The disk may refuse this
           // too; the first error is the one to report.
           try {
-            if (making) this.store.updateVolume(making, { state: 'deleted' });
+            if (making) {
+              this.store.updateVolume(making, { state: 'deleted' });
+              const image = this.imagePath(making); // made, then the attach failed: it goes with its row
+              afterCommit(`removing ${image}`, () => deleteImage(image));
+            }
             this.terminateInternal(ctx, instance.instanceId, { reason: LAUNCH_INTERNAL_ERROR, transition: '' });
           } catch {
             // reported below
