@@ -153,9 +153,10 @@ export function afterCommit(what: string, fn: () => void): void {
 }
 
 /**
- * Removes the images whose volume or snapshot is gone in every account and Region of the home:
- * a delete commits its row first and unlinks the image after, so one killed in between leaves
- * the image behind. Run by each delete (DeleteVolume, DeleteSnapshot, a termination's), not
+ * Removes the images whose volume or snapshot was deleted (a volume row 'deleted', a snapshot's
+ * tombstone; not merely absent: a home database restored from an older backup knows fewer IDs
+ * than there are images, and those stay): a delete commits its row first and unlinks the image
+ * after, so one killed in between leaves the image behind. Run by each delete (DeleteVolume, DeleteSnapshot, a termination's), not
  * by every call: a directory listing. An image whose lock is held (being written) stays.
  * Best effort: each file's failure is noted (afterCommit) and the others still go.
  */
@@ -169,13 +170,15 @@ export function removeOrphanImages(p: EbsParts): void {
   }
   for (const name of names) {
     const id = IMAGE_FILE.exec(name)?.[1];
-    if (!id) continue;
+    // A first look without the lock: a live image's lock is never touched (a mount then would find it busy).
+    if (!id || !p.store.isDeletedAnywhere(id)) continue;
     afterCommit(`removing the orphan image ${join(dir, name)}`, () => {
-      if (p.store.isLiveAnywhere(id)) return;
       const lockFile = imageLockFile(p.imagePath(id));
       const lock = ExclusiveLock.tryAcquire(lockFile);
       if (!lock) return;
       try {
+        // Under the lock, so nothing is making it meanwhile; only what the database says was deleted.
+        if (!p.store.isDeletedAnywhere(id)) return;
         rmSync(join(dir, name), { force: true });
         // The ID is never used again, so no one else takes this lock for good: its file goes too,
         // unlinked while held (a racing cleanup finds it busy, or makes and removes its own).
