@@ -115,6 +115,7 @@ const FS_REASONS: Record<string, string> = Object.assign(Object.create(null) as 
   ENOSPC: 'no space left on the device',
   EDQUOT: 'disk quota exceeded',
   EEXIST: 'it already exists',
+  EIO: 'input/output error',
 });
 
 /** A file the user named could not be opened, read or written: say which, and why. */

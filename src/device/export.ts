@@ -2,6 +2,11 @@
 // the sectors the backing image holds (its data extents: SEEK_DATA/SEEK_HOLE). A hole of the
 // image is a never-written sector, which reads as zeros: it stays a hole in the output, which
 // is created at the volume's full size by ftruncate and so is all holes until written.
+//
+// OUT is never destroyed by a failed export: a regular file (or a new one) is written as
+// OUT.partial, created exclusively beside it, and renamed over OUT only once complete; an
+// existing OUT that is not a regular file (a device, a FIFO, /dev/stdout) is written in order,
+// holes as zeros, and never truncated or unlinked.
 import * as fs from 'node:fs';
 import type { BlockDevice } from './block-device.js';
 import { dataExtents, type ExtentMethod } from './data-extents.js';
@@ -20,18 +25,95 @@ export interface ExportResult {
   method: ExtentMethod;
 }
 
+/** Where the export writes: a sparse file committed by rename, or a stream written in order. */
+interface Target {
+  /** Writes `buf` at volume offset `off` (a stream: offsets arrive in order, gaps are zeros). */
+  write(buf: Buffer, off: number): void;
+  /** Everything written: make it OUT. */
+  commit(): void;
+  /** A failure: drop what was written, if it is ours to drop. */
+  abort(): void;
+}
+
+/** Tags a failure of the output's own calls with OUT's name (the CLI: "cannot write OUT: ..."). */
+function asOutput<T>(outPath: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.path === undefined) Object.assign(e, { path: outPath, syscall: e.syscall ?? 'write' });
+    throw err;
+  }
+}
+
+function openTarget(outPath: string, size: number, zero: Buffer): Target {
+  const st = asOutput(outPath, () => fs.statSync(outPath, { throwIfNoEntry: false })); // follows links: /dev/stdout is its fd's file
+  if (st && !st.isFile()) {
+    // A device or FIFO: no O_CREAT, no O_TRUNC, no ftruncate, no unlink; write every byte in order.
+    const fd = asOutput(outPath, () => fs.openSync(outPath, fs.constants.O_WRONLY));
+    let at = 0;
+    const put = (b: Buffer) => {
+      for (let done = 0; done < b.length; ) {
+        const n = fs.writeSync(fd, b, done, b.length - done, null);
+        if (n === 0) throw Object.assign(new Error(`write to ${outPath} wrote nothing`), { code: 'EIO' });
+        done += n;
+      }
+    };
+    const zerosTo = (end: number) => {
+      for (; at < end; at += Math.min(CHUNK, end - at)) put(zero.subarray(0, Math.min(CHUNK, end - at)));
+    };
+    return {
+      write: (buf, off) => asOutput(outPath, () => {
+        zerosTo(off);
+        put(buf);
+        at += buf.length;
+      }),
+      commit: () => asOutput(outPath, () => {
+        zerosTo(size);
+        fs.closeSync(fd);
+      }),
+      abort: () => fs.closeSync(fd),
+    };
+  }
+  // A regular file or none: build it beside OUT (the file a link names, not the link) and rename.
+  const dest = st ? fs.realpathSync(outPath) : outPath;
+  const partial = `${dest}.partial`;
+  const fd = asOutput(partial, () => fs.openSync(partial, 'wx', 0o600)); // EEXIST: another export, or a crashed one's
+  let open = true;
+  try {
+    asOutput(outPath, () => fs.ftruncateSync(fd, size));
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(partial, { force: true });
+    throw err;
+  }
+  return {
+    write: (buf, off) => asOutput(outPath, () => writeAllSync(fd, buf, off)),
+    commit: () => asOutput(outPath, () => {
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      open = false;
+      fs.renameSync(partial, dest);
+    }),
+    abort: () => {
+      if (open) fs.closeSync(fd);
+      fs.rmSync(partial, { force: true }); // ours: created exclusively above
+    },
+  };
+}
+
 /**
  * Decrypts `device` (over the backing image at `imagePath`) into `outPath`. `onProgress` is told
  * the bytes of the volume covered so far (holes count as covered once skipped).
  */
 export async function exportVolume(device: BlockDevice, imagePath: string, outPath: string, onProgress?: (done: number, total: number) => void): Promise<ExportResult> {
   const raw = fs.openSync(imagePath, 'r');
-  const out = fs.openSync(outPath, 'w', 0o600);
   const buf = Buffer.alloc(CHUNK);
   const zero = Buffer.alloc(CHUNK);
   const result: ExportResult = { bytesRead: 0, bytesWritten: 0, bytesSkipped: 0, method: 'scan' };
+  let out: Target | undefined;
   try {
-    fs.ftruncateSync(out, device.size);
+    out = openTarget(outPath, device.size, zero);
     const extents = dataExtents(raw, device.size);
     let covered = 0;
     for (let next = extents.next(); ; next = extents.next()) {
@@ -44,7 +126,7 @@ export async function exportVolume(device: BlockDevice, imagePath: string, outPa
       for (let off = start; off < end; off += CHUNK) {
         const n = await device.readInto(off, buf.subarray(0, Math.min(CHUNK, end - off)));
         if (!buf.subarray(0, n).equals(zero.subarray(0, n))) {
-          writeAllSync(out, buf.subarray(0, n), off);
+          out.write(buf.subarray(0, n), off);
           result.bytesWritten += n;
         }
         result.bytesRead += n;
@@ -53,18 +135,17 @@ export async function exportVolume(device: BlockDevice, imagePath: string, outPa
       covered = end;
     }
     result.bytesSkipped += device.size - covered;
+    out.commit();
+    out = undefined;
     onProgress?.(device.size, device.size);
-    fs.fsyncSync(out);
     return result;
   } catch (err) {
-    // A half-written export is not left to pass for one; the error names the output (the CLI
-    // then says which file could not be written, not that the home is full).
-    fs.rmSync(outPath, { force: true });
+    out?.abort();
+    // Reading the volume failed (an EIO of the image): name the image, not OUT.
     const e = err as NodeJS.ErrnoException;
-    if (!(err instanceof DeviceError) && typeof e?.code === 'string' && e.path === undefined) Object.assign(e, { path: outPath, syscall: e.syscall ?? 'write' });
+    if (!(err instanceof DeviceError) && typeof e?.code === 'string' && e.path === undefined) Object.assign(e, { path: imagePath, syscall: e.syscall ?? 'read' });
     throw err;
   } finally {
-    fs.closeSync(out);
     fs.closeSync(raw);
   }
 }

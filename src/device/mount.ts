@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { makeDirectories } from '../core/directories.js';
 import { BlockDevice, SECTOR_SIZE } from './block-device.js';
 import { createImage } from './image-store.js';
-import { dataExtents } from './data-extents.js';
+import { isBlank } from './blank.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
 import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeImageError, VolumeNotMountedError } from './errors.js';
@@ -159,8 +159,8 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
     if (!opts.attachOnly) {
       let fsType = await probeFsType(state.loopDevice);
       if (!fsType && opts.format === 'ext4') {
-        if (!(await isBlank(state.loopDevice, opts.imagePath, opts.sizeBytes)))
-          throw new VolumeImageError(opts.volumeId, `${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with --format none to attach it as it is)`);
+        if (!(await blankVolume(state.loopDevice, opts.imagePath, opts.sizeBytes)))
+          throw new VolumeImageError(opts.volumeId, `${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with --format none to attach it as it is; a volume meant to be blank, a prefilled one say, is formatted by hand: mkfs.ext4 on its loop device)`);
         await mkfsExt4(state.loopDevice, opts.volumeId);
         fsType = 'ext4';
       }
@@ -250,28 +250,12 @@ async function probeFsType(dev: string): Promise<string | null> {
   }
 }
 
-/**
- * Whether the volume holds nothing: every sector reads as zeros. The first MiB is read first
- * (most data starts there); then only the image's data extents (SEEK_DATA, or a scan of the
- * image): data anywhere else, raw writes 100 MiB in say, must not be formatted over either.
- */
-async function isBlank(dev: string, imagePath: string, sizeBytes: number): Promise<boolean> {
+/** isBlank over the loop device and the backing image (see ./blank.ts). */
+async function blankVolume(dev: string, imagePath: string, sizeBytes: number): Promise<boolean> {
   const fh = await fs.promises.open(dev, 'r');
   const image = fs.openSync(imagePath, 'r');
   try {
-    const buf = Buffer.alloc(1 << 20);
-    const zero = Buffer.alloc(buf.length);
-    const zerosAt = async (offset: number, length: number) => {
-      for (let off = offset; off < offset + length; off += buf.length) {
-        const len = Math.min(buf.length, offset + length - off);
-        const { bytesRead } = await fh.read(buf, 0, len, off);
-        if (!buf.subarray(0, bytesRead).equals(zero.subarray(0, bytesRead))) return false;
-      }
-      return true;
-    };
-    if (!(await zerosAt(0, Math.min(buf.length, sizeBytes)))) return false;
-    for (const [start, end] of dataExtents(image, sizeBytes)) if (!(await zerosAt(start, end - start))) return false;
-    return true;
+    return await isBlank(async (buf, pos) => (await fh.read(buf, 0, buf.length, pos)).bytesRead, image, sizeBytes);
   } finally {
     fs.closeSync(image);
     await fh.close();

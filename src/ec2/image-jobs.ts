@@ -135,11 +135,30 @@ export function makeImage(store: Ec2Store, ctx: CallContext, resourceId: string,
 /** An image's (or its temporary copy's) file name: the ID it belongs to. */
 const IMAGE_FILE = /^((?:vol|snap)-[0-9a-f]+)\.img(?:\.partial)?$/;
 
+let cleanupWarned = false;
+
 /**
- * Removes the images whose volume or snapshot is gone in every account and Region of the home:
- * a delete commits its row first and unlinks the image after, so one killed in between leaves
- * the image behind. Run by each delete (DeleteVolume, DeleteSnapshot, a termination's), not
+ * Runs a cleanup that follows a committed delete: the delete is done and recorded, so a failure
+ * here (a root-owned lock file, EACCES or EBUSY from the unlink) is noted on stderr, once per
+ * process, and never fails the call; the next delete tries again.
+ */
+export function afterCommit(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (cleanupWarned) return;
+    cleanupWarned = true;
+    process.stderr.write(`ebsim: ${what} failed (the delete itself is done; the next delete retries): ${(err as Error).message}\n`);
+  }
+}
+
+/**
+ * Removes the images whose volume or snapshot was deleted (a volume row 'deleted', a snapshot's
+ * tombstone; not merely absent: a home database restored from an older backup knows fewer IDs
+ * than there are images, and those stay): a delete commits its row first and unlinks the image
+ * after, so one killed in between leaves the image behind. Run by each delete (DeleteVolume, DeleteSnapshot, a termination's), not
  * by every call: a directory listing. An image whose lock is held (being written) stays.
+ * Best effort: each file's failure is noted (afterCommit) and the others still go.
  */
 export function removeOrphanImages(p: EbsParts): void {
   const dir = dirname(p.imagePath('x'));
@@ -151,13 +170,22 @@ export function removeOrphanImages(p: EbsParts): void {
   }
   for (const name of names) {
     const id = IMAGE_FILE.exec(name)?.[1];
-    if (!id || p.store.isLiveAnywhere(id)) continue;
-    const lock = ExclusiveLock.tryAcquire(imageLockFile(p.imagePath(id)));
-    if (!lock) continue;
-    try {
-      rmSync(join(dir, name), { force: true });
-    } finally {
-      lock.release();
-    }
+    // A first look without the lock: a live image's lock is never touched (a mount then would find it busy).
+    if (!id || !p.store.isDeletedAnywhere(id)) continue;
+    afterCommit(`removing the orphan image ${join(dir, name)}`, () => {
+      const lockFile = imageLockFile(p.imagePath(id));
+      const lock = ExclusiveLock.tryAcquire(lockFile);
+      if (!lock) return;
+      try {
+        // Under the lock, so nothing is making it meanwhile; only what the database says was deleted.
+        if (!p.store.isDeletedAnywhere(id)) return;
+        rmSync(join(dir, name), { force: true });
+        // The ID is never used again, so no one else takes this lock for good: its file goes too,
+        // unlinked while held (a racing cleanup finds it busy, or makes and removes its own).
+        if (!existsSync(p.imagePath(id)) && !existsSync(`${p.imagePath(id)}.partial`)) rmSync(lockFile, { force: true });
+      } finally {
+        lock.release();
+      }
+    });
   }
 }

@@ -21,7 +21,7 @@ import type { EbsParts } from './ebs-parts.js';
 import { KMS_KEY_NEEDS_ENCRYPTED, SnapshotOperations } from './snapshots.js';
 import { acceptVolume, isZoneOf } from './volume-creation.js';
 import { SnapshotSharing } from './snapshot-sharing.js';
-import { removeOrphanImages, requireRoomForImage, settleInterruptedCopies } from './image-jobs.js';
+import { afterCommit, removeOrphanImages, requireRoomForImage, settleInterruptedCopies } from './image-jobs.js';
 import { EbsEncryptionDefaults, EBS_MANAGED_KEY_ALIAS } from './encryption-defaults.js';
 import {
   LAUNCH_INTERNAL_ERROR, USER_INITIATED_SHUTDOWN, assertRebootable, assertStartable, assertStoppable, kmsFailureReason, stateChangeRecord, stateChangeShape, userInitiated, type StateChange,
@@ -239,7 +239,11 @@ export class Ec2Service {
           // with it, rather than leave the instance pending for good. The disk may refuse this
           // too; the first error is the one to report.
           try {
-            if (making) this.store.updateVolume(making, { state: 'deleted' });
+            if (making) {
+              this.store.updateVolume(making, { state: 'deleted' });
+              const image = this.imagePath(making); // made, then the attach failed: it goes with its row
+              afterCommit(`removing ${image}`, () => deleteImage(image));
+            }
             this.terminateInternal(ctx, instance.instanceId, { reason: LAUNCH_INTERNAL_ERROR, transition: '' });
           } catch {
             // reported below
@@ -644,7 +648,8 @@ export class Ec2Service {
   private deleteInternal(ctx: CallContext, v: Volume): void {
     this.retireGrant(ctx, v);
     this.store.updateVolume(v.volumeId, { state: 'deleted' });
-    deleteImage(this.imagePath(v.volumeId));
+    // Committed and recorded: what follows never fails the call (afterCommit).
+    afterCommit(`removing ${this.imagePath(v.volumeId)}`, () => deleteImage(this.imagePath(v.volumeId)));
     removeOrphanImages(this.parts); // of deletes killed between their row and their image
   }
 

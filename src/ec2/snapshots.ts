@@ -10,7 +10,7 @@ import { deleteImage } from '../device/image-store.js';
 import { copyUnderKey } from './copies.js';
 import type { EbsParts } from './ebs-parts.js';
 import type { WrappedDataKey } from './ebs-keys.js';
-import { makeImage, removeOrphanImages, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
+import { afterCommit, makeImage, removeOrphanImages, reserveImage, settleInterruptedCopies, writeImageCopy } from './image-jobs.js';
 import { newSnapshotId } from './ids.js';
 import { COPIED_SNAPSHOT_VOLUME_ID, snapshotShape, type Snapshot, type Volume } from './model.js';
 import type { CopySnapshotRequest } from './operations/index.js';
@@ -154,7 +154,7 @@ export class SnapshotOperations {
     const user = this.p.store.usersOfSnapshot(s.snapshotId).find((id) => isBeingMade(this.p.imagePath(id)));
     if (user) throw new InvalidSnapshotInUse(`The snapshot ${s.snapshotId} is currently in use by ${user}`);
     this.p.store.deleteSnapshot(s.snapshotId);
-    deleteImage(this.p.imagePath(s.snapshotId));
+    afterCommit(`removing ${this.p.imagePath(s.snapshotId)}`, () => deleteImage(this.p.imagePath(s.snapshotId))); // committed: never fails the call
     removeOrphanImages(this.p);
     return { response: {}, responseElements: { _return: true } };
   }

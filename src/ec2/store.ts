@@ -212,6 +212,21 @@ export class Ec2Store implements CopyGrantJournal {
       .get(id, id, id) as { accountId: string; region: string } | undefined;
   }
 
+  /**
+   * Whether `id` is a volume or snapshot of the home known to be deleted (a volume row 'deleted', a
+   * snapshot's tombstone) and not live: its image may go. An ID the database has never heard of is
+   * not gone (the database may be older than the images).
+   */
+  isDeletedAnywhere(id: string): boolean {
+    const deleted = this.db
+      .prepare(
+        `SELECT 1 FROM ec2_volumes WHERE volume_id = ? AND state = 'deleted'
+         UNION ALL SELECT 1 FROM ec2_snapshot_tombstones WHERE snapshot_id = ? LIMIT 1`,
+      )
+      .get(id, id);
+    return deleted !== undefined && !this.isLiveAnywhere(id);
+  }
+
   /** Whether a volume (not deleted) or snapshot of any account and Region of the home is `id`. */
   isLiveAnywhere(id: string): boolean {
     return Ec2Store.placeOf(this.db, id) !== undefined;
@@ -234,6 +249,7 @@ export class Ec2Store implements CopyGrantJournal {
       this.db.prepare('DELETE FROM ec2_snapshot_permissions WHERE snapshot_id = ?').run(id);
       this.db.prepare('DELETE FROM ec2_snapshots WHERE snapshot_id = ?').run(id);
       this.db.prepare('DELETE FROM ec2_image_details WHERE resource_id = ?').run(id);
+      this.db.prepare('INSERT OR IGNORE INTO ec2_snapshot_tombstones (snapshot_id, deleted_at) VALUES (?, ?)').run(id, new Date().toISOString());
     });
   }
 

@@ -58,31 +58,82 @@ export async function writeRange(dev: BlockDevice, offset: number, data: Uint8Ar
 }
 
 /**
- * Refuses an export target among the home's images (the export truncates it first): the volume's
- * own image, through a link or not, another volume's or snapshot's, a lock file. Checked before
- * the data key is asked for.
+ * Refuses an export target the export could destroy: any file of the home (the volume's own image,
+ * another's, a lock file, the databases, the key files), whatever names it (a symlink, dangling
+ * or not, a hard link elsewhere, a bind mount of the home), and anything inside the home. Files
+ * and directories are compared by dev/ino, not by path. Checked before the data key is asked for.
  */
 export function refuseImageTarget(image: string, out: string): void {
-  const real = (p: string) => {
+  const imagesDir = path.dirname(image);
+  const home = path.dirname(imagesDir); // HOME/volumes/ID.img (src/store/home.ts)
+  const homeSt = fs.statSync(home, { throwIfNoEntry: false });
+  const target = finalPath(path.resolve(out));
+  if (!homeSt || !target) return; // a missing directory: the export itself says so
+  const refuse = (what: string) => {
+    throw new UserError(`refusing to export to ${out}: it is ${what}, which the export would overwrite; name a file outside ${home}`);
+  };
+  const entries = homeEntries(home, homeSt);
+  const st = fs.statSync(target, { throwIfNoEntry: false });
+  if (st) {
+    const img = fs.statSync(image, { throwIfNoEntry: false });
+    if (img && sameFile(st, img)) refuse("the volume's own image");
+    const match = entries.files.find((f) => sameFile(st, f.st));
+    if (match) refuse(`${match.path}, one of the home's files`);
+  }
+  // Up from the target's directory: the home or one of its directories under any name (a bind
+  // mount of volumes/ elsewhere keeps its dev/ino).
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    const d = fs.statSync(dir, { throwIfNoEntry: false });
+    const match = d && entries.dirs.find((e) => sameFile(d, e.st));
+    if (match) refuse(`inside ${match.path}, in the home (its images, databases and keys)`);
+    if (path.dirname(dir) === dir) break;
+  }
+}
+
+const sameFile = (a: fs.Stats, b: fs.Stats) => a.dev === b.dev && a.ino === b.ino;
+
+/** What `p` names once every symlink is followed, dangling ones too (the file a write would create); undefined if its directory is missing. */
+function finalPath(p: string): string | undefined {
+  for (let hops = 0; hops < 40; hops++) {
+    let dir: string;
     try {
-      return fs.realpathSync(p);
+      dir = fs.realpathSync(path.dirname(p));
     } catch {
-      return path.join(fs.realpathSync(path.dirname(p)), path.basename(p)); // not there yet: its directory's
+      return undefined;
+    }
+    p = path.join(dir, path.basename(p));
+    const l = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!l?.isSymbolicLink()) return p;
+    p = path.resolve(dir, fs.readlinkSync(p));
+  }
+  return p; // a loop: the open fails with ELOOP
+}
+
+type Entry = { path: string; st: fs.Stats };
+
+/** The home, its directories one level down (volumes/, run/, ...) and the regular files of both. */
+function homeEntries(home: string, homeSt: fs.Stats): { files: Entry[]; dirs: Entry[] } {
+  const files: Entry[] = [];
+  const dirs: Entry[] = [{ path: home, st: homeSt }];
+  const list = (dir: string, depth: number) => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = path.join(dir, name);
+      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      if (st?.isFile()) files.push({ path: p, st });
+      else if (st?.isDirectory() && depth > 0) {
+        dirs.push({ path: p, st });
+        list(p, depth - 1);
+      }
     }
   };
-  let target: string;
-  let imagesDir: string;
-  try {
-    target = real(path.resolve(out));
-    imagesDir = fs.realpathSync(path.dirname(image));
-  } catch {
-    return; // a missing directory: the export itself says so
-  }
-  const st = fs.statSync(target, { throwIfNoEntry: false });
-  const img = fs.statSync(image, { throwIfNoEntry: false });
-  const sameFile = st && img && st.dev === img.dev && st.ino === img.ino;
-  if (sameFile || path.dirname(target) === imagesDir)
-    throw new UserError(`refusing to export to ${out}: it is ${sameFile ? "the volume's own image" : `in ${imagesDir}, among the home's volume images`}, which the export would overwrite; name a file elsewhere`);
+  list(home, 1);
+  return { files, dirs };
 }
 
 export function exportTo(dev: BlockDevice, image: string, out: string, onProgress?: Progress): Promise<ExportResult> {

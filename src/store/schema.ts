@@ -246,6 +246,14 @@ CREATE TABLE IF NOT EXISTS ec2_instance_state_reasons (
   message TEXT,
   transition_reason TEXT NOT NULL DEFAULT ''
 );
+-- Snapshots deleted (DeleteSnapshot drops their rows): what tells an image left by a delete killed
+-- before its unlink from one whose row this database never had (restored from an older backup),
+-- which must stay. Volume rows are never dropped (state 'deleted'). New table, so a home made
+-- before it still opens; its earlier deletes have no tombstone, and their leftovers stay.
+CREATE TABLE IF NOT EXISTS ec2_snapshot_tombstones (
+  snapshot_id TEXT PRIMARY KEY,
+  deleted_at TEXT NOT NULL
+);
 -- How a snapshot's or volume's image was made (issue 15): the volume or snapshot it copies, the
 -- aws:ebs:id its data key is bound to (a snapshot of a volume shares the volume's), how far the
 -- copy is (percent) and why it failed. New table, so a home made before it still opens: a

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dataExtents } from '../../src/device/data-extents.js';
 import { BlockDevice } from '../../src/device/block-device.js';
@@ -139,10 +139,96 @@ describe.skipIf(process.getuid?.() !== 0)('exportVolume onto a file system that 
       expect(err?.code).toBe('ENOSPC');
       expect(err?.path).toBe(out); // the CLI says "cannot write OUT: no space left", not "the home is full"
       expect(fs.existsSync(out)).toBe(false);
+      expect(fs.existsSync(`${out}.partial`)).toBe(false);
+      // A file the user already had there is left as it was.
+      fs.writeFileSync(out, 'the user had this');
+      const again = await exportVolume(dev, path.join(dir, 'fills.img'), out).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+      expect(again?.code).toBe('ENOSPC');
+      expect(fs.readFileSync(out, 'utf8')).toBe('the user had this');
+      expect(fs.existsSync(`${out}.partial`)).toBe(false);
     } finally {
       await dev.close();
       execFileSync('umount', ['-l', fsDir]);
       fs.rmSync(fsDir, { recursive: true, force: true });
+    }
+  });
+});
+
+// OUT is the user's: a failed export never unlinks or truncates what was there. A device or a
+// FIFO is written in order (holes as zeros) and stays what it was; a regular file is replaced
+// only by a complete export (built as OUT.partial, renamed).
+describe('exportVolume never destroys its target', () => {
+  const isRoot = process.getuid?.() === 0;
+  async function written(name: string, size = 4 * MIB): Promise<{ dev: BlockDevice; img: string }> {
+    const img = path.join(dir, name);
+    const dev = BlockDevice.open({ imagePath: img, sizeBytes: size, key: xtsKey() });
+    await dev.write(MIB + 7, Buffer.from('inside the volume'));
+    await dev.flush();
+    return { dev, img };
+  }
+
+  it.skipIf(!isRoot)('exports onto a character device (a mknod of /dev/null) and leaves the node in place', async () => {
+    const node = path.join(dir, 'null-h25');
+    execFileSync('mknod', [node, 'c', '1', '3']);
+    const { dev, img } = await written('to-null.img');
+    try {
+      const r = await exportVolume(dev, img, node);
+      expect(r.bytesWritten).toBeGreaterThan(0);
+      expect(fs.statSync(node).isCharacterDevice()).toBe(true);
+      // and through a symlink to it, as /dev/stdout is
+      fs.symlinkSync(node, path.join(dir, 'null-link-h25'));
+      await exportVolume(dev, img, path.join(dir, 'null-link-h25'));
+      expect(fs.lstatSync(path.join(dir, 'null-link-h25')).isSymbolicLink()).toBe(true);
+      expect(fs.statSync(node).isCharacterDevice()).toBe(true);
+    } finally {
+      await dev.close();
+      fs.rmSync(node, { force: true });
+      fs.rmSync(path.join(dir, 'null-link-h25'), { force: true });
+    }
+  });
+
+  it('exports into a FIFO every byte in order, holes as zeros, and leaves the FIFO', async () => {
+    const fifo = path.join(dir, 'fifo-h25');
+    execFileSync('mkfifo', [fifo]);
+    const size = 4 * MIB;
+    const { dev, img } = await written('to-fifo.img', size);
+    try {
+      const copy = path.join(dir, 'from-fifo');
+      // The reader in another process: the export's writes block this one until they are read.
+      const cat = spawn('sh', ['-c', 'exec cat "$1" > "$2"', 'sh', fifo, copy], { stdio: 'ignore' });
+      const reader = new Promise<void>((resolve, reject) => cat.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cat: ${code}`)))));
+      await exportVolume(dev, img, fifo);
+      await reader;
+      const plain = fs.readFileSync(copy);
+      expect(plain.length).toBe(size);
+      expect(plain.subarray(MIB + 7, MIB + 24).toString()).toBe('inside the volume');
+      expect(plain.subarray(0, MIB + 7).every((b) => b === 0)).toBe(true);
+      expect(fs.statSync(fifo).isFIFO()).toBe(true);
+    } finally {
+      await dev.close();
+      fs.rmSync(fifo, { force: true });
+    }
+  });
+
+  it('a read error of the volume names the image, not OUT, and leaves an existing OUT as it was', async () => {
+    const { dev, img } = await written('eio.img');
+    const out = path.join(dir, 'kept.img');
+    fs.writeFileSync(out, 'the user had this');
+    // The image failing under the read (a bad disk): EIO from the device's read.
+    const failing = Object.create(dev) as BlockDevice;
+    failing.readInto = () => Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' }));
+    try {
+      const err = await exportVolume(failing, img, out).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+      expect(err?.code).toBe('EIO');
+      expect(err?.path).toBe(img);
+      expect(err?.syscall).toBe('read');
+      expect(fs.readFileSync(out, 'utf8')).toBe('the user had this');
+      expect(fs.existsSync(`${out}.partial`)).toBe(false);
+      // a complete export replaces it
+      await exportVolume(dev, img, out);
+      expect(fs.readFileSync(out).subarray(MIB + 7, MIB + 24).toString()).toBe('inside the volume');
+    } finally {
+      await dev.close();
     }
   });
 });

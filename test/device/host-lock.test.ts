@@ -96,7 +96,11 @@ describeRealMount('one daemon per volume; status and cleanup from the kernel', (
     expect(pieces(v)).toEqual({ daemons: [], loops: [], fsMounts: [] });
     json(await prefill);
 
-    json(await ebsim('volume', 'mount', v, path.join(root, 'mnt-p')));
+    // Prefilled: every sector written (encrypted zeros), so mkfs is not run over it; attached as it is.
+    const unformatted = await ebsim('volume', 'mount', v, path.join(root, 'mnt-p'));
+    expect(unformatted.code).toBe(1);
+    expect(unformatted.stderr).toMatch(/refusing to mkfs.ext4 over it .*--format none/);
+    json(await ebsim('volume', 'mount', v, path.join(root, 'mnt-p'), '--format', 'none'));
     const snap = await ebsim('ec2', 'create-snapshot', '--volume-id', v);
     expect(snap.code).toBe(254);
     expect(snap.stderr).toMatch(/An error occurred \(IncorrectState\) when calling the CreateSnapshot operation: The volume 'vol-[0-9a-f]+' is open for writing/);

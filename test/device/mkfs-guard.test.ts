@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { mountVolume, openVolumeDevice, unmountVolume } from '../../src/device/mount.js';
+import { BLANK_READ_BUDGET } from '../../src/device/blank.js';
 import { tempDir, xtsKey } from './helpers.js';
 import { describeRealMount, leftovers, tearDownAll } from './real-mount.js';
 
@@ -48,6 +49,18 @@ describeRealMount('real mounts: mkfs.ext4 only over a volume that holds nothing'
     } finally {
       await back.close();
     }
+  });
+
+  // A prefilled volume reads zeros everywhere, but every sector is written: checking it would read
+  // the whole volume (hours at 16 TiB), so written sectors past a budget count as data.
+  it('refuses a volume with more written sectors than the check reads (prefilled), naming the way out', { timeout: 120_000 }, async () => {
+    const v = vol('vol-00000000000h25mk3');
+    fs.mkdirSync(path.dirname(v.imagePath), { recursive: true });
+    const dev = openVolumeDevice(v.imagePath, v.sizeBytes, v.key);
+    await dev.write(MiB, Buffer.alloc(BLANK_READ_BUDGET + MiB)); // encrypted zeros
+    await dev.close();
+    const err = await mountVolume({ ...v, format: 'ext4' }).then(() => undefined, (e: Error & { userError?: boolean }) => e);
+    expect(err?.message).toMatch(/refusing to mkfs.ext4 over it .*--format none.*formatted by hand/);
   });
 
   it('still formats a never-written volume', { timeout: 120_000 }, async () => {

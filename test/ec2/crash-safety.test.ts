@@ -197,7 +197,7 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     const [s] = h.app.ec2().describeSnapshots(alice, [id]).Snapshots as Record<string, unknown>[];
     expect(s).toMatchObject({ State: 'completed', Progress: '100%' });
   });
-  it('a delete that died between its row and its image: the next delete removes the orphan image, and no live one', () => {
+  it('a delete that died between its row and its image: the next delete removes the orphan image, and no live one nor one the database never knew', () => {
     // As a DeleteVolume / DeleteSnapshot killed after its SQLite commit would leave them.
     const ec2 = h.app.ec2();
     const store = new Ec2Store(h.app.db, ACCOUNT, 'us-east-1');
@@ -206,16 +206,48 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
     const source = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
     const goneSnap = (ec2.createSnapshot(alice, { VolumeId: source }) as { SnapshotId: string }).SnapshotId;
     store.deleteSnapshot(goneSnap);
-    const partial = `${ec2.imagePath('snap-0fedcba987654321f')}.partial`; // of a copy whose row went too
-    fs.writeFileSync(partial, 'x');
+    // Images this database never had a row for (a home database restored from an older backup):
+    // not known to be deleted, so they stay.
+    const unknown = [`${ec2.imagePath('snap-0fedcba987654321f')}.partial`, ec2.imagePath('snap-0fedcba987654321e'), ec2.imagePath('vol-0fedcba987654321d')];
+    for (const f of unknown) fs.writeFileSync(f, 'x');
     for (const id of [goneVol, goneSnap]) expect(fs.existsSync(ec2.imagePath(id)), id).toBe(true);
     const keep = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
     const west = h.app.ec2(undefined, 'us-west-2').createVolume(h.app.as('Alice', undefined, undefined, 'us-west-2'), { Size: 1 }).VolumeId as string;
     const other = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
     ec2.deleteVolume(alice, { VolumeId: other });
     for (const id of [goneVol, goneSnap, other]) expect(fs.existsSync(ec2.imagePath(id)), id).toBe(false);
-    expect(fs.existsSync(partial)).toBe(false);
+    for (const f of unknown) expect(fs.existsSync(f), f).toBe(true);
     // Live images stay: the volume kept, the snapshot of the suite, a volume of another Region.
     for (const id of [keep, source, west, snapshotId]) expect(fs.existsSync(ec2.imagePath(id)), id).toBe(true);
+  });
+
+  it('the orphan cleanup after a committed delete never fails it: an orphan it cannot remove is noted on stderr once; no lock file is left per orphan removed', () => {
+    const ec2 = h.app.ec2();
+    const store = new Ec2Store(h.app.db, ACCOUNT, 'us-east-1');
+    // An orphan whose lock cannot be opened (CANTOPEN: a directory stands where its lock file goes).
+    const stuck = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+    store.updateVolume(stuck, { state: 'deleted' });
+    fs.rmSync(`${ec2.imagePath(stuck)}.lock`, { force: true }); // the make's
+    fs.mkdirSync(`${ec2.imagePath(stuck)}.lock`);
+    // An orphan it can remove, whose lock file was there before (a mount took it).
+    const gone = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+    store.updateVolume(gone, { state: 'deleted' });
+    expect(fs.existsSync(`${ec2.imagePath(gone)}.lock`)).toBe(true); // the make's
+    const writes: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const v = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+        expect(() => ec2.deleteVolume(alice, { VolumeId: v })).not.toThrow();
+        expect(store.volume(v)?.state).toBe('deleted');
+      }
+    } finally {
+      process.stderr.write = write;
+      fs.rmSync(`${ec2.imagePath(stuck)}.lock`, { recursive: true, force: true });
+    }
+    expect(writes.filter((w) => w.includes('the delete itself is done'))).toHaveLength(1);
+    expect(fs.existsSync(ec2.imagePath(gone))).toBe(false);
+    expect(fs.existsSync(`${ec2.imagePath(gone)}.lock`)).toBe(false);
   });
 });

@@ -3,18 +3,26 @@
 // in one sentence, with every image as it was.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../src/core/call-context.js';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { runInstance } from '../helpers/ebs.js';
 
+const REFUSED = /^refusing to export to .*: it is (the volume's own image|.*, one of the home's files|inside .*, in the home \(its images, databases and keys\)), which the export would overwrite; name a file outside /;
 let h: TestHome;
 let alice: CallContext;
+let elsewhere: string;
 beforeAll(() => {
   h = makeHome('ebsim-h24-exportto-');
   alice = h.app.as('Alice');
+  elsewhere = fs.mkdtempSync(path.join(tmpdir(), 'ebsim-h25-elsewhere-'));
 });
-afterAll(() => h.cleanup());
+afterAll(() => {
+  h.cleanup();
+  fs.rmSync(elsewhere, { recursive: true, force: true });
+});
 
 describe('volume export onto an image of the home', () => {
   it('is refused for the volume\'s own image, a link to it, another volume\'s image and a lock file; nothing changes', async () => {
@@ -27,13 +35,50 @@ describe('volume export onto an image of the home', () => {
     fs.symlinkSync(ec2.imagePath(a), link);
     for (const out of [ec2.imagePath(a), link, ec2.imagePath(b), `${ec2.imagePath(b)}.lock`]) {
       const err = await h.app.host().export(alice, a, out, { instanceId: instance }).then(() => undefined, (e: Error & { userError?: boolean }) => e);
-      expect(err?.message, out).toMatch(/^refusing to export to .*: it is (the volume's own image|in .*, among the home's volume images), which the export would overwrite/);
+      expect(err?.message, out).toMatch(REFUSED);
       expect(err?.userError).toBe(true);
     }
     expect((await h.app.host().read(alice, a, 0, 8, instance)).toString()).toBe('volume a');
     expect((await h.app.host().read(alice, b, 0, 8, instance)).toString()).toBe('volume b');
-    // Elsewhere, even in the home, export works.
-    await h.app.host().export(alice, a, path.join(h.dir, 'plain.img'), { instanceId: instance });
-    expect(fs.readFileSync(path.join(h.dir, 'plain.img')).subarray(0, 8).toString()).toBe('volume a');
+    // Outside the home, export works.
+    await h.app.host().export(alice, a, path.join(elsewhere, 'plain.img'), { instanceId: instance });
+    expect(fs.readFileSync(path.join(elsewhere, 'plain.img')).subarray(0, 8).toString()).toBe('volume a');
+  });
+
+  // Path strings miss these: a hard link elsewhere (same dev/ino), a dangling symlink into
+  // volumes/ (the write would create the file there), the databases, a new file in the home.
+  it('is refused for a hard link elsewhere to another volume\'s image, a dangling symlink into volumes/, ebsim.db, trail.db, root.key, a new file in the home', async () => {
+    const ec2 = h.app.ec2();
+    const instance = runInstance(h, alice);
+    const [a, b] = [0, 1].map(() => ec2.createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string) as [string, string];
+    await h.app.host().write(alice, b, 0, Buffer.from('volume b'), instance);
+    const hard = path.join(elsewhere, 'b-hard.img');
+    fs.linkSync(ec2.imagePath(b), hard);
+    const dangling = path.join(elsewhere, 'dangling.img');
+    fs.symlinkSync(path.join(path.dirname(ec2.imagePath(b)), 'vol-new.img'), dangling);
+    for (const out of [hard, dangling, path.join(h.dir, 'ebsim.db'), path.join(h.dir, 'trail.db'), path.join(h.dir, 'root.key'), path.join(h.dir, 'plain.img')]) {
+      const err = await h.app.host().export(alice, a, out, { instanceId: instance }).then(() => undefined, (e: Error & { userError?: boolean }) => e);
+      expect(err?.message, out).toMatch(REFUSED);
+      expect(err?.userError).toBe(true);
+    }
+    expect((await h.app.host().read(alice, b, 0, 8, instance)).toString()).toBe('volume b');
+    expect(fs.existsSync(path.join(path.dirname(ec2.imagePath(b)), 'vol-new.img'))).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('is refused in a bind mount of volumes/ elsewhere', async () => {
+    const ec2 = h.app.ec2();
+    const instance = runInstance(h, alice);
+    const a = ec2.createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
+    const bind = path.join(elsewhere, 'bind-h25');
+    fs.mkdirSync(bind);
+    execFileSync('mount', ['--bind', path.dirname(ec2.imagePath(a)), bind]);
+    try {
+      for (const out of [path.join(bind, 'vol-new.img'), path.join(bind, path.basename(ec2.imagePath(a)))]) {
+        const err = await h.app.host().export(alice, a, out, { instanceId: instance }).then(() => undefined, (e: Error & { userError?: boolean }) => e);
+        expect(err?.message, out).toMatch(REFUSED);
+      }
+    } finally {
+      execFileSync('umount', [bind]);
+    }
   });
 });

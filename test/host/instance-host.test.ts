@@ -3,6 +3,7 @@
 // and the mount table used without the database.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
 import { allRecords } from '../../src/trail/index.js';
@@ -164,12 +165,16 @@ describe('in-process access', () => {
     expect(sectors.some((b) => b !== 0)).toBe(true);
     expect(sectors.includes(text.subarray(0, 8))).toBe(false);
 
-    const out = path.join(home.dir, 'export.img');
-    await host.export(alice, volumeId, out);
-    expect(fs.statSync(out).size).toBe(1024 ** 3);
-    expect(readAt(out, 123_457, text.length).equals(text)).toBe(true);
-    expect(readAt(out, 0, 123_457).every((b) => b === 0)).toBe(true);
-    fs.rmSync(out);
+    const outDir = fs.mkdtempSync(path.join(tmpdir(), 'ebsim-host-export-')); // outside the home: inside it is refused
+    const out = path.join(outDir, 'export.img');
+    try {
+      await host.export(alice, volumeId, out);
+      expect(fs.statSync(out).size).toBe(1024 ** 3);
+      expect(readAt(out, 123_457, text.length).equals(text)).toBe(true);
+      expect(readAt(out, 0, 123_457).every((b) => b === 0)).toBe(true);
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
   });
 
   it('takes the image\'s writer lock before the data key: a second user is refused without a Decrypt', async () => {

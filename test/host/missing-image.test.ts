@@ -2,6 +2,7 @@
 // volumes/): the host refuses to serve it, saying so, instead of making a blank image in its
 // place (a read of zeros, or a mount that formats it, passing for the user's volume).
 import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../src/core/call-context.js';
 import { makeHome, type TestHome } from '../helpers/home.js';
@@ -26,7 +27,7 @@ describe('a volume whose image is missing', () => {
     for (const op of [
       () => h.app.host().read(alice, vol, 0, 8, instance),
       () => h.app.host().write(alice, vol, 0, Buffer.from('new'), instance),
-      () => h.app.host().export(alice, vol, `${h.dir}/plain.img`, { instanceId: instance }),
+      () => h.app.host().export(alice, vol, `${tmpdir()}/ebsim-h25-missing-image-plain.img`, { instanceId: instance }),
     ]) {
       const err = await op().then(() => undefined, (e: Error & { userError?: boolean }) => e);
       expect(err?.message).toMatch(/backing image .* is missing/);

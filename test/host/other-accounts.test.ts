@@ -2,6 +2,7 @@
 // account and Region, its data key is decrypted by that account's aws:ec2-infrastructure role in
 // that Region, and `ebsim volume write/read` round-trip through it. Attaching for a caller goes to
 // the caller's account: another account's volume is not found there, and stays where it was.
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, errorCode, type TestHome } from '../helpers/home.js';
 import { ebsimIn } from '../helpers/cli.js';
@@ -73,7 +74,7 @@ describe('a volume of an added account, through the host', () => {
     expect(await code(h.app.host().write(firstAlice, volumeId, 0, Buffer.from('overwritten')))).toBe('InvalidVolume.NotFound');
     expect(errorCode(() => h.app.host().volumeFor(firstAlice, volumeId))).toBe('InvalidVolume.NotFound');
     expect((await h.app.host().read(bob, volumeId, 0, 64)).equals(before)).toBe(true);
-    for (const args of [['read', volumeId, '--length', '16'], ['write', volumeId, '--data', 'AAAA'], ['inspect', volumeId], ['verify', volumeId], ['export', volumeId, `${h.dir}/stolen.img`]]) {
+    for (const args of [['read', volumeId, '--length', '16'], ['write', volumeId, '--data', 'AAAA'], ['inspect', volumeId], ['verify', volumeId], ['export', volumeId, `${tmpdir()}/ebsim-h25-stolen.img`]]) {
       const r = await ebsimIn(h.dir, ['volume', ...args]);
       expect([args[0], r.code, r.stderr]).toEqual([args[0], expect.any(Number), expect.stringContaining('InvalidVolume.NotFound')]);
       expect(r.code).not.toBe(0);
