@@ -116,12 +116,18 @@ const FS_REASONS: Record<string, string> = Object.assign(Object.create(null) as 
   EDQUOT: 'disk quota exceeded',
   EEXIST: 'it already exists',
   EIO: 'input/output error',
+  EPIPE: 'the reader went away (broken pipe)',
+  ENXIO: 'no such device or address',
+  ELOOP: 'too many symbolic links',
+  EFBIG: 'the file would be too large for its file system',
+  EINVAL: 'invalid argument',
+  ENAMETOOLONG: 'file name too long',
 });
 
 /** A file the user named could not be opened, read or written: say which, and why. */
 function describeFsError(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException | null;
   if (typeof e?.code !== 'string' || typeof e.path !== 'string') return undefined;
-  const reason = FS_REASONS[e.code];
-  return reason ? `cannot ${e.syscall ?? 'open'} ${e.path}: ${reason}` : undefined;
+  // A code without words here still names the file and the call, not a stack trace.
+  return `cannot ${e.syscall ?? 'open'} ${e.path}: ${FS_REASONS[e.code] ?? e.code}`;
 }

@@ -4,8 +4,8 @@
 // there) and then the image's data extents as lseek(SEEK_DATA) reports them, read through the
 // device, up to a bounded number of bytes. Written sectors past that budget count as data: a
 // prefilled volume (encrypted zeros everywhere) is refused, and is formatted by hand.
-// Without SEEK_DATA only the first MiB is checked: scanning the raw image for data would read
-// every hole (hours for 16 TiB).
+// Without SEEK_DATA a volume with any block written counts as data: scanning the raw image for
+// data would read every hole (hours for 16 TiB).
 import * as fs from 'node:fs';
 import { seekDataExtents } from './data-extents.js';
 
@@ -32,7 +32,9 @@ export async function isBlank(read: ReadAt, imageFd: number, sizeBytes: number, 
   };
   if (!(await zerosAt(0, Math.min(FIRST, sizeBytes)))) return false;
   const found = extents(imageFd, sizeBytes);
-  if (!found) return true; // no SEEK_DATA: the first MiB is all we check
+  // No SEEK_DATA (no addon, or a file system without it): blocks are written somewhere past the
+  // first MiB or in it, and finding where would read every hole. Counts as data.
+  if (!found) return false;
   for (const [s, end] of found) {
     const start = Math.max(s, FIRST);
     if (end <= start) continue;

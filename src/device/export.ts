@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import type { BlockDevice } from './block-device.js';
 import { dataExtents, type ExtentMethod } from './data-extents.js';
 import { DeviceError } from './errors.js';
+import { UserError } from '../errors/index.js';
 import { writeAllSync } from './image-store.js';
 
 const CHUNK = 1 << 20;
@@ -76,9 +77,19 @@ function openTarget(outPath: string, size: number, zero: Buffer): Target {
     };
   }
   // A regular file or none: build it beside OUT (the file a link names, not the link) and rename.
+  if (!st && fs.lstatSync(outPath, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new UserError(`${outPath} is a symbolic link to a file that does not exist: name the file itself`);
+  }
   const dest = st ? fs.realpathSync(outPath) : outPath;
   const partial = `${dest}.partial`;
-  const fd = asOutput(partial, () => fs.openSync(partial, 'wx', 0o600)); // EEXIST: another export, or a crashed one's
+  const fd = asOutput(partial, () => {
+    try {
+      return fs.openSync(partial, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new UserError(`${partial} already exists: an export of ${outPath} is running, or one was interrupted (remove the file and export again)`);
+    }
+  });
   let open = true;
   try {
     asOutput(outPath, () => fs.ftruncateSync(fd, size));

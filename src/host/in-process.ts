@@ -73,6 +73,9 @@ export function refuseImageTarget(image: string, out: string): void {
     throw new UserError(`refusing to export to ${out}: it is ${what}, which the export would overwrite; name a file outside ${home}`);
   };
   const entries = homeEntries(home, homeSt);
+  // The images' directory itself, however the home reaches it.
+  const imagesSt = fs.statSync(imagesDir, { throwIfNoEntry: false });
+  if (imagesSt && !entries.dirs.some((d) => sameFile(d.st, imagesSt))) entries.dirs.push({ path: imagesDir, st: imagesSt });
   const st = fs.statSync(target, { throwIfNoEntry: false });
   if (st) {
     const img = fs.statSync(image, { throwIfNoEntry: false });
@@ -124,7 +127,8 @@ function homeEntries(home: string, homeSt: fs.Stats): { files: Entry[]; dirs: En
     }
     for (const name of names) {
       const p = path.join(dir, name);
-      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      // Followed: a symlinked volumes/ (images moved to a bigger disk) is the home's all the same.
+      const st = fs.statSync(p, { throwIfNoEntry: false });
       if (st?.isFile()) files.push({ path: p, st });
       else if (st?.isDirectory() && depth > 0) {
         dirs.push({ path: p, st });

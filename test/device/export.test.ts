@@ -187,6 +187,27 @@ describe('exportVolume never destroys its target', () => {
     }
   });
 
+  it('a partial file left by an interrupted export is named, with what to do; a dangling symlink OUT is refused, not replaced', async () => {
+    const { dev, img } = await written('partial-h25.img');
+    const out = path.join(dir, 'left-partial.img');
+    const dangling = path.join(dir, 'dangling-h25.img');
+    try {
+      fs.writeFileSync(`${out}.partial`, 'left by a crash');
+      const err = await exportVolume(dev, img, out).then(() => undefined, (e: Error & { userError?: boolean }) => e);
+      expect(err?.message).toBe(`${out}.partial already exists: an export of ${out} is running, or one was interrupted (remove the file and export again)`);
+      expect(err?.userError).toBe(true);
+      expect(fs.readFileSync(`${out}.partial`, 'utf8')).toBe('left by a crash');
+      fs.symlinkSync(path.join(dir, 'no-such-dir-h25', 'x.img'), dangling);
+      const e2 = await exportVolume(dev, img, dangling).then(() => undefined, (e: Error) => e);
+      expect(e2?.message).toBe(`${dangling} is a symbolic link to a file that does not exist: name the file itself`);
+      expect(fs.lstatSync(dangling).isSymbolicLink()).toBe(true);
+    } finally {
+      await dev.close();
+      fs.rmSync(`${out}.partial`, { force: true });
+      fs.rmSync(dangling, { force: true });
+    }
+  });
+
   it('exports into a FIFO every byte in order, holes as zeros, and leaves the FIFO', async () => {
     const fifo = path.join(dir, 'fifo-h25');
     execFileSync('mkfifo', [fifo]);

@@ -81,4 +81,29 @@ describe('volume export onto an image of the home', () => {
       execFileSync('umount', [bind]);
     }
   });
+
+  // Images moved to a bigger disk: volumes/ a symlink. Its files are the home's all the same.
+  it('is refused for another volume\'s image when volumes/ is a symlink to another directory, by either path', async () => {
+    const moved = makeHome('ebsim-h25-moved-');
+    try {
+      const real = path.join(elsewhere, 'volumes-real');
+      fs.mkdirSync(real);
+      const volumes = path.join(moved.dir, 'volumes');
+      for (const f of fs.existsSync(volumes) ? fs.readdirSync(volumes) : []) fs.renameSync(path.join(volumes, f), path.join(real, f));
+      fs.rmSync(volumes, { recursive: true, force: true });
+      fs.symlinkSync(real, volumes);
+      const me = moved.app.as('Alice');
+      const ec2 = moved.app.ec2();
+      const instance = runInstance(moved, me);
+      const [a, b] = [0, 1].map(() => ec2.createVolume(me, { Size: 1, Encrypted: true }).VolumeId as string) as [string, string];
+      await moved.app.host().write(me, b, 0, Buffer.from('volume b'), instance);
+      for (const out of [ec2.imagePath(b), path.join(real, path.basename(ec2.imagePath(b)))]) {
+        const err = await moved.app.host().export(me, a, out, { instanceId: instance }).then(() => undefined, (e: Error) => e);
+        expect(err?.message, out).toMatch(REFUSED);
+      }
+      expect((await moved.app.host().read(me, b, 0, 8, instance)).toString()).toBe('volume b');
+    } finally {
+      moved.cleanup();
+    }
+  });
 });
