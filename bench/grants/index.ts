@@ -19,7 +19,7 @@ function ebsGrant(keyId: string, i: number): NewGrant {
   return {
     keyId,
     granteePrincipal: `${ACCOUNT}:${EC2_INFRASTRUCTURE_ROLE}:${instanceId(i)}`,
-    retiringPrincipal: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ebs.amazonaws.com/AWSServiceRoleForEBS`,
+    retiringPrincipal: `arn:aws:iam::${ACCOUNT}:root`, // as EC2 names it (src/ec2/ebs-keys.ts): a principal CreateGrant finds
     issuingAccount: `arn:aws:iam::${ACCOUNT}:root`,
     operations: ['Decrypt', 'Encrypt', 'GenerateDataKey'],
     constraints: { EncryptionContextSubset: { 'aws:ebs:id': volumeId(i) } },
