@@ -3,6 +3,7 @@
 // parsing, its doc the help), so the CLI cannot drift from the domain.
 import type { Argv } from 'yargs';
 import type { Member, Members } from '../api/index.js';
+import { decimalInteger, typed } from './integer-flag.js';
 import { UsageError } from '../errors/index.js';
 import { kebab, parseBlob, parseMap, parseText, readParamFile } from './input.js';
 import { deeperThan } from '../server/shapes.js';
@@ -90,11 +91,9 @@ function convert(m: Member, flag: string, v: unknown, name: string): unknown {
     // As the AWS CLI reads an integer (Python's int()): decimal digits, a sign and spaces around.
     // Anything else is a usage mistake; a number out of range is the service's to refuse.
     case 'integer': {
-      const text = Array.isArray(v) ? v.map(String).join(' ') : String(v);
-      if (typeof v === 'number' ? !Number.isSafeInteger(v) : !/^\s*[+-]?\d+\s*$/.test(text) || !Number.isSafeInteger(Number(text))) {
-        throw new UsageError(`Error parsing parameter '--${flag}': expected an integer, not ${text === '' ? '""' : text}`);
-      }
-      return Number(text);
+      const n = decimalInteger(v);
+      if (n === undefined) throw new UsageError(`Error parsing parameter '--${flag}': expected an integer, not ${typed(v)}`);
+      return n;
     }
     case 'blob': return parseBlob(flag, String(v), m.max ?? MAX_UNDECLARED_BLOB);
     case 'string': return typeof v === 'string' ? parseText(flag, v, m.max) : v;

@@ -15,16 +15,27 @@ export interface IntegerBounds {
   why?: string;
 }
 
-const DIGITS = /^[+-]?\d+$/;
+const DIGITS = /^\s*[+-]?\d+\s*$/;
 
-/** `value` as yargs gives it (a string, a default number, or a list when the flag is repeated). */
-export function integerFlag(flag: string, value: unknown, bounds: IntegerBounds): number {
+/** A flag's value as typed (a list when the flag is repeated), for messages. */
+export const typed = (value: unknown): string => {
   const text = Array.isArray(value) ? value.map(String).join(' ') : String(value);
-  const n = typeof value === 'number' ? value : typeof value === 'string' && DIGITS.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(n) || n < bounds.min || n > bounds.max) {
+  return text === '' ? '""' : text;
+};
+
+/** `value` (a flag's string, as yargs gives it) as a whole number in decimal digits, if it is one and safe. */
+export function decimalInteger(value: unknown): number | undefined {
+  const n = typeof value === 'string' && DIGITS.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** `value` as yargs gives it (a string, or a list when the flag is repeated), within `bounds`. */
+export function integerFlag(flag: string, value: unknown, bounds: IntegerBounds): number {
+  const n = decimalInteger(value);
+  if (n === undefined || n < bounds.min || n > bounds.max) {
     const unit = bounds.unit ? ` of ${bounds.unit}` : '';
     const why = bounds.why ? ` (${bounds.why})` : '';
-    throw new UsageError(`--${flag} must be a whole number${unit} from ${bounds.min} to ${bounds.max}${why}, not ${text === '' ? '""' : text}`);
+    throw new UsageError(`--${flag} must be a whole number${unit} from ${bounds.min} to ${bounds.max}${why}, not ${typed(value)}`);
   }
   return n;
 }

@@ -124,6 +124,18 @@ export class VolumeImageError extends MountError {
   }
 }
 
+/** The volume holds data but no file system: mkfs.ext4 over it would destroy the data. */
+export class VolumeHoldsDataError extends MountError {
+  readonly userError = true;
+  constructor(
+    readonly volumeId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'VolumeHoldsDataError';
+  }
+}
+
 /** The device daemon is stopped or does not answer: waiting on it would block forever. */
 export class DeviceHungError extends MountError {
   readonly userError = true;

@@ -1,7 +1,8 @@
 // Export: decrypt a volume to a plain image that stays sparse, in bounded memory, reading only
 // the sectors the backing image holds (its data extents: SEEK_DATA/SEEK_HOLE). A hole of the
-// image is a never-written sector, which reads as zeros: it stays a hole in the output, which
-// is created at the volume's full size by ftruncate and so is all holes until written.
+// image is a never-written sector, which reads as zeros: it stays a hole in a file output (the
+// partial file below is made the volume's full size by ftruncate, all holes until written), and
+// is written as zeros to a device or FIFO.
 //
 // OUT is never destroyed by a failed export: a regular file (or a new one) is written as
 // OUT.partial, created exclusively beside it, and renamed over OUT only once complete; an

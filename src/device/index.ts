@@ -14,6 +14,7 @@ export {
   NoSpaceError,
   VolumeAlreadyMountedError,
   VolumeBusyError,
+  VolumeHoldsDataError,
   VolumeImageError,
   VolumeNotMountedError,
 } from './errors.js';

@@ -9,7 +9,7 @@ import { createImage } from './image-store.js';
 import { isBlank } from './blank.js';
 import { startDaemon, type StartedDaemon } from './daemon-client.js';
 import type { DaemonConfig } from './daemon-protocol.js';
-import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeImageError, VolumeNotMountedError } from './errors.js';
+import { CommandError, MountError, VolumeAlreadyMountedError, VolumeBusyError, VolumeHoldsDataError, VolumeImageError, VolumeNotMountedError } from './errors.js';
 import { describeProcess, fuseConnection, listDaemons, mountAt, run, waitFor } from './host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from './lock.js';
 import { checkMountPrerequisites } from './prerequisites.js';
@@ -160,7 +160,7 @@ async function mountLocked(opts: MountVolumeOptions): Promise<MountedVolume> {
       let fsType = await probeFsType(state.loopDevice);
       if (!fsType && opts.format === 'ext4') {
         if (!(await blankVolume(state.loopDevice, opts.imagePath, opts.sizeBytes)))
-          throw new VolumeImageError(opts.volumeId, `${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with --format none to attach it as it is; a volume meant to be blank, a prefilled one say, is formatted by hand: mkfs.ext4 on its loop device)`);
+          throw new VolumeHoldsDataError(opts.volumeId, `${opts.volumeId} holds data but no file system that blkid recognises; refusing to mkfs.ext4 over it (mount with --format none to attach it as it is; a volume meant to be blank, a prefilled one say, is formatted by hand: mkfs.ext4 on its loop device)`);
         await mkfsExt4(state.loopDevice, opts.volumeId);
         fsType = 'ext4';
       }

@@ -135,20 +135,23 @@ export function makeImage(store: Ec2Store, ctx: CallContext, resourceId: string,
 /** An image's (or its temporary copy's) file name: the ID it belongs to. */
 const IMAGE_FILE = /^((?:vol|snap)-[0-9a-f]+)\.img(?:\.partial)?$/;
 
-let cleanupWarned = false;
+const cleanupWarned = new Set<string>();
 
 /**
- * Runs a cleanup that follows a committed delete: the delete is done and recorded, so a failure
- * here (a root-owned lock file, EACCES or EBUSY from the unlink) is noted on stderr, once per
- * process, and never fails the call; the next delete tries again.
+ * Runs a cleanup that follows a committed change (a delete, a failed launch's volume): the call is
+ * done and recorded, so a failure here (a root-owned lock file, EACCES or EBUSY from the unlink) is
+ * noted on stderr, once per process and kind of cleanup, and never fails the call; the next
+ * delete's orphan sweep tries again.
  */
 export function afterCommit(what: string, fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    if (cleanupWarned) return;
-    cleanupWarned = true;
-    process.stderr.write(`ebsim: ${what} failed (the delete itself is done; the next delete retries): ${(err as Error).message}\n`);
+    // Once per kind of cleanup ("removing the orphan image", "removing"), not once for all.
+    const kind = what.replace(/ \S*$/, '');
+    if (cleanupWarned.has(kind)) return;
+    cleanupWarned.add(kind);
+    process.stderr.write(`ebsim: ${what} failed (the call itself is done; the next delete retries): ${(err as Error).message}\n`);
   }
 }
 

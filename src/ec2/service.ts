@@ -217,11 +217,12 @@ export class Ec2Service {
     this.store.insertInstance(instance);
     const shape = () => ({ Groups: [], Instances: [this.instanceShape(this.store.instance(instance.instanceId)!)], OwnerId: this.accountId, ReservationId: instance.reservationId });
     const launch = (): Record<string, unknown> => {
+      // The volume made and not yet attached, if any: a failure then takes it with the launch
+      // (an attached one goes as terminateInternal decides, by its DeleteOnTermination).
       let making: string | undefined;
       try {
         for (const m of mappings) {
           const ebs = m.Ebs ?? {};
-          making = undefined;
           const created = acceptVolume(this.parts, this.snapshots, ctx, { Size: ebs.VolumeSize ?? 8, Encrypted: ebs.Encrypted, KmsKeyId: ebs.KmsKeyId, SnapshotId: ebs.SnapshotId, VolumeType: ebs.VolumeType, AvailabilityZone: instance.availabilityZone }, ebs.DeleteOnTermination ?? m.DeviceName === rootDeviceName);
           making = created.volume.volumeId;
           const refused = created.make();
@@ -231,6 +232,7 @@ export class Ec2Service {
             throw refused;
           }
           this.attachInternal(ctx, this.store.volume(created.volume.volumeId)!, instance, m.DeviceName, ctx.requestId);
+          making = undefined;
         }
         this.store.setInstanceState(instance.instanceId, 'running');
       } catch (err) {

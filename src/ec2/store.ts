@@ -224,12 +224,9 @@ export class Ec2Store implements CopyGrantJournal {
          UNION ALL SELECT 1 FROM ec2_snapshot_tombstones WHERE snapshot_id = ? LIMIT 1`,
       )
       .get(id, id);
-    return deleted !== undefined && !this.isLiveAnywhere(id);
-  }
-
-  /** Whether a volume (not deleted) or snapshot of any account and Region of the home is `id`. */
-  isLiveAnywhere(id: string): boolean {
-    return Ec2Store.placeOf(this.db, id) !== undefined;
+    // placeOf finds a volume not deleted or a snapshot anywhere in the home: never true of a
+    // deleted one today; kept so that a row brought back can never lose its image.
+    return deleted !== undefined && Ec2Store.placeOf(this.db, id) === undefined;
   }
 
   /** The Region that holds this account's instance, volume or snapshot `id`, if any (IDs are unique in the home). */

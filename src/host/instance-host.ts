@@ -243,7 +243,7 @@ export class InstanceHost {
     return this.withDevice(caller, volumeId, instanceId, (dev) => writeRange(dev, offset, data));
   }
 
-  /** Decrypts the whole volume to a plain, sparse image at `out`, reading only the image's data extents. */
+  /** Decrypts the whole volume to `out` (a plain sparse image, or a device or FIFO written in order), reading only the image's data extents. */
   // async: a refused target is a rejection, as every other failure of these calls is.
   async export(caller: Caller, volumeId: string, out: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<ExportResult> {
     const image = this.imagePath(volumeId);

@@ -183,10 +183,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
     };
 
-    /** An internal failure in the answer's protocol, for a call whose record was not committed (logged by the caller). */
-    const unrecorded = (a: Answer, requestId: string): Answer => {
+    /** An internal failure in the protocol of the call's answer (or of the call, never run), whose record was not committed (logged by the caller). */
+    const unrecorded = (a: Answer | Ready, requestId: string): Answer => {
       const internal = new Error('trail commit failed');
-      if (a.contentType === STS_CONTENT_TYPE) {
+      if ('service' in a ? a.service === 'sts' : a.contentType === STS_CONTENT_TYPE) {
         const e = stsError(internal, requestId);
         return { status: e.status, contentType: STS_CONTENT_TYPE, body: e.body, label: a.label, code: e.code, principal: a.principal };
       }
@@ -309,8 +309,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         // throw before the commit) fails the same way rather than go unanswered.
         log.error(`trail commit of a batch of ${batch.length}: ${(err as Error)?.stack ?? String(err)}`);
         for (let i = 0; i < batch.length; i++) {
-          const a = answers[i];
-          if (a === undefined || heldRecord[i]) answers[i] = unrecorded(a ?? { status: 500, contentType: JSON_CONTENT_TYPE, body: '', label: '-' }, batch[i]!.requestId);
+          const step = steps[i]!;
+          if (answers[i] === undefined && !('service' in step)) answers[i] = step; // refused before any call: no record held
+          else if (answers[i] === undefined || heldRecord[i]) answers[i] = unrecorded(answers[i] ?? step, batch[i]!.requestId);
         }
       }
       for (let i = 0; i < batch.length; i++) send(batch[i]!, answers[i]!);

@@ -1,7 +1,7 @@
 // The trail: an append-only table of records. Records of state changes and failures are
 // committed before the call returns (or, for calls run in a groupCommit, before the group's
-// caller lets any of them out: the HTTP server's batches); records of read-only calls are group-committed within
-// FLUSH_WINDOW_MS (and at process exit), which is what lets Decrypt run at tens of thousands
+// caller lets any of them out: the HTTP server's batches); records of read-only calls are
+// committed together by a timer within FLUSH_WINDOW_MS (and at process exit), which is what lets Decrypt run at tens of thousands
 // per second. Long-running processes may move the inserts to a worker thread
 // (`useBackgroundWriter`), keeping the same guarantees. Commits also write the lookup index
 // (postings.ts) in the same transaction, once a few thousand records wait for it (LookupEvents

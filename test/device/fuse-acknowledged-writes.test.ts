@@ -8,12 +8,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { SECTOR_SIZE } from '../../src/device/block-device.js';
 import { pidAlive, waitFor } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, openVolumeDevice } from '../../src/device/mount.js';
-import { tempDir, xtsKey } from './helpers.js';
-import { describeRealMount, leftovers, tearDownAll } from './real-mount.js';
+import { xtsKey } from './helpers.js';
+import { describeRealMount, realMountSandbox, tearDownAll } from './real-mount.js';
 
 const MiB = 1 << 20;
 const REGION_SECTORS = 2048; // 8 MiB per writer
@@ -37,30 +37,19 @@ while True:
 `;
 
 describeRealMount('real mounts: acknowledged writes and kill -9 of the daemon', () => {
-  let root: string;
-  let stateDir: string;
+  const box = realMountSandbox('ebsim-h24-ack-');
   const writers: ChildProcess[] = [];
 
-  beforeAll(() => {
-    root = tempDir('ebsim-h24-ack-');
-    stateDir = path.join(root, 'run');
-  });
   afterEach(async () => {
     for (const w of writers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-    await tearDownAll(stateDir);
-  });
-  afterAll(async () => {
-    await tearDownAll(stateDir);
-    const left = leftovers(root);
-    fs.rmSync(root, { recursive: true, force: true });
-    expect(left).toEqual([]);
+    await tearDownAll(box.stateDir);
   });
 
   it('keeps every acknowledged O_DIRECT write, and tears no sector, when the daemon dies mid-stream', { timeout: 120_000 }, async () => {
     const volumeId = 'vol-0000000000000h24a';
-    const v = { volumeId, imagePath: path.join(root, 'volumes', `${volumeId}.img`), sizeBytes: 32 * MiB, key: xtsKey(), stateDir, mountpoint: path.join(root, 'mnt', volumeId) };
+    const v = { volumeId, imagePath: path.join(box.root, 'volumes', `${volumeId}.img`), sizeBytes: 32 * MiB, key: xtsKey(), stateDir: box.stateDir, mountpoint: path.join(box.root, 'mnt', volumeId) };
     const m = await mountVolume({ ...v, format: 'none', attachOnly: true });
-    const script = path.join(root, 'writer.py');
+    const script = path.join(box.root, 'writer.py');
     fs.writeFileSync(script, WRITER);
     // Highest acknowledged round per sector.
     const acked = new Map<number, number>();
@@ -86,7 +75,7 @@ describeRealMount('real mounts: acknowledged writes and kill -9 of the daemon', 
     // Each was writing when the daemon died: its next write fails (EIO/ENOTCONN) and it exits 1.
     expect(await Promise.all(exits)).toEqual([1, 1, 1]);
     expect(acked.size).toBeGreaterThan(0);
-    expect(await cleanupStale(stateDir)).toContain(volumeId);
+    expect(await cleanupStale(box.stateDir)).toContain(volumeId);
 
     const dev = openVolumeDevice(v.imagePath, v.sizeBytes, v.key);
     try {

@@ -2,39 +2,25 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SECTOR_SIZE } from '../../src/device/block-device.js';
 import { daemonReadPages, fuseInitPreload } from '../../src/device/daemon-client.js';
 import { pidAlive, waitFor, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, openVolumeDevice, unmountVolume, volumeStatus } from '../../src/device/mount.js';
-import { opensslSector, prng, tempDir, xtsKey } from './helpers.js';
-import { describeRealMount, leftovers, sh, tearDownAll } from './real-mount.js';
+import { opensslSector, prng, xtsKey } from './helpers.js';
+import { describeRealMount, leftovers, realMountSandbox, sh } from './real-mount.js';
 
 const MiB = 1 << 20;
 
 describeRealMount('real mounts: FUSE + loop + ext4', () => {
-  let root: string;
-  let stateDir: string;
+  const box = realMountSandbox('ebsim-mount-');
   let n = 0;
   const vol = (sizeBytes = 64 * MiB) => {
     const volumeId = `vol-${(n++).toString(16).padStart(17, '0')}`;
-    return { volumeId, imagePath: path.join(root, 'volumes', `${volumeId}.img`), sizeBytes, key: xtsKey(), stateDir, mountpoint: path.join(root, 'mnt', volumeId) };
+    return { volumeId, imagePath: path.join(box.root, 'volumes', `${volumeId}.img`), sizeBytes, key: xtsKey(), stateDir: box.stateDir, mountpoint: path.join(box.root, 'mnt', volumeId) };
   };
   const sha = (p: string) => createHash('sha256').update(fs.readFileSync(p)).digest('hex');
 
-  beforeAll(() => {
-    root = tempDir('ebsim-mount-');
-    stateDir = path.join(root, 'run');
-  });
-  afterEach(async () => {
-    await tearDownAll(stateDir);
-  });
-  afterAll(async () => {
-    await tearDownAll(stateDir);
-    const left = leftovers(root);
-    fs.rmSync(root, { recursive: true, force: true });
-    expect(left).toEqual([]);
-  });
 
   it('mounts ext4, keeps files across unmount and mount, and receives 128 KiB writes', async () => {
     const v = vol();
@@ -53,23 +39,23 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     }
     sh('dd', ['if=/dev/urandom', `of=${v.mountpoint}/big.bin`, 'bs=1M', 'count=8', 'oflag=direct', 'status=none']);
     files[`${v.mountpoint}/big.bin`] = sha(`${v.mountpoint}/big.bin`);
-    const [status] = await volumeStatus(stateDir);
+    const [status] = await volumeStatus(box.stateDir);
     expect(status?.healthy).toBe(true);
     // The key reached the daemon over IPC only: not in its argv, environment or the state files.
-    for (const f of [`/proc/${m.daemonPid}/cmdline`, `/proc/${m.daemonPid}/environ`, ...fs.readdirSync(stateDir).map((f) => path.join(stateDir, f)).filter((f) => fs.statSync(f).isFile())]) {
+    for (const f of [`/proc/${m.daemonPid}/cmdline`, `/proc/${m.daemonPid}/environ`, ...fs.readdirSync(box.stateDir).map((f) => path.join(box.stateDir, f)).filter((f) => fs.statSync(f).isFile())]) {
       const text = fs.readFileSync(f);
       for (const form of [v.key, Buffer.from(v.key.toString('hex')), Buffer.from(v.key.toString('base64'))]) expect(text.includes(form)).toBe(false);
     }
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
     expect(fs.existsSync(path.join(v.mountpoint, 'big.bin'))).toBe(false);
     // The daemon logs its request-size histogram when it stops: writes arrived at 128 KiB.
-    const log = fs.readFileSync(path.join(stateDir, `${v.volumeId}.log`), 'utf8');
+    const log = fs.readFileSync(path.join(box.stateDir, `${v.volumeId}.log`), 'utf8');
     expect(log).toMatch(/request sizes: writes .*<=128K:\d+/);
 
     await mountVolume({ ...v, format: 'ext4' });
     for (const [p, h] of Object.entries(files)) expect(sha(p)).toBe(h);
-    await unmountVolume(v.volumeId, stateDir);
-    expect(await volumeStatus(stateDir)).toEqual([]);
+    await unmountVolume(v.volumeId, box.stateDir);
+    expect(await volumeStatus(box.stateDir)).toEqual([]);
   });
 
   it('asks the kernel for asynchronous direct I/O and reads above 128 KiB when ebsim_fuse_init.so is built (FUSE_ASYNC_DIO, FUSE_MAX_PAGES)', async () => {
@@ -83,8 +69,8 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     // Large direct reads, checked against the data written: with max_pages they reach the daemon
     // in requests above 128 KiB.
     sh('fio', ['--name=big', `--filename=${v.mountpoint}/big.bin`, '--size=24M', '--rw=write', '--bs=1M', '--direct=1', '--ioengine=libaio', '--iodepth=4', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_backlog=0', '--output-format=terse']);
-    await unmountVolume(v.volumeId, stateDir);
-    const log = fs.readFileSync(path.join(stateDir, `${v.volumeId}.log`), 'utf8');
+    await unmountVolume(v.volumeId, box.stateDir);
+    const log = fs.readFileSync(path.join(box.stateDir, `${v.volumeId}.log`), 'utf8');
     const readSizes = /request sizes: writes .* \| reads (.*)/.exec(log)?.[1] ?? '';
     const largeReads = [...readSizes.matchAll(/<=(\d+)K:(\d+)/g)].filter(([, k, n]) => Number(k) > 128 && Number(n) > 0);
     // 256 pages unless EBSIM_FUSE_MAX_PAGES says otherwise or the kernel predates FUSE_MAX_PAGES.
@@ -110,7 +96,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     const preload = fuseInitPreload();
     const v = vol();
     const m = await mountVolume({ ...v, format: 'ext4' });
-    const logPath = path.join(stateDir, `${v.volumeId}.log`);
+    const logPath = path.join(box.stateDir, `${v.volumeId}.log`);
     const workers = () =>
       new Set(
         fs.readdirSync(`/proc/${m.daemonPid}/task`).filter((tid) => {
@@ -130,7 +116,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     const first = workers();
     if (!preload) {
       expect(first.size).toBe(0); // libfuse's own loop: its threads are not ours
-      await unmountVolume(v.volumeId, stateDir);
+      await unmountVolume(v.volumeId, box.stateDir);
       return;
     }
     // Enough workers that libfuse's rule (end one while more than ten are idle) would have
@@ -145,7 +131,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     expect(workers().size).toBe(startedPerLog());
     expect(workers().size).toBeGreaterThanOrEqual(first.size);
     expect(later.size).toBeLessThanOrEqual(64);
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
     expect(pidAlive(m.daemonPid!)).toBe(false);
   });
 
@@ -155,7 +141,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     const marker = 'EBSIM-MARKER-7f3a9c-plaintext-must-not-reach-disk';
     fs.writeFileSync(path.join(v.mountpoint, 'marker.txt'), marker.repeat(5000));
     sh('sync', []);
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
     const img = fs.readFileSync(v.imagePath);
     expect(img.includes(Buffer.from(marker))).toBe(false);
     // Decrypting every written sector with node:crypto (not src/xts) finds the marker.
@@ -182,7 +168,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     const m = await mountVolume({ ...v, format: 'none', attachOnly: true });
     const model = Buffer.alloc(v.sizeBytes);
     const rnd = prng(5);
-    const src = path.join(root, 'dd-src.bin');
+    const src = path.join(box.root, 'dd-src.bin');
     for (let i = 0; i < 25; i++) {
       const bs = 1 + Math.floor(rnd() * 9000);
       const count = 1 + Math.floor(rnd() * 4);
@@ -196,7 +182,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     // Aligned direct I/O through the loop device, several writers at once.
     const writers = [0, 1, 2, 3].map((k) => {
       const data = Buffer.alloc(256 * 1024, 0x40 + k);
-      const f = path.join(root, `w${k}.bin`);
+      const f = path.join(box.root, `w${k}.bin`);
       fs.writeFileSync(f, data);
       data.copy(model, (8 + k) * MiB);
       return new Promise<void>((resolve, reject) => {
@@ -205,7 +191,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
       });
     });
     await Promise.all(writers);
-    const back = path.join(root, 'dd-back.bin');
+    const back = path.join(box.root, 'dd-back.bin');
     sh('dd', [`if=${m.loopDevice}`, `of=${back}`, 'bs=1M', 'iflag=direct', 'status=none']);
     expect(fs.readFileSync(back).equals(model)).toBe(true);
     // Unaligned reads through the FUSE file.
@@ -217,7 +203,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     }
     // The size is fixed: growing the file fails.
     expect(() => fs.truncateSync(m.devicePath, v.sizeBytes + 4096)).toThrow(/EPERM|EINVAL/);
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
   });
 
   it.runIf(which('fio') !== null)('passes fio --verify=crc32c on the mounted ext4', async () => {
@@ -228,7 +214,7 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
       '--ioengine=psync', '--numjobs=2', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1', '--output-format=terse',
     ]);
     expect(out).not.toMatch(/verify:.*bad/i);
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
   });
 
   it('survives kill -9 of the daemon: cleanup, remount, fsynced data intact, e2fsck clean', async () => {
@@ -248,17 +234,17 @@ describeRealMount('real mounts: FUSE + loop + ext4', () => {
     await writerExited;
     await waitFor('the daemon to die', () => !pidAlive(m.daemonPid!));
 
-    const [st] = await volumeStatus(stateDir);
+    const [st] = await volumeStatus(box.stateDir);
     expect(st?.healthy).toBe(false);
     expect(st?.daemonAlive).toBe(false);
-    expect(await cleanupStale(stateDir)).toContain(v.volumeId);
-    expect(leftovers(root)).toEqual([]);
+    expect(await cleanupStale(box.stateDir)).toContain(v.volumeId);
+    expect(leftovers(box.root)).toEqual([]);
 
     await mountVolume({ ...v, format: 'ext4' }); // ext4 replays its journal
     expect(sha(safe)).toBe(want);
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
     const raw = await mountVolume({ ...v, format: 'none', attachOnly: true });
     sh('e2fsck', ['-fn', raw.loopDevice!]); // throws on a non-zero exit (errors found)
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
   });
 });

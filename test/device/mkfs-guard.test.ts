@@ -6,32 +6,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { mountVolume, openVolumeDevice, unmountVolume } from '../../src/device/mount.js';
 import { BLANK_READ_BUDGET } from '../../src/device/blank.js';
-import { tempDir, xtsKey } from './helpers.js';
-import { describeRealMount, leftovers, tearDownAll } from './real-mount.js';
+import { xtsKey } from './helpers.js';
+import { describeRealMount, realMountSandbox } from './real-mount.js';
 
 const MiB = 1 << 20;
 
 describeRealMount('real mounts: mkfs.ext4 only over a volume that holds nothing', () => {
-  let root: string;
-  let stateDir: string;
-  beforeAll(() => {
-    root = tempDir('ebsim-h24-mkfs-');
-    stateDir = path.join(root, 'run');
-  });
-  afterEach(async () => {
-    await tearDownAll(stateDir);
-  });
-  afterAll(async () => {
-    await tearDownAll(stateDir);
-    const left = leftovers(root);
-    fs.rmSync(root, { recursive: true, force: true });
-    expect(left).toEqual([]);
-  });
+  const box = realMountSandbox('ebsim-h24-mkfs-');
 
-  const vol = (volumeId: string) => ({ volumeId, imagePath: path.join(root, 'volumes', `${volumeId}.img`), sizeBytes: 256 * MiB, key: xtsKey(), stateDir, mountpoint: path.join(root, 'mnt', volumeId) });
+  const vol = (volumeId: string) => ({ volumeId, imagePath: path.join(box.root, 'volumes', `${volumeId}.img`), sizeBytes: 256 * MiB, key: xtsKey(), stateDir: box.stateDir, mountpoint: path.join(box.root, 'mnt', volumeId) });
 
   it('refuses to format a volume holding raw data past its first MiB, and leaves the data as it was', { timeout: 120_000 }, async () => {
     const v = vol('vol-00000000000h24mk1');
@@ -67,6 +53,6 @@ describeRealMount('real mounts: mkfs.ext4 only over a volume that holds nothing'
     const v = vol('vol-00000000000h24mk2');
     const m = await mountVolume({ ...v, format: 'ext4' });
     expect(m.fsType).toBe('ext4');
-    await unmountVolume(v.volumeId, stateDir);
+    await unmountVolume(v.volumeId, box.stateDir);
   });
 });

@@ -11,6 +11,7 @@ import { defaultDaemonScript } from '../../src/device/daemon-client.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
 import { cleanupStale, unmountVolume, volumeStatus } from '../../src/device/mount.js';
 import { readMounts, listLoopDevices } from '../../src/device/host.js';
+import { tempDir } from './helpers.js';
 
 function missingPiece(): string | null {
   const m = findMissingPrerequisite();
@@ -90,6 +91,29 @@ export function realMountHome(prefix: string): { readonly home: TestHome; readon
     await tearDownAll(s.home.app.paths.run);
     const left = leftovers(s.home.dir);
     s.home.cleanup();
+    expect(left).toEqual([]);
+  });
+  return s;
+}
+
+/**
+ * A scratch directory for a real-mount suite without a home (call inside describeRealMount): `root`
+ * made before its tests, mounts' state under `stateDir` (root/run); every mount torn down after
+ * each test and at the end, when nothing may be left mounted or attached and root is removed.
+ */
+export function realMountSandbox(prefix: string): { readonly root: string; readonly stateDir: string } {
+  const s = { root: '', stateDir: '' };
+  beforeAll(() => {
+    s.root = tempDir(prefix);
+    s.stateDir = path.join(s.root, 'run');
+  });
+  afterEach(async () => {
+    await tearDownAll(s.stateDir);
+  });
+  afterAll(async () => {
+    await tearDownAll(s.stateDir);
+    const left = leftovers(s.root);
+    fs.rmSync(s.root, { recursive: true, force: true });
     expect(left).toEqual([]);
   });
   return s;

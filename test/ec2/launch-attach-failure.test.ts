@@ -41,4 +41,31 @@ describe('RunInstances whose attach fails after the volume was made', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(store.volume(r.volume_id)?.state, r.volume_id).toBe('deleted');
   });
+
+  it('once a volume is attached, a later failure (the instance\'s state write) leaves that volume\'s image to the termination', () => {
+    const alice = h.app.as('Alice');
+    const ec2 = h.app.ec2();
+    const images = () => new Set(fs.readdirSync(`${h.dir}/volumes`).filter((n) => n.endsWith('.img')));
+    const before = images();
+    const store = (ec2 as unknown as { store: { setInstanceState: (...a: unknown[]) => void } }).store;
+    const setState = store.setInstanceState;
+    store.setInstanceState = function (this: unknown, ...a: unknown[]) {
+      if (a[1] === 'running') throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      return setState.apply(this, a);
+    };
+    let thrown: unknown;
+    try {
+      // Its root volume kept at termination: it must keep its image too.
+      ec2.runInstances(alice, { ImageId: 'ami-12345678', InstanceType: 't3.micro', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 1, DeleteOnTermination: false } }] });
+    } catch (err) {
+      thrown = err;
+    } finally {
+      store.setInstanceState = setState;
+    }
+    expect((thrown as { code?: string } | undefined)?.code).toBe('SQLITE_FULL');
+    const kept = h.app.db.prepare(`SELECT volume_id, state FROM ec2_volumes WHERE state != 'deleted'`).all() as { volume_id: string; state: string }[];
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.state).toBe('available');
+    expect([...images()].filter((n) => !before.has(n))).toEqual([`${kept[0]!.volume_id}.img`]);
+  });
 });
