@@ -23,13 +23,13 @@ export const typed = (value: unknown): string => {
   return text === '' ? '""' : text;
 };
 
-/** `value` (a flag's string, as yargs gives it) as a whole number in decimal digits, if it is one and safe. */
+/** `value` (a flag's string as yargs gives it, or a number a caller passes) as a whole number in decimal digits, if it is one and safe. */
 export function decimalInteger(value: unknown): number | undefined {
-  const n = typeof value === 'string' && DIGITS.test(value) ? Number(value) : NaN;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && DIGITS.test(value) ? Number(value) : NaN;
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** `value` as yargs gives it (a string, or a list when the flag is repeated), within `bounds`. */
+/** `value` as yargs gives it (a string, or a list when the flag is repeated), or a number, within `bounds`. */
 export function integerFlag(flag: string, value: unknown, bounds: IntegerBounds): number {
   const n = decimalInteger(value);
   if (n === undefined || n < bounds.min || n > bounds.max) {

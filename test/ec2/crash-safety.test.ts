@@ -246,7 +246,7 @@ describe('a re-encrypting copy killed with SIGKILL', () => {
       process.stderr.write = write;
       fs.rmSync(`${ec2.imagePath(stuck)}.lock`, { recursive: true, force: true });
     }
-    expect(writes.filter((w) => w.includes('the delete itself is done'))).toHaveLength(1);
+    expect(writes.filter((w) => w.includes('the call itself is done'))).toHaveLength(1);
     expect(fs.existsSync(ec2.imagePath(gone))).toBe(false);
     expect(fs.existsSync(`${ec2.imagePath(gone)}.lock`)).toBe(false);
   });
