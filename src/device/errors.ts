@@ -100,41 +100,26 @@ export class VolumeAlreadyMountedError extends MountError {
   }
 }
 
-/** Another process holds the volume: its device daemon, an in-process read/write, or a mount or unmount under way. */
-export class VolumeBusyError extends MountError {
+/** A refusal about one volume, in a sentence the caller writes (the kinds below). */
+abstract class VolumeRefusal extends MountError {
   readonly userError = true;
   constructor(
     readonly volumeId: string,
     message: string,
   ) {
     super(message);
-    this.name = 'VolumeBusyError';
+    this.name = new.target.name;
   }
 }
+
+/** Another process holds the volume: its device daemon, an in-process read/write, or a mount or unmount under way. */
+export class VolumeBusyError extends VolumeRefusal {}
 
 /** The volume's backing image is missing or not the volume's size: served as it is, it would pass for the volume. */
-export class VolumeImageError extends MountError {
-  readonly userError = true;
-  constructor(
-    readonly volumeId: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'VolumeImageError';
-  }
-}
+export class VolumeImageError extends VolumeRefusal {}
 
 /** The volume holds data but no file system: mkfs.ext4 over it would destroy the data. */
-export class VolumeHoldsDataError extends MountError {
-  readonly userError = true;
-  constructor(
-    readonly volumeId: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'VolumeHoldsDataError';
-  }
-}
+export class VolumeHoldsDataError extends VolumeRefusal {}
 
 /** The device daemon is stopped or does not answer: waiting on it would block forever. */
 export class DeviceHungError extends MountError {
