@@ -205,7 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return { status: e.status, contentType: JSON_CONTENT_TYPE, body: e.body, label, code: e.code, principal };
     };
 
-    const send = (r: Omit<Received, 'body'>, answer: Answer, close = false) => {
+    const send = (r: Pick<Received, 'res' | 'requestId' | 'started' | 'sourceIPAddress'>, answer: Answer, close = false) => {
       const { res, requestId } = r;
       if (res.headersSent || res.destroyed) return;
       const headers: Record<string, string | number> = {
@@ -249,7 +249,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const tooLarge = () => {
         const e = encodeError(serialization(`Request body of more than ${limit} bytes`, 413));
         const answer: Answer = { status: 413, contentType: JSON_CONTENT_TYPE, body: e.body, label: header(req, 'x-amz-target') ?? '-', code: e.code };
-        send({ req, res, requestId, started, sourceIPAddress: sourceIp(req.socket) }, answer, true);
+        send({ res, requestId, started, sourceIPAddress: sourceIp(req.socket) }, answer, true);
         // Drop the rest of the body, then the connection, whatever the client keeps sending.
         req.removeAllListeners('data');
         req.resume();

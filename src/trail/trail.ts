@@ -62,7 +62,7 @@ export class Trail {
     assertStorable(record);
     this.pending.push(record);
     if (durable && this.grouping > 0) {
-      this.durableHeld++;
+      this.held++;
       if (this.pending.length >= FLUSH_BATCH) this.flush(false);
     } else if (durable || this.pending.length >= FLUSH_BATCH) {
       this.flush(durable);
@@ -75,8 +75,11 @@ export class Trail {
   private grouping = 0;
   /** A flush that failed inside the current group (thrown again at its end). */
   private groupFailure: unknown;
+  private held = 0;
   /** Durable records appended inside groupCommit and not committed yet (only counts up within a group). */
-  durableHeld = 0;
+  get durableHeld(): number {
+    return this.held;
+  }
 
   /**
    * Runs `calls` with their durable records held: each is queued as it is appended, and one
@@ -92,9 +95,9 @@ export class Trail {
       result = calls();
     } finally {
       if (--this.grouping === 0) {
-        const held = this.durableHeld;
+        const held = this.held;
         const failure = this.groupFailure;
-        this.durableHeld = 0;
+        this.held = 0;
         this.groupFailure = undefined;
         if (held > 0) this.flush(true);
         if (failure !== undefined) throw failure;
@@ -136,7 +139,7 @@ export class Trail {
     } catch (err) {
       // Inside a group, a flush that fails (the key-usage saver's, a full FLUSH_BATCH) may have
       // taken held records with it: the group's end must fail too, though nothing is left to post.
-      if (this.grouping > 0 && this.durableHeld > 0) this.groupFailure ??= err;
+      if (this.grouping > 0 && this.held > 0) this.groupFailure ??= err;
       throw err;
     }
   }

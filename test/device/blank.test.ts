@@ -6,20 +6,14 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BLANK_READ_BUDGET, isBlank, type ReadAt } from '../../src/device/blank.js';
 import { seekDataExtents } from '../../src/device/data-extents.js';
-import { tempDir } from './helpers.js';
+import { sparseFile, tempDir } from './helpers.js';
 
 const MIB = 1 << 20;
 const dir = tempDir('ebsim-h25-blank-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** A sparse file of `size` with `writes`; the plaintext device is the same file (zeros are zeros). */
-function sparse(name: string, size: number, writes: [number, Buffer][]): number {
-  const p = path.join(dir, name);
-  const fd = fs.openSync(p, 'w+');
-  fs.ftruncateSync(fd, size);
-  for (const [off, b] of writes) fs.writeSync(fd, b, 0, b.length, off);
-  return fd;
-}
+/** A sparse file of `size` with `writes`, open for reading; the plaintext device is the same file (zeros are zeros). */
+const sparse = (name: string, size: number, writes: [number, Buffer][]): number => fs.openSync(sparseFile(dir, name, size, writes), 'r');
 
 function counting(fd: number): { read: ReadAt; bytes: () => number } {
   let bytes = 0;

@@ -5,19 +5,12 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChunkReader } from '../../src/device/chunk-reader.js';
-import { tempDir } from './helpers.js';
+import { tempDir, sparseFile as makeSparseFile } from './helpers.js';
 
 const dir = tempDir('ebsim-chunk-reader-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function sparseFile(name: string, size: number, writes: [number, Buffer][]): string {
-  const p = path.join(dir, name);
-  const fd = fs.openSync(p, 'w');
-  fs.ftruncateSync(fd, size);
-  for (const [at, data] of writes) fs.writeSync(fd, data, 0, data.length, at);
-  fs.closeSync(fd);
-  return p;
-}
+const sparseFile = (name: string, size: number, writes: [number, Buffer][]): string => makeSparseFile(dir, name, size, writes);
 
 describe('ChunkReader', () => {
   const CHUNK = 1 << 16;

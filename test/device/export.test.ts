@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { dataExtents } from '../../src/device/data-extents.js';
 import { BlockDevice } from '../../src/device/block-device.js';
 import { exportVolume } from '../../src/device/export.js';
-import { xtsKey } from './helpers.js';
+import { xtsKey, sparseFile as makeSparseFile } from './helpers.js';
 import { loadAddon } from '../../src/xts/addon.js';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { assertBuilt, REPO } from '../helpers/cli.js';
@@ -23,14 +23,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function sparseFile(name: string, size: number, writes: [number, Buffer][]): string {
-  const file = path.join(dir, name);
-  const fd = fs.openSync(file, 'w');
-  fs.ftruncateSync(fd, size);
-  for (const [off, b] of writes) fs.writeSync(fd, b, 0, b.length, off);
-  fs.closeSync(fd);
-  return file;
-}
+const sparseFile = (name: string, size: number, writes: [number, Buffer][]): string => makeSparseFile(dir, name, size, writes);
 
 function extentsOf(file: string, method?: 'scan'): { extents: [number, number][]; method: string } {
   const fd = fs.openSync(file, 'r');

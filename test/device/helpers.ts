@@ -33,3 +33,16 @@ export function opensslSector(key: Buffer, sector: number, data: Buffer, decrypt
   const c = (decrypt ? createDecipheriv : createCipheriv)('aes-256-xts', key, tweak);
   return Buffer.concat([c.update(data), c.final()]);
 }
+
+/** A sparse file `dir/name` of `size` bytes holding only `writes` (offset, bytes); returns its path. */
+export function sparseFile(dir: string, name: string, size: number, writes: [number, Buffer][]): string {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.ftruncateSync(fd, size);
+    for (const [at, b] of writes) fs.writeSync(fd, b, 0, b.length, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return file;
+}
