@@ -28,12 +28,16 @@ function allows(allowed: string, req: IncomingMessage): boolean {
   return req.headers.origin === allowed;
 }
 
-/** On a call from the allowed origin: its CORS headers set on `res`. */
+/** The CORS headers of a call's answer: Vary always, and the permissions for the allowed origin. */
+export function corsHeaders(allowed: string, origin: string | string[] | undefined): [string, string][] {
+  const headers: [string, string][] = [['Vary', 'Origin']];
+  if (origin === allowed) headers.push(['Access-Control-Allow-Origin', allowed], ['Access-Control-Expose-Headers', EXPOSED]);
+  return headers;
+}
+
+/** On a call: its CORS headers set on `res`. */
 export function addCorsHeaders(allowed: string, req: IncomingMessage, res: ServerResponse): void {
-  res.setHeader('Vary', 'Origin');
-  if (!allows(allowed, req)) return;
-  res.setHeader('Access-Control-Allow-Origin', allowed);
-  res.setHeader('Access-Control-Expose-Headers', EXPOSED);
+  for (const [name, value] of corsHeaders(allowed, req.headers.origin)) res.setHeader(name, value);
 }
 
 /** Answers a preflight: 204 with the permissions for the allowed origin, 403 without any for others. */

@@ -1,9 +1,11 @@
-// The HTTP endpoint: Node's http server (keep-alive), one request at a time per connection,
-// routed by protocol — JSON 1.1 by X-Amz-Target (KMS, CloudTrail), the query protocol by a
-// form body (STS). It adds only the wire protocol; every decision is the domain's.
+// The HTTP endpoint: keep-alive HTTP/1.1, one request at a time per connection, routed by
+// protocol — JSON 1.1 by X-Amz-Target (KMS, CloudTrail), the query protocol by a form body (STS).
+// A connection's plain, whole requests are read and answered on a lean path (lean-http.ts); the
+// rest of HTTP is Node's http server's. It adds only the wire protocol; every decision is the domain's.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { consoleHostCheck, handleConsoleRequest } from '../console/index.js';
 import type { Socket } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
 import { keepSpareRsaKeys } from '../kms/index.js';
@@ -19,7 +21,9 @@ import { handleSts, isQueryRequest, STS_CONTENT_TYPE, stsError } from './sts-han
 import type { RequestParts } from './sigv4.js';
 import { RequestLog } from './request-log.js';
 
-import { addCorsHeaders, answerPreflight, parseCorsOrigin } from './cors.js';
+import { addCorsHeaders, answerPreflight, corsHeaders, parseCorsOrigin } from './cors.js';
+import { LeanConnection } from './lean-http.js';
+import type { WholeRequest } from './whole-request.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 4599;
@@ -48,6 +52,8 @@ export interface ServerOptions {
   retention?: boolean;
   /** Name this process in an `x-ebsim-worker` response header (its pid; `ebsim serve --workers`). */
   workerHeader?: boolean;
+  /** Serve plain whole requests on the lean path (default true); false gives every connection to node:http. */
+  leanConnections?: boolean;
 }
 
 export interface RunningServer {
@@ -55,6 +61,8 @@ export interface RunningServer {
   host: string;
   port: number;
   app: Ebsim;
+  /** Requests served on the lean path, and connections handed to node:http, since the start. */
+  readonly wire: { leanRequests: number; handedToNodeHttp: number };
   /** Stops accepting, lets in-flight requests finish, commits the trail, closes the store. */
   close(): Promise<void>;
 }
@@ -70,12 +78,17 @@ interface Answer {
 }
 
 /**
- * A request read whole, waiting for its batch. The caller's address is taken when the request
- * ends: a client that disconnects before its batch runs is still recorded from where it called.
+ * A request read whole, waiting for its batch: read by node:http (answered through its response)
+ * or on a lean connection. The caller's address is taken when the request ends: a client that
+ * disconnects before its batch runs is still recorded from where it called.
  */
 interface Received {
-  req: IncomingMessage;
-  res: ServerResponse;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  replyTo: ServerResponse | LeanConnection;
+  /** A lean answer's CORS header lines (node:http's response has them set already). */
+  corsLines: string;
   body: Uint8Array;
   requestId: string;
   started: bigint;
@@ -125,17 +138,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // A request is served in steps, each taken for a whole batch of requests before the next (see
     // serveBatch): who signed it and what it asks for, then the call, then the answer.
     const prepare = (r: Received): Answer | Ready => {
-      const { req, body, requestId } = r;
-      const target = header(req, 'x-amz-target');
-      const parts: RequestParts = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
+      const { body, requestId } = r;
+      const target = header(r.headers, 'x-amz-target');
+      const parts: RequestParts = { method: r.method, url: r.url, headers: r.headers, body };
       const context = (signer: { principal: Principal; region: string }): CallContext => ({
         principal: signer.principal,
         region: signer.region,
         sourceIPAddress: r.sourceIPAddress,
-        userAgent: header(req, 'user-agent'),
+        userAgent: header(r.headers, 'user-agent'),
         requestId,
       });
-      if (target === undefined && isQueryRequest(header(req, 'content-type'))) {
+      if (target === undefined && isQueryRequest(header(r.headers, 'content-type'))) {
         const action = new URLSearchParams(Buffer.from(body).toString('utf8')).get('Action') ?? '?';
         const label = `sts.${action}`;
         try {
@@ -205,8 +218,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return { status: e.status, contentType: JSON_CONTENT_TYPE, body: e.body, label, code: e.code, principal };
     };
 
-    const send = (r: Pick<Received, 'res' | 'requestId' | 'started' | 'sourceIPAddress'>, answer: Answer, close = false) => {
-      const { res, requestId } = r;
+    const workerLine = opts.workerHeader ? `x-ebsim-worker: ${process.pid}\r\n` : '';
+    const send = (r: Pick<Received, 'replyTo' | 'corsLines' | 'requestId' | 'started' | 'sourceIPAddress'>, answer: Answer, close = false) => {
+      const { replyTo: res, requestId } = r;
+      if (res instanceof LeanConnection) {
+        // Served and recorded: logged, whether or not its client is still there to read it.
+        res.answer(answer.status, `Content-Type: ${answer.contentType}\r\nx-amzn-RequestId: ${requestId}\r\n${workerLine}${r.corsLines}`, answer.body, close);
+        log.request(r.sourceIPAddress, answer, requestId, r.started);
+        return;
+      }
       if (res.headersSent || res.destroyed) return;
       const headers: Record<string, string | number> = {
         'Content-Type': answer.contentType,
@@ -248,14 +268,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       req.on('error', () => undefined); // a client that disconnects mid-body: nothing to answer
       const tooLarge = () => {
         const e = encodeError(serialization(`Request body of more than ${limit} bytes`, 413));
-        const answer: Answer = { status: 413, contentType: JSON_CONTENT_TYPE, body: e.body, label: header(req, 'x-amz-target') ?? '-', code: e.code };
-        send({ res, requestId, started, sourceIPAddress: sourceIp(req.socket) }, answer, true);
+        const answer: Answer = { status: 413, contentType: JSON_CONTENT_TYPE, body: e.body, label: header(req.headers, 'x-amz-target') ?? '-', code: e.code };
+        send({ replyTo: res, corsLines: '', requestId, started, sourceIPAddress: sourceIp(req.socket) }, answer, true);
         // Drop the rest of the body, then the connection, whatever the client keeps sending.
         req.removeAllListeners('data');
         req.resume();
         res.on('finish', () => setTimeout(() => req.socket.destroy(), 200).unref());
       };
-      const declared = Number(header(req, 'content-length') ?? 0);
+      const declared = Number(header(req.headers, 'content-length') ?? 0);
       if (declared > limit) return tooLarge();
       const chunks: Buffer[] = [];
       let size = 0;
@@ -272,9 +292,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       req.on('end', () => {
         if (over) return;
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        received.push({ req, res, body, requestId, started, sourceIPAddress: sourceIp(req.socket) });
+        received.push({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, replyTo: res, corsLines: '', body, requestId, started, sourceIPAddress: sourceIp(req.socket) });
         if (received.length === 1) setImmediate(serveBatch);
       });
+    };
+
+    const wire = { leanRequests: 0, handedToNodeHttp: 0 };
+    const onWholeRequest = (request: WholeRequest, connection: LeanConnection) => {
+      wire.leanRequests++;
+      const corsLines = cors === undefined ? '' : corsHeaders(cors, request.headers.origin).map(([n, v]) => `${n}: ${v}\r\n`).join('');
+      received.push({
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        replyTo: connection,
+        corsLines,
+        body: request.body,
+        requestId: randomUUID(),
+        started: process.hrtime.bigint(),
+        sourceIPAddress: sourceIp(connection.socket),
+      });
+      if (received.length === 1) setImmediate(serveBatch);
     };
 
     // Requests read in one turn of the event loop are served together, after it, one step at a
@@ -317,6 +355,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       for (let i = 0; i < batch.length; i++) send(batch[i]!, answers[i]!);
     };
 
+    const keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
     server = createServer(
       {
         keepAlive: true,
@@ -324,10 +363,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         requestTimeout: opts.requestTimeoutMs ?? 30_000,
         // How often those two timeouts are checked.
         connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 1000),
-        keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+        keepAliveTimeout: keepAliveTimeoutMs,
       },
       onRequest,
     );
+    // Each new connection starts lean; node:http's own connection listener takes the ones handed
+    // to it. Its server still listens, so its timeouts and connection tracking run as ever.
+    const lean = new Set<LeanConnection>();
+    if (opts.leanConnections !== false) {
+      const nodeListeners = server.listeners('connection');
+      if (nodeListeners.length !== 1) throw new Error(`node:http's server has ${nodeListeners.length} connection listeners, expected its one`);
+      const nodeConnection = nodeListeners[0] as (socket: Socket) => void;
+      const http = server;
+      http.removeListener('connection', nodeConnection);
+      const hooks = { bodyLimit: limit, keepAliveTimeoutMs, onRequest: onWholeRequest, handOff: (socket: Socket) => {
+          wire.handedToNodeHttp++;
+          nodeConnection.call(http, socket);
+        },
+      };
+      http.on('connection', (socket: Socket) => new LeanConnection(socket, hooks, lean));
+    }
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // Malformed HTTP, oversized headers, timed-out requests: answer if the socket still listens.
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -353,14 +408,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       host: address.address,
       port: address.port,
       app,
+      wire,
       close() {
         closed ??= (async () => {
           closing = true;
           await new Promise<void>((resolve) => {
             listening.close(() => resolve());
             listening.closeIdleConnections();
+            for (const connection of lean) connection.close();
             // Keep-alive clients that never send again are cut after a grace period.
-            setTimeout(() => listening.closeAllConnections(), 2000).unref();
+            setTimeout(() => {
+              listening.closeAllConnections();
+              for (const connection of lean) connection.socket.destroy();
+            }, 2000).unref();
           });
           try {
             // A request read before its connection went away may still wait for its batch: a
@@ -385,8 +445,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 

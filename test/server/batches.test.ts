@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, Server, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Socket } from 'node:net';
 import type { RunningServer } from '../../src/server/index.js';
+import { LeanConnection } from '../../src/server/lean-http.js';
 import { aliceCredentials, inProcess, KMS, newHome, raw, removeHome, sleep, trailRecords } from './helpers.js';
 
 let home: string | undefined;
@@ -18,29 +20,46 @@ afterEach(() => {
   home = undefined;
 });
 
+type Path = 'node:http' | 'lean';
+
 /**
- * Runs `then` once the server has read a request whole (after its own 'end' listener queued it
- * for the batch, before the batch runs): the moment a client can vanish or a close can start.
+ * Runs `then` once the server has read a request whole and queued it for the batch (before the
+ * batch runs): the moment a client can vanish or a close can start. On node:http, after the
+ * server's own 'end' listener; on a lean connection, after it handed the request on.
  */
-function whenQueued(then: (req: IncomingMessage) => void): void {
-  const emit = Server.prototype.emit;
-  Server.prototype.emit = function (this: Server, event: string, ...args: unknown[]) {
-    const handled = emit.call(this, event, ...args);
-    if (event === 'request') (args[0] as IncomingMessage).on('end', () => then(args[0] as IncomingMessage));
-    return handled;
-  } as typeof emit;
+function whenQueued(path: Path, then: (socket: Socket) => void): void {
+  if (path === 'node:http') {
+    const emit = Server.prototype.emit;
+    Server.prototype.emit = function (this: Server, event: string, ...args: unknown[]) {
+      const handled = emit.call(this, event, ...args);
+      if (event === 'request') (args[0] as IncomingMessage).on('end', () => then((args[0] as IncomingMessage).socket));
+      return handled;
+    } as typeof emit;
+    restore = () => {
+      Server.prototype.emit = emit;
+    };
+    return;
+  }
+  const lean = LeanConnection.prototype as unknown as { readNext(this: LeanConnection): void };
+  const readNext = lean.readNext;
+  lean.readNext = function (this: LeanConnection) {
+    readNext.call(this);
+    if ((this as unknown as { inFlight: boolean }).inFlight) then(this.socket);
+  };
   restore = () => {
-    Server.prototype.emit = emit;
+    lean.readNext = readNext;
   };
 }
 
-describe('a request waiting for its batch', () => {
+describe.each<[Path]>([['node:http'], ['lean']])('a request waiting for its batch (%s)', (path) => {
+  const options = { leanConnections: path === 'lean' };
+
   it('whose client disconnects is still served and recorded from the address it called from', async () => {
     home = newHome();
     const lines: string[] = [];
-    const server = await inProcess(home, { log: (l) => lines.push(l) });
+    const server = await inProcess(home, { log: (l) => lines.push(l), ...options });
     try {
-      whenQueued((req) => req.socket.destroy());
+      whenQueued(path, (socket) => socket.destroy());
       const sent = raw(server.url, `${KMS}CreateKey`, JSON.stringify({ Description: 'client left' }), { creds: aliceCredentials(home) });
       await expect(sent).rejects.toThrow();
       restore?.();
@@ -58,11 +77,11 @@ describe('a request waiting for its batch', () => {
   it('when the server is closed and the client leaves in the same turn, is served before the store closes', async () => {
     home = newHome();
     const lines: string[] = [];
-    const server: RunningServer = await inProcess(home, { log: (l) => lines.push(l) });
+    const server: RunningServer = await inProcess(home, { log: (l) => lines.push(l), ...options });
     let closed: Promise<void> | undefined;
-    whenQueued((req) => {
+    whenQueued(path, (socket) => {
       closed = server.close();
-      req.socket.destroy();
+      socket.destroy();
     });
     const sent = raw(server.url, `${KMS}CreateKey`, JSON.stringify({ Description: 'closing' }), { creds: aliceCredentials(home) });
     await expect(sent).rejects.toThrow();
