@@ -59,6 +59,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const matrix = matrixArg as Matrix | undefined;
+  if (smoke && matrix) {
+    process.stderr.write('--smoke runs each suite\'s fixed jobs once: it does not combine with --matrix\n');
+    return 2;
+  }
   const named = argv.filter((a) => !a.startsWith('--'));
   const unknown = named.filter((n) => !(n in suites));
   if (unknown.length > 0) {

@@ -136,6 +136,15 @@ function expectNoMounts(): void {
 
 // One suite after another (the machine has two cores): the file's tests run in order.
 describe('npm run bench -- SUITE --smoke', () => {
+  it('is refused with --matrix (a sweep has no smoke size), before anything runs', async () => {
+    const dir = join(out, 'matrix');
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [join(REPO, 'dist/bench/run.js'), 'xts', '--smoke', '--matrix', 'small', '--out', dir], (err, _o, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr })),
+    );
+    expect([r.code, r.stderr]).toEqual([2, "--smoke runs each suite's fixed jobs once: it does not combine with --matrix\n"]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('kms: every operation row, with its rate', async () => {
     const r = await smoke('kms');
     expectSound(r, 'kms');
