@@ -10,6 +10,7 @@ import { waitFor } from '../../src/device/host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../../src/device/lock.js';
 import { deleteImage } from '../../src/device/image-store.js';
 import { makeHome } from '../helpers/home.js';
+import { Ec2Store } from '../../src/ec2/store.js';
 import { REPO, runEbsim } from '../helpers/cli.js';
 import { tempDir } from './helpers.js';
 
@@ -103,6 +104,16 @@ describe('ExclusiveLock', () => {
       for (const id of [vol, snap]) expect([fs.existsSync(ec2.imagePath(id)), fs.existsSync(imageLockFile(ec2.imagePath(id)))], id).toEqual([false, false]);
       const left = (d: string) => fs.readdirSync(path.dirname(ec2.imagePath(d)));
       expect([...left(vol), ...left(snap)]).toEqual([]);
+      // A lock file a delete had to leave (its lock held then), or one from before deletes took
+      // them: the next delete's orphan sweep removes it, and never a live volume's.
+      const kept = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+      const stale = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+      new Ec2Store(h.app.db, '123456789012', 'us-east-1').updateVolume(stale, { state: 'deleted' });
+      fs.rmSync(ec2.imagePath(stale));
+      expect(fs.existsSync(imageLockFile(ec2.imagePath(stale)))).toBe(true);
+      ec2.deleteVolume(alice, { VolumeId: ec2.createVolume(alice, { Size: 1 }).VolumeId as string });
+      expect(fs.existsSync(imageLockFile(ec2.imagePath(stale)))).toBe(false);
+      expect(fs.existsSync(imageLockFile(ec2.imagePath(kept)))).toBe(true);
     } finally {
       h.cleanup();
     }
