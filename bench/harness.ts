@@ -6,6 +6,12 @@ export type BenchRow = Record<string, BenchValue>;
 export interface BenchContext {
   /** Shorter runs (EBSIM_BENCH_QUICK=1 or --quick): same code paths, fewer iterations. */
   quick: boolean;
+  /**
+   * A smoke run (EBSIM_BENCH_SMOKE=1 or --smoke; quick is set too): every code path of the suite
+   * once, with tiny counts, one round and very short timings, so the tests can tell that a suite
+   * still runs. Its figures measure nothing worth reading.
+   */
+  smoke?: boolean;
   /** Progress and notes go to stderr so stdout stays a clean table or JSON document. */
   log(message: string): void;
   /** `--matrix small|full`: sweep instead of the suite's fixed jobs (suites that have a sweep). */
@@ -15,6 +21,11 @@ export interface BenchContext {
 }
 
 export type Matrix = 'small' | 'full';
+
+/** A count or duration by the kind of run: a full run's, --quick's, or --smoke's. */
+export function scaled<T>(ctx: Pick<BenchContext, 'quick' | 'smoke'>, full: T, quick: T, smoke: T): T {
+  return ctx.smoke ? smoke : ctx.quick ? quick : full;
+}
 
 /**
  * One measured quantity with every round kept, so that a comparison of two runs can tell a

@@ -32,6 +32,8 @@ export interface RunRecord {
   time: string;
   argv: string[];
   quick: boolean;
+  /** A smoke run (--smoke): the suites ran, their figures mean nothing. */
+  smoke?: boolean;
   matrix: string | null;
   machine: MachineInfo;
   suites: Record<string, SuiteRecord>;
@@ -88,7 +90,7 @@ export async function machineInfo(repoDir: string): Promise<MachineInfo> {
 export function runFileName(run: RunRecord): string {
   const stamp = run.time.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
   const what = Object.keys(run.suites).join('+') || 'empty';
-  return `${stamp}-${what}${run.matrix ? `-${run.matrix}` : ''}${run.quick ? '-quick' : ''}.json`;
+  return `${stamp}-${what}${run.matrix ? `-${run.matrix}` : ''}${run.smoke ? '-smoke' : run.quick ? '-quick' : ''}.json`;
 }
 
 export function saveRun(run: RunRecord, dir: string): string {

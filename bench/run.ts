@@ -1,5 +1,5 @@
-// `npm run bench [-- SUITE ...] [--json] [--quick] [--matrix small|full] [--out DIR]`: runs the
-// named suites (all by default) and saves the run as JSON under bench/results/ (or DIR).
+// `npm run bench [-- SUITE ...] [--json] [--quick | --smoke] [--matrix small|full] [--out DIR]`: runs
+// the named suites (all by default) and saves the run as JSON under bench/results/ (or DIR).
 // `npm run bench -- compare A.json B.json` and `npm run bench -- report RUN.json [...]`: see
 // compare.ts and report/.
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,9 @@ async function main(argv: string[]): Promise<number> {
     return reportCommand(argv.slice(1));
   }
   const json = argv.includes('--json');
-  const quick = argv.includes('--quick') || process.env.EBSIM_BENCH_QUICK === '1';
+  // --smoke: what the tests run (test/bench/smoke.test.ts), every suite's code once in seconds.
+  const smoke = argv.includes('--smoke') || process.env.EBSIM_BENCH_SMOKE === '1';
+  const quick = smoke || argv.includes('--quick') || process.env.EBSIM_BENCH_QUICK === '1';
   const outDir = takeOption(argv, 'out') ?? DEFAULT_RESULTS;
   const matrixArg = takeOption(argv, 'matrix');
   if (matrixArg !== undefined && matrixArg !== 'small' && matrixArg !== 'full') {
@@ -57,6 +59,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const matrix = matrixArg as Matrix | undefined;
+  if (smoke && matrix) {
+    process.stderr.write('--smoke runs each suite\'s fixed jobs once: it does not combine with --matrix\n');
+    return 2;
+  }
   const named = argv.filter((a) => !a.startsWith('--'));
   const unknown = named.filter((n) => !(n in suites));
   if (unknown.length > 0) {
@@ -69,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
     time: new Date().toISOString(),
     argv: process.argv.slice(2),
     quick,
+    ...(smoke ? { smoke } : {}),
     matrix: matrix ?? null,
     machine: await machineInfo(REPO),
     suites: {},
@@ -91,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = (done: number, total: number, label: string) => {
       if (tty) process.stderr.write(`\r\x1b[K[bench ${name}] ${countBar(done, total, Date.now() - started)} ${label}`);
     };
-    const result = await suite.run({ quick, log, matrix, progress });
+    const result = await suite.run({ quick, smoke, log, matrix, progress });
     if (tty) process.stderr.write('\r\x1b[K');
     const measurements = result.measurements ?? measurementsFromRows(result.rows);
     run.suites[name] = { description: suite.description, seconds: (Date.now() - started) / 1000, ...result, measurements };

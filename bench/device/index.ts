@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { measurementsFromRows, type BenchContext, type BenchResult, type BenchRow, type BenchSuite, type Measurement } from '../harness.js';
+import { measurementsFromRows, scaled, type BenchContext, type BenchResult, type BenchRow, type BenchSuite, type Measurement } from '../harness.js';
 import { daemonReadPages, daemonThreadpoolSize, fuseInitPreload } from '../../src/device/daemon-client.js';
 import { run as runCommand, which } from '../../src/device/host.js';
 import { cleanupStale, mountVolume, unmountVolume } from '../../src/device/mount.js';
@@ -25,9 +25,9 @@ const EBSIM_TARGETS = ['ebsim encrypted', PASS_JS, PASS_NATIVE];
 export const GOCRYPTFS = process.env.EBSIM_GOCRYPTFS || 'gocryptfs';
 
 /** Rounds for the ebsim targets, and for the references (disk, gocryptfs): EBSIM_BENCH_ROUNDS overrides the first. */
-function roundPlan(quick: boolean): { rounds: number; referenceRounds: number } {
+function roundPlan(ctx: BenchContext): { rounds: number; referenceRounds: number } {
   const env = Number(process.env.EBSIM_BENCH_ROUNDS);
-  const rounds = Number.isInteger(env) && env > 0 ? env : quick ? 3 : 7;
+  const rounds = Number.isInteger(env) && env > 0 ? env : scaled(ctx, 7, 3, 1);
   return { rounds, referenceRounds: Math.min(rounds, 3) };
 }
 
@@ -128,13 +128,14 @@ async function runFio(ctx: BenchContext): Promise<BenchResult> {
   const missing = findMissingPrerequisite();
   if (missing) return { rows: [], notes: [`skipped: ${missing.message}`] };
   if (!which('fio')) return { rows: [], notes: ['skipped: fio is not installed (apt-get install fio)'] };
-  const sizeMiB = ctx.quick ? 256 : 1024;
-  const seconds = ctx.quick ? 2 : 4;
-  const plan = roundPlan(ctx.quick);
+  const sizeMiB = scaled(ctx, 1024, 256, 16);
+  // --smoke: each job one pass over the file (no ramp, no clock).
+  const seconds = scaled(ctx, 4, 2, 0);
+  const plan = roundPlan(ctx);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ebsim-bench-'));
   const samples = new Map<string, Record<string, number[]>>();
   const notes: string[] = [
-    `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds} s per job after 1 s ramp; per job, the three ebsim targets back to back in an order that rotates each round, then the references; \`sync\` before every job so that one target's write-back does not land in another's measurement; ${plan.rounds} rounds (EBSIM_BENCH_ROUNDS), the references in ${plan.referenceRounds}; each figure is the median of its rounds, and the paired ratio is the median of per-round ratios`,
+    `fio, direct I/O, libaio; the same ${sizeMiB} MiB file on every target, laid out first; ${seconds > 0 ? `${seconds} s per job after 1 s ramp` : 'one pass over the file per job'}; per job, the three ebsim targets back to back in an order that rotates each round, then the references; \`sync\` before every job so that one target's write-back does not land in another's measurement; ${plan.rounds} rounds (EBSIM_BENCH_ROUNDS), the references in ${plan.referenceRounds}; each figure is the median of its rounds, and the paired ratio is the median of per-round ratios`,
     'ebsim rows go through loop (--direct-io=on, 4096-byte sectors) + ext4; pass-through = same daemon and FUSE path without the cipher, served two ways: synchronous pread/pwrite on the JS thread (js), and the encrypted path\'s native sector store (the same inline and pool paths, mapping and preadv2) with the cipher left out (native); the ceiling is the better of the two, job by job',
     fuseInitPreload()
       ? 'ebsim daemons run with ebsim_fuse_init.so (FUSE_ASYNC_DIO: the loop device\'s O_DIRECT requests reach the daemon concurrently)'

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BenchContext, BenchRow } from '../harness.js';
+import { scaled, type BenchContext, type BenchRow } from '../harness.js';
 import { reencryptImage } from '../../src/device/image-reencrypt.js';
 import { transformImage } from '../../src/device/image-store.js';
 import { selectedEngine } from '../../src/xts/index.js';
@@ -48,8 +48,8 @@ function median(xs: number[]): number {
 }
 
 export function reencryptionRows(ctx: BenchContext): { rows: BenchRow[]; notes: string[] } {
-  const sizeMiB = ctx.quick ? 64 : 256;
-  const rounds = ctx.quick ? 3 : 5;
+  const sizeMiB = scaled(ctx, 256, 64, 4);
+  const rounds = scaled(ctx, 5, 3, 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ebsim-bench-reencrypt-'));
   const from = path.join(dir, 'source.img');
   const to = path.join(dir, 'target.img');

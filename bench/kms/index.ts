@@ -3,7 +3,7 @@
 // the instance's role call them in the seed: through grants on the AWS managed key.
 import { onBehalfOf } from '../../src/core/call-context.js';
 import { EC2_INFRASTRUCTURE_ROLE } from '../../src/iam/service.js';
-import type { BenchRow, BenchSuite } from '../harness.js';
+import { scaled, type BenchRow, type BenchSuite } from '../harness.js';
 import { instanceHost, withBenchHome } from '../in-process-home.js';
 import { asymmetricRows } from './asymmetric.js';
 import { kmsConcurrency } from './concurrency.js';
@@ -29,21 +29,22 @@ export const suite: BenchSuite = {
       const blob = gen().CiphertextBlob;
       // Cross-check before timing: the role decrypts what EC2 generated.
       if ((kms.call(host, 'Decrypt', { CiphertextBlob: blob, EncryptionContext: context }).Plaintext as Uint8Array).length !== 64) throw new Error('decrypt check failed');
-      const ms = ctx.quick ? 500 : 2000;
+      const ms = scaled(ctx, 2000, 500, 10);
       const countBefore = (app.db.prepare('SELECT count(*) n FROM trail_events').get() as { n: number }).n;
       // The clock stops only once every call's record is committed: a trail writer that falls
       // behind cannot flatter the figure.
+      const per = scaled(ctx, 256, 256, 4); // calls between looks at the clock
       const recorded = (fn: () => void) => {
         const t0 = performance.now();
         let n = 0;
         while (performance.now() - t0 < ms) {
-          for (let i = 0; i < 256; i++) fn();
-          n += 256;
+          for (let i = 0; i < per; i++) fn();
+          n += per;
         }
         app.trail.flush();
         return (n * 1000) / (performance.now() - t0);
       };
-      for (let i = 0; i < 2000; i++) gen();
+      for (let i = 0, n = scaled(ctx, 2000, 2000, 16); i < n; i++) gen();
       ctx.log('GenerateDataKeyWithoutPlaintext…');
       const genOps = recorded(gen);
       ctx.log('Decrypt…');
@@ -57,7 +58,7 @@ export const suite: BenchSuite = {
       ctx.log('policy cost…');
       let plainBest = 0;
       let busyBest = 0;
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0, rounds = scaled(ctx, 3, 3, 1); round < rounds; round++) {
         plainBest = Math.max(plainBest, recorded(genOn(plainKey)));
         busyBest = Math.max(busyBest, recorded(genOn(busyKey)));
       }
@@ -71,7 +72,7 @@ export const suite: BenchSuite = {
         }
         return (n * 1000) / (performance.now() - t0);
       };
-      const asymmetric = asymmetricRows(kms, alice, recorded, bare, ctx.quick ? 2 : 3);
+      const asymmetric = asymmetricRows(kms, alice, recorded, bare, scaled(ctx, 3, 2, 1));
       const written = (app.db.prepare('SELECT count(*) n FROM trail_events').get() as { n: number }).n - countBefore;
       const rows: BenchRow[] = [
         { operation: 'GenerateDataKeyWithoutPlaintext (via EC2, alias/aws/ebs)', 'ops/s': Math.round(genOps), 'x AWS quota 50k': genOps / AWS_QUOTA, 'x default policy': null },

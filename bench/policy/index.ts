@@ -3,7 +3,7 @@
 // Measured with `explain: false` (the hot path) and with the trace built (--explain). The
 // reference, measured in the same run, is a naive engine that parses the policy on every call;
 // the yardstick (copying the request's keys into a Map) helps read figures from a busy machine.
-import { opsPerSecond, type BenchRow, type BenchSuite } from '../harness.js';
+import { opsPerSecond, scaled, type BenchRow, type BenchSuite } from '../harness.js';
 import { evaluate, parsePolicy, type ConditionValue, type NamedPolicy, type RequestContext } from '../../src/policy/index.js';
 import type { PolicySources } from '../../src/policy/evaluate.js';
 
@@ -72,8 +72,8 @@ export const suite: BenchSuite = {
   name: 'policy',
   description: 'policy evaluations per second (src/policy), as on the KMS authorization path',
   async run(ctx) {
-    const minMs = ctx.quick ? 60 : 200;
-    const rounds = ctx.quick ? 5 : 9;
+    const minMs = scaled(ctx, 200, 60, 2);
+    const rounds = scaled(ctx, 9, 5, 1);
     const req = request();
     const cases = [
       { policy: 'default key policy + AdministratorAccess', text: DEFAULT_TEXT },

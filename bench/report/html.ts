@@ -22,7 +22,7 @@ export function machineSummary(run: RunRecord): [string, string][] {
     ['XTS engine', `${m.xts.engine ?? 'none'}${m.xts.path ? `, native path ${m.xts.path}` : ''}`],
     ['commit', `${m.git.commit ?? 'unknown'}${m.git.dirty ? ' (with uncommitted changes)' : ''}`],
     ['load average (1 min)', `${m.loadavg.start.toFixed(2)} at the start, ${m.loadavg.end?.toFixed(2) ?? '?'} at the end`],
-    ['run', `${run.time}: ${run.argv.join(' ') || '(all suites)'}${run.quick ? ' (--quick)' : ''}`],
+    ['run', `${run.time}: ${run.argv.join(' ') || '(all suites)'}${run.smoke ? ' (--smoke: the figures mean nothing)' : run.quick ? ' (--quick)' : ''}`],
   ];
 }
 

@@ -4,13 +4,15 @@
 // record: bench/trail at each size) and the 16 TiB volume's timings (./volume.ts). Each curve's
 // reference is measured in the same run: the 1-grant key, the trail without its index.
 import { cpus } from 'node:os';
-import type { BenchContext, BenchRow, BenchSuite } from '../harness.js';
+import { scaled, type BenchContext, type BenchRow, type BenchSuite } from '../harness.js';
 import { suite as grants } from '../grants/index.js';
 import { trailAtSize } from '../trail/index.js';
 import { hugeVolumeTimings } from './volume.js';
 
 const QUICK_SIZES = [10_000, 100_000, 1_000_000];
 const FULL_SIZES = [...QUICK_SIZES, 10_000_000];
+/** --smoke: two points of the curve, each a whole trail run. */
+const SMOKE_SIZES = [2_000, 10_000];
 
 /** The grants suite's calls through a grant, one row per operation and level. */
 async function grantCurve(ctx: BenchContext): Promise<{ rows: BenchRow[]; notes: string[] }> {
@@ -64,7 +66,7 @@ export const suite: BenchSuite = {
       notes.push(...r.notes);
     };
     add(await grantCurve(ctx));
-    for (const size of ctx.quick ? QUICK_SIZES : FULL_SIZES) add(await trailPoint(ctx, size));
+    for (const size of scaled(ctx, FULL_SIZES, QUICK_SIZES, SMOKE_SIZES)) add(await trailPoint(ctx, size));
     add(await hugeVolumeTimings(ctx));
     notes.push('grants: calls/s through the newest grant on a key with that many live grants, x ref = against the 1-grant key in the same run');
     notes.push('trail: each size seeded afresh; "slowest value" = the worst first (or next) page over the values bench/trail looks up for that attribute');

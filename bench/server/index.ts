@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initHome, openEbsim } from '../../src/app/ebsim.js';
 import { signRequest } from '../../src/server/sigv4.js';
-import { measurementsFromRows, type BenchContext, type BenchRow, type BenchSuite, type Measurement } from '../harness.js';
+import { measurementsFromRows, scaled, type BenchContext, type BenchRow, type BenchSuite, type Measurement } from '../harness.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/ebsim.js', import.meta.url));
 /** Signed Decrypt at 64 connections against the floor's requests/s. */
@@ -239,7 +239,8 @@ export const suite: BenchSuite = {
           app.close();
         }
       };
-      const ms = ctx.quick ? 1500 : 5000;
+      const ms = scaled(ctx, 5000, 1500, 150);
+      const pairedRounds = scaled(ctx, PAIRED_ROUNDS, PAIRED_ROUNDS, 1);
       const rows: BenchRow[] = [];
       const notes: string[] = [`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cores} logical); the load generator runs on the same cores`];
       let decryptBody = '';
@@ -277,7 +278,7 @@ export const suite: BenchSuite = {
             const f = await startProcess([floorScript], { FLOOR_BODY: decryptBody, FLOOR_WORKERS: String(fw) }, join(dir, 'floor.log'));
             const request = signedRequest(f.ep, creds, 'Decrypt', {});
             ctx.log(`floor, ${fw} process(es): warm-up…`);
-            await load(f.ep, request, 8, ctx.quick ? 300 : 1000);
+            await load(f.ep, request, 8, scaled(ctx, 1000, 300, 50));
             floors.push({ ...f, workers: fw, request, cells: [] });
           }
         }
@@ -290,7 +291,7 @@ export const suite: BenchSuite = {
         const before = trailCount();
         let sent = 0;
         ctx.log(`${workers} worker(s): warm-up…`);
-        sent += (await load(ep, requests.Decrypt, 8, ctx.quick ? 500 : 1500)).requests;
+        sent += (await load(ep, requests.Decrypt, 8, scaled(ctx, 1500, 500, 50))).requests;
         for (const [op, request] of Object.entries(requests)) {
           for (const connections of connectionsOf(ctx)) {
             ctx.log(`${workers} worker(s): ${op}, ${connections} connection(s)…`);
@@ -303,8 +304,8 @@ export const suite: BenchSuite = {
             measurements.push({ id: `${name} ${op} ${connections} | p99 ms`, unit: 'ms', better: 'lower', rounds: [r.p99], params });
           }
         }
-        for (let round = 1; round <= PAIRED_ROUNDS; round++) {
-          ctx.log(`${workers} worker(s): paired round ${round}/${PAIRED_ROUNDS}, Decrypt then the floors, 64 connections…`);
+        for (let round = 1; round <= pairedRounds; round++) {
+          ctx.log(`${workers} worker(s): paired round ${round}/${pairedRounds}, Decrypt then the floors, 64 connections…`);
           const r = await measured(server.pid, ep, requests.Decrypt, 64, ms);
           sent += r.requests;
           let best = 0;
@@ -339,7 +340,7 @@ export const suite: BenchSuite = {
         });
         measurements.push({ id: `ebsim serve --workers ${workers} Decrypt 64 | x floor, paired`, unit: 'x', better: 'higher', rounds: rounds.map((p) => p.rps / p.floor), params: { server: `ebsim serve --workers ${workers}` } });
       }
-      notes.push(`target rows: ${PAIRED_ROUNDS} paired rounds per setting (the server's Decrypt cell at 64 connections, then each floor's, back to back); the round with the median ratio to the better floor of its round is shown, the floors' rows are their median paired cells`);
+      notes.push(`target rows: ${pairedRounds} paired rounds per setting (the server's Decrypt cell at 64 connections, then each floor's, back to back); the round with the median ratio to the better floor of its round is shown, the floors' rows are their median paired cells`);
       notes.push(`${ms} ms per cell; the server logged one line per request to a file; requests signed once, verified by the server on every call`);
       notes.push('server CPU: user + system time of the server process, its workers and their threads (/proc), over the cell, per request answered');
       return { rows, notes, measurements: [...measurements, ...measurementsFromRows(rows.filter((r) => !String(r.server).startsWith('ebsim serve') || r.operation === 'Decrypt vs the better floor'))] };

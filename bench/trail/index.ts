@@ -1,4 +1,4 @@
-// LookupEvents over a big trail (issue 17): quick 1,000,000 records, full 10,000,000
+// LookupEvents over a big trail (issue 17): quick 1,000,000 records, full 10,000,000, smoke 20,000
 // (EBSIM_BENCH_TRAIL_RECORDS overrides). The first page and each next page per lookup attribute,
 // by time window and by both, through lookupEvents on a home's store; the insert rate with the
 // lookup index against the same table without it (the trail before the index), both at the same
@@ -18,7 +18,7 @@ import { lookupEvents, type LookupQuery } from '../../src/trail/lookup.js';
 import { createTrailIndexer, INDEX_LAG, type IndexedColumns, type TrailIndexer } from '../../src/trail/postings.js';
 import { assertStorable, FLUSH_BATCH, indexedColumns, rowOf } from '../../src/trail/trail.js';
 import type { TrailRecord } from '../../src/trail/record.js';
-import type { BenchContext, BenchResult, BenchRow, BenchSuite } from '../harness.js';
+import { scaled, type BenchContext, type BenchResult, type BenchRow, type BenchSuite } from '../harness.js';
 import { ACCOUNT, accessKeyOf, eventIdOf, keyArn, RARE_EVENT_NAME, syntheticRecord, syntheticRow, UNCOMMON_EVENT_SOURCE, userName } from './synthetic.js';
 
 const START = Date.UTC(2026, 0, 1);
@@ -52,7 +52,7 @@ function insertRecords(db: Db, records: TrailRecord[], indexer: TrailIndexer | u
 export const suite: BenchSuite = {
   name: 'trail',
   description: 'LookupEvents over a big trail: page latency per attribute, insert rate with the index',
-  run: (ctx) => trailAtSize(ctx, Number(process.env.EBSIM_BENCH_TRAIL_RECORDS ?? (ctx.quick ? 1_000_000 : 10_000_000))),
+  run: (ctx) => trailAtSize(ctx, Number(process.env.EBSIM_BENCH_TRAIL_RECORDS ?? scaled(ctx, 10_000_000, 1_000_000, 20_000))),
 };
 
 /** The whole trail measurement on a trail of `asked` records (fewer if the disk is short); bench/scale runs it at several sizes. */
@@ -210,10 +210,10 @@ export async function trailAtSize(ctx: BenchContext, asked: number): Promise<Ben
         }
         return { best, cpu };
       };
-      const batch = ctx.quick ? 10_000 : 40_000;
-      const rounds = ctx.quick ? 5 : 7;
+      const batch = scaled(ctx, 40_000, 10_000, 500);
+      const rounds = scaled(ctx, 7, 5, 1);
       const { best, cpu } = paired(FLUSH_BATCH, batch, rounds);
-      const small = paired(100, ctx.quick ? 3000 : 10_000, ctx.quick ? 4 : 6);
+      const small = paired(100, scaled(ctx, 10_000, 3000, 300), scaled(ctx, 6, 4, 1));
       plain.close();
       // Lookups with the most rows the index lags by (INDEX_LAG - 1, all scanned), written by the
       // writers' path without indexing: what every lookup pays at worst for the cheaper inserts.

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { ctr } from '@noble/ciphers/aes.js';
-import { opsPerSecond, type BenchContext, type BenchResult, type BenchRow, type BenchSuite } from '../harness.js';
+import { opsPerSecond, scaled, type BenchContext, type BenchResult, type BenchRow, type BenchSuite } from '../harness.js';
 import { availableEngines, createSectorCipher, type EngineName, type SectorSize } from '../../src/xts/index.js';
 import { currentXtsPath, useXtsPath, xtsPaths, type XtsPath } from '../../src/xts/native.js';
 import { xtsSweep } from './sweep.js';
@@ -86,8 +86,8 @@ function perSectorXts(key: Buffer, sectorSize: number) {
 
 function run(ctx: BenchContext): Promise<BenchResult> {
   if (ctx.matrix) return xtsSweep(ctx, ctx.matrix);
-  const minMs = ctx.quick ? 100 : 400;
-  const rounds = ctx.quick ? 3 : 5;
+  const minMs = scaled(ctx, 400, 100, 2);
+  const rounds = scaled(ctx, 5, 3, 1);
   const notes: string[] = [];
   const engines = availableEngines();
   for (const e of engines.filter((x) => !x.available)) notes.push(`engine ${e.name} not measured: ${e.reason}`);
@@ -101,9 +101,11 @@ function run(ctx: BenchContext): Promise<BenchResult> {
   );
 
   ctx.log('openssl speed ...');
-  const ossl = opensslBest(ctx.quick ? 2 : 3, ctx.quick ? 1 : 2);
+  const osslRuns = scaled(ctx, 3, 2, 1);
+  const osslSeconds = scaled(ctx, 2, 1, 1); // openssl speed's shortest
+  const ossl = opensslBest(osslRuns, osslSeconds);
   notes.push(ossl.note);
-  const osslNoAvx512 = paths.includes('vaes256') ? opensslBest(ctx.quick ? 2 : 3, ctx.quick ? 1 : 2, NO_AVX512) : null;
+  const osslNoAvx512 = paths.includes('vaes256') ? opensslBest(osslRuns, osslSeconds, NO_AVX512) : null;
   if (osslNoAvx512) notes.push(osslNoAvx512.note);
 
   const key = randomBytes(64);

@@ -120,7 +120,7 @@ export function openEbsim(home: string, opts: { create?: boolean } = {}): Ebsim 
         keys: kmsClient(app.kms()),
         at: (accountId, region) => ({ ec2: app.ec2(accountId, region), keys: kmsClient(app.kms(accountId, region)), iam: open().iam.inAccount(accountId) }),
         placeOf: (id) => Ec2Store.placeOf(open().db, id),
-      }));
+      }), paths.dir);
       return host;
     },
     cloudtrail() {

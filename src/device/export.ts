@@ -7,7 +7,8 @@
 // OUT is never destroyed by a failed export: a regular file (or a new one) is written as
 // OUT.partial, created exclusively beside it, and renamed over OUT only once complete; an
 // existing OUT that is not a regular file (a device, a FIFO, /dev/stdout) is written in order,
-// holes as zeros, and never truncated or unlinked.
+// holes as zeros, and never truncated or unlinked. A replaced file keeps its mode (and owner, as
+// root); a new one is 0600.
 import * as fs from 'node:fs';
 import type { BlockDevice } from './block-device.js';
 import { dataExtents, type ExtentMethod } from './data-extents.js';
@@ -93,6 +94,12 @@ function openTarget(outPath: string, size: number, zero: Buffer): Target {
   });
   let open = true;
   try {
+    // Replacing a file: the new one keeps its mode, and its owner where we may give it (root), as
+    // an overwrite in place would. A new file stays 0600 (a decrypted volume is nobody else's).
+    if (st) {
+      if (process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) asOutput(outPath, () => fs.fchownSync(fd, st.uid, st.gid));
+      asOutput(outPath, () => fs.fchmodSync(fd, st.mode & 0o7777)); // after fchown, which clears set-ID bits
+    }
     asOutput(outPath, () => fs.ftruncateSync(fd, size));
   } catch (err) {
     fs.closeSync(fd);

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChunkReader } from './chunk-reader.js';
 import { seekDataExtents } from './data-extents.js';
+import { imageLockFile, removeLockFile } from './lock.js';
 
 const BLOCK = 4096;
 const CHUNK = 1 << 20;
@@ -175,9 +176,14 @@ export function growImage(imagePath: string, sizeBytes: number): void {
   fs.truncateSync(imagePath, sizeBytes);
 }
 
-/** Deletes an image; a missing one is not an error. Its `.lock` file stays (see lock.ts). */
+/**
+ * Deletes an image (a missing one is not an error), then its writer lock's file unless someone
+ * holds the lock (see removeLockFile). The image goes first: whoever takes that lock afterwards,
+ * on either file, finds no image to write.
+ */
 export function deleteImage(imagePath: string): void {
   fs.rmSync(imagePath, { force: true });
+  removeLockFile(imageLockFile(imagePath));
 }
 
 function checkSize(sizeBytes: number): void {

@@ -72,6 +72,24 @@ export function lockHolder(file: string): number | null {
   return null;
 }
 
+/**
+ * Removes the lock file of something gone for good (a deleted image, whose ID is never used again),
+ * unless someone holds it: then it stays, and is false. Taken first and unlinked while held: a
+ * holder keeps its lock on the file it opened, and unlinking that file from under it would let the
+ * next taker make a new file and hold "the same" lock beside it.
+ */
+export function removeLockFile(file: string): boolean {
+  if (!fs.existsSync(file)) return true;
+  const lock = ExclusiveLock.tryAcquire(file);
+  if (!lock) return false;
+  try {
+    fs.rmSync(lock.file, { force: true });
+  } finally {
+    lock.release();
+  }
+  return true;
+}
+
 /** The lock that guards a backing image: held by whoever has it open for writing. */
 export function imageLockFile(imagePath: string): string {
   return `${path.resolve(imagePath)}.lock`;

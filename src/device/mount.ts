@@ -218,11 +218,11 @@ export async function cleanupStale(stateDir: string): Promise<string[]> {
 
 /**
  * In-process block device over the same image, for `ebsim volume read|write|export` (no root, no
- * FUSE). `key` null: an unencrypted volume (plain sectors). `opts.create` false: a missing image
- * is refused (VolumeImageError), as mountVolume's createImage.
+ * FUSE). `key` null: an unencrypted volume (plain sectors). A missing image is refused
+ * (VolumeImageError: lost, not blank) unless `opts.create` asks for a new one.
  */
 export function openVolumeDevice(imagePath: string, sizeBytes: number, key: Uint8Array | null, opts: { volumeId?: string; create?: boolean } = {}): BlockDevice {
-  ensureImage(opts.volumeId ?? path.basename(imagePath, '.img'), imagePath, sizeBytes, opts.create ?? true);
+  ensureImage(opts.volumeId ?? path.basename(imagePath, '.img'), imagePath, sizeBytes, opts.create === true);
   return BlockDevice.open({ imagePath, sizeBytes, key, create: false });
 }
 

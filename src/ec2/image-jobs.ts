@@ -132,8 +132,8 @@ export function makeImage(store: Ec2Store, ctx: CallContext, resourceId: string,
   return undefined;
 }
 
-/** An image's (or its temporary copy's) file name: the ID it belongs to. */
-const IMAGE_FILE = /^((?:vol|snap)-[0-9a-f]+)\.img(?:\.partial)?$/;
+/** An image's (or its temporary copy's, or its lock's) file name: the ID it belongs to. */
+const IMAGE_FILE = /^((?:vol|snap)-[0-9a-f]+)\.img(?:\.partial|\.lock)?$/;
 
 const cleanupWarned = new Set<string>();
 
@@ -159,7 +159,8 @@ export function afterCommit(what: string, fn: () => void): void {
  * Removes the images whose volume or snapshot was deleted (a volume row 'deleted', a snapshot's
  * tombstone; not merely absent: a home database restored from an older backup knows fewer IDs
  * than there are images, and those stay): a delete commits its row first and unlinks the image
- * after, so one killed in between leaves the image behind. Run by each delete (DeleteVolume, DeleteSnapshot, a termination's), not
+ * after, so one killed in between leaves the image behind; and the lock files a delete had to
+ * leave (held then: deleteImage), or deletes made before they went with their images. Run by each delete (DeleteVolume, DeleteSnapshot, a termination's), not
  * by every call: a directory listing. An image whose lock is held (being written) stays.
  * Best effort: each file's failure is noted (afterCommit) and the others still go.
  */

@@ -58,14 +58,13 @@ export async function writeRange(dev: BlockDevice, offset: number, data: Uint8Ar
 }
 
 /**
- * Refuses an export target the export could destroy: any file of the home (the volume's own image,
+ * Refuses an export target the export could destroy: any file of `home` (the volume's own image,
  * another's, a lock file, the databases, the key files), whatever names it (a symlink, dangling
  * or not, a hard link elsewhere, a bind mount of the home), and anything inside the home. Files
  * and directories are compared by dev/ino, not by path. Checked before the data key is asked for.
  */
-export function refuseImageTarget(image: string, out: string): void {
+export function refuseImageTarget(home: string, image: string, out: string): void {
   const imagesDir = path.dirname(image);
-  const home = path.dirname(imagesDir); // HOME/volumes/ID.img (src/store/home.ts)
   const homeSt = fs.statSync(home, { throwIfNoEntry: false });
   const target = finalPath(path.resolve(out));
   if (!homeSt || !target) return; // a missing directory: the export itself says so

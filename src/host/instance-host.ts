@@ -61,10 +61,12 @@ export class InstanceHost {
   /**
    * @param stateDir where mount state, pidfiles, logs and FUSE dirs live ($EBSIM_HOME/run)
    * @param openControlPlane opens EC2, IAM and KMS (the database) when a step needs them
+   * @param home the home ($EBSIM_HOME), whose files no export may overwrite
    */
   constructor(
     readonly stateDir: string,
     private readonly openControlPlane: () => ControlPlane,
+    readonly home: string,
   ) {}
 
   private get cp(): ControlPlane {
@@ -247,7 +249,7 @@ export class InstanceHost {
   // async: a refused target is a rejection, as every other failure of these calls is.
   async export(caller: Caller, volumeId: string, out: string, opts: { instanceId?: string; onProgress?: Progress } = {}): Promise<ExportResult> {
     const image = this.imagePath(volumeId);
-    refuseImageTarget(image, out);
+    refuseImageTarget(this.home, image, out);
     return this.withDevice(caller, volumeId, opts.instanceId, (dev) => exportTo(dev, image, out, opts.onProgress));
   }
 

@@ -31,11 +31,10 @@ export interface RunningCluster extends Pick<RunningServer, 'url' | 'host' | 'po
 /**
  * In the primary: forks `workers` processes that run the same `ebsim serve` command line (they
  * see `cluster.isWorker` and call runClusterWorker), and resolves once all of them listen.
+ * `workers` is checked once, by its only caller: `ebsim serve`'s --workers (1 to maxWorkers()),
+ * whose command line the workers run; no library caller can start one (not in ./index.ts).
  */
 export function startCluster(workers: number, log: (line: string) => void): Promise<RunningCluster> {
-  if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be a whole number of processes, at least 1, not ${workers}`);
-  // A typo (--workers 10000) must not fork until the machine runs out of memory.
-  if (workers > maxWorkers()) throw new UserError(`--workers ${workers}: at most ${maxWorkers()} processes on this machine (4 per core, at least 16)`);
   const running = new Map<number, Worker>(); // by index, 1..workers
   let closing = false;
   let address: Extract<FromWorker, { type: 'listening' }> | undefined;

@@ -201,6 +201,39 @@ describe('exportVolume never destroys its target', () => {
     }
   });
 
+  it('a new OUT is 0600; an OUT replaced keeps its mode, and as root its owner (not the exporter\'s)', async () => {
+    const { dev, img } = await written('modes-h26.img');
+    const fresh = path.join(dir, 'fresh-h26.img');
+    const kept = path.join(dir, 'kept-h26.img');
+    const linked = path.join(dir, 'link-to-kept-h26.img');
+    try {
+      const old = process.umask(0o022);
+      try {
+        await exportVolume(dev, img, fresh);
+        expect(fs.statSync(fresh).mode & 0o7777).toBe(0o600);
+        fs.writeFileSync(kept, 'the user\'s file');
+        fs.chmodSync(kept, 0o640);
+        if (isRoot) fs.chownSync(kept, 1234, 5678);
+        await exportVolume(dev, img, kept);
+        const st = fs.statSync(kept);
+        expect(st.size).toBe(4 * MIB); // replaced by the export
+        expect(st.mode & 0o7777).toBe(0o640);
+        if (isRoot) expect([st.uid, st.gid]).toEqual([1234, 5678]);
+        // Through a symlink: the file it names keeps its mode.
+        fs.chmodSync(kept, 0o604);
+        fs.symlinkSync(kept, linked);
+        await exportVolume(dev, img, linked);
+        expect(fs.lstatSync(linked).isSymbolicLink()).toBe(true);
+        expect(fs.statSync(kept).mode & 0o7777).toBe(0o604);
+      } finally {
+        process.umask(old);
+      }
+    } finally {
+      await dev.close();
+      for (const f of [fresh, kept, linked]) fs.rmSync(f, { force: true });
+    }
+  });
+
   it('exports into a FIFO every byte in order, holes as zeros, and leaves the FIFO', async () => {
     const fifo = path.join(dir, 'fifo-h25');
     execFileSync('mkfifo', [fifo]);

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MissingPrerequisiteError } from '../../src/device/errors.js';
+import { MissingPrerequisiteError, VolumeImageError } from '../../src/device/errors.js';
 import { openVolumeDevice, statePaths } from '../../src/device/mount.js';
 import { exportVolume } from '../../src/device/export.js';
 import { findMissingPrerequisite } from '../../src/device/prerequisites.js';
@@ -16,7 +16,7 @@ describe('in-process volume access', () => {
     const key = xtsKey();
     const img = path.join(dir, 'volumes', 'vol-0.img');
     const size = 8 << 20;
-    const dev = openVolumeDevice(img, size, key);
+    const dev = openVolumeDevice(img, size, key, { create: true });
     await dev.write(3_000_001, Buffer.from('exported plaintext'));
     await dev.close();
     const again = openVolumeDevice(img, size, key);
@@ -31,6 +31,14 @@ describe('in-process volume access', () => {
     expect(plain.subarray(0, 3_000_001).every((b) => b === 0)).toBe(true);
     expect(seen.at(-1)).toBe(size);
     expect(fs.statSync(out).blocks * 512).toBeLessThan(size / 2); // zero chunks stay holes
+  });
+
+  it('refuses a missing image (VolumeImageError) unless asked to create it', () => {
+    const img = path.join(dir, 'volumes', 'vol-0missing.img');
+    expect(() => openVolumeDevice(img, 8192, xtsKey())).toThrow(VolumeImageError);
+    expect(() => openVolumeDevice(img, 8192, xtsKey(), { volumeId: 'vol-0missing' })).toThrow(/the backing image .*vol-0missing\.img of vol-0missing is missing/);
+    expect(fs.existsSync(img)).toBe(false);
+    return openVolumeDevice(img, 8192, xtsKey(), { create: true }).close().then(() => expect(fs.statSync(img).size).toBe(8192));
   });
 
   it('refuses an image of the wrong size', () => {

@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { waitFor } from '../../src/device/host.js';
 import { ExclusiveLock, imageLockFile, lockHolder } from '../../src/device/lock.js';
+import { deleteImage } from '../../src/device/image-store.js';
+import { makeHome } from '../helpers/home.js';
+import { Ec2Store } from '../../src/ec2/store.js';
 import { REPO, runEbsim } from '../helpers/cli.js';
 import { tempDir } from './helpers.js';
 
@@ -63,6 +66,57 @@ describe('ExclusiveLock', () => {
     const mine = ExclusiveLock.tryAcquire(file);
     expect(mine).not.toBeNull();
     mine!.release();
+  });
+
+  it('goes with a deleted image when free; held by another process, its file stays under its holder (no second lock file beside it)', async () => {
+    const image = path.join(dir, 'vol-0123456789abcdef0.img');
+    const lockFile = imageLockFile(image);
+    fs.writeFileSync(image, '');
+    ExclusiveLock.tryAcquire(lockFile)!.release();
+    deleteImage(image);
+    expect([fs.existsSync(image), fs.existsSync(lockFile)]).toEqual([false, false]);
+
+    fs.writeFileSync(image, '');
+    const child = await holder(lockFile);
+    children.push(child);
+    deleteImage(image);
+    expect(fs.existsSync(image)).toBe(false);
+    // The same file, still held: a new taker is refused rather than handed a fresh file.
+    expect(lockHolder(lockFile)).toBe(child.pid);
+    expect(ExclusiveLock.tryAcquire(lockFile)).toBeNull();
+    child.kill('SIGKILL');
+    await exited(child);
+    await waitFor('the kernel to drop the lock', () => lockHolder(lockFile) === null, 5_000);
+    deleteImage(image);
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  it('DeleteVolume and DeleteSnapshot leave no lock file in the home', () => {
+    const h = makeHome('ebsim-h26-delete-lock-');
+    try {
+      const alice = h.app.as('Alice');
+      const ec2 = h.app.ec2();
+      const vol = ec2.createVolume(alice, { Size: 1, Encrypted: true }).VolumeId as string;
+      const snap = (ec2.createSnapshot(alice, { VolumeId: vol }) as { SnapshotId: string }).SnapshotId;
+      for (const id of [vol, snap]) expect(fs.existsSync(imageLockFile(ec2.imagePath(id))), id).toBe(true); // their makers'
+      ec2.deleteSnapshot(alice, { SnapshotId: snap });
+      ec2.deleteVolume(alice, { VolumeId: vol });
+      for (const id of [vol, snap]) expect([fs.existsSync(ec2.imagePath(id)), fs.existsSync(imageLockFile(ec2.imagePath(id)))], id).toEqual([false, false]);
+      const left = (d: string) => fs.readdirSync(path.dirname(ec2.imagePath(d)));
+      expect([...left(vol), ...left(snap)]).toEqual([]);
+      // A lock file a delete had to leave (its lock held then), or one from before deletes took
+      // them: the next delete's orphan sweep removes it, and never a live volume's.
+      const kept = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+      const stale = ec2.createVolume(alice, { Size: 1 }).VolumeId as string;
+      new Ec2Store(h.app.db, '123456789012', 'us-east-1').updateVolume(stale, { state: 'deleted' });
+      fs.rmSync(ec2.imagePath(stale));
+      expect(fs.existsSync(imageLockFile(ec2.imagePath(stale)))).toBe(true);
+      ec2.deleteVolume(alice, { VolumeId: ec2.createVolume(alice, { Size: 1 }).VolumeId as string });
+      expect(fs.existsSync(imageLockFile(ec2.imagePath(stale)))).toBe(false);
+      expect(fs.existsSync(imageLockFile(ec2.imagePath(kept)))).toBe(true);
+    } finally {
+      h.cleanup();
+    }
   });
 
   it('makes CreateSnapshot refuse (IncorrectState) while another process has the image open, and succeed after', async () => {

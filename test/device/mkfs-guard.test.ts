@@ -23,7 +23,7 @@ describeRealMount('real mounts: mkfs.ext4 only over a volume that holds nothing'
     const v = vol('vol-00000000000h24mk1');
     fs.mkdirSync(path.dirname(v.imagePath), { recursive: true });
     const data = randomBytes(64 * 1024);
-    const dev = openVolumeDevice(v.imagePath, v.sizeBytes, v.key);
+    const dev = openVolumeDevice(v.imagePath, v.sizeBytes, v.key, { create: true });
     await dev.write(100 * MiB, data);
     await dev.close();
     const err = await mountVolume({ ...v, format: 'ext4' }).then(() => undefined, (e: Error & { userError?: boolean }) => e);
@@ -42,7 +42,7 @@ describeRealMount('real mounts: mkfs.ext4 only over a volume that holds nothing'
   it('refuses a volume with more written sectors than the check reads (prefilled), naming the way out', { timeout: 120_000 }, async () => {
     const v = vol('vol-00000000000h25mk3');
     fs.mkdirSync(path.dirname(v.imagePath), { recursive: true });
-    const dev = openVolumeDevice(v.imagePath, v.sizeBytes, v.key);
+    const dev = openVolumeDevice(v.imagePath, v.sizeBytes, v.key, { create: true });
     await dev.write(MiB, Buffer.alloc(BLANK_READ_BUDGET + MiB)); // encrypted zeros
     await dev.close();
     const err = await mountVolume({ ...v, format: 'ext4' }).then(() => undefined, (e: Error & { userError?: boolean }) => e);

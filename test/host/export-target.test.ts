@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../src/core/call-context.js';
 import { makeHome, type TestHome } from '../helpers/home.js';
 import { runInstance } from '../helpers/ebs.js';
+import { refuseImageTarget } from '../../src/host/in-process.js';
 
 const REFUSED = /^refusing to export to .*: it is (the volume's own image|.*, one of the home's files|inside .*, in the home \(its images, databases and keys\)), which the export would overwrite; name a file outside /;
 let h: TestHome;
@@ -105,5 +106,18 @@ describe('volume export onto an image of the home', () => {
     } finally {
       moved.cleanup();
     }
+  });
+});
+
+describe('refuseImageTarget', () => {
+  it('guards the home its caller names, wherever the image lies', () => {
+    const images = fs.mkdtempSync(path.join(elsewhere, 'images-h26-'));
+    const image = path.join(images, 'vol-0123456789abcdef0.img');
+    fs.writeFileSync(image, '');
+    const outside = `name a file outside ${h.dir}`;
+    expect(() => refuseImageTarget(h.dir, image, path.join(h.dir, 'credentials'))).toThrow(`it is ${path.join(h.dir, 'credentials')}, one of the home's files, which the export would overwrite; ${outside}`);
+    expect(() => refuseImageTarget(h.dir, image, path.join(h.dir, 'volumes', 'new.img'))).toThrow(`in the home (its images, databases and keys), which the export would overwrite; ${outside}`);
+    expect(() => refuseImageTarget(h.dir, image, image)).toThrow(/it is the volume's own image/);
+    expect(() => refuseImageTarget(h.dir, image, path.join(elsewhere, 'plain-h26.img'))).not.toThrow();
   });
 });

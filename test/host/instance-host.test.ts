@@ -63,7 +63,7 @@ function countingHost(): { host: InstanceHost; decrypts: () => number } {
       },
     };
     return { ec2: app.ec2(), iam: app.iam, keys };
-  });
+  }, app.paths.dir);
   return { host, decrypts: () => n };
 }
 
@@ -220,7 +220,7 @@ describe('the mount table without the database', () => {
     const run = path.join(home.dir, 'run-only');
     const host = new InstanceHost(run, () => {
       throw new Error('the control plane was opened');
-    });
+    }, home.dir);
     expect(await host.status({ cleanup: true })).toEqual({ volumes: [], cleanedUp: [] });
     expect(await host.cleanup()).toEqual([]);
     await expect(host.unmount('vol-0123456789abcdef0')).rejects.toBeInstanceOf(VolumeNotMountedError);
