@@ -20,11 +20,18 @@ export interface LeanHooks {
 }
 
 export class LeanConnection {
+  /** Bytes read and not yet taken: the rest of a read that held more than one request, or what came while one was in flight. */
   private pending: Buffer | undefined;
   private inFlight = false;
+  /** An answer is written and the client has not read enough of it for the next to be taken. */
+  private waitingForDrain = false;
+  /** The server is shutting down. */
   private closing = false;
-  private handedOff = false;
+  /** The client closed its side (FIN): what it sent before is still answered. */
   private ended = false;
+  /** The last answer is written: nothing more is read. */
+  private finished = false;
+  private handedOff = false;
   /** The request in flight asked to close after its answer. */
   private lastRequest = false;
   private readonly keepAliveHeader: string;
@@ -33,8 +40,8 @@ export class LeanConnection {
     // node:http copies a chunk it keeps; the socket gives each read its own buffer, kept here as is.
     this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     // One request at a time per connection, as node:http: a client that sends the next before its
-    // answer (pipelining) waits, unread, until then.
-    if (this.inFlight) this.socket.pause();
+    // answer (pipelining) is not read further until then, so what it sends waits in the kernel.
+    if (this.inFlight || this.waitingForDrain) this.socket.pause();
     else this.readNext();
   };
 
@@ -42,11 +49,11 @@ export class LeanConnection {
     if (!this.inFlight) this.socket.destroy();
   };
 
-  // The client closed its side (the server allows half-open sockets, as node:http): the answer in
-  // flight is still sent, then the connection ends.
+  // The server allows half-open sockets, as node:http: the requests read before the client's FIN
+  // are still answered, then the connection ends.
   private readonly onEnd = () => {
     this.ended = true;
-    if (!this.inFlight) this.socket.end();
+    if (!this.inFlight && !this.waitingForDrain && !this.pending) this.finish();
   };
 
   private readonly onError = () => this.socket.destroy(); // a reset or broken pipe: nothing more to answer
@@ -56,10 +63,12 @@ export class LeanConnection {
     private readonly hooks: LeanHooks,
     private readonly connections: Set<LeanConnection>,
   ) {
-    this.keepAliveHeader = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(hooks.keepAliveTimeoutMs / 1000)}\r\n`;
+    // As node:http: no Keep-Alive header (and no idle limit) when the timeout is 0.
+    this.keepAliveHeader = hooks.keepAliveTimeoutMs > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(hooks.keepAliveTimeoutMs / 1000)}\r\n` : 'Connection: keep-alive\r\n';
     connections.add(this);
     socket.setNoDelay(true);
-    socket.setTimeout(hooks.keepAliveTimeoutMs, this.onTimeout);
+    socket.setTimeout(hooks.keepAliveTimeoutMs);
+    socket.on('timeout', this.onTimeout);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
@@ -68,7 +77,7 @@ export class LeanConnection {
 
   /** True while the connection may still carry an answer. */
   get open(): boolean {
-    return !this.socket.destroyed && !this.handedOff;
+    return !this.socket.destroyed && !this.handedOff && !this.finished;
   }
 
   /**
@@ -78,17 +87,24 @@ export class LeanConnection {
   answer(status: number, headerLines: string, body: string, close: boolean): void {
     this.inFlight = false;
     if (!this.open) return;
-    const last = close || this.closing || this.ended || this.lastRequest;
+    const last = close || this.closing || this.lastRequest || (this.ended && !this.pending);
     this.socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${headerLines}Content-Length: ${Buffer.byteLength(body)}\r\nDate: ${httpDate()}\r\n${last ? 'Connection: close\r\n' : this.keepAliveHeader}\r\n${body}`,
     );
     if (last) {
-      this.socket.end();
+      this.finish();
       return;
     }
-    if (this.pending) {
-      this.socket.resume();
-      this.readNext();
+    // The next request once this answer is on its way: a client that does not read its answers
+    // stops being read, as with node:http, instead of having them pile up here.
+    if (this.socket.writableNeedDrain) {
+      this.waitingForDrain = true;
+      this.socket.once('drain', () => {
+        this.waitingForDrain = false;
+        this.readOn();
+      });
+    } else {
+      this.readOn();
     }
   }
 
@@ -98,12 +114,23 @@ export class LeanConnection {
     if (!this.inFlight) this.socket.destroy();
   }
 
+  private readOn(): void {
+    if (!this.open || this.inFlight) return;
+    if (this.pending) this.readNext();
+    else if (this.ended) this.finish();
+    // Nothing taken (no whole request waited): read again. A request taken keeps the socket as it was.
+    if (!this.inFlight && this.open) this.socket.resume();
+  }
+
   private readNext(): void {
     const pending = this.pending;
     if (!pending) return;
     const read = readWholeRequest(pending, this.hooks.bodyLimit);
     if (read.kind !== 'request') {
-      this.giveToNodeHttp();
+      // After the client's FIN the bytes cannot go back to a stream that has ended: node:http
+      // would refuse an incomplete request there anyway.
+      if (this.ended) this.finish();
+      else this.giveToNodeHttp();
       return;
     }
     this.pending = read.length === pending.length ? undefined : pending.subarray(read.length);
@@ -114,6 +141,19 @@ export class LeanConnection {
     this.inFlight = true;
     this.lastRequest = !read.request.keepAlive;
     this.hooks.onRequest(read.request, this);
+  }
+
+  /** No more reading; the socket ends once what is written has gone out, as node:http's destroySoon. */
+  private finish(): void {
+    if (this.finished) return;
+    const { socket } = this;
+    this.finished = true;
+    this.pending = undefined;
+    socket.removeListener('data', this.onData);
+    socket.pause();
+    socket.end();
+    if (socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
   }
 
   private giveToNodeHttp(): void {

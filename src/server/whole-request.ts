@@ -5,9 +5,10 @@
 // a chunked or `Expect` request, a duplicate, folded or malformed header, a body over the limit,
 // a request not yet whole — is not judged here: node:http serves it, with its own errors.
 // https://www.rfc-editor.org/rfc/rfc9112
+import { maxHeaderSize } from 'node:http';
 
-/** node:http's default `maxHeaderSize`: a head longer than this is node's to refuse (431). */
-export const MAX_HEAD_BYTES = 16 * 1024;
+/** node:http's `maxHeaderSize` (16 KiB unless `--max-http-header-size` says otherwise): a longer head is node's to refuse (431). */
+export const MAX_HEAD_BYTES = maxHeaderSize;
 /** node:http keeps at most this many headers; a request with more is node's. */
 const MAX_HEADERS = 2000;
 

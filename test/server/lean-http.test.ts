@@ -206,7 +206,62 @@ describe('a lean connection', () => {
     expect(client.answers.map((a) => a.status)).toEqual([200]);
   });
 
-  it('is closed after the keep-alive timeout without a request, not while its call runs', async () => {
+  it('is not read further while its client does not read its answers (pipelining backpressure)', { timeout: 20_000 }, async () => {
+    const s = await start();
+    const client = new RawClient(s.port);
+    client.socket.pause(); // reads nothing: the answers pile up in the kernel, then the server must stop reading
+    const unsigned = Buffer.from(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n`);
+    const batch = Buffer.concat(Array<Buffer>(1000).fill(unsigned));
+    let accepted = 0;
+    const pump = () => {
+      while (client.socket.write(batch)) accepted += batch.length;
+    };
+    client.socket.on('drain', () => {
+      accepted += batch.length;
+      pump();
+    });
+    client.socket.on('connect', pump);
+    await sleep(2000);
+    const first = accepted;
+    const served = s.wire.leanRequests;
+    await sleep(1500);
+    // Blocked: nothing more taken from the client, nothing more served, while another client is served at once.
+    expect(accepted - first).toBeLessThan(256 * 1024);
+    expect(s.wire.leanRequests).toBe(served);
+    const other = new RawClient(s.port);
+    other.socket.write(signed(s, 'GenerateRandom', { NumberOfBytes: 8 }));
+    await other.until(() => other.answers.length === 1, 2000);
+    expect(other.answers[0]!.status).toBe(200);
+    client.socket.destroy();
+    other.socket.destroy();
+  });
+
+  it('neither answers nor runs a request sent after its Connection: close answer', async () => {
+    const s = await start();
+    const client = new RawClient(s.port);
+    client.socket.write(signed(s, 'CreateKey', { Description: 'first, Connection: close' }, { connection: 'close' }));
+    await sleep(20);
+    client.socket.write(signed(s, 'CreateKey', { Description: 'after the close' }));
+    await client.until(() => client.closed);
+    expect(client.answers).toHaveLength(1);
+    await server!.close();
+    server = undefined;
+    expect(trailRecords(home!, 'CreateKey').map((r) => r.requestParameters.description)).toEqual(['first, Connection: close']);
+  });
+
+  it('answers every request pipelined before the client half-closed', async () => {
+    const s = await start();
+    const client = new RawClient(s.port);
+    client.socket.end(Buffer.concat([8, 9, 10].map((n) => signed(s, 'GenerateRandom', { NumberOfBytes: n }))));
+    await client.until(() => client.closed);
+    expect(client.answers.map((a) => [a.status, Buffer.from(JSON.parse(a.body).Plaintext, 'base64').length])).toEqual([
+      [200, 8],
+      [200, 9],
+      [200, 10],
+    ]);
+  });
+
+  it('is closed after the keep-alive timeout without a request', async () => {
     const s = await start({ keepAliveTimeoutMs: 300 });
     const client = new RawClient(s.port);
     client.socket.write(signed(s, 'GenerateRandom', { NumberOfBytes: 8 }));

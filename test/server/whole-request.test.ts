@@ -76,6 +76,7 @@ describe('readWholeRequest', () => {
     ['DEL in a value', request([...plain, 'X-A: o\x7fne'], '{}')],
     ['Content-Length not a number', request([...plain.slice(0, 3), 'Content-Length: 2x'], '{}')],
     ['Content-Length signed', request([...plain.slice(0, 3), 'Content-Length: +2'], '{}')],
+    ['Content-Length of 16 digits', request([...plain.slice(0, 3), 'Content-Length: 0000000000000002'], '{}')],
     ['Content-Length over the body limit', request([...plain.slice(0, 3), `Content-Length: ${LIMIT + 1}`], '{}')],
     ['a head over node:http\'s limit', request([...plain, `X-Big: ${'a'.repeat(MAX_HEAD_BYTES)}`], '{}')],
     ['no end of head within node:http\'s limit', Buffer.from(`POST / HTTP/1.1\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}`)],
@@ -83,6 +84,13 @@ describe('readWholeRequest', () => {
   ];
   it.each(others)('leaves to node:http: %s', (_, bytes) => {
     expect(readWholeRequest(bytes, LIMIT).kind).toBe('other');
+  });
+
+  it('takes a head of exactly node:http\'s limit, and leaves one byte more to node:http', () => {
+    const fill = (n: number) => request([...plain, `X-Fill: ${'a'.repeat(n)}`], '{}');
+    const base = fill(0).indexOf('\r\n\r\n') + 4;
+    expect(readWholeRequest(fill(MAX_HEAD_BYTES - base), LIMIT).kind).toBe('request');
+    expect(readWholeRequest(fill(MAX_HEAD_BYTES - base + 1), LIMIT).kind).toBe('other');
   });
 
   it('a value may hold tabs, obs-text and a colon, as node:http allows', () => {
