@@ -13,7 +13,8 @@ import { assertBuilt, ebsimIn, REPO } from '../helpers/cli.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { Trail } from '../../src/trail/trail.js';
 import { lookupEvents } from '../../src/trail/lookup.js';
-import { applyRetention, DEFAULT_RETENTION_DAYS, NODE_DEPS, RetentionWorker, retentionSettings, setRetention, type RetentionDeps } from '../../src/trail/retention.js';
+import Database from 'better-sqlite3';
+import { applyRetention, createTrailRetention, DEFAULT_RETENTION_DAYS, NODE_DEPS, RetentionWorker, retentionSettings, setRetention, type RetentionDeps } from '../../src/trail/retention.js';
 import type { TrailRecord } from '../../src/trail/record.js';
 
 const DAY = 86_400_000;
@@ -178,6 +179,39 @@ function failingAt(fn: 'renameSync' | 'openSync' | 'writeSync', at: number): Ret
   };
   return { ...NODE_DEPS, fs: wrapped };
 }
+
+describe('a check with nothing due (each minute of ebsim serve)', () => {
+  it('reads the trail from its ends by key: no statement of the retention scans trail_events', () => {
+    const x = home();
+    try {
+      fill(x, 50, NOW - DAY);
+      const trailDb = new Database(join(x.dir, 'trail.db'));
+      // Every statement the retention prepares, run through SQLite's planner on the real schema.
+      const prepared: string[] = [];
+      const watched = new Proxy(trailDb, {
+        get(target, key) {
+          if (key === 'prepare') return (sql: string) => (prepared.push(sql), target.prepare(sql));
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      try {
+        expect(createTrailRetention(watched, x.delivered, NODE_DEPS).run(NOW).records).toBe(0);
+        const touchingEvents = prepared.filter((sql) => /\bFROM trail_events\b/.test(sql));
+        expect(touchingEvents.length).toBeGreaterThanOrEqual(4);
+        for (const sql of touchingEvents) {
+          const plan = (trailDb.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array(sql.split('?').length - 1).fill(1)) as { detail: string }[]).map((r) => r.detail);
+          expect(plan.filter((d) => /^SCAN trail_events\b/.test(d)), `${sql}: ${plan.join('; ')}`).toEqual([]);
+        }
+      } finally {
+        trailDb.close();
+      }
+      expectExactlyOnce(x, inDatabase(x), 50);
+    } finally {
+      x.close();
+    }
+  });
+});
 
 describe('a delivery cut short', () => {
   for (const [what, deps] of [
