@@ -10,12 +10,13 @@ const generated = new Map<string, string>();
  * stable without being stored. Memoized: Decrypt names it on every call.
  */
 export function generatedKeyMaterialId(keyArn: string, version: number): string {
-  // The keys of a multi-Region set share their material: their ARNs without the Region name it.
-  const label = `${keyArn.replace(/^(arn:aws:kms:)[^:]*(:\d+:key\/mrk-)/, '$1$2')}#${version}`;
-  let id = generated.get(label);
+  const memo = `${keyArn}#${version}`;
+  let id = generated.get(memo);
   if (id === undefined) {
+    // The keys of a multi-Region set share their material: their ARNs without the Region name it.
+    const label = `${keyArn.replace(/^(arn:aws:kms:)[^:]*(:\d+:key\/mrk-)/, '$1$2')}#${version}`;
     id = createHash('sha256').update(`ebsim key material ${label}`).digest('hex');
-    if (generated.size < 10_000) generated.set(label, id);
+    if (generated.size < 10_000) generated.set(memo, id);
   }
   return id;
 }

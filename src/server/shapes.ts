@@ -41,7 +41,11 @@ export function shapesOf(members: Members): ShapeTable {
   return new Map(Object.entries(members).map(([name, m]) => [name, shapeOf(m)]));
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Padded base64: whole groups of four, at most two '=' and only at the end. Checked as the length
+// and one character class, the same strings as a regex of groups, for a fraction of its time on a
+// blob of hundreds of characters (every Decrypt's CiphertextBlob).
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+const isBase64 = (v: string): boolean => v.length % 4 === 0 && BASE64_CHARS.test(v);
 
 /** Null-prototype copy of an object's own entries, each passed through `f`. */
 export function mapEntries(o: object, f: (k: string, v: unknown) => unknown): Record<string, unknown> {
@@ -76,7 +80,7 @@ export function readShape(shape: Shape, v: unknown, member: string): unknown {
   }
   if (shape === 'blob') {
     if (typeof v !== 'string') throw serialization(`${kindOf(v)} can not be converted to a Blob`);
-    if (!BASE64.test(v)) throw serialization(`Failed to deserialize member '${member}': not valid base64.`);
+    if (!isBase64(v)) throw serialization(`Failed to deserialize member '${member}': not valid base64.`);
     return new Uint8Array(Buffer.from(v, 'base64'));
   }
   if ('list' in shape) {

@@ -42,36 +42,59 @@ export type ReadResult =
 const OTHER: ReadResult = { kind: 'other' };
 const PARTIAL: ReadResult = { kind: 'partial' };
 
-/** tchar of RFC 9110, by character code. */
-const TOKEN = new Uint8Array(128);
+/** tchar of RFC 9110, by byte. */
+const TOKEN = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
 
-/** The request at the start of `buf`, if it is whole and plain (see the file's comment). */
+const CRLF_BYTES = Buffer.from(CRLF);
+const POST = Buffer.from(REQUEST_LINE_START);
+const HTTP_1_1 = Buffer.from(REQUEST_LINE_END);
+const COLON = 0x3a;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** The request at the start of `buf`, if it is whole and plain (see the file's comment). Read byte by byte: no string is made but the target, names and values. */
 export function readWholeRequest(buf: Buffer, bodyLimit: number): ReadResult {
   const end = buf.indexOf(HEAD_END);
-  if (end < 0) return buf.length >= MAX_HEAD_BYTES ? OTHER : buf.length < REQUEST_LINE_START.length || buf.toString('latin1', 0, REQUEST_LINE_START.length) === REQUEST_LINE_START ? PARTIAL : OTHER;
+  if (end < 0) return buf.length >= MAX_HEAD_BYTES ? OTHER : startsAt(buf, 0, POST.subarray(0, Math.min(buf.length, POST.length))) ? PARTIAL : OTHER;
   if (end + 4 > MAX_HEAD_BYTES) return OTHER;
-  const head = buf.toString('latin1', 0, end);
-  const lines = head.split(CRLF);
-  const requestLine = lines[0]!;
-  if (lines.length - 1 > MAX_HEADERS || !requestLine.startsWith(REQUEST_LINE_START) || !requestLine.endsWith(REQUEST_LINE_END)) return OTHER;
-  const url = requestLine.slice(REQUEST_LINE_START.length, requestLine.length - REQUEST_LINE_END.length);
-  if (url.length === 0 || !visibleAscii(url)) return OTHER;
+  // The request line: POST, the target (printable ASCII, no space), HTTP/1.1.
+  const lineEnd = buf.indexOf(CRLF_BYTES);
+  const urlEnd = lineEnd - HTTP_1_1.length;
+  if (urlEnd <= POST.length || !startsAt(buf, 0, POST) || !startsAt(buf, urlEnd, HTTP_1_1)) return OTHER;
+  for (let i = POST.length; i < urlEnd; i++) {
+    const c = buf[i]!;
+    if (c <= 0x20 || c >= 0x7f) return OTHER;
+  }
+  const url = buf.toString('latin1', POST.length, urlEnd);
 
   const headers: Headers = Object.create(null) as Headers;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return OTHER;
-    for (let j = 0; j < colon; j++) {
-      const c = line.charCodeAt(j);
-      if (c >= 128 || TOKEN[c] === 0) return OTHER; // also a folded line, a blank before the colon, a bare CR or LF
+  let count = 0;
+  for (let at = lineEnd + 2; at < end; ) {
+    if (++count > MAX_HEADERS) return OTHER;
+    // The name: token bytes up to the colon (so also no folded line, no blank before the colon, no bare CR or LF).
+    let colon = at;
+    while (colon < end && buf[colon] !== COLON) {
+      if (TOKEN[buf[colon]!] === 0) return OTHER;
+      colon++;
     }
-    const name = line.slice(0, colon).toLowerCase();
+    if (colon === at || colon === end) return OTHER;
+    // The value: outer blanks cut; tabs and obs-text allowed, other control bytes not; the line ends in CRLF.
+    let from = colon + 1;
+    while (from < end && isBlank(buf[from]!)) from++;
+    let lineStop = from;
+    for (; lineStop < end; lineStop++) {
+      const c = buf[lineStop]!;
+      if (c === CR) break;
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return OTHER;
+    }
+    if (lineStop < end && buf[lineStop + 1] !== LF) return OTHER;
+    let to = lineStop;
+    while (to > from && isBlank(buf[to - 1]!)) to--;
+    const name = buf.toString('latin1', at, colon).toLowerCase();
     if (name in headers) return OTHER; // node joins some duplicates and keeps the first of others: its rules, not ours
-    const value = trimBlanks(line, colon + 1);
-    if (value === undefined) return OTHER;
-    headers[name] = value;
+    headers[name] = buf.toString('latin1', from, to);
+    at = lineStop + 2;
   }
   if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined) return OTHER;
 
@@ -89,26 +112,11 @@ export function readWholeRequest(buf: Buffer, bodyLimit: number): ReadResult {
   return { kind: 'request', request: { method: 'POST', url, headers, body: buf.subarray(end + 4, length), keepAlive }, length };
 }
 
-/** Printable ASCII, no space: a request target as llhttp takes it. */
-function visibleAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) return false;
-  }
+/** True when `buf` holds `bytes` at `at`. */
+function startsAt(buf: Buffer, at: number, bytes: Buffer): boolean {
+  if (at + bytes.length > buf.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (buf[at + i] !== bytes[i]) return false;
   return true;
-}
-
-/** The field value from `from` with its outer spaces and tabs cut; undefined if it holds a control character. */
-function trimBlanks(line: string, from: number): string | undefined {
-  let start = from;
-  let end = line.length;
-  while (start < end && isBlank(line.charCodeAt(start))) start++;
-  while (end > start && isBlank(line.charCodeAt(end - 1))) end--;
-  for (let i = start; i < end; i++) {
-    const c = line.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return undefined;
-  }
-  return line.slice(start, end);
 }
 
 function isBlank(c: number): boolean {
