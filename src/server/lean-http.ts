@@ -87,7 +87,9 @@ export class LeanConnection {
   answer(status: number, headerLines: string, body: string, close: boolean): void {
     this.inFlight = false;
     if (!this.open) return;
-    const last = close || this.closing || this.lastRequest || (this.ended && !this.pending);
+    // After the client's FIN only whole lean requests can still be served (bytes cannot go back to
+    // an ended stream for node:http, which would not answer after a FIN either): the last of them closes.
+    const last = close || this.closing || this.lastRequest || (this.ended && (!this.pending || readWholeRequest(this.pending, this.hooks.bodyLimit).kind !== 'request'));
     this.socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${headerLines}Content-Length: ${Buffer.byteLength(body)}\r\nDate: ${httpDate()}\r\n${last ? 'Connection: close\r\n' : this.keepAliveHeader}\r\n${body}`,
     );
@@ -127,8 +129,8 @@ export class LeanConnection {
     if (!pending) return;
     const read = readWholeRequest(pending, this.hooks.bodyLimit);
     if (read.kind !== 'request') {
-      // After the client's FIN the bytes cannot go back to a stream that has ended: node:http
-      // would refuse an incomplete request there anyway.
+      // After the client's FIN the bytes cannot go back to a stream that has ended, and node:http
+      // does not answer what it reads after a FIN either (its server is not half-open).
       if (this.ended) this.finish();
       else this.giveToNodeHttp();
       return;
