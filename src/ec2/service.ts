@@ -279,7 +279,7 @@ export class Ec2Service {
     if (ids.length === 0) throw new InvalidParameterValue('The request must contain the parameter InstanceIds');
     // Every volume is checked before any instance changes: a refusal leaves all of them as they were.
     for (const id of ids) this.requireInstance(id);
-    for (const v of this.store.volumes().filter((x) => x.instanceId && ids.includes(x.instanceId))) this.refuseIfOpenOnHost(v, 'terminates the instance of');
+    for (const v of [...new Set(ids)].flatMap((id) => this.store.volumesOf(id)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) this.refuseIfOpenOnHost(v, 'terminates the instance of');
     const now = new Date();
     const changes = ids.map((id) => {
       const before = this.requireInstance(id).state;
@@ -377,7 +377,7 @@ export class Ec2Service {
   /** The start's work on the host: every encrypted volume's key, then running; or stopped with the reason. */
   private boot(ctx: CallContext, instanceId: string): void {
     try {
-      for (const v of this.store.volumes().filter((x) => x.instanceId === instanceId && x.encrypted)) this.giveHostTheKey(ctx, v, instanceId, ctx.requestId);
+      for (const v of this.store.volumesOf(instanceId).filter((x) => x.encrypted)) this.giveHostTheKey(ctx, v, instanceId, ctx.requestId);
       this.store.setInstanceState(instanceId, 'running', { reason: null, transition: '' });
     } catch (err) {
       if (!(err instanceof AwsError)) throw err;
@@ -514,7 +514,7 @@ export class Ec2Service {
 
   /** The instance's attached volumes that its host has open. */
   private openVolumesOf(i: Instance): { volumeId: string; pid: number | null }[] {
-    return this.store.volumes().filter((v) => v.instanceId === i.instanceId).flatMap((v) => this.openOnHost(v) ?? []);
+    return this.store.volumesOf(i.instanceId).flatMap((v) => this.openOnHost(v) ?? []);
   }
 
   /** For the console: current state without a DescribeInstances/DescribeVolumes record. */
@@ -594,7 +594,7 @@ export class Ec2Service {
     if (v.state === 'in-use') throw new VolumeInUse(`${v.volumeId} is already attached to an instance`);
     if (v.availabilityZone !== instance.availabilityZone) throw new InvalidVolumeZoneMismatch(`The volume '${v.volumeId}' is not in the same availability zone as instance '${instance.instanceId}'`);
     if (v.state !== 'available') throw new IncorrectState(`Volume '${v.volumeId}' is in the '${v.state}' state.`);
-    if (this.store.volumes().some((x) => x.instanceId === instance.instanceId && x.device === device)) {
+    if (this.store.volumesOf(instance.instanceId).some((x) => x.device === device)) {
       throw new InvalidParameterValue(`Attachment point ${device} is already in use`);
     }
     // A stopped instance has no host to serve the volume: its grant and Decrypt come at start.
@@ -629,7 +629,7 @@ export class Ec2Service {
 
   /** A stop retires the grants of the instance's volumes: the next start needs new ones (and kms:CreateGrant). */
   private retireGrantsOf(ctx: CallContext, instanceId: string): void {
-    for (const v of this.store.volumes().filter((x) => x.instanceId === instanceId && x.grantId)) this.retireGrant(ctx, v);
+    for (const v of this.store.volumesOf(instanceId).filter((x) => x.grantId)) this.retireGrant(ctx, v);
   }
 
   private terminateInternal(ctx: CallContext, instanceId: string, why: StateWhy): void {
@@ -639,7 +639,7 @@ export class Ec2Service {
 
   /** A terminated instance's volumes: detached, their grants retired, those with DeleteOnTermination deleted. */
   private releaseVolumesOf(ctx: CallContext, instanceId: string): void {
-    for (const v of this.store.volumes().filter((x) => x.instanceId === instanceId)) {
+    for (const v of this.store.volumesOf(instanceId)) {
       this.store.updateVolume(v.volumeId, { state: 'available', instance_id: null, device: null, attach_time: null });
       const fresh = this.store.volume(v.volumeId)!;
       if (fresh.deleteOnTermination) this.deleteInternal(ctx, fresh);
@@ -688,7 +688,7 @@ export class Ec2Service {
   }
 
   private instanceShape(i: Instance): Record<string, unknown> {
-    const volumes = this.store.volumes().filter((v) => v.instanceId === i.instanceId);
+    const volumes = this.store.volumesOf(i.instanceId);
     return {
       AmiLaunchIndex: 0,
       ImageId: i.imageId,

@@ -97,6 +97,11 @@ export class Ec2Store implements CopyGrantJournal {
     return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.region = ? AND v.state <> 'deleted' ORDER BY v.created_at`).all(this.accountId, this.region) as VolumeRow[]).map(toVolume);
   }
 
+  /** The volumes attached to (or being attached to) the instance, oldest first: by index, not from every volume of the Region. */
+  volumesOf(instanceId: string): Volume[] {
+    return (this.db.prepare(`${VOLUME_SELECT} WHERE v.instance_id = ? AND v.account_id = ? AND v.region = ? AND v.state <> 'deleted' ORDER BY v.created_at`).all(instanceId, this.accountId, this.region) as VolumeRow[]).map(toVolume);
+  }
+
   volumesIn(state: Volume['state']): Volume[] {
     return (this.db.prepare(`${VOLUME_SELECT} WHERE v.account_id = ? AND v.region = ? AND v.state = ? ORDER BY v.created_at`).all(this.accountId, this.region, state) as VolumeRow[]).map(toVolume);
   }

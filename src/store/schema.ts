@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS access_keys (
   status TEXT NOT NULL DEFAULT 'Active',
   created_at TEXT NOT NULL
 );
+-- A user's own first access key (--as names a user): every AssumeRole adds a row, so not a scan.
+CREATE INDEX IF NOT EXISTS access_keys_by_principal ON access_keys(principal_arn, created_at);
 -- IAM policies (issue 13). New tables only, so a home made before them still opens; a role
 -- without an iam_roles row (made before) trusts its own account, as it did then.
 CREATE TABLE IF NOT EXISTS iam_roles (
@@ -90,6 +92,11 @@ CREATE TABLE IF NOT EXISTS kms_keys (
   next_rotation_at TEXT,
   current_version INTEGER NOT NULL DEFAULT 1
 );
+-- The next deletion or automatic rotation due (asked before a KMS call whenever the state changed):
+-- min() of a column reads the first entry of an index on it, and every key without one. Only keys
+-- pending deletion, or enabled with rotation on, are in these.
+CREATE INDEX IF NOT EXISTS kms_keys_deletions_due ON kms_keys(account_id, region, deletion_date) WHERE key_state = 'PendingDeletion';
+CREATE INDEX IF NOT EXISTS kms_keys_rotations_due ON kms_keys(account_id, region, next_rotation_at) WHERE key_state = 'Enabled' AND rotation_enabled = 1;
 CREATE TABLE IF NOT EXISTS kms_key_versions (
   key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
   version INTEGER NOT NULL,
@@ -107,6 +114,8 @@ CREATE TABLE IF NOT EXISTS kms_aliases (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (account_id, region, alias_name)
 );
+-- A key's aliases (kms:ResourceAliases, an AWS managed key's default policy; DeleteKey).
+CREATE INDEX IF NOT EXISTS kms_aliases_by_key ON kms_aliases(target_key_id, alias_name);
 CREATE TABLE IF NOT EXISTS kms_grants (
   grant_id TEXT PRIMARY KEY,
   key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
@@ -291,6 +300,16 @@ CREATE TABLE IF NOT EXISTS ec2_copy_grants (
 CREATE INDEX IF NOT EXISTS ec2_copy_grants_by_resource ON ec2_copy_grants(resource_id);
 -- EBS encryption by default, per account and Region. No row: disabled, with the AWS managed key
 -- (alias/aws/ebs) as the default key, as in a new AWS account. kms_key_id NULL: that managed key.
+-- Before every EC2 call, the instances stopping and the copies under way (snapshots pending,
+-- volumes creating) are looked up by state: few rows, among every instance and volume ever made
+-- (volume rows stay, deleted). Not on region: a home from before Regions gets it after this.
+CREATE INDEX IF NOT EXISTS ec2_instances_by_state ON ec2_instances(state, account_id);
+CREATE INDEX IF NOT EXISTS ec2_volumes_by_state ON ec2_volumes(state, account_id);
+CREATE INDEX IF NOT EXISTS ec2_snapshots_by_state ON ec2_snapshots(state, account_id);
+-- An instance's volumes (each call on an instance, and each instance DescribeInstances shows).
+CREATE INDEX IF NOT EXISTS ec2_volumes_by_instance ON ec2_volumes(instance_id) WHERE instance_id IS NOT NULL;
+-- RunInstances's idempotency: the instance an earlier call with the same client token launched.
+CREATE INDEX IF NOT EXISTS ec2_instances_by_client_token ON ec2_instances(client_token) WHERE client_token IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (
   account_id TEXT NOT NULL,
   region TEXT NOT NULL,
@@ -393,6 +412,9 @@ CREATE TABLE IF NOT EXISTS trail.trail_postings (
 );
 CREATE INDEX IF NOT EXISTS trail.trail_postings_open ON trail_postings(term) WHERE closed = 0;
 CREATE INDEX IF NOT EXISTS trail.trail_postings_closed ON trail_postings(term, first_seq, last_seq, min_t, max_t, n) WHERE closed = 1;
+-- The retention drops the closed chunks whose records are all gone: found by their last seq, not by
+-- reading every closed chunk's entry (one index entry per chunk closed, a few hundred records each).
+CREATE INDEX IF NOT EXISTS trail.trail_postings_closed_by_end ON trail_postings(last_seq) WHERE closed = 1;
 -- The scopes (an account and a Region) the index has terms for; a home-wide lookup reads each.
 CREATE TABLE IF NOT EXISTS trail.trail_scopes (
   scope TEXT PRIMARY KEY

@@ -96,7 +96,7 @@ export function createTrailRetention(db: Database, deliveryDir: string, deps: Re
   );
   const journal = db.prepare('INSERT INTO trail_deliveries (first_seq, last_seq, files, created_at) VALUES (?, ?, ?, ?)');
   const dropRows = db.prepare('DELETE FROM trail_events WHERE seq >= ? AND seq <= ?');
-  const dropClosedChunks = db.prepare('DELETE FROM trail_postings WHERE id IN (SELECT id FROM trail_postings INDEXED BY trail_postings_closed WHERE closed = 1 AND last_seq <= ?)');
+  const dropClosedChunks = db.prepare('DELETE FROM trail_postings WHERE id IN (SELECT id FROM trail_postings INDEXED BY trail_postings_closed_by_end WHERE closed = 1 AND last_seq <= ?)');
   const dropOpenChunks = db.prepare('DELETE FROM trail_postings WHERE id IN (SELECT id FROM trail_postings INDEXED BY trail_postings_open WHERE closed = 0 AND last_seq <= ?)');
   const moveIndex = db.prepare('UPDATE trail_index_state SET lo = max(lo, ?), gen = gen + 1 WHERE id = 1');
   const done = db.prepare('DELETE FROM trail_deliveries WHERE id = ?');
