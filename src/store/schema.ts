@@ -298,8 +298,6 @@ CREATE TABLE IF NOT EXISTS ec2_copy_grants (
   caller TEXT
 );
 CREATE INDEX IF NOT EXISTS ec2_copy_grants_by_resource ON ec2_copy_grants(resource_id);
--- EBS encryption by default, per account and Region. No row: disabled, with the AWS managed key
--- (alias/aws/ebs) as the default key, as in a new AWS account. kms_key_id NULL: that managed key.
 -- Before every EC2 call, the instances stopping and the copies under way (snapshots pending,
 -- volumes creating) are looked up by state: few rows, among every instance and volume ever made
 -- (volume rows stay, deleted). Not on region: a home from before Regions gets it after this.
@@ -310,6 +308,8 @@ CREATE INDEX IF NOT EXISTS ec2_snapshots_by_state ON ec2_snapshots(state, accoun
 CREATE INDEX IF NOT EXISTS ec2_volumes_by_instance ON ec2_volumes(instance_id) WHERE instance_id IS NOT NULL;
 -- RunInstances's idempotency: the instance an earlier call with the same client token launched.
 CREATE INDEX IF NOT EXISTS ec2_instances_by_client_token ON ec2_instances(client_token) WHERE client_token IS NOT NULL;
+-- EBS encryption by default, per account and Region. No row: disabled, with the AWS managed key
+-- (alias/aws/ebs) as the default key, as in a new AWS account. kms_key_id NULL: that managed key.
 CREATE TABLE IF NOT EXISTS ec2_ebs_encryption_defaults (
   account_id TEXT NOT NULL,
   region TEXT NOT NULL,
