@@ -213,11 +213,14 @@ const db = new Database(workerData.dbPath, { timeout: 30000 });
 db.pragma('busy_timeout = 30000');
 db.pragma('synchronous = FULL');
 const flags = new Int32Array(workerData.shared);
-const retention = createTrailRetention(db, workerData.deliveryDir, { fs, path, gzip: (s) => zlib.gzipSync(s), planLogFiles });
+// Made at the first tick, inside its try: a statement that cannot be prepared (a home whose schema
+// is not what this code expects) is reported and tried again each minute, not the end of the retention.
+let retention;
 let timer;
 let closed = false;
 const tick = () => {
   try {
+    retention ??= createTrailRetention(db, workerData.deliveryDir, { fs, path, gzip: (s) => zlib.gzipSync(s), planLogFiles });
     const r = retention.run(Date.now(), () => Atomics.load(flags, 0) === 1);
     if (r.records) console.error('ebsim trail: delivered ' + r.records + ' records to ' + r.files.length + ' log files under ' + workerData.deliveryDir);
   } catch (e) {
