@@ -131,7 +131,7 @@ export const suite: BenchSuite = {
         }
         return (n * 1000) / timed;
       };
-      // The 50,000 key is full: one place free, so each change retires one grant and makes another.
+      // The big key (the quota; 300 in a smoke run) is full: one place free, so each change retires one grant and makes another.
       const big = targets[targets.length - 1]!.keyId;
       makeRoom(big, top - 1);
       const churnBest = new Map<number, number>();
@@ -146,7 +146,7 @@ export const suite: BenchSuite = {
       const batch = scaled(ctx, 400, 100, 4);
       const small = newKey();
       seed(small, SMALL);
-      // Room for the timed CreateGrants, so that the key ends at 50,000 again.
+      // Room for the timed CreateGrants, so that the key ends full again.
       makeRoom(big, top - batch);
       const timeEach = (keys: string[], fn: (keyId: string, i: number) => void) => {
         const us = new Map(keys.map((k) => [k, 0]));
@@ -164,7 +164,7 @@ export const suite: BenchSuite = {
       const createUs = timeEach([small, big], (k) => {
         created.get(k)!.push(kms.call(alice, 'CreateGrant', { KeyId: k, ...grantRequest(ebsGrant(k, next++)) }).GrantId as string);
       });
-      // Cross-check: the big key is at the quota now, and the quota holds.
+      // Cross-check: the big key is full now (at the quota in a normal run), and the quota holds.
       if (store.liveCount(big) !== top) throw new Error(`expected ${top} live grants, found ${store.liveCount(big)}`);
       if (top === GRANTS_PER_KEY_QUOTA) {
         let limited = false;

@@ -84,12 +84,12 @@ export class LeanConnection {
    * The answer to the request in flight, in one write. `headerLines` are `Name: value\r\n` lines;
    * Date and the connection's own headers are added here, as node:http adds them.
    */
-  answer(status: number, headerLines: string, body: string, close: boolean): void {
+  answer(status: number, headerLines: string, body: string): void {
     this.inFlight = false;
     if (!this.open) return;
     // After the client's FIN only whole lean requests can still be served (bytes cannot go back to
     // an ended stream for node:http, which would not answer after a FIN either): the last of them closes.
-    const last = close || this.closing || this.lastRequest || (this.ended && (!this.pending || readWholeRequest(this.pending, this.hooks.bodyLimit).kind !== 'request'));
+    const last = this.closing || this.lastRequest || (this.ended && (!this.pending || readWholeRequest(this.pending, this.hooks.bodyLimit).kind !== 'request'));
     this.socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${headerLines}Content-Length: ${Buffer.byteLength(body)}\r\nDate: ${httpDate()}\r\n${last ? 'Connection: close\r\n' : this.keepAliveHeader}\r\n${body}`,
     );

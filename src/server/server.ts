@@ -2,10 +2,9 @@
 // protocol — JSON 1.1 by X-Amz-Target (KMS, CloudTrail), the query protocol by a form body (STS).
 // A connection's plain, whole requests are read and answered on a lean path (lean-http.ts); the
 // rest of HTTP is Node's http server's. It adds only the wire protocol; every decision is the domain's.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { consoleHostCheck, handleConsoleRequest } from '../console/index.js';
 import type { Socket } from 'node:net';
-import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { openEbsim, type Ebsim } from '../app/ebsim.js';
 import { keepSpareRsaKeys } from '../kms/index.js';
@@ -87,8 +86,6 @@ interface Received {
   url: string;
   headers: IncomingHttpHeaders;
   replyTo: ServerResponse | LeanConnection;
-  /** A lean answer's CORS header lines (node:http's response has them set already). */
-  corsLines: string;
   body: Uint8Array;
   requestId: string;
   started: bigint;
@@ -219,11 +216,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
 
     const workerLine = opts.workerHeader ? `x-ebsim-worker: ${process.pid}\r\n` : '';
-    const send = (r: Pick<Received, 'replyTo' | 'corsLines' | 'requestId' | 'started' | 'sourceIPAddress'>, answer: Answer, close = false) => {
+    const cors = opts.cors === undefined ? undefined : parseCorsOrigin(opts.cors);
+    // A lean answer's CORS header lines, for a call from the allowed origin and from any other
+    // (node:http's responses have theirs set on arrival, by addCorsHeaders).
+    const corsLines = (origin: string | undefined) => (cors === undefined ? '' : corsHeaders(cors, origin).map(([n, v]) => `${n}: ${v}\r\n`).join(''));
+    const leanCors = { allowed: corsLines(cors), other: corsLines(undefined) };
+    const send = (r: Pick<Received, 'replyTo' | 'headers' | 'requestId' | 'started' | 'sourceIPAddress'>, answer: Answer, close = false) => {
       const { replyTo: res, requestId } = r;
       if (res instanceof LeanConnection) {
         // Served and recorded: logged, whether or not its client is still there to read it.
-        res.answer(answer.status, `Content-Type: ${answer.contentType}\r\nx-amzn-RequestId: ${requestId}\r\n${workerLine}${r.corsLines}`, answer.body, close);
+        const corsLine = cors !== undefined && r.headers.origin === cors ? leanCors.allowed : leanCors.other;
+        res.answer(answer.status, `Content-Type: ${answer.contentType}\r\nx-amzn-RequestId: ${requestId}\r\n${workerLine}${corsLine}`, answer.body);
         log.request(r.sourceIPAddress, answer, requestId, r.started);
         return;
       }
@@ -241,7 +244,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log.request(r.sourceIPAddress, answer, requestId, r.started);
     };
 
-    const cors = opts.cors === undefined ? undefined : parseCorsOrigin(opts.cors);
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       if (cors !== undefined) {
         if (req.method === 'OPTIONS') return answerPreflight(cors, req, res);
@@ -269,7 +271,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const tooLarge = () => {
         const e = encodeError(serialization(`Request body of more than ${limit} bytes`, 413));
         const answer: Answer = { status: 413, contentType: JSON_CONTENT_TYPE, body: e.body, label: header(req.headers, 'x-amz-target') ?? '-', code: e.code };
-        send({ replyTo: res, corsLines: '', requestId, started, sourceIPAddress: sourceIp(req.socket) }, answer, true);
+        send({ replyTo: res, headers: req.headers, requestId, started, sourceIPAddress: sourceIp(req.socket) }, answer, true);
         // Drop the rest of the body, then the connection, whatever the client keeps sending.
         req.removeAllListeners('data');
         req.resume();
@@ -292,27 +294,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       req.on('end', () => {
         if (over) return;
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        received.push({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, replyTo: res, corsLines: '', body, requestId, started, sourceIPAddress: sourceIp(req.socket) });
-        if (received.length === 1) setImmediate(serveBatch);
+        enqueue({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, replyTo: res, body, requestId, started, sourceIPAddress: sourceIp(req.socket) });
       });
     };
 
     const wire = { leanRequests: 0, handedToNodeHttp: 0 };
     const onWholeRequest = (request: WholeRequest, connection: LeanConnection) => {
       wire.leanRequests++;
-      const corsLines = cors === undefined ? '' : corsHeaders(cors, request.headers.origin).map(([n, v]) => `${n}: ${v}\r\n`).join('');
-      received.push({
+      enqueue({
         method: request.method,
         url: request.url,
         headers: request.headers,
         replyTo: connection,
-        corsLines,
         body: request.body,
         requestId: randomUUID(),
         started: process.hrtime.bigint(),
         sourceIPAddress: sourceIp(connection.socket),
       });
-      if (received.length === 1) setImmediate(serveBatch);
     };
 
     // Requests read in one turn of the event loop are served together, after it, one step at a
@@ -324,6 +322,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // microseconds each, or the length of a slow one (an RSA key generated in the call, which
     // holds every other connection of the process as long).
     let received: Received[] = [];
+    /** Queues a request read whole; the first of a turn schedules the batch. */
+    const enqueue = (r: Received) => {
+      received.push(r);
+      if (received.length === 1) setImmediate(serveBatch);
+    };
     const serveBatch = () => {
       const batch = received;
       received = [];

@@ -34,13 +34,10 @@ export interface WholeRequest {
 export type ReadResult =
   /** A whole request, and how many bytes of the buffer it took. */
   | { kind: 'request'; request: WholeRequest; length: number }
-  /** A plain request so far, not all of it here yet. */
-  | { kind: 'partial' }
-  /** Not a request this reader serves: node:http's to serve or refuse. */
+  /** Not a whole plain request (another kind, or one not all here yet): node:http's to serve or refuse. */
   | { kind: 'other' };
 
 const OTHER: ReadResult = { kind: 'other' };
-const PARTIAL: ReadResult = { kind: 'partial' };
 
 /** tchar of RFC 9110, by byte. */
 const TOKEN = new Uint8Array(256);
@@ -56,7 +53,7 @@ const LF = 0x0a;
 /** The request at the start of `buf`, if it is whole and plain (see the file's comment). Read byte by byte: no string is made but the target, names and values. */
 export function readWholeRequest(buf: Buffer, bodyLimit: number): ReadResult {
   const end = buf.indexOf(HEAD_END);
-  if (end < 0) return buf.length >= MAX_HEAD_BYTES ? OTHER : startsAt(buf, 0, POST.subarray(0, Math.min(buf.length, POST.length))) ? PARTIAL : OTHER;
+  if (end < 0) return OTHER;
   if (end + 4 > MAX_HEAD_BYTES) return OTHER;
   // The request line: POST, the target (printable ASCII, no space), HTTP/1.1.
   const lineEnd = buf.indexOf(CRLF_BYTES);
@@ -106,7 +103,7 @@ export function readWholeRequest(buf: Buffer, bodyLimit: number): ReadResult {
     if (bodyLength > bodyLimit) return OTHER;
   }
   const length = end + 4 + bodyLength;
-  if (buf.length < length) return PARTIAL;
+  if (buf.length < length) return OTHER;
   const connection = headers.connection;
   const keepAlive = connection === undefined || !/(?:^|,)\s*close\s*(?:,|$)/i.test(connection);
   return { kind: 'request', request: { method: 'POST', url, headers, body: buf.subarray(end + 4, length), keepAlive }, length };
