@@ -73,21 +73,25 @@ export function lockHolder(file: string): number | null {
 }
 
 /**
- * Removes the lock file of something gone for good (a deleted image, whose ID is never used again),
- * unless someone holds it: then it stays, and is false. Taken first and unlinked while held: a
- * holder keeps its lock on the file it opened, and unlinking that file from under it would let the
- * next taker make a new file and hold "the same" lock beside it.
+ * For something gone for good (a deleted image, whose ID is never used again): runs `gone` holding
+ * the lock of `file`, unless someone else holds it (then nothing runs), and when `gone` says so
+ * unlinks the lock file before releasing it. Unlinked while held: a holder keeps its lock on the
+ * file it opened, and unlinking that file from under it would let the next taker make a new file
+ * and hold "the same" lock beside it.
  */
-export function removeLockFile(file: string): boolean {
-  if (!fs.existsSync(file)) return true;
+export function underLockToRemove(file: string, gone: () => boolean): void {
   const lock = ExclusiveLock.tryAcquire(file);
-  if (!lock) return false;
+  if (!lock) return;
   try {
-    fs.rmSync(lock.file, { force: true });
+    if (gone()) fs.rmSync(lock.file, { force: true });
   } finally {
     lock.release();
   }
-  return true;
+}
+
+/** Removes the lock file of something gone for good, unless someone holds it (then it stays). */
+export function removeLockFile(file: string): void {
+  if (fs.existsSync(file)) underLockToRemove(file, () => true);
 }
 
 /** The lock that guards a backing image: held by whoever has it open for writing. */

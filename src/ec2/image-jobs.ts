@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { copyImage, createImage, imageSizeProblem, type CopyProgress } from '../device/image-store.js';
 import { reencryptImage } from '../device/image-reencrypt.js';
 import { discardPartialImage, writeImageAtomically } from '../device/image-commit.js';
-import { ExclusiveLock, imageLockFile } from '../device/lock.js';
+import { ExclusiveLock, imageLockFile, underLockToRemove } from '../device/lock.js';
 import type { CallContext } from '../core/call-context.js';
 import { AwsError, IncorrectState, InsufficientVolumeCapacity } from '../errors/index.js';
 import type { EbsParts } from './ebs-parts.js';
@@ -177,19 +177,14 @@ export function removeOrphanImages(p: EbsParts): void {
     // A first look without the lock: a live image's lock is never touched (a mount then would find it busy).
     if (!id || !p.store.isDeletedAnywhere(id)) continue;
     afterCommit(`removing the orphan image ${join(dir, name)}`, () => {
-      const lockFile = imageLockFile(p.imagePath(id));
-      const lock = ExclusiveLock.tryAcquire(lockFile);
-      if (!lock) return;
-      try {
+      underLockToRemove(imageLockFile(p.imagePath(id)), () => {
         // Under the lock, so nothing is making it meanwhile; only what the database says was deleted.
-        if (!p.store.isDeletedAnywhere(id)) return;
+        if (!p.store.isDeletedAnywhere(id)) return false;
         rmSync(join(dir, name), { force: true });
-        // The ID is never used again, so no one else takes this lock for good: its file goes too,
-        // unlinked while held (a racing cleanup finds it busy, or makes and removes its own).
-        if (!existsSync(p.imagePath(id)) && !existsSync(`${p.imagePath(id)}.partial`)) rmSync(lockFile, { force: true });
-      } finally {
-        lock.release();
-      }
+        // The ID is never used again, so no one else takes this lock for good: its file goes too
+        // (a racing cleanup finds it busy, or makes and removes its own).
+        return !existsSync(p.imagePath(id)) && !existsSync(`${p.imagePath(id)}.partial`);
+      });
     });
   }
 }

@@ -526,6 +526,11 @@ export class Ec2Service {
     return this.store.volumes();
   }
 
+  /** An instance's volumes, without a DescribeVolumes record (the host's mount). */
+  volumesOfQuietly(instanceId: string): Volume[] {
+    return this.store.volumesOf(instanceId);
+  }
+
   // ---- encryption by default -----------------------------------------------------------
 
   /** The six account-attribute operations; responses as AWS's, records in EC2's wrapped form for newer actions. */

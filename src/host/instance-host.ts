@@ -131,7 +131,7 @@ export class InstanceHost {
     if (v.instanceId) return v;
     if (!instanceId) throw new UserError(`${volumeId} is not attached to an instance: pass --instance INSTANCE-ID (or run ebsim ec2 attach-volume)`);
     // The instance's free device names, read without a DescribeVolumes record: the user asked to mount.
-    const device = freeDeviceName(ec2.volumesQuietly().filter((x) => x.instanceId === instanceId).map((x) => x.device));
+    const device = freeDeviceName(ec2.volumesOfQuietly(instanceId).map((x) => x.device));
     if (!device) throw new UserError(`${instanceId} has no free device name left for ${volumeId}: detach a volume from it first`);
     ec2.attachVolume(who, { VolumeId: volumeId, InstanceId: instanceId, Device: device });
     return ec2.volume(volumeId);
