@@ -45,6 +45,12 @@ export interface KmsKey {
   currentVersion: number;
 }
 
+/** A place in ListKeys' order: a stored key's creation time and stored ID, as its row has them. */
+export interface KeyCursor {
+  createdAt: string;
+  keyId: string;
+}
+
 interface KeyRow {
   key_id: string;
   account_id: string;
@@ -289,6 +295,32 @@ export class KeyStore {
     if (region !== this.region) throw new NotFoundException(`Invalid arn ${region}`);
     if (account !== this.accountId && !crossAccount) throw new NotFoundException(`Key '${arn}' does not exist`);
     return account!;
+  }
+
+  /**
+   * The keys of the account and Region after `after` in (created_at, key_id) order, at most
+   * `limit` of them, deleted ones left out, and the cursor of the last if more follow: one index
+   * range a page (ListKeys), where an offset into `list()` read every key for every page.
+   */
+  page(after: KeyCursor | undefined, limit: number, now = new Date()): { keys: KmsKey[]; next?: KeyCursor } {
+    const rows = this.db.prepare('SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND (created_at, key_id) > (?, ?) ORDER BY created_at, key_id LIMIT ?');
+    const keys: KmsKey[] = [];
+    let cursor: KeyCursor = after ?? { createdAt: '', keyId: '' };
+    let last: KeyCursor | undefined;
+    for (;;) {
+      // One more than the page, to know whether another follows; again while deleted keys thinned it.
+      const batch = rows.all(this.accountId, this.region, cursor.createdAt, cursor.keyId, limit + 1) as KeyRow[];
+      for (const row of batch) {
+        const key = toKey(row);
+        if (isDeletedBy(key, now)) continue;
+        if (keys.length === limit) return { keys, next: last };
+        keys.push(key);
+        last = { createdAt: row.created_at, keyId: row.key_id };
+      }
+      if (batch.length <= limit) return { keys };
+      const end = batch[batch.length - 1]!;
+      cursor = { createdAt: end.created_at, keyId: end.key_id };
+    }
   }
 
   list(now = new Date()): KmsKey[] {
