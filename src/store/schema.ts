@@ -92,11 +92,11 @@ CREATE TABLE IF NOT EXISTS kms_keys (
   next_rotation_at TEXT,
   current_version INTEGER NOT NULL DEFAULT 1
 );
+-- ListKeys pages by keyset: each page one range of this index, however deep it starts.
+CREATE INDEX IF NOT EXISTS kms_keys_in_order ON kms_keys(account_id, region, created_at, key_id);
 -- The next deletion or automatic rotation due (asked before a KMS call whenever the state changed):
 -- min() of a column reads the first entry of an index on it, and every key without one. Only keys
 -- pending deletion, or enabled with rotation on, are in these.
--- ListKeys pages by keyset: each page one range of this index, however deep it starts.
-CREATE INDEX IF NOT EXISTS kms_keys_in_order ON kms_keys(account_id, region, created_at, key_id);
 CREATE INDEX IF NOT EXISTS kms_keys_deletions_due ON kms_keys(account_id, region, deletion_date) WHERE key_state = 'PendingDeletion';
 CREATE INDEX IF NOT EXISTS kms_keys_rotations_due ON kms_keys(account_id, region, next_rotation_at) WHERE key_state = 'Enabled' AND rotation_enabled = 1;
 CREATE TABLE IF NOT EXISTS kms_key_versions (

@@ -1,10 +1,9 @@
 // ListGrants (the live grants of a key) and ListRetirableGrants (those a principal may retire).
-import { InvalidMarkerException } from '../../errors/index.js';
-import { pageToken, readPageToken } from '../../core/page-token.js';
 import { accountOfPrincipal, authorizeListRetirable } from '../authorize.js';
 import { cursorOf, type Grant, type GrantCursor } from '../grants.js';
 import type { KmsKey } from '../keys.js';
 import { kmsOperation } from '../operation.js';
+import { DEFAULT_LIMIT, keysetMarker, readKeysetMarker } from '../paginate.js';
 import { usableKey } from '../usable-key.js';
 import { GRANT_ID, KEY_ID_OR_ARN, LIMIT, MARKER, PRINCIPAL } from './members.js';
 
@@ -59,10 +58,6 @@ export const ListRetirableGrants = kmsOperation({
   },
 });
 
-/** As the other List operations (paginate.ts). */
-const DEFAULT_LIMIT = 100;
-const MARKER_PREFIX = 'ebsim:grant:';
-
 /**
  * Pages by keyset, not by offset: the marker names the last grant returned (its creation time and
  * ID), so each page is one index range read, however deep into 50,000 grants it starts.
@@ -71,12 +66,11 @@ function pageOf(rows: Grant[], limit: number): { items: Grant[]; tail: { Truncat
   if (rows.length <= limit) return { items: rows, tail: { Truncated: false } };
   const items = rows.slice(0, limit);
   const last = cursorOf(items[items.length - 1]!);
-  return { items, tail: { NextMarker: pageToken(`${MARKER_PREFIX}${last.createdAt} ${last.grantId}`), Truncated: true } };
+  return { items, tail: { NextMarker: keysetMarker('grant', last.createdAt, last.grantId), Truncated: true } };
 }
 
 function cursorFrom(marker: string | undefined): GrantCursor | undefined {
   if (marker === undefined) return undefined;
-  const m = readPageToken(marker, /^ebsim:grant:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([0-9a-f]{64})$/);
-  if (!m) throw new InvalidMarkerException('Marker is invalid');
-  return { createdAt: m[1]!, grantId: m[2]! };
+  const { createdAt, id } = readKeysetMarker('grant', marker, '[0-9a-f]{64}');
+  return { createdAt, grantId: id };
 }
